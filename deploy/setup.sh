@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Chronicle needs (only those missing) and builds it with CMake
+# (Release, out of tree in build/). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libcaf-dev librocksdb-dev
+  libboost-dev libboost-system-dev
+  libprotobuf-dev protobuf-compiler
+  doctest-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+if [ "${CHRONICLE_SKIP_BUILD:-0}" != "1" ]; then
+  jobs="${CHRONICLE_JOBS:-$(nproc)}"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+  cmake --build build -j "$jobs"
+fi

@@ -1,0 +1,84 @@
+#include "protocol/messages.hpp"
+
+namespace chronicle {
+
+namespace {
+constexpr caf::atom_value category = caf::atom("chronicle");
+}  // namespace
+
+const char* to_string(errc code) {
+  switch (code) {
+    case errc::invalid_argument: return "invalid_argument";
+    case errc::not_found: return "not_found";
+    case errc::already_started: return "already_started";
+    case errc::unavailable: return "unavailable";
+    case errc::stale_task: return "stale_task";
+    case errc::internal: return "internal";
+    case errc::bad_message: return "bad_message";
+  }
+  return "unknown";
+}
+
+caf::error make_error(errc code, std::string message) {
+  return caf::error{static_cast<uint8_t>(code), category, caf::make_message(std::move(message))};
+}
+
+uint8_t chronicle_code(const caf::error& err) {
+  return err.category() == category ? err.code() : 0;
+}
+
+std::string error_text(const caf::error& err) {
+  if (!err) return "no error";
+  auto& ctx = err.context();
+  if (err.category() == category && ctx.match_elements<std::string>())
+    return ctx.get_as<std::string>(0);
+  if (err.category() == caf::atom("system"))
+    return caf::to_string(static_cast<caf::sec>(err.code()));
+  return caf::to_string(err);
+}
+
+std::string encode(const google::protobuf::MessageLite& msg) {
+  std::string out;
+  msg.SerializeToString(&out);
+  return out;
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+const char* status_name(pb::WorkflowExecutionStatus status) {
+  switch (status) {
+    case pb::WORKFLOW_EXECUTION_STATUS_RUNNING: return "Running";
+    case pb::WORKFLOW_EXECUTION_STATUS_COMPLETED: return "Completed";
+    case pb::WORKFLOW_EXECUTION_STATUS_FAILED: return "Failed";
+    case pb::WORKFLOW_EXECUTION_STATUS_CANCELED: return "Canceled";
+    case pb::WORKFLOW_EXECUTION_STATUS_TERMINATED: return "Terminated";
+    case pb::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: return "ContinuedAsNew";
+    case pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT: return "TimedOut";
+    default: return "Unspecified";
+  }
+}
+
+const char* event_type_name(pb::EventType type) {
+  switch (type) {
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: return "WorkflowExecutionStarted";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: return "WorkflowExecutionCompleted";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: return "WorkflowExecutionFailed";
+    case pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: return "WorkflowTaskScheduled";
+    case pb::EVENT_TYPE_WORKFLOW_TASK_STARTED: return "WorkflowTaskStarted";
+    case pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED: return "WorkflowTaskCompleted";
+    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: return "WorkflowTaskTimedOut";
+    case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED: return "WorkflowTaskFailed";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: return "ActivityTaskScheduled";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_STARTED: return "ActivityTaskStarted";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: return "ActivityTaskCompleted";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: return "ActivityTaskFailed";
+    case pb::EVENT_TYPE_TIMER_STARTED: return "TimerStarted";
+    case pb::EVENT_TYPE_TIMER_FIRED: return "TimerFired";
+    default: return "Unspecified";
+  }
+}
+
+}  // namespace chronicle

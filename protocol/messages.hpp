@@ -1,0 +1,92 @@
+// The CAF-facing vocabulary of Chronicle: atoms naming every message, the error category, and
+// helpers that turn protobuf messages into the bytes CAF carries and back (validating on arrival).
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "chronicle/v1/api.pb.h"
+#include "chronicle/v1/command.pb.h"
+#include "chronicle/v1/common.pb.h"
+#include "chronicle/v1/history.pb.h"
+#include "chronicle/v1/state.pb.h"
+#include "chronicle/v1/task.pb.h"
+
+namespace chronicle {
+
+namespace pb = ::chronicle::v1;
+
+// --- client API (frontend) ---
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using result_atom = caf::atom_constant<caf::atom("result")>;
+using history_atom = caf::atom_constant<caf::atom("history")>;
+// --- admin ---
+using describe_atom = caf::atom_constant<caf::atom("describe")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+// --- workers and task queues ---
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using wf_task_atom = caf::atom_constant<caf::atom("wftask")>;
+using act_task_atom = caf::atom_constant<caf::atom("acttask")>;
+using wf_done_atom = caf::atom_constant<caf::atom("wfdone")>;
+using wf_fail_atom = caf::atom_constant<caf::atom("wffail")>;
+using act_done_atom = caf::atom_constant<caf::atom("actdone")>;
+using act_fail_atom = caf::atom_constant<caf::atom("actfail")>;
+// --- node-internal ---
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using wt_start_atom = caf::atom_constant<caf::atom("wtstart")>;
+using wt_lost_atom = caf::atom_constant<caf::atom("wtlost")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+
+// Error codes of the "chronicle" category. The context of such an error is one string: the message
+// a user reads.
+enum class errc : uint8_t {
+  invalid_argument = 1,
+  not_found,
+  already_started,
+  unavailable,
+  stale_task,
+  internal,
+  bad_message,
+};
+
+const char* to_string(errc code);
+
+// Builds an error of the "chronicle" category carrying a human-readable message.
+caf::error make_error(errc code, std::string message);
+
+// Returns the human-readable text of any CAF error: the message of a chronicle error, else CAF's
+// rendering of the error code (e.g. "request_timeout").
+std::string error_text(const caf::error& err);
+
+// Returns the code of a chronicle error, or 0 when err is of another category.
+uint8_t chronicle_code(const caf::error& err);
+
+// Serializes a protobuf message into the bytes a CAF message carries.
+std::string encode(const google::protobuf::MessageLite& msg);
+
+// Parses bytes received in a message. Returns a bad_message error naming `what` on failure.
+template <class Msg>
+caf::expected<Msg> decode(const std::string& bytes, const char* what) {
+  Msg msg;
+  if (!msg.ParseFromString(bytes))
+    return make_error(errc::bad_message, std::string("malformed ") + what + " message");
+  return msg;
+}
+
+// Milliseconds since the Unix epoch.
+int64_t now_ms();
+
+// Default timeout of a request between actors (client to node, node-internal).
+inline constexpr auto request_timeout = std::chrono::seconds(10);
+
+const char* status_name(pb::WorkflowExecutionStatus status);
+const char* event_type_name(pb::EventType type);
+
+}  // namespace chronicle

@@ -1,0 +1,100 @@
+// The node's RocksDB database: one DB, column families per table, every key prefixed by the shard
+// ID (big-endian) so that a shard's keys are contiguous. The only place that includes RocksDB.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace chronicle::storage {
+
+// Result of a storage operation: ok, or an error message naming what failed.
+class status {
+public:
+  status() = default;
+  static status error(std::string msg) { status s; s.msg_ = std::move(msg); s.ok_ = false; return s; }
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] const std::string& message() const { return msg_; }
+private:
+  bool ok_ = true;
+  std::string msg_;
+};
+
+enum class durability { fsync, os };
+
+// Identifies one run of a workflow inside a shard.
+struct run_key {
+  uint32_t shard = 0;
+  std::string ns;
+  std::string workflow_id;
+  std::string run_id;
+};
+
+// A set of changes applied atomically by store::write.
+class write_batch {
+public:
+  write_batch();
+  ~write_batch();
+  write_batch(write_batch&&) noexcept;
+  write_batch& operator=(write_batch&&) noexcept;
+
+  // Appends events (dense, ascending IDs) to the run's history, keyed by the first event ID.
+  void append_history(const run_key& run, const std::vector<pb::HistoryEvent>& events);
+  void put_state(const run_key& run, const pb::MutableState& state);
+  void put_current(uint32_t shard, const std::string& ns, const std::string& workflow_id,
+                   const pb::CurrentRun& current);
+  void put_timer(uint32_t shard, const pb::TimerRecord& timer);
+  void delete_timer(uint32_t shard, const pb::TimerRecord& timer);
+  void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
+  void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
+  [[nodiscard]] bool empty() const;
+
+private:
+  friend class store;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+class store {
+public:
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // Opens (creating if needed) the database under `path`. Records num_shards in the meta table on
+  // first open; fails with a clear message when an existing database was created with another
+  // num_shards, when the directory is not writable, or when the files are corrupted.
+  static std::unique_ptr<store> open(const std::string& path, uint32_t num_shards,
+                                     durability mode, status* st);
+
+  // Writes the batch atomically; synced to disk when durability is fsync.
+  status write(write_batch& batch);
+
+  // Returns the full history of a run in event ID order (empty when unknown).
+  status read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const;
+  // Returns nullopt when the run is unknown.
+  std::optional<pb::MutableState> load_state(const run_key& run, status* st) const;
+  std::optional<pb::CurrentRun> load_current(uint32_t shard, const std::string& ns,
+                                             const std::string& workflow_id, status* st) const;
+
+  // Visits every timer of a shard in fire-time order / every transfer of a shard.
+  status scan_timers(uint32_t shard, const std::function<void(const pb::TimerRecord&)>& fn) const;
+  status scan_transfers(uint32_t shard,
+                        const std::function<void(const pb::TransferRecord&)>& fn) const;
+
+  [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
+
+private:
+  store() = default;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  uint32_t num_shards_ = 0;
+  durability mode_ = durability::fsync;
+};
+
+}  // namespace chronicle::storage
