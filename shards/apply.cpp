@@ -1,0 +1,103 @@
+// apply: how each history event changes mutable state. Used by decide for every event it creates,
+// so live transitions and a fold over history share one path.
+#include "shards/decide.hpp"
+
+namespace chronicle {
+
+bool is_running(const pb::MutableState& state) {
+  return state.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING;
+}
+
+namespace {
+
+void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t time) {
+  state.set_status(status);
+  state.set_close_time_ms(time);
+  state.clear_workflow_task();
+  state.clear_pending_activities();
+  state.clear_pending_timers();
+  state.clear_buffered_events();
+}
+
+}  // namespace
+
+void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
+  state.set_next_event_id(ev.event_id() + 1);
+  switch (ev.event_type()) {
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: {
+      auto& a = ev.workflow_execution_started();
+      state.set_namespace_(a.namespace_());
+      state.set_workflow_id(a.workflow_id());
+      state.set_workflow_type(a.workflow_type().name());
+      state.set_task_queue(a.task_queue());
+      state.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+      state.set_start_time_ms(ev.event_time_ms());
+      state.set_start_request_id(a.request_id());
+      break;
+    }
+    case pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: {
+      auto* wt = state.mutable_workflow_task();
+      wt->Clear();
+      wt->set_scheduled_event_id(ev.event_id());
+      wt->set_attempt(ev.workflow_task_scheduled().attempt());
+      break;
+    }
+    case pb::EVENT_TYPE_WORKFLOW_TASK_STARTED:
+      state.mutable_workflow_task()->set_started_event_id(ev.event_id());
+      state.mutable_workflow_task()->set_identity(ev.workflow_task_started().identity());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+      state.clear_workflow_task();
+      state.set_last_workflow_task_completed_event_id(ev.event_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+    case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED:
+      state.clear_workflow_task();
+      break;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+      auto& a = ev.activity_task_scheduled();
+      pb::PendingActivity pa;
+      pa.set_scheduled_event_id(ev.event_id());
+      pa.set_activity_id(a.activity_id());
+      pa.set_activity_type(a.activity_type().name());
+      pa.set_task_queue(a.task_queue());
+      *pa.mutable_input() = a.input();
+      pa.set_attempt(1);
+      pa.set_scheduled_time_ms(ev.event_time_ms());
+      (*state.mutable_pending_activities())[ev.event_id()] = std::move(pa);
+      break;
+    }
+    case pb::EVENT_TYPE_ACTIVITY_TASK_STARTED:
+      break;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+      state.mutable_pending_activities()->erase(ev.activity_task_completed().scheduled_event_id());
+      break;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+      state.mutable_pending_activities()->erase(ev.activity_task_failed().scheduled_event_id());
+      break;
+    case pb::EVENT_TYPE_TIMER_STARTED: {
+      auto& a = ev.timer_started();
+      pb::PendingTimer pt;
+      pt.set_started_event_id(ev.event_id());
+      pt.set_timer_id(a.timer_id());
+      pt.set_fire_time_ms(ev.event_time_ms() + a.start_to_fire_timeout_ms());
+      (*state.mutable_pending_timers())[ev.event_id()] = std::move(pt);
+      break;
+    }
+    case pb::EVENT_TYPE_TIMER_FIRED:
+      state.mutable_pending_timers()->erase(ev.timer_fired().started_event_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+      *state.mutable_result() = ev.workflow_execution_completed().result();
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, ev.event_time_ms());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+      *state.mutable_failure() = ev.workflow_execution_failed().failure();
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_FAILED, ev.event_time_ms());
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace chronicle

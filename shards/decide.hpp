@@ -1,0 +1,96 @@
+// The workflow state machine: a pure function from (mutable state, input, now) to the events to
+// append, the new mutable state and the durable records that carry its effects. No actors, no I/O,
+// no clock: "now" is an argument. The execution actor writes everything a transition returns in
+// one WriteBatch and performs the effects (dispatch tasks, arm timers, answer waiters) only after
+// that write succeeded.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/messages.hpp"
+
+namespace chronicle {
+
+namespace input {
+
+struct start_workflow {
+  pb::StartWorkflowRequest request;
+  std::string run_id;
+};
+struct workflow_task_started {
+  int64_t scheduled_event_id = 0;
+  std::string identity;
+};
+struct workflow_task_completed {
+  int64_t scheduled_event_id = 0;
+  std::vector<pb::Command> commands;
+  std::string identity;
+};
+struct workflow_task_failed {
+  int64_t scheduled_event_id = 0;
+  pb::Failure failure;
+  std::string identity;
+};
+// The started workflow task will never be answered (worker lost, node restarted).
+struct workflow_task_timed_out {
+  int64_t scheduled_event_id = 0;
+  std::string cause;
+};
+struct activity_completed {
+  int64_t scheduled_event_id = 0;
+  pb::Payload result;
+  std::string identity;
+  int32_t attempt = 1;
+};
+struct activity_failed {
+  int64_t scheduled_event_id = 0;
+  pb::Failure failure;
+  std::string identity;
+  int32_t attempt = 1;
+};
+struct timer_fired {
+  int64_t started_event_id = 0;
+};
+
+}  // namespace input
+
+using decide_input =
+  std::variant<input::start_workflow, input::workflow_task_started, input::workflow_task_completed,
+               input::workflow_task_failed, input::workflow_task_timed_out,
+               input::activity_completed, input::activity_failed, input::timer_fired>;
+
+// Everything one transition produces. Added records are the effects to perform after the write
+// (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
+struct transition {
+  std::vector<pb::HistoryEvent> events;
+  pb::MutableState state;
+  std::vector<pb::TransferRecord> transfers_added;
+  std::vector<pb::TransferRecord> transfers_removed;
+  std::vector<pb::TimerRecord> timers_added;
+  std::vector<pb::TimerRecord> timers_removed;
+  bool closed = false;  // the execution reached a closed status in this transition
+};
+
+// A rejected input: nothing is written. `code` says why (stale_task, invalid_argument, ...).
+struct rejection {
+  errc code = errc::invalid_argument;
+  std::string message;
+};
+
+using decide_result = std::variant<transition, rejection>;
+
+// REQUIRES: for start_workflow, `state` is a default (empty) MutableState; otherwise the state of
+// the run the input is addressed to.
+decide_result decide(const pb::MutableState& state, const decide_input& in, int64_t now_ms);
+
+// Updates `state` with one event (the "apply" half: no validation). Folding apply over a history
+// yields the stored mutable state, except for buffered events and dispatch bookkeeping.
+void apply(pb::MutableState& state, const pb::HistoryEvent& event);
+
+[[nodiscard]] bool is_running(const pb::MutableState& state);
+
+}  // namespace chronicle
