@@ -42,6 +42,7 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 // Error codes of the "chronicle" category. The context of such an error is one string: the message

@@ -1,0 +1,36 @@
+// Node configuration, read from a YAML file. Every problem is reported as one line naming it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace chronicle {
+
+struct member_config {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct node_config {
+  std::string name;             // this node's member name
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string data_dir;
+  uint32_t num_shards = 16;
+  std::vector<member_config> members;  // defaults to this node alone
+  storage::durability durability = storage::durability::fsync;
+  std::string log_level = "info";
+  int64_t passivate_after_ms = 30'000;  // idle execution actors are stopped after this
+  size_t scheduler_threads = 0;         // 0: CAF's default (number of cores)
+};
+
+// Parses the file at `path`. On failure returns nullopt and sets *error to one line naming the
+// problem (missing file, bad YAML, unknown key, bad value).
+std::optional<node_config> load_config(const std::string& path, std::string* error);
+
+}  // namespace chronicle

@@ -1,0 +1,130 @@
+#include "actors/execution_state.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace chronicle {
+
+storage::run_key execution_state::key() const {
+  return storage::run_key{args.shard_id, args.ns, args.workflow_id, run ? run->run_id() : ""};
+}
+
+caf::error execution_state::load() {
+  if (loaded) return caf::none;
+  storage::status st;
+  auto current = args.env->store->load_current(args.shard_id, args.ns, args.workflow_id, &st);
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  if (current) {
+    storage::run_key k{args.shard_id, args.ns, args.workflow_id, current->run_id()};
+    run = args.env->store->load_state(k, &st);
+    if (!st.ok()) return make_error(errc::internal, st.message());
+    if (!run) return make_error(errc::internal, "current run " + current->run_id() + " of "
+                                                  + args.workflow_id + " has no mutable state");
+  }
+  loaded = true;
+  return caf::none;
+}
+
+caf::expected<transition> execution_state::step(caf::event_based_actor* self,
+                                                const decide_input& in) {
+  static const pb::MutableState empty;
+  bool is_start = std::holds_alternative<input::start_workflow>(in);
+  if (!is_start && !run) return make_error(errc::not_found, "workflow not found");
+  auto res = decide(is_start ? empty : *run, in, now_ms());
+  if (auto* rej = std::get_if<rejection>(&res)) return make_error(rej->code, rej->message);
+  auto& t = std::get<transition>(res);
+  if (auto err = commit(self, t)) return err;
+  return std::move(t);
+}
+
+caf::error execution_state::commit(caf::event_based_actor* self, transition& t) {
+  auto& store = *args.env->store;
+  storage::run_key k{args.shard_id, args.ns, args.workflow_id, t.state.run_id()};
+  bool new_run = !run || run->run_id() != t.state.run_id();
+  storage::write_batch batch;
+  if (!t.events.empty()) batch.append_history(k, t.events);
+  batch.put_state(k, t.state);
+  if (new_run || t.closed) {
+    pb::CurrentRun cur;
+    cur.set_run_id(t.state.run_id());
+    cur.set_status(t.state.status());
+    batch.put_current(args.shard_id, args.ns, args.workflow_id, cur);
+  }
+  for (auto& r : t.timers_added) batch.put_timer(args.shard_id, r);
+  for (auto& r : t.timers_removed) batch.delete_timer(args.shard_id, r);
+  for (auto& r : t.transfers_added) batch.put_transfer(args.shard_id, r);
+  for (auto& r : t.transfers_removed) batch.delete_transfer(args.shard_id, r);
+  auto st = store.write(batch);
+  if (!st.ok()) {
+    spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, st.message());
+    return make_error(errc::internal, "storage write failed: " + st.message());
+  }
+  // Durable: now the effects.
+  if (new_run) result_waiters.clear();
+  run = t.state;
+  for (auto& r : t.transfers_added) dispatch(self, r);
+  for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
+  if (t.closed) answer_waiters();
+  return caf::none;
+}
+
+void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec) {
+  pb::DispatchRequest req;
+  req.set_namespace_(rec.namespace_());
+  req.set_task_queue(rec.task_queue());
+  auto* tok = req.mutable_token();
+  tok->set_namespace_(rec.namespace_());
+  tok->set_workflow_id(rec.workflow_id());
+  tok->set_run_id(rec.run_id());
+  tok->set_scheduled_event_id(rec.scheduled_event_id());
+  if (rec.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK) {
+    tok->set_attempt(run->workflow_task().attempt());
+    req.set_workflow_task(true);
+  } else {
+    auto it = run->pending_activities().find(rec.scheduled_event_id());
+    if (it == run->pending_activities().end()) return;
+    auto& pa = it->second;
+    tok->set_attempt(pa.attempt());
+    auto* at = req.mutable_activity_task();
+    *at->mutable_token() = *tok;
+    at->set_activity_id(pa.activity_id());
+    at->set_activity_type(pa.activity_type());
+    *at->mutable_input() = pa.input();
+    at->set_workflow_type(run->workflow_type());
+  }
+  self->send(args.env->matching, dispatch_atom::value, encode(req));
+}
+
+pb::TransferRecord execution_state::transfer(pb::TransferKind kind, int64_t scheduled_id,
+                                             const std::string& queue) const {
+  pb::TransferRecord r;
+  r.set_namespace_(args.ns);
+  r.set_workflow_id(args.workflow_id);
+  r.set_run_id(run->run_id());
+  r.set_scheduled_event_id(scheduled_id);
+  r.set_kind(kind);
+  r.set_task_queue(queue);
+  return r;
+}
+
+void execution_state::redispatch(caf::event_based_actor* self, bool workflow_task) {
+  if (!run || !is_running(*run)) return;
+  auto& wt = run->workflow_task();
+  if (workflow_task && run->has_workflow_task() && wt.started_event_id() == 0)
+    dispatch(self, transfer(pb::TRANSFER_KIND_WORKFLOW_TASK, wt.scheduled_event_id(),
+                            run->task_queue()));
+  for (auto& [id, pa] : run->pending_activities())
+    dispatch(self, transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
+}
+
+void execution_state::answer_waiters() {
+  pb::GetResultResponse resp;
+  resp.set_run_id(run->run_id());
+  resp.set_status(run->status());
+  *resp.mutable_result() = run->result();
+  *resp.mutable_failure() = run->failure();
+  auto bytes = encode(resp);
+  for (auto& rp : result_waiters) rp.deliver(bytes);
+  result_waiters.clear();
+}
+
+}  // namespace chronicle

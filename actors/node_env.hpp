@@ -1,0 +1,52 @@
+// What every actor of a node shares: configuration, the store, the placement ring and the handles
+// of the node's long-lived actors. Filled once at start-up before any message flows, then read-only.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/config.hpp"
+#include "shards/ring.hpp"
+#include "storage/store.hpp"
+
+namespace chronicle {
+
+struct node_env {
+  node_config config;
+  std::shared_ptr<storage::store> store;
+  std::unique_ptr<hash_ring> ring;
+  caf::actor frontend;
+  caf::actor admin;
+  caf::actor matching;
+  std::vector<caf::actor> shards;  // index = shard ID (all local in a single-node cluster)
+  int64_t started_at_ms = 0;
+};
+
+using env_ptr = std::shared_ptr<const node_env>;
+
+// Namespace and workflow ID a message is addressed to.
+struct route_key {
+  std::string ns;
+  std::string workflow_id;
+};
+
+// Extracts the task token of a worker's answer or of a node-internal task message.
+caf::expected<pb::TaskToken> token_of(caf::atom_value kind, const std::string& bytes);
+
+// Extracts the route key of a message for the shard layer (workflow-addressed messages only).
+caf::expected<route_key> route_of(caf::atom_value kind, const std::string& bytes);
+
+// The namespace used when a request names none.
+inline const std::string default_namespace = "default";
+
+// Limits on identifiers (bytes).
+inline constexpr size_t max_id_length = 1000;
+
+// Returns an empty string when `value` is a valid identifier (non-empty, at most max_id_length
+// bytes, no control characters), else the reason naming `what`.
+std::string check_id(const std::string& what, const std::string& value);
+
+}  // namespace chronicle

@@ -1,0 +1,156 @@
+#include "actors/shard_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "actors/execution_actor.hpp"
+#include "actors/execution_state.hpp"
+
+namespace chronicle {
+
+struct shard_state {
+  struct entry {
+    caf::actor actor;
+    uint64_t forwarded = 0;  // messages routed to it, compared with its own count to passivate
+  };
+  env_ptr env;
+  uint32_t id = 0;
+  std::unordered_map<std::string, entry> executions;  // key: ns '\0' workflow_id
+  std::multimap<int64_t, pb::TimerRecord> timers;     // by fire time
+  int64_t wakeup_at = 0;                              // 0: no tick scheduled
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<shard_state>*;
+
+std::string exec_key(const std::string& ns, const std::string& wid) { return ns + '\0' + wid; }
+
+caf::actor& execution_for(self_ptr self, const std::string& ns, const std::string& wid) {
+  auto& st = self->state;
+  auto& e = st.executions[exec_key(ns, wid)];
+  if (!e.actor) {
+    e.actor = self->spawn<caf::linked>(execution_actor,
+                                       execution_args{st.env, self, st.id, ns, wid});
+    e.forwarded = 0;
+  }
+  ++e.forwarded;
+  return e.actor;
+}
+
+// Schedules a tick for the earliest timer if none is due earlier.
+void schedule_wakeup(self_ptr self) {
+  auto& st = self->state;
+  if (st.timers.empty()) return;
+  auto first = st.timers.begin()->first;
+  if (st.wakeup_at != 0 && st.wakeup_at <= first) return;
+  st.wakeup_at = first;
+  auto delay = std::max<int64_t>(first - now_ms(), 0);
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+}
+
+void fire_due_timers(self_ptr self) {
+  auto& st = self->state;
+  st.wakeup_at = 0;
+  auto now = now_ms();
+  while (!st.timers.empty() && st.timers.begin()->first <= now) {
+    auto rec = std::move(st.timers.begin()->second);
+    st.timers.erase(st.timers.begin());
+    self->send(execution_for(self, rec.namespace_(), rec.workflow_id()), timer_atom::value,
+               encode(rec));
+  }
+  schedule_wakeup(self);
+}
+
+void arm(self_ptr self, pb::TimerRecord rec) {
+  auto fire = rec.fire_time_ms();
+  self->state.timers.emplace(fire, std::move(rec));
+  schedule_wakeup(self);
+}
+
+// Rebuilds the timer queue and re-activates executions with pending tasks.
+void recover(self_ptr self) {
+  auto& st = self->state;
+  size_t timers = 0;
+  auto s1 = st.env->store->scan_timers(st.id, [&](const pb::TimerRecord& r) {
+    st.timers.emplace(r.fire_time_ms(), r);
+    ++timers;
+  });
+  std::set<std::pair<std::string, std::string>> pending;
+  auto s2 = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
+    pending.emplace(r.namespace_(), r.workflow_id());
+  });
+  if (!s1.ok() || !s2.ok()) {
+    spdlog::error("shard {}: recovery failed: {}", st.id, s1.ok() ? s2.message() : s1.message());
+    return;
+  }
+  for (auto& [ns, wid] : pending) self->send(execution_for(self, ns, wid), recover_atom::value);
+  if (timers || !pending.empty())
+    spdlog::info("shard {}: recovered {} timers, {} executions with pending tasks", st.id, timers,
+                 pending.size());
+  schedule_wakeup(self);
+}
+
+// A handler that routes a workflow-addressed message (atom, bytes) to its execution actor.
+template <class Atom>
+auto route(self_ptr self) {
+  return [=](Atom atom, std::string& bytes) -> caf::result<caf::message> {
+    auto key = route_of(atom, bytes);
+    if (!key) return key.error();
+    self->delegate(execution_for(self, key->ns, key->workflow_id), atom, std::move(bytes));
+    return caf::delegated<caf::message>{};
+  };
+}
+
+}  // namespace
+
+caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, uint32_t shard_id) {
+  self->state.env = std::move(env);
+  self->state.id = shard_id;
+  // An execution actor that fails is forgotten (its state is durable; the next message respawns
+  // it); any other exit message stops the shard and, through the links, its executions.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& execs = self->state.executions;
+    for (auto it = execs.begin(); it != execs.end(); ++it) {
+      if (it->second.actor.address() == msg.source) {
+        spdlog::error("shard {}: execution actor failed: {}", self->state.id,
+                      error_text(msg.reason));
+        execs.erase(it);
+        return;
+      }
+    }
+    self->quit(msg.reason);
+  });
+  return {
+    [=](recover_atom) { recover(self); },
+    route<start_atom>(self),
+    route<result_atom>(self),
+    route<wt_start_atom>(self),
+    route<wt_lost_atom>(self),
+    route<wf_done_atom>(self),
+    route<wf_fail_atom>(self),
+    route<act_done_atom>(self),
+    route<act_fail_atom>(self),
+    [=](arm_atom, const std::string& bytes) {
+      if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) arm(self, std::move(*rec));
+    },
+    [=](tick_atom) { fire_due_timers(self); },
+    [=](passivate_atom, const std::string& key, uint64_t handled) {
+      auto& execs = self->state.executions;
+      auto it = execs.find(key);
+      if (it == execs.end() || it->second.forwarded != handled) return;  // busy again: keep it
+      self->unlink_from(it->second.actor);
+      self->send_exit(it->second.actor, caf::exit_reason::kill);
+      execs.erase(it);
+    },
+  };
+}
+
+caf::actor spawn_shard(caf::actor_system& sys, env_ptr env, uint32_t shard_id) {
+  return sys.spawn(shard_actor, std::move(env), shard_id);
+}
+
+}  // namespace chronicle

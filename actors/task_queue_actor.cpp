@@ -1,0 +1,207 @@
+// The task queue actor (see matching_actor.hpp).
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "actors/matching_actor.hpp"
+
+namespace chronicle {
+
+struct task_queue_state {
+  struct task {
+    std::string key;
+    pb::DispatchRequest req;
+    bool delivered = false;  // a workflow task handed to its worker (started in history)
+  };
+  struct worker {
+    caf::actor handle;
+    std::string identity;
+    int32_t slots = 0;
+    std::map<std::string, task> inflight;
+  };
+  env_ptr env;
+  std::string ns, queue;
+  task_kind kind = task_kind::workflow;
+  std::deque<task> backlog;
+  std::set<std::string> known;  // keys of tasks in the backlog or in flight
+  std::map<caf::actor_addr, worker> workers;
+  caf::actor_addr last;         // round-robin position
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<task_queue_state>*;
+
+std::string task_key(const pb::TaskToken& t) {
+  return t.run_id() + '\0' + t.workflow_id() + '\0' + std::to_string(t.scheduled_event_id());
+}
+
+// Next worker with a free slot after the last one served, or nullptr.
+task_queue_state::worker* free_worker(self_ptr self) {
+  auto& ws = self->state.workers;
+  if (ws.empty()) return nullptr;
+  auto start = ws.upper_bound(self->state.last);
+  for (size_t i = 0; i < ws.size(); ++i, ++start) {
+    if (start == ws.end()) start = ws.begin();
+    auto& w = start->second;
+    if (static_cast<int32_t>(w.inflight.size()) < w.slots) {
+      self->state.last = start->first;
+      return &w;
+    }
+  }
+  return nullptr;
+}
+
+void lose_workflow_task(self_ptr self, const pb::TaskToken& token, const std::string& cause) {
+  pb::WorkflowTaskLost lost;
+  *lost.mutable_token() = token;
+  lost.set_cause(cause);
+  self->send(self->state.env->frontend, wt_lost_atom::value, encode(lost));
+}
+
+void pump(self_ptr self);
+
+void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::string& key) {
+  pb::RecordWorkflowTaskStarted rec;
+  auto token = w.inflight[key].req.token();
+  *rec.mutable_token() = token;
+  rec.set_identity(w.identity);
+  auto addr = w.handle.address();
+  self->request(self->state.env->frontend, request_timeout, wt_start_atom::value, encode(rec))
+    .then(
+      [=](std::string& task_bytes) {
+        auto& st = self->state;
+        auto wi = st.workers.find(addr);
+        if (wi == st.workers.end() || !wi->second.inflight.count(key)) {
+          lose_workflow_task(self, token, "worker lost before delivery");
+          return;
+        }
+        wi->second.inflight[key].delivered = true;
+        self->send(wi->second.handle, wf_task_atom::value, std::move(task_bytes));
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        auto wi = st.workers.find(addr);
+        std::optional<task_queue_state::task> t;
+        if (wi != st.workers.end()) {
+          auto it = wi->second.inflight.find(key);
+          if (it != wi->second.inflight.end()) {
+            t = std::move(it->second);
+            wi->second.inflight.erase(it);
+          }
+        }
+        auto code = chronicle_code(err);
+        if (code == static_cast<uint8_t>(errc::stale_task)
+            || code == static_cast<uint8_t>(errc::not_found)) {
+          st.known.erase(key);  // already handled elsewhere
+        } else if (t) {
+          spdlog::warn("task queue {}: starting workflow task failed ({}), retrying",
+                       st.queue, error_text(err));
+          st.known.erase(key);
+          self->delayed_send(self, std::chrono::seconds(1), dispatch_atom::value, encode(t->req));
+        }
+        pump(self);
+      });
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  while (!st.backlog.empty()) {
+    auto* w = free_worker(self);
+    if (!w) return;
+    auto t = std::move(st.backlog.front());
+    st.backlog.pop_front();
+    auto key = t.key;
+    if (t.req.has_activity_task()) {
+      auto bytes = encode(t.req.activity_task());
+      w->inflight.emplace(key, std::move(t));
+      self->send(w->handle, act_task_atom::value, std::move(bytes));
+    } else {
+      w->inflight.emplace(key, std::move(t));
+      start_workflow_task(self, *w, key);
+    }
+  }
+}
+
+void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto wi = st.workers.find(addr);
+  if (wi == st.workers.end()) return;
+  spdlog::info("task queue {}: worker '{}' is gone, {} task(s) handed out again", st.queue,
+               wi->second.identity, wi->second.inflight.size());
+  auto inflight = std::move(wi->second.inflight);
+  st.workers.erase(wi);
+  for (auto& [key, t] : inflight) {
+    if (t.req.has_activity_task()) {
+      st.backlog.push_front(std::move(t));
+    } else if (t.delivered) {
+      st.known.erase(key);
+      lose_workflow_task(self, t.req.token(), "worker lost");
+    }
+    // An undelivered workflow task is reported lost when its start request returns.
+  }
+  pump(self);
+}
+
+// A worker's answer: frees its slot, then goes to the workflow's shard (which replies to the worker).
+template <class Atom>
+auto answer(self_ptr self) {
+  return [=](Atom atom, std::string& bytes) -> caf::result<caf::message> {
+    auto token = token_of(atom, bytes);
+    if (!token) return token.error();
+    auto& st = self->state;
+    auto wi = st.workers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+    auto key = task_key(*token);
+    if (wi != st.workers.end() && wi->second.inflight.erase(key) > 0) st.known.erase(key);
+    pump(self);
+    self->delegate(st.env->frontend, atom, std::move(bytes));
+    return caf::delegated<caf::message>{};
+  };
+}
+
+}  // namespace
+
+caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_ptr env,
+                               std::string ns, std::string queue, task_kind kind) {
+  auto& st = self->state;
+  st.env = std::move(env);
+  st.ns = std::move(ns);
+  st.queue = std::move(queue);
+  st.kind = kind;
+  self->set_down_handler([=](caf::down_msg& msg) { on_worker_down(self, msg.source); });
+  return {
+    [=](register_atom, const std::string& bytes, const caf::actor& handle) {
+      auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+      if (!req) return;
+      auto& w = self->state.workers[handle.address()];
+      if (!w.handle) self->monitor(handle);
+      w.handle = handle;
+      w.identity = req->identity();
+      w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
+                                                         : req->activity_slots();
+      pump(self);
+    },
+    [=](dispatch_atom, const std::string& bytes) {
+      auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
+      if (!req) return;
+      auto key = task_key(req->token());
+      if (!self->state.known.insert(key).second) return;  // already queued or in flight
+      self->state.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
+      pump(self);
+    },
+    answer<wf_done_atom>(self),
+    answer<wf_fail_atom>(self),
+    answer<act_done_atom>(self),
+    answer<act_fail_atom>(self),
+  };
+}
+
+caf::actor spawn_task_queue(caf::event_based_actor* parent, env_ptr env, std::string ns,
+                            std::string queue, task_kind kind) {
+  return parent->spawn<caf::linked>(task_queue_actor, std::move(env), std::move(ns),
+                                    std::move(queue), kind);
+}
+
+}  // namespace chronicle

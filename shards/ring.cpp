@@ -1,0 +1,87 @@
+// Placement: FNV-1a 64 and a consistent-hash ring (see ring.hpp).
+//
+// Ring positions: every virtual node "member#v", shard "shard/<n>" and task queue
+// "<ns>/tq/<queue>" is placed at fmix64(fnv1a64(name)). FNV-1a alone maps names that differ only
+// in their last characters ("m#1", "m#2", ...) to nearby points, which would bunch a member's
+// virtual nodes and consecutive shards together; MurmurHash3's 64-bit finalizer spreads them.
+// Both steps are fixed, documented functions: every process computes the same ring.
+#include "shards/ring.hpp"
+
+#include <algorithm>
+
+namespace chronicle {
+
+namespace {
+
+constexpr uint64_t fnv_offset = 14695981039346656037ULL;
+constexpr uint64_t fnv_prime = 1099511628211ULL;
+
+uint64_t fnv1a_update(uint64_t h, std::string_view data) {
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= fnv_prime;
+  }
+  return h;
+}
+
+// MurmurHash3 fmix64: a bijection that makes every input bit affect every output bit.
+uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+uint64_t ring_point(std::string_view name) { return fmix64(stable_hash(name)); }
+
+}  // namespace
+
+uint64_t stable_hash(std::string_view data) { return fnv1a_update(fnv_offset, data); }
+
+uint64_t stable_hash(std::string_view ns, std::string_view key) {
+  uint64_t h = fnv1a_update(fnv_offset, ns);
+  h = fnv1a_update(h, std::string_view("\0", 1));
+  return fnv1a_update(h, key);
+}
+
+uint32_t shard_of(std::string_view ns, std::string_view workflow_id, uint32_t num_shards) {
+  if (num_shards == 0) return 0;
+  return static_cast<uint32_t>(stable_hash(ns, workflow_id) % num_shards);
+}
+
+hash_ring::hash_ring(std::vector<std::string> members, uint32_t vnodes)
+    : members_(std::move(members)) {
+  std::sort(members_.begin(), members_.end());
+  members_.erase(std::unique(members_.begin(), members_.end()), members_.end());
+  vnodes = std::max<uint32_t>(vnodes, 1);
+  points_.reserve(members_.size() * vnodes);
+  for (uint32_t i = 0; i < members_.size(); ++i)
+    for (uint32_t v = 0; v < vnodes; ++v)
+      points_.emplace_back(ring_point(members_[i] + "#" + std::to_string(v)), i);
+  std::sort(points_.begin(), points_.end());
+}
+
+const std::string& hash_ring::owner(uint64_t point) const {
+  static const std::string none;
+  if (points_.empty()) return none;
+  auto it = std::lower_bound(points_.begin(), points_.end(), point,
+                             [](const auto& p, uint64_t value) { return p.first < value; });
+  if (it == points_.end()) it = points_.begin();
+  return members_[it->second];
+}
+
+const std::string& hash_ring::shard_owner(uint32_t shard) const {
+  return owner(ring_point("shard/" + std::to_string(shard)));
+}
+
+const std::string& hash_ring::task_queue_owner(std::string_view ns,
+                                               std::string_view queue) const {
+  std::string name(ns);
+  name += "/tq/";
+  name += queue;
+  return owner(ring_point(name));
+}
+
+}  // namespace chronicle

@@ -1,0 +1,125 @@
+// Key encoding; the layout is documented in keys.hpp.
+#include "storage/keys.hpp"
+
+namespace chronicle::storage::keys {
+
+namespace {
+
+constexpr char executions_state_tag = 'm';
+constexpr char executions_current_tag = 'c';
+
+uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+std::string run_prefix(const run_key& run) {
+  std::string k = shard_prefix(run.shard);
+  put_string(&k, run.ns);
+  put_string(&k, run.workflow_id);
+  put_string(&k, run.run_id);
+  return k;
+}
+
+}  // namespace
+
+const char* table_name(table t) {
+  switch (t) {
+    case table::default_cf: return "default";
+    case table::history: return "history";
+    case table::executions: return "executions";
+    case table::timers: return "timers";
+    case table::transfers: return "transfers";
+    case table::visibility: return "visibility";
+    case table::meta: return "meta";
+  }
+  return "unknown";
+}
+
+void put_u32(std::string* dst, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) dst->push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void put_u64(std::string* dst, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) dst->push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+std::string encode_u32(uint32_t v) {
+  std::string s;
+  put_u32(&s, v);
+  return s;
+}
+
+std::optional<uint32_t> decode_u32(std::string_view bytes) {
+  if (bytes.size() != 4) return std::nullopt;
+  uint32_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+void put_string(std::string* dst, std::string_view s) {
+  for (char c : s) {
+    dst->push_back(c);
+    if (c == '\0') dst->push_back('\xFF');
+  }
+  dst->push_back('\0');
+  dst->push_back('\x01');
+}
+
+std::string shard_prefix(uint32_t shard) { return encode_u32(shard); }
+
+std::string history_prefix(const run_key& run) { return run_prefix(run); }
+
+std::string history_key(const run_key& run, int64_t first_event_id) {
+  std::string k = run_prefix(run);
+  put_u64(&k, as_u64(first_event_id));
+  return k;
+}
+
+std::string state_key(const run_key& run) {
+  std::string k = shard_prefix(run.shard);
+  k.push_back(executions_state_tag);
+  put_string(&k, run.ns);
+  put_string(&k, run.workflow_id);
+  put_string(&k, run.run_id);
+  return k;
+}
+
+std::string current_key(uint32_t shard, std::string_view ns, std::string_view workflow_id) {
+  std::string k = shard_prefix(shard);
+  k.push_back(executions_current_tag);
+  put_string(&k, ns);
+  put_string(&k, workflow_id);
+  return k;
+}
+
+std::string timer_key(uint32_t shard, const pb::TimerRecord& timer) {
+  std::string k = shard_prefix(shard);
+  put_u64(&k, as_u64(timer.fire_time_ms()));
+  put_string(&k, timer.namespace_());
+  put_string(&k, timer.workflow_id());
+  put_string(&k, timer.run_id());
+  put_u64(&k, as_u64(timer.started_event_id()));
+  return k;
+}
+
+std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer) {
+  std::string k = shard_prefix(shard);
+  put_string(&k, transfer.namespace_());
+  put_string(&k, transfer.workflow_id());
+  put_string(&k, transfer.run_id());
+  put_u64(&k, as_u64(transfer.scheduled_event_id()));
+  return k;
+}
+
+std::optional<std::string> prefix_successor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty()) {
+    auto last = static_cast<uint8_t>(s.back());
+    if (last != 0xFF) {
+      s.back() = static_cast<char>(last + 1);
+      return s;
+    }
+    s.pop_back();
+  }
+  return std::nullopt;
+}
+
+}  // namespace chronicle::storage::keys

@@ -1,0 +1,65 @@
+// Key layout of every column family: the one place that turns records into RocksDB keys.
+//
+// Every key starts with the shard ID as 4 bytes big-endian, so a shard's keys are contiguous.
+// Integers are fixed-width big-endian (byte order == numeric order). Strings are escaped and
+// terminated: each 0x00 byte becomes 0x00 0xFF and the string ends with 0x00 0x01. This is
+// unambiguous (no string's encoding is a prefix of another's) and preserves byte order, with no
+// length limit.
+//
+//   history    shard | ns | workflow_id | run_id | first_event_id (u64)       -> pb::HistoryBatch
+//   executions shard | 'm' | ns | workflow_id | run_id                          -> pb::MutableState
+//              shard | 'c' | ns | workflow_id                                   -> pb::CurrentRun
+//   timers     shard | fire_time_ms (u64, negatives as 0) | ns | workflow_id | run_id
+//                    | started_event_id (u64)                                   -> pb::TimerRecord
+//   transfers  shard | ns | workflow_id | run_id | scheduled_event_id (u64)     -> pb::TransferRecord
+//   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
+//
+// The tag bytes and column family names are part of the on-disk format: never reuse or rename.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/messages.hpp"
+#include "storage/store.hpp"
+
+namespace chronicle::storage::keys {
+
+// Column family names. The order of `table` is the order of handles in the open database.
+enum class table : uint8_t { default_cf, history, executions, timers, transfers, visibility, meta };
+inline constexpr int table_count = 7;
+const char* table_name(table t);
+
+inline constexpr std::string_view meta_num_shards = "num_shards";
+inline constexpr std::string_view meta_schema_version = "schema_version";
+inline constexpr uint32_t schema_version = 1;
+
+// Fixed-width big-endian integers.
+void put_u32(std::string* dst, uint32_t v);
+void put_u64(std::string* dst, uint64_t v);
+std::string encode_u32(uint32_t v);
+// Returns nullopt unless `bytes` is exactly 4 bytes.
+std::optional<uint32_t> decode_u32(std::string_view bytes);
+// Appends the escaped, terminated form of `s` (see the header comment).
+void put_string(std::string* dst, std::string_view s);
+
+// The 4-byte prefix of every key of a shard.
+std::string shard_prefix(uint32_t shard);
+
+// history
+std::string history_prefix(const run_key& run);
+std::string history_key(const run_key& run, int64_t first_event_id);
+// executions
+std::string state_key(const run_key& run);
+std::string current_key(uint32_t shard, std::string_view ns, std::string_view workflow_id);
+// timers, transfers
+std::string timer_key(uint32_t shard, const pb::TimerRecord& timer);
+std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);
+
+// Returns the smallest key greater than every key starting with `prefix`, for use as an
+// exclusive upper bound. Returns nullopt when no such key exists (prefix is all 0xFF bytes).
+std::optional<std::string> prefix_successor(std::string_view prefix);
+
+}  // namespace chronicle::storage::keys

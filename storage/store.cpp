@@ -1,0 +1,357 @@
+// store and write_batch over one RocksDB database. Key layout: storage/keys.hpp.
+//
+// Thread safety: every const member function and write() may be called concurrently; the only
+// state is the rocksdb::DB and its column family handles, which RocksDB makes thread-safe.
+#include "storage/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+
+#include "storage/keys.hpp"
+
+namespace chronicle::storage {
+
+namespace fs = std::filesystem;
+using keys::table;
+
+namespace {
+
+void set_status(status* st, status value) {
+  if (st != nullptr) *st = std::move(value);
+}
+
+std::string run_name(const run_key& run) {
+  return "shard " + std::to_string(run.shard) + " " + run.ns + "/" + run.workflow_id + "/" +
+         run.run_id;
+}
+
+// Creates `path` if needed and checks that files can be created in it.
+status check_writable(const std::string& path) {
+  const std::string prefix = "data_dir " + path + " is not writable: ";
+  if (path.empty()) return status::error("data_dir is empty");
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return status::error(prefix + ec.message());
+  if (!fs::is_directory(path, ec)) return status::error(prefix + "not a directory");
+  const std::string probe = (fs::path(path) / ".chronicle-write-probe").string();
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return status::error(prefix + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
+}
+
+rocksdb::ColumnFamilyOptions cf_options() {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = 16 << 20;  // many small records; keep memtables modest
+  o.max_write_buffer_number = 3;
+  return o;
+}
+
+rocksdb::DBOptions db_options() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.max_background_jobs = 2;
+  o.keep_log_file_num = 5;
+  o.max_log_file_size = 16 << 20;
+  return o;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// write_batch: records operations; store::write turns them into one rocksdb::WriteBatch.
+
+struct write_batch::impl {
+  struct op {
+    table cf;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+  std::vector<op> ops;
+  std::string error;  // first serialization failure, reported by store::write
+
+  void put(table cf, std::string key, const google::protobuf::MessageLite& msg) {
+    std::string value;
+    if (!msg.SerializeToString(&value) && error.empty())
+      error = std::string("cannot serialize ") + msg.GetTypeName();
+    ops.push_back({cf, std::move(key), std::move(value)});
+  }
+  void del(table cf, std::string key) { ops.push_back({cf, std::move(key), std::nullopt}); }
+};
+
+write_batch::write_batch() : impl_(std::make_unique<impl>()) {}
+write_batch::~write_batch() = default;
+write_batch::write_batch(write_batch&&) noexcept = default;
+write_batch& write_batch::operator=(write_batch&&) noexcept = default;
+
+void write_batch::append_history(const run_key& run, const std::vector<pb::HistoryEvent>& events) {
+  if (events.empty()) return;
+  pb::HistoryBatch batch;
+  batch.mutable_events()->Reserve(static_cast<int>(events.size()));
+  for (const auto& e : events) *batch.add_events() = e;
+  impl_->put(table::history, keys::history_key(run, events.front().event_id()), batch);
+}
+
+void write_batch::put_state(const run_key& run, const pb::MutableState& state) {
+  impl_->put(table::executions, keys::state_key(run), state);
+}
+
+void write_batch::put_current(uint32_t shard, const std::string& ns,
+                              const std::string& workflow_id, const pb::CurrentRun& current) {
+  impl_->put(table::executions, keys::current_key(shard, ns, workflow_id), current);
+}
+
+void write_batch::put_timer(uint32_t shard, const pb::TimerRecord& timer) {
+  impl_->put(table::timers, keys::timer_key(shard, timer), timer);
+}
+
+void write_batch::delete_timer(uint32_t shard, const pb::TimerRecord& timer) {
+  impl_->del(table::timers, keys::timer_key(shard, timer));
+}
+
+void write_batch::put_transfer(uint32_t shard, const pb::TransferRecord& transfer) {
+  impl_->put(table::transfers, keys::transfer_key(shard, transfer), transfer);
+}
+
+void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& transfer) {
+  impl_->del(table::transfers, keys::transfer_key(shard, transfer));
+}
+
+bool write_batch::empty() const { return impl_->ops.empty(); }
+
+// ---------------------------------------------------------------------------------------------
+// store
+
+struct store::impl {
+  std::string path;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0, table_count) in `table` order
+
+  ~impl() {
+    if (!db) return;
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+  }
+
+  [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(table t) const {
+    return handles[static_cast<size_t>(t)];
+  }
+
+  // Reads a key: nullopt when absent; *st set on error (st never null here).
+  std::optional<std::string> get(table t, const std::string& key, status* st) const {
+    std::string value;
+    auto s = db->Get(rocksdb::ReadOptions(), cf(t), key, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) {
+      *st = status::error(std::string("RocksDB read from ") + keys::table_name(t) +
+                          " failed: " + s.ToString());
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // Visits every key starting with `prefix` in key order until fn returns false. Never reads
+  // past the prefix (upper bound plus an explicit check).
+  status scan(table t, const std::string& prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    rocksdb::ReadOptions ro;
+    auto upper = keys::prefix_successor(prefix);
+    rocksdb::Slice upper_slice;
+    if (upper) {
+      upper_slice = rocksdb::Slice(*upper);
+      ro.iterate_upper_bound = &upper_slice;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf(t)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (!fn(it->key().ToStringView(), it->value().ToStringView())) return {};
+    }
+    if (!it->status().ok())
+      return status::error(std::string("RocksDB scan of ") + keys::table_name(t) +
+                           " failed: " + it->status().ToString());
+    return {};
+  }
+
+  // Visits a shard's records of type Record in key order, stopping at the first that does not
+  // parse (reported as an error).
+  template <class Record>
+  status scan_records(table t, uint32_t shard, const std::function<void(const Record&)>& fn) const {
+    status parse_error;
+    auto st = scan(t, keys::shard_prefix(shard), [&](std::string_view, std::string_view value) {
+      Record rec;
+      if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        parse_error = status::error(std::string("corrupt ") + keys::table_name(t) +
+                                    " record in shard " + std::to_string(shard));
+        return false;
+      }
+      fn(rec);
+      return true;
+    });
+    if (!st.ok()) return st;
+    return parse_error;
+  }
+
+  // Reads num_shards and schema_version; records them on first open.
+  status check_meta(uint32_t num_shards) {
+    status st;
+    auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);
+    if (!st.ok()) return st;
+    auto version = get(table::meta, std::string(keys::meta_schema_version), &st);
+    if (!st.ok()) return st;
+    if (!shards) {
+      rocksdb::WriteBatch wb;
+      wb.Put(cf(table::meta), std::string(keys::meta_num_shards), keys::encode_u32(num_shards));
+      wb.Put(cf(table::meta), std::string(keys::meta_schema_version),
+             keys::encode_u32(keys::schema_version));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      auto s = db->Write(wo, &wb);
+      if (!s.ok()) return status::error("cannot write meta to RocksDB at " + path + ": " + s.ToString());
+      return {};
+    }
+    auto recorded = keys::decode_u32(*shards);
+    if (!recorded) return status::error("data_dir " + path + " has a corrupt num_shards record");
+    if (*recorded != num_shards)
+      return status::error("data_dir " + path + " was created with num_shards=" +
+                           std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
+    auto v = version ? keys::decode_u32(*version) : std::nullopt;
+    if (!v || *v != keys::schema_version)
+      return status::error("data_dir " + path + " has an unsupported schema_version (this build uses " +
+                           std::to_string(keys::schema_version) + ")");
+    return {};
+  }
+};
+
+store::~store() = default;
+
+std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards, durability mode,
+                                   status* st) {
+  if (num_shards == 0) {
+    set_status(st, status::error("num_shards must be at least 1"));
+    return nullptr;
+  }
+  if (auto w = check_writable(path); !w.ok()) {
+    set_status(st, w);
+    return nullptr;
+  }
+  const auto options = db_options();
+  // Open every column family the database has (a newer build may have added some) plus ours.
+  std::vector<std::string> existing;
+  (void)rocksdb::DB::ListColumnFamilies(options, path, &existing);  // fails on a new database
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < keys::table_count; ++i)
+    descriptors.emplace_back(keys::table_name(static_cast<table>(i)), cf_options());
+  for (const auto& name : existing) {
+    bool known = false;
+    for (const auto& d : descriptors) known = known || d.name == name;
+    if (!known) descriptors.emplace_back(name, cf_options());
+  }
+
+  auto s = std::unique_ptr<store>(new store());  // private constructor: make_unique cannot reach it
+  s->impl_ = std::make_unique<impl>();
+  s->impl_->path = path;
+  rocksdb::DB* raw = nullptr;
+  auto rs = rocksdb::DB::Open(options, path, descriptors, &s->impl_->handles, &raw);
+  if (!rs.ok()) {
+    set_status(st, status::error("cannot open RocksDB at " + path + ": " + rs.ToString()));
+    return nullptr;
+  }
+  s->impl_->db.reset(raw);
+  if (auto m = s->impl_->check_meta(num_shards); !m.ok()) {
+    set_status(st, m);
+    return nullptr;
+  }
+  s->num_shards_ = num_shards;
+  s->mode_ = mode;
+  set_status(st, {});
+  return s;
+}
+
+status store::write(write_batch& batch) {
+  const auto& b = *batch.impl_;
+  if (!b.error.empty()) return status::error(b.error);
+  if (b.ops.empty()) return {};
+  rocksdb::WriteBatch wb;
+  for (const auto& op : b.ops) {
+    auto rs = op.value ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
+                       : wb.Delete(impl_->cf(op.cf), op.key);
+    if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = mode_ == durability::fsync;
+  auto rs = impl_->db->Write(wo, &wb);
+  if (!rs.ok()) return status::error("RocksDB write failed: " + rs.ToString());
+  return {};
+}
+
+status store::read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const {
+  out->clear();
+  status parse_error;
+  auto st = impl_->scan(table::history, keys::history_prefix(run),
+                        [&](std::string_view, std::string_view value) {
+                          pb::HistoryBatch batch;
+                          if (!batch.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                            parse_error = status::error("corrupt history batch of " + run_name(run));
+                            return false;
+                          }
+                          for (auto& e : *batch.mutable_events()) out->push_back(std::move(e));
+                          return true;
+                        });
+  if (!st.ok()) return st;
+  return parse_error;
+}
+
+std::optional<pb::MutableState> store::load_state(const run_key& run, status* st) const {
+  status local;
+  auto value = impl_->get(table::executions, keys::state_key(run), &local);
+  std::optional<pb::MutableState> result;
+  if (local.ok() && value) {
+    result.emplace();
+    if (!result->ParseFromString(*value)) {
+      result.reset();
+      local = status::error("corrupt mutable state of " + run_name(run));
+    }
+  }
+  set_status(st, local);
+  return result;
+}
+
+std::optional<pb::CurrentRun> store::load_current(uint32_t shard, const std::string& ns,
+                                                  const std::string& workflow_id,
+                                                  status* st) const {
+  status local;
+  auto value = impl_->get(table::executions, keys::current_key(shard, ns, workflow_id), &local);
+  std::optional<pb::CurrentRun> result;
+  if (local.ok() && value) {
+    result.emplace();
+    if (!result->ParseFromString(*value)) {
+      result.reset();
+      local = status::error("corrupt current-run record of shard " + std::to_string(shard) + " " +
+                            ns + "/" + workflow_id);
+    }
+  }
+  set_status(st, local);
+  return result;
+}
+
+status store::scan_timers(uint32_t shard,
+                          const std::function<void(const pb::TimerRecord&)>& fn) const {
+  return impl_->scan_records(table::timers, shard, fn);
+}
+
+status store::scan_transfers(uint32_t shard,
+                             const std::function<void(const pb::TransferRecord&)>& fn) const {
+  return impl_->scan_records(table::transfers, shard, fn);
+}
+
+}  // namespace chronicle::storage
