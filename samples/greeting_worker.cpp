@@ -1,0 +1,73 @@
+// The sample worker: a CAF actor system whose worker actor serves the "Greeting" workflow and the
+// "ComposeGreeting" activity on a task queue.
+//
+//   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "worker/sdk/errors.hpp"
+#include "worker/worker.hpp"
+
+using namespace chronicle;
+using sdk::json;
+
+// Greeting: compose a greeting with an activity, sleep on a durable timer, return it.
+sdk::task<json> greeting(sdk::workflow_context& ctx, json input) {
+  json greeting = co_await ctx.activity("ComposeGreeting", input);
+  co_await ctx.sleep(std::chrono::seconds(1));
+  co_return json{{"greeting", greeting}, {"workflow_id", ctx.workflow_id()}};
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"Chronicle sample worker: serves the Greeting workflow"};
+  std::string address = "127.0.0.1:7233", queue = "greetings", identity;
+  int64_t delay_ms = 0;
+  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
+  app.add_option("--identity", identity, "worker identity (default host:pid)");
+  app.add_option("--activity-delay-ms", delay_ms, "extra time ComposeGreeting takes (for tests)")
+    ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
+  CLI11_PARSE(app, argc, argv);
+
+  worker_options opts;
+  if (!parse_address(address, &opts.host, &opts.port)) {
+    std::cerr << "greeting-worker: --address '" << address << "' is not host:port\n";
+    return 2;
+  }
+  opts.task_queue = queue;
+  opts.identity = identity;
+
+  auto reg = std::make_shared<sdk::registry>();
+  reg->register_workflow("Greeting", greeting);
+  reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
+      throw sdk::application_error("InvalidInput", "input needs a string field 'name'", true);
+    return json("Hello, " + in["name"].get<std::string>() + "!");
+  });
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  caf::actor_system sys{cfg};
+  auto worker = spawn_worker(sys, opts, reg);
+  std::cout << "greeting-worker serving task queue '" << queue << "' via " << address << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  return 0;
+}

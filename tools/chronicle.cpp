@@ -1,0 +1,152 @@
+// chronicle: the command-line client. `chronicle --help` and `chronicle workflow <cmd> --help`.
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include "tools/render.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+#include "worker/worker.hpp"
+
+using namespace chronicle;
+
+namespace {
+
+struct globals {
+  std::string address = "127.0.0.1:7233";
+  std::string ns = "default";
+};
+
+int fail(const std::string& msg, int code = 1) {
+  std::cerr << "chronicle: " << msg << "\n";
+  return code;
+}
+
+std::string random_id() {
+  std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+// Connects to the node named by --address; prints the error and returns nullopt on failure.
+std::optional<client> connect(caf::actor_system& sys, const globals& g) {
+  std::string host;
+  uint16_t port = 0;
+  if (!parse_address(g.address, &host, &port)) {
+    fail("--address '" + g.address + "' is not host:port");
+    return std::nullopt;
+  }
+  auto c = client::connect(sys, host, port);
+  if (!c) {
+    fail(error_text(c.error()));
+    return std::nullopt;
+  }
+  return std::move(*c);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chronicle: start, inspect and wait for Chronicle workflows"};
+  app.require_subcommand(1);
+  globals g;
+  if (const char* env = std::getenv("CHRONICLE_ADDRESS")) g.address = env;
+  app.add_option("--address", g.address, "node to talk to, host:port (env CHRONICLE_ADDRESS)")
+    ->capture_default_str();
+  app.add_option("-n,--namespace", g.ns, "namespace")->capture_default_str();
+
+  auto* wf = app.add_subcommand("workflow", "operate on workflow executions");
+  wf->require_subcommand(1);
+
+  // workflow start
+  std::string type, queue, wid, input = "null", request_id;
+  auto* start = wf->add_subcommand("start", "start a workflow execution; prints its run ID");
+  start->add_option("-t,--type", type, "workflow type")->required();
+  start->add_option("-q,--task-queue", queue, "task queue")->required();
+  start->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  start->add_option("-i,--input", input, "input as JSON")->capture_default_str();
+  start->add_option("--request-id", request_id, "idempotency key for retried starts");
+
+  // workflow result
+  std::string run_id;
+  int64_t timeout_s = 3600;
+  auto* result = wf->add_subcommand("result", "wait for a workflow's result and print it as JSON");
+  result->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  result->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  result->add_option("--timeout", timeout_s, "seconds to wait")->capture_default_str()
+    ->check(CLI::Range(int64_t{1}, int64_t{365} * 24 * 3600));
+
+  // workflow show
+  bool as_json = false;
+  auto* show = wf->add_subcommand("show", "print the event history, one line per event");
+  show->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  show->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  show->add_flag("--json", as_json, "print the history as JSON");
+
+  // workflow describe
+  auto* describe = wf->add_subcommand("describe", "ask the admin actor for an execution's state");
+  describe->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  describe->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  describe->add_flag("--json", as_json, "print as JSON");
+
+  CLI11_PARSE(app, argc, argv);
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("scheduler.max-threads", size_t{2});
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  auto c = connect(sys, g);
+  if (!c) return 1;
+
+  if (start->parsed()) {
+    pb::StartWorkflowRequest req;
+    req.set_namespace_(g.ns);
+    req.set_workflow_id(wid);
+    req.set_workflow_type(type);
+    req.set_task_queue(queue);
+    req.set_request_id(request_id.empty() ? random_id() : request_id);
+    req.set_identity("chronicle-cli");
+    auto j = nlohmann::json::parse(input, nullptr, false);
+    if (j.is_discarded()) return fail("--input is not valid JSON: " + input, 2);
+    *req.mutable_input() = sdk::to_payload(j);
+    auto resp = c->start(req);
+    if (!resp) return fail(error_text(resp.error()));
+    std::cout << resp->run_id() << "\n";
+    return 0;
+  }
+  if (result->parsed()) {
+    auto resp = c->result(g.ns, wid, run_id, std::chrono::seconds(timeout_s));
+    if (!resp) return fail(error_text(resp.error()));
+    if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+      std::cout << cli::payload_text(resp->result()) << "\n";
+      return 0;
+    }
+    return fail(std::string("workflow ") + status_name(resp->status()) + ": "
+                + resp->failure().message());
+  }
+  if (show->parsed()) {
+    auto resp = c->history(g.ns, wid, run_id);
+    if (!resp) return fail(error_text(resp.error()));
+    if (as_json) {
+      std::cout << cli::to_json(*resp).dump(2) << "\n";
+    } else {
+      for (auto& ev : resp->events()) std::cout << cli::event_line(ev) << "\n";
+    }
+    return 0;
+  }
+  if (describe->parsed()) {
+    auto resp = c->describe(g.ns, wid, run_id);
+    if (!resp) return fail(error_text(resp.error()));
+    if (as_json) std::cout << cli::to_json(*resp).dump(2) << "\n";
+    else std::cout << cli::describe_text(*resp);
+    return 0;
+  }
+  return fail("no command given", 2);
+}

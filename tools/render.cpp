@@ -1,0 +1,118 @@
+#include "tools/render.hpp"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <ctime>
+#include <sstream>
+
+namespace chronicle::cli {
+
+namespace {
+
+std::string base64_decode(const std::string& in) {
+  static const std::string chars =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (unsigned char c : in) {
+    auto pos = chars.find(static_cast<char>(c));
+    if (c == '-') pos = 62;
+    if (c == '_') pos = 63;
+    if (pos == std::string::npos) continue;  // padding or whitespace
+    val = (val << 6) + static_cast<int>(pos);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((val >> bits) & 0xff));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+// Replaces {"metadata": {...}, "data": "<base64>"} objects by the JSON they carry.
+void decode_payloads(nlohmann::json& j) {
+  if (j.is_object()) {
+    if (j.contains("data") && j["data"].is_string() && j.size() <= 2
+        && (j.size() == 1 || j.contains("metadata"))) {
+      auto data = base64_decode(j["data"].get<std::string>());
+      auto parsed = nlohmann::json::parse(data, nullptr, false);
+      if (!parsed.is_discarded()) {
+        j = std::move(parsed);
+        return;
+      }
+    }
+    for (auto& [k, v] : j.items()) decode_payloads(v);
+  } else if (j.is_array()) {
+    for (auto& v : j) decode_payloads(v);
+  }
+}
+
+}  // namespace
+
+nlohmann::json to_json(const google::protobuf::Message& msg) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = false;
+  auto st = google::protobuf::util::MessageToJsonString(msg, &text, opts);
+  if (!st.ok()) return nlohmann::json{{"error", st.ToString()}};
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return nlohmann::json{{"error", "unprintable message"}};
+  decode_payloads(j);
+  return j;
+}
+
+std::string format_time(int64_t epoch_ms) {
+  if (epoch_ms <= 0) return "-";
+  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(epoch_ms % 1000));
+  return out;
+}
+
+std::string event_line(const pb::HistoryEvent& ev) {
+  auto j = to_json(ev);
+  nlohmann::json attrs = nlohmann::json::object();
+  for (auto& [k, v] : j.items())
+    if (k != "eventId" && k != "eventTimeMs" && k != "eventType") attrs = v;
+  char head[96];
+  std::snprintf(head, sizeof(head), "%4lld  %s  %-28s ", static_cast<long long>(ev.event_id()),
+                format_time(ev.event_time_ms()).c_str(), event_type_name(ev.event_type()));
+  return std::string(head) + attrs.dump();
+}
+
+std::string payload_text(const pb::Payload& p) {
+  auto j = nlohmann::json::parse(p.data(), nullptr, false);
+  if (j.is_discarded()) return p.data().empty() ? "null" : "<non-JSON payload>";
+  return j.dump();
+}
+
+std::string describe_text(const pb::DescribeWorkflowResponse& d) {
+  std::ostringstream os;
+  os << "Workflow ID:     " << d.workflow_id() << "\n"
+     << "Run ID:          " << d.run_id() << "\n"
+     << "Namespace:       " << d.namespace_() << "\n"
+     << "Type:            " << d.workflow_type() << "\n"
+     << "Task queue:      " << d.task_queue() << "\n"
+     << "Status:          " << status_name(d.status()) << "\n"
+     << "Start time:      " << format_time(d.start_time_ms()) << "\n"
+     << "Close time:      " << format_time(d.close_time_ms()) << "\n"
+     << "History length:  " << d.history_length() << "\n"
+     << "Shard:           " << d.shard() << " (node " << d.owner_node() << ")\n"
+     << "Workflow task:   " << (d.pending_workflow_task().empty() ? "none" : d.pending_workflow_task())
+     << "\n";
+  os << "Pending activities: " << d.pending_activities_size() << "\n";
+  for (auto& a : d.pending_activities())
+    os << "  - activity " << a.activity_id() << " " << a.activity_type() << " (scheduled event "
+       << a.scheduled_event_id() << ", attempt " << a.attempt() << ", " << a.state() << ")\n";
+  os << "Pending timers: " << d.pending_timers_size() << "\n";
+  for (auto& t : d.pending_timers())
+    os << "  - timer " << t.timer_id() << " fires at " << format_time(t.fire_time_ms())
+       << " (started event " << t.started_event_id() << ")\n";
+  return os.str();
+}
+
+}  // namespace chronicle::cli

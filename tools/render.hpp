@@ -1,0 +1,28 @@
+// Renders API responses for people (one line per event, aligned fields) and for programs (JSON),
+// with payloads shown as the JSON they carry instead of base64.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "protocol/messages.hpp"
+
+namespace chronicle::cli {
+
+// A protobuf message as JSON (proto3 JSON mapping), with every Payload replaced by its decoded
+// JSON value when its encoding is json/plain.
+nlohmann::json to_json(const google::protobuf::Message& msg);
+
+// "   5  2026-11-25T10:00:00.123Z  ActivityTaskScheduled  {"activityId":"1",...}"
+std::string event_line(const pb::HistoryEvent& ev);
+
+std::string format_time(int64_t epoch_ms);
+
+// Multi-line human-readable description of an execution.
+std::string describe_text(const pb::DescribeWorkflowResponse& d);
+
+// The JSON text a payload carries (its data), or a note when it is not JSON.
+std::string payload_text(const pb::Payload& p);
+
+}  // namespace chronicle::cli

@@ -1,0 +1,99 @@
+#include "worker/client.hpp"
+
+#include <thread>
+
+#include "worker/worker.hpp"
+
+namespace chronicle {
+
+client::client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node)
+  : sys_(&sys), host_(std::move(host)), port_(port), node_(std::move(node)) {}
+
+caf::expected<client> client::connect(caf::actor_system& sys, const std::string& host,
+                                      uint16_t port, std::chrono::milliseconds timeout) {
+  auto node = connect_node(sys, host, port, timeout);
+  if (!node) return node.error();
+  return client{sys, host, port, *node};
+}
+
+template <class Msg, class Atom>
+caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
+                                std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{*sys_};
+  caf::expected<Msg> out = make_error(errc::internal, "no reply");
+  self->request(node_, timeout, atom, bytes)
+    .receive(
+      [&](const std::string& reply) {
+        auto msg = decode<Msg>(reply, "reply");
+        if (msg) out = std::move(*msg);
+        else out = msg.error();
+      },
+      [&](caf::error& err) { out = err; });
+  return out;
+}
+
+caf::expected<pb::StartWorkflowResponse> client::start(const pb::StartWorkflowRequest& req) {
+  return call<pb::StartWorkflowResponse>(start_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
+                                                    const std::string& workflow_id,
+                                                    const std::string& run_id,
+                                                    std::chrono::milliseconds timeout) {
+  pb::GetResultRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  auto bytes = encode(req);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A request to a node that dies is never answered: ask in slices and reconnect when needed.
+  constexpr auto slice = std::chrono::milliseconds(5000);
+  caf::error last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto res = call<pb::GetResultResponse>(result_atom::value, bytes, std::min(left, slice));
+    if (res) return res;
+    last = res.error();
+    if (chronicle_code(last) != 0) return last;  // a real answer from the node, e.g. not found
+    // Timeout or lost connection: make sure the node is still there, else reconnect.
+    auto ping = call_ping();
+    if (!ping) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2));
+      if (node) node_ = *node;
+    }
+  }
+  return make_error(errc::unavailable, "timed out waiting for the result of '" + workflow_id
+                                         + "' (" + error_text(last) + ")");
+}
+
+caf::expected<pb::GetHistoryResponse> client::history(const std::string& ns,
+                                                      const std::string& workflow_id,
+                                                      const std::string& run_id) {
+  pb::GetHistoryRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  return call<pb::GetHistoryResponse>(history_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& ns,
+                                                             const std::string& workflow_id,
+                                                             const std::string& run_id) {
+  pb::DescribeWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), request_timeout);
+}
+
+bool client::call_ping() {
+  caf::scoped_actor self{*sys_};
+  bool ok = false;
+  self->request(node_, std::chrono::milliseconds(1000), ping_atom::value)
+    .receive([&](const std::string&) { ok = true; }, [&](caf::error&) { ok = false; });
+  return ok;
+}
+
+}  // namespace chronicle

@@ -1,0 +1,25 @@
+#include "worker/sdk/errors.hpp"
+
+#include <utility>
+
+namespace chronicle::sdk {
+
+application_error::application_error(std::string type, std::string message, bool non_retryable)
+    : std::runtime_error(std::move(message)),
+      type_(std::move(type)),
+      non_retryable_(non_retryable) {}
+
+pb::Failure application_error::to_failure() const {
+  pb::Failure failure;
+  failure.set_message(what());
+  failure.set_type(type_);
+  failure.set_non_retryable(non_retryable_);
+  failure.set_source("worker");
+  return failure;
+}
+
+activity_failure::activity_failure(pb::Failure failure)
+    : application_error(failure.type(), failure.message(), failure.non_retryable()),
+      failure_(std::move(failure)) {}
+
+}  // namespace chronicle::sdk

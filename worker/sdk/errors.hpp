@@ -1,0 +1,50 @@
+// Exceptions of the SDK.
+//
+//  - application_error: thrown by user code (activity or workflow) to fail with an application
+//    error; to_failure() turns it into the wire Failure (source "worker").
+//  - activity_failure: what `co_await ctx.activity(...)` throws when the activity failed. It is an
+//    application_error carrying the activity's type/message/non_retryable, so a workflow that does
+//    not catch it fails with the activity's failure.
+//  - nondeterminism_error: workflow code did not produce the commands its history records; the
+//    message names the event and both sides.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "protocol/messages.hpp"
+
+namespace chronicle::sdk {
+
+class application_error : public std::runtime_error {
+ public:
+  application_error(std::string type, std::string message, bool non_retryable = false);
+
+  const std::string& type() const { return type_; }
+  bool non_retryable() const { return non_retryable_; }
+
+  // message = what(), type, non_retryable, source = "worker".
+  pb::Failure to_failure() const;
+
+ private:
+  std::string type_;
+  bool non_retryable_;
+};
+
+class activity_failure : public application_error {
+ public:
+  explicit activity_failure(pb::Failure failure);
+
+  // The failure recorded in history (ActivityTaskFailed), unchanged.
+  const pb::Failure& failure() const { return failure_; }
+
+ private:
+  pb::Failure failure_;
+};
+
+class nondeterminism_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace chronicle::sdk

@@ -1,0 +1,48 @@
+// registry: the workflow and activity implementations a worker serves, by type name.
+//
+// Contract: names are non-empty and unique per kind (registering twice, an empty name or an empty
+// function throws std::invalid_argument). Lookups return nullptr for unknown names; pointers stay
+// valid until the registry is modified or destroyed. Name lists are sorted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "worker/sdk/payload.hpp"
+#include "worker/sdk/task.hpp"
+#include "worker/sdk/workflow_context.hpp"
+
+namespace chronicle::sdk {
+
+using workflow_fn = std::function<task<json>(workflow_context&, json input)>;
+
+struct activity_info {
+  std::string workflow_id;
+  std::string run_id;
+  std::string activity_id;
+  std::string activity_type;
+  int32_t attempt = 0;  // the task token's attempt, as the server numbers it
+};
+
+using activity_fn = std::function<json(const activity_info&, const json& input)>;
+
+class registry {
+ public:
+  void register_workflow(std::string name, workflow_fn fn);
+  void register_activity(std::string name, activity_fn fn);
+
+  const workflow_fn* find_workflow(const std::string& name) const;
+  const activity_fn* find_activity(const std::string& name) const;
+
+  std::vector<std::string> workflow_names() const;
+  std::vector<std::string> activity_names() const;
+
+ private:
+  std::map<std::string, workflow_fn> workflows_;
+  std::map<std::string, activity_fn> activities_;
+};
+
+}  // namespace chronicle::sdk

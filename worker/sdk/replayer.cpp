@@ -1,0 +1,402 @@
+// Workflow task replay: see replayer.hpp for the contract.
+#include "worker/sdk/replayer.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "worker/sdk/describe.hpp"
+#include "worker/sdk/errors.hpp"
+
+namespace chronicle::sdk {
+
+namespace detail {
+
+namespace {
+
+// The workflow task cannot be answered with commands: becomes RespondWorkflowTaskFailed.
+class task_failure : public std::runtime_error {
+ public:
+  task_failure(std::string type, const std::string& message)
+      : std::runtime_error(message), type_(std::move(type)) {}
+  const std::string& type() const { return type_; }
+
+ private:
+  std::string type_;
+};
+
+[[noreturn]] void invalid_history(const std::string& message) {
+  throw task_failure(invalid_history_type, "invalid workflow task history: " + message);
+}
+
+std::string event_label(const pb::HistoryEvent& event) {
+  return "event " + std::to_string(event.event_id()) + " (" +
+         event_type_name(event.event_type()) + ")";
+}
+
+// The attributes an event of `type` carries, or NOT_SET for types this SDK does not know.
+pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
+  using E = pb::HistoryEvent;
+  switch (type) {
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED: return E::kWorkflowExecutionStarted;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: return E::kWorkflowExecutionCompleted;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: return E::kWorkflowExecutionFailed;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: return E::kWorkflowTaskScheduled;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_STARTED: return E::kWorkflowTaskStarted;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED: return E::kWorkflowTaskCompleted;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: return E::kWorkflowTaskTimedOut;
+    case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED: return E::kWorkflowTaskFailed;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: return E::kActivityTaskScheduled;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_STARTED: return E::kActivityTaskStarted;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: return E::kActivityTaskCompleted;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: return E::kActivityTaskFailed;
+    case pb::EVENT_TYPE_TIMER_STARTED: return E::kTimerStarted;
+    case pb::EVENT_TYPE_TIMER_FIRED: return E::kTimerFired;
+    default: return E::ATTRIBUTES_NOT_SET;
+  }
+}
+
+// Events whose attributes the replayer reads: they must be present.
+bool attributes_required(pb::EventType type) {
+  switch (type) {
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+    case pb::EVENT_TYPE_TIMER_STARTED:
+    case pb::EVENT_TYPE_TIMER_FIRED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+using history_t = google::protobuf::RepeatedPtrField<pb::HistoryEvent>;
+
+// Checks the shape of the history; returns the workflow type to run.
+std::string validate(const pb::WorkflowTask& task) {
+  const history_t& history = task.history();
+  if (history.empty()) invalid_history("the history is empty");
+  if (history[0].event_type() != pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    invalid_history("the first event is " + event_label(history[0]) +
+                    ", not WorkflowExecutionStarted");
+  const auto& last = history[history.size() - 1];
+  if (last.event_type() != pb::EVENT_TYPE_WORKFLOW_TASK_STARTED)
+    invalid_history("the last event is " + event_label(last) + ", not WorkflowTaskStarted");
+  if (task.started_event_id() != 0 && task.started_event_id() != last.event_id())
+    invalid_history("the task's started_event_id " + std::to_string(task.started_event_id()) +
+                    " is not the last event id " + std::to_string(last.event_id()));
+  int64_t previous_id = 0;
+  for (const auto& event : history) {
+    if (event.event_id() <= previous_id)
+      invalid_history("event ids are not increasing at " + event_label(event));
+    previous_id = event.event_id();
+    auto expected = attributes_of(event.event_type());
+    if (expected == pb::HistoryEvent::ATTRIBUTES_NOT_SET)
+      invalid_history(event_label(event) + " has an unsupported event type " +
+                      std::to_string(static_cast<int>(event.event_type())));
+    auto actual = event.attributes_case();
+    if (actual != expected &&
+        (actual != pb::HistoryEvent::ATTRIBUTES_NOT_SET || attributes_required(event.event_type())))
+      invalid_history(event_label(event) + " lacks its attributes");
+  }
+  const std::string& recorded = history[0].workflow_execution_started().workflow_type().name();
+  if (!task.workflow_type().empty() && !recorded.empty() && task.workflow_type() != recorded)
+    invalid_history("the task's workflow type '" + task.workflow_type() +
+                    "' differs from the started event's '" + recorded + "'");
+  return task.workflow_type().empty() ? recorded : task.workflow_type();
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+// Replays one workflow task. Member order matters: ctx_ outlives root_, whose coroutine frames
+// hold awaitables pointing into ctx_.
+class replay_machine {
+ public:
+  replay_machine(const pb::WorkflowTask& task, std::string workflow_type, const workflow_fn& fn)
+      : history_(task.history()),
+        fn_(fn),
+        ctx_(task.token().workflow_id().empty()
+                 ? task.history(0).workflow_execution_started().workflow_id()
+                 : task.token().workflow_id(),
+             task.token().run_id(), std::move(workflow_type)) {}
+
+  // Applies every event; returns the commands not recorded in history. Throws task_failure or
+  // nondeterminism_error.
+  std::vector<pb::Command> run() {
+    json input;
+    try {
+      input = from_payload(history_[0].workflow_execution_started().input());
+    } catch (const payload_error& e) {
+      throw task_failure(payload_error_type, std::string("invalid workflow input: ") + e.what());
+    }
+    find_workflow_tasks();
+    for (int i = 0; i < history_.size(); ++i) apply(i, input);
+    return {ctx_.commands_.begin() + static_cast<std::ptrdiff_t>(matched_), ctx_.commands_.end()};
+  }
+
+ private:
+  struct timer_entry {
+    operation* op;
+    std::string timer_id;
+  };
+
+  // A WorkflowTaskStarted is "effective" when its task completed (or is the one being answered):
+  // workflow code reacts to events in the task of the next effective WorkflowTaskStarted.
+  void find_workflow_tasks() {
+    const int n = history_.size();
+    std::vector<bool> effective(static_cast<size_t>(n), false);
+    for (int i = 0; i < n; ++i) {
+      if (history_[i].event_type() != pb::EVENT_TYPE_WORKFLOW_TASK_STARTED) continue;
+      bool is_effective = i == n - 1;
+      for (int j = i + 1; j < n; ++j) {
+        auto type = history_[j].event_type();
+        if (type == pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) is_effective = true;
+        if (type == pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED ||
+            type == pb::EVENT_TYPE_WORKFLOW_TASK_FAILED ||
+            type == pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT ||
+            type == pb::EVENT_TYPE_WORKFLOW_TASK_STARTED)
+          break;
+      }
+      effective[static_cast<size_t>(i)] = is_effective;
+    }
+    task_of_.assign(static_cast<size_t>(n), n - 1);
+    int next = n - 1;
+    for (int i = n - 1; i >= 0; --i) {
+      if (effective[static_cast<size_t>(i)]) next = i;
+      task_of_[static_cast<size_t>(i)] = next;
+    }
+    effective_ = std::move(effective);
+  }
+
+  void apply(int index, json& input) {
+    const pb::HistoryEvent& event = history_[index];
+    const int task_index = task_of_[static_cast<size_t>(index)];
+    ctx_.now_ms_ = history_[task_index].event_time_ms();
+    ctx_.replaying_ = task_index != history_.size() - 1;
+    switch (event.event_type()) {
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if (index != 0) invalid_history(event_label(event) + " is not the first event");
+        break;
+      case pb::EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        check_recorded();
+        if (effective_[static_cast<size_t>(index)]) {
+          if (!started_) start(std::move(input));
+          produced_by_task_ = ctx_.commands_.size();
+        }
+        break;
+      case pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        check_recorded();
+        pending_check_ = event.event_id();
+        must_match_ = produced_by_task_;
+        break;
+      case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+      case pb::EVENT_TYPE_TIMER_STARTED:
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        match(event);
+        break;
+      case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+        const auto& attrs = event.activity_task_completed();
+        operation* op = activity_of(event, attrs.scheduled_event_id());
+        op->result = attrs.result();
+        resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: {
+        const auto& attrs = event.activity_task_failed();
+        operation* op = activity_of(event, attrs.scheduled_event_id());
+        op->failed = true;
+        op->failure = attrs.failure();
+        resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_TIMER_FIRED:
+        resolve(timer_of(event));
+        break;
+      default:  // WorkflowTaskScheduled/TimedOut/Failed, ActivityTaskStarted: bookkeeping
+        break;
+    }
+  }
+
+  void start(json input) {
+    started_ = true;
+    try {
+      root_ = fn_(ctx_, std::move(input));
+    } catch (...) {
+      auto error = std::current_exception();
+      finish([&]() -> json { std::rethrow_exception(error); });
+      return;
+    }
+    if (!root_.valid())
+      throw task_failure(workflow_task_error_type, "workflow function returned an empty task");
+    root_.start();
+    check_finished();
+  }
+
+  void check_finished() {
+    if (!finished_ && root_.done()) finish([&] { return root_.result(); });
+  }
+
+  // Records how the workflow function ended: Complete/FailWorkflowExecution, or task_failure.
+  void finish(const std::function<json()>& outcome) {
+    finished_ = true;
+    pb::Command command;
+    try {
+      *command.mutable_complete_workflow_execution()->mutable_result() = to_payload(outcome());
+    } catch (const application_error& e) {
+      *command.mutable_fail_workflow_execution()->mutable_failure() = e.to_failure();
+    } catch (const std::exception& e) {
+      throw task_failure(workflow_task_error_type, e.what());
+    } catch (...) {
+      throw task_failure(workflow_task_error_type, "workflow code threw a non-standard exception");
+    }
+    ctx_.add_command(std::move(command), nullptr);
+  }
+
+  // Commands produced before a completed workflow task must all be recorded by now.
+  void check_recorded() {
+    if (!pending_check_) return;
+    if (matched_ < must_match_)
+      throw nondeterminism_error(
+          "non-deterministic workflow: workflow code produced " +
+          describe_command(ctx_.commands_[matched_]) + " but history records no such event after " +
+          "the workflow task completed at event " + std::to_string(*pending_check_));
+    pending_check_.reset();
+  }
+
+  void match(const pb::HistoryEvent& event) {
+    const pb::Command* command =
+        matched_ < ctx_.commands_.size() ? &ctx_.commands_[matched_] : nullptr;
+    if (!command || !same(event, *command))
+      throw nondeterminism_error("non-deterministic workflow: history event " +
+                                 std::to_string(event.event_id()) + " is " +
+                                 describe_event(event) + " but workflow code produced " +
+                                 (command ? describe_command(*command) : "no further command"));
+    operation* op = ctx_.command_ops_[matched_];
+    if (event.event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+      activities_[event.event_id()] = op;
+    else if (event.event_type() == pb::EVENT_TYPE_TIMER_STARTED)
+      timers_[event.event_id()] = {op, event.timer_started().timer_id()};
+    ++matched_;
+  }
+
+  static bool same(const pb::HistoryEvent& event, const pb::Command& command) {
+    switch (event.event_type()) {
+      case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+        if (!command.has_schedule_activity_task()) return false;
+        const auto& e = event.activity_task_scheduled();
+        const auto& c = command.schedule_activity_task();
+        return e.activity_id() == c.activity_id() &&
+               e.activity_type().name() == c.activity_type().name();
+      }
+      case pb::EVENT_TYPE_TIMER_STARTED:
+        return command.has_start_timer() &&
+               event.timer_started().timer_id() == command.start_timer().timer_id();
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        return command.has_complete_workflow_execution();
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        return command.has_fail_workflow_execution();
+      default:
+        return false;
+    }
+  }
+
+  operation* activity_of(const pb::HistoryEvent& event, int64_t scheduled_event_id) {
+    auto it = activities_.find(scheduled_event_id);
+    if (it == activities_.end())
+      invalid_history(event_label(event) + " refers to scheduled event " +
+                      std::to_string(scheduled_event_id) + ", not a known ActivityTaskScheduled");
+    if (it->second->resolved) invalid_history(event_label(event) + " closes a closed activity");
+    return it->second;
+  }
+
+  operation* timer_of(const pb::HistoryEvent& event) {
+    const auto& attrs = event.timer_fired();
+    auto it = timers_.end();
+    if (attrs.started_event_id() != 0) {
+      it = timers_.find(attrs.started_event_id());
+    } else {
+      for (auto i = timers_.begin(); i != timers_.end(); ++i)
+        if (i->second.timer_id == attrs.timer_id() && !i->second.op->resolved) it = i;
+    }
+    if (it == timers_.end() ||
+        (!attrs.timer_id().empty() && attrs.timer_id() != it->second.timer_id))
+      invalid_history(event_label(event) + " refers to no known TimerStarted");
+    if (it->second.op->resolved) invalid_history(event_label(event) + " fires a fired timer");
+    return it->second.op;
+  }
+
+  // Marks the operation resolved and resumes the coroutine waiting on it, right now.
+  void resolve(operation* op) {
+    op->resolved = true;
+    if (!op->waiter || finished_) return;
+    std::exchange(op->waiter, {}).resume();
+    check_finished();
+  }
+
+  const history_t& history_;
+  const workflow_fn& fn_;
+  workflow_context ctx_;
+  task<json> root_;
+  std::vector<int> task_of_;      // index of the effective WorkflowTaskStarted of each event
+  std::vector<bool> effective_;
+  bool started_ = false;
+  bool finished_ = false;
+  size_t matched_ = 0;            // commands matched by history events so far
+  size_t produced_by_task_ = 0;   // commands produced up to the last effective WorkflowTaskStarted
+  size_t must_match_ = 0;
+  std::optional<int64_t> pending_check_;  // WorkflowTaskCompleted whose commands are being matched
+  std::map<int64_t, operation*> activities_;  // by ActivityTaskScheduled event id
+  std::map<int64_t, timer_entry> timers_;     // by TimerStarted event id
+};
+
+}  // namespace detail
+
+workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
+                                       const std::string& identity) {
+  auto failed = [&](const std::string& type, const std::string& message) {
+    pb::RespondWorkflowTaskFailed response;
+    *response.mutable_token() = task.token();
+    response.mutable_failure()->set_type(type);
+    response.mutable_failure()->set_message(message);
+    response.mutable_failure()->set_source("worker");
+    response.set_identity(identity);
+    return response;
+  };
+  try {
+    std::string workflow_type = detail::validate(task);
+    const workflow_fn* fn = reg.find_workflow(workflow_type);
+    if (!fn)
+      return failed(unknown_workflow_type, "workflow type '" + workflow_type +
+                                               "' is not registered on this worker (registered: " +
+                                               detail::join(reg.workflow_names()) + ")");
+    std::vector<pb::Command> commands;
+    {
+      detail::replay_machine machine(task, workflow_type, *fn);
+      commands = machine.run();
+    }
+    pb::RespondWorkflowTaskCompleted response;
+    *response.mutable_token() = task.token();
+    for (auto& command : commands) *response.add_commands() = std::move(command);
+    response.set_identity(identity);
+    return response;
+  } catch (const detail::task_failure& e) {
+    return failed(e.type(), e.what());
+  } catch (const nondeterminism_error& e) {
+    return failed(nondeterminism_type, e.what());
+  } catch (const std::exception& e) {
+    return failed(workflow_task_error_type, e.what());
+  }
+}
+
+}  // namespace chronicle::sdk

@@ -1,0 +1,60 @@
+// Running tasks: a workflow task is answered by replaying its history through the registered
+// workflow function; an activity task by calling the registered activity function.
+//
+// run_workflow_task contract (deterministic: no threads, clocks or randomness):
+//  - The history must start with WorkflowExecutionStarted and end with WorkflowTaskStarted (the
+//    task being answered), with increasing event ids; task.started_event_id, when set, must be the
+//    last event's id. Otherwise: failed, type "InvalidHistory".
+//  - A fresh coroutine runs the workflow function on the started event's input, starting at the
+//    first WorkflowTaskStarted that was not failed/timed out. Events are applied in order:
+//    command events (ActivityTaskScheduled, TimerStarted, WorkflowExecutionCompleted/Failed) must
+//    match the next command the code produced (kind, activity_id + type / timer_id), else failed
+//    with type "NonDeterminismError" and a message naming the event id and both sides;
+//    ActivityTaskCompleted/Failed and TimerFired resolve the operation and resume the code there.
+//    Every command produced before a WorkflowTaskCompleted must be recorded before the next
+//    WorkflowTaskStarted, else "NonDeterminismError" too.
+//  - Completed response: the commands produced but not matched by history, in order; when the
+//    code returned, CompleteWorkflowExecution(result); when it threw application_error (including
+//    activity_failure), FailWorkflowExecution(its failure).
+//  - Failed response: unknown workflow type ("UnknownWorkflowType"), undecodable input
+//    ("PayloadError"), any other exception escaping workflow code ("WorkflowTaskError", message =
+//    what()). Failures carry source "worker" and are retryable.
+//  - The token is copied from the task, identity set on every response.
+//
+// run_activity_task contract: calls the function registered for task.activity_type() with the
+// decoded input and an activity_info from the token (workflow_id, run_id, attempt) and task.
+// Returns Completed(result = to_payload(value)), or Failed with: application_error -> its
+// type/message/non_retryable; undecodable input -> "PayloadError" (non-retryable); unknown type ->
+// "UnknownActivityType"; any other exception -> "Error" with what().
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "protocol/messages.hpp"
+#include "worker/sdk/registry.hpp"
+
+namespace chronicle::sdk {
+
+// Failure types of the responses built here.
+inline constexpr const char* invalid_history_type = "InvalidHistory";
+inline constexpr const char* unknown_workflow_type = "UnknownWorkflowType";
+inline constexpr const char* nondeterminism_type = "NonDeterminismError";
+inline constexpr const char* payload_error_type = "PayloadError";
+inline constexpr const char* workflow_task_error_type = "WorkflowTaskError";
+inline constexpr const char* unknown_activity_type = "UnknownActivityType";
+inline constexpr const char* activity_error_type = "Error";
+
+using workflow_task_result =
+    std::variant<pb::RespondWorkflowTaskCompleted, pb::RespondWorkflowTaskFailed>;
+
+workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
+                                       const std::string& identity);
+
+using activity_task_result =
+    std::variant<pb::RespondActivityTaskCompleted, pb::RespondActivityTaskFailed>;
+
+activity_task_result run_activity_task(const registry& reg, const pb::ActivityTask& task,
+                                       const std::string& identity);
+
+}  // namespace chronicle::sdk

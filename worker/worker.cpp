@@ -1,0 +1,198 @@
+#include "worker/worker.hpp"
+
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "worker/sdk/replayer.hpp"
+
+namespace chronicle {
+
+namespace {
+
+struct worker_state {
+  worker_options opts;
+  std::shared_ptr<const sdk::registry> reg;
+  caf::actor node;
+  int64_t backoff_ms = 100;
+};
+
+using self_ptr = caf::stateful_actor<worker_state>*;
+
+constexpr int64_t max_backoff_ms = 1000;
+
+void schedule_reconnect(self_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, std::chrono::milliseconds(st.backoff_ms), retry_atom::value);
+  st.backoff_ms = std::min(st.backoff_ms * 2, max_backoff_ms);
+}
+
+void register_with(self_ptr self) {
+  auto& st = self->state;
+  pb::RegisterWorkerRequest req;
+  req.set_namespace_(st.opts.ns);
+  req.set_task_queue(st.opts.task_queue);
+  req.set_workflows(!st.reg->workflow_names().empty());
+  req.set_activities(!st.reg->activity_names().empty());
+  req.set_workflow_slots(st.opts.workflow_slots);
+  req.set_activity_slots(st.opts.activity_slots);
+  req.set_identity(st.opts.identity);
+  for (auto& n : st.reg->workflow_names()) req.add_workflow_types(n);
+  for (auto& n : st.reg->activity_names()) req.add_activity_types(n);
+  self->request(st.node, request_timeout, register_atom::value, encode(req))
+    .then(
+      [=](const std::string&) {
+        self->state.backoff_ms = 100;
+        spdlog::info("worker '{}' registered on task queue '{}' at {}:{}", self->state.opts.identity,
+                     self->state.opts.task_queue, self->state.opts.host, self->state.opts.port);
+      },
+      [=](caf::error& err) {
+        spdlog::error("worker: registration refused: {}", error_text(err));
+        if (self->state.node) self->demonitor(self->state.node);
+        self->state.node = nullptr;
+        schedule_reconnect(self);
+      });
+}
+
+void connect(self_ptr self) {
+  auto& st = self->state;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.opts.host, st.opts.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto node = caf::actor_cast<caf::actor>(ptr);
+        if (!node) {
+          schedule_reconnect(self);
+          return;
+        }
+        self->state.node = node;
+        self->monitor(node);
+        register_with(self);
+      },
+      [=](caf::error& err) {
+        spdlog::debug("worker: cannot reach {}:{}: {}", self->state.opts.host,
+                      self->state.opts.port, error_text(err));
+        schedule_reconnect(self);
+      });
+}
+
+template <class Atom, class Msg>
+void answer(self_ptr self, const caf::actor& queue, Atom atom, const Msg& msg) {
+  self->request(queue, request_timeout, atom, encode(msg))
+    .then([](const std::string&) {},
+          [=](caf::error& err) { spdlog::warn("worker: answer not accepted: {}", error_text(err)); });
+}
+
+void on_workflow_task(self_ptr self, const std::string& bytes) {
+  auto queue = caf::actor_cast<caf::actor>(self->current_sender());
+  auto task = decode<pb::WorkflowTask>(bytes, "WorkflowTask");
+  if (!task || !queue) {
+    spdlog::error("worker: dropped a malformed workflow task");
+    return;
+  }
+  auto res = sdk::run_workflow_task(*self->state.reg, *task, self->state.opts.identity);
+  if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
+    answer(self, queue, wf_done_atom::value, *done);
+  } else {
+    auto& failed = std::get<pb::RespondWorkflowTaskFailed>(res);
+    spdlog::warn("worker: workflow task of {} failed: {}", task->token().workflow_id(),
+                 failed.failure().message());
+    answer(self, queue, wf_fail_atom::value, failed);
+  }
+}
+
+// Runs one activity on its own thread (a detached blocking actor) and answers the task queue.
+void run_activity(caf::blocking_actor* self, caf::actor queue, std::string bytes,
+                  std::shared_ptr<const sdk::registry> reg, std::string identity) {
+  auto task = decode<pb::ActivityTask>(bytes, "ActivityTask");
+  if (!task) {
+    spdlog::error("worker: dropped a malformed activity task");
+    return;
+  }
+  auto res = sdk::run_activity_task(*reg, *task, identity);
+  auto on_error = [&](caf::error& err) {
+    spdlog::warn("worker: activity result not accepted: {}", error_text(err));
+  };
+  if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&res))
+    self->request(queue, request_timeout, act_done_atom::value, encode(*done))
+      .receive([](const std::string&) {}, on_error);
+  else
+    self->request(queue, request_timeout, act_fail_atom::value,
+                  encode(std::get<pb::RespondActivityTaskFailed>(res)))
+      .receive([](const std::string&) {}, on_error);
+}
+
+caf::behavior worker_actor(self_ptr self, worker_options opts,
+                           std::shared_ptr<const sdk::registry> reg) {
+  self->state.opts = std::move(opts);
+  self->state.reg = std::move(reg);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (msg.source != self->state.node) return;
+    spdlog::warn("worker: lost node {}:{} ({}), reconnecting", self->state.opts.host,
+                 self->state.opts.port, error_text(msg.reason));
+    self->state.node = nullptr;
+    self->state.backoff_ms = 100;
+    schedule_reconnect(self);
+  });
+  connect(self);
+  return {
+    [=](retry_atom) {
+      if (!self->state.node) connect(self);
+    },
+    [=](wf_task_atom, const std::string& bytes) { on_workflow_task(self, bytes); },
+    [=](act_task_atom, const std::string& bytes) {
+      auto queue = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!queue) return;
+      self->spawn<caf::detached>(run_activity, queue, bytes, self->state.reg,
+                                 self->state.opts.identity);
+    },
+  };
+}
+
+}  // namespace
+
+bool parse_address(const std::string& address, std::string* host, uint16_t* port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
+  try {
+    size_t used = 0;
+    auto p = std::stol(address.substr(colon + 1), &used);
+    if (used != address.size() - colon - 1 || p < 1 || p > 65535) return false;
+    *host = address.substr(0, colon);
+    *port = static_cast<uint16_t>(p);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
+                                       uint16_t port, std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::expected<caf::actor> result = caf::actor{};
+  self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom::value, host, port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto node = caf::actor_cast<caf::actor>(ptr);
+        if (node) result = node;
+        else result = make_error(errc::unavailable, "no node published at " + host + ":"
+                                                      + std::to_string(port));
+      },
+      [&](caf::error& err) {
+        result = make_error(errc::unavailable, "cannot connect to node at " + host + ":"
+                                                 + std::to_string(port) + ": " + error_text(err));
+      });
+  return result;
+}
+
+caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
+                        std::shared_ptr<const sdk::registry> reg) {
+  if (opts.identity.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    opts.identity = std::string(host) + ":" + std::to_string(getpid());
+  }
+  return sys.spawn(worker_actor, std::move(opts), std::move(reg));
+}
+
+}  // namespace chronicle

@@ -1,0 +1,38 @@
+// The worker: a CAF actor in the user's actor system that connects to a Chronicle node (any node),
+// registers for a task queue with a number of free slots, and runs the workflow and activity tasks
+// pushed to it. It reconnects with backoff when the node goes away.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "worker/sdk/registry.hpp"
+
+namespace chronicle {
+
+struct worker_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7233;
+  std::string ns = "default";
+  std::string task_queue;
+  std::string identity;          // defaults to "<hostname>:<pid>"
+  int32_t workflow_slots = 16;   // workflow tasks in flight at once
+  int32_t activity_slots = 16;   // activities running at once (each on its own thread)
+};
+
+// Spawns the worker actor. It keeps running (reconnecting as needed) until it is sent an exit.
+// REQUIRES: sys has the io middleman loaded; reg outlives nothing (shared).
+caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
+                        std::shared_ptr<const sdk::registry> reg);
+
+// Splits "host:port"; returns false when malformed.
+bool parse_address(const std::string& address, std::string* host, uint16_t* port);
+
+// Requests a connection to a node's published actor, failing after `timeout`.
+caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
+                                       uint16_t port, std::chrono::milliseconds timeout);
+
+}  // namespace chronicle
