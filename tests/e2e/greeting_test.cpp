@@ -1,0 +1,204 @@
+// End-to-end: a real chronicle-node and a real greeting-worker process on loopback run the Greeting
+// workflow, including kill -9 of the node and of the worker in the middle of a run.
+#include <doctest/doctest.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <map>
+#include <thread>
+
+#include "harness.hpp"
+#include "test_system.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+
+using namespace chronicle;
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// One node and one worker, each a real process.
+struct deployment {
+  temp_dir dir;
+  uint16_t port = free_port();
+  std::string config;
+  process node;
+  process worker;
+
+  explicit deployment(const std::string& extra_config = {}) {
+    config = write_node_config(dir.path(), port, extra_config);
+  }
+
+  void start_node() {
+    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
+    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
+  }
+
+  void start_worker(int64_t activity_delay_ms = 0) {
+    worker = process(GREETING_WORKER_BIN,
+                     {"--address", "127.0.0.1:" + std::to_string(port), "--task-queue", "greetings",
+                      "--activity-delay-ms", std::to_string(activity_delay_ms)},
+                     (dir.path() / "worker.log").string());
+    REQUIRE(worker.wait_for_output("serving task queue", 20s));
+  }
+
+  client connect() {
+    auto c = client::connect(test_system(), "127.0.0.1", port);
+    REQUIRE_MESSAGE(c, error_text(c.error()));
+    return std::move(*c);
+  }
+
+  std::string start(client& c, const std::string& wid, const std::string& name) {
+    pb::StartWorkflowRequest req;
+    req.set_workflow_id(wid);
+    req.set_workflow_type("Greeting");
+    req.set_task_queue("greetings");
+    *req.mutable_input() = sdk::to_payload({{"name", name}});
+    auto resp = c.start(req);
+    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    return resp->run_id();
+  }
+
+  // Polls describe until `pred` holds (or fails the test after 20 s).
+  template <class Pred>
+  void wait_until(client& c, const std::string& wid, Pred pred, const char* what) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto d = c.describe("", wid);
+      if (d && pred(*d)) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL("timed out waiting until " << what);
+  }
+};
+
+std::map<pb::EventType, int> count_events(const pb::GetHistoryResponse& h) {
+  std::map<pb::EventType, int> counts;
+  for (auto& ev : h.events()) ++counts[ev.event_type()];
+  return counts;
+}
+
+// The history of a completed Greeting: dense IDs, each step recorded exactly once.
+void check_greeting_history(const pb::GetHistoryResponse& h) {
+  for (int i = 0; i < h.events_size(); ++i) CHECK(h.events(i).event_id() == i + 1);
+  auto counts = count_events(h);
+  CHECK(counts[pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED] == 1);
+  CHECK(counts[pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] == 1);
+  CHECK(counts[pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED] == 1);
+  CHECK(counts[pb::EVENT_TYPE_TIMER_STARTED] == 1);
+  CHECK(counts[pb::EVENT_TYPE_TIMER_FIRED] == 1);
+  CHECK(counts[pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED] == 1);
+  CHECK(h.events(h.events_size() - 1).event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+  // every scheduled workflow task ends exactly once (completed, failed or timed out)
+  int scheduled = counts[pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED];
+  int ended = counts[pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED] + counts[pb::EVENT_TYPE_WORKFLOW_TASK_FAILED]
+              + counts[pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT];
+  CHECK(scheduled == ended);
+}
+
+void check_result(client& c, const std::string& wid, const std::string& name) {
+  auto res = c.result("", wid, "", 30s);
+  REQUIRE_MESSAGE(res, error_text(res.error()));
+  CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  auto value = sdk::from_payload(res->result());
+  CHECK(value["greeting"] == "Hello, " + name + "!");
+  CHECK(value["workflow_id"] == wid);
+}
+
+}  // namespace
+
+TEST_CASE("greeting workflow completes with its result and a Temporal-shaped history") {
+  deployment d;
+  d.start_node();
+  d.start_worker();
+  auto c = d.connect();
+  auto run_id = d.start(c, "g1", "Ada");
+  CHECK(run_id.size() == 36);
+  check_result(c, "g1", "Ada");
+  auto h = c.history("", "g1");
+  REQUIRE(h);
+  CHECK(h->events_size() == 16);
+  check_greeting_history(*h);
+  auto desc = c.describe("", "g1");
+  REQUIRE(desc);
+  CHECK(desc->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(desc->history_length() == 16);
+  CHECK(desc->run_id() == run_id);
+}
+
+TEST_CASE("a second start of a running workflow ID is refused") {
+  deployment d;
+  d.start_node();
+  auto c = d.connect();  // no worker: the workflow stays running
+  d.start(c, "dup", "Ada");
+  pb::StartWorkflowRequest req;
+  req.set_workflow_id("dup");
+  req.set_workflow_type("Greeting");
+  req.set_task_queue("greetings");
+  auto again = c.start(req);
+  REQUIRE_FALSE(again);
+  CHECK(chronicle_code(again.error()) == static_cast<uint8_t>(errc::already_started));
+  CHECK(error_text(again.error()).find("already running") != std::string::npos);
+}
+
+TEST_CASE("node killed with -9 while the workflow waits on its timer: completes after restart") {
+  deployment d;
+  d.start_node();
+  d.start_worker();
+  auto c = d.connect();
+  d.start(c, "t1", "Ada");
+  d.wait_until(c, "t1", [](auto& x) { return x.pending_timers_size() == 1; }, "timer pending");
+  d.node.kill9();
+  d.start_node();
+  auto c2 = d.connect();
+  check_result(c2, "t1", "Ada");
+  auto h = c2.history("", "t1");
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
+
+TEST_CASE("node killed with -9 while the activity runs: completes after restart") {
+  deployment d;
+  d.start_node();
+  d.start_worker(1500);
+  auto c = d.connect();
+  d.start(c, "a1", "Bob");
+  d.wait_until(c, "a1", [](auto& x) { return x.pending_activities_size() == 1; }, "activity pending");
+  d.node.kill9();
+  d.start_node();
+  auto c2 = d.connect();
+  check_result(c2, "a1", "Bob");
+  auto h = c2.history("", "a1");
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
+
+TEST_CASE("worker killed with -9 while the activity runs: completes after the worker restarts") {
+  deployment d;
+  d.start_node();
+  d.start_worker(1500);
+  auto c = d.connect();
+  d.start(c, "w1", "Cy");
+  d.wait_until(c, "w1", [](auto& x) { return x.pending_activities_size() == 1; }, "activity pending");
+  std::this_thread::sleep_for(200ms);  // the activity is running in the worker now
+  d.worker.kill9();
+  d.start_worker(0);
+  check_result(c, "w1", "Cy");
+  auto h = c.history("", "w1");
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
+
+TEST_CASE("idle executions are passivated and reactivated by their timer") {
+  deployment d("passivate_after_ms: 100\n");
+  d.start_node();
+  d.start_worker();
+  auto c = d.connect();
+  d.start(c, "p1", "Di");
+  check_result(c, "p1", "Di");
+  auto h = c.history("", "p1");
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
