@@ -2,7 +2,10 @@
 //
 // Contract: names are non-empty and unique per kind (registering twice, an empty name or an empty
 // function throws std::invalid_argument). Lookups return nullptr for unknown names; pointers stay
-// valid until the registry is modified or destroyed. Name lists are sorted.
+// valid until the registry is modified or destroyed. Name lists are sorted. A workflow function
+// object (and what a lambda captures) must outlive the coroutines it creates: the registry keeps
+// it, so do not modify a registry while tasks run. A const registry may serve tasks on several
+// threads at once (the functions themselves then must be thread-safe).
 #pragma once
 
 #include <cstdint>

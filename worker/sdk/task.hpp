@@ -9,6 +9,10 @@
 //    with it every local (including the tasks it is itself awaiting), wherever it is suspended.
 //  - A task can be awaited (or started) once; awaiting it again after it finished rethrows its
 //    exception, or throws std::logic_error once its value was taken.
+//  - Symmetric transfer is a tail call only when the compiler does sibling-call optimization
+//    (GCC: -foptimize-sibling-calls, on at -O2). Without it (e.g. -O0/-O1) each co_await that
+//    completes without suspending nests a native stack frame until the chain suspends, so very
+//    long loops of synchronously completing awaits can exhaust the stack in such builds.
 //
 // Driver API (used by the replayer on the top-level task): start(), done(), result().
 #pragma once
