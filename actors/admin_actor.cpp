@@ -1,5 +1,7 @@
 #include "actors/admin_actor.hpp"
 
+#include <algorithm>
+
 #include "shards/ring.hpp"
 
 namespace chronicle {
@@ -81,12 +83,153 @@ caf::result<std::string> history(const node_env& env, const std::string& bytes) 
   return encode(resp);
 }
 
+// This node's own status; with per-shard counts when `with_shards`.
+pb::NodeStatus local_status(const node_env& env, bool with_shards) {
+  pb::NodeStatus ns;
+  ns.set_node(env.config.name);
+  ns.set_address(env.config.host + ":" + std::to_string(env.config.port));
+  ns.set_up(true);
+  ns.set_uptime_ms(now_ms() - env.started_at_ms);
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (!env.owns_shard(shard)) continue;
+    ns.set_shards_owned(ns.shards_owned() + 1);
+    uint64_t open = 0, closed = 0;
+    auto st = env.store->count_runs(shard, &open, &closed);
+    if (!st.ok()) ns.set_error(st.message());
+    ns.set_workflows_open(ns.workflows_open() + open);
+    ns.set_workflows_closed(ns.workflows_closed() + closed);
+    if (with_shards) {
+      auto* c = ns.add_shards();
+      c->set_shard(shard);
+      c->set_node(env.config.name);
+      c->set_open(open);
+      c->set_closed(closed);
+      c->set_available(true);
+    }
+  }
+  return ns;
+}
+
+// A down member as seen from here, with the shards it would own.
+pb::NodeStatus down_status(const node_env& env, const member_config& m, bool with_shards) {
+  auto info = env.peers->info(m.name);
+  pb::NodeStatus ns;
+  ns.set_node(m.name);
+  ns.set_address(m.host + ":" + std::to_string(m.port));
+  ns.set_up(false);
+  ns.set_error(info.error);
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (env.ring->shard_owner(shard) != m.name) continue;
+    ns.set_shards_owned(ns.shards_owned() + 1);
+    if (with_shards) {
+      auto* c = ns.add_shards();
+      c->set_shard(shard);
+      c->set_node(m.name);
+      c->set_available(false);
+    }
+  }
+  return ns;
+}
+
+// Gathers every member's status: its own answer when up, else what this node knows.
+void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
+  auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
+  auto rp = self->make_response_promise();
+  if (!req) {
+    rp.deliver(req.error());
+    return;
+  }
+  struct gather {
+    pb::ClusterStatusResponse resp;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  g->resp.set_answered_by(env->config.name);
+  g->resp.set_num_shards(env->config.num_shards);
+  auto finish = [g, rp]() mutable {
+    auto& nodes = *g->resp.mutable_nodes();
+    std::sort(nodes.begin(), nodes.end(), [](auto& a, auto& b) { return a.node() < b.node(); });
+    rp.deliver(encode(g->resp));
+  };
+  std::vector<std::pair<member_config, caf::actor>> asks;
+  for (auto& m : env->config.members) {
+    if (m.name == env->config.name) {
+      *g->resp.add_nodes() = local_status(*env, req->with_shards());
+    } else if (auto peer = env->peers->peer(m.name)) {
+      asks.emplace_back(m, *peer);
+    } else {
+      *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
+    }
+  }
+  g->pending = asks.size();
+  if (asks.empty()) {
+    finish();
+    return;
+  }
+  for (auto& [m, peer] : asks) {
+    auto member = m;
+    self->request(peer, std::chrono::seconds(3), fwd_atom::value,
+                  caf::atom_value{cluster_atom::value}, bytes)
+      .then(
+        [=](const std::string& reply) mutable {
+          auto ns = decode<pb::NodeStatus>(reply, "NodeStatus");
+          if (ns) *g->resp.add_nodes() = std::move(*ns);
+          else *g->resp.add_nodes() = down_status(*env, member, req->with_shards());
+          if (--g->pending == 0) finish();
+        },
+        [=](caf::error& err) mutable {
+          auto ns = down_status(*env, member, req->with_shards());
+          ns.set_error("no answer: " + error_text(err));
+          *g->resp.add_nodes() = std::move(ns);
+          if (--g->pending == 0) finish();
+        });
+  }
+}
+
+// Serves a workflow question here when this node owns its shard, else forwards it to the owner.
+template <class Req>
+caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env,
+                                caf::atom_value kind, std::string& bytes, const char* what) {
+  auto req = decode<Req>(bytes, what);
+  if (!req) return req.error();
+  auto ns = req->namespace_().empty() ? default_namespace : req->namespace_();
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  auto where = place_shard(*env, shard_of(ns, req->workflow_id(), env->config.num_shards));
+  if (where.error) return where.error;
+  if (where.local) {
+    auto res = kind == describe_atom::value ? describe(*env, bytes) : history(*env, bytes);
+    if (res.flag == caf::rt_error) return std::move(res.err);
+    return std::move(res.value);
+  }
+  self->delegate(where.peer, fwd_atom::value, kind, std::move(bytes));
+  return caf::delegated<caf::message>{};
+}
+
 }  // namespace
 
 caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
+  harden(self, "admin");
   return {
-    [=](describe_atom, const std::string& bytes) { return describe(*env, bytes); },
-    [=](history_atom, const std::string& bytes) { return history(*env, bytes); },
+    [=](describe_atom, std::string& bytes) {
+      return route<pb::DescribeWorkflowRequest>(self, env, describe_atom::value, bytes,
+                                                "DescribeWorkflowRequest");
+    },
+    [=](history_atom, std::string& bytes) {
+      return route<pb::GetHistoryRequest>(self, env, history_atom::value, bytes,
+                                          "GetHistoryRequest");
+    },
+    [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
+    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<std::string> {
+      if (kind == describe_atom::value) return describe(*env, bytes);
+      if (kind == history_atom::value) return history(*env, bytes);
+      if (kind == cluster_atom::value) {
+        auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
+        if (!req) return req.error();
+        return encode(local_status(*env, req->with_shards()));
+      }
+      return make_error(errc::bad_message, "admin cannot serve " + caf::to_string(kind));
+    },
     [=](ping_atom) { return env->config.name; },
   };
 }

@@ -65,7 +65,7 @@ member_config parse_address(const std::string& name, const std::string& address)
 
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "members", "durability", "log_level",
-                    "passivate_after_ms", "scheduler_threads"},
+                    "passivate_after_ms", "scheduler_threads", "workflow_task_timeout_ms"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -102,6 +102,11 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   if (root["passivate_after_ms"]) {
     c.passivate_after_ms = get<int64_t>(root, "passivate_after_ms");
     if (c.passivate_after_ms < 10) throw config_error("passivate_after_ms must be >= 10");
+  }
+  if (root["workflow_task_timeout_ms"]) {
+    c.workflow_task_timeout_ms = get<int64_t>(root, "workflow_task_timeout_ms");
+    if (c.workflow_task_timeout_ms < 100 || c.workflow_task_timeout_ms > 3'600'000)
+      throw config_error("workflow_task_timeout_ms must be in 100..3600000");
   }
   if (root["scheduler_threads"]) {
     auto n = get<int64_t>(root, "scheduler_threads");

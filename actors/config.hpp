@@ -26,6 +26,8 @@ struct node_config {
   storage::durability durability = storage::durability::fsync;
   std::string log_level = "info";
   int64_t passivate_after_ms = 30'000;  // idle execution actors are stopped after this
+  int64_t workflow_task_timeout_ms = 10'000;  // a started workflow task not answered by then is
+                                              // timed out and scheduled again (Temporal's default)
   size_t scheduler_threads = 0;         // 0: CAF's default (number of cores)
 };
 

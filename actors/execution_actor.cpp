@@ -40,7 +40,9 @@ void on_idle_tick(self_ptr self) {
   st.tick_armed = false;
   auto idle_for = now_ms() - st.last_message_ms;
   auto limit = st.args.env->config.passivate_after_ms;
-  if (idle_for >= limit && st.result_waiters.empty()) {
+  bool task_started = st.run && st.run->has_workflow_task()
+                      && st.run->workflow_task().started_event_id() != 0;
+  if (idle_for >= limit && st.result_waiters.empty() && !task_started) {
     self->send(st.args.shard, passivate_atom::value, st.args.ns + '\0' + st.args.workflow_id,
                st.handled);
     return;
@@ -133,6 +135,11 @@ caf::result<std::string> on_workflow_task_started(self_ptr self, const std::stri
   auto t = st.step(self, input::workflow_task_started{req->token().scheduled_event_id(),
                                                       req->identity()});
   if (!t) return t.error();
+  // Start-to-close timeout: an answer that never comes (lost worker, lost task queue) does not
+  // block the workflow forever.
+  self->delayed_send(self, std::chrono::milliseconds(st.args.env->config.workflow_task_timeout_ms),
+                     wt_lost_atom::value, st.run->workflow_task().scheduled_event_id(),
+                     st.run->workflow_task().started_event_id());
   pb::WorkflowTask task;
   *task.mutable_token() = req->token();
   task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
@@ -145,10 +152,73 @@ caf::result<std::string> on_workflow_task_started(self_ptr self, const std::stri
   return encode(task);
 }
 
+// A signal, terminate or cancel request addresses the current run, by default or by its ID; any
+// other run is closed (only the current run can run) or unknown.
+caf::error check_addressed_run(self_ptr self, const std::string& run_id) {
+  auto& st = self->state;
+  const auto& wid = st.args.workflow_id;
+  if (!st.run) return make_error(errc::not_found, "workflow '" + wid + "' not found");
+  if (run_id.empty() || run_id == st.run->run_id()) return caf::none;
+  storage::status sst;
+  auto other = st.args.env->store->load_state(
+    storage::run_key{st.args.shard_id, st.args.ns, wid, run_id}, &sst);
+  if (!sst.ok()) return make_error(errc::internal, sst.message());
+  if (!other) return make_error(errc::not_found, "run " + run_id + " of workflow '" + wid
+                                                   + "' not found");
+  return make_error(errc::not_found, "workflow '" + wid + "' run " + run_id + " is closed ("
+                                       + status_name(other->status()) + ")");
+}
+
+// Signal, terminate, cancel: decode Msg, check the run, decide, commit; answers Resp{run_id}.
+template <class Msg, class Resp, class MakeInput>
+caf::result<std::string> on_addressed(self_ptr self, const std::string& bytes, const char* what,
+                                      MakeInput make_input) {
+  touch(self);
+  auto& st = self->state;
+  if (auto err = st.load()) return err;
+  auto req = decode<Msg>(bytes, what);
+  if (!req) return req.error();
+  if (auto err = check_addressed_run(self, req->run_id())) return err;
+  auto t = st.step(self, make_input(*req));
+  if (!t) return t.error();
+  Resp resp;
+  resp.set_run_id(t->state.run_id());
+  return encode(resp);
+}
+
+caf::result<std::string> on_signal_with_start(self_ptr self, const std::string& bytes) {
+  touch(self);
+  auto& st = self->state;
+  if (auto err = st.load()) return err;
+  auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
+  if (!req) return req.error();
+  input::signal_with_start in;
+  in.request.set_namespace_(req->namespace_());
+  in.request.set_workflow_id(req->workflow_id());
+  in.request.set_workflow_type(req->workflow_type());
+  in.request.set_task_queue(req->task_queue());
+  *in.request.mutable_input() = req->input();
+  in.request.set_identity(req->identity());
+  in.request.set_request_id(req->request_id());
+  in.run_id = make_run_id();
+  in.signal = {req->signal_name(), req->signal_input(), req->identity(), req->request_id()};
+  bool was_running = st.run && is_running(*st.run);
+  auto t = st.step(self, in);
+  if (!t) return t.error();
+  pb::SignalWithStartWorkflowResponse resp;
+  resp.set_run_id(t->state.run_id());
+  resp.set_started(!was_running);
+  if (!was_running)
+    spdlog::info("started workflow {}/{} run {} with signal '{}'", st.args.ns, st.args.workflow_id,
+                 resp.run_id(), req->signal_name());
+  return encode(resp);
+}
+
 }  // namespace
 
 caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execution_args args) {
   self->state.args = std::move(args);
+  harden(self, "execution");
   return {
     [=](start_atom, const std::string& bytes) -> caf::result<std::string> {
       touch(self);
@@ -159,6 +229,31 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       touch(self);
       if (auto err = self->state.load()) return err;
       return on_result(self, bytes);
+    },
+    [=](signal_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_addressed<pb::SignalWorkflowRequest, pb::SignalWorkflowResponse>(
+        self, bytes, "SignalWorkflowRequest", [](auto& m) {
+          return decide_input{input::signal_workflow{m.signal_name(), m.input(), m.identity(),
+                                                     m.request_id()}};
+        });
+    },
+    [=](sigstart_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_signal_with_start(self, bytes);
+    },
+    [=](terminate_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_addressed<pb::TerminateWorkflowRequest, pb::TerminateWorkflowResponse>(
+        self, bytes, "TerminateWorkflowRequest", [=](auto& m) {
+          spdlog::info("terminating workflow {}/{}: {}", m.namespace_(), m.workflow_id(),
+                       m.reason());
+          return decide_input{input::terminate_workflow{m.reason(), m.identity()}};
+        });
+    },
+    [=](cancel_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_addressed<pb::RequestCancelWorkflowRequest, pb::RequestCancelWorkflowResponse>(
+        self, bytes, "RequestCancelWorkflowRequest", [](auto& m) {
+          return decide_input{input::request_cancel_workflow{m.reason(), m.identity(),
+                                                             m.request_id()}};
+        });
     },
     [=](wt_start_atom, const std::string& bytes) -> caf::result<std::string> {
       touch(self);
@@ -232,7 +327,23 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       }
       st.redispatch(self, true);
     },
+    [=](redispatch_atom) {
+      touch(self);
+      if (auto err = self->state.load()) return;
+      self->state.redispatch(self, true);
+    },
     [=](tick_atom) { on_idle_tick(self); },
+    [=](wt_lost_atom, int64_t scheduled_id, int64_t started_id) {
+      auto& st = self->state;
+      if (!st.run || !st.run->has_workflow_task()
+          || st.run->workflow_task().scheduled_event_id() != scheduled_id
+          || st.run->workflow_task().started_event_id() != started_id)
+        return;  // answered in time
+      spdlog::warn("workflow task {} of {} timed out", scheduled_id, st.args.workflow_id);
+      auto t = st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"});
+      if (!t) spdlog::error("timing out workflow task of {}: {}", st.args.workflow_id,
+                            error_text(t.error()));
+    },
   };
 }
 

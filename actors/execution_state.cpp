@@ -28,8 +28,9 @@ caf::expected<transition> execution_state::step(caf::event_based_actor* self,
                                                 const decide_input& in) {
   static const pb::MutableState empty;
   bool is_start = std::holds_alternative<input::start_workflow>(in);
-  if (!is_start && !run) return make_error(errc::not_found, "workflow not found");
-  auto res = decide(is_start ? empty : *run, in, now_ms());
+  bool may_start = is_start || std::holds_alternative<input::signal_with_start>(in);
+  if (!may_start && !run) return make_error(errc::not_found, "workflow not found");
+  auto res = decide(is_start || !run ? empty : *run, in, now_ms());
   if (auto* rej = std::get_if<rejection>(&res)) return make_error(rej->code, rej->message);
   auto& t = std::get<transition>(res);
   if (auto err = commit(self, t)) return err;

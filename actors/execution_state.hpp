@@ -23,7 +23,8 @@ struct execution_state {
   storage::run_key key() const;
   // Loads the current run from the store once. Returns an error when the store fails.
   caf::error load();
-  // Runs `in` through decide on the current run (or a fresh state for a start) and commits it.
+  // Runs `in` through decide on the current run (a fresh state for a start, or for a
+  // signal-with-start when there is no run yet) and commits it.
   caf::expected<transition> step(caf::event_based_actor* self, const decide_input& in);
   // Writes a transition in one batch, then performs its effects.
   caf::error commit(caf::event_based_actor* self, transition& t);

@@ -24,43 +24,83 @@ caf::actor& queue_for(caf::stateful_actor<matching_state>* self, const env_ptr& 
 
 namespace {
 
+// Validates a registration and fills in defaults.
+caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& bytes) {
+  auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"task queue", &req->task_queue()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  if (!req->workflows() && !req->activities())
+    return make_error(errc::invalid_argument, "a worker must serve workflows or activities");
+  if (req->workflow_slots() < 0 || req->activity_slots() < 0 || req->workflow_slots() > 10000
+      || req->activity_slots() > 10000)
+    return make_error(errc::invalid_argument, "slots must be in 0..10000");
+  return req;
+}
+
+// Registers the sender (the worker; delegation keeps it the sender across nodes) with the local
+// task queues.
+caf::expected<std::string> register_local(caf::stateful_actor<matching_state>* self,
+                                        const env_ptr& env, const pb::RegisterWorkerRequest& req) {
+  auto worker = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!worker) return make_error(errc::invalid_argument, "anonymous worker");
+  auto fwd = encode(req);
+  if (req.workflows())
+    self->send(queue_for(self, env, req.namespace_(), req.task_queue(), task_kind::workflow),
+               register_atom::value, fwd, worker);
+  if (req.activities())
+    self->send(queue_for(self, env, req.namespace_(), req.task_queue(), task_kind::activity),
+               register_atom::value, fwd, worker);
+  pb::RegisterWorkerResponse resp;
+  resp.set_node(env->config.name);
+  return encode(resp);
+}
+
+void dispatch_local(caf::stateful_actor<matching_state>* self, const env_ptr& env,
+                    const pb::DispatchRequest& req, const std::string& bytes) {
+  auto kind = req.has_activity_task() ? task_kind::activity : task_kind::workflow;
+  self->send(queue_for(self, env, req.namespace_(), req.task_queue(), kind), dispatch_atom::value,
+             bytes);
+}
+
 caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr env) {
+  harden(self, "matching");
   return {
-    [=](register_atom, const std::string& bytes) -> caf::result<std::string> {
-      auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+    [=](register_atom, const std::string& bytes) -> caf::result<caf::message> {
+      auto req = check_registration(bytes);
       if (!req) return req.error();
-      if (req->namespace_().empty()) req->set_namespace_(default_namespace);
-      for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
-                                  std::pair{"task queue", &req->task_queue()}}) {
-        auto reason = check_id(what, *value);
-        if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+      auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
+      if (where.error) return where.error;
+      if (where.local) {
+        auto res = register_local(self, env, *req);
+        if (!res) return res.error();
+        return caf::make_message(std::move(*res));
       }
-      if (!req->workflows() && !req->activities())
-        return make_error(errc::invalid_argument, "a worker must serve workflows or activities");
-      if (req->workflow_slots() < 0 || req->activity_slots() < 0
-          || req->workflow_slots() > 10000 || req->activity_slots() > 10000)
-        return make_error(errc::invalid_argument, "slots must be in 0..10000");
-      auto worker = caf::actor_cast<caf::actor>(self->current_sender());
-      if (!worker) return make_error(errc::invalid_argument, "anonymous worker");
-      auto fwd = encode(*req);
-      if (req->workflows())
-        self->send(queue_for(self, env, req->namespace_(), req->task_queue(), task_kind::workflow),
-                   register_atom::value, fwd, worker);
-      if (req->activities())
-        self->send(queue_for(self, env, req->namespace_(), req->task_queue(), task_kind::activity),
-                   register_atom::value, fwd, worker);
-      spdlog::info("worker '{}' registered on {}/{}", req->identity(), req->namespace_(),
-                   req->task_queue());
-      pb::RegisterWorkerResponse resp;
-      resp.set_node(env->config.name);
-      return encode(resp);
+      self->delegate(where.peer, fwd_atom::value, caf::atom_value{register_atom::value},
+                     encode(*req));
+      return caf::delegated<caf::message>{};
     },
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;
-      auto kind = req->has_activity_task() ? task_kind::activity : task_kind::workflow;
-      self->send(queue_for(self, env, req->namespace_(), req->task_queue(), kind),
-                 dispatch_atom::value, bytes);
+      auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
+      if (where.local) dispatch_local(self, env, *req, bytes);
+      else if (where.peer) self->send(where.peer, fwd_atom::value, caf::atom_value{dispatch_atom::value}, bytes);
+      // Owner down: the task stays in the transfers table and is dispatched again when it is up.
+    },
+    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<std::string> {
+      if (kind == register_atom::value) {
+        auto req = check_registration(bytes);
+        if (!req) return req.error();
+        auto res = register_local(self, env, *req);
+        if (!res) return res.error();
+        return std::move(*res);
+      }
+      return make_error(errc::bad_message, "matching cannot serve " + caf::to_string(kind));
     },
   };
 }

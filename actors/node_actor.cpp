@@ -1,5 +1,10 @@
 #include "actors/node_actor.hpp"
 
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include "actors/admin_actor.hpp"
 #include "actors/frontend_actor.hpp"
 #include "actors/matching_actor.hpp"
@@ -9,28 +14,201 @@ namespace chronicle {
 
 namespace {
 
+struct node_state {
+  env_ptr env;
+  std::map<std::string, int64_t> backoff_ms;  // per peer
+  std::map<std::string, bool> connecting;     // a connection attempt is in flight
+};
+
+using self_ptr = caf::stateful_actor<node_state>*;
+
+constexpr int64_t min_backoff_ms = 100;
+constexpr int64_t max_backoff_ms = 2000;
+
+// The handshake: both sides must have the same num_shards and member list.
+pb::HelloRequest make_hello(const node_config& c) {
+  pb::HelloRequest hello;
+  hello.set_node(c.name);
+  hello.set_num_shards(c.num_shards);
+  std::vector<std::string> members;
+  for (auto& m : c.members) members.push_back(m.name + "=" + m.host + ":" + std::to_string(m.port));
+  std::sort(members.begin(), members.end());
+  for (auto& m : members) hello.add_members(m);
+  return hello;
+}
+
+// Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
+std::string compare(const pb::HelloRequest& mine, const pb::HelloRequest& peer) {
+  if (peer.num_shards() != mine.num_shards())
+    return "num_shards differs: " + peer.node() + " has " + std::to_string(peer.num_shards())
+           + ", " + mine.node() + " has " + std::to_string(mine.num_shards());
+  auto list = [](const pb::HelloRequest& h) {
+    std::string out;
+    for (auto& m : h.members()) out += (out.empty() ? "" : ",") + m;
+    return out;
+  };
+  if (list(peer) != list(mine))
+    return "member lists differ: " + peer.node() + " has [" + list(peer) + "], " + mine.node()
+           + " has [" + list(mine) + "]";
+  bool listed = false;
+  for (auto& m : mine.members()) listed |= m.rfind(peer.node() + "=", 0) == 0;
+  if (!listed) return "node '" + peer.node() + "' is not a member";
+  return {};
+}
+
+void connect_peer(self_ptr self, const member_config& m);
+
+void retry_later(self_ptr self, const member_config& m, const std::string& why) {
+  auto& st = self->state;
+  auto before = st.env->peers->info(m.name);
+  st.env->peers->set_down(m.name, why, now_ms());
+  if (before.up || before.error != why)
+    spdlog::warn("peer {} ({}:{}) is down: {}", m.name, m.host, m.port, why);
+  auto& backoff = st.backoff_ms[m.name];
+  backoff = std::clamp<int64_t>(backoff * 2, min_backoff_ms, max_backoff_ms);
+  self->delayed_send(self, std::chrono::milliseconds(backoff), retry_atom::value, m.name);
+}
+
+// Tells every local shard to dispatch its pending tasks again: a peer that (re)joined may own
+// task queues whose tasks were lost with it.
+void redispatch_all(self_ptr self) {
+  for (auto& shard : self->state.env->shards)
+    if (shard) self->send(shard, redispatch_atom::value);
+}
+
+void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
+  auto& st = self->state;
+  self->request(node, std::chrono::seconds(5), hello_atom::value,
+                encode(make_hello(st.env->config)))
+    .then(
+      [=](const std::string&) {
+        auto& st = self->state;
+        st.connecting[m.name] = false;
+        st.backoff_ms[m.name] = 0;
+        self->monitor(node);
+        st.env->peers->set_up(m.name, node, now_ms());
+        spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
+        redispatch_all(self);
+      },
+      [=](caf::error& err) {
+        self->state.connecting[m.name] = false;
+        auto why = error_text(err);
+        if (chronicle_code(err) == static_cast<uint8_t>(errc::invalid_argument))
+          spdlog::error("peer {} refused the handshake: {}", m.name, why);
+        retry_later(self, m, "handshake failed: " + why);
+      });
+}
+
+void connect_peer(self_ptr self, const member_config& m) {
+  auto& st = self->state;
+  if (st.connecting[m.name] || st.env->peers->peer(m.name)) return;
+  st.connecting[m.name] = true;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, m.host, m.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto node = caf::actor_cast<caf::actor>(ptr);
+        if (!node) {
+          self->state.connecting[m.name] = false;
+          retry_later(self, m, "nothing published at its address");
+          return;
+        }
+        on_peer_connected(self, m, node);
+      },
+      [=](caf::error& err) {
+        self->state.connecting[m.name] = false;
+        retry_later(self, m, error_text(err));
+      });
+}
+
+const member_config* member(const node_config& c, const std::string& name) {
+  for (auto& m : c.members)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+// Hands a client or worker message to a local actor.
 template <class Atom>
-auto forward(caf::event_based_actor* self, caf::actor node_env::*target, env_ptr env) {
+auto forward(self_ptr self, caf::actor node_env::*target) {
   return [=](Atom atom, std::string& bytes) -> caf::result<caf::message> {
-    self->delegate((*env).*target, atom, std::move(bytes));
+    self->delegate((*self->state.env).*target, atom, std::move(bytes));
     return caf::delegated<caf::message>{};
   };
 }
 
+// Which local actor serves a message forwarded by another node.
+caf::actor local_target(const node_env& env, caf::atom_value kind) {
+  switch (static_cast<uint64_t>(kind)) {
+    case register_atom::uint_value():
+    case dispatch_atom::uint_value():
+      return env.matching;
+    case describe_atom::uint_value():
+    case history_atom::uint_value():
+    case cluster_atom::uint_value():
+      return env.admin;
+    default:
+      return env.frontend;
+  }
+}
+
 }  // namespace
 
-caf::behavior node_actor(caf::event_based_actor* self, env_ptr env) {
+caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
+  self->state.env = env;
   // Anything else that arrives (garbage, unknown kinds) is refused with an error, never a crash.
-  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
-    return make_error(errc::bad_message, "unexpected message " + caf::to_string(x.content()));
+  harden(self, "node");
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (auto& m : self->state.env->config.members) {
+      auto peer = self->state.env->peers->peer(m.name);
+      if (peer && peer->address() == msg.source) {
+        self->state.backoff_ms[m.name] = 0;
+        retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
+      }
+    }
   });
+  for (auto& m : env->config.members)
+    if (m.name != env->config.name) {
+      env->peers->set_down(m.name, "not connected yet", now_ms());
+      connect_peer(self, m);
+    }
   return {
-    forward<start_atom>(self, &node_env::frontend, env),
-    forward<result_atom>(self, &node_env::frontend, env),
-    forward<describe_atom>(self, &node_env::admin, env),
-    forward<history_atom>(self, &node_env::admin, env),
-    forward<register_atom>(self, &node_env::matching, env),
-    [=](ping_atom) { return env->config.name; },
+    forward<start_atom>(self, &node_env::frontend),
+    forward<result_atom>(self, &node_env::frontend),
+    forward<signal_atom>(self, &node_env::frontend),
+    forward<sigstart_atom>(self, &node_env::frontend),
+    forward<terminate_atom>(self, &node_env::frontend),
+    forward<cancel_atom>(self, &node_env::frontend),
+    forward<describe_atom>(self, &node_env::admin),
+    forward<history_atom>(self, &node_env::admin),
+    forward<cluster_atom>(self, &node_env::admin),
+    forward<register_atom>(self, &node_env::matching),
+    [=](ping_atom) { return self->state.env->config.name; },
+    [=](hello_atom, const std::string& bytes) -> caf::result<std::string> {
+      auto& env = *self->state.env;
+      auto peer = decode<pb::HelloRequest>(bytes, "HelloRequest");
+      if (!peer) return peer.error();
+      auto diff = compare(make_hello(env.config), *peer);
+      if (!diff.empty()) {
+        spdlog::error("refusing handshake from {}: {}", peer->node(), diff);
+        return make_error(errc::invalid_argument, "cluster config mismatch: " + diff);
+      }
+      // The peer is (back) up: connect to it now instead of waiting for the backoff.
+      if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
+      pb::HelloResponse resp;
+      resp.set_node(env.config.name);
+      return encode(resp);
+    },
+    [=](retry_atom, const std::string& name) {
+      if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
+    },
+    [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
+      if (kind == dispatch_atom::value) {  // one-way: the local matching places it (here)
+        self->send(self->state.env->matching, dispatch_atom::value, std::move(bytes));
+        return caf::message{};
+      }
+      self->delegate(local_target(*self->state.env, kind), fwd_atom::value, kind, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
   };
 }
 
@@ -44,11 +222,12 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->frontend = sys.spawn(frontend_actor, ro);
   env->admin = sys.spawn(admin_actor, ro);
   env->matching = spawn_matching(sys, ro);
-  env->shards.reserve(env->config.num_shards);
+  env->shards.resize(env->config.num_shards);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
-    env->shards.push_back(spawn_shard(sys, ro, i));
+    if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
   // Only now, with every handle in place, may messages flow: recovery dispatches tasks.
-  for (auto& shard : env->shards) caf::anon_send(shard, recover_atom::value);
+  for (auto& shard : env->shards)
+    if (shard) caf::anon_send(shard, recover_atom::value);
   return sys.spawn(node_actor, ro);
 }
 

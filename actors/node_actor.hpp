@@ -8,8 +8,6 @@
 
 namespace chronicle {
 
-caf::behavior node_actor(caf::event_based_actor* self, env_ptr env);
-
 // Spawns the node's actors over an opened store and fills env's handles. Returns the node actor.
 caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env);
 

@@ -1,5 +1,7 @@
 #include "actors/node_env.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace chronicle {
 
 namespace {
@@ -45,6 +47,14 @@ caf::expected<route_key> route_of(caf::atom_value kind, const std::string& bytes
       return from_request<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
     case result_atom::uint_value():
       return from_request<pb::GetResultRequest>(bytes, "GetResultRequest");
+    case signal_atom::uint_value():
+      return from_request<pb::SignalWorkflowRequest>(bytes, "SignalWorkflowRequest");
+    case sigstart_atom::uint_value():
+      return from_request<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
+    case terminate_atom::uint_value():
+      return from_request<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest");
+    case cancel_atom::uint_value():
+      return from_request<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest");
     case timer_atom::uint_value():
       return from_request<pb::TimerRecord>(bytes, "TimerRecord");
     default: {
@@ -63,6 +73,53 @@ std::string check_id(const std::string& what, const std::string& value) {
   for (unsigned char c : value)
     if (c < 0x20 || c == 0x7f) return what + " contains a control character";
   return {};
+}
+
+void harden(caf::scheduled_actor* self, const char* name) {
+  self->set_default_handler([name](caf::scheduled_actor* s, caf::message_view& x)
+                              -> caf::result<caf::message> {
+    auto text = caf::to_string(x.content());
+    if (text.size() > 200) text = text.substr(0, 200) + "...";
+    spdlog::warn("{}: dropped unexpected message {}", name, text);
+    if (s->current_mailbox_element()->mid.is_request())
+      return make_error(errc::bad_message, std::string("unexpected message ") + text);
+    return caf::message{};
+  });
+  self->set_error_handler([name](caf::error& err) {
+    spdlog::warn("{}: dropped error message: {}", name, error_text(err));
+  });
+}
+
+bool node_env::owns_shard(uint32_t shard) const {
+  return ring->shard_owner(shard) == config.name;
+}
+
+namespace {
+
+placement place_on(const node_env& env, const std::string& owner, const std::string& what) {
+  placement p;
+  if (owner == env.config.name) {
+    p.local = true;
+    return p;
+  }
+  std::string why;
+  if (auto peer = env.peers->peer(owner, &why)) {
+    p.peer = *peer;
+  } else {
+    p.error = make_error(errc::unavailable, what + " unavailable (owner " + owner + " down"
+                                              + (why.empty() ? "" : ": " + why) + ")");
+  }
+  return p;
+}
+
+}  // namespace
+
+placement place_shard(const node_env& env, uint32_t shard) {
+  return place_on(env, env.ring->shard_owner(shard), "shard " + std::to_string(shard));
+}
+
+placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue) {
+  return place_on(env, env.ring->task_queue_owner(ns, queue), "task queue '" + queue + "'");
 }
 
 }  // namespace chronicle

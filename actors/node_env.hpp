@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/config.hpp"
+#include "actors/membership.hpp"
 #include "shards/ring.hpp"
 #include "storage/store.hpp"
 
@@ -21,9 +22,23 @@ struct node_env {
   caf::actor frontend;
   caf::actor admin;
   caf::actor matching;
-  std::vector<caf::actor> shards;  // index = shard ID (all local in a single-node cluster)
+  std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
+  std::shared_ptr<membership> peers = std::make_shared<membership>();
   int64_t started_at_ms = 0;
+
+  [[nodiscard]] bool owns_shard(uint32_t shard) const;
 };
+
+// Where a message must go: this node, or the node actor of the owning peer; `error` says why it
+// cannot go anywhere (owner down).
+struct placement {
+  bool local = false;
+  caf::actor peer;
+  caf::error error;
+};
+
+placement place_shard(const node_env& env, uint32_t shard);
+placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue);
 
 using env_ptr = std::shared_ptr<const node_env>;
 
@@ -32,6 +47,11 @@ struct route_key {
   std::string ns;
   std::string workflow_id;
 };
+
+// Makes a long-lived actor robust against garbage: an unexpected message is logged and dropped
+// (answered with a bad_message error when it was a request), and a stray error message is logged
+// instead of stopping the actor (CAF's default).
+void harden(caf::scheduled_actor* self, const char* name);
 
 // Extracts the task token of a worker's answer or of a node-internal task message.
 caf::expected<pb::TaskToken> token_of(caf::atom_value kind, const std::string& bytes);

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     for (auto& a : {env->frontend, env->admin, env->matching})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto& s : env->shards) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+    for (auto& s : env->shards)
+      if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     std::_Exit(1);
   }
   std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   for (auto& a : {env->frontend, env->admin, env->matching})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  for (auto& s : env->shards) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  for (auto& s : env->shards)
+    if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   env.reset();
   return 0;
 }

@@ -94,6 +94,21 @@ void recover(self_ptr self) {
   schedule_wakeup(self);
 }
 
+// Asks every execution with pending tasks to dispatch them again (they are deduplicated by the
+// task queues).
+void redispatch(self_ptr self) {
+  auto& st = self->state;
+  std::set<std::pair<std::string, std::string>> pending;
+  auto s = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
+    pending.emplace(r.namespace_(), r.workflow_id());
+  });
+  if (!s.ok()) {
+    spdlog::error("shard {}: redispatch failed: {}", st.id, s.message());
+    return;
+  }
+  for (auto& [ns, wid] : pending) self->send(execution_for(self, ns, wid), redispatch_atom::value);
+}
+
 // A handler that routes a workflow-addressed message (atom, bytes) to its execution actor.
 template <class Atom>
 auto route(self_ptr self) {
@@ -110,6 +125,7 @@ auto route(self_ptr self) {
 caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, uint32_t shard_id) {
   self->state.env = std::move(env);
   self->state.id = shard_id;
+  harden(self, "shard");
   // An execution actor that fails is forgotten (its state is durable; the next message respawns
   // it); any other exit message stops the shard and, through the links, its executions.
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -126,8 +142,13 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
   });
   return {
     [=](recover_atom) { recover(self); },
+    [=](redispatch_atom) { redispatch(self); },
     route<start_atom>(self),
     route<result_atom>(self),
+    route<signal_atom>(self),
+    route<sigstart_atom>(self),
+    route<terminate_atom>(self),
+    route<cancel_atom>(self),
     route<wt_start_atom>(self),
     route<wt_lost_atom>(self),
     route<wf_done_atom>(self),

@@ -170,13 +170,19 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
   st.ns = std::move(ns);
   st.queue = std::move(queue);
   st.kind = kind;
+  harden(self, "task queue");
   self->set_down_handler([=](caf::down_msg& msg) { on_worker_down(self, msg.source); });
   return {
     [=](register_atom, const std::string& bytes, const caf::actor& handle) {
       auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
       if (!req) return;
       auto& w = self->state.workers[handle.address()];
-      if (!w.handle) self->monitor(handle);
+      if (!w.handle) {
+        self->monitor(handle);
+        spdlog::info("worker '{}' registered on {}/{} ({} tasks)", req->identity(),
+                     self->state.ns, self->state.queue,
+                     self->state.kind == task_kind::workflow ? "workflow" : "activity");
+      }
       w.handle = handle;
       w.identity = req->identity();
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()

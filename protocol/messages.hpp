@@ -9,6 +9,7 @@
 #include <string>
 
 #include "chronicle/v1/api.pb.h"
+#include "chronicle/v1/cluster.pb.h"
 #include "chronicle/v1/command.pb.h"
 #include "chronicle/v1/common.pb.h"
 #include "chronicle/v1/history.pb.h"
@@ -23,6 +24,10 @@ namespace pb = ::chronicle::v1;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using result_atom = caf::atom_constant<caf::atom("result")>;
 using history_atom = caf::atom_constant<caf::atom("history")>;
+using signal_atom = caf::atom_constant<caf::atom("signal")>;
+using sigstart_atom = caf::atom_constant<caf::atom("sigstart")>;
+using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 // --- admin ---
 using describe_atom = caf::atom_constant<caf::atom("describe")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
@@ -34,6 +39,12 @@ using wf_done_atom = caf::atom_constant<caf::atom("wfdone")>;
 using wf_fail_atom = caf::atom_constant<caf::atom("wffail")>;
 using act_done_atom = caf::atom_constant<caf::atom("actdone")>;
 using act_fail_atom = caf::atom_constant<caf::atom("actfail")>;
+// --- cluster ---
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
+using local_atom = caf::atom_constant<caf::atom("local")>;
+using redispatch_atom = caf::atom_constant<caf::atom("redispatch")>;
 // --- node-internal ---
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using wt_start_atom = caf::atom_constant<caf::atom("wtstart")>;

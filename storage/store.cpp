@@ -354,4 +354,24 @@ status store::scan_transfers(uint32_t shard,
   return impl_->scan_records(table::transfers, shard, fn);
 }
 
+status store::count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const {
+  *open = 0;
+  *closed = 0;
+  status parse_error;
+  auto st = impl_->scan(table::executions, keys::shard_prefix(shard) + 'c',
+                        [&](std::string_view, std::string_view value) {
+                          pb::CurrentRun cur;
+                          if (!cur.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                            parse_error = status::error("corrupt current-run record in shard "
+                                                        + std::to_string(shard));
+                            return false;
+                          }
+                          if (cur.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING) ++*open;
+                          else ++*closed;
+                          return true;
+                        });
+  if (!st.ok()) return st;
+  return parse_error;
+}
+
 }  // namespace chronicle::storage

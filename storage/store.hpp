@@ -87,6 +87,9 @@ public:
   status scan_transfers(uint32_t shard,
                         const std::function<void(const pb::TransferRecord&)>& fn) const;
 
+  // Counts the workflow IDs of a shard whose current run is open (running) or closed.
+  status count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const;
+
   [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
 
 private:

@@ -42,7 +42,7 @@ std::optional<client> connect(caf::actor_system& sys, const globals& g) {
     fail("--address '" + g.address + "' is not host:port");
     return std::nullopt;
   }
-  auto c = client::connect(sys, host, port);
+  auto c = client::connect(sys, host, port, std::chrono::seconds(2));
   if (!c) {
     fail(error_text(c.error()));
     return std::nullopt;
@@ -95,6 +95,39 @@ int main(int argc, char** argv) {
   describe->add_option("-r,--run-id", run_id, "run ID (default: current run)");
   describe->add_flag("--json", as_json, "print as JSON");
 
+  // workflow signal / signal-with-start / terminate / cancel
+  std::string signal_name, signal_input = "null", reason;
+  auto* signal = wf->add_subcommand("signal", "send a signal to a running workflow");
+  signal->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  signal->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  signal->add_option("--name", signal_name, "signal name")->required();
+  signal->add_option("-i,--input", signal_input, "signal input as JSON")->capture_default_str();
+  auto* sigstart = wf->add_subcommand(
+    "signal-with-start", "signal a workflow, starting it first if it is not running; prints its run ID");
+  sigstart->add_option("-t,--type", type, "workflow type")->required();
+  sigstart->add_option("-q,--task-queue", queue, "task queue")->required();
+  sigstart->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  sigstart->add_option("-i,--input", input, "workflow input as JSON")->capture_default_str();
+  sigstart->add_option("--name", signal_name, "signal name")->required();
+  sigstart->add_option("--signal-input", signal_input, "signal input as JSON")->capture_default_str();
+  sigstart->add_option("--request-id", request_id, "idempotency key for retried requests");
+  auto* terminate = wf->add_subcommand("terminate", "close a running workflow at once as Terminated");
+  terminate->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  terminate->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  terminate->add_option("--reason", reason, "why (recorded in the history)");
+  auto* cancel = wf->add_subcommand("cancel", "ask a running workflow to cancel itself");
+  cancel->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  cancel->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  cancel->add_option("--reason", reason, "why (recorded in the history)");
+
+  // cluster status / shards
+  auto* cluster = app.add_subcommand("cluster", "ask the admin actors about the cluster");
+  cluster->require_subcommand(1);
+  auto* cstatus = cluster->add_subcommand("status", "members: up/down, address, uptime, shards, workflows");
+  cstatus->add_flag("--json", as_json, "print as JSON");
+  auto* cshards = cluster->add_subcommand("shards", "shard -> node map with open and closed counts");
+  cshards->add_flag("--json", as_json, "print as JSON");
+
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
@@ -128,8 +161,49 @@ int main(int argc, char** argv) {
       std::cout << cli::payload_text(resp->result()) << "\n";
       return 0;
     }
+    if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_TERMINATED)
+      return fail("workflow '" + wid + "' was terminated: " + resp->failure().message());
+    if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_CANCELED)
+      return fail("workflow '" + wid + "' was canceled");
     return fail(std::string("workflow ") + status_name(resp->status()) + ": "
                 + resp->failure().message());
+  }
+  if (signal->parsed() || sigstart->parsed()) {
+    auto j = nlohmann::json::parse(signal_input, nullptr, false);
+    if (j.is_discarded()) return fail("signal input is not valid JSON: " + signal_input, 2);
+    if (signal->parsed()) {
+      auto resp = c->signal(g.ns, wid, run_id, signal_name, sdk::to_payload(j), "chronicle-cli");
+      if (!resp) return fail(error_text(resp.error()));
+      std::cout << "signaled workflow '" << wid << "' (run " << resp->run_id() << ")\n";
+      return 0;
+    }
+    auto wf_input = nlohmann::json::parse(input, nullptr, false);
+    if (wf_input.is_discarded()) return fail("--input is not valid JSON: " + input, 2);
+    pb::StartWorkflowRequest req;
+    req.set_namespace_(g.ns);
+    req.set_workflow_id(wid);
+    req.set_workflow_type(type);
+    req.set_task_queue(queue);
+    req.set_request_id(request_id.empty() ? random_id() : request_id);
+    req.set_identity("chronicle-cli");
+    *req.mutable_input() = sdk::to_payload(wf_input);
+    auto resp = c->signal_with_start(req, signal_name, sdk::to_payload(j));
+    if (!resp) return fail(error_text(resp.error()));
+    std::cout << resp->run_id() << "\n";
+    return 0;
+  }
+  if (terminate->parsed()) {
+    auto resp = c->terminate(g.ns, wid, run_id, reason, "chronicle-cli");
+    if (!resp) return fail(error_text(resp.error()));
+    std::cout << "terminated workflow '" << wid << "' (run " << resp->run_id() << ")\n";
+    return 0;
+  }
+  if (cancel->parsed()) {
+    auto resp = c->cancel(g.ns, wid, run_id, reason, "chronicle-cli");
+    if (!resp) return fail(error_text(resp.error()));
+    std::cout << "requested cancellation of workflow '" << wid << "' (run " << resp->run_id()
+              << ")\n";
+    return 0;
   }
   if (show->parsed()) {
     auto resp = c->history(g.ns, wid, run_id);
@@ -139,6 +213,13 @@ int main(int argc, char** argv) {
     } else {
       for (auto& ev : resp->events()) std::cout << cli::event_line(ev) << "\n";
     }
+    return 0;
+  }
+  if (cstatus->parsed() || cshards->parsed()) {
+    auto resp = c->cluster_status(cshards->parsed());
+    if (!resp) return fail(error_text(resp.error()));
+    if (as_json) std::cout << cli::to_json(*resp).dump(2) << "\n";
+    else std::cout << (cshards->parsed() ? cli::shards_text(*resp) : cli::cluster_text(*resp));
     return 0;
   }
   if (describe->parsed()) {

@@ -2,7 +2,9 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <ctime>
+#include <vector>
 #include <sstream>
 
 namespace chronicle::cli {
@@ -112,6 +114,56 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   for (auto& t : d.pending_timers())
     os << "  - timer " << t.timer_id() << " fires at " << format_time(t.fire_time_ms())
        << " (started event " << t.started_event_id() << ")\n";
+  return os.str();
+}
+
+namespace {
+
+std::string duration_text(int64_t ms) {
+  auto s = ms / 1000;
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+  else if (s >= 60) std::snprintf(buf, sizeof(buf), "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  else std::snprintf(buf, sizeof(buf), "%llds", (long long)s);
+  return buf;
+}
+
+}  // namespace
+
+std::string cluster_text(const pb::ClusterStatusResponse& c) {
+  std::ostringstream os;
+  char line[256];
+  std::snprintf(line, sizeof(line), "%-10s %-22s %-5s %-9s %6s %8s %8s  %s\n", "NODE", "ADDRESS",
+                "STATE", "UPTIME", "SHARDS", "OPEN", "CLOSED", "NOTE");
+  os << line;
+  for (auto& n : c.nodes()) {
+    std::snprintf(line, sizeof(line), "%-10s %-22s %-5s %-9s %6u %8s %8s  %s\n", n.node().c_str(),
+                  n.address().c_str(), n.up() ? "up" : "down",
+                  n.up() ? duration_text(n.uptime_ms()).c_str() : "-", n.shards_owned(),
+                  n.up() ? std::to_string(n.workflows_open()).c_str() : "-",
+                  n.up() ? std::to_string(n.workflows_closed()).c_str() : "-", n.error().c_str());
+    os << line;
+  }
+  os << "(" << c.num_shards() << " shards, answered by " << c.answered_by() << ")\n";
+  return os.str();
+}
+
+std::string shards_text(const pb::ClusterStatusResponse& c) {
+  std::vector<pb::ShardCounts> shards;
+  for (auto& n : c.nodes())
+    for (auto& s : n.shards()) shards.push_back(s);
+  std::sort(shards.begin(), shards.end(), [](auto& a, auto& b) { return a.shard() < b.shard(); });
+  std::ostringstream os;
+  char line[160];
+  std::snprintf(line, sizeof(line), "%-6s %-10s %-12s %8s %8s\n", "SHARD", "NODE", "STATE", "OPEN", "CLOSED");
+  os << line;
+  for (auto& s : shards) {
+    std::snprintf(line, sizeof(line), "%-6u %-10s %-12s %8s %8s\n", s.shard(), s.node().c_str(),
+                  s.available() ? "available" : "unavailable",
+                  s.available() ? std::to_string(s.open()).c_str() : "-",
+                  s.available() ? std::to_string(s.closed()).c_str() : "-");
+    os << line;
+  }
   return os.str();
 }
 

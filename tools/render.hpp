@@ -22,6 +22,10 @@ std::string format_time(int64_t epoch_ms);
 // Multi-line human-readable description of an execution.
 std::string describe_text(const pb::DescribeWorkflowResponse& d);
 
+// Tables for `chronicle cluster status` and `chronicle cluster shards`.
+std::string cluster_text(const pb::ClusterStatusResponse& c);
+std::string shards_text(const pb::ClusterStatusResponse& c);
+
 // The JSON text a payload carries (its data), or a note when it is not JSON.
 std::string payload_text(const pb::Payload& p);
 

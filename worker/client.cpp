@@ -1,5 +1,6 @@
 #include "worker/client.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include "worker/worker.hpp"
@@ -11,9 +12,17 @@ client::client(caf::actor_system& sys, std::string host, uint16_t port, caf::act
 
 caf::expected<client> client::connect(caf::actor_system& sys, const std::string& host,
                                       uint16_t port, std::chrono::milliseconds timeout) {
-  auto node = connect_node(sys, host, port, timeout);
-  if (!node) return node.error();
-  return client{sys, host, port, *node};
+  // A node that is just starting may refuse the first attempt: retry until the timeout.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto node = connect_node(sys, host, port, std::max(left, std::chrono::milliseconds(100)));
+    if (node) return client{sys, host, port, *node};
+    if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)
+      return node.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 template <class Msg, class Atom>
@@ -86,6 +95,73 @@ caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& 
   req.set_workflow_id(workflow_id);
   req.set_run_id(run_id);
   return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
+                                                         const std::string& workflow_id,
+                                                         const std::string& run_id,
+                                                         const std::string& signal_name,
+                                                         const pb::Payload& input,
+                                                         const std::string& identity) {
+  pb::SignalWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_signal_name(signal_name);
+  *req.mutable_input() = input;
+  req.set_identity(identity);
+  return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::SignalWithStartWorkflowResponse>
+client::signal_with_start(const pb::StartWorkflowRequest& start, const std::string& signal_name,
+                          const pb::Payload& input) {
+  pb::SignalWithStartWorkflowRequest req;
+  req.set_namespace_(start.namespace_());
+  req.set_workflow_id(start.workflow_id());
+  req.set_workflow_type(start.workflow_type());
+  req.set_task_queue(start.task_queue());
+  *req.mutable_input() = start.input();
+  req.set_identity(start.identity());
+  req.set_request_id(start.request_id());
+  req.set_signal_name(signal_name);
+  *req.mutable_signal_input() = input;
+  return call<pb::SignalWithStartWorkflowResponse>(sigstart_atom::value, encode(req),
+                                                   request_timeout);
+}
+
+caf::expected<pb::TerminateWorkflowResponse> client::terminate(const std::string& ns,
+                                                               const std::string& workflow_id,
+                                                               const std::string& run_id,
+                                                               const std::string& reason,
+                                                               const std::string& identity) {
+  pb::TerminateWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_reason(reason);
+  req.set_identity(identity);
+  return call<pb::TerminateWorkflowResponse>(terminate_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::string& ns,
+                                                                const std::string& workflow_id,
+                                                                const std::string& run_id,
+                                                                const std::string& reason,
+                                                                const std::string& identity) {
+  pb::RequestCancelWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_reason(reason);
+  req.set_identity(identity);
+  return call<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), request_timeout);
+}
+
+caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards) {
+  pb::ClusterStatusRequest req;
+  req.set_with_shards(with_shards);
+  return call<pb::ClusterStatusResponse>(cluster_atom::value, encode(req), request_timeout);
 }
 
 bool client::call_ping() {

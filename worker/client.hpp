@@ -34,6 +34,37 @@ public:
                                                        const std::string& workflow_id,
                                                        const std::string& run_id = {});
 
+  // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
+  // not_found error ("workflow 'x' is closed (Completed)" / "... not found").
+  caf::expected<pb::SignalWorkflowResponse> signal(const std::string& ns,
+                                                   const std::string& workflow_id,
+                                                   const std::string& run_id,
+                                                   const std::string& signal_name,
+                                                   const pb::Payload& input,
+                                                   const std::string& identity = {});
+
+  // Signals the workflow of `start` if it is running, else starts it and signals it atomically.
+  caf::expected<pb::SignalWithStartWorkflowResponse>
+  signal_with_start(const pb::StartWorkflowRequest& start, const std::string& signal_name,
+                    const pb::Payload& input);
+
+  // Terminates a running workflow at once (WorkflowExecutionTerminated; result status Terminated).
+  caf::expected<pb::TerminateWorkflowResponse> terminate(const std::string& ns,
+                                                         const std::string& workflow_id,
+                                                         const std::string& run_id,
+                                                         const std::string& reason,
+                                                         const std::string& identity = {});
+
+  // Asks a running workflow to cancel (WorkflowExecutionCancelRequested); the code decides how.
+  caf::expected<pb::RequestCancelWorkflowResponse> cancel(const std::string& ns,
+                                                          const std::string& workflow_id,
+                                                          const std::string& run_id,
+                                                          const std::string& reason,
+                                                          const std::string& identity = {});
+
+  // Every member's status (and the shard map when with_shards), as seen from the connected node.
+  caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
+
 private:
   client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node);
 

@@ -15,11 +15,16 @@ struct worker_state {
   std::shared_ptr<const sdk::registry> reg;
   caf::actor node;
   int64_t backoff_ms = 100;
+  bool registered = false;  // the current connection's first registration succeeded
+  uint64_t connection = 0;  // counts connections; a re-registration tick names its connection
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
 
 constexpr int64_t max_backoff_ms = 1000;
+// Registrations are repeated: a task queue that moved or whose node restarted learns of the worker
+// again within this interval.
+constexpr auto reregister_interval = std::chrono::seconds(2);
 
 void schedule_reconnect(self_ptr self) {
   auto& st = self->state;
@@ -43,6 +48,9 @@ void register_with(self_ptr self) {
     .then(
       [=](const std::string&) {
         self->state.backoff_ms = 100;
+        if (self->state.registered) return;
+        self->state.registered = true;
+        self->delayed_send(self, reregister_interval, tick_atom::value, self->state.connection);
         spdlog::info("worker '{}' registered on task queue '{}' at {}:{}", self->state.opts.identity,
                      self->state.opts.task_queue, self->state.opts.host, self->state.opts.port);
       },
@@ -66,6 +74,8 @@ void connect(self_ptr self) {
           return;
         }
         self->state.node = node;
+        self->state.registered = false;
+        ++self->state.connection;
         self->monitor(node);
         register_with(self);
       },
@@ -138,6 +148,11 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
   return {
     [=](retry_atom) {
       if (!self->state.node) connect(self);
+    },
+    [=](tick_atom, uint64_t connection) {
+      if (!self->state.node || connection != self->state.connection) return;
+      register_with(self);
+      self->delayed_send(self, reregister_interval, tick_atom::value, connection);
     },
     [=](wf_task_atom, const std::string& bytes) { on_workflow_task(self, bytes); },
     [=](act_task_atom, const std::string& bytes) {
