@@ -18,6 +18,7 @@ struct node_state {
   env_ptr env;
   std::map<std::string, int64_t> backoff_ms;  // per peer
   std::map<std::string, bool> connecting;     // a connection attempt is in flight
+  std::map<std::string, std::string> refusal; // why the last handshake with a peer was refused
 };
 
 using self_ptr = caf::stateful_actor<node_state>*;
@@ -61,7 +62,10 @@ void connect_peer(self_ptr self, const member_config& m);
 void retry_later(self_ptr self, const member_config& m, const std::string& why) {
   auto& st = self->state;
   auto before = st.env->peers->info(m.name);
-  st.env->peers->set_down(m.name, why, now_ms());
+  auto& refusal = st.refusal[m.name];
+  st.env->peers->set_down(m.name, refusal.empty() || why.find(refusal) != std::string::npos
+                                    ? why : why + "; handshake refused: " + refusal,
+                          now_ms());
   if (before.up || before.error != why)
     spdlog::warn("peer {} ({}:{}) is down: {}", m.name, m.host, m.port, why);
   auto& backoff = st.backoff_ms[m.name];
@@ -85,6 +89,7 @@ void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
         auto& st = self->state;
         st.connecting[m.name] = false;
         st.backoff_ms[m.name] = 0;
+        st.refusal.erase(m.name);
         self->monitor(node);
         st.env->peers->set_up(m.name, node, now_ms());
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
@@ -93,8 +98,10 @@ void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
       [=](caf::error& err) {
         self->state.connecting[m.name] = false;
         auto why = error_text(err);
-        if (chronicle_code(err) == static_cast<uint8_t>(errc::invalid_argument))
+        if (chronicle_code(err) == static_cast<uint8_t>(errc::invalid_argument)) {
           spdlog::error("peer {} refused the handshake: {}", m.name, why);
+          self->state.refusal[m.name] = why;
+        }
         retry_later(self, m, "handshake failed: " + why);
       });
 }
@@ -190,6 +197,10 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       auto diff = compare(make_hello(env.config), *peer);
       if (!diff.empty()) {
         spdlog::error("refusing handshake from {}: {}", peer->node(), diff);
+        if (member(env.config, peer->node())) {
+          self->state.refusal[peer->node()] = diff;
+          env.peers->set_down(peer->node(), "handshake refused: " + diff, now_ms());
+        }
         return make_error(errc::invalid_argument, "cluster config mismatch: " + diff);
       }
       // The peer is (back) up: connect to it now instead of waiting for the backoff.

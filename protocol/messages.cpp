@@ -77,6 +77,13 @@ const char* event_type_name(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: return "ActivityTaskFailed";
     case pb::EVENT_TYPE_TIMER_STARTED: return "TimerStarted";
     case pb::EVENT_TYPE_TIMER_FIRED: return "TimerFired";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: return "ActivityTaskCancelRequested";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: return "ActivityTaskCanceled";
+    case pb::EVENT_TYPE_TIMER_CANCELED: return "TimerCanceled";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: return "WorkflowExecutionCancelRequested";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return "WorkflowExecutionCanceled";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return "WorkflowExecutionSignaled";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return "WorkflowExecutionTerminated";
     default: return "Unspecified";
   }
 }

@@ -1,5 +1,5 @@
-// The sample worker: a CAF actor system whose worker actor serves the "Greeting" workflow and the
-// "ComposeGreeting" activity on a task queue.
+// The sample worker: a CAF actor system whose worker actor serves the "Greeting" and "Approval"
+// workflows and the "ComposeGreeting" activity on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
 #include <CLI/CLI.hpp>
@@ -24,8 +24,38 @@ sdk::task<json> greeting(sdk::workflow_context& ctx, json input) {
   co_return json{{"greeting", greeting}, {"workflow_id", ctx.workflow_id()}};
 }
 
+// Approval: waits for the signal "approve" ({"by": name}), counting the "ping" signals received,
+// then composes a greeting for the approver with an activity and returns. Canceled while it waits:
+// with input {"cleanup": true} it runs ComposeGreeting for "cleanup" (shielded from the
+// cancellation) and completes with {"canceled": true, ...}; otherwise it ends Canceled.
+sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
+  bool cleanup = input.is_object() && input.value("cleanup", false);
+  json approved;
+  bool canceled = false;
+  try {
+    approved = co_await ctx.wait_signal("approve");
+  } catch (const sdk::canceled_error&) {
+    if (!cleanup) throw;
+    canceled = true;  // no co_await inside a handler: clean up below
+  }
+  if (canceled) {
+    auto shield = ctx.non_cancellable();
+    json args = {{"name", "cleanup"}};
+    json undone = co_await ctx.activity("ComposeGreeting", args);
+    co_return json{{"canceled", true}, {"cleanup", undone}};
+  }
+  json pings = json::array();
+  while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);
+  std::string by = approved.is_object() ? approved.value("by", "someone") : "someone";
+  json args = {{"name", by}};
+  json greeting = co_await ctx.activity("ComposeGreeting", args);
+  while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);
+  co_return json{{"approved_by", by}, {"greeting", greeting}, {"pings", pings.size()},
+                 {"ping_inputs", pings}};
+}
+
 int main(int argc, char** argv) {
-  CLI::App app{"Chronicle sample worker: serves the Greeting workflow"};
+  CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
   std::string address = "127.0.0.1:7233", queue = "greetings", identity;
   int64_t delay_ms = 0;
   app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
@@ -45,6 +75,7 @@ int main(int argc, char** argv) {
 
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Greeting", greeting);
+  reg->register_workflow("Approval", approval);
   reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())

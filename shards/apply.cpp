@@ -95,6 +95,38 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       *state.mutable_failure() = ev.workflow_execution_failed().failure();
       close(state, pb::WORKFLOW_EXECUTION_STATUS_FAILED, ev.event_time_ms());
       break;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+      break;  // the activity stays pending until ActivityTaskCanceled or its result
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+      state.mutable_pending_activities()->erase(ev.activity_task_canceled().scheduled_event_id());
+      break;
+    case pb::EVENT_TYPE_TIMER_CANCELED:
+      state.mutable_pending_timers()->erase(ev.timer_canceled().started_event_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      if (!ev.workflow_execution_signaled().request_id().empty())
+        state.add_signal_request_ids(ev.workflow_execution_signaled().request_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      state.set_cancel_requested(true);
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: {
+      auto* f = state.mutable_failure();
+      f->set_message("workflow execution canceled");
+      f->set_type("CanceledError");
+      f->set_source("worker");
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_CANCELED, ev.event_time_ms());
+      break;
+    }
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: {
+      auto& a = ev.workflow_execution_terminated();
+      auto* f = state.mutable_failure();
+      f->set_message(a.reason().empty() ? "terminated" : a.reason());
+      f->set_type("Terminated");
+      f->set_source("server");
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_TERMINATED, ev.event_time_ms());
+      break;
+    }
     default:
       break;
   }

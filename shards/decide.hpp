@@ -55,13 +55,45 @@ struct activity_failed {
 struct timer_fired {
   int64_t started_event_id = 0;
 };
+// A signal to the running run `state`: WorkflowExecutionSignaled, buffered while a workflow task is
+// started, else appended (with a new workflow task when none is pending). A non-empty request_id
+// already recorded (or buffered) makes it a no-op. Closed run: rejected with not_found.
+struct signal_workflow {
+  std::string signal_name;
+  pb::Payload input;
+  std::string identity;
+  std::string request_id;
+};
+// `state` is the workflow's current run (default when there is none). Running: the same as
+// signal_workflow. Otherwise a new run `run_id` starts with WorkflowExecutionStarted,
+// WorkflowExecutionSignaled and WorkflowTaskScheduled, all in this one transition.
+struct signal_with_start {
+  pb::StartWorkflowRequest request;
+  std::string run_id;
+  signal_workflow signal;
+};
+// Closes the run at once: a started workflow task is failed (cause ForceCloseCommand), buffered
+// events are written, then WorkflowExecutionTerminated; pending tasks and timers are dropped.
+struct terminate_workflow {
+  std::string reason;
+  std::string identity;
+};
+// WorkflowExecutionCancelRequested, delivered like a signal. Idempotent: a second request while
+// the first is recorded or buffered is a no-op.
+struct request_cancel_workflow {
+  std::string reason;
+  std::string identity;
+  std::string request_id;
+};
 
 }  // namespace input
 
 using decide_input =
   std::variant<input::start_workflow, input::workflow_task_started, input::workflow_task_completed,
                input::workflow_task_failed, input::workflow_task_timed_out,
-               input::activity_completed, input::activity_failed, input::timer_fired>;
+               input::activity_completed, input::activity_failed, input::timer_fired,
+               input::signal_workflow, input::signal_with_start, input::terminate_workflow,
+               input::request_cancel_workflow>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -83,8 +115,19 @@ struct rejection {
 
 using decide_result = std::variant<transition, rejection>;
 
-// REQUIRES: for start_workflow, `state` is a default (empty) MutableState; otherwise the state of
-// the run the input is addressed to.
+// REQUIRES: for start_workflow, `state` is a default (empty) MutableState; for signal_with_start
+// the current run's state (default when none); otherwise the state of the run the input is
+// addressed to.
+//
+// Workflow task completion: commands are checked first, all or nothing. Malformed commands, or
+// RequestCancelActivityTask / CancelTimer naming no pending activity / timer, fail the task
+// (WorkflowTaskFailed with the matching cause) and schedule the next attempt. A task whose last
+// command closes the workflow (Complete/Fail/CancelWorkflowExecution) while events are buffered is
+// rejected as Temporal does: WorkflowTaskFailed (cause UnhandledCommand), the buffered events, and a
+// new workflow task (attempt 1), so that the code sees them; none of its commands is recorded.
+// RequestCancelActivityTask records ActivityTaskCancelRequested and, unless the activity's result
+// is already buffered, ActivityTaskCanceled at once (TRY_CANCEL) and drops its transfer. CancelTimer
+// records TimerCanceled, drops the timer record and a buffered TimerFired of that timer.
 decide_result decide(const pb::MutableState& state, const decide_input& in, int64_t now_ms);
 
 // Updates `state` with one event (the "apply" half: no validation). Folding apply over a history

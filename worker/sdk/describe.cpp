@@ -13,6 +13,13 @@ std::string describe_event(const pb::HistoryEvent& event) {
       return name + "(timer_id=" + event.timer_started().timer_id() + ")";
     case pb::EVENT_TYPE_TIMER_FIRED:
       return name + "(timer_id=" + event.timer_fired().timer_id() + ")";
+    case pb::EVENT_TYPE_TIMER_CANCELED:
+      return name + "(timer_id=" + event.timer_canceled().timer_id() + ")";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+      return name + "(scheduled_event_id=" +
+             std::to_string(event.activity_task_cancel_requested().scheduled_event_id()) + ")";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+      return name + "(signal_name=" + event.workflow_execution_signaled().signal_name() + ")";
     default:
       return name;
   }
@@ -31,6 +38,13 @@ std::string describe_command(const pb::Command& command) {
       return "CompleteWorkflowExecution";
     case pb::Command::kFailWorkflowExecution:
       return "FailWorkflowExecution";
+    case pb::Command::kRequestCancelActivityTask:
+      return "RequestCancelActivityTask(scheduled_event_id=" +
+             std::to_string(command.request_cancel_activity_task().scheduled_event_id()) + ")";
+    case pb::Command::kCancelTimer:
+      return "CancelTimer(timer_id=" + command.cancel_timer().timer_id() + ")";
+    case pb::Command::kCancelWorkflowExecution:
+      return "CancelWorkflowExecution";
     default:
       return "EmptyCommand";
   }

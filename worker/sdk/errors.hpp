@@ -5,12 +5,16 @@
 //  - activity_failure: what `co_await ctx.activity(...)` throws when the activity failed. It is an
 //    application_error carrying the activity's type/message/non_retryable, so a workflow that does
 //    not catch it fails with the activity's failure.
+//  - canceled_error: what awaiting an activity, timer or signal throws once the workflow execution
+//    was asked to cancel (see workflow_context). It is NOT an application_error: a workflow that
+//    lets it escape ends Canceled (CancelWorkflowExecution), not Failed.
 //  - nondeterminism_error: workflow code did not produce the commands its history records; the
 //    message names the event and both sides.
 #pragma once
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "protocol/messages.hpp"
 
@@ -40,6 +44,16 @@ class activity_failure : public application_error {
 
  private:
   pb::Failure failure_;
+};
+
+class canceled_error : public std::exception {
+ public:
+  explicit canceled_error(std::string message = "workflow execution canceled")
+      : message_(std::move(message)) {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
 };
 
 class nondeterminism_error : public std::runtime_error {

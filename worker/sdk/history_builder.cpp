@@ -52,13 +52,15 @@ int64_t history_builder::workflow_task_completed() {
   return last_wt_completed_ = event.event_id();
 }
 
-int64_t history_builder::workflow_task_failed(const std::string& message) {
+int64_t history_builder::workflow_task_failed(const std::string& message,
+                                              pb::WorkflowTaskFailedCause cause) {
   auto& event = append(pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
   auto* attrs = event.mutable_workflow_task_failed();
   attrs->set_scheduled_event_id(last_wt_scheduled_);
   attrs->set_started_event_id(last_wt_started_);
   attrs->mutable_failure()->set_message(message);
-  ++wt_attempt_;
+  attrs->set_cause(cause);
+  wt_attempt_ = cause == pb::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND ? 1 : wt_attempt_ + 1;
   return event.event_id();
 }
 
@@ -98,6 +100,18 @@ std::vector<int64_t> history_builder::complete_workflow_task(
         break;
       case pb::Command::kFailWorkflowExecution:
         ids.push_back(workflow_failed(command.fail_workflow_execution().failure()));
+        break;
+      case pb::Command::kRequestCancelActivityTask: {
+        int64_t scheduled = command.request_cancel_activity_task().scheduled_event_id();
+        ids.push_back(activity_cancel_requested(scheduled));
+        activity_canceled(scheduled, ids.back());
+        break;
+      }
+      case pb::Command::kCancelTimer:
+        ids.push_back(timer_canceled(command.cancel_timer().timer_id()));
+        break;
+      case pb::Command::kCancelWorkflowExecution:
+        ids.push_back(workflow_canceled());
         break;
       default:
         throw std::invalid_argument("history_builder: empty command");
@@ -175,6 +189,61 @@ int64_t history_builder::workflow_failed(const pb::Failure& failure) {
   *event.mutable_workflow_execution_failed()->mutable_failure() = failure;
   event.mutable_workflow_execution_failed()->set_workflow_task_completed_event_id(
       last_wt_completed_);
+  return event.event_id();
+}
+
+int64_t history_builder::workflow_canceled() {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED);
+  event.mutable_workflow_execution_canceled()->set_workflow_task_completed_event_id(
+      last_wt_completed_);
+  return event.event_id();
+}
+
+int64_t history_builder::signaled(const std::string& name, const json& input) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+  auto* attrs = event.mutable_workflow_execution_signaled();
+  attrs->set_signal_name(name);
+  *attrs->mutable_input() = to_payload(input);
+  attrs->set_identity("test-client");
+  return event.event_id();
+}
+
+int64_t history_builder::cancel_requested(const std::string& reason) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+  event.mutable_workflow_execution_cancel_requested()->set_cause(reason);
+  event.mutable_workflow_execution_cancel_requested()->set_identity("test-client");
+  return event.event_id();
+}
+
+int64_t history_builder::activity_cancel_requested(int64_t scheduled_event_id) {
+  auto& event = append(pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+  auto* attrs = event.mutable_activity_task_cancel_requested();
+  attrs->set_scheduled_event_id(scheduled_event_id);
+  attrs->set_workflow_task_completed_event_id(last_wt_completed_);
+  return event.event_id();
+}
+
+int64_t history_builder::activity_canceled(int64_t scheduled_event_id,
+                                           int64_t cancel_requested_event_id) {
+  auto& event = append(pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
+  auto* attrs = event.mutable_activity_task_canceled();
+  attrs->set_scheduled_event_id(scheduled_event_id);
+  attrs->set_latest_cancel_requested_event_id(cancel_requested_event_id);
+  return event.event_id();
+}
+
+int64_t history_builder::timer_canceled(const std::string& timer_id) {
+  auto& event = append(pb::EVENT_TYPE_TIMER_CANCELED);
+  auto* attrs = event.mutable_timer_canceled();
+  attrs->set_timer_id(timer_id);
+  attrs->set_started_event_id(timer_started_id(timer_id));
+  attrs->set_workflow_task_completed_event_id(last_wt_completed_);
+  return event.event_id();
+}
+
+int64_t history_builder::terminated(const std::string& reason) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
+  event.mutable_workflow_execution_terminated()->set_reason(reason);
   return event.event_id();
 }
 

@@ -29,12 +29,17 @@ class history_builder {
   int64_t workflow_task_scheduled();
   int64_t workflow_task_started();  // of the last WorkflowTaskScheduled
   int64_t workflow_task_completed();
-  int64_t workflow_task_failed(const std::string& message = "workflow task failed");
+  // The next attempt is 1 after cause UnhandledCommand (the server's rule), else one more.
+  int64_t workflow_task_failed(const std::string& message = "workflow task failed",
+                               pb::WorkflowTaskFailedCause cause =
+                                   pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED);
   int64_t workflow_task_timed_out(const std::string& cause = "worker lost");
   // WorkflowTaskScheduled then WorkflowTaskStarted; returns the started event's id.
   int64_t new_workflow_task();
   // What the server writes when the started task completes with `response`: WorkflowTaskCompleted
-  // then one event per command, in order. Returns the ids of the command events.
+  // then one event per command, in order (RequestCancelActivityTask gives two:
+  // ActivityTaskCancelRequested and ActivityTaskCanceled). Returns the ids of the command events
+  // (the first of the two for a cancel).
   std::vector<int64_t> complete_workflow_task(const pb::RespondWorkflowTaskCompleted& response);
 
   int64_t activity_scheduled(const std::string& activity_id, const std::string& type,
@@ -46,6 +51,13 @@ class history_builder {
   int64_t timer_fired(int64_t started_event_id);
   int64_t workflow_completed(const pb::Payload& result);
   int64_t workflow_failed(const pb::Failure& failure);
+  int64_t workflow_canceled();
+  int64_t signaled(const std::string& name, const json& input = nullptr);
+  int64_t cancel_requested(const std::string& reason = {});
+  int64_t activity_cancel_requested(int64_t scheduled_event_id);
+  int64_t activity_canceled(int64_t scheduled_event_id, int64_t cancel_requested_event_id);
+  int64_t timer_canceled(const std::string& timer_id);
+  int64_t terminated(const std::string& reason);
 
   // The ActivityTaskScheduled event of `activity_id` / TimerStarted of `timer_id`; 0 if none.
   int64_t activity_scheduled_id(const std::string& activity_id) const;

@@ -1,6 +1,7 @@
 // Workflow task replay: see replayer.hpp for the contract.
 #include "worker/sdk/replayer.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -55,6 +56,14 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: return E::kActivityTaskFailed;
     case pb::EVENT_TYPE_TIMER_STARTED: return E::kTimerStarted;
     case pb::EVENT_TYPE_TIMER_FIRED: return E::kTimerFired;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: return E::kActivityTaskCancelRequested;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: return E::kActivityTaskCanceled;
+    case pb::EVENT_TYPE_TIMER_CANCELED: return E::kTimerCanceled;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return E::kWorkflowExecutionSignaled;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      return E::kWorkflowExecutionCancelRequested;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return E::kWorkflowExecutionCanceled;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return E::kWorkflowExecutionTerminated;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }
@@ -68,6 +77,10 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED:
     case pb::EVENT_TYPE_TIMER_STARTED:
     case pb::EVENT_TYPE_TIMER_FIRED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+    case pb::EVENT_TYPE_TIMER_CANCELED:
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
       return true;
     default:
       return false;
@@ -203,11 +216,15 @@ class replay_machine {
       case pb::EVENT_TYPE_TIMER_STARTED:
       case pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
       case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+      case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+      case pb::EVENT_TYPE_TIMER_CANCELED:
         match(event);
         break;
       case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
         const auto& attrs = event.activity_task_completed();
         operation* op = activity_of(event, attrs.scheduled_event_id());
+        if (op->canceled) break;  // the code no longer waits for it
         op->result = attrs.result();
         resolve(op);
         break;
@@ -215,13 +232,31 @@ class replay_machine {
       case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: {
         const auto& attrs = event.activity_task_failed();
         operation* op = activity_of(event, attrs.scheduled_event_id());
+        if (op->canceled) break;
         op->failed = true;
         op->failure = attrs.failure();
         resolve(op);
         break;
       }
-      case pb::EVENT_TYPE_TIMER_FIRED:
-        resolve(timer_of(event));
+      case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: {
+        operation* op = activity_of(event, event.activity_task_canceled().scheduled_event_id());
+        if (op->canceled) break;  // canceled by the code's own request (TRY_CANCEL)
+        mark_canceled(op);
+        resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_TIMER_FIRED: {
+        operation* op = timer_of(event);
+        if (!op->canceled) resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
+        const auto& attrs = event.workflow_execution_signaled();
+        deliver_signal(attrs.signal_name(), attrs.input());
+        break;
+      }
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+        cancel_workflow(index, event.workflow_execution_cancel_requested().cause());
         break;
       default:  // WorkflowTaskScheduled/TimedOut/Failed, ActivityTaskStarted: bookkeeping
         break;
@@ -255,6 +290,15 @@ class replay_machine {
       *command.mutable_complete_workflow_execution()->mutable_result() = to_payload(outcome());
     } catch (const application_error& e) {
       *command.mutable_fail_workflow_execution()->mutable_failure() = e.to_failure();
+    } catch (const canceled_error& e) {
+      if (ctx_.cancel_requested_) {
+        command.mutable_cancel_workflow_execution();
+      } else {  // thrown by the code itself, not by a cancel request: a failure
+        auto* failure = command.mutable_fail_workflow_execution()->mutable_failure();
+        failure->set_message(e.what());
+        failure->set_type(canceled_error_type);
+        failure->set_source("worker");
+      }
     } catch (const std::exception& e) {
       throw task_failure(workflow_task_error_type, e.what());
     } catch (...) {
@@ -283,10 +327,13 @@ class replay_machine {
                                  describe_event(event) + " but workflow code produced " +
                                  (command ? describe_command(*command) : "no further command"));
     operation* op = ctx_.command_ops_[matched_];
-    if (event.event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    if (event.event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
       activities_[event.event_id()] = op;
-    else if (event.event_type() == pb::EVENT_TYPE_TIMER_STARTED)
+      op->recorded_event_id = event.event_id();
+    } else if (event.event_type() == pb::EVENT_TYPE_TIMER_STARTED) {
       timers_[event.event_id()] = {op, event.timer_started().timer_id()};
+      op->recorded_event_id = event.event_id();
+    }
     ++matched_;
   }
 
@@ -306,6 +353,15 @@ class replay_machine {
         return command.has_complete_workflow_execution();
       case pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
         return command.has_fail_workflow_execution();
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+        return command.has_cancel_workflow_execution();
+      case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+        return command.has_request_cancel_activity_task() &&
+               event.activity_task_cancel_requested().scheduled_event_id() ==
+                   command.request_cancel_activity_task().scheduled_event_id();
+      case pb::EVENT_TYPE_TIMER_CANCELED:
+        return command.has_cancel_timer() &&
+               event.timer_canceled().timer_id() == command.cancel_timer().timer_id();
       default:
         return false;
     }
@@ -316,7 +372,8 @@ class replay_machine {
     if (it == activities_.end())
       invalid_history(event_label(event) + " refers to scheduled event " +
                       std::to_string(scheduled_event_id) + ", not a known ActivityTaskScheduled");
-    if (it->second->resolved) invalid_history(event_label(event) + " closes a closed activity");
+    if (it->second->resolved && !it->second->canceled)
+      invalid_history(event_label(event) + " closes a closed activity");
     return it->second;
   }
 
@@ -328,11 +385,15 @@ class replay_machine {
     } else {
       for (auto i = timers_.begin(); i != timers_.end(); ++i)
         if (i->second.timer_id == attrs.timer_id() && !i->second.op->resolved) it = i;
+      if (it == timers_.end())  // a canceled one (its fire is then ignored)
+        for (auto i = timers_.begin(); i != timers_.end(); ++i)
+          if (i->second.timer_id == attrs.timer_id() && i->second.op->canceled) it = i;
     }
     if (it == timers_.end() ||
         (!attrs.timer_id().empty() && attrs.timer_id() != it->second.timer_id))
       invalid_history(event_label(event) + " refers to no known TimerStarted");
-    if (it->second.op->resolved) invalid_history(event_label(event) + " fires a fired timer");
+    if (it->second.op->resolved && !it->second.op->canceled)
+      invalid_history(event_label(event) + " fires a fired timer");
     return it->second.op;
   }
 
@@ -342,6 +403,89 @@ class replay_machine {
     if (!op->waiter || finished_) return;
     std::exchange(op->waiter, {}).resume();
     check_finished();
+  }
+
+  // A signal goes to the oldest wait_signal of its name, else to the queue of its name.
+  void deliver_signal(const std::string& name, const pb::Payload& input) {
+    auto& waiters = ctx_.signal_waiters_[name];
+    if (waiters.empty()) {
+      ctx_.signal_queue_[name].push_back(input);
+      return;
+    }
+    operation* op = waiters.front();
+    waiters.pop_front();
+    op->result = input;
+    resolve(op);
+  }
+
+  void mark_canceled(operation* op) {
+    op->resolved = op->canceled = true;
+    op->failure.set_message(ctx_.cancel_message());
+  }
+
+  // WorkflowExecutionCancelRequested at history index `index`: cancels every cancellable operation
+  // not yet resolved (see workflow_context.hpp), then resumes the code waiting on one of them.
+  void cancel_workflow(int index, const std::string& reason) {
+    if (ctx_.cancel_requested_) return;
+    ctx_.cancel_requested_ = true;
+    ctx_.cancel_reason_ = reason;
+    if (finished_) return;
+    std::vector<operation*> waiting;
+    for (const auto& owned : ctx_.operations_) {
+      operation* op = owned.get();
+      if (op->resolved || !op->cancellable) continue;
+      if (op->kind == operation_kind::signal) {
+        auto& waiters = ctx_.signal_waiters_[op->name];
+        waiters.erase(std::remove(waiters.begin(), waiters.end(), op), waiters.end());
+      } else if (op->recorded_event_id == 0) {
+        drop_unsent_command(op);
+      } else if (!resolved_in_batch(index, *op)) {
+        pb::Command command;
+        if (op->kind == operation_kind::activity)
+          command.mutable_request_cancel_activity_task()->set_scheduled_event_id(op->recorded_event_id);
+        else
+          command.mutable_cancel_timer()->set_timer_id(op->name);
+        ctx_.add_command(std::move(command), nullptr);
+      }
+      mark_canceled(op);
+      if (op->waiter) waiting.push_back(op);
+    }
+    for (operation* op : waiting) resolve(op);
+  }
+
+  // True when the history the code reacts to in this workflow task (up to its WorkflowTaskStarted)
+  // already holds the operation's result: the server would refuse a cancel command for it.
+  bool resolved_in_batch(int index, const operation& op) const {
+    const int end = task_of_[static_cast<size_t>(index)];
+    for (int j = index + 1; j <= end; ++j) {
+      const auto& e = history_[j];
+      if (op.kind == operation_kind::activity) {
+        if ((e.has_activity_task_completed() &&
+             e.activity_task_completed().scheduled_event_id() == op.recorded_event_id) ||
+            (e.has_activity_task_failed() &&
+             e.activity_task_failed().scheduled_event_id() == op.recorded_event_id))
+          return true;
+      } else if (e.has_timer_fired()) {
+        const auto& fired = e.timer_fired();
+        if (fired.started_event_id() == op.recorded_event_id ||
+            (fired.started_event_id() == 0 && fired.timer_id() == op.name))
+          return true;
+      }
+    }
+    return false;
+  }
+
+  // Removes the command of an operation that history has not recorded yet: the server never
+  // hears of it (the command is still to be sent, or was sent by a task that did not complete).
+  void drop_unsent_command(operation* op) {
+    for (size_t i = matched_; i < ctx_.commands_.size(); ++i) {
+      if (ctx_.command_ops_[i] != op) continue;
+      if (pending_check_ && i < must_match_) return;  // history must record it: leave the check
+      ctx_.commands_.erase(ctx_.commands_.begin() + static_cast<std::ptrdiff_t>(i));
+      ctx_.command_ops_.erase(ctx_.command_ops_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (i < produced_by_task_) --produced_by_task_;
+      return;
+    }
   }
 
   const history_t& history_;

@@ -7,15 +7,20 @@
 //    last event's id. Otherwise: failed, type "InvalidHistory".
 //  - A fresh coroutine runs the workflow function on the started event's input, starting at the
 //    first WorkflowTaskStarted that was not failed/timed out. Events are applied in order:
-//    command events (ActivityTaskScheduled, TimerStarted, WorkflowExecutionCompleted/Failed) must
-//    match the next command the code produced (kind, activity_id + type / timer_id), else failed
-//    with type "NonDeterminismError" and a message naming the event id and both sides;
-//    ActivityTaskCompleted/Failed and TimerFired resolve the operation and resume the code there.
+//    command events (ActivityTaskScheduled, TimerStarted, ActivityTaskCancelRequested,
+//    TimerCanceled, WorkflowExecutionCompleted/Failed/Canceled) must match the next command the
+//    code produced (kind, activity_id + type / timer_id / scheduled_event_id), else failed with
+//    type "NonDeterminismError" and a message naming the event id and both sides;
+//    ActivityTaskCompleted/Failed/Canceled and TimerFired resolve the operation and resume the code
+//    there (ignored for an operation the code canceled); WorkflowExecutionSignaled delivers the
+//    signal; WorkflowExecutionCancelRequested cancels (workflow_context.hpp says what).
 //    Every command produced before a WorkflowTaskCompleted must be recorded before the next
 //    WorkflowTaskStarted, else "NonDeterminismError" too.
 //  - Completed response: the commands produced but not matched by history, in order; when the
 //    code returned, CompleteWorkflowExecution(result); when it threw application_error (including
-//    activity_failure), FailWorkflowExecution(its failure).
+//    activity_failure), FailWorkflowExecution(its failure); when it threw canceled_error,
+//    CancelWorkflowExecution if the cancel was requested, else FailWorkflowExecution (type
+//    "CanceledError").
 //  - Failed response: unknown workflow type ("UnknownWorkflowType"), undecodable input
 //    ("PayloadError"), any other exception escaping workflow code ("WorkflowTaskError", message =
 //    what()). Failures carry source "worker" and are retryable.
@@ -44,6 +49,7 @@ inline constexpr const char* payload_error_type = "PayloadError";
 inline constexpr const char* workflow_task_error_type = "WorkflowTaskError";
 inline constexpr const char* unknown_activity_type = "UnknownActivityType";
 inline constexpr const char* activity_error_type = "Error";
+inline constexpr const char* canceled_error_type = "CanceledError";
 
 using workflow_task_result =
     std::variant<pb::RespondWorkflowTaskCompleted, pb::RespondWorkflowTaskFailed>;

@@ -10,15 +10,35 @@ namespace chronicle::sdk {
 namespace detail {
 
 void wait_on(operation& op, std::coroutine_handle<> waiter) {
-  if (op.waiter) throw std::logic_error("an activity or timer is awaited by two coroutines");
+  if (op.waiter) throw std::logic_error("an activity, timer or signal is awaited by two coroutines");
   op.waiter = waiter;
 }
+
+namespace {
+
+void throw_if_canceled(const operation& op) {
+  if (op.canceled) throw canceled_error(op.failure.message());
+}
+
+}  // namespace
 
 }  // namespace detail
 
 json activity_awaitable::await_resume() const {
+  detail::throw_if_canceled(*op_);
   if (op_->failed) throw activity_failure(op_->failure);
   return from_payload(op_->result);
+}
+
+void timer_awaitable::await_resume() const { detail::throw_if_canceled(*op_); }
+
+json signal_awaitable::await_resume() const {
+  detail::throw_if_canceled(*op_);
+  return from_payload(op_->result);
+}
+
+cancel_shield::~cancel_shield() {
+  if (ctx_) --ctx_->shields_;
 }
 
 workflow_context::workflow_context(std::string workflow_id, std::string run_id,
@@ -33,27 +53,63 @@ activity_awaitable workflow_context::activity(std::string type, json input,
   pb::Command command;
   auto* attrs = command.mutable_schedule_activity_task();
   *attrs->mutable_input() = to_payload(input);  // may throw: before the id is taken
+  auto* op = new_operation(detail::operation_kind::activity);
+  if (op->canceled) return activity_awaitable{op};
   attrs->set_activity_id(std::to_string(++activity_seq_));
   attrs->mutable_activity_type()->set_name(std::move(type));
   attrs->set_task_queue(std::move(task_queue));
-  auto* op = new_operation();
   add_command(std::move(command), op);
   return activity_awaitable{op};
 }
 
 timer_awaitable workflow_context::sleep(std::chrono::milliseconds duration) {
   if (duration.count() < 0) throw std::invalid_argument("sleep duration must not be negative");
-  auto* op = new_operation();
+  auto* op = new_operation(detail::operation_kind::timer);
+  if (op->canceled) return timer_awaitable{op};
   if (duration.count() == 0) {
     op->resolved = true;
     return timer_awaitable{op};
   }
   pb::Command command;
   auto* attrs = command.mutable_start_timer();
-  attrs->set_timer_id(std::to_string(++timer_seq_));
+  op->name = std::to_string(++timer_seq_);
+  attrs->set_timer_id(op->name);
   attrs->set_start_to_fire_timeout_ms(duration.count());
   add_command(std::move(command), op);
   return timer_awaitable{op};
+}
+
+signal_awaitable workflow_context::wait_signal(const std::string& name) {
+  auto* op = new_operation(detail::operation_kind::signal);
+  op->name = name;
+  if (op->canceled) return signal_awaitable{op};
+  auto& queue = signal_queue_[name];
+  if (!queue.empty()) {
+    op->result = std::move(queue.front());
+    queue.pop_front();
+    op->resolved = true;
+  } else {
+    signal_waiters_[name].push_back(op);
+  }
+  return signal_awaitable{op};
+}
+
+std::optional<json> workflow_context::poll_signal(const std::string& name) {
+  auto it = signal_queue_.find(name);
+  if (it == signal_queue_.end() || it->second.empty()) return std::nullopt;
+  pb::Payload payload = std::move(it->second.front());
+  it->second.pop_front();
+  return from_payload(payload);
+}
+
+cancel_shield workflow_context::non_cancellable() {
+  ++shields_;
+  return cancel_shield{this};
+}
+
+std::string workflow_context::cancel_message() const {
+  return cancel_reason_.empty() ? "workflow execution canceled"
+                                : "workflow execution canceled: " + cancel_reason_;
 }
 
 void workflow_context::add_command(pb::Command command, detail::operation* op) {
@@ -61,9 +117,16 @@ void workflow_context::add_command(pb::Command command, detail::operation* op) {
   command_ops_.push_back(op);
 }
 
-detail::operation* workflow_context::new_operation() {
+detail::operation* workflow_context::new_operation(detail::operation_kind kind) {
   operations_.push_back(std::make_unique<detail::operation>());
-  return operations_.back().get();
+  auto* op = operations_.back().get();
+  op->kind = kind;
+  op->cancellable = shields_ == 0;
+  if (cancel_requested_ && op->cancellable) {
+    op->resolved = op->canceled = true;
+    op->failure.set_message(cancel_message());
+  }
+  return op;
 }
 
 }  // namespace chronicle::sdk

@@ -9,6 +9,19 @@
 //  - sleep(d) records a StartTimer command (timer_id "1", "2", ... in call order); `co_await`
 //    returns when the timer fired. A zero duration is ready at once and records nothing; a
 //    negative one throws std::invalid_argument.
+//  - Signals: every WorkflowExecutionSignaled of the history is delivered in history order to the
+//    oldest pending wait_signal(name) of its name, else kept in a queue per name until the code
+//    asks for it. wait_signal(name) takes the next signal of that name *when called* (from the
+//    queue, or the next one to arrive); `co_await` yields its JSON input (payload_error when it
+//    is not JSON). poll_signal(name) takes the next queued signal without waiting (nullopt if none).
+//  - Cancellation: when the history records WorkflowExecutionCancelRequested, cancel_requested()
+//    becomes true and every activity, timer and signal wait not yet resolved is canceled: its
+//    `co_await` throws canceled_error, RequestCancelActivityTask / CancelTimer commands are recorded
+//    for activities / timers the server knows (those whose result is not already in the history
+//    the task carries), and the commands of ones not yet sent are dropped. Activities, timers and
+//    signal waits created after the request are canceled at once (no command). Those created while
+//    a non_cancellable() shield is alive are never canceled: use it to clean up. A canceled_error
+//    escaping the workflow function ends the execution Canceled (CancelWorkflowExecution).
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
 //  - Each awaitable may be awaited by one coroutine at a time; awaiting one that is already
@@ -23,8 +36,12 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/messages.hpp"
@@ -36,13 +53,21 @@ namespace detail {
 
 class replay_machine;
 
-// An activity or timer issued by workflow code; resolved by a history event.
+enum class operation_kind : uint8_t { activity, timer, signal };
+
+// An activity, timer or signal wait issued by workflow code; resolved by a history event or by a
+// cancel request.
 struct operation {
+  operation_kind kind = operation_kind::activity;
   bool resolved = false;
   bool failed = false;                   // activity failed: `failure` holds why
-  pb::Payload result;                    // activity result
-  pb::Failure failure;
+  bool canceled = false;                 // resolved by a cancel request: awaiting throws
+  bool cancellable = true;               // false when created under a non_cancellable() shield
+  pb::Payload result;                    // activity result / signal input
+  pb::Failure failure;                   // failed: the activity's failure; canceled: why
   std::coroutine_handle<> waiter;        // the coroutine suspended on it, if any
+  std::string name;                      // timer_id / signal name
+  int64_t recorded_event_id = 0;         // its ActivityTaskScheduled / TimerStarted, once matched
 };
 
 void wait_on(operation& op, std::coroutine_handle<> waiter);
@@ -53,7 +78,7 @@ class activity_awaitable {
  public:
   bool await_ready() const noexcept { return op_->resolved; }
   void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
-  json await_resume() const;  // result, or throws activity_failure / payload_error
+  json await_resume() const;  // result, or throws activity_failure / canceled_error / payload_error
 
  private:
   friend class workflow_context;
@@ -65,12 +90,41 @@ class timer_awaitable {
  public:
   bool await_ready() const noexcept { return op_->resolved; }
   void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
-  void await_resume() const noexcept {}
+  void await_resume() const;  // throws canceled_error when canceled
 
  private:
   friend class workflow_context;
   explicit timer_awaitable(detail::operation* op) noexcept : op_(op) {}
   detail::operation* op_;
+};
+
+class signal_awaitable {
+ public:
+  bool await_ready() const noexcept { return op_->resolved; }
+  void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
+  json await_resume() const;  // the signal's input, or throws canceled_error / payload_error
+
+ private:
+  friend class workflow_context;
+  explicit signal_awaitable(detail::operation* op) noexcept : op_(op) {}
+  detail::operation* op_;
+};
+
+class workflow_context;
+
+// While alive, the activities, timers and signal waits its context creates are not canceled by a
+// cancel request (Temporal's disconnected / non-cancellable scope). Move-only.
+class [[nodiscard]] cancel_shield {
+ public:
+  cancel_shield(cancel_shield&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+  cancel_shield& operator=(cancel_shield&&) = delete;
+  cancel_shield(const cancel_shield&) = delete;
+  ~cancel_shield();
+
+ private:
+  friend class workflow_context;
+  explicit cancel_shield(workflow_context* ctx) noexcept : ctx_(ctx) {}
+  workflow_context* ctx_;
 };
 
 class workflow_context {
@@ -81,6 +135,11 @@ class workflow_context {
   [[nodiscard]] activity_awaitable activity(std::string type, json input,
                                             std::string task_queue = {});
   [[nodiscard]] timer_awaitable sleep(std::chrono::milliseconds duration);
+  [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
+  std::optional<json> poll_signal(const std::string& name);
+
+  bool cancel_requested() const { return cancel_requested_; }
+  [[nodiscard]] cancel_shield non_cancellable();
 
   int64_t now_ms() const { return now_ms_; }
   const std::string& workflow_id() const { return workflow_id_; }
@@ -90,23 +149,32 @@ class workflow_context {
 
  private:
   friend class detail::replay_machine;
+  friend class cancel_shield;
 
   workflow_context(std::string workflow_id, std::string run_id, std::string workflow_type);
 
-  // Records a command; `op` is the operation its events resolve (null for completion commands).
+  // Records a command; `op` is the operation its events resolve (null for other commands).
   void add_command(pb::Command command, detail::operation* op);
-  detail::operation* new_operation();
+  // A new operation; already canceled when the cancel was requested and no shield is alive.
+  detail::operation* new_operation(detail::operation_kind kind);
+  // What canceled_error says: "workflow execution canceled[: <reason>]".
+  std::string cancel_message() const;
 
   std::string workflow_id_;
   std::string run_id_;
   std::string workflow_type_;
   int64_t now_ms_ = 0;
   bool replaying_ = false;
+  bool cancel_requested_ = false;
+  std::string cancel_reason_;
+  int shields_ = 0;
   int64_t activity_seq_ = 0;
   int64_t timer_seq_ = 0;
   std::vector<pb::Command> commands_;          // every command produced, in order
   std::vector<detail::operation*> command_ops_;  // parallel to commands_
-  std::vector<std::unique_ptr<detail::operation>> operations_;
+  std::vector<std::unique_ptr<detail::operation>> operations_;  // in creation order
+  std::map<std::string, std::deque<pb::Payload>> signal_queue_;           // received, not taken
+  std::map<std::string, std::deque<detail::operation*>> signal_waiters_;  // waiting, oldest first
 };
 
 }  // namespace chronicle::sdk

@@ -1,0 +1,60 @@
+#include "bench/bench_workflows.hpp"
+
+#include <chrono>
+
+namespace chronicle::bench {
+
+namespace {
+
+using sdk::json;
+
+// start -> one activity -> complete: 3 workflow tasks' worth of events.
+sdk::task<json> one_activity(sdk::workflow_context& ctx, json input) {
+  json out = co_await ctx.activity("BenchEcho", input);
+  co_return out;
+}
+
+// Ten activities in sequence, each fed the previous result.
+sdk::task<json> ten_activities(sdk::workflow_context& ctx, json input) {
+  json value = std::move(input);
+  for (int i = 0; i < 10; ++i) {
+    json next = co_await ctx.activity("BenchEcho", value);
+    value = std::move(next);
+  }
+  co_return value;
+}
+
+// One durable 100 ms timer.
+sdk::task<json> timer_100ms(sdk::workflow_context& ctx, json input) {
+  co_await ctx.sleep(std::chrono::milliseconds(100));
+  co_return input;
+}
+
+}  // namespace
+
+const std::vector<shape>& shapes() {
+  static const std::vector<shape> all = {
+    {"one-activity", "BenchOneActivity", ""},
+    {"ten-activities", "BenchTenActivities", ""},
+    {"timer-100ms", "BenchTimer100ms", ""},
+    {"signal-roundtrip", "", "needs signals (not implemented yet)"},
+  };
+  return all;
+}
+
+std::optional<shape> find_shape(const std::string& name) {
+  for (const auto& s : shapes())
+    if (s.name == name) return s;
+  return std::nullopt;
+}
+
+std::shared_ptr<const sdk::registry> make_registry() {
+  auto reg = std::make_shared<sdk::registry>();
+  reg->register_workflow("BenchOneActivity", one_activity);
+  reg->register_workflow("BenchTenActivities", ten_activities);
+  reg->register_workflow("BenchTimer100ms", timer_100ms);
+  reg->register_activity("BenchEcho", [](const sdk::activity_info&, const json& in) { return in; });
+  return reg;
+}
+
+}  // namespace chronicle::bench

@@ -1,0 +1,312 @@
+// chronicle-bench: starts W workflows of one shape with concurrency C against a node (a running
+// one, or one it starts itself as a child process) and prints one JSON line of figures.
+//
+//   chronicle-bench --embedded --shape one-activity --workflows 2000 --concurrency 64
+//   chronicle-bench --address 127.0.0.1:7233 --node-pid 1234 --shape timer-100ms
+//
+// The bench runs its own worker (an in-process worker actor serving the Bench* workflows).
+// Exit codes: 0 all workflows completed; 1 some failed or the node misbehaved; 2 bad arguments.
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <random>
+
+#include "bench/bench_workflows.hpp"
+#include "bench/driver.hpp"
+#include "bench/embedded_node.hpp"
+#include "bench/proc_stats.hpp"
+#include "worker/worker.hpp"
+
+using namespace chronicle;
+using namespace chronicle::bench;
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+struct bench_options {
+  std::string address;
+  bool embedded = false;
+  pid_t node_pid = 0;
+  std::string shape = "one-activity";
+  int64_t workflows = 1000;
+  int concurrency = 16;
+  std::string durability = "fsync";
+  bool durability_given = false;
+  uint32_t num_shards = 16;
+  std::string node_log_level = "warn";
+  std::string log_level = "warn";
+  int worker_slots = 0;  // 0: max(16, C)
+  std::string ns = "default";
+  std::string task_queue = "bench";
+  int64_t timeout_s = 60;
+  int64_t warmup = 5;
+  std::string tmp_dir;
+  bool keep_tmp = false;
+  std::string node_binary;
+};
+
+// Node figures sampled when the clock starts and stops.
+struct node_stats {
+  std::optional<proc_sample> before, after;
+};
+
+// The embedded node's pid, for the signal handler.
+std::atomic<pid_t> child_pid{0};
+
+void on_stop_signal(int sig) {
+  pid_t pid = child_pid.load();
+  if (pid > 0) ::kill(pid, SIGTERM);
+  std::_Exit(128 + sig);
+}
+
+std::string run_tag() {
+  std::random_device rd;
+  char buf[9];
+  std::snprintf(buf, sizeof(buf), "%08x", rd());
+  return buf;
+}
+
+double round_to(double v, int digits) {
+  double f = std::pow(10.0, digits);
+  return std::round(v * f) / f;
+}
+
+// Parses argv into *o. Returns the exit code to use now (help: 0, bad arguments: 2), or -1.
+int parse_args(int argc, char** argv, bench_options* o) {
+  CLI::App app{"Chronicle benchmark: runs W workflows of a shape with concurrency C against a "
+               "node and prints one JSON line"};
+  std::vector<std::string> shape_names;
+  for (const auto& s : shapes()) shape_names.push_back(s.name);
+  auto* address = app.add_option("--address", o->address, "a running node, host:port");
+  auto* embedded = app.add_flag("--embedded", o->embedded,
+                                "start a chronicle-node child process (temp data_dir, free port)");
+  address->excludes(embedded);
+  app.add_option("--node-pid", o->node_pid, "pid of the --address node, for node_cpu_s/node_rss_mb")
+    ->needs(address)->check(CLI::PositiveNumber);
+  app.add_option("--shape", o->shape, "workload")->check(CLI::IsMember(shape_names))
+    ->capture_default_str();
+  app.add_option("-w,--workflows", o->workflows, "workflows to run (W)")
+    ->check(CLI::Range(int64_t{1}, int64_t{10'000'000}))->capture_default_str();
+  app.add_option("-c,--concurrency", o->concurrency, "workflows in flight at once (C client threads)")
+    ->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* dur = app.add_option("--durability", o->durability,
+                             "embedded node's durability (with --address: a label for the output)")
+    ->check(CLI::IsMember({"fsync", "os"}))->capture_default_str();
+  app.add_option("--num-shards", o->num_shards, "embedded node's num_shards")
+    ->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--node-log-level", o->node_log_level, "embedded node's log_level")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+    ->capture_default_str();
+  app.add_option("--log-level", o->log_level, "log level of the bench's own worker (to stderr)")
+    ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+    ->capture_default_str();
+  app.add_option("--worker-slots", o->worker_slots,
+                 "workflow and activity slots of the bench's worker (default max(16, C))")
+    ->check(CLI::Range(1, 4096));
+  app.add_option("--namespace", o->ns, "namespace")->capture_default_str();
+  app.add_option("--task-queue", o->task_queue, "task queue of the bench's worker")
+    ->capture_default_str();
+  app.add_option("--timeout-s", o->timeout_s, "how long to wait for one workflow's result")
+    ->check(CLI::Range(int64_t{1}, int64_t{3600}))->capture_default_str();
+  app.add_option("--warmup", o->warmup, "workflows run one at a time before the clock starts")
+    ->check(CLI::Range(int64_t{0}, int64_t{10'000}))->capture_default_str();
+  app.add_option("--tmp-dir", o->tmp_dir,
+                 "where the embedded node's temp dir goes (default <bin>/../bench-tmp)");
+  app.add_flag("--keep-tmp", o->keep_tmp, "keep the embedded node's temp dir (config, data, log)");
+  app.add_option("--node-binary", o->node_binary, "chronicle-node to run (default <bin>/chronicle-node)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  if (!o->embedded && o->address.empty()) {
+    std::cerr << "chronicle-bench: give --address host:port or --embedded\n";
+    return 2;
+  }
+  o->durability_given = dur->count() > 0;
+  return -1;
+}
+
+// Runs warm-up and measured workflows with an in-process worker; the actor system (and the
+// worker) is gone when this returns, so the node can be stopped without reconnect noise.
+run_result run_with_worker(const bench_options& o, const shape& s, const std::string& host,
+                           uint16_t port, pid_t stats_pid, node_stats* stats,
+                           std::string* warmup_error) {
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  caf::actor_system sys{cfg};
+
+  worker_options wo;
+  wo.host = host;
+  wo.port = port;
+  wo.ns = o.ns;
+  wo.task_queue = o.task_queue;
+  wo.identity = "chronicle-bench:" + std::to_string(::getpid());
+  wo.workflow_slots = wo.activity_slots = o.worker_slots;
+  auto worker = spawn_worker(sys, wo, make_registry());
+
+  const std::string tag = run_tag();
+  run_options ro;
+  ro.host = host;
+  ro.port = port;
+  ro.ns = o.ns;
+  ro.task_queue = o.task_queue;
+  ro.workflow_type = s.workflow_type;
+  ro.result_timeout = std::chrono::seconds(o.timeout_s);
+
+  run_result result;
+  if (o.warmup > 0) {  // also waits for the worker to register
+    run_options warm = ro;
+    warm.id_prefix = "bench-" + tag + "-warmup";
+    warm.workflows = o.warmup;
+    warm.concurrency = 1;
+    warm.count_events = false;
+    auto r = run_workflows(sys, warm);
+    if (r.failed > 0) *warmup_error = r.errors.empty() ? "warm-up failed" : r.errors.front();
+  }
+  if (warmup_error->empty()) {
+    ro.id_prefix = "bench-" + tag;
+    ro.workflows = o.workflows;
+    ro.concurrency = o.concurrency;
+    if (stats_pid > 0) {
+      ro.on_timing_start = [=] { stats->before = sample_process(stats_pid); };
+      ro.on_timing_end = [=] { stats->after = sample_process(stats_pid); };
+    }
+    result = run_workflows(sys, ro);
+  }
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+ojson to_json(const bench_options& o, const run_result& r, const node_stats& stats) {
+  ojson out;
+  out["shape"] = o.shape;
+  out["workflows"] = o.workflows;
+  out["concurrency"] = o.concurrency;
+  if (o.embedded || o.durability_given) out["durability"] = o.durability;
+  else out["durability"] = nullptr;
+  out["seconds"] = round_to(r.seconds, 3);
+  double secs = r.seconds > 0 ? r.seconds : 1e-9;
+  out["workflows_per_s"] = round_to(static_cast<double>(r.completed) / secs, 1);
+  out["events_per_s"] = round_to(static_cast<double>(r.events) / secs, 1);
+  const auto& l = r.latencies_ms;
+  out["latency_ms"] = {{"p50", round_to(percentile(l, 50), 2)},
+                       {"p90", round_to(percentile(l, 90), 2)},
+                       {"p99", round_to(percentile(l, 99), 2)},
+                       {"max", round_to(l.empty() ? 0 : l.back(), 2)}};
+  if (stats.before && stats.after) {
+    out["node_cpu_s"] = round_to(stats.after->cpu_s - stats.before->cpu_s, 2);
+    out["node_rss_mb"] = round_to(stats.after->rss_mb, 1);
+    out["node_peak_rss_mb"] = round_to(stats.after->peak_rss_mb, 1);
+  } else {
+    out["node_cpu_s"] = nullptr;
+    out["node_rss_mb"] = nullptr;
+  }
+  out["completed"] = r.completed;
+  out["failed"] = r.failed;
+  out["events"] = r.events;
+  if (r.events_unknown > 0) out["events_unknown"] = r.events_unknown;
+  out["worker_slots"] = o.worker_slots;
+  out["node"] = o.embedded ? std::string("embedded") : o.address;
+  if (!r.errors.empty()) out["errors"] = r.errors;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench_options o;
+  if (int rc = parse_args(argc, argv, &o); rc >= 0) return rc;
+  auto s = find_shape(o.shape);
+  if (!s->missing.empty()) {
+    std::cerr << "chronicle-bench: shape " << s->name << " " << s->missing << "\n";
+    return 2;
+  }
+  if (o.worker_slots == 0) o.worker_slots = std::max(16, o.concurrency);
+  // The worker's logs go to stderr: stdout carries only the JSON line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("chronicle-bench"));
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+
+  std::string host;
+  uint16_t port = 0;
+  pid_t stats_pid = o.node_pid;
+  std::unique_ptr<embedded_node> node;
+  if (o.embedded) {
+    const auto bin = executable_dir();
+    embedded_options eo;
+    eo.node_binary = o.node_binary.empty() ? bin + "/chronicle-node" : o.node_binary;
+    eo.tmp_root = o.tmp_dir.empty()
+                     ? (std::filesystem::path(bin).parent_path() / "bench-tmp").string()
+                     : o.tmp_dir;
+    eo.durability = o.durability;
+    eo.num_shards = o.num_shards;
+    eo.log_level = o.node_log_level;
+    eo.keep_dir = o.keep_tmp;
+    if (!std::filesystem::exists(eo.node_binary)) {
+      std::cerr << "chronicle-bench: no node binary at " << eo.node_binary
+                << " (build the chronicle-node target or pass --node-binary)\n";
+      return 2;
+    }
+    std::string error;
+    node = embedded_node::start(eo, &error);
+    if (!node) {
+      std::cerr << "chronicle-bench: " << error << "\n";
+      return 1;
+    }
+    child_pid = node->pid();
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    host = "127.0.0.1";
+    port = node->port();
+    stats_pid = node->pid();
+  } else if (!parse_address(o.address, &host, &port)) {
+    std::cerr << "chronicle-bench: --address '" << o.address << "' is not host:port\n";
+    return 2;
+  }
+
+  node_stats stats;
+  std::string warmup_error;
+  auto result = run_with_worker(o, *s, host, port, stats_pid, &stats, &warmup_error);
+
+  int rc = 0;
+  if (node) {
+    bool died = !node->alive();
+    std::string error;
+    if (!node->stop(&error)) {
+      std::cerr << "chronicle-bench: " << error << "; node log (" << node->log_path() << "):\n"
+                << node->log_tail() << std::flush;
+      rc = 1;
+    } else if (died) {
+      rc = 1;
+    }
+    child_pid = 0;
+  }
+  if (!warmup_error.empty()) {
+    std::cerr << "chronicle-bench: warm-up workflow failed: " << warmup_error << "\n";
+    if (node && rc == 0) std::cerr << "node log:\n" << node->log_tail();
+    return 1;
+  }
+  std::cout << to_json(o, result, stats).dump() << std::endl;
+  if (result.failed > 0) {
+    std::cerr << "chronicle-bench: " << result.failed << " of " << o.workflows
+              << " workflows failed (first errors in \"errors\")\n";
+    if (node) std::cerr << "node log (tail):\n" << node->log_tail();
+    rc = 1;
+  }
+  return rc;
+}

@@ -1,0 +1,47 @@
+// The load driver: starts W workflows from C client threads (each with its own blocking
+// chronicle::client, one workflow in flight per thread) and measures start -> result latency.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace chronicle::bench {
+
+struct run_options {
+  std::string host;
+  uint16_t port = 0;
+  std::string ns = "default";
+  std::string task_queue;
+  std::string workflow_type;
+  std::string id_prefix;          // workflow IDs are "<id_prefix>-<n>"
+  int64_t workflows = 0;
+  int concurrency = 1;
+  std::chrono::milliseconds result_timeout{60'000};
+  bool count_events = true;       // describe every completed workflow after the timed phase
+  std::function<void()> on_timing_start;  // called when the clock starts and stops (once each)
+  std::function<void()> on_timing_end;
+};
+
+struct run_result {
+  double seconds = 0;                // first start sent -> last result received
+  std::vector<double> latencies_ms;  // one per completed workflow, sorted
+  int64_t completed = 0;
+  int64_t failed = 0;
+  int64_t events = 0;                // history events of the completed workflows
+  int64_t events_unknown = 0;        // completed workflows whose describe failed
+  std::vector<std::string> errors;   // a few distinct error messages
+};
+
+// Runs the workload. Errors of single workflows are counted in the result; a client that cannot
+// connect counts every workflow it would have run as failed.
+run_result run_workflows(caf::actor_system& sys, const run_options& opts);
+
+// The p-th percentile (0..100, nearest rank) of sorted values; 0 when empty.
+double percentile(const std::vector<double>& sorted, double p);
+
+}  // namespace chronicle::bench

@@ -1,0 +1,172 @@
+// Internal to shards/: the helpers every decide_*.cpp file shares to build one transition. Not
+// part of the decide() interface.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shards/decide.hpp"
+
+namespace chronicle::detail {
+
+// Accumulates one transition: every event gets the next ID and is applied to the state at once.
+class builder {
+public:
+  builder(const pb::MutableState& state, int64_t now) : now_(now) { t_.state = state; }
+
+  pb::HistoryEvent& add(pb::EventType type) {
+    pending_.emplace_back();
+    auto& ev = pending_.back();
+    ev.set_event_type(type);
+    ev.set_event_time_ms(now_);
+    return ev;
+  }
+
+  // Assigns IDs to and applies the events added since the last commit (attributes are filled by
+  // then).
+  void commit() {
+    for (auto& ev : pending_) {
+      ev.set_event_id(t_.state.next_event_id());
+      link_started(ev);
+      apply(t_.state, ev);
+      t_.events.push_back(std::move(ev));
+    }
+    pending_.clear();
+  }
+
+  pb::MutableState& state() { return t_.state; }
+  transition& result() { return t_; }
+  int64_t now() const { return now_; }
+
+  pb::TransferRecord transfer(pb::TransferKind kind, int64_t scheduled_id,
+                              const std::string& queue) const {
+    pb::TransferRecord r;
+    r.set_namespace_(t_.state.namespace_());
+    r.set_workflow_id(t_.state.workflow_id());
+    r.set_run_id(t_.state.run_id());
+    r.set_scheduled_event_id(scheduled_id);
+    r.set_kind(kind);
+    r.set_task_queue(queue);
+    return r;
+  }
+
+  pb::TimerRecord timer(const pb::PendingTimer& pt) const {
+    pb::TimerRecord r;
+    r.set_namespace_(t_.state.namespace_());
+    r.set_workflow_id(t_.state.workflow_id());
+    r.set_run_id(t_.state.run_id());
+    r.set_started_event_id(pt.started_event_id());
+    r.set_fire_time_ms(pt.fire_time_ms());
+    return r;
+  }
+
+  // Schedules a workflow task (attempt given) and records the transfer that dispatches it.
+  void schedule_workflow_task(int32_t attempt) {
+    auto& ev = add(pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+    ev.mutable_workflow_task_scheduled()->set_task_queue(t_.state.task_queue());
+    ev.mutable_workflow_task_scheduled()->set_attempt(attempt);
+    commit();
+    t_.transfers_added.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
+                                          t_.state.workflow_task().scheduled_event_id(),
+                                          t_.state.task_queue()));
+  }
+
+  void remove_workflow_task_transfer() {
+    t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
+                                            t_.state.workflow_task().scheduled_event_id(),
+                                            t_.state.task_queue()));
+  }
+
+  // Appends the events buffered while a workflow task was started.
+  void flush_buffered() {
+    auto buffered = std::move(*t_.state.mutable_buffered_events());
+    t_.state.clear_buffered_events();
+    for (auto& ev : buffered) {
+      auto& added = add(ev.event_type());
+      added = std::move(ev);
+      added.set_event_time_ms(added.event_time_ms() ? added.event_time_ms() : now_);
+    }
+    commit();
+  }
+
+  // When the execution closed, drops the records of work that can no longer matter. `before` is
+  // the state just before the closing event.
+  void drop_pending_records(const pb::MutableState& before) {
+    if (before.has_workflow_task())
+      t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
+                                              before.workflow_task().scheduled_event_id(),
+                                              before.task_queue()));
+    for (auto& [id, pa] : before.pending_activities())
+      t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
+    for (auto& [id, pt] : before.pending_timers())
+      t_.timers_removed.push_back(timer(pt));
+    t_.closed = true;
+  }
+
+  // Drops the buffered TimerFired of the timer started at `started_id` (it was canceled since).
+  void drop_buffered_timer_fired(int64_t started_id) {
+    auto* buf = t_.state.mutable_buffered_events();
+    for (int i = 0; i < buf->size(); ++i) {
+      if (buf->Get(i).has_timer_fired() && buf->Get(i).timer_fired().started_event_id() == started_id) {
+        buf->DeleteSubrange(i, 1);
+        return;
+      }
+    }
+  }
+
+private:
+  // An activity result names the ActivityTaskStarted event written just before it.
+  void link_started(pb::HistoryEvent& ev) const {
+    if (t_.events.empty()) return;
+    auto& prev = t_.events.back();
+    if (!prev.has_activity_task_started()) return;
+    if (ev.has_activity_task_completed())
+      ev.mutable_activity_task_completed()->set_started_event_id(prev.event_id());
+    else if (ev.has_activity_task_failed())
+      ev.mutable_activity_task_failed()->set_started_event_id(prev.event_id());
+  }
+
+  transition t_;
+  int64_t now_;
+  std::vector<pb::HistoryEvent> pending_;
+};
+
+inline rejection reject(errc code, std::string msg) { return rejection{code, std::move(msg)}; }
+
+inline bool workflow_task_matches(const pb::MutableState& s, int64_t scheduled_id) {
+  return s.has_workflow_task() && s.workflow_task().scheduled_event_id() == scheduled_id;
+}
+
+inline bool workflow_task_started(const pb::MutableState& s) {
+  return s.has_workflow_task() && s.workflow_task().started_event_id() != 0;
+}
+
+// True when a result (completed/failed) of the activity scheduled at `scheduled_id` is buffered.
+bool buffered_for_activity(const pb::MutableState& s, int64_t scheduled_id);
+// True when the TimerFired of the timer started at `started_id` is buffered.
+bool buffered_for_timer(const pb::MutableState& s, int64_t started_id);
+
+// Ends the started workflow task without success (failed or timed out), writes the buffered events
+// and schedules the next workflow task with `next_attempt`. `fill(event, started_event_id)` fills
+// the attributes of the event of `type`.
+template <class Fill>
+decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled_id,
+                                    pb::EventType type, int64_t now, int32_t next_attempt,
+                                    Fill fill) {
+  if (!is_running(s) || !workflow_task_matches(s, scheduled_id) || !workflow_task_started(s))
+    return reject(errc::stale_task, "workflow task is not started");
+  builder b(s, now);
+  b.remove_workflow_task_transfer();
+  fill(b.add(type), s.workflow_task().started_event_id());
+  b.commit();
+  b.flush_buffered();
+  b.schedule_workflow_task(next_attempt);
+  return std::move(b.result());
+}
+
+// The workflow task completion (decide_task.cpp).
+decide_result on_workflow_task_completed(const pb::MutableState& s,
+                                         const input::workflow_task_completed& in, int64_t now);
+
+}  // namespace chronicle::detail

@@ -1,0 +1,215 @@
+// End-to-end: a 3-node cluster of real processes on loopback. Workflows whose shards live on each
+// node complete with workers connected to different nodes; a killed node makes only its own shards
+// unavailable; nodes whose configs disagree refuse each other.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "shards/ring.hpp"
+#include "test_system.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+
+using namespace chronicle;
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t num_shards = 12;
+
+struct cluster {
+  temp_dir dir;
+  std::vector<std::string> names{"node1", "node2", "node3"};
+  std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
+  std::vector<process> nodes{3};
+  std::vector<process> workers;
+  hash_ring ring{names};
+
+  std::string config(size_t i, uint32_t shards = num_shards) {
+    auto path = (dir.path() / (names[i] + ".yaml")).string();
+    std::ofstream out(path);
+    out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
+        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
+        << "num_shards: " << shards << "\nmembers:\n";
+    for (size_t j = 0; j < names.size(); ++j)
+      out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
+    return path;
+  }
+
+  void start(size_t i) {
+    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i)},
+                       (dir.path() / (names[i] + ".log")).string());
+    REQUIRE_MESSAGE(nodes[i].wait_for_output("listening on", 20s), nodes[i].output());
+  }
+
+  void start_worker(size_t node, const std::string& queue) {
+    workers.emplace_back(GREETING_WORKER_BIN,
+                         std::vector<std::string>{"--address", address(node), "--task-queue", queue},
+                         (dir.path() / ("worker" + std::to_string(workers.size()) + ".log")).string());
+    REQUIRE(workers.back().wait_for_output("serving task queue", 20s));
+  }
+
+  std::string address(size_t i) const { return "127.0.0.1:" + std::to_string(ports[i]); }
+
+  client connect(size_t i) {
+    auto c = client::connect(test_system(), "127.0.0.1", ports[i]);
+    REQUIRE_MESSAGE(c, error_text(c.error()));
+    return std::move(*c);
+  }
+
+  // Waits until node i sees every other node up.
+  void wait_all_up(size_t i) {
+    auto c = connect(i);
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto st = c.cluster_status(false);
+      if (st) {
+        int up = 0;
+        for (auto& n : st->nodes()) up += n.up();
+        if (up == 3) return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("cluster did not come up");
+  }
+
+  // Workflow IDs whose shards node `owner` owns.
+  std::vector<std::string> ids_on(const std::string& owner, size_t count, const std::string& prefix) {
+    std::vector<std::string> out;
+    for (int i = 0; out.size() < count && i < 10000; ++i) {
+      auto id = prefix + std::to_string(i);
+      if (ring.shard_owner(shard_of("default", id, num_shards)) == owner) out.push_back(id);
+    }
+    return out;
+  }
+
+  // A task queue name the ring places on a node other than `avoid`.
+  std::string queue_not_on(const std::string& avoid) {
+    for (int i = 0;; ++i) {
+      auto q = "greetings" + std::to_string(i);
+      if (ring.task_queue_owner("default", q) != avoid) return q;
+    }
+  }
+};
+
+caf::expected<pb::StartWorkflowResponse> start(client& c, const std::string& wid,
+                                               const std::string& queue) {
+  pb::StartWorkflowRequest req;
+  req.set_workflow_id(wid);
+  req.set_workflow_type("Greeting");
+  req.set_task_queue(queue);
+  *req.mutable_input() = sdk::to_payload({{"name", wid}});
+  return c.start(req);
+}
+
+void check_done(client& c, const std::string& wid) {
+  auto res = c.result("", wid, "", 30s);
+  REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
+  CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(sdk::from_payload(res->result())["greeting"] == "Hello, " + wid + "!");
+  auto h = c.history("", wid);
+  REQUIRE(h);
+  for (int i = 0; i < h->events_size(); ++i) CHECK(h->events(i).event_id() == i + 1);
+}
+
+}  // namespace
+
+TEST_CASE("three nodes: workflows on every node's shards complete, workers on different nodes") {
+  cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  cl.start_worker(0, "greetings");
+  cl.start_worker(2, "greetings");
+  std::vector<client> clients;
+  for (size_t i = 0; i < 3; ++i) clients.push_back(cl.connect(i));
+  std::vector<std::string> all;
+  for (auto& owner : cl.names)
+    for (auto& id : cl.ids_on(owner, 2, "w-" + owner + "-")) all.push_back(id);
+  for (size_t i = 0; i < all.size(); ++i) {
+    auto r = start(clients[i % 3], all[i], "greetings");  // started through any node
+    REQUIRE_MESSAGE(r, error_text(r.error()));
+  }
+  for (size_t i = 0; i < all.size(); ++i) check_done(clients[(i + 1) % 3], all[i]);
+  // describe works from any node, and names the owner
+  for (auto& id : all) {
+    auto d = clients[2].describe("", id);
+    REQUIRE(d);
+    CHECK(d->owner_node() == cl.ring.shard_owner(static_cast<uint32_t>(d->shard())));
+  }
+  auto st = clients[1].cluster_status(true);
+  REQUIRE(st);
+  uint64_t closed = 0, shards = 0;
+  for (auto& n : st->nodes()) {
+    CHECK(n.up());
+    closed += n.workflows_closed();
+    shards += n.shards_size();
+  }
+  CHECK(closed == all.size());
+  CHECK(shards == num_shards);
+}
+
+TEST_CASE("a killed node makes only its shards unavailable; after restart everything completes") {
+  cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  auto queue = cl.queue_not_on("node2");
+  cl.start_worker(0, queue);
+  auto c1 = cl.connect(0);
+  // one workflow on node2 waits on its timer when node2 dies
+  auto on2 = cl.ids_on("node2", 2, "k2-");
+  REQUIRE(start(c1, on2[0], queue));
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto d = c1.describe("", on2[0]);
+    if (d && d->pending_timers_size() == 1) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  cl.nodes[1].kill9();
+  std::this_thread::sleep_for(300ms);
+
+  auto refused = start(c1, on2[1], queue);
+  REQUIRE_FALSE(refused);
+  CHECK(chronicle_code(refused.error()) == static_cast<uint8_t>(errc::unavailable));
+  CHECK_MESSAGE(error_text(refused.error()).find("unavailable (owner node2 down") != std::string::npos,
+                error_text(refused.error()));
+  // the other nodes keep working
+  for (auto& owner : {"node1", "node3"})
+    for (auto& id : cl.ids_on(owner, 1, std::string("k-") + owner + "-")) {
+      REQUIRE(start(c1, id, queue));
+      check_done(c1, id);
+    }
+  auto st = c1.cluster_status(false);
+  REQUIRE(st);
+  for (auto& n : st->nodes()) CHECK(n.up() == (n.node() != "node2"));
+
+  cl.start(1);
+  cl.wait_all_up(0);
+  REQUIRE(start(c1, on2[1], queue));
+  check_done(c1, on2[0]);
+  check_done(c1, on2[1]);
+}
+
+TEST_CASE("nodes whose configs disagree refuse the handshake on both sides") {
+  cluster cl;
+  cl.names = {"node1", "node2"};
+  cl.ports = {free_port(), free_port()};
+  cl.nodes = std::vector<process>(2);
+  cl.nodes[0] = process(CHRONICLE_NODE_BIN, {"--config", cl.config(0, 8)},
+                        (cl.dir.path() / "node1.log").string());
+  cl.nodes[1] = process(CHRONICLE_NODE_BIN, {"--config", cl.config(1, 4)},
+                        (cl.dir.path() / "node2.log").string());
+  REQUIRE(cl.nodes[0].wait_for_output("refus", 20s));
+  REQUIRE(cl.nodes[1].wait_for_output("refus", 20s));
+  for (auto& n : cl.nodes) CHECK_MESSAGE(n.output().find("num_shards differs") != std::string::npos, n.output());
+  auto c = cl.connect(0);
+  auto st = c.cluster_status(false);
+  REQUIRE(st);
+  for (auto& n : st->nodes())
+    if (n.node() == "node2") {
+      CHECK_FALSE(n.up());
+      CHECK_MESSAGE(n.error().find("num_shards differs") != std::string::npos, n.error());
+    }
+}
