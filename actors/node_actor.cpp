@@ -7,6 +7,7 @@
 
 #include "actors/admin_actor.hpp"
 #include "actors/frontend_actor.hpp"
+#include "actors/handoff_actor.hpp"
 #include "actors/matching_actor.hpp"
 #include "actors/shard_actor.hpp"
 
@@ -93,6 +94,7 @@ void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
         self->monitor(node);
         st.env->peers->set_up(m.name, node, now_ms());
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
+        self->send(st.env->handoff, hello_atom::value, m.name, node);
         redispatch_all(self);
       },
       [=](caf::error& err) {
@@ -209,6 +211,16 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       resp.set_node(env.config.name);
       return encode(resp);
     },
+    [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
+      auto chunk = serve_handoff(*self->state.env, bytes);
+      if (!chunk) return chunk.error();
+      return std::move(*chunk);
+    },
+    [=](release_atom, const std::string& bytes) -> caf::result<std::string> {
+      auto done = serve_release(*self->state.env, bytes);
+      if (!done) return done.error();
+      return std::move(*done);
+    },
     [=](retry_atom, const std::string& name) {
       if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
     },
@@ -236,9 +248,9 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->shards.resize(env->config.num_shards);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
     if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
-  // Only now, with every handle in place, may messages flow: recovery dispatches tasks.
-  for (auto& shard : env->shards)
-    if (shard) caf::anon_send(shard, recover_atom::value);
+  // Only now, with every handle in place, may messages flow: the handoff actor lets each shard
+  // recover (and dispatch its tasks) once it is sure no peer still holds the shard's data.
+  env->handoff = spawn_handoff(sys, ro);
   return sys.spawn(node_actor, ro);
 }
 

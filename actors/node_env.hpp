@@ -22,6 +22,7 @@ struct node_env {
   caf::actor frontend;
   caf::actor admin;
   caf::actor matching;
+  caf::actor handoff;
   std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   int64_t started_at_ms = 0;

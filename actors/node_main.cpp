@@ -58,10 +58,6 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-node: cannot listen on " << config->host << ":" << config->port << ": "
               << sys.render(port.error()) << "\n";
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    for (auto& a : {env->frontend, env->admin, env->matching})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    for (auto& s : env->shards)
-      if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
     std::_Exit(1);
   }
   std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
@@ -73,7 +69,7 @@ int main(int argc, char** argv) {
   spdlog::info("signal {}: stopping", sig);
   sys.middleman().unpublish(node, *port);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  for (auto& a : {env->frontend, env->admin, env->matching})
+  for (auto& a : {env->frontend, env->admin, env->matching, env->handoff})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& s : env->shards)
     if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);

@@ -21,6 +21,7 @@ struct shard_state {
   std::unordered_map<std::string, entry> executions;  // key: ns '\0' workflow_id
   std::multimap<int64_t, pb::TimerRecord> timers;     // by fire time
   int64_t wakeup_at = 0;                              // 0: no tick scheduled
+  bool ready = false;  // recovered; until then (e.g. during a handoff) requests are refused
 };
 
 namespace {
@@ -113,6 +114,9 @@ void redispatch(self_ptr self) {
 template <class Atom>
 auto route(self_ptr self) {
   return [=](Atom atom, std::string& bytes) -> caf::result<caf::message> {
+    if (!self->state.ready)
+      return make_error(errc::unavailable, "shard " + std::to_string(self->state.id)
+                                             + " unavailable (taking over its data)");
     auto key = route_of(atom, bytes);
     if (!key) return key.error();
     self->delegate(execution_for(self, key->ns, key->workflow_id), atom, std::move(bytes));
@@ -141,8 +145,14 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     self->quit(msg.reason);
   });
   return {
-    [=](recover_atom) { recover(self); },
-    [=](redispatch_atom) { redispatch(self); },
+    [=](recover_atom) {
+      if (self->state.ready) return;
+      self->state.ready = true;
+      recover(self);
+    },
+    [=](redispatch_atom) {
+      if (self->state.ready) redispatch(self);
+    },
     route<start_atom>(self),
     route<result_atom>(self),
     route<signal_atom>(self),

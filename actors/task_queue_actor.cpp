@@ -152,9 +152,14 @@ auto answer(self_ptr self) {
     auto token = token_of(atom, bytes);
     if (!token) return token.error();
     auto& st = self->state;
-    auto wi = st.workers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+    // The answer may come from another actor than the worker (activities run in their own
+    // actors): find the task by its key.
     auto key = task_key(*token);
-    if (wi != st.workers.end() && wi->second.inflight.erase(key) > 0) st.known.erase(key);
+    for (auto& [addr, w] : st.workers)
+      if (w.inflight.erase(key) > 0) {
+        st.known.erase(key);
+        break;
+      }
     pump(self);
     self->delegate(st.env->frontend, atom, std::move(bytes));
     return caf::delegated<caf::message>{};

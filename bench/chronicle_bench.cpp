@@ -33,6 +33,19 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
+// The node never frees an activity slot: its task queue frees a slot only when the answer comes
+// from the registered worker actor, but the SDK answers activities from the detached actor that
+// ran them. So a worker with N activity slots stops receiving activities after N of them. Until
+// that is fixed the bench registers enough workers, each with the most slots the node accepts, to
+// cover every activity of the run. In-flight activities stay bounded by C: each bench workflow
+// runs one activity at a time.
+constexpr int32_t max_activity_slots = 10'000;
+
+// Workers needed so that `activities` activities never exhaust the slots.
+int workers_for(int64_t activities, int32_t slots) {
+  return static_cast<int>(std::max<int64_t>(1, (activities + slots - 1) / slots));
+}
+
 struct bench_options {
   std::string address;
   bool embedded = false;
@@ -45,7 +58,9 @@ struct bench_options {
   uint32_t num_shards = 16;
   std::string node_log_level = "warn";
   std::string log_level = "warn";
-  int worker_slots = 0;  // 0: max(16, C)
+  int worker_slots = 0;  // workflow slots per worker; 0: max(16, C)
+  int32_t activity_slots = max_activity_slots;
+  int workers = 0;       // 0: enough for every activity of the run (see max_activity_slots)
   std::string ns = "default";
   std::string task_queue = "bench";
   int64_t timeout_s = 60;
@@ -55,9 +70,10 @@ struct bench_options {
   std::string node_binary;
 };
 
-// Node figures sampled when the clock starts and stops.
+// Node (and bench) figures sampled when the clock starts and stops.
 struct node_stats {
   std::optional<proc_sample> before, after;
+  std::optional<proc_sample> self_before, self_after;
 };
 
 // The embedded node's pid, for the signal handler.
@@ -111,8 +127,13 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
   app.add_option("--worker-slots", o->worker_slots,
-                 "workflow and activity slots of the bench's worker (default max(16, C))")
+                 "workflow task slots of the bench's worker (default max(16, C))")
     ->check(CLI::Range(1, 4096));
+  app.add_option("--activity-slots", o->activity_slots, "activity slots of each worker")
+    ->check(CLI::Range(1, max_activity_slots))->capture_default_str();
+  app.add_option("--workers", o->workers,
+                 "in-process workers (default: enough that no activity slot runs out)")
+    ->check(CLI::Range(1, 1000));
   app.add_option("--namespace", o->ns, "namespace")->capture_default_str();
   app.add_option("--task-queue", o->task_queue, "task queue of the bench's worker")
     ->capture_default_str();
@@ -151,14 +172,19 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
   caf::actor_system sys{cfg};
 
-  worker_options wo;
-  wo.host = host;
-  wo.port = port;
-  wo.ns = o.ns;
-  wo.task_queue = o.task_queue;
-  wo.identity = "chronicle-bench:" + std::to_string(::getpid());
-  wo.workflow_slots = wo.activity_slots = o.worker_slots;
-  auto worker = spawn_worker(sys, wo, make_registry());
+  auto reg = make_registry();
+  std::vector<caf::actor> workers;
+  for (int k = 0; k < o.workers; ++k) {
+    worker_options wo;
+    wo.host = host;
+    wo.port = port;
+    wo.ns = o.ns;
+    wo.task_queue = o.task_queue;
+    wo.identity = "chronicle-bench:" + std::to_string(::getpid()) + ":" + std::to_string(k);
+    wo.workflow_slots = o.worker_slots;
+    wo.activity_slots = o.activity_slots;
+    workers.push_back(spawn_worker(sys, wo, reg));
+  }
 
   const std::string tag = run_tag();
   run_options ro;
@@ -183,17 +209,22 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
     ro.id_prefix = "bench-" + tag;
     ro.workflows = o.workflows;
     ro.concurrency = o.concurrency;
-    if (stats_pid > 0) {
-      ro.on_timing_start = [=] { stats->before = sample_process(stats_pid); };
-      ro.on_timing_end = [=] { stats->after = sample_process(stats_pid); };
-    }
+    ro.on_timing_start = [=] {
+      if (stats_pid > 0) stats->before = sample_process(stats_pid);
+      stats->self_before = sample_process(::getpid());
+    };
+    ro.on_timing_end = [=] {
+      if (stats_pid > 0) stats->after = sample_process(stats_pid);
+      stats->self_after = sample_process(::getpid());
+    };
     result = run_workflows(sys, ro);
   }
-  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   return result;
 }
 
-ojson to_json(const bench_options& o, const run_result& r, const node_stats& stats) {
+ojson to_json(const bench_options& o, const run_result& r, const node_stats& stats,
+              std::optional<size_t> node_log_problems) {
   ojson out;
   out["shape"] = o.shape;
   out["workflows"] = o.workflows;
@@ -217,14 +248,65 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
     out["node_cpu_s"] = nullptr;
     out["node_rss_mb"] = nullptr;
   }
+  // The bench (clients + worker) shares the machine with the node: its CPU time says how much.
+  if (stats.self_before && stats.self_after)
+    out["bench_cpu_s"] = round_to(stats.self_after->cpu_s - stats.self_before->cpu_s, 2);
   out["completed"] = r.completed;
   out["failed"] = r.failed;
   out["events"] = r.events;
   if (r.events_unknown > 0) out["events_unknown"] = r.events_unknown;
   out["worker_slots"] = o.worker_slots;
+  out["activity_slots"] = o.activity_slots;
+  out["workers"] = o.workers;
   out["node"] = o.embedded ? std::string("embedded") : o.address;
+  if (node_log_problems) out["node_log_problems"] = *node_log_problems;
   if (!r.errors.empty()) out["errors"] = r.errors;
   return out;
+}
+
+// Starts the embedded node. On failure prints why and sets *rc.
+std::unique_ptr<embedded_node> start_embedded(const bench_options& o, int* rc) {
+  const auto bin = executable_dir();
+  embedded_options eo;
+  eo.node_binary = o.node_binary.empty() ? bin + "/chronicle-node" : o.node_binary;
+  eo.tmp_root = o.tmp_dir.empty()
+                  ? (std::filesystem::path(bin).parent_path() / "bench-tmp").string()
+                  : o.tmp_dir;
+  eo.durability = o.durability;
+  eo.num_shards = o.num_shards;
+  eo.log_level = o.node_log_level;
+  eo.keep_dir = o.keep_tmp;
+  if (!std::filesystem::exists(eo.node_binary)) {
+    std::cerr << "chronicle-bench: no node binary at " << eo.node_binary
+              << " (build the chronicle-node target or pass --node-binary)\n";
+    *rc = 2;
+    return nullptr;
+  }
+  std::string error;
+  auto node = embedded_node::start(eo, &error);
+  if (!node) {
+    std::cerr << "chronicle-bench: " << error << "\n";
+    *rc = 1;
+  }
+  return node;
+}
+
+// Stops the embedded node and reports what went wrong with it on stderr. Returns false when it
+// died during the run or did not stop cleanly. *problems: warning/error lines it logged.
+bool stop_embedded(embedded_node& node, size_t* problems) {
+  std::string error;
+  bool ok = node.stop(&error);
+  child_pid = 0;
+  if (!ok)
+    std::cerr << "chronicle-bench: " << error << "; node log (" << node.log_path() << "):\n"
+              << node.log_tail() << std::flush;
+  auto lines = node.log_problems();
+  *problems = lines.size();
+  for (size_t i = 0; i < lines.size() && i < 5; ++i)
+    std::cerr << "chronicle-bench: node log: " << lines[i] << "\n";
+  if (lines.size() > 5)
+    std::cerr << "chronicle-bench: node log: ... " << lines.size() - 5 << " more\n";
+  return ok;
 }
 
 }  // namespace
@@ -238,36 +320,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.worker_slots == 0) o.worker_slots = std::max(16, o.concurrency);
+  if (o.workers == 0)
+    o.workers = workers_for((o.workflows + o.warmup) * s->activities, o.activity_slots);
   // The worker's logs go to stderr: stdout carries only the JSON line.
   spdlog::set_default_logger(spdlog::stderr_color_mt("chronicle-bench"));
   spdlog::set_level(spdlog::level::from_str(o.log_level));
 
+  int rc = 0;
   std::string host;
   uint16_t port = 0;
   pid_t stats_pid = o.node_pid;
   std::unique_ptr<embedded_node> node;
   if (o.embedded) {
-    const auto bin = executable_dir();
-    embedded_options eo;
-    eo.node_binary = o.node_binary.empty() ? bin + "/chronicle-node" : o.node_binary;
-    eo.tmp_root = o.tmp_dir.empty()
-                     ? (std::filesystem::path(bin).parent_path() / "bench-tmp").string()
-                     : o.tmp_dir;
-    eo.durability = o.durability;
-    eo.num_shards = o.num_shards;
-    eo.log_level = o.node_log_level;
-    eo.keep_dir = o.keep_tmp;
-    if (!std::filesystem::exists(eo.node_binary)) {
-      std::cerr << "chronicle-bench: no node binary at " << eo.node_binary
-                << " (build the chronicle-node target or pass --node-binary)\n";
-      return 2;
-    }
-    std::string error;
-    node = embedded_node::start(eo, &error);
-    if (!node) {
-      std::cerr << "chronicle-bench: " << error << "\n";
-      return 1;
-    }
+    node = start_embedded(o, &rc);
+    if (!node) return rc;
     child_pid = node->pid();
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
@@ -283,29 +349,22 @@ int main(int argc, char** argv) {
   std::string warmup_error;
   auto result = run_with_worker(o, *s, host, port, stats_pid, &stats, &warmup_error);
 
-  int rc = 0;
+  std::optional<size_t> node_log_problems;
   if (node) {
-    bool died = !node->alive();
-    std::string error;
-    if (!node->stop(&error)) {
-      std::cerr << "chronicle-bench: " << error << "; node log (" << node->log_path() << "):\n"
-                << node->log_tail() << std::flush;
-      rc = 1;
-    } else if (died) {
-      rc = 1;
-    }
-    child_pid = 0;
+    size_t problems = 0;
+    if (!stop_embedded(*node, &problems)) rc = 1;
+    node_log_problems = problems;
   }
   if (!warmup_error.empty()) {
     std::cerr << "chronicle-bench: warm-up workflow failed: " << warmup_error << "\n";
-    if (node && rc == 0) std::cerr << "node log:\n" << node->log_tail();
+    if (node && rc == 0) std::cerr << "node log (tail):\n" << node->log_tail();
     return 1;
   }
-  std::cout << to_json(o, result, stats).dump() << std::endl;
+  std::cout << to_json(o, result, stats, node_log_problems).dump() << std::endl;
   if (result.failed > 0) {
     std::cerr << "chronicle-bench: " << result.failed << " of " << o.workflows
               << " workflows failed (first errors in \"errors\")\n";
-    if (node) std::cerr << "node log (tail):\n" << node->log_tail();
+    if (node && rc == 0) std::cerr << "node log (tail):\n" << node->log_tail();
     rc = 1;
   }
   return rc;

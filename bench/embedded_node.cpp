@@ -189,6 +189,16 @@ std::string embedded_node::log_tail(int lines) const {
   return out;
 }
 
+std::vector<std::string> embedded_node::log_problems() const {
+  std::istringstream in(read_file(log_path()));
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(" warning ") != std::string::npos || line.find(" error ") != std::string::npos
+        || line.find(" critical ") != std::string::npos)
+      out.push_back(line);
+  return out;
+}
+
 embedded_node::~embedded_node() {
   std::string ignored;
   stop(&ignored);

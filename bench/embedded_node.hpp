@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chronicle::bench {
 
@@ -46,6 +47,9 @@ class embedded_node {
 
   // The last `lines` lines of the node's log.
   std::string log_tail(int lines = 20) const;
+
+  // The node's log lines at level warning or above (spdlog's "warning", "error", "critical").
+  std::vector<std::string> log_problems() const;
 
  private:
   pid_t pid_ = -1;

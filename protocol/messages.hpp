@@ -44,6 +44,8 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 using redispatch_atom = caf::atom_constant<caf::atom("redispatch")>;
 // --- node-internal ---
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "storage/keys.hpp"
+#include "storage/store_impl.hpp"
 
 namespace chronicle::storage {
 
@@ -133,104 +134,7 @@ bool write_batch::empty() const { return impl_->ops.empty(); }
 // ---------------------------------------------------------------------------------------------
 // store
 
-struct store::impl {
-  std::string path;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0, table_count) in `table` order
-
-  ~impl() {
-    if (!db) return;
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    db->Close();
-  }
-
-  [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(table t) const {
-    return handles[static_cast<size_t>(t)];
-  }
-
-  // Reads a key: nullopt when absent; *st set on error (st never null here).
-  std::optional<std::string> get(table t, const std::string& key, status* st) const {
-    std::string value;
-    auto s = db->Get(rocksdb::ReadOptions(), cf(t), key, &value);
-    if (s.IsNotFound()) return std::nullopt;
-    if (!s.ok()) {
-      *st = status::error(std::string("RocksDB read from ") + keys::table_name(t) +
-                          " failed: " + s.ToString());
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  // Visits every key starting with `prefix` in key order until fn returns false. Never reads
-  // past the prefix (upper bound plus an explicit check).
-  status scan(table t, const std::string& prefix,
-              const std::function<bool(std::string_view, std::string_view)>& fn) const {
-    rocksdb::ReadOptions ro;
-    auto upper = keys::prefix_successor(prefix);
-    rocksdb::Slice upper_slice;
-    if (upper) {
-      upper_slice = rocksdb::Slice(*upper);
-      ro.iterate_upper_bound = &upper_slice;
-    }
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf(t)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (!fn(it->key().ToStringView(), it->value().ToStringView())) return {};
-    }
-    if (!it->status().ok())
-      return status::error(std::string("RocksDB scan of ") + keys::table_name(t) +
-                           " failed: " + it->status().ToString());
-    return {};
-  }
-
-  // Visits a shard's records of type Record in key order, stopping at the first that does not
-  // parse (reported as an error).
-  template <class Record>
-  status scan_records(table t, uint32_t shard, const std::function<void(const Record&)>& fn) const {
-    status parse_error;
-    auto st = scan(t, keys::shard_prefix(shard), [&](std::string_view, std::string_view value) {
-      Record rec;
-      if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-        parse_error = status::error(std::string("corrupt ") + keys::table_name(t) +
-                                    " record in shard " + std::to_string(shard));
-        return false;
-      }
-      fn(rec);
-      return true;
-    });
-    if (!st.ok()) return st;
-    return parse_error;
-  }
-
-  // Reads num_shards and schema_version; records them on first open.
-  status check_meta(uint32_t num_shards) {
-    status st;
-    auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);
-    if (!st.ok()) return st;
-    auto version = get(table::meta, std::string(keys::meta_schema_version), &st);
-    if (!st.ok()) return st;
-    if (!shards) {
-      rocksdb::WriteBatch wb;
-      wb.Put(cf(table::meta), std::string(keys::meta_num_shards), keys::encode_u32(num_shards));
-      wb.Put(cf(table::meta), std::string(keys::meta_schema_version),
-             keys::encode_u32(keys::schema_version));
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      auto s = db->Write(wo, &wb);
-      if (!s.ok()) return status::error("cannot write meta to RocksDB at " + path + ": " + s.ToString());
-      return {};
-    }
-    auto recorded = keys::decode_u32(*shards);
-    if (!recorded) return status::error("data_dir " + path + " has a corrupt num_shards record");
-    if (*recorded != num_shards)
-      return status::error("data_dir " + path + " was created with num_shards=" +
-                           std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
-    auto v = version ? keys::decode_u32(*version) : std::nullopt;
-    if (!v || *v != keys::schema_version)
-      return status::error("data_dir " + path + " has an unsupported schema_version (this build uses " +
-                           std::to_string(keys::schema_version) + ")");
-    return {};
-  }
-};
+// store::impl is in storage/store_impl.hpp (shared with storage/handoff.cpp).
 
 store::~store() = default;
 

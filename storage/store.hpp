@@ -92,6 +92,20 @@ public:
 
   [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
 
+  // --- shard handoff (storage/handoff.cpp) ---
+  // The membership under which this node last took ownership of a shard (empty: never).
+  std::string shard_owner_mark(uint32_t shard, status* st) const;
+  status set_shard_owner_mark(uint32_t shard, const std::string& membership);
+  // True when any table holds a key of the shard.
+  bool has_shard_data(uint32_t shard, status* st) const;
+  // Reads the shard's keys in table order after (table, after_key), up to about max_bytes.
+  status export_chunk(uint32_t shard, uint32_t table, const std::string& after_key,
+                      size_t max_bytes, pb::HandoffChunk* out) const;
+  // Writes received entries (synced). Rejects entries of another shard or unknown tables.
+  status import_chunk(uint32_t shard, const pb::HandoffChunk& chunk);
+  // Deletes every key of the shard in every data table and its owner mark.
+  status drop_shard(uint32_t shard);
+
 private:
   store() = default;
   struct impl;

@@ -28,19 +28,21 @@ struct cluster {
   std::vector<process> workers;
   hash_ring ring{names};
 
-  std::string config(size_t i, uint32_t shards = num_shards) {
+  // Config of node i listing the first `members` nodes (default: all).
+  std::string config(size_t i, uint32_t shards = num_shards, size_t members = 0) {
+    if (members == 0) members = names.size();
     auto path = (dir.path() / (names[i] + ".yaml")).string();
     std::ofstream out(path);
     out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
         << "data_dir: " << (dir.path() / names[i]).string() << "\n"
         << "num_shards: " << shards << "\nmembers:\n";
-    for (size_t j = 0; j < names.size(); ++j)
+    for (size_t j = 0; j < members; ++j)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
     return path;
   }
 
-  void start(size_t i) {
-    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i)},
+  void start(size_t i, size_t members = 0) {
+    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i, num_shards, members)},
                        (dir.path() / (names[i] + ".log")).string());
     REQUIRE_MESSAGE(nodes[i].wait_for_output("listening on", 20s), nodes[i].output());
   }
@@ -60,8 +62,8 @@ struct cluster {
     return std::move(*c);
   }
 
-  // Waits until node i sees every other node up.
-  void wait_all_up(size_t i) {
+  // Waits until node i sees every other node up (`count` members in all).
+  void wait_all_up(size_t i, int count = 3) {
     auto c = connect(i);
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -69,7 +71,7 @@ struct cluster {
       if (st) {
         int up = 0;
         for (auto& n : st->nodes()) up += n.up();
-        if (up == 3) return;
+        if (up == count) return;
       }
       std::this_thread::sleep_for(50ms);
     }
@@ -212,4 +214,61 @@ TEST_CASE("nodes whose configs disagree refuse the handshake on both sides") {
       CHECK_FALSE(n.up());
       CHECK_MESSAGE(n.error().find("num_shards differs") != std::string::npos, n.error());
     }
+}
+
+TEST_CASE("membership change: a fourth node takes over its shards with their data") {
+  cluster cl;
+  cl.names.push_back("node4");
+  cl.ports.push_back(free_port());
+  cl.nodes.resize(4);
+  for (size_t i = 0; i < 3; ++i) cl.start(i, 3);
+  cl.wait_all_up(0);
+  hash_ring old_ring{{"node1", "node2", "node3"}};
+  hash_ring new_ring{cl.names};
+  auto c = cl.connect(0);
+  // phase 1: workflows that complete under the old membership
+  std::vector<std::string> done_before, pending;
+  for (int i = 0; i < 24; ++i) done_before.push_back("m-done-" + std::to_string(i));
+  cl.start_worker(0, "greetings");
+  for (auto& id : done_before) REQUIRE(start(c, id, "greetings"));
+  for (auto& id : done_before) check_done(c, id);
+  // phase 2: workflows stuck at their first workflow task (no worker) when the membership changes
+  cl.workers.clear();  // kills the worker
+  for (int i = 0; i < 24; ++i) pending.push_back("m-open-" + std::to_string(i));
+  for (auto& id : pending) REQUIRE(start(c, id, "greetings"));
+  size_t moving = 0;
+  for (auto& id : pending)
+    moving += new_ring.shard_owner(shard_of("default", id, num_shards))
+              != old_ring.shard_owner(shard_of("default", id, num_shards));
+  CHECK(moving > 0);  // some of them live on shards that move to node4
+
+  // rolling restart with the 4-member list, then the new node
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(cl.nodes[i].terminate() == 0);
+    cl.start(i, 4);
+  }
+  cl.start(3, 4);
+  cl.wait_all_up(0, 4);
+  auto c4 = cl.connect(3);
+  cl.start_worker(3, "greetings");
+  for (auto& id : pending) check_done(c4, id);
+  for (auto& id : done_before) check_done(c4, id);
+  // every workflow is now served by its new owner, exactly once
+  for (auto& id : done_before) {
+    auto d = c4.describe("", id);
+    REQUIRE(d);
+    CHECK(d->owner_node() == new_ring.shard_owner(shard_of("default", id, num_shards)));
+  }
+  auto st = c4.cluster_status(true);
+  REQUIRE(st);
+  uint64_t closed = 0, open = 0, node4_shards = 0;
+  for (auto& n : st->nodes()) {
+    CHECK(n.up());
+    closed += n.workflows_closed();
+    open += n.workflows_open();
+    if (n.node() == "node4") node4_shards = n.shards_owned();
+  }
+  CHECK(node4_shards > 0);
+  CHECK(open == 0);
+  CHECK(closed == done_before.size() + pending.size());  // old copies were dropped: no double count
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -138,6 +139,7 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  if (std::getenv("CHRONICLE_KEEP_TEST_DIRS")) return;  // for post-mortems of failed runs
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Runs the benchmark matrix on one machine and prints markdown to stdout (progress and the raw
+# JSON lines go to stderr):
+#   1. fsync-limit: the disk's limit on synced RocksDB writes;
+#   2. chronicle-bench --embedded for every shape x concurrency, one run at a time, each with a
+#      fresh node (temp data_dir) started and stopped by the bench.
+#
+# Builds only what is missing (cmake --build for the bench targets and chronicle-node).
+#
+# Environment (defaults in brackets):
+#   BUILD_DIR          build tree                                       [<repo>/build]
+#   BENCH_SHAPES       shapes to run                  [one-activity ten-activities timer-100ms]
+#   BENCH_CONCURRENCY  concurrency levels                               [1 16 64 256]
+#   BENCH_DURABILITY   fsync | os                                       [fsync]
+#   BENCH_SCALE_PCT    scales every W (100 = the defaults below, ~3-6 s per cell on 2 cores) [100]
+#   BENCH_EXTRA_ARGS   more chronicle-bench arguments, e.g. "--num-shards 32"  []
+#   FSYNC_SECONDS      seconds per fsync-limit measurement (0 skips it)  [3]
+#
+# W per cell = clamp(C * per_client, min, max) with, per shape (scaled by BENCH_SCALE_PCT):
+#   one-activity   min 1000  per_client 200  max 5000
+#   ten-activities min  100  per_client  20  max  600
+#   timer-100ms    min   30  per_client  30  max 4000
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$repo/build}"
+shapes="${BENCH_SHAPES:-one-activity ten-activities timer-100ms}"
+concurrency="${BENCH_CONCURRENCY:-1 16 64 256}"
+durability="${BENCH_DURABILITY:-fsync}"
+scale="${BENCH_SCALE_PCT:-100}"
+extra="${BENCH_EXTRA_ARGS:-}"
+fsync_seconds="${FSYNC_SECONDS:-3}"
+
+bench="$build/bin/chronicle-bench"
+fsync_limit="$build/bin/fsync-limit"
+node="$build/bin/chronicle-node"
+
+# --- build what is missing ----------------------------------------------------------------------
+if [[ ! -x "$bench" || ! -x "$fsync_limit" || ! -x "$node" ]]; then
+  echo "run.sh: building chronicle-bench, fsync-limit and chronicle-node in $build" >&2
+  if [[ ! -f "$build/CMakeCache.txt" ]]; then
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >&2
+  fi
+  cmake --build "$build" -j"$(nproc)" --target chronicle-bench fsync-limit chronicle-node >&2
+fi
+
+# json_field LINE KEY: the value of "KEY": in a flat-enough JSON line (our own output).
+json_field() {
+  local v
+  v="$(printf '%s' "$1" | grep -o "\"$2\":[^,}]*" | head -n1 | cut -d: -f2- | tr -d '"')"
+  printf '%s' "${v:-?}"
+}
+
+# workflows SHAPE C: W for one cell.
+workflows() {
+  local min per max
+  case "$1" in
+    one-activity) min=1000 per=200 max=5000 ;;
+    ten-activities) min=100 per=20 max=600 ;;
+    timer-100ms) min=30 per=30 max=4000 ;;
+    *) min=100 per=20 max=1000 ;;
+  esac
+  local w=$(($2 * per))
+  ((w < min)) && w=$min
+  ((w > max)) && w=$max
+  w=$((w * scale / 100))
+  ((w < 1)) && w=1
+  echo "$w"
+}
+
+echo "# Chronicle benchmark"
+echo
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r), commit" \
+  "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$( [[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]] && echo '(with local changes)')"
+echo
+
+# --- 1. the disk's limit ------------------------------------------------------------------------
+if [[ "$fsync_seconds" != 0 ]]; then
+  echo "## Disk limit (fsync-limit: RocksDB WriteBatch of two small Puts)"
+  echo
+  echo "| sync | threads | writes/s | avg µs per write |"
+  echo "|---|---:|---:|---:|"
+  while IFS= read -r line; do
+    echo "$line" >&2
+    echo "| $(json_field "$line" sync) | $(json_field "$line" threads) |" \
+      "$(json_field "$line" writes_per_s) | $(json_field "$line" avg_write_us) |"
+  done < <("$fsync_limit" --seconds "$fsync_seconds" --dir "$build/fsync-tmp")
+  echo
+fi
+
+# --- 2. the matrix ------------------------------------------------------------------------------
+echo "## Workflows, 1 node (embedded, durability $durability)"
+echo
+echo "| shape | C | workflows/s | events/s | p50 ms | p90 ms | p99 ms | max ms | node CPU s | node RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+notes=()
+for shape in $shapes; do
+  for c in $concurrency; do
+    w="$(workflows "$shape" "$c")"
+    echo "run.sh: $shape C=$c W=$w" >&2
+    set +e
+    # shellcheck disable=SC2086  # BENCH_EXTRA_ARGS is a list of words
+    line="$("$bench" --embedded --shape "$shape" --workflows "$w" --concurrency "$c" \
+      --durability "$durability" $extra)"
+    rc=$?
+    set -e
+    echo "$line" >&2
+    if [[ -z "$line" ]]; then
+      echo "| $shape | $c | error (exit $rc, see stderr) | | | | | | | |"
+      notes+=("$shape C=$c: chronicle-bench exited $rc without a result")
+      continue
+    fi
+    echo "| $shape | $c | $(json_field "$line" workflows_per_s) | $(json_field "$line" events_per_s)" \
+      "| $(json_field "$line" p50) | $(json_field "$line" p90) | $(json_field "$line" p99)" \
+      "| $(json_field "$line" max) | $(json_field "$line" node_cpu_s)" \
+      "| $(json_field "$line" node_rss_mb) |"
+    failed="$(json_field "$line" failed)"
+    if [[ "$failed" != 0 ]]; then
+      errors="$(printf '%s' "$line" | grep -o '"errors":\[[^]]*\]' | cut -d: -f2-)"
+      notes+=("$shape C=$c: $failed of $w workflows failed: ${errors:-?}")
+    fi
+  done
+done
+echo
+echo "3-node cluster: not measured (needs the cluster; the bench's --embedded mode starts one" \
+  "node — point chronicle-bench at a cluster member with --address once it exists)."
+for n in "${notes[@]}"; do echo "- $n"; done

@@ -1,0 +1,123 @@
+// Shard handoff: export a shard's key range chunk by chunk, import it on the new owner, drop it on
+// the old one. Keys are copied byte for byte: the layout (storage/keys.hpp) is the same on every node.
+#include "storage/store_impl.hpp"
+
+namespace chronicle::storage {
+
+namespace {
+
+// Tables that hold a shard's data (meta and default hold none).
+constexpr table data_tables[] = {table::history, table::executions, table::timers,
+                                 table::transfers, table::visibility};
+constexpr uint32_t data_table_count = sizeof(data_tables) / sizeof(data_tables[0]);
+
+std::string owner_mark_key(uint32_t shard) { return "owner/" + keys::encode_u32(shard); }
+
+}  // namespace
+
+std::string store::shard_owner_mark(uint32_t shard, status* st) const {
+  status s;
+  auto v = impl_->get(table::meta, owner_mark_key(shard), &s);
+  if (st) *st = s;
+  return v.value_or("");
+}
+
+status store::set_shard_owner_mark(uint32_t shard, const std::string& membership) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Put(wo, impl_->cf(table::meta), owner_mark_key(shard), membership);
+  if (!s.ok()) return status::error("cannot write shard owner mark: " + s.ToString());
+  return {};
+}
+
+bool store::has_shard_data(uint32_t shard, status* st) const {
+  bool found = false;
+  for (auto t : data_tables) {
+    auto s = impl_->scan(t, keys::shard_prefix(shard), [&](std::string_view, std::string_view) {
+      found = true;
+      return false;
+    });
+    if (!s.ok()) {
+      if (st) *st = s;
+      return false;
+    }
+    if (found) break;
+  }
+  if (st) *st = {};
+  return found;
+}
+
+status store::export_chunk(uint32_t shard, uint32_t table_index, const std::string& after_key,
+                           size_t max_bytes, pb::HandoffChunk* out) const {
+  out->Clear();
+  status st;
+  out->set_has_data(has_shard_data(shard, &st));
+  if (!st.ok()) return st;
+  size_t bytes = 0;
+  auto prefix = keys::shard_prefix(shard);
+  for (uint32_t ti = table_index; ti < data_table_count; ++ti) {
+    bool full = false;
+    const std::string& skip = ti == table_index ? after_key : std::string{};
+    auto s = impl_->scan(data_tables[ti], prefix, [&](std::string_view k, std::string_view v) {
+      if (!skip.empty() && k <= skip) return true;
+      auto* e = out->add_entries();
+      e->set_table(ti);
+      e->set_key(std::string(k));
+      e->set_value(std::string(v));
+      bytes += k.size() + v.size();
+      if (bytes >= max_bytes) {
+        full = true;
+        out->set_next_table(ti);
+        out->set_next_after_key(std::string(k));
+        return false;
+      }
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (full) return {};
+  }
+  out->set_done(true);
+  return {};
+}
+
+status store::import_chunk(uint32_t shard, const pb::HandoffChunk& chunk) {
+  auto prefix = keys::shard_prefix(shard);
+  rocksdb::WriteBatch wb;
+  for (auto& e : chunk.entries()) {
+    if (e.table() >= data_table_count)
+      return status::error("handoff entry names unknown table " + std::to_string(e.table()));
+    if (e.key().compare(0, prefix.size(), prefix) != 0)
+      return status::error("handoff entry belongs to another shard");
+    wb.Put(impl_->cf(data_tables[e.table()]), e.key(), e.value());
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return status::error("cannot write handoff chunk: " + s.ToString());
+  return {};
+}
+
+status store::drop_shard(uint32_t shard) {
+  auto prefix = keys::shard_prefix(shard);
+  auto upper = keys::prefix_successor(prefix);
+  rocksdb::WriteBatch wb;
+  for (auto t : data_tables) {
+    if (upper) {
+      wb.DeleteRange(impl_->cf(t), prefix, *upper);
+    } else {  // the last shard ID: delete key by key
+      auto s = impl_->scan(t, prefix, [&](std::string_view k, std::string_view) {
+        wb.Delete(impl_->cf(t), rocksdb::Slice(k.data(), k.size()));
+        return true;
+      });
+      if (!s.ok()) return s;
+    }
+  }
+  wb.Delete(impl_->cf(table::meta), owner_mark_key(shard));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) return status::error("cannot drop shard " + std::to_string(shard) + ": " + s.ToString());
+  return {};
+}
+
+}  // namespace chronicle::storage
