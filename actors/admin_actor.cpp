@@ -104,7 +104,7 @@ pb::NodeStatus local_status(const node_env& env, bool with_shards) {
       c->set_node(env.config.name);
       c->set_open(open);
       c->set_closed(closed);
-      c->set_available(true);
+      c->set_available(env.shard_ready[shard].load());
     }
   }
   return ns;

@@ -89,28 +89,16 @@ void on_peer_up(self_ptr self, const std::string& name, const caf::actor& peer) 
     if (peers.count(name)) pull(self, name, peer, shard, 0, {}, 0);
 }
 
-caf::behavior handoff_actor(self_ptr self, env_ptr env) {
+caf::behavior handoff_actor(self_ptr self, env_ptr env, std::vector<uint32_t> pending) {
   auto& st = self->state;
   st.env = env;
   st.fingerprint = membership_fingerprint(env->config);
   harden(self, "handoff");
-  std::vector<uint32_t> ready;
-  for (uint32_t shard = 0; shard < env->config.num_shards; ++shard) {
-    if (!env->owns_shard(shard)) continue;
-    storage::status s;
-    auto mark = env->store->shard_owner_mark(shard, &s);
-    if (s.ok() && mark == st.fingerprint) {
-      ready.push_back(shard);
-      continue;
-    }
+  for (auto shard : pending) {
     auto& peers = st.waiting[shard];
     for (auto& m : env->config.members)
       if (m.name != env->config.name) peers.insert(m.name);
   }
-  for (auto shard : ready) self->send(env->shards.at(shard), recover_atom::value);
-  std::vector<uint32_t> pending;
-  for (auto& [shard, peers] : st.waiting) pending.push_back(shard);
-  for (auto shard : pending) finish_if_done(self, shard);  // no peers: nothing to take over
   if (!st.waiting.empty())
     spdlog::info("{} shard(s) wait for a handoff check with their peers", st.waiting.size());
   return {
@@ -129,8 +117,25 @@ std::string membership_fingerprint(const node_config& config) {
   return out;
 }
 
-caf::actor spawn_handoff(caf::actor_system& sys, std::shared_ptr<const node_env> env) {
-  return sys.spawn(handoff_actor, std::move(env));
+std::vector<uint32_t> start_ready_shards(const node_env& env) {
+  auto fingerprint = membership_fingerprint(env.config);
+  bool alone = env.config.members.size() <= 1;
+  std::vector<uint32_t> pending;
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (!env.owns_shard(shard)) continue;
+    storage::status s;
+    auto mark = env.store->shard_owner_mark(shard, &s);
+    bool ready = s.ok() && mark == fingerprint;
+    if (!ready && alone) ready = env.store->set_shard_owner_mark(shard, fingerprint).ok();
+    if (ready) caf::anon_send(env.shards.at(shard), recover_atom::value);
+    else pending.push_back(shard);
+  }
+  return pending;
+}
+
+caf::actor spawn_handoff(caf::actor_system& sys, std::shared_ptr<const node_env> env,
+                         std::vector<uint32_t> pending) {
+  return sys.spawn(handoff_actor, std::move(env), std::move(pending));
 }
 
 caf::expected<std::string> serve_handoff(const node_env& env, const std::string& bytes) {

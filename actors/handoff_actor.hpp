@@ -8,6 +8,8 @@
 
 #include <caf/all.hpp>
 
+#include <vector>
+
 #include "actors/node_env.hpp"
 
 namespace chronicle {
@@ -15,9 +17,14 @@ namespace chronicle {
 // The membership fingerprint written as owner mark: sorted "name=host:port" list.
 std::string membership_fingerprint(const node_config& config);
 
-// Spawns the handoff actor; it sends recover_atom to each owned shard actor once it may serve.
-// The node actor tells it (peer_atom... see node_actor.cpp) when peers come up.
-caf::actor spawn_handoff(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+// Lets every owned shard that needs no handoff recover at once (its owner mark matches, or there
+// are no peers that could hold its data), and returns the shards that must wait for peers.
+std::vector<uint32_t> start_ready_shards(const node_env& env);
+
+// Spawns the handoff actor for the `pending` shards; it sends recover_atom to each once no peer
+// holds its data any more. The node actor tells it (hello_atom, name, actor) when peers come up.
+caf::actor spawn_handoff(caf::actor_system& sys, std::shared_ptr<const node_env> env,
+                         std::vector<uint32_t> pending);
 
 // Serves a peer's handoff request from the local store (runs on the node actor).
 caf::expected<std::string> serve_handoff(const node_env& env, const std::string& bytes);

@@ -246,11 +246,13 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->admin = sys.spawn(admin_actor, ro);
   env->matching = spawn_matching(sys, ro);
   env->shards.resize(env->config.num_shards);
+  env->shard_ready = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
     if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
   // Only now, with every handle in place, may messages flow: the handoff actor lets each shard
   // recover (and dispatch its tasks) once it is sure no peer still holds the shard's data.
-  env->handoff = spawn_handoff(sys, ro);
+  auto pending = start_ready_shards(*env);
+  env->handoff = spawn_handoff(sys, ro, std::move(pending));
   return sys.spawn(node_actor, ro);
 }
 

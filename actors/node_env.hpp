@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +28,8 @@ struct node_env {
   std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   int64_t started_at_ms = 0;
+  // Per shard: its actor has recovered and serves requests (set by the shard actor).
+  std::unique_ptr<std::atomic<bool>[]> shard_ready;
 
   [[nodiscard]] bool owns_shard(uint32_t shard) const;
 };

@@ -149,6 +149,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (self->state.ready) return;
       self->state.ready = true;
       recover(self);
+      self->state.env->shard_ready[self->state.id] = true;
     },
     [=](redispatch_atom) {
       if (self->state.ready) redispatch(self);

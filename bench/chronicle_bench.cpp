@@ -64,6 +64,7 @@ struct bench_options {
   std::string ns = "default";
   std::string task_queue = "bench";
   int64_t timeout_s = 60;
+  int64_t max_seconds = 120;
   int64_t warmup = 5;
   std::string tmp_dir;
   bool keep_tmp = false;
@@ -139,6 +140,9 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->capture_default_str();
   app.add_option("--timeout-s", o->timeout_s, "how long to wait for one workflow's result")
     ->check(CLI::Range(int64_t{1}, int64_t{3600}))->capture_default_str();
+  app.add_option("--max-seconds", o->max_seconds,
+                 "no workflow starts after this long (the rest count as failed)")
+    ->check(CLI::Range(int64_t{1}, int64_t{86'400}))->capture_default_str();
   app.add_option("--warmup", o->warmup, "workflows run one at a time before the clock starts")
     ->check(CLI::Range(int64_t{0}, int64_t{10'000}))->capture_default_str();
   app.add_option("--tmp-dir", o->tmp_dir,
@@ -194,6 +198,7 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
   ro.task_queue = o.task_queue;
   ro.workflow_type = s.workflow_type;
   ro.result_timeout = std::chrono::seconds(o.timeout_s);
+  ro.max_duration = std::chrono::seconds(o.max_seconds);
 
   run_result result;
   if (o.warmup > 0) {  // also waits for the worker to register

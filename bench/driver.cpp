@@ -108,9 +108,16 @@ run_result run_workflows(caf::actor_system& sys, const run_options& opts) {
     auto c = client::connect(sys, opts.host, opts.port);
     if (!c) out.note("connect: " + error_text(c.error()));
     connected.arrive_and_wait();
+    const auto deadline = clock_type::now() + opts.max_duration;
     for (int64_t n = next++; n < opts.workflows; n = next++) {
-      if (c) run_one(*c, opts, n, out);
-      else ++out.failed;
+      if (!c) {
+        ++out.failed;
+      } else if (clock_type::now() > deadline) {
+        out.fail("not started: the run took longer than " + std::to_string(opts.max_duration.count())
+                 + " s");
+      } else {
+        run_one(*c, opts, n, out);
+      }
     }
     finished.arrive_and_wait();
     if (c && opts.count_events) count_events(*c, opts, out);

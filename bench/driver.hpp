@@ -22,6 +22,7 @@ struct run_options {
   int64_t workflows = 0;
   int concurrency = 1;
   std::chrono::milliseconds result_timeout{60'000};
+  std::chrono::seconds max_duration{120};  // no new workflow starts after this; the rest fail
   bool count_events = true;       // describe every completed workflow after the timed phase
   std::function<void()> on_timing_start;  // called when the clock starts and stops (once each)
   std::function<void()> on_timing_end;

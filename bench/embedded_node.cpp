@@ -205,6 +205,7 @@ embedded_node::~embedded_node() {
   if (!keep_dir_ && !dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
+    fs::remove(fs::path(dir_).parent_path(), ec);  // only when empty (fails otherwise)
   }
 }
 

@@ -67,11 +67,15 @@ struct cluster {
     auto c = connect(i);
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto st = c.cluster_status(false);
+      auto st = c.cluster_status(true);
       if (st) {
         int up = 0;
-        for (auto& n : st->nodes()) up += n.up();
-        if (up == count) return;
+        size_t available = 0;
+        for (auto& n : st->nodes()) {
+          up += n.up();
+          for (auto& s : n.shards()) available += s.available();
+        }
+        if (up == count && available == st->num_shards()) return;
       }
       std::this_thread::sleep_for(50ms);
     }
