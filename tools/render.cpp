@@ -81,7 +81,7 @@ std::string event_line(const pb::HistoryEvent& ev) {
   for (auto& [k, v] : j.items())
     if (k != "eventId" && k != "eventTimeMs" && k != "eventType") attrs = v;
   char head[96];
-  std::snprintf(head, sizeof(head), "%4lld  %s  %-28s ", static_cast<long long>(ev.event_id()),
+  std::snprintf(head, sizeof(head), "%4lld  %s  %-32s ", static_cast<long long>(ev.event_id()),
                 format_time(ev.event_time_ms()).c_str(), event_type_name(ev.event_type()));
   return std::string(head) + attrs.dump();
 }
@@ -91,6 +91,15 @@ std::string payload_text(const pb::Payload& p) {
   if (j.is_discarded()) return p.data().empty() ? "null" : "<non-JSON payload>";
   return j.dump();
 }
+
+namespace {
+
+// "TypeName: message".
+std::string failure_text(const pb::Failure& f) {
+  return (f.type().empty() ? std::string() : f.type() + ": ") + f.message();
+}
+
+}  // namespace
 
 std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   std::ostringstream os;
@@ -104,12 +113,27 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
      << "Close time:      " << format_time(d.close_time_ms()) << "\n"
      << "History length:  " << d.history_length() << "\n"
      << "Shard:           " << d.shard() << " (node " << d.owner_node() << ")\n"
-     << "Workflow task:   " << (d.pending_workflow_task().empty() ? "none" : d.pending_workflow_task())
-     << "\n";
+     << "Workflow task:   " << (d.pending_workflow_task().empty() ? "none" : d.pending_workflow_task());
+  if (!d.pending_workflow_task().empty()) os << " (attempt " << d.workflow_task_attempt() << ")";
+  os << "\n";
+  if (d.has_last_workflow_task_failure())
+    os << "Last workflow task failure: " << failure_text(d.last_workflow_task_failure()) << "\n";
+  if (d.execution_timeout_time_ms() != 0)
+    os << "Times out at:    " << format_time(d.execution_timeout_time_ms()) << "\n";
   os << "Pending activities: " << d.pending_activities_size() << "\n";
-  for (auto& a : d.pending_activities())
+  for (auto& a : d.pending_activities()) {
     os << "  - activity " << a.activity_id() << " " << a.activity_type() << " (scheduled event "
        << a.scheduled_event_id() << ", attempt " << a.attempt() << ", " << a.state() << ")\n";
+    if (a.has_last_failure())
+      os << "      last failure: " << failure_text(a.last_failure()) << "\n";
+    if (a.next_attempt_time_ms() != 0)
+      os << "      next attempt at: " << format_time(a.next_attempt_time_ms()) << "\n";
+    if (a.last_heartbeat_time_ms() != 0)
+      os << "      last heartbeat: " << format_time(a.last_heartbeat_time_ms()) << " "
+         << payload_text(a.last_heartbeat_details()) << "\n";
+    if (!a.last_worker_identity().empty())
+      os << "      last worker: " << a.last_worker_identity() << "\n";
+  }
   os << "Pending timers: " << d.pending_timers_size() << "\n";
   for (auto& t : d.pending_timers())
     os << "  - timer " << t.timer_id() << " fires at " << format_time(t.fire_time_ms())
@@ -165,6 +189,26 @@ std::string shards_text(const pb::ClusterStatusResponse& c) {
     os << line;
   }
   return os.str();
+}
+
+int64_t parse_duration_ms(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  auto unit = text.substr(used);
+  double factor = 0;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else return -1;
+  double ms = value * factor;
+  if (!(ms >= 1) || ms > 1e13) return -1;
+  return static_cast<int64_t>(ms);
 }
 
 }  // namespace chronicle::cli

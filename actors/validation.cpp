@@ -1,0 +1,162 @@
+#include "actors/validation.hpp"
+
+#include "actors/node_env.hpp"
+
+namespace chronicle {
+
+namespace {
+
+// Returns an empty string when the payload fits the limit, else the reason naming `what`.
+std::string check_payload(const std::string& what, const pb::Payload& p, size_t limit) {
+  auto size = p.ByteSizeLong();
+  if (size <= limit) return {};
+  return what + " is " + std::to_string(size) + " bytes, more than max_payload_bytes ("
+         + std::to_string(limit) + ")";
+}
+
+pb::Failure too_large(const std::string& reason) {
+  pb::Failure f;
+  f.set_message(reason);
+  f.set_type("PayloadTooLarge");
+  f.set_non_retryable(true);
+  f.set_source("server");
+  return f;
+}
+
+// Validates a start request and fills in defaults; returns the bytes to forward.
+caf::expected<std::string> validate_start(const std::string& bytes, size_t limit) {
+  auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"workflow ID", &req->workflow_id()},
+                              std::pair{"workflow type", &req->workflow_type()},
+                              std::pair{"task queue", &req->task_queue()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  if (auto reason = check_payload("workflow input", req->input(), limit); !reason.empty())
+    return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+caf::expected<std::string> validate_result(const std::string& bytes, size_t) {
+  auto req = decode<pb::GetResultRequest>(bytes, "GetResultRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+// Signal, terminate and cancel requests: defaults the namespace; checks the workflow ID, the run
+// ID when given, the signal name when `signal` (and the input's size), then the request as Msg.
+
+template <class Msg>
+caf::expected<std::string> validate_addressed(const std::string& bytes, const char* what,
+                                              size_t limit) {
+  auto req = decode<Msg>(bytes, what);
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (reason.empty() && !req->run_id().empty()) reason = check_id("run ID", req->run_id());
+  if constexpr (std::is_same_v<Msg, pb::SignalWorkflowRequest>) {
+    if (reason.empty()) reason = check_id("signal name", req->signal_name());
+    if (reason.empty()) reason = check_payload("signal input", req->input(), limit);
+  }
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+caf::expected<std::string> validate_signal(const std::string& bytes, size_t limit) {
+  return validate_addressed<pb::SignalWorkflowRequest>(bytes, "SignalWorkflowRequest", limit);
+}
+caf::expected<std::string> validate_terminate(const std::string& bytes, size_t limit) {
+  return validate_addressed<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest", limit);
+}
+caf::expected<std::string> validate_cancel(const std::string& bytes, size_t limit) {
+  return validate_addressed<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest",
+                                                              limit);
+}
+
+caf::expected<std::string> validate_sigstart(const std::string& bytes, size_t limit) {
+  auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"workflow ID", &req->workflow_id()},
+                              std::pair{"workflow type", &req->workflow_type()},
+                              std::pair{"task queue", &req->task_queue()},
+                              std::pair{"signal name", &req->signal_name()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  for (auto& [what, p] : {std::pair{"workflow input", &req->input()},
+                          std::pair{"signal input", &req->signal_input()}})
+    if (auto reason = check_payload(what, *p, limit); !reason.empty())
+      return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+// A worker's activity result over the limit becomes a non-retryable activity failure.
+caf::error check_activity_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  auto msg = decode<pb::RespondActivityTaskCompleted>(bytes, "RespondActivityTaskCompleted");
+  if (!msg) return msg.error();
+  auto reason = check_payload("activity result", msg->result(), limit);
+  if (reason.empty()) return caf::none;
+  pb::RespondActivityTaskFailed failed;
+  *failed.mutable_token() = msg->token();
+  failed.set_identity(msg->identity());
+  *failed.mutable_failure() = too_large(reason);
+  kind = act_fail_atom::value;
+  bytes = encode(failed);
+  return caf::none;
+}
+
+// A workflow task answer whose commands carry a payload over the limit fails the workflow task.
+caf::error check_workflow_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  auto msg = decode<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
+  if (!msg) return msg.error();
+  for (int i = 0; i < msg->commands_size(); ++i) {
+    auto size = msg->commands(i).ByteSizeLong();
+    if (size <= limit) continue;
+    pb::RespondWorkflowTaskFailed failed;
+    *failed.mutable_token() = msg->token();
+    failed.set_identity(msg->identity());
+    *failed.mutable_failure() =
+      too_large("command " + std::to_string(i + 1) + " is " + std::to_string(size)
+                + " bytes, more than max_payload_bytes (" + std::to_string(limit) + ")");
+    kind = wf_fail_atom::value;
+    bytes = encode(failed);
+    return caf::none;
+  }
+  return caf::none;
+}
+
+using validator = caf::expected<std::string> (*)(const std::string&, size_t);
+
+caf::error apply(validator v, std::string& bytes, size_t limit) {
+  auto checked = v(bytes, limit);
+  if (!checked) return checked.error();
+  bytes = std::move(*checked);
+  return caf::none;
+}
+
+}  // namespace
+
+caf::error validate_request(const node_config& config, caf::atom_value& kind, std::string& bytes) {
+  auto limit = config.max_payload_bytes;
+  switch (static_cast<uint64_t>(kind)) {
+    case start_atom::uint_value(): return apply(validate_start, bytes, limit);
+    case result_atom::uint_value(): return apply(validate_result, bytes, limit);
+    case signal_atom::uint_value(): return apply(validate_signal, bytes, limit);
+    case sigstart_atom::uint_value(): return apply(validate_sigstart, bytes, limit);
+    case terminate_atom::uint_value(): return apply(validate_terminate, bytes, limit);
+    case cancel_atom::uint_value(): return apply(validate_cancel, bytes, limit);
+    case act_done_atom::uint_value(): return check_activity_answer(kind, bytes, limit);
+    case wf_done_atom::uint_value(): return check_workflow_answer(kind, bytes, limit);
+    default: return caf::none;  // node-internal and failure answers: checked where decided
+  }
+}
+
+}  // namespace chronicle
