@@ -42,7 +42,7 @@ caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
 }
 
 caf::expected<pb::StartWorkflowResponse> client::start(const pb::StartWorkflowRequest& req) {
-  return call<pb::StartWorkflowResponse>(start_atom::value, encode(req), request_timeout);
+  return call<pb::StartWorkflowResponse>(start_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
@@ -84,7 +84,7 @@ caf::expected<pb::GetHistoryResponse> client::history(const std::string& ns,
   req.set_namespace_(ns);
   req.set_workflow_id(workflow_id);
   req.set_run_id(run_id);
-  return call<pb::GetHistoryResponse>(history_atom::value, encode(req), request_timeout);
+  return call<pb::GetHistoryResponse>(history_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& ns,
@@ -94,7 +94,7 @@ caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& 
   req.set_namespace_(ns);
   req.set_workflow_id(workflow_id);
   req.set_run_id(run_id);
-  return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), request_timeout);
+  return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
@@ -110,7 +110,7 @@ caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
   req.set_signal_name(signal_name);
   *req.mutable_input() = input;
   req.set_identity(identity);
-  return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(req), request_timeout);
+  return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::SignalWithStartWorkflowResponse>
@@ -141,7 +141,7 @@ caf::expected<pb::TerminateWorkflowResponse> client::terminate(const std::string
   req.set_run_id(run_id);
   req.set_reason(reason);
   req.set_identity(identity);
-  return call<pb::TerminateWorkflowResponse>(terminate_atom::value, encode(req), request_timeout);
+  return call<pb::TerminateWorkflowResponse>(terminate_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::string& ns,
@@ -155,13 +155,13 @@ caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::strin
   req.set_run_id(run_id);
   req.set_reason(reason);
   req.set_identity(identity);
-  return call<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), request_timeout);
+  return call<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards) {
   pb::ClusterStatusRequest req;
   req.set_with_shards(with_shards);
-  return call<pb::ClusterStatusResponse>(cluster_atom::value, encode(req), request_timeout);
+  return call<pb::ClusterStatusResponse>(cluster_atom::value, encode(req), timeout_);
 }
 
 bool client::call_ping() {

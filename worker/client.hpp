@@ -62,6 +62,10 @@ public:
                                                           const std::string& reason,
                                                           const std::string& identity = {});
 
+  // Timeout of each request except result() (default 10 s). A request to a node that dies is
+  // never answered, so callers that switch nodes on failure want it short.
+  void set_request_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+
   // Every member's status (and the shard map when with_shards), as seen from the connected node.
   caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
 
@@ -79,6 +83,7 @@ private:
   std::string host_;
   uint16_t port_;
   caf::actor node_;
+  std::chrono::milliseconds timeout_ = request_timeout;
 };
 
 }  // namespace chronicle
