@@ -202,3 +202,19 @@ TEST_CASE("idle executions are passivated and reactivated by their timer") {
   REQUIRE(h);
   check_greeting_history(*h);
 }
+
+TEST_CASE("durability os: kill -9 of the node loses nothing (the WAL is in the OS page cache)") {
+  deployment d("durability: os\n");
+  d.start_node();
+  d.start_worker();
+  auto c = d.connect();
+  d.start(c, "os1", "Eve");
+  d.wait_until(c, "os1", [](auto& x) { return x.pending_timers_size() == 1; }, "timer pending");
+  d.node.kill9();
+  d.start_node();
+  auto c2 = d.connect();
+  check_result(c2, "os1", "Eve");
+  auto h = c2.history("", "os1");
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
