@@ -52,7 +52,15 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
     a->set_activity_type(pa.activity_type());
     a->set_scheduled_event_id(id);
     a->set_attempt(pa.attempt());
-    a->set_state("scheduled");
+    a->set_state(pa.state() == pb::ACTIVITY_STATE_STARTED   ? "started"
+                 : pa.state() == pb::ACTIVITY_STATE_BACKOFF ? "backoff"
+                                                            : "scheduled");
+    if (pa.has_last_failure()) *a->mutable_last_failure() = pa.last_failure();
+    if (pa.has_last_heartbeat_details())
+      *a->mutable_last_heartbeat_details() = pa.last_heartbeat_details();
+    a->set_last_heartbeat_time_ms(pa.last_heartbeat_time_ms());
+    a->set_next_attempt_time_ms(pa.retry_time_ms());
+    a->set_last_worker_identity(pa.started_identity());
   }
   for (auto& [id, pt] : ms->pending_timers()) {
     auto* t = resp.add_pending_timers();
@@ -61,7 +69,13 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
     t->set_fire_time_ms(pt.fire_time_ms());
   }
   if (ms->has_workflow_task())
+  {
     resp.set_pending_workflow_task(ms->workflow_task().started_event_id() ? "started" : "scheduled");
+    resp.set_workflow_task_attempt(ms->workflow_task().attempt());
+  }
+  if (ms->has_last_workflow_task_failure())
+    *resp.mutable_last_workflow_task_failure() = ms->last_workflow_task_failure();
+  resp.set_execution_timeout_time_ms(ms->workflow_timeout_fire_ms());
   resp.set_shard(static_cast<int32_t>(shard));
   resp.set_owner_node(env.config.name);
   return encode(resp);

@@ -294,6 +294,21 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
                                                      m.identity(), m.token().attempt()}};
         });
     },
+    [=](act_start_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_answer<pb::RecordActivityTaskStarted>(
+        self, bytes, "RecordActivityTaskStarted", [](auto& m) {
+          return decide_input{input::activity_started{m.token().scheduled_event_id(),
+                                                      m.token().attempt(), m.identity()}};
+        });
+    },
+    [=](act_beat_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_answer<pb::RecordActivityTaskHeartbeat>(
+        self, bytes, "RecordActivityTaskHeartbeat", [](auto& m) {
+          return decide_input{input::activity_heartbeat{m.token().scheduled_event_id(),
+                                                        m.token().attempt(), m.details(),
+                                                        m.identity()}};
+        });
+    },
     [=](timer_atom, const std::string& bytes) {
       touch(self);
       auto& st = self->state;
@@ -303,9 +318,16 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       }
       auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord");
       if (!rec || !st.run || rec->run_id() != st.run->run_id()) return;
-      auto t = st.step(self, input::timer_fired{rec->started_event_id()});
+      decide_input in = input::timer_fired{rec->started_event_id()};
+      if (rec->kind() == pb::TIMER_KIND_ACTIVITY)
+        in = input::activity_timer{rec->started_event_id(), rec->fire_time_ms()};
+      else if (rec->kind() == pb::TIMER_KIND_WORKFLOW_TIMEOUT)
+        in = input::workflow_timed_out{rec->fire_time_ms()};
+      auto t = st.step(self, in);
       if (!t && chronicle_code(t.error()) != static_cast<uint8_t>(errc::stale_task))
         spdlog::error("timer for {}: {}", st.args.workflow_id, error_text(t.error()));
+      if (t && rec->kind() == pb::TIMER_KIND_WORKFLOW_TIMEOUT)
+        spdlog::info("workflow {}/{} timed out", st.args.ns, st.args.workflow_id);
     },
     [=](recover_atom) {
       touch(self);

@@ -77,13 +77,22 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
   tok->set_workflow_id(rec.workflow_id());
   tok->set_run_id(rec.run_id());
   tok->set_scheduled_event_id(rec.scheduled_event_id());
+  std::chrono::milliseconds delay{0};
   if (rec.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK) {
-    tok->set_attempt(run->workflow_task().attempt());
+    auto attempt = run->workflow_task().attempt();
+    tok->set_attempt(attempt);
     req.set_workflow_task(true);
+    // A workflow task failing again and again (a bug, non-determinism) is retried with a growing
+    // delay: attempt 2 at once, then 1 s, 2 s, 4 s ... at most 10 s. Not durable: after a restart
+    // the task is dispatched at once.
+    if (attempt >= 3)
+      delay = std::chrono::milliseconds(std::min<int64_t>(int64_t{1000} << std::min(attempt - 3, 4),
+                                                          10'000));
   } else {
     auto it = run->pending_activities().find(rec.scheduled_event_id());
     if (it == run->pending_activities().end()) return;
     auto& pa = it->second;
+    if (pa.state() == pb::ACTIVITY_STATE_BACKOFF) return;  // its retry timer dispatches it
     tok->set_attempt(pa.attempt());
     auto* at = req.mutable_activity_task();
     *at->mutable_token() = *tok;
@@ -91,8 +100,13 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     at->set_activity_type(pa.activity_type());
     *at->mutable_input() = pa.input();
     at->set_workflow_type(run->workflow_type());
+    if (pa.has_last_heartbeat_details()) *at->mutable_heartbeat_details() = pa.last_heartbeat_details();
+    at->set_heartbeat_timeout_ms(pa.heartbeat_timeout_ms());
   }
-  self->send(args.env->matching, dispatch_atom::value, encode(req));
+  if (delay.count() > 0)
+    self->delayed_send(args.env->matching, delay, dispatch_atom::value, encode(req));
+  else
+    self->send(args.env->matching, dispatch_atom::value, encode(req));
 }
 
 pb::TransferRecord execution_state::transfer(pb::TransferKind kind, int64_t scheduled_id,

@@ -36,6 +36,10 @@ caf::expected<pb::TaskToken> token_of(caf::atom_value kind, const std::string& b
       return token<pb::RespondActivityTaskCompleted>(bytes, "RespondActivityTaskCompleted");
     case act_fail_atom::uint_value():
       return token<pb::RespondActivityTaskFailed>(bytes, "RespondActivityTaskFailed");
+    case act_start_atom::uint_value():
+      return token<pb::RecordActivityTaskStarted>(bytes, "RecordActivityTaskStarted");
+    case act_beat_atom::uint_value():
+      return token<pb::RecordActivityTaskHeartbeat>(bytes, "RecordActivityTaskHeartbeat");
     default:
       return make_error(errc::bad_message, "message kind carries no task token");
   }

@@ -166,6 +166,8 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     route<wf_fail_atom>(self),
     route<act_done_atom>(self),
     route<act_fail_atom>(self),
+    route<act_start_atom>(self),
+    route<act_beat_atom>(self),
     [=](arm_atom, const std::string& bytes) {
       if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) arm(self, std::move(*rec));
     },

@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "actors/matching_actor.hpp"
 
@@ -34,8 +35,20 @@ namespace {
 
 using self_ptr = caf::stateful_actor<task_queue_state>*;
 
-std::string task_key(const pb::TaskToken& t) {
-  return t.run_id() + '\0' + t.workflow_id() + '\0' + std::to_string(t.scheduled_event_id());
+// Activity tasks are keyed per attempt: a retry is a new task even while an earlier attempt (timed
+// out, still running somewhere) holds its slot.
+std::string task_key(const pb::TaskToken& t, bool activity) {
+  auto key = t.run_id() + '\0' + t.workflow_id() + '\0' + std::to_string(t.scheduled_event_id());
+  if (activity) key += '\0' + std::to_string(t.attempt());
+  return key;
+}
+
+// Tells the execution (through the frontend) something about an activity attempt; the answer
+// does not matter (a stale attempt is refused there).
+template <class Atom>
+void tell_execution(self_ptr self, Atom atom, std::string bytes) {
+  self->request(self->state.env->frontend, request_timeout, atom, std::move(bytes))
+    .then([](const std::string&) {}, [](const caf::error&) {});
 }
 
 // Next worker with a free slot after the last one served, or nullptr.
@@ -116,7 +129,11 @@ void pump(self_ptr self) {
     auto key = t.key;
     if (t.req.has_activity_task()) {
       auto bytes = encode(t.req.activity_task());
+      pb::RecordActivityTaskStarted started;
+      *started.mutable_token() = t.req.token();
+      started.set_identity(w->identity);
       w->inflight.emplace(key, std::move(t));
+      tell_execution(self, act_start_atom::value, encode(started));
       self->send(w->handle, act_task_atom::value, std::move(bytes));
     } else {
       w->inflight.emplace(key, std::move(t));
@@ -129,13 +146,24 @@ void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
   auto& st = self->state;
   auto wi = st.workers.find(addr);
   if (wi == st.workers.end()) return;
-  spdlog::info("task queue {}: worker '{}' is gone, {} task(s) handed out again", st.queue,
+  spdlog::info("task queue {}: worker '{}' is gone, {} task(s) failed or handed out again", st.queue,
                wi->second.identity, wi->second.inflight.size());
   auto inflight = std::move(wi->second.inflight);
+  auto wi_identity = wi->second.identity;
   st.workers.erase(wi);
   for (auto& [key, t] : inflight) {
     if (t.req.has_activity_task()) {
-      st.backlog.push_front(std::move(t));
+      // A failed attempt (retried by its policy), not a silent re-queue: the retry need not
+      // wait for the start-to-close timeout.
+      st.known.erase(key);
+      pb::RespondActivityTaskFailed failed;
+      *failed.mutable_token() = t.req.token();
+      failed.set_identity(wi_identity);
+      auto* f = failed.mutable_failure();
+      f->set_type("WorkerLost");
+      f->set_message("worker '" + wi_identity + "' was lost while running the activity");
+      f->set_source("server");
+      tell_execution(self, act_fail_atom::value, encode(failed));
     } else if (t.delivered) {
       st.known.erase(key);
       lose_workflow_task(self, t.req.token(), "worker lost");
@@ -154,7 +182,7 @@ auto answer(self_ptr self) {
     auto& st = self->state;
     // The answer may come from another actor than the worker (activities run in their own
     // actors): find the task by its key.
-    auto key = task_key(*token);
+    auto key = task_key(*token, std::is_same_v<Atom, act_done_atom> || std::is_same_v<Atom, act_fail_atom>);
     for (auto& [addr, w] : st.workers)
       if (w.inflight.erase(key) > 0) {
         st.known.erase(key);
@@ -197,7 +225,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;
-      auto key = task_key(req->token());
+      auto key = task_key(req->token(), req->has_activity_task());
       if (!self->state.known.insert(key).second) return;  // already queued or in flight
       self->state.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
       pump(self);
@@ -206,6 +234,11 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     answer<wf_fail_atom>(self),
     answer<act_done_atom>(self),
     answer<act_fail_atom>(self),
+    [=](act_beat_atom atom, std::string& bytes) -> caf::result<caf::message> {
+      // A heartbeat of a running activity: straight to its execution (the slot stays taken).
+      self->delegate(self->state.env->frontend, atom, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
   };
 }
 

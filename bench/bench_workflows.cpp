@@ -34,10 +34,10 @@ sdk::task<json> timer_100ms(sdk::workflow_context& ctx, json input) {
 
 const std::vector<shape>& shapes() {
   static const std::vector<shape> all = {
-    {"one-activity", "BenchOneActivity", "", 1},
-    {"ten-activities", "BenchTenActivities", "", 10},
-    {"timer-100ms", "BenchTimer100ms", "", 0},
-    {"signal-roundtrip", "", "needs signals (not implemented yet)", 0},
+    {"one-activity", "BenchOneActivity", ""},
+    {"ten-activities", "BenchTenActivities", ""},
+    {"timer-100ms", "BenchTimer100ms", ""},
+    {"signal-roundtrip", "", "needs signals (not implemented yet)"},
   };
   return all;
 }

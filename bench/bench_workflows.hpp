@@ -15,7 +15,6 @@ struct shape {
   std::string name;           // --shape value, e.g. "one-activity"
   std::string workflow_type;  // registered workflow type; empty when the shape cannot run yet
   std::string missing;        // why it cannot run (empty when it can)
-  int activities = 0;         // activities one workflow runs
 };
 
 // Every shape of the issue, in the order of the matrix.

@@ -33,18 +33,8 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-// The node never frees an activity slot: its task queue frees a slot only when the answer comes
-// from the registered worker actor, but the SDK answers activities from the detached actor that
-// ran them. So a worker with N activity slots stops receiving activities after N of them. Until
-// that is fixed the bench registers enough workers, each with the most slots the node accepts, to
-// cover every activity of the run. In-flight activities stay bounded by C: each bench workflow
-// runs one activity at a time.
-constexpr int32_t max_activity_slots = 10'000;
-
-// Workers needed so that `activities` activities never exhaust the slots.
-int workers_for(int64_t activities, int32_t slots) {
-  return static_cast<int>(std::max<int64_t>(1, (activities + slots - 1) / slots));
-}
+// The most task slots a node accepts from one worker.
+constexpr int32_t max_slots = 10'000;
 
 struct bench_options {
   std::string address;
@@ -58,9 +48,9 @@ struct bench_options {
   uint32_t num_shards = 16;
   std::string node_log_level = "warn";
   std::string log_level = "warn";
-  int worker_slots = 0;  // workflow slots per worker; 0: max(16, C)
-  int32_t activity_slots = max_activity_slots;
-  int workers = 0;       // 0: enough for every activity of the run (see max_activity_slots)
+  int worker_slots = 0;    // workflow task slots per worker; 0: max(16, C)
+  int activity_slots = 0;  // activity slots per worker; 0: max(16, C)
+  int workers = 1;         // in-process workers
   std::string ns = "default";
   std::string task_queue = "bench";
   int64_t timeout_s = 60;
@@ -128,13 +118,13 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
   app.add_option("--worker-slots", o->worker_slots,
-                 "workflow task slots of the bench's worker (default max(16, C))")
-    ->check(CLI::Range(1, 4096));
-  app.add_option("--activity-slots", o->activity_slots, "activity slots of each worker")
-    ->check(CLI::Range(1, max_activity_slots))->capture_default_str();
-  app.add_option("--workers", o->workers,
-                 "in-process workers (default: enough that no activity slot runs out)")
-    ->check(CLI::Range(1, 1000));
+                 "workflow task slots of each worker (default max(16, C))")
+    ->check(CLI::Range(1, max_slots));
+  app.add_option("--activity-slots", o->activity_slots,
+                 "activity slots of each worker (default max(16, C))")
+    ->check(CLI::Range(1, max_slots));
+  app.add_option("--workers", o->workers, "in-process workers, each with those slots")
+    ->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--namespace", o->ns, "namespace")->capture_default_str();
   app.add_option("--task-queue", o->task_queue, "task queue of the bench's worker")
     ->capture_default_str();
@@ -324,9 +314,8 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-bench: shape " << s->name << " " << s->missing << "\n";
     return 2;
   }
-  if (o.worker_slots == 0) o.worker_slots = std::max(16, o.concurrency);
-  if (o.workers == 0)
-    o.workers = workers_for((o.workflows + o.warmup) * s->activities, o.activity_slots);
+  if (o.worker_slots == 0) o.worker_slots = std::min(max_slots, std::max(16, o.concurrency));
+  if (o.activity_slots == 0) o.activity_slots = std::min(max_slots, std::max(16, o.concurrency));
   // The worker's logs go to stderr: stdout carries only the JSON line.
   spdlog::set_default_logger(spdlog::stderr_color_mt("chronicle-bench"));
   spdlog::set_level(spdlog::level::from_str(o.log_level));

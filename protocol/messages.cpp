@@ -75,6 +75,8 @@ const char* event_type_name(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_STARTED: return "ActivityTaskStarted";
     case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: return "ActivityTaskCompleted";
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: return "ActivityTaskFailed";
+    case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: return "ActivityTaskTimedOut";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: return "WorkflowExecutionTimedOut";
     case pb::EVENT_TYPE_TIMER_STARTED: return "TimerStarted";
     case pb::EVENT_TYPE_TIMER_FIRED: return "TimerFired";
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: return "ActivityTaskCancelRequested";

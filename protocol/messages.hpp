@@ -39,6 +39,8 @@ using wf_done_atom = caf::atom_constant<caf::atom("wfdone")>;
 using wf_fail_atom = caf::atom_constant<caf::atom("wffail")>;
 using act_done_atom = caf::atom_constant<caf::atom("actdone")>;
 using act_fail_atom = caf::atom_constant<caf::atom("actfail")>;
+using act_beat_atom = caf::atom_constant<caf::atom("actbeat")>;    // activity heartbeat
+using act_start_atom = caf::atom_constant<caf::atom("actstart")>;  // activity handed to a worker
 // --- cluster ---
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using fwd_atom = caf::atom_constant<caf::atom("fwd")>;

@@ -17,6 +17,7 @@ void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t 
   state.clear_pending_activities();
   state.clear_pending_timers();
   state.clear_buffered_events();
+  state.clear_workflow_timeout_fire_ms();
 }
 
 }  // namespace
@@ -33,6 +34,16 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
       state.set_start_time_ms(ev.event_time_ms());
       state.set_start_request_id(a.request_id());
+      // Without continue-as-new or workflow retries a run is the whole execution: the earlier
+      // of the two timeouts applies.
+      int64_t timeout = a.workflow_execution_timeout_ms();
+      state.set_workflow_timeout_kind("execution");
+      if (a.workflow_run_timeout_ms() > 0 && (timeout == 0 || a.workflow_run_timeout_ms() < timeout)) {
+        timeout = a.workflow_run_timeout_ms();
+        state.set_workflow_timeout_kind("run");
+      }
+      if (timeout > 0) state.set_workflow_timeout_fire_ms(ev.event_time_ms() + timeout);
+      else state.clear_workflow_timeout_kind();
       break;
     }
     case pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED: {
@@ -49,10 +60,20 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
     case pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
       state.clear_workflow_task();
       state.set_last_workflow_task_completed_event_id(ev.event_id());
+      state.clear_last_workflow_task_failure();
       break;
-    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
+    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: {
+      state.clear_workflow_task();
+      auto* f = state.mutable_last_workflow_task_failure();
+      f->Clear();
+      f->set_message("workflow task timed out: " + ev.workflow_task_timed_out().cause());
+      f->set_type("TimeoutError");
+      f->set_source("server");
+      break;
+    }
     case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED:
       state.clear_workflow_task();
+      *state.mutable_last_workflow_task_failure() = ev.workflow_task_failed().failure();
       break;
     case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
       auto& a = ev.activity_task_scheduled();
@@ -64,6 +85,13 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       *pa.mutable_input() = a.input();
       pa.set_attempt(1);
       pa.set_scheduled_time_ms(ev.event_time_ms());
+      pa.set_state(pb::ACTIVITY_STATE_SCHEDULED);
+      pa.set_attempt_scheduled_time_ms(ev.event_time_ms());
+      pa.set_schedule_to_close_timeout_ms(a.schedule_to_close_timeout_ms());
+      pa.set_schedule_to_start_timeout_ms(a.schedule_to_start_timeout_ms());
+      pa.set_start_to_close_timeout_ms(a.start_to_close_timeout_ms());
+      pa.set_heartbeat_timeout_ms(a.heartbeat_timeout_ms());
+      *pa.mutable_retry_policy() = a.retry_policy();
       (*state.mutable_pending_activities())[ev.event_id()] = std::move(pa);
       break;
     }
@@ -75,6 +103,18 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED:
       state.mutable_pending_activities()->erase(ev.activity_task_failed().scheduled_event_id());
       break;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+      state.mutable_pending_activities()->erase(ev.activity_task_timed_out().scheduled_event_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: {
+      auto* f = state.mutable_failure();
+      f->set_message("workflow execution timed out ("
+                     + ev.workflow_execution_timed_out().timeout() + " timeout)");
+      f->set_type("TimeoutError");
+      f->set_source("server");
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT, ev.event_time_ms());
+      break;
+    }
     case pb::EVENT_TYPE_TIMER_STARTED: {
       auto& a = ev.timer_started();
       pb::PendingTimer pt;

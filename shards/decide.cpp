@@ -17,6 +17,9 @@ bool buffered_for_activity(const pb::MutableState& s, int64_t scheduled_id) {
       return true;
     if (ev.has_activity_task_failed() && ev.activity_task_failed().scheduled_event_id() == scheduled_id)
       return true;
+    if (ev.has_activity_task_timed_out()
+        && ev.activity_task_timed_out().scheduled_event_id() == scheduled_id)
+      return true;
   }
   return false;
 }
@@ -27,9 +30,31 @@ bool buffered_for_timer(const pb::MutableState& s, int64_t started_id) {
   return false;
 }
 
+decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
+                                 int64_t now, transition removed) {
+  builder b(s, now);
+  auto& r = b.result();
+  r.transfers_removed = std::move(removed.transfers_removed);
+  r.timers_removed = std::move(removed.timers_removed);
+  bool wt_started = workflow_task_started(s);
+  for (auto& ev : evs) {
+    ev.set_event_time_ms(now);
+    if (wt_started) {
+      *b.state().add_buffered_events() = std::move(ev);
+    } else {
+      b.add(ev.event_type()) = std::move(ev);
+      b.commit();
+    }
+  }
+  if (!wt_started && !b.state().has_workflow_task()) b.schedule_workflow_task(1);
+  return std::move(b.result());
+}
+
 }  // namespace detail
 
 namespace {
+
+using detail::on_external_events;
 
 using detail::builder;
 using detail::reject;
@@ -43,6 +68,8 @@ rejection closed(const pb::MutableState& s) {
 std::optional<rejection> invalid_start(const pb::StartWorkflowRequest& req) {
   if (req.workflow_id().empty() || req.workflow_type().empty() || req.task_queue().empty())
     return reject(errc::invalid_argument, "workflow_id, workflow_type and task_queue are required");
+  if (req.workflow_execution_timeout_ms() < 0 || req.workflow_run_timeout_ms() < 0)
+    return reject(errc::invalid_argument, "workflow timeouts must not be negative");
   return std::nullopt;
 }
 
@@ -60,7 +87,11 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
   a->set_namespace_(req.namespace_());
   a->set_identity(req.identity());
   a->set_request_id(req.request_id());
+  a->set_workflow_execution_timeout_ms(req.workflow_execution_timeout_ms());
+  a->set_workflow_run_timeout_ms(req.workflow_run_timeout_ms());
   b.commit();
+  if (b.state().workflow_timeout_fire_ms() != 0)
+    b.result().timers_added.push_back(b.workflow_timeout_timer(b.state().workflow_timeout_fire_ms()));
   return b;
 }
 
@@ -101,53 +132,6 @@ decide_result on_wt_started(const pb::MutableState& s, const input::workflow_tas
   ev.mutable_workflow_task_started()->set_identity(in.identity);
   b.commit();
   return std::move(b.result());
-}
-
-// Events that arrive from outside the workflow code (results, fired timers, signals, cancel
-// requests): buffered while a workflow task is started, else appended at once with a new workflow
-// task scheduled when none is pending.
-decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
-                                 int64_t now, transition removed) {
-  builder b(s, now);
-  auto& r = b.result();
-  r.transfers_removed = std::move(removed.transfers_removed);
-  r.timers_removed = std::move(removed.timers_removed);
-  bool wt_started = detail::workflow_task_started(s);
-  for (auto& ev : evs) {
-    ev.set_event_time_ms(now);
-    if (wt_started) {
-      *b.state().add_buffered_events() = std::move(ev);
-    } else {
-      b.add(ev.event_type()) = std::move(ev);
-      b.commit();
-    }
-  }
-  if (!wt_started && !b.state().has_workflow_task()) b.schedule_workflow_task(1);
-  return std::move(b.result());
-}
-
-template <class Attrs>
-decide_result on_activity_result(const pb::MutableState& s, int64_t scheduled_id,
-                                 const std::string& identity, int32_t attempt, int64_t now,
-                                 pb::EventType type, Attrs fill) {
-  if (!is_running(s)) return reject(errc::stale_task, "workflow execution is closed");
-  auto it = s.pending_activities().find(scheduled_id);
-  if (it == s.pending_activities().end() || detail::buffered_for_activity(s, scheduled_id))
-    return reject(errc::stale_task, "activity is not pending");
-  // ActivityTaskStarted is written with the result (as Temporal does), then the result itself.
-  builder b(s, now);
-  transition removed;
-  removed.transfers_removed.push_back(
-    b.transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, scheduled_id, it->second.task_queue()));
-  std::vector<pb::HistoryEvent> evs(2);
-  evs[0].set_event_type(pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
-  auto* st = evs[0].mutable_activity_task_started();
-  st->set_scheduled_event_id(scheduled_id);
-  st->set_identity(identity);
-  st->set_attempt(attempt);
-  evs[1].set_event_type(type);
-  fill(evs[1]);
-  return on_external_events(s, std::move(evs), now, std::move(removed));
 }
 
 decide_result on_timer_fired(const pb::MutableState& s, const input::timer_fired& in, int64_t now) {
@@ -217,23 +201,46 @@ decide_result on_request_cancel(const pb::MutableState& s,
   return on_external_events(s, {std::move(ev)}, now, {});
 }
 
-decide_result on_terminate(const pb::MutableState& s, const input::terminate_workflow& in,
-                           int64_t now) {
-  if (!is_running(s)) return closed(s);
-  builder b(s, now);
+// Before a server-side close: a started workflow task is failed (cause ForceCloseCommand, the
+// worker's answer would come too late, as Temporal does) and the buffered events are written.
+void force_close_workflow_task(builder& b, const pb::MutableState& s, const std::string& why,
+                               const std::string& identity) {
   if (detail::workflow_task_started(s)) {
-    // The worker's answer would come too late: fail the task first (as Temporal does).
     b.remove_workflow_task_transfer();
     auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_TASK_FAILED).mutable_workflow_task_failed();
     a->set_scheduled_event_id(s.workflow_task().scheduled_event_id());
     a->set_started_event_id(s.workflow_task().started_event_id());
     a->set_cause(pb::WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND);
-    a->mutable_failure()->set_message("workflow execution terminated");
+    a->mutable_failure()->set_message(why);
     a->mutable_failure()->set_source("server");
-    a->set_identity(in.identity);
+    a->set_identity(identity);
     b.commit();
     b.flush_buffered();
   }
+}
+
+decide_result on_workflow_timed_out(const pb::MutableState& s, const input::workflow_timed_out& in,
+                                    int64_t now) {
+  if (!is_running(s) || s.workflow_timeout_fire_ms() == 0
+      || s.workflow_timeout_fire_ms() != in.fire_time_ms)
+    return reject(errc::stale_task, "workflow timeout is not armed");
+  builder b(s, now);
+  force_close_workflow_task(b, s, "workflow execution timed out", "");
+  const pb::MutableState open = b.state();
+  b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
+    .mutable_workflow_execution_timed_out()
+    ->set_timeout(s.workflow_timeout_kind());
+  b.commit();
+  b.drop_pending_records(open);
+  // Its own record fired and is deleted by the execution; drop_pending_records removed it too.
+  return std::move(b.result());
+}
+
+decide_result on_terminate(const pb::MutableState& s, const input::terminate_workflow& in,
+                           int64_t now) {
+  if (!is_running(s)) return closed(s);
+  builder b(s, now);
+  force_close_workflow_task(b, s, "workflow execution terminated", in.identity);
   const pb::MutableState open = b.state();
   auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED).mutable_workflow_execution_terminated();
   a->set_reason(in.reason);
@@ -275,21 +282,17 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
             a->set_cause(x.cause);
           });
       } else if constexpr (std::is_same_v<T, input::activity_completed>) {
-        return on_activity_result(state, x.scheduled_event_id, x.identity, x.attempt, now,
-                                  pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED, [&](pb::HistoryEvent& ev) {
-                                    auto* a = ev.mutable_activity_task_completed();
-                                    *a->mutable_result() = x.result;
-                                    a->set_scheduled_event_id(x.scheduled_event_id);
-                                    a->set_identity(x.identity);
-                                  });
+        return detail::on_activity_completed(state, x, now);
       } else if constexpr (std::is_same_v<T, input::activity_failed>) {
-        return on_activity_result(state, x.scheduled_event_id, x.identity, x.attempt, now,
-                                  pb::EVENT_TYPE_ACTIVITY_TASK_FAILED, [&](pb::HistoryEvent& ev) {
-                                    auto* a = ev.mutable_activity_task_failed();
-                                    *a->mutable_failure() = x.failure;
-                                    a->set_scheduled_event_id(x.scheduled_event_id);
-                                    a->set_identity(x.identity);
-                                  });
+        return detail::on_activity_failed(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::activity_started>) {
+        return detail::on_activity_started(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::activity_heartbeat>) {
+        return detail::on_activity_heartbeat(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::activity_timer>) {
+        return detail::on_activity_timer(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::workflow_timed_out>) {
+        return on_workflow_timed_out(state, x, now);
       } else if constexpr (std::is_same_v<T, input::timer_fired>) {
         return on_timer_fired(state, x, now);
       } else if constexpr (std::is_same_v<T, input::signal_workflow>) {

@@ -46,6 +46,10 @@ struct activity_completed {
   std::string identity;
   int32_t attempt = 1;
 };
+// A failed attempt. Retried (no event: attempt + 1, last failure and backoff in mutable state,
+// a durable timer dispatches the next attempt) unless the failure is non-retryable (flag or type
+// listed in the policy), the policy's maximum attempts is reached, or the retry would start after
+// the schedule-to-close deadline; then ActivityTaskStarted + ActivityTaskFailed are written.
 struct activity_failed {
   int64_t scheduled_event_id = 0;
   pb::Failure failure;
@@ -54,6 +58,39 @@ struct activity_failed {
 };
 struct timer_fired {
   int64_t started_event_id = 0;
+};
+// The task queue handed attempt `attempt` of the activity to a worker: the activity becomes
+// started (no event: ActivityTaskStarted is written with its outcome, as Temporal does with
+// retries); start-to-close and heartbeat deadlines count from now. Stale when the attempt is not
+// the current one or the activity waits for a retry.
+struct activity_started {
+  int64_t scheduled_event_id = 0;
+  int32_t attempt = 1;
+  std::string identity;
+};
+// A heartbeat of the running attempt: its details and time are kept in mutable state (no event);
+// the next attempt receives the details. Stale like activity_started.
+struct activity_heartbeat {
+  int64_t scheduled_event_id = 0;
+  int32_t attempt = 1;
+  pb::Payload details;
+  std::string identity;
+};
+// The activity's durable timer record (kind ACTIVITY, fire time `fire_time_ms`) fired. Stale
+// unless it is the record the activity armed last. Then, in this order: schedule-to-close expired
+// -> final ActivityTaskTimedOut; backoff over -> the next attempt is dispatched; schedule-to-start
+// expired -> final ActivityTaskTimedOut; start-to-close or heartbeat expired -> a retry (no event)
+// or, when the policy is exhausted, ActivityTaskStarted + ActivityTaskTimedOut; otherwise the
+// timer is re-armed for the next deadline.
+struct activity_timer {
+  int64_t scheduled_event_id = 0;
+  int64_t fire_time_ms = 0;
+};
+// The execution / run timeout's timer record fired (stale unless it is the armed deadline):
+// WorkflowExecutionTimedOut, status TimedOut, pending work dropped (a started workflow task is
+// failed first with cause ForceCloseCommand, as for terminate).
+struct workflow_timed_out {
+  int64_t fire_time_ms = 0;
 };
 // A signal to the running run `state`: WorkflowExecutionSignaled, buffered while a workflow task is
 // started, else appended (with a new workflow task when none is pending). A non-empty request_id
@@ -93,7 +130,8 @@ using decide_input =
                input::workflow_task_failed, input::workflow_task_timed_out,
                input::activity_completed, input::activity_failed, input::timer_fired,
                input::signal_workflow, input::signal_with_start, input::terminate_workflow,
-               input::request_cancel_workflow>;
+               input::request_cancel_workflow, input::activity_started,
+               input::activity_heartbeat, input::activity_timer, input::workflow_timed_out>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.

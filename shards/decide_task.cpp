@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "shards/activity_policy.hpp"
 #include "shards/transition_builder.hpp"
 
 namespace chronicle::detail {
@@ -33,6 +34,8 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
         return "ScheduleActivityTask without activity type";
       if (c.schedule_activity_task().activity_id().empty())
         return "ScheduleActivityTask without activity id";
+      if (auto why = check_activity_options(c.schedule_activity_task()); !why.empty())
+        return "ScheduleActivityTask: " + why;
       return {};
     case pb::Command::kStartTimer: {
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES;
@@ -156,10 +159,12 @@ void schedule_activity(builder& b, const pb::ScheduleActivityTaskCommandAttribut
   a->set_task_queue(ca.task_queue().empty() ? b.state().task_queue() : ca.task_queue());
   *a->mutable_input() = ca.input();
   a->set_workflow_task_completed_event_id(completed_id);
+  fill_activity_options(ca, a);
   auto queue = a->task_queue();
   b.commit();
-  b.result().transfers_added.push_back(
-    b.transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, b.state().next_event_id() - 1, queue));
+  int64_t id = b.state().next_event_id() - 1;
+  b.result().transfers_added.push_back(b.transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, queue));
+  b.rearm_activity_timer(id);
 }
 
 void start_timer(builder& b, const pb::StartTimerCommandAttributes& ca, int64_t completed_id) {
@@ -177,6 +182,8 @@ void start_timer(builder& b, const pb::StartTimerCommandAttributes& ca, int64_t 
 void cancel_activity(builder& b, int64_t scheduled_id, int64_t completed_id,
                      const std::string& identity) {
   auto queue = b.state().pending_activities().at(scheduled_id).task_queue();
+  auto armed = b.state().pending_activities().at(scheduled_id).timer_fire_ms();
+  auto attempt = b.state().pending_activities().at(scheduled_id).attempt();
   bool result_in = buffered_for_activity(b.state(), scheduled_id);
   auto* r = b.add(pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED).mutable_activity_task_cancel_requested();
   r->set_scheduled_event_id(scheduled_id);
@@ -191,6 +198,7 @@ void cancel_activity(builder& b, int64_t scheduled_id, int64_t completed_id,
   b.commit();
   b.result().transfers_removed.push_back(
     b.transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, scheduled_id, queue));
+  if (armed != 0) b.result().timers_removed.push_back(b.activity_timer(scheduled_id, armed, attempt));
 }
 
 void cancel_timer(builder& b, const std::string& timer_id, int64_t completed_id,

@@ -61,6 +61,34 @@ public:
     return r;
   }
 
+  // The durable timer record of the activity scheduled at `scheduled_id` firing at `fire`.
+  pb::TimerRecord activity_timer(int64_t scheduled_id, int64_t fire, int32_t attempt) const {
+    pb::TimerRecord r;
+    r.set_namespace_(t_.state.namespace_());
+    r.set_workflow_id(t_.state.workflow_id());
+    r.set_run_id(t_.state.run_id());
+    r.set_started_event_id(scheduled_id);
+    r.set_fire_time_ms(fire);
+    r.set_kind(pb::TIMER_KIND_ACTIVITY);
+    r.set_attempt(attempt);
+    return r;
+  }
+
+  // The durable timer record of the execution / run timeout (started_event_id 1).
+  pb::TimerRecord workflow_timeout_timer(int64_t fire) const {
+    pb::TimerRecord r;
+    r.set_namespace_(t_.state.namespace_());
+    r.set_workflow_id(t_.state.workflow_id());
+    r.set_run_id(t_.state.run_id());
+    r.set_started_event_id(1);
+    r.set_fire_time_ms(fire);
+    r.set_kind(pb::TIMER_KIND_WORKFLOW_TIMEOUT);
+    return r;
+  }
+
+  // Arms the activity's timer record for its next deadline, removing the one armed before.
+  void rearm_activity_timer(int64_t scheduled_id);
+
   // Schedules a workflow task (attempt given) and records the transfer that dispatches it.
   void schedule_workflow_task(int32_t attempt) {
     auto& ev = add(pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
@@ -97,8 +125,13 @@ public:
       t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
                                               before.workflow_task().scheduled_event_id(),
                                               before.task_queue()));
-    for (auto& [id, pa] : before.pending_activities())
+    for (auto& [id, pa] : before.pending_activities()) {
       t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
+      if (pa.timer_fire_ms() != 0)
+        t_.timers_removed.push_back(activity_timer(id, pa.timer_fire_ms(), pa.attempt()));
+    }
+    if (before.workflow_timeout_fire_ms() != 0)
+      t_.timers_removed.push_back(workflow_timeout_timer(before.workflow_timeout_fire_ms()));
     for (auto& [id, pt] : before.pending_timers())
       t_.timers_removed.push_back(timer(pt));
     t_.closed = true;
@@ -125,6 +158,8 @@ private:
       ev.mutable_activity_task_completed()->set_started_event_id(prev.event_id());
     else if (ev.has_activity_task_failed())
       ev.mutable_activity_task_failed()->set_started_event_id(prev.event_id());
+    else if (ev.has_activity_task_timed_out())
+      ev.mutable_activity_task_timed_out()->set_started_event_id(prev.event_id());
   }
 
   transition t_;
@@ -164,6 +199,24 @@ decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled
   b.schedule_workflow_task(next_attempt);
   return std::move(b.result());
 }
+
+// Events from outside the workflow code (results, fired timers, signals, cancel requests): buffered
+// while a workflow task is started, else appended with a new workflow task when none is pending.
+// The records in `removed` are deleted in the same transition (decide.cpp).
+decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
+                                 int64_t now, transition removed);
+
+// Activity inputs (decide_activity.cpp): see decide.hpp.
+decide_result on_activity_completed(const pb::MutableState& s, const input::activity_completed& in,
+                                    int64_t now);
+decide_result on_activity_failed(const pb::MutableState& s, const input::activity_failed& in,
+                                 int64_t now);
+decide_result on_activity_started(const pb::MutableState& s, const input::activity_started& in,
+                                  int64_t now);
+decide_result on_activity_heartbeat(const pb::MutableState& s,
+                                    const input::activity_heartbeat& in, int64_t now);
+decide_result on_activity_timer(const pb::MutableState& s, const input::activity_timer& in,
+                                int64_t now);
 
 // The workflow task completion (decide_task.cpp).
 decide_result on_workflow_task_completed(const pb::MutableState& s,

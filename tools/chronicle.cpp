@@ -1,5 +1,6 @@
 // chronicle: the command-line client. `chronicle --help` and `chronicle workflow <cmd> --help`.
 #include <CLI/CLI.hpp>
+#include <tuple>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
   start->add_option("-w,--workflow-id", wid, "workflow ID")->required();
   start->add_option("-i,--input", input, "input as JSON")->capture_default_str();
   start->add_option("--request-id", request_id, "idempotency key for retried starts");
+  std::string execution_timeout, run_timeout;
+  start->add_option("--execution-timeout", execution_timeout,
+                    "workflow execution timeout, e.g. 30s, 5m, 250ms (default: none)");
+  start->add_option("--run-timeout", run_timeout, "workflow run timeout, e.g. 30s (default: none)");
 
   // workflow result
   std::string run_id;
@@ -149,6 +154,15 @@ int main(int argc, char** argv) {
     auto j = nlohmann::json::parse(input, nullptr, false);
     if (j.is_discarded()) return fail("--input is not valid JSON: " + input, 2);
     *req.mutable_input() = sdk::to_payload(j);
+    for (auto [flag, text, set] : {std::tuple{"--execution-timeout", &execution_timeout,
+                                              &pb::StartWorkflowRequest::set_workflow_execution_timeout_ms},
+                                   std::tuple{"--run-timeout", &run_timeout,
+                                              &pb::StartWorkflowRequest::set_workflow_run_timeout_ms}}) {
+      if (text->empty()) continue;
+      auto ms = cli::parse_duration_ms(*text);
+      if (ms < 0) return fail(std::string(flag) + " '" + *text + "' is not a duration (e.g. 30s)", 2);
+      (req.*set)(ms);
+    }
     auto resp = c->start(req);
     if (!resp) return fail(error_text(resp.error()));
     std::cout << resp->run_id() << "\n";
@@ -165,6 +179,8 @@ int main(int argc, char** argv) {
       return fail("workflow '" + wid + "' was terminated: " + resp->failure().message());
     if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_CANCELED)
       return fail("workflow '" + wid + "' was canceled");
+    if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
+      return fail("workflow '" + wid + "' timed out: " + resp->failure().message());
     return fail(std::string("workflow ") + status_name(resp->status()) + ": "
                 + resp->failure().message());
   }

@@ -29,4 +29,8 @@ std::string shards_text(const pb::ClusterStatusResponse& c);
 // The JSON text a payload carries (its data), or a note when it is not JSON.
 std::string payload_text(const pb::Payload& p);
 
+// Parses a duration "250ms", "10s", "5m", "2h" or a plain number of seconds into milliseconds;
+// returns -1 when malformed or not positive.
+int64_t parse_duration_ms(const std::string& text);
+
 }  // namespace chronicle::cli

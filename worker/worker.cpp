@@ -119,7 +119,15 @@ void run_activity(caf::blocking_actor* self, caf::actor queue, std::string bytes
     spdlog::error("worker: dropped a malformed activity task");
     return;
   }
-  auto res = sdk::run_activity_task(*reg, *task, identity);
+  // Heartbeats go one-way to the task queue (it forwards them to the execution).
+  auto heartbeat = [queue, token = task->token(), identity](const pb::Payload& details) {
+    pb::RecordActivityTaskHeartbeat beat;
+    *beat.mutable_token() = token;
+    *beat.mutable_details() = details;
+    beat.set_identity(identity);
+    caf::anon_send(queue, act_beat_atom::value, encode(beat));
+  };
+  auto res = sdk::run_activity_task(*reg, *task, identity, heartbeat);
   auto on_error = [&](caf::error& err) {
     spdlog::warn("worker: activity result not accepted: {}", error_text(err));
   };

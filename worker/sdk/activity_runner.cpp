@@ -27,7 +27,8 @@ std::string registered(const registry& reg) {
 }  // namespace
 
 activity_task_result run_activity_task(const registry& reg, const pb::ActivityTask& task,
-                                       const std::string& identity) {
+                                       const std::string& identity,
+                                       std::function<void(const pb::Payload&)> heartbeat) {
   auto failed = [&](pb::Failure failure) {
     pb::RespondActivityTaskFailed response;
     *response.mutable_token() = task.token();
@@ -49,8 +50,19 @@ activity_task_result run_activity_task(const registry& reg, const pb::ActivityTa
     return failed(
         make_failure(payload_error_type, std::string("invalid activity input: ") + e.what(), true));
   }
-  const activity_info info{task.token().workflow_id(), task.token().run_id(), task.activity_id(),
-                           task.activity_type(), task.token().attempt()};
+  activity_info info{task.token().workflow_id(), task.token().run_id(), task.activity_id(),
+                     task.activity_type(), task.token().attempt()};
+  if (task.has_heartbeat_details()) {
+    try {
+      info.heartbeat_details = from_payload(task.heartbeat_details());
+    } catch (const payload_error&) {
+      info.heartbeat_details = nullptr;  // not JSON: the activity starts afresh
+    }
+  }
+  if (heartbeat)
+    info.heartbeat_sink = [heartbeat = std::move(heartbeat)](const json& details) {
+      heartbeat(to_payload(details));
+    };
   try {
     pb::RespondActivityTaskCompleted response;
     *response.mutable_result() = to_payload((*fn)(info, input));

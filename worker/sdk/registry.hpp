@@ -22,12 +22,23 @@ namespace chronicle::sdk {
 
 using workflow_fn = std::function<task<json>(workflow_context&, json input)>;
 
+// What an activity function knows about its task. Heartbeats: heartbeat(details) tells the server
+// the attempt is alive (resetting its heartbeat timeout) and keeps `details`; when the attempt
+// fails or times out, the next attempt finds the last details in heartbeat_details (null when
+// none). heartbeat() sends a one-way message and never blocks; it may be called from any thread
+// while the activity function runs; without a server connection (tests) it does nothing.
 struct activity_info {
   std::string workflow_id;
   std::string run_id;
   std::string activity_id;
   std::string activity_type;
-  int32_t attempt = 0;  // the task token's attempt, as the server numbers it
+  int32_t attempt = 0;  // the task token's attempt, as the server numbers it (from 1)
+  json heartbeat_details = nullptr;  // the last heartbeat of an earlier attempt
+  std::function<void(const json&)> heartbeat_sink;
+
+  void heartbeat(const json& details = nullptr) const {
+    if (heartbeat_sink) heartbeat_sink(details);
+  }
 };
 
 using activity_fn = std::function<json(const activity_info&, const json& input)>;

@@ -64,6 +64,8 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
       return E::kWorkflowExecutionCancelRequested;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return E::kWorkflowExecutionCanceled;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return E::kWorkflowExecutionTerminated;
+    case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: return E::kActivityTaskTimedOut;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: return E::kWorkflowExecutionTimedOut;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }
@@ -75,6 +77,7 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
     case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
     case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED:
+    case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
     case pb::EVENT_TYPE_TIMER_STARTED:
     case pb::EVENT_TYPE_TIMER_FIRED:
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
@@ -231,6 +234,15 @@ class replay_machine {
       }
       case pb::EVENT_TYPE_ACTIVITY_TASK_FAILED: {
         const auto& attrs = event.activity_task_failed();
+        operation* op = activity_of(event, attrs.scheduled_event_id());
+        if (op->canceled) break;
+        op->failed = true;
+        op->failure = attrs.failure();
+        resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: {  // fails the await like ActivityTaskFailed
+        const auto& attrs = event.activity_task_timed_out();
         operation* op = activity_of(event, attrs.scheduled_event_id());
         if (op->canceled) break;
         op->failed = true;
@@ -463,7 +475,9 @@ class replay_machine {
         if ((e.has_activity_task_completed() &&
              e.activity_task_completed().scheduled_event_id() == op.recorded_event_id) ||
             (e.has_activity_task_failed() &&
-             e.activity_task_failed().scheduled_event_id() == op.recorded_event_id))
+             e.activity_task_failed().scheduled_event_id() == op.recorded_event_id) ||
+            (e.has_activity_task_timed_out() &&
+             e.activity_task_timed_out().scheduled_event_id() == op.recorded_event_id))
           return true;
       } else if (e.has_timer_fired()) {
         const auto& fired = e.timer_fired();

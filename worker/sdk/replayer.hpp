@@ -33,6 +33,8 @@
 // "UnknownActivityType"; any other exception -> "Error" with what().
 #pragma once
 
+#include <functional>
+
 #include <string>
 #include <variant>
 
@@ -60,7 +62,10 @@ workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTa
 using activity_task_result =
     std::variant<pb::RespondActivityTaskCompleted, pb::RespondActivityTaskFailed>;
 
+// `heartbeat` receives the details of every activity_info::heartbeat() call (none: heartbeats
+// are dropped). The activity_info carries task.heartbeat_details (decoded; null when absent).
 activity_task_result run_activity_task(const registry& reg, const pb::ActivityTask& task,
-                                       const std::string& identity);
+                                       const std::string& identity,
+                                       std::function<void(const pb::Payload&)> heartbeat = {});
 
 }  // namespace chronicle::sdk

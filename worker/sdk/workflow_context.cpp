@@ -49,6 +49,13 @@ workflow_context::workflow_context(std::string workflow_id, std::string run_id,
 
 activity_awaitable workflow_context::activity(std::string type, json input,
                                               std::string task_queue) {
+  activity_options options;
+  options.task_queue = std::move(task_queue);
+  return activity(std::move(type), std::move(input), options);
+}
+
+activity_awaitable workflow_context::activity(std::string type, json input,
+                                              const activity_options& options) {
   if (type.empty()) throw std::invalid_argument("activity type must not be empty");
   pb::Command command;
   auto* attrs = command.mutable_schedule_activity_task();
@@ -57,7 +64,17 @@ activity_awaitable workflow_context::activity(std::string type, json input,
   if (op->canceled) return activity_awaitable{op};
   attrs->set_activity_id(std::to_string(++activity_seq_));
   attrs->mutable_activity_type()->set_name(std::move(type));
-  attrs->set_task_queue(std::move(task_queue));
+  attrs->set_task_queue(options.task_queue);
+  attrs->set_schedule_to_close_timeout_ms(options.schedule_to_close_timeout.count());
+  attrs->set_schedule_to_start_timeout_ms(options.schedule_to_start_timeout.count());
+  attrs->set_start_to_close_timeout_ms(options.start_to_close_timeout.count());
+  attrs->set_heartbeat_timeout_ms(options.heartbeat_timeout.count());
+  auto* retry = attrs->mutable_retry_policy();
+  retry->set_initial_interval_ms(options.retry.initial_interval.count());
+  retry->set_backoff_coefficient(options.retry.backoff_coefficient);
+  retry->set_maximum_interval_ms(options.retry.maximum_interval.count());
+  retry->set_maximum_attempts(options.retry.maximum_attempts);
+  for (auto& t : options.retry.non_retryable_error_types) retry->add_non_retryable_error_types(t);
   add_command(std::move(command), op);
   return activity_awaitable{op};
 }

@@ -6,6 +6,9 @@
 //    (activity_id "1", "2", ... in call order) and returns an awaitable; `co_await` on it yields
 //    the activity's JSON result, or throws activity_failure when the activity failed. Calling
 //    several activities before awaiting them runs them in parallel.
+//    activity(type, input, options) does the same with timeouts and a retry policy (see
+//    activity_options); only the options' task queue, not the other options, must stay the same
+//    across code versions (they are not checked on replay).
 //  - sleep(d) records a StartTimer command (timer_id "1", "2", ... in call order); `co_await`
 //    returns when the timer fired. A zero duration is ready at once and records nothing; a
 //    negative one throws std::invalid_argument.
@@ -110,6 +113,30 @@ class signal_awaitable {
   detail::operation* op_;
 };
 
+// How an activity is retried (Temporal's RetryPolicy). Zero fields take the server's defaults:
+// initial interval 1 s, backoff coefficient 2.0, maximum interval 100 x initial, maximum attempts
+// 0 = unlimited. A failure whose type is listed in non_retryable_error_types (or thrown as a
+// non-retryable application_error) is never retried.
+struct retry_policy {
+  std::chrono::milliseconds initial_interval{0};
+  double backoff_coefficient = 0;
+  std::chrono::milliseconds maximum_interval{0};
+  int32_t maximum_attempts = 0;
+  std::vector<std::string> non_retryable_error_types;
+};
+
+// Per-activity options (zero = not set). Without start_to_close_timeout the server uses
+// schedule_to_close_timeout when set, else 10 minutes. heartbeat_timeout: an attempt that does
+// not heartbeat within it times out (and is retried).
+struct activity_options {
+  std::string task_queue;  // empty: the workflow's task queue
+  std::chrono::milliseconds schedule_to_close_timeout{0};
+  std::chrono::milliseconds schedule_to_start_timeout{0};
+  std::chrono::milliseconds start_to_close_timeout{0};
+  std::chrono::milliseconds heartbeat_timeout{0};
+  retry_policy retry;
+};
+
 class workflow_context;
 
 // While alive, the activities, timers and signal waits its context creates are not canceled by a
@@ -134,6 +161,8 @@ class workflow_context {
 
   [[nodiscard]] activity_awaitable activity(std::string type, json input,
                                             std::string task_queue = {});
+  [[nodiscard]] activity_awaitable activity(std::string type, json input,
+                                            const activity_options& options);
   [[nodiscard]] timer_awaitable sleep(std::chrono::milliseconds duration);
   [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
   std::optional<json> poll_signal(const std::string& name);

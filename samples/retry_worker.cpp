@@ -1,0 +1,172 @@
+// Sample worker for activity retries, timeouts, heartbeats and workflow task failures (used by
+// tests/e2e/retry_test.cpp). Workflows (task queue "retries" by default):
+//   FlakyTwice   {"fail_times": n}  activity Flaky fails n times (type "Flaky"), then returns
+//                                    {"attempt": k}; retry initial interval 1 s, 10 attempts
+//   NonRetryable                    activity Fatal throws a non-retryable error: the workflow fails
+//   Hang                            activity Hang sleeps 60 s on attempt 1 (start-to-close 1 s),
+//                                    then returns {"attempt": k}
+//   SlowOnce                        activity Slow prints "slow activity started" and sleeps 60 s on
+//                                    attempt 1 (start-to-close 60 s), then returns {"attempt": k,
+//                                    "worker": identity}
+//   Heartbeat                       activity Progress heartbeats {"step": 3} on attempt 1 and then
+//                                    stops (heartbeat timeout 1 s); attempt 2 returns
+//                                    {"attempt": k, "resumed_from": <details>}
+//   Sleepy                          sleeps 60 s
+//   Evolving                        variant 1: activity StepA, sleep 2 s, done; variant 2 (changed
+//                                    code): activity StepB first -> non-determinism on replay
+//
+//   retry-worker --address 127.0.0.1:7233 [--task-queue retries] [--identity id] [--variant 1]
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "worker/sdk/errors.hpp"
+#include "worker/worker.hpp"
+
+using namespace chronicle;
+using namespace std::chrono_literals;
+using sdk::json;
+
+namespace {
+
+json attempt_of(const sdk::activity_info& info) { return json{{"attempt", info.attempt}}; }
+
+sdk::task<json> flaky_twice(sdk::workflow_context& ctx, json input) {
+  sdk::activity_options opts;
+  opts.start_to_close_timeout = 10s;
+  opts.retry.maximum_attempts = 10;
+  json r = co_await ctx.activity("Flaky", input, opts);
+  co_return r;
+}
+
+sdk::task<json> non_retryable(sdk::workflow_context& ctx, json input) {
+  json r = co_await ctx.activity("Fatal", input);  // the existing call form: default options
+  co_return r;
+}
+
+sdk::task<json> hang(sdk::workflow_context& ctx, json input) {
+  sdk::activity_options opts;
+  opts.start_to_close_timeout = 1s;
+  opts.retry.initial_interval = 200ms;
+  json r = co_await ctx.activity("Hang", input, opts);
+  co_return r;
+}
+
+sdk::task<json> slow_once(sdk::workflow_context& ctx, json input) {
+  sdk::activity_options opts;
+  opts.start_to_close_timeout = 60s;
+  opts.retry.initial_interval = 100ms;
+  json r = co_await ctx.activity("Slow", input, opts);
+  co_return r;
+}
+
+sdk::task<json> heartbeat(sdk::workflow_context& ctx, json input) {
+  sdk::activity_options opts;
+  opts.heartbeat_timeout = 1s;
+  opts.retry.initial_interval = 100ms;
+  json r = co_await ctx.activity("Progress", input, opts);
+  co_return r;
+}
+
+sdk::task<json> sleepy(sdk::workflow_context& ctx, json) {
+  co_await ctx.sleep(60s);
+  co_return json("woke up");
+}
+
+sdk::task<json> evolving(sdk::workflow_context& ctx, json input, int variant) {
+  if (variant == 2) {
+    json b = co_await ctx.activity("StepB", input);
+  }
+  json a = co_await ctx.activity("StepA", input);
+  co_await ctx.sleep(2s);
+  co_return a;
+}
+
+void register_all(sdk::registry& reg, int variant, const std::string& identity) {
+  reg.register_workflow("FlakyTwice", flaky_twice);
+  reg.register_workflow("NonRetryable", non_retryable);
+  reg.register_workflow("Hang", hang);
+  reg.register_workflow("SlowOnce", slow_once);
+  reg.register_workflow("Heartbeat", heartbeat);
+  reg.register_workflow("Sleepy", sleepy);
+  reg.register_workflow("Evolving", [variant](sdk::workflow_context& ctx, json in) {
+    return evolving(ctx, std::move(in), variant);
+  });
+  reg.register_activity("Flaky", [](const sdk::activity_info& info, const json& in) {
+    int fail_times = in.is_object() ? in.value("fail_times", 2) : 2;
+    if (info.attempt <= fail_times)
+      throw sdk::application_error("Flaky", "attempt " + std::to_string(info.attempt) + " failed");
+    return attempt_of(info);
+  });
+  reg.register_activity("Fatal", [](const sdk::activity_info&, const json&) -> json {
+    throw sdk::application_error("Fatal", "cannot ever work", true);
+  });
+  reg.register_activity("Hang", [](const sdk::activity_info& info, const json&) {
+    if (info.attempt == 1) std::this_thread::sleep_for(60s);
+    return attempt_of(info);
+  });
+  reg.register_activity("Slow", [identity](const sdk::activity_info& info, const json&) {
+    if (info.attempt == 1) {
+      std::cout << "slow activity started" << std::endl;
+      std::this_thread::sleep_for(60s);
+    }
+    return json{{"attempt", info.attempt}, {"worker", identity}};
+  });
+  reg.register_activity("Progress", [](const sdk::activity_info& info, const json&) {
+    if (info.attempt == 1) {
+      info.heartbeat(json{{"step", 3}});
+      std::this_thread::sleep_for(60s);  // stops heartbeating: the heartbeat timeout expires
+    }
+    return json{{"attempt", info.attempt}, {"resumed_from", info.heartbeat_details}};
+  });
+  reg.register_activity("StepA", [](const sdk::activity_info&, const json&) { return json("A"); });
+  reg.register_activity("StepB", [](const sdk::activity_info&, const json&) { return json("B"); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Chronicle sample worker: retries, timeouts, heartbeats"};
+  std::string address = "127.0.0.1:7233", queue = "retries", identity;
+  int variant = 1;
+  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
+  app.add_option("--identity", identity, "worker identity (default host:pid)");
+  app.add_option("--variant", variant, "workflow code version (2: Evolving changed)")
+    ->check(CLI::Range(1, 2));
+  CLI11_PARSE(app, argc, argv);
+
+  worker_options opts;
+  if (!parse_address(address, &opts.host, &opts.port)) {
+    std::cerr << "retry-worker: --address '" << address << "' is not host:port\n";
+    return 2;
+  }
+  opts.task_queue = queue;
+  opts.identity = identity;
+  auto reg = std::make_shared<sdk::registry>();
+  register_all(*reg, variant, identity);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  caf::actor_system sys{cfg};
+  auto worker = spawn_worker(sys, opts, reg);
+  std::cout << "retry-worker serving task queue '" << queue << "' via " << address << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  // Activities may sleep on their own threads: do not wait for them.
+  std::_Exit(0);
+}

@@ -1,0 +1,234 @@
+// End-to-end: activity retries, timeouts, heartbeats, worker death as a failed attempt, workflow
+// execution timeout and a non-deterministic worker, with a real chronicle-node and real
+// retry-worker processes (samples/retry_worker.cpp).
+#include <doctest/doctest.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <thread>
+
+#include "harness.hpp"
+#include "test_system.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+
+using namespace chronicle;
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct retry_deployment {
+  temp_dir dir;
+  uint16_t port = free_port();
+  std::string config = write_node_config(dir.path(), port);
+  process node;
+  std::string address = "127.0.0.1:" + std::to_string(port);
+
+  retry_deployment() {
+    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
+    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
+  }
+
+  process worker(const std::string& identity, int variant = 1) {
+    process p(RETRY_WORKER_BIN,
+              {"--address", address, "--identity", identity, "--variant", std::to_string(variant)},
+              (dir.path() / (identity + ".log")).string());
+    REQUIRE(p.wait_for_output("registered on task queue", 20s));
+    return p;
+  }
+
+  client connect() {
+    auto c = client::connect(test_system(), "127.0.0.1", port);
+    REQUIRE_MESSAGE(c, error_text(c.error()));
+    return std::move(*c);
+  }
+
+  void start(client& c, const std::string& wid, const std::string& type,
+             const sdk::json& input = nullptr) {
+    pb::StartWorkflowRequest req;
+    req.set_workflow_id(wid);
+    req.set_workflow_type(type);
+    req.set_task_queue("retries");
+    *req.mutable_input() = sdk::to_payload(input);
+    auto resp = c.start(req);
+    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  }
+
+  pb::GetResultResponse result(client& c, const std::string& wid) {
+    auto r = c.result("", wid, "", 30s);
+    REQUIRE_MESSAGE(r, error_text(r.error()));
+    return *r;
+  }
+
+  template <class Pred>
+  pb::DescribeWorkflowResponse wait_until(client& c, const std::string& wid, Pred pred,
+                                          const char* what) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto d = c.describe("", wid);
+      if (d && pred(*d)) return *d;
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL("timed out waiting until " << what);
+    return {};
+  }
+
+  std::string cli(const std::vector<std::string>& args, int* code = nullptr) {
+    std::vector<std::string> all{"--address", address};
+    all.insert(all.end(), args.begin(), args.end());
+    std::string out;
+    int rc = run(CHRONICLE_CLI_BIN, all, &out);
+    if (code) *code = rc;
+    return out;
+  }
+};
+
+std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
+  auto h = c.history("", wid);
+  REQUIRE_MESSAGE(h, error_text(h.error()));
+  std::vector<pb::HistoryEvent> out;
+  for (auto& ev : h->events())
+    if (ev.event_type() == type) out.push_back(ev);
+  return out;
+}
+
+sdk::json result_json(const pb::GetResultResponse& r) { return sdk::from_payload(r.result()); }
+
+}  // namespace
+
+TEST_CASE("an activity that fails twice succeeds on attempt 3; describe shows attempt and last failure") {
+  retry_deployment d;
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  d.start(c, "flaky", "FlakyTwice", sdk::json{{"fail_times", 2}});
+  auto desc = d.wait_until(c, "flaky", [](auto& x) {
+    return x.pending_activities_size() == 1 && x.pending_activities(0).attempt() == 3
+           && x.pending_activities(0).state() == "backoff";
+  }, "attempt 3 waits for its retry");
+  CHECK(desc.pending_activities(0).last_failure().type() == "Flaky");
+  CHECK(desc.pending_activities(0).last_failure().message() == "attempt 2 failed");
+  auto text = d.cli({"workflow", "describe", "-w", "flaky"});
+  CHECK_MESSAGE(text.find("attempt 3, backoff") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("last failure: Flaky: attempt 2 failed") != std::string::npos, text);
+  auto r = d.result(c, "flaky");
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(result_json(r)["attempt"] == 3);
+  // Failed attempts are not in the history: one Started (attempt 3) and one Completed.
+  auto started = events_of(c, "flaky", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().attempt() == 3);
+  CHECK(events_of(c, "flaky", pb::EVENT_TYPE_ACTIVITY_TASK_FAILED).empty());
+}
+
+TEST_CASE("a non-retryable activity error fails the activity and the workflow at once") {
+  retry_deployment d;
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  auto begin = std::chrono::steady_clock::now();
+  d.start(c, "fatal", "NonRetryable");
+  auto r = d.result(c, "fatal");
+  CHECK(std::chrono::steady_clock::now() - begin < 5s);
+  CHECK(r.status() == pb::WORKFLOW_EXECUTION_STATUS_FAILED);
+  CHECK(r.failure().type() == "Fatal");
+  auto started = events_of(c, "fatal", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().attempt() == 1);
+  CHECK(events_of(c, "fatal", pb::EVENT_TYPE_ACTIVITY_TASK_FAILED).size() == 1);
+}
+
+TEST_CASE("start-to-close timeout retries a hanging activity") {
+  retry_deployment d;
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  d.start(c, "hang", "Hang");
+  auto r = d.result(c, "hang");
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(result_json(r)["attempt"] == 2);
+  auto started = events_of(c, "hang", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().last_failure().timeout_type()
+        == pb::TIMEOUT_TYPE_START_TO_CLOSE);
+  CHECK(events_of(c, "hang", pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT).empty());
+}
+
+TEST_CASE("a worker killed with -9 mid-activity: retried on another worker without waiting for the timeout") {
+  retry_deployment d;
+  auto a = d.worker("worker-a");
+  auto c = d.connect();
+  d.start(c, "slow", "SlowOnce");
+  REQUIRE(a.wait_for_output("slow activity started", 20s));
+  auto b = d.worker("worker-b");
+  auto begin = std::chrono::steady_clock::now();
+  a.kill9();
+  auto r = d.result(c, "slow");
+  CHECK(std::chrono::steady_clock::now() - begin < 20s);  // start-to-close is 60 s
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(result_json(r)["attempt"] == 2);
+  CHECK(result_json(r)["worker"] == "worker-b");
+  auto started = events_of(c, "slow", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().last_failure().type() == "WorkerLost");
+}
+
+TEST_CASE("heartbeat details reach the next attempt after a heartbeat timeout") {
+  retry_deployment d;
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  d.start(c, "beat", "Heartbeat");
+  auto r = d.result(c, "beat");
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  auto j = result_json(r);
+  CHECK(j["attempt"] == 2);
+  CHECK(j["resumed_from"] == sdk::json{{"step", 3}});
+  auto started = events_of(c, "beat", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().last_failure().timeout_type()
+        == pb::TIMEOUT_TYPE_HEARTBEAT);
+}
+
+TEST_CASE("workflow execution timeout: WorkflowExecutionTimedOut, status TimedOut, CLI result fails") {
+  retry_deployment d;
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  int code = 0;
+  auto out = d.cli({"workflow", "start", "-t", "Sleepy", "-q", "retries", "-w", "sleepy",
+                    "--execution-timeout", "1s"}, &code);
+  REQUIRE_MESSAGE(code == 0, out);
+  out = d.cli({"workflow", "result", "-w", "sleepy"}, &code);
+  CHECK(code == 1);
+  CHECK_MESSAGE(out.find("timed out") != std::string::npos, out);
+  auto desc = c.describe("", "sleepy");
+  REQUIRE(desc);
+  CHECK(desc->status() == pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
+  CHECK(desc->pending_timers_size() == 0);
+  CHECK(events_of(c, "sleepy", pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT).size() == 1);
+  out = d.cli({"workflow", "start", "-t", "Sleepy", "-q", "retries", "-w", "bad",
+               "--run-timeout", "soon"}, &code);
+  CHECK(code == 2);
+  CHECK_MESSAGE(out.find("--run-timeout 'soon' is not a duration") != std::string::npos, out);
+}
+
+TEST_CASE("a worker with changed workflow code fails the workflow task with a non-determinism error in describe") {
+  retry_deployment d;
+  auto v1 = d.worker("v1");
+  auto c = d.connect();
+  d.start(c, "evolve", "Evolving");
+  d.wait_until(c, "evolve", [](auto& x) { return x.pending_timers_size() == 1; },
+               "the workflow sleeps after StepA");
+  v1.kill9();
+  auto v2 = d.worker("v2", 2);
+  auto desc = d.wait_until(c, "evolve", [](auto& x) {
+    return x.has_last_workflow_task_failure() && x.workflow_task_attempt() >= 2;
+  }, "the workflow task failed on the changed code");
+  auto& f = desc.last_workflow_task_failure();
+  CHECK_MESSAGE(f.message().find("non-deterministic workflow") != std::string::npos, f.message());
+  CHECK_MESSAGE(f.message().find("StepA") != std::string::npos, f.message());
+  auto text = d.cli({"workflow", "describe", "-w", "evolve"});
+  CHECK_MESSAGE(text.find("Last workflow task failure:") != std::string::npos, text);
+  CHECK_MESSAGE(text.find("non-deterministic workflow") != std::string::npos, text);
+  CHECK(desc.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  auto t = c.terminate("", "evolve", "", "test over");
+  CHECK(t);
+}
