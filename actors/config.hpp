@@ -29,7 +29,8 @@ struct node_config {
   int64_t workflow_task_timeout_ms = 10'000;  // a started workflow task not answered by then is
                                               // timed out and scheduled again (Temporal's default)
   size_t scheduler_threads = 0;
-  size_t max_payload_bytes = 2 * 1024 * 1024;  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
+  size_t max_payload_bytes = 2 * 1024 * 1024;
+  std::string cluster_secret;  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
 };
 
 // Parses the file at `path`. On failure returns nullopt and sets *error to one line naming the

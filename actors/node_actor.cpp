@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "actors/admin_actor.hpp"
 #include "actors/frontend_actor.hpp"
@@ -20,9 +21,22 @@ struct node_state {
   std::map<std::string, int64_t> backoff_ms;  // per peer
   std::map<std::string, bool> connecting;     // a connection attempt is in flight
   std::map<std::string, std::string> refusal; // why the last handshake with a peer was refused
+  std::set<caf::node_id> authenticated;       // remote processes that presented the secret
+  std::set<caf::node_id> refused;             // logged once each
 };
 
 using self_ptr = caf::stateful_actor<node_state>*;
+
+// Constant-time comparison of secrets.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
+  return diff == 0;
+}
+
+// With a cluster secret configured, only local actors and remote processes that presented it may
+// use the node. Refusals are logged once per remote process.
+caf::error authorize(caf::stateful_actor<struct node_state>* self);
 
 constexpr int64_t min_backoff_ms = 100;
 constexpr int64_t max_backoff_ms = 2000;
@@ -81,7 +95,25 @@ void redispatch_all(self_ptr self) {
     if (shard) self->send(shard, redispatch_atom::value);
 }
 
+void say_hello(self_ptr self, const member_config& m, caf::actor node);
+
+// Presents the cluster secret (when configured), then says hello.
 void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
+  auto& secret = self->state.env->config.cluster_secret;
+  if (secret.empty()) {
+    say_hello(self, m, node);
+    return;
+  }
+  self->request(node, std::chrono::seconds(5), auth_atom::value, secret)
+    .then([=](const std::string&) { say_hello(self, m, node); },
+          [=](caf::error& err) {
+            self->state.connecting[m.name] = false;
+            spdlog::error("peer {} refused our cluster secret: {}", m.name, error_text(err));
+            retry_later(self, m, "authentication failed: " + error_text(err));
+          });
+}
+
+void say_hello(self_ptr self, const member_config& m, caf::actor node) {
   auto& st = self->state;
   self->request(node, std::chrono::seconds(5), hello_atom::value,
                 encode(make_hello(st.env->config)))
@@ -140,6 +172,7 @@ const member_config* member(const node_config& c, const std::string& name) {
 template <class Atom>
 auto forward(self_ptr self, caf::actor node_env::*target) {
   return [=](Atom atom, std::string& bytes) -> caf::result<caf::message> {
+    if (auto err = authorize(self)) return err;
     self->delegate((*self->state.env).*target, atom, std::move(bytes));
     return caf::delegated<caf::message>{};
   };
@@ -191,8 +224,24 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     forward<history_atom>(self, &node_env::admin),
     forward<cluster_atom>(self, &node_env::admin),
     forward<register_atom>(self, &node_env::matching),
-    [=](ping_atom) { return self->state.env->config.name; },
+    [=](ping_atom) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      return self->state.env->config.name;
+    },
+    [=](auth_atom, const std::string& secret) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (!sender) return make_error(errc::unauthenticated, "anonymous sender");
+      if (st.env->config.cluster_secret.empty()
+          || same_secret(secret, st.env->config.cluster_secret)) {
+        st.authenticated.insert(sender->node());
+        return std::string{"ok"};
+      }
+      spdlog::warn("refused a peer at {}: wrong cluster secret", caf::to_string(sender->node()));
+      return make_error(errc::unauthenticated, "wrong cluster secret");
+    },
     [=](hello_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
       auto& env = *self->state.env;
       auto peer = decode<pb::HelloRequest>(bytes, "HelloRequest");
       if (!peer) return peer.error();
@@ -212,11 +261,13 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       return encode(resp);
     },
     [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
       auto chunk = serve_handoff(*self->state.env, bytes);
       if (!chunk) return chunk.error();
       return std::move(*chunk);
     },
     [=](release_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
       auto done = serve_release(*self->state.env, bytes);
       if (!done) return done.error();
       return std::move(*done);
@@ -225,6 +276,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
+      if (auto err = authorize(self)) return err;
       if (kind == dispatch_atom::value) {  // one-way: the local matching places it (here)
         self->send(self->state.env->matching, dispatch_atom::value, std::move(bytes));
         return caf::message{};
@@ -234,6 +286,24 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     },
   };
 }
+
+namespace {
+
+caf::error authorize(self_ptr self) {
+  auto& st = self->state;
+  if (st.env->config.cluster_secret.empty()) return caf::none;
+  auto sender = self->current_sender();
+  if (sender && (sender->node() == self->node() || st.authenticated.count(sender->node())))
+    return caf::none;
+  auto who = sender ? caf::to_string(sender->node()) : std::string("an anonymous sender");
+  if (!sender || st.refused.insert(sender->node()).second)
+    spdlog::warn("refused unauthenticated peer {}: it did not present the cluster secret", who);
+  return make_error(errc::unauthenticated,
+                    "unauthenticated: this cluster requires its cluster secret "
+                    "(CHRONICLE_CLUSTER_SECRET)");
+}
+
+}  // namespace
 
 caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->started_at_ms = now_ms();

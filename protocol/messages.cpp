@@ -15,6 +15,7 @@ const char* to_string(errc code) {
     case errc::stale_task: return "stale_task";
     case errc::internal: return "internal";
     case errc::bad_message: return "bad_message";
+    case errc::unauthenticated: return "unauthenticated";
   }
   return "unknown";
 }

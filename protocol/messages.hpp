@@ -43,6 +43,7 @@ using act_beat_atom = caf::atom_constant<caf::atom("actbeat")>;    // activity h
 using act_start_atom = caf::atom_constant<caf::atom("actstart")>;  // activity handed to a worker
 // --- cluster ---
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using auth_atom = caf::atom_constant<caf::atom("auth")>;
 using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
@@ -70,6 +71,7 @@ enum class errc : uint8_t {
   stale_task,
   internal,
   bad_message,
+  unauthenticated,
 };
 
 const char* to_string(errc code);

@@ -19,7 +19,8 @@ caf::expected<client> client::connect(caf::actor_system& sys, const std::string&
       deadline - std::chrono::steady_clock::now());
     auto node = connect_node(sys, host, port, std::max(left, std::chrono::milliseconds(100)));
     if (node) return client{sys, host, port, *node};
-    if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)
+    if (chronicle_code(node.error()) == static_cast<uint8_t>(errc::unauthenticated)
+        || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)
       return node.error();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

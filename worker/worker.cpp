@@ -1,5 +1,7 @@
 #include "worker/worker.hpp"
 
+#include <cstdlib>
+
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -77,7 +79,18 @@ void connect(self_ptr self) {
         self->state.registered = false;
         ++self->state.connection;
         self->monitor(node);
-        register_with(self);
+        if (self->state.opts.secret.empty()) {
+          register_with(self);
+          return;
+        }
+        self->request(node, std::chrono::seconds(5), auth_atom::value, self->state.opts.secret)
+          .then([=](const std::string&) { register_with(self); },
+                [=](caf::error& err) {
+                  spdlog::error("worker: the node refused our cluster secret: {}", error_text(err));
+                  self->demonitor(node);
+                  self->state.node = nullptr;
+                  schedule_reconnect(self);
+                });
       },
       [=](caf::error& err) {
         spdlog::debug("worker: cannot reach {}:{}: {}", self->state.opts.host,
@@ -189,8 +202,14 @@ bool parse_address(const std::string& address, std::string* host, uint16_t* port
   }
 }
 
+std::string secret_from_env() {
+  const char* s = std::getenv("CHRONICLE_CLUSTER_SECRET");
+  return s ? s : "";
+}
+
 caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
-                                       uint16_t port, std::chrono::milliseconds timeout) {
+                                       uint16_t port, std::chrono::milliseconds timeout,
+                                       const std::string& secret) {
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result = caf::actor{};
   self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom::value, host, port)
@@ -205,11 +224,21 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string
         result = make_error(errc::unavailable, "cannot connect to node at " + host + ":"
                                                  + std::to_string(port) + ": " + error_text(err));
       });
+  if (!result || secret.empty()) return result;
+  self->request(*result, timeout, auth_atom::value, secret)
+    .receive([](const std::string&) {},
+             [&](caf::error& err) {
+               result = make_error(errc::unauthenticated, "node at " + host + ":"
+                                                            + std::to_string(port)
+                                                            + " refused the cluster secret: "
+                                                            + error_text(err));
+             });
   return result;
 }
 
 caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
                         std::shared_ptr<const sdk::registry> reg) {
+  if (opts.secret.empty()) opts.secret = secret_from_env();
   if (opts.identity.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);

@@ -21,7 +21,11 @@ struct worker_options {
   std::string identity;          // defaults to "<hostname>:<pid>"
   int32_t workflow_slots = 16;   // workflow tasks in flight at once
   int32_t activity_slots = 16;   // activities running at once (each on its own thread)
+  std::string secret;            // cluster secret; defaults to env CHRONICLE_CLUSTER_SECRET
 };
+
+// The cluster secret from the environment (CHRONICLE_CLUSTER_SECRET), or "".
+std::string secret_from_env();
 
 // Spawns the worker actor. It keeps running (reconnecting as needed) until it is sent an exit.
 // REQUIRES: sys has the io middleman loaded; reg outlives nothing (shared).
@@ -31,8 +35,10 @@ caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
 // Splits "host:port"; returns false when malformed.
 bool parse_address(const std::string& address, std::string* host, uint16_t* port);
 
-// Requests a connection to a node's published actor, failing after `timeout`.
+// Requests a connection to a node's published actor, failing after `timeout`, and presents the
+// cluster secret when one is given.
 caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
-                                       uint16_t port, std::chrono::milliseconds timeout);
+                                       uint16_t port, std::chrono::milliseconds timeout,
+                                       const std::string& secret = secret_from_env());
 
 }  // namespace chronicle
