@@ -30,7 +30,8 @@ struct node_config {
                                               // timed out and scheduled again (Temporal's default)
   size_t scheduler_threads = 0;
   size_t max_payload_bytes = 2 * 1024 * 1024;
-  std::string cluster_secret;  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
+  std::string cluster_secret;
+  size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
 };
 
 // Parses the file at `path`. On failure returns nullopt and sets *error to one line naming the

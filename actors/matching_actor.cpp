@@ -92,6 +92,23 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
       else if (where.peer) self->send(where.peer, fwd_atom::value, caf::atom_value{dispatch_atom::value}, bytes);
       // Owner down: the task stays in the transfers table and is dispatched again when it is up.
     },
+    [=](overload_atom, const std::string& ns, const std::string& queue, bool on) {
+      // From a local task queue: record it here and tell every peer; once it has drained, every
+      // shard dispatches its pending tasks again (the dropped ones are among them).
+      env->overloaded->set(ns, queue, on);
+      std::string note = ns + '\0' + queue + '\0' + (on ? "1" : "0");
+      for (auto& m : env->config.members) {
+        if (m.name == env->config.name) continue;
+        if (auto peer = env->peers->peer(m.name)) {
+          self->send(*peer, fwd_atom::value, caf::atom_value{overload_atom::value}, note);
+          if (!on) self->send(*peer, fwd_atom::value, caf::atom_value{redispatch_atom::value},
+                              std::string{});
+        }
+      }
+      if (!on)
+        for (auto& shard : env->shards)
+          if (shard) self->send(shard, redispatch_atom::value);
+    },
     [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<std::string> {
       if (kind == register_atom::value) {
         auto req = check_registration(bytes);

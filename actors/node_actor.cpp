@@ -277,6 +277,19 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (auto err = authorize(self)) return err;
+      if (kind == overload_atom::value) {  // one-way: "ns \0 queue \0 0|1" from the queue's owner
+        auto first = bytes.find('\0');
+        auto second = first == std::string::npos ? first : bytes.find('\0', first + 1);
+        if (second != std::string::npos)
+          self->state.env->overloaded->set(bytes.substr(0, first),
+                                           bytes.substr(first + 1, second - first - 1),
+                                           bytes.substr(second + 1) == "1");
+        return caf::message{};
+      }
+      if (kind == redispatch_atom::value) {  // one-way: a task queue drained its backlog
+        redispatch_all(self);
+        return caf::message{};
+      }
       if (kind == dispatch_atom::value) {  // one-way: the local matching places it (here)
         self->send(self->state.env->matching, dispatch_atom::value, std::move(bytes));
         return caf::message{};

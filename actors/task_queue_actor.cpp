@@ -29,6 +29,7 @@ struct task_queue_state {
   std::set<std::string> known;  // keys of tasks in the backlog or in flight
   std::map<caf::actor_addr, worker> workers;
   caf::actor_addr last;         // round-robin position
+  bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
 };
 
 namespace {
@@ -121,6 +122,11 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
 
 void pump(self_ptr self) {
   auto& st = self->state;
+  if (st.overflowed && st.backlog.size() <= st.env->config.max_task_queue_backlog / 2) {
+    st.overflowed = false;
+    spdlog::info("task queue {}/{} is no longer overloaded", st.ns, st.queue);
+    self->send(st.env->matching, overload_atom::value, st.ns, st.queue, false);
+  }
   while (!st.backlog.empty()) {
     auto* w = free_worker(self);
     if (!w) return;
@@ -226,8 +232,21 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;
       auto key = task_key(req->token(), req->has_activity_task());
-      if (!self->state.known.insert(key).second) return;  // already queued or in flight
-      self->state.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
+      auto& st = self->state;
+      if (st.known.count(key)) return;  // already queued or in flight
+      if (st.backlog.size() >= st.env->config.max_task_queue_backlog) {
+        // Bounded memory: the task stays in its shard's transfers table and is dispatched again
+        // once the backlog has drained (see pump).
+        if (!st.overflowed) {
+          st.overflowed = true;
+          spdlog::warn("task queue {}/{} is overloaded ({} tasks waiting)", st.ns, st.queue,
+                       st.backlog.size());
+          self->send(st.env->matching, overload_atom::value, st.ns, st.queue, true);
+        }
+        return;
+      }
+      st.known.insert(key);
+      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
       pump(self);
     },
     answer<wf_done_atom>(self),

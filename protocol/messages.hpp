@@ -44,6 +44,7 @@ using act_start_atom = caf::atom_constant<caf::atom("actstart")>;  // activity h
 // --- cluster ---
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using auth_atom = caf::atom_constant<caf::atom("auth")>;
+using overload_atom = caf::atom_constant<caf::atom("overload")>;
 using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
@@ -72,6 +73,7 @@ enum class errc : uint8_t {
   internal,
   bad_message,
   unauthenticated,
+  overloaded,
 };
 
 const char* to_string(errc code);
