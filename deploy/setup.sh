@@ -10,6 +10,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler
   doctest-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  clang libclang-rt-14-dev   # the libFuzzer target (tests/fuzz)
 )
 
 missing=()
