@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "worker/sdk/errors.hpp"
+#include "protocol/runtime.hpp"
 #include "worker/worker.hpp"
 
 using namespace chronicle;
@@ -83,22 +84,14 @@ int main(int argc, char** argv) {
     return json("Hello, " + in["name"].get<std::string>() + "!");
   });
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  auto stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  configure_network(cfg);
   caf::actor_system sys{cfg};
   auto worker = spawn_worker(sys, opts, reg);
   std::cout << "greeting-worker serving task queue '" << queue << "' via " << address << std::endl;
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  wait_for_stop_signal(stop_signals);
   caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "worker/sdk/errors.hpp"
+#include "protocol/runtime.hpp"
 #include "worker/worker.hpp"
 
 using namespace chronicle;
@@ -150,22 +151,14 @@ int main(int argc, char** argv) {
   auto reg = std::make_shared<sdk::registry>();
   register_all(*reg, variant, identity);
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+  auto stop_signals = block_stop_signals();
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  configure_network(cfg);
   caf::actor_system sys{cfg};
   auto worker = spawn_worker(sys, opts, reg);
   std::cout << "retry-worker serving task queue '" << queue << "' via " << address << std::endl;
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  wait_for_stop_signal(stop_signals);
   caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   // Activities may sleep on their own threads: do not wait for them.
   std::_Exit(0);
