@@ -65,7 +65,7 @@ member_config parse_address(const std::string& name, const std::string& address)
 
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "members", "durability", "log_level",
-                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "workflow_task_timeout_ms"},
+                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "workflow_task_timeout_ms"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -112,6 +112,19 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     auto n = get<int64_t>(root, "max_task_queue_backlog");
     if (n < 10 || n > 100'000'000) throw config_error("max_task_queue_backlog must be in 10..100000000");
     c.max_task_queue_backlog = static_cast<size_t>(n);
+  }
+  if (root["tls"]) {
+    auto tls = root["tls"];
+    check_keys(tls, {"certificate", "key", "ca"}, "'tls'");
+    if (!tls["certificate"] || !tls["key"] || !tls["ca"])
+      throw config_error("'tls' needs 'certificate', 'key' and 'ca' (PEM files)");
+    c.tls_certificate = get<std::string>(tls, "certificate");
+    c.tls_key = get<std::string>(tls, "key");
+    c.tls_ca = get<std::string>(tls, "ca");
+    std::error_code ec;
+    for (auto* f : {&c.tls_certificate, &c.tls_key, &c.tls_ca})
+      if (!std::filesystem::is_regular_file(*f, ec))
+        throw config_error("TLS file '" + *f + "' does not exist");
   }
   if (root["cluster_secret"]) {
     c.cluster_secret = get<std::string>(root, "cluster_secret");

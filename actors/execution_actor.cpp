@@ -62,6 +62,24 @@ caf::error check_token(self_ptr self, const pb::TaskToken& tok) {
   return caf::none;
 }
 
+// Runs `in` through step and answers the current request once the transition is durable and its
+// effects done: with make_reply() (a caf::expected<std::string>), or with the error.
+template <class MakeReply>
+caf::result<std::string> reply_after_step(self_ptr self, const decide_input& in,
+                                          MakeReply make_reply) {
+  auto rp = self->make_response_promise();
+  self->state.step(self, in, [rp, make_reply = std::move(make_reply)](caf::error err) mutable {
+    if (err) {
+      rp.deliver(std::move(err));
+      return;
+    }
+    caf::expected<std::string> reply = make_reply();
+    if (reply) rp.deliver(std::move(*reply));
+    else rp.deliver(std::move(reply.error()));
+  });
+  return caf::delegated<std::string>{};
+}
+
 // Common path of worker answers: decode, check the token, decide, commit; replies "" when done.
 template <class Msg, class MakeInput>
 caf::result<std::string> on_answer(self_ptr self, const std::string& bytes, const char* what,
@@ -71,9 +89,7 @@ caf::result<std::string> on_answer(self_ptr self, const std::string& bytes, cons
   auto msg = decode<Msg>(bytes, what);
   if (!msg) return msg.error();
   if (auto err = check_token(self, msg->token())) return err;
-  auto t = self->state.step(self, make_input(*msg));
-  if (!t) return t.error();
-  return std::string{};
+  return reply_after_step(self, make_input(*msg), [] { return caf::expected<std::string>{""}; });
 }
 
 caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
@@ -90,13 +106,15 @@ caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
                                                + "' is already running (run "
                                                + st.run->run_id() + ")");
   }
-  auto t = st.step(self, input::start_workflow{*req, make_run_id()});
-  if (!t) return t.error();
-  spdlog::info("started workflow {}/{} run {}", st.args.ns, st.args.workflow_id, t->state.run_id());
-  pb::StartWorkflowResponse resp;
-  resp.set_run_id(t->state.run_id());
-  resp.set_started(true);
-  return encode(resp);
+  return reply_after_step(self, input::start_workflow{*req, make_run_id()}, [self] {
+    auto& st = self->state;
+    spdlog::debug("started workflow {}/{} run {}", st.args.ns, st.args.workflow_id,
+                  st.run->run_id());
+    pb::StartWorkflowResponse resp;
+    resp.set_run_id(st.run->run_id());
+    resp.set_started(true);
+    return caf::expected<std::string>{encode(resp)};
+  });
 }
 
 caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
@@ -128,28 +146,27 @@ caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
 }
 
 caf::result<std::string> on_workflow_task_started(self_ptr self, const std::string& bytes) {
-  auto& st = self->state;
   auto req = decode<pb::RecordWorkflowTaskStarted>(bytes, "RecordWorkflowTaskStarted");
   if (!req) return req.error();
   if (auto err = check_token(self, req->token())) return err;
-  auto t = st.step(self, input::workflow_task_started{req->token().scheduled_event_id(),
-                                                      req->identity()});
-  if (!t) return t.error();
-  // Start-to-close timeout: an answer that never comes (lost worker, lost task queue) does not
-  // block the workflow forever.
-  self->delayed_send(self, std::chrono::milliseconds(st.args.env->config.workflow_task_timeout_ms),
-                     wt_lost_atom::value, st.run->workflow_task().scheduled_event_id(),
-                     st.run->workflow_task().started_event_id());
-  pb::WorkflowTask task;
-  *task.mutable_token() = req->token();
-  task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
-  task.set_workflow_type(st.run->workflow_type());
-  task.set_started_event_id(st.run->workflow_task().started_event_id());
-  std::vector<pb::HistoryEvent> history;
-  auto sst = st.args.env->store->read_history(st.key(), &history);
-  if (!sst.ok()) return make_error(errc::internal, sst.message());
-  for (auto& ev : history) *task.add_history() = std::move(ev);
-  return encode(task);
+  auto in = input::workflow_task_started{req->token().scheduled_event_id(), req->identity()};
+  return reply_after_step(self, in, [self, token = req->token()]() -> caf::expected<std::string> {
+    auto& st = self->state;
+    // Start-to-close timeout: an answer that never comes (lost worker, lost task queue) does not
+    // block the workflow forever.
+    self->delayed_send(self,
+                       std::chrono::milliseconds(st.args.env->config.workflow_task_timeout_ms),
+                       wt_lost_atom::value, st.run->workflow_task().scheduled_event_id(),
+                       st.run->workflow_task().started_event_id());
+    pb::WorkflowTask task;
+    *task.mutable_token() = token;
+    task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
+    task.set_workflow_type(st.run->workflow_type());
+    task.set_started_event_id(st.run->workflow_task().started_event_id());
+    auto wire = encode(task);
+    if (auto err = st.append_history(wire)) return err;
+    return wire;
+  });
 }
 
 // A signal, terminate or cancel request addresses the current run, by default or by its ID; any
@@ -179,11 +196,11 @@ caf::result<std::string> on_addressed(self_ptr self, const std::string& bytes, c
   auto req = decode<Msg>(bytes, what);
   if (!req) return req.error();
   if (auto err = check_addressed_run(self, req->run_id())) return err;
-  auto t = st.step(self, make_input(*req));
-  if (!t) return t.error();
-  Resp resp;
-  resp.set_run_id(t->state.run_id());
-  return encode(resp);
+  return reply_after_step(self, make_input(*req), [self]() -> caf::expected<std::string> {
+    Resp resp;
+    resp.set_run_id(self->state.run->run_id());
+    return encode(resp);
+  });
 }
 
 caf::result<std::string> on_signal_with_start(self_ptr self, const std::string& bytes) {
@@ -203,15 +220,17 @@ caf::result<std::string> on_signal_with_start(self_ptr self, const std::string& 
   in.run_id = make_run_id();
   in.signal = {req->signal_name(), req->signal_input(), req->identity(), req->request_id()};
   bool was_running = st.run && is_running(*st.run);
-  auto t = st.step(self, in);
-  if (!t) return t.error();
-  pb::SignalWithStartWorkflowResponse resp;
-  resp.set_run_id(t->state.run_id());
-  resp.set_started(!was_running);
-  if (!was_running)
-    spdlog::info("started workflow {}/{} run {} with signal '{}'", st.args.ns, st.args.workflow_id,
-                 resp.run_id(), req->signal_name());
-  return encode(resp);
+  return reply_after_step(self, in, [self, was_running, name = req->signal_name()]()
+                                      -> caf::expected<std::string> {
+    auto& st = self->state;
+    pb::SignalWithStartWorkflowResponse resp;
+    resp.set_run_id(st.run->run_id());
+    resp.set_started(!was_running);
+    if (!was_running)
+      spdlog::debug("started workflow {}/{} run {} with signal '{}'", st.args.ns,
+                    st.args.workflow_id, resp.run_id(), name);
+    return encode(resp);
+  });
 }
 
 }  // namespace
@@ -323,11 +342,13 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
         in = input::activity_timer{rec->started_event_id(), rec->fire_time_ms()};
       else if (rec->kind() == pb::TIMER_KIND_WORKFLOW_TIMEOUT)
         in = input::workflow_timed_out{rec->fire_time_ms()};
-      auto t = st.step(self, in);
-      if (!t && chronicle_code(t.error()) != static_cast<uint8_t>(errc::stale_task))
-        spdlog::error("timer for {}: {}", st.args.workflow_id, error_text(t.error()));
-      if (t && rec->kind() == pb::TIMER_KIND_WORKFLOW_TIMEOUT)
-        spdlog::info("workflow {}/{} timed out", st.args.ns, st.args.workflow_id);
+      bool timeout = rec->kind() == pb::TIMER_KIND_WORKFLOW_TIMEOUT;
+      st.step(self, in, [self, timeout](caf::error err) {
+        auto& st = self->state;
+        if (err && chronicle_code(err) != static_cast<uint8_t>(errc::stale_task))
+          spdlog::error("timer for {}: {}", st.args.workflow_id, error_text(err));
+        if (!err && timeout) spdlog::info("workflow {}/{} timed out", st.args.ns, st.args.workflow_id);
+      });
     },
     [=](recover_atom) {
       touch(self);
@@ -340,11 +361,15 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       auto& wt = st.run->workflow_task();
       if (st.run->has_workflow_task() && wt.started_event_id() != 0) {
         // The worker's answer can never arrive: this node restarted since the task started.
-        auto t = st.step(self, input::workflow_task_timed_out{wt.scheduled_event_id(),
-                                                              "node restarted"});
-        if (!t) spdlog::error("recovering {}: {}", st.args.workflow_id, error_text(t.error()));
-        // The new workflow task was dispatched by that transition; the activities were not.
-        st.redispatch(self, false);
+        st.step(self, input::workflow_task_timed_out{wt.scheduled_event_id(), "node restarted"},
+                [self](caf::error err) {
+                  if (err)
+                    spdlog::error("recovering {}: {}", self->state.args.workflow_id,
+                                  error_text(err));
+                  // The new workflow task was dispatched by that transition; the activities
+                  // were not.
+                  self->state.redispatch(self, false);
+                });
         return;
       }
       st.redispatch(self, true);
@@ -362,9 +387,12 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
           || st.run->workflow_task().started_event_id() != started_id)
         return;  // answered in time
       spdlog::warn("workflow task {} of {} timed out", scheduled_id, st.args.workflow_id);
-      auto t = st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"});
-      if (!t) spdlog::error("timing out workflow task of {}: {}", st.args.workflow_id,
-                            error_text(t.error()));
+      st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"},
+              [self](caf::error err) {
+                if (err)
+                  spdlog::error("timing out workflow task of {}: {}",
+                                self->state.args.workflow_id, error_text(err));
+              });
     },
   };
 }

@@ -24,21 +24,17 @@ caf::error execution_state::load() {
   return caf::none;
 }
 
-caf::expected<transition> execution_state::step(caf::event_based_actor* self,
-                                                const decide_input& in) {
+void execution_state::step(caf::event_based_actor* self, const decide_input& in, step_done done) {
   static const pb::MutableState empty;
   bool is_start = std::holds_alternative<input::start_workflow>(in);
   bool may_start = is_start || std::holds_alternative<input::signal_with_start>(in);
-  if (!may_start && !run) return make_error(errc::not_found, "workflow not found");
+  if (!may_start && !run) return done(make_error(errc::not_found, "workflow not found"));
   auto res = decide(is_start || !run ? empty : *run, in, now_ms());
-  if (auto* rej = std::get_if<rejection>(&res)) return make_error(rej->code, rej->message);
-  auto& t = std::get<transition>(res);
-  if (auto err = commit(self, t)) return err;
-  return std::move(t);
+  if (auto* rej = std::get_if<rejection>(&res)) return done(make_error(rej->code, rej->message));
+  commit(self, std::move(std::get<transition>(res)), std::move(done));
 }
 
-caf::error execution_state::commit(caf::event_based_actor* self, transition& t) {
-  auto& store = *args.env->store;
+void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, t.state.run_id()};
   bool new_run = !run || run->run_id() != t.state.run_id();
   storage::write_batch batch;
@@ -54,17 +50,65 @@ caf::error execution_state::commit(caf::event_based_actor* self, transition& t) 
   for (auto& r : t.timers_removed) batch.delete_timer(args.shard_id, r);
   for (auto& r : t.transfers_added) batch.put_transfer(args.shard_id, r);
   for (auto& r : t.transfers_removed) batch.delete_transfer(args.shard_id, r);
-  auto st = store.write(batch);
-  if (!st.ok()) {
-    spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, st.message());
-    return make_error(errc::internal, "storage write failed: " + st.message());
+  // Await the committer's answer: CAF holds back every other message of this actor until then.
+  auto mid = self->new_request_id(caf::message_priority::normal);
+  auto pending = std::make_shared<transition>(std::move(t));
+  self->add_awaited_response_handler(
+    mid.response_id(),
+    caf::behavior{[this, self, pending, new_run, done = std::move(done)](
+                    committed_atom, bool ok, const std::string& what) {
+      if (!ok) {
+        spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, what);
+        done(make_error(errc::internal, "storage write failed: " + what));
+        return;
+      }
+      effects(self, *pending, new_run);
+      done(caf::none);
+    }});
+  auto dest = caf::actor_cast<caf::strong_actor_ptr>(self);
+  args.env->store->write_async(std::move(batch), [dest, mid](const storage::status& st) {
+    dest->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {}, committed_atom::value,
+                                            st.ok(), st.message()),
+                  nullptr);
+  });
+}
+
+// Durable: now the effects.
+void execution_state::effects(caf::event_based_actor* self, transition& t, bool new_run) {
+  if (new_run) {
+    result_waiters.clear();
+    history_wire.clear();
+    history_cached = true;  // a new run's history starts with this transition
   }
-  // Durable: now the effects.
-  if (new_run) result_waiters.clear();
-  run = t.state;
+  if (history_cached) {
+    pb::WorkflowTask one;
+    for (auto& ev : t.events) {
+      one.clear_history();
+      *one.add_history() = std::move(ev);
+      one.AppendToString(&history_wire);
+    }
+  }
+  run = std::move(t.state);
   for (auto& r : t.transfers_added) dispatch(self, r);
   for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
   if (t.closed) answer_waiters();
+}
+
+caf::error execution_state::append_history(std::string& task_wire) {
+  if (!history_cached) {
+    std::vector<pb::HistoryEvent> history;
+    auto sst = args.env->store->read_history(key(), &history);
+    if (!sst.ok()) return make_error(errc::internal, sst.message());
+    history_wire.clear();
+    pb::WorkflowTask one;
+    for (auto& ev : history) {
+      one.clear_history();
+      *one.add_history() = std::move(ev);
+      one.AppendToString(&history_wire);
+    }
+    history_cached = true;
+  }
+  task_wire += history_wire;
   return caf::none;
 }
 

@@ -1,8 +1,16 @@
 // State of an execution actor (see execution_actor.hpp).
+//
+// Commit protocol: a transition's records are built into one write_batch and handed to the
+// store's committer thread (store::write_async), which groups the batches of all executions into
+// one synced RocksDB write. Until that write is durable the actor awaits its answer: CAF keeps
+// every other message in the mailbox (in order), so the actor handles its inputs one at a time
+// exactly as when the write was synchronous. Only then are the effects performed (dispatch to
+// matching, arm timers, answer result waiters) and the continuation called (it replies).
 #pragma once
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -11,7 +19,14 @@
 
 namespace chronicle {
 
+// The answer of the committer to an execution: ok, error message.
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+
 struct execution_state {
+  // Called once: with none after the transition is durable and its effects performed (`run` is
+  // then the new state), else with the rejection or storage error (nothing changed).
+  using step_done = std::function<void(caf::error)>;
+
   execution_args args;
   bool loaded = false;
   std::optional<pb::MutableState> run;   // the current run, if any
@@ -19,15 +34,23 @@ struct execution_state {
   uint64_t handled = 0;                  // messages handled (for passivation)
   int64_t last_message_ms = 0;
   bool tick_armed = false;
+  // The current run's history as encoded WorkflowTask.history fields (field 3), so that a
+  // workflow task is built without reading RocksDB. Valid when history_cached; filled on the
+  // first workflow task after activation (or at run creation) and extended by every commit.
+  std::string history_wire;
+  bool history_cached = false;
 
   storage::run_key key() const;
   // Loads the current run from the store once. Returns an error when the store fails.
   caf::error load();
   // Runs `in` through decide on the current run (a fresh state for a start, or for a
-  // signal-with-start when there is no run yet) and commits it.
-  caf::expected<transition> step(caf::event_based_actor* self, const decide_input& in);
-  // Writes a transition in one batch, then performs its effects.
-  caf::error commit(caf::event_based_actor* self, transition& t);
+  // signal-with-start when there is no run yet) and commits it; `done` as described above.
+  void step(caf::event_based_actor* self, const decide_input& in, step_done done);
+  // Writes a transition in one (grouped) batch, awaits durability, performs its effects, calls done.
+  void commit(caf::event_based_actor* self, transition t, step_done done);
+  // Appends the current run's cached history (reading it from the store first if needed) to
+  // `task_wire`, an encoded WorkflowTask.
+  caf::error append_history(std::string& task_wire);
   // Sends the current run's pending tasks to matching again (after a restart): its activities,
   // and its scheduled workflow task when `workflow_task`.
   void redispatch(caf::event_based_actor* self, bool workflow_task);
@@ -35,6 +58,9 @@ struct execution_state {
                               const std::string& queue) const;
   void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);
   void answer_waiters();
+
+private:
+  void effects(caf::event_based_actor* self, transition& t, bool new_run);
 };
 
 }  // namespace chronicle

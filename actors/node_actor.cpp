@@ -9,6 +9,7 @@
 #include "actors/admin_actor.hpp"
 #include "actors/frontend_actor.hpp"
 #include "actors/handoff_actor.hpp"
+#include "protocol/runtime.hpp"
 #include "actors/matching_actor.hpp"
 #include "actors/shard_actor.hpp"
 
@@ -144,7 +145,7 @@ void connect_peer(self_ptr self, const member_config& m) {
   auto& st = self->state;
   if (st.connecting[m.name] || st.env->peers->peer(m.name)) return;
   st.connecting[m.name] = true;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_handle(self->system());
   self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, m.host, m.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {

@@ -4,10 +4,13 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
+#include <thread>
 #include <iostream>
 
 #include "actors/node_actor.hpp"
+#include "protocol/runtime.hpp"
 
 using namespace chronicle;
 
@@ -36,24 +39,24 @@ int main(int argc, char** argv) {
   }
 
   // Block the stop signals in every thread; main waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto stop_signals = block_stop_signals();
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
-  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  configure_network(cfg, tls_files{config->tls_certificate, config->tls_key, config->tls_ca});
   if (config->scheduler_threads > 0) cfg.set("scheduler.max-threads", config->scheduler_threads);
+  // Work sharing: idle scheduler threads block on a condition variable instead of polling with
+  // 50 us sleeps (work stealing), which wastes CPU on a small machine shared with workers
+  // (docs/performance.md). One thread per core unless scheduler_threads says otherwise.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  if (config->scheduler_threads == 0)
+    cfg.set("scheduler.max-threads", size_t{std::max(2u, std::thread::hardware_concurrency())});
   caf::actor_system sys{cfg};
 
   auto env = std::make_shared<node_env>();
   env->config = *config;
   env->store = store;
   auto node = start_node(sys, env);
-  auto port = sys.middleman().publish(node, config->port, config->host.c_str(), true);
+  auto port = publish_actor(sys, node, config->port, config->host);
   if (!port) {
     std::cerr << "chronicle-node: cannot listen on " << config->host << ":" << config->port << ": "
               << sys.render(port.error()) << "\n";
@@ -62,10 +65,9 @@ int main(int argc, char** argv) {
   }
   std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
             << *port << " (data_dir " << config->data_dir << ", " << config->num_shards
-            << " shards)" << std::endl;
+            << " shards" << (cfg.openssl_certificate.empty() ? "" : ", TLS") << ")" << std::endl;
 
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  int sig = wait_for_stop_signal(stop_signals);
   spdlog::info("signal {}: stopping", sig);
   sys.middleman().unpublish(node, *port);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <random>
 
+#include "protocol/runtime.hpp"
 #include "bench/bench_workflows.hpp"
 #include "bench/driver.hpp"
 #include "bench/embedded_node.hpp"
@@ -161,9 +162,12 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
                            uint16_t port, pid_t stats_pid, node_stats* stats,
                            std::string* warmup_error) {
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  chronicle::configure_network(cfg);
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
+  // Same scheduler as the node (actors/node_main.cpp): no polling threads competing for the cores.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", size_t{2});
   caf::actor_system sys{cfg};
 
   auto reg = make_registry();

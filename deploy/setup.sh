@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libcaf-dev librocksdb-dev
+  libcaf-dev libssl-dev librocksdb-dev
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler
   doctest-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev   # the libFuzzer target (tests/fuzz)
+  openssl                    # certificates in the TLS test
 )
 
 missing=()

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "storage/committer.hpp"
 #include "storage/keys.hpp"
 #include "storage/store_impl.hpp"
 
@@ -131,12 +132,18 @@ void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& tran
 
 bool write_batch::empty() const { return impl_->ops.empty(); }
 
+const std::string& write_batch::serialization_error() const { return impl_->error; }
+
 // ---------------------------------------------------------------------------------------------
 // store
 
 // store::impl is in storage/store_impl.hpp (shared with storage/handoff.cpp).
 
-store::~store() = default;
+store::store() = default;
+
+store::~store() {
+  committer_.reset();  // writes what is queued while the database is still open
+}
 
 std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards, durability mode,
                                    status* st) {
@@ -177,25 +184,35 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
   }
   s->num_shards_ = num_shards;
   s->mode_ = mode;
+  s->committer_ = std::make_unique<committer>(
+    [raw_store = s.get()](std::vector<write_batch*>& batches) { return raw_store->write_group(batches); });
   set_status(st, {});
   return s;
 }
 
-status store::write(write_batch& batch) {
-  const auto& b = *batch.impl_;
-  if (!b.error.empty()) return status::error(b.error);
-  if (b.ops.empty()) return {};
+status store::write(write_batch& batch) { return write_group({&batch}); }
+
+status store::write_group(const std::vector<write_batch*>& batches) {
   rocksdb::WriteBatch wb;
-  for (const auto& op : b.ops) {
-    auto rs = op.value ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
-                       : wb.Delete(impl_->cf(op.cf), op.key);
-    if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
+  for (const auto* batch : batches) {
+    const auto& b = *batch->impl_;
+    if (!b.error.empty()) return status::error(b.error);
+    for (const auto& op : b.ops) {
+      auto rs = op.value ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
+                         : wb.Delete(impl_->cf(op.cf), op.key);
+      if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
+    }
   }
+  if (wb.Count() == 0) return {};
   rocksdb::WriteOptions wo;
   wo.sync = mode_ == durability::fsync;
   auto rs = impl_->db->Write(wo, &wb);
   if (!rs.ok()) return status::error("RocksDB write failed: " + rs.ToString());
   return {};
+}
+
+void store::write_async(write_batch batch, std::function<void(const status&)> done) {
+  committer_->submit(std::move(batch), std::move(done));
 }
 
 status store::read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const {

@@ -53,12 +53,16 @@ public:
   void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   [[nodiscard]] bool empty() const;
+  // Empty unless a record could not be serialized (store::write then fails the batch).
+  [[nodiscard]] const std::string& serialization_error() const;
 
 private:
   friend class store;
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+class committer;
 
 class store {
 public:
@@ -72,8 +76,14 @@ public:
   static std::unique_ptr<store> open(const std::string& path, uint32_t num_shards,
                                      durability mode, status* st);
 
-  // Writes the batch atomically; synced to disk when durability is fsync.
+  // Writes the batch atomically; synced to disk when durability is fsync. Blocks the caller.
   status write(write_batch& batch);
+  // Writes several batches atomically as one RocksDB write (one sync). Blocks the caller.
+  status write_group(const std::vector<write_batch*>& batches);
+  // Queues the batch for the store's committer thread (storage/committer.hpp), which groups
+  // concurrent batches into one synced write, and returns at once. `done` runs exactly once on the
+  // committer thread after the batch is durable (or failed); it must be short and thread-safe.
+  void write_async(write_batch batch, std::function<void(const status&)> done);
 
   // Returns the full history of a run in event ID order (empty when unknown).
   status read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const;
@@ -107,9 +117,10 @@ public:
   status drop_shard(uint32_t shard);
 
 private:
-  store() = default;
+  store();
   struct impl;
   std::unique_ptr<impl> impl_;
+  std::unique_ptr<committer> committer_;  // destroyed first (see ~store)
   uint32_t num_shards_ = 0;
   durability mode_ = durability::fsync;
 };

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <random>
 
+#include "protocol/runtime.hpp"
 #include "tools/render.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  chronicle::configure_network(cfg);
   cfg.set("scheduler.max-threads", size_t{2});
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};

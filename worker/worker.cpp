@@ -1,5 +1,7 @@
 #include "worker/worker.hpp"
 
+#include "protocol/runtime.hpp"
+
 #include <cstdlib>
 
 #include <caf/io/all.hpp>
@@ -19,6 +21,7 @@ struct worker_state {
   int64_t backoff_ms = 100;
   bool registered = false;  // the current connection's first registration succeeded
   uint64_t connection = 0;  // counts connections; a re-registration tick names its connection
+  std::vector<caf::actor> idle_runners;  // activity runners waiting for a task (see run_activity)
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
@@ -66,7 +69,7 @@ void register_with(self_ptr self) {
 
 void connect(self_ptr self) {
   auto& st = self->state;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = network_handle(self->system());
   self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.opts.host, st.opts.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -124,9 +127,9 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
   }
 }
 
-// Runs one activity on its own thread (a detached blocking actor) and answers the task queue.
-void run_activity(caf::blocking_actor* self, caf::actor queue, std::string bytes,
-                  std::shared_ptr<const sdk::registry> reg, std::string identity) {
+// Runs one activity on the calling (runner) thread and answers the task queue without waiting.
+void run_activity(caf::event_based_actor* self, const caf::actor& queue, const std::string& bytes,
+                  const sdk::registry& reg, const std::string& identity) {
   auto task = decode<pb::ActivityTask>(bytes, "ActivityTask");
   if (!task) {
     spdlog::error("worker: dropped a malformed activity task");
@@ -140,17 +143,33 @@ void run_activity(caf::blocking_actor* self, caf::actor queue, std::string bytes
     beat.set_identity(identity);
     caf::anon_send(queue, act_beat_atom::value, encode(beat));
   };
-  auto res = sdk::run_activity_task(*reg, *task, identity, heartbeat);
-  auto on_error = [&](caf::error& err) {
+  auto res = sdk::run_activity_task(reg, *task, identity, heartbeat);
+  auto on_error = [](caf::error& err) {
     spdlog::warn("worker: activity result not accepted: {}", error_text(err));
   };
+  // No timeout: a pending request timeout would keep this runner (and the actor system) alive
+  // for its duration after the worker stopped. An answer lost with its node costs one handler.
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&res))
-    self->request(queue, request_timeout, act_done_atom::value, encode(*done))
-      .receive([](const std::string&) {}, on_error);
+    self->request(queue, caf::infinite, act_done_atom::value, encode(*done))
+      .then([](const std::string&) {}, on_error);
   else
-    self->request(queue, request_timeout, act_fail_atom::value,
+    self->request(queue, caf::infinite, act_fail_atom::value,
                   encode(std::get<pb::RespondActivityTaskFailed>(res)))
-      .receive([](const std::string&) {}, on_error);
+      .then([](const std::string&) {}, on_error);
+}
+
+// An activity runner: a detached actor (its own thread, so activities may block) linked to its
+// worker, reused for one activity after another. After each activity it tells the worker it is
+// idle again. Runners are spawned on demand and kept, so there are at most as many as the
+// activities ever in flight at once (the worker's activity slots).
+caf::behavior activity_runner(caf::event_based_actor* self, caf::actor worker,
+                              std::shared_ptr<const sdk::registry> reg, std::string identity) {
+  return {
+    [=](act_task_atom, const caf::actor& queue, const std::string& bytes) {
+      run_activity(self, queue, bytes, *reg, identity);
+      self->send(worker, act_task_atom::value, caf::actor{self});
+    },
+  };
 }
 
 caf::behavior worker_actor(self_ptr self, worker_options opts,
@@ -179,8 +198,20 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
     [=](act_task_atom, const std::string& bytes) {
       auto queue = caf::actor_cast<caf::actor>(self->current_sender());
       if (!queue) return;
-      self->spawn<caf::detached>(run_activity, queue, bytes, self->state.reg,
-                                 self->state.opts.identity);
+      auto& idle = self->state.idle_runners;
+      caf::actor runner;
+      if (idle.empty()) {
+        runner = self->spawn<caf::detached + caf::linked>(activity_runner, caf::actor{self},
+                                                          self->state.reg,
+                                                          self->state.opts.identity);
+      } else {
+        runner = std::move(idle.back());
+        idle.pop_back();
+      }
+      self->send(runner, act_task_atom::value, queue, bytes);
+    },
+    [=](act_task_atom, caf::actor& runner) {
+      self->state.idle_runners.push_back(std::move(runner));
     },
   };
 }
@@ -212,7 +243,7 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string
                                        const std::string& secret) {
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result = caf::actor{};
-  self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom::value, host, port)
+  self->request(network_handle(sys), timeout, caf::connect_atom::value, host, port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto node = caf::actor_cast<caf::actor>(ptr);

@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "protocol/runtime.hpp"
 #include "test_system.hpp"
 
 namespace chronicle::testing {
@@ -20,7 +21,7 @@ caf::actor_system& test_system() { return *current_system; }
 
 int main(int argc, char** argv) {
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  chronicle::configure_network(cfg);
   auto sys = std::make_unique<caf::actor_system>(cfg);
   chronicle::testing::current_system = sys.get();
   doctest::Context ctx(argc, argv);

@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "protocol/runtime.hpp"
 #include "../e2e/harness.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
@@ -165,7 +166,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
+  chronicle::configure_network(cfg);
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
 

@@ -1,0 +1,91 @@
+#include "storage/committer.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace chronicle::storage {
+
+namespace {
+
+struct item {
+  write_batch batch;
+  committer::done_fn done;
+};
+
+}  // namespace
+
+// Owned jointly by the committer and its thread, so that the thread may outlive a committer
+// destroyed from one of its own callbacks.
+struct committer::shared {
+  write_fn write;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<item> queue;
+  bool stopping = false;
+  bool closed = false;  // the store is gone: fail what remains
+  std::thread thread;
+
+  void run() {
+    std::vector<item> group;
+    std::vector<write_batch*> batches;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mtx);
+        cv.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (queue.empty()) return;  // stopping and drained
+        group.assign(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.end()));
+        queue.clear();
+        if (closed) {
+          lock.unlock();
+          for (auto& it : group) it.done(status::error("store closed"));
+          group.clear();
+          continue;
+        }
+      }
+      batches.clear();
+      for (auto& it : group)
+        if (it.batch.serialization_error().empty()) batches.push_back(&it.batch);
+      status st = batches.empty() ? status{} : write(batches);
+      for (auto& it : group) {
+        const auto& err = it.batch.serialization_error();
+        it.done(err.empty() ? st : status::error(err));
+      }
+      group.clear();  // releases the callbacks (and what they hold) on this thread
+    }
+  }
+};
+
+committer::committer(write_fn fn) : shared_(std::make_shared<shared>()) {
+  shared_->write = std::move(fn);
+  shared_->thread = std::thread([s = shared_] {
+    pthread_setname_np(pthread_self(), "committer");
+    s->run();
+  });
+}
+
+committer::~committer() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mtx);
+    shared_->stopping = true;
+  }
+  shared_->cv.notify_one();
+  if (shared_->thread.get_id() == std::this_thread::get_id()) {
+    std::lock_guard<std::mutex> lock(shared_->mtx);
+    shared_->closed = true;
+    shared_->thread.detach();
+  } else {
+    shared_->thread.join();
+  }
+}
+
+void committer::submit(write_batch batch, done_fn done) {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mtx);
+    shared_->queue.push_back(item{std::move(batch), std::move(done)});
+  }
+  shared_->cv.notify_one();
+}
+
+}  // namespace chronicle::storage

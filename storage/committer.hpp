@@ -1,0 +1,42 @@
+// Group commit for store::write_async. One thread takes every batch queued since its last write,
+// writes them all with ONE RocksDB write (one fsync under durability fsync), then calls each
+// batch's callback in submission order with the result. Transitions that arrive while a synced
+// write is in flight therefore share the next sync instead of each paying for one.
+//
+// Contracts:
+// - A callback is called exactly once, after its batch is durable (or failed), on the committer
+//   thread: it must be short and thread-safe (e.g. enqueue a message to an actor).
+// - A batch whose serialization failed is reported alone and never written; the others of the
+//   group are unaffected. A failed RocksDB write fails the whole group (nothing of it was applied).
+// - The destructor writes everything still queued, then stops the thread. Destroying the
+//   committer from inside one of its callbacks is allowed: queued batches then fail with
+//   "store closed".
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace chronicle::storage {
+
+class committer {
+public:
+  // Writes a group atomically (one WriteBatch); called on the committer thread only.
+  using write_fn = std::function<status(std::vector<write_batch*>&)>;
+  using done_fn = std::function<void(const status&)>;
+
+  explicit committer(write_fn fn);
+  ~committer();
+  committer(const committer&) = delete;
+  committer& operator=(const committer&) = delete;
+
+  void submit(write_batch batch, done_fn done);
+
+private:
+  struct shared;
+  std::shared_ptr<shared> shared_;
+};
+
+}  // namespace chronicle::storage

@@ -1,0 +1,44 @@
+// End-to-end: TLS through CAF's OpenSSL module. A node with a `tls` config, a worker and the CLI
+// with CHRONICLE_TLS_* run a workflow; a client without TLS cannot talk to the node.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "harness.hpp"
+
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("tls: node, worker and CLI over TLS; a plain-TCP client is refused") {
+  temp_dir dir;
+  auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
+  std::string out;
+  REQUIRE(run("/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                   "-out", cert, "-days", "2", "-subj", "/CN=chronicle-test"},
+              &out) == 0);
+  auto port = free_port();
+  auto addr = "127.0.0.1:" + std::to_string(port);
+  auto cfg = write_node_config(dir.path(), port,
+                               "tls:\n  certificate: " + cert + "\n  key: " + key + "\n  ca: " + cert + "\n");
+  process node(CHRONICLE_NODE_BIN, {"--config", cfg}, (dir.path() / "node.log").string());
+  REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
+  CHECK(node.output().find(", TLS)") != std::string::npos);
+
+  // without TLS: the handshake fails
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "show", "-w", "x"}, &out) == 1);
+  CHECK(out.find("cannot connect") != std::string::npos);
+
+  setenv("CHRONICLE_TLS_CERT", cert.c_str(), 1);
+  setenv("CHRONICLE_TLS_KEY", key.c_str(), 1);
+  setenv("CHRONICLE_TLS_CA", cert.c_str(), 1);
+  process worker(GREETING_WORKER_BIN, {"--address", addr}, (dir.path() / "worker.log").string());
+  CHECK(worker.wait_for_output("registered on task queue", 20s));
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "start", "--type", "Greeting",
+                                "--task-queue", "greetings", "-w", "tls1", "--input", R"({"name":"Tia"})"},
+            &out) == 0);
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "result", "-w", "tls1"}, &out) == 0);
+  CHECK(out.find("Hello, Tia!") != std::string::npos);
+  unsetenv("CHRONICLE_TLS_CERT");
+  unsetenv("CHRONICLE_TLS_KEY");
+  unsetenv("CHRONICLE_TLS_CA");
+}
