@@ -65,7 +65,7 @@ member_config parse_address(const std::string& name, const std::string& address)
 
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "members", "durability", "log_level",
-                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "workflow_task_timeout_ms"},
+                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -107,6 +107,11 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     c.workflow_task_timeout_ms = get<int64_t>(root, "workflow_task_timeout_ms");
     if (c.workflow_task_timeout_ms < 100 || c.workflow_task_timeout_ms > 3'600'000)
       throw config_error("workflow_task_timeout_ms must be in 100..3600000");
+  }
+  if (root["max_history_events"]) {
+    auto n = get<int64_t>(root, "max_history_events");
+    if (n < 10 || n > 10'000'000) throw config_error("max_history_events must be in 10..10000000");
+    c.max_history_events = static_cast<size_t>(n);
   }
   if (root["max_task_queue_backlog"]) {
     auto n = get<int64_t>(root, "max_task_queue_backlog");

@@ -30,6 +30,7 @@ struct node_config {
                                               // timed out and scheduled again (Temporal's default)
   size_t scheduler_threads = 0;
   size_t max_payload_bytes = 2 * 1024 * 1024;
+  size_t max_history_events = 51'200;  // a run that would pass it is terminated (Temporal's limit)
   std::string cluster_secret;
   std::string tls_certificate, tls_key, tls_ca;  // PEM files; all empty: plain TCP
   size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)

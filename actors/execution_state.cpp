@@ -31,7 +31,18 @@ void execution_state::step(caf::event_based_actor* self, const decide_input& in,
   if (!may_start && !run) return done(make_error(errc::not_found, "workflow not found"));
   auto res = decide(is_start || !run ? empty : *run, in, now_ms());
   if (auto* rej = std::get_if<rejection>(&res)) return done(make_error(rej->code, rej->message));
-  commit(self, std::move(std::get<transition>(res)), std::move(done));
+  auto& t = std::get<transition>(res);
+  auto limit = static_cast<int64_t>(args.env->config.max_history_events);
+  if (run && is_running(t.state) && t.state.next_event_id() - 1 > limit) {
+    // Like Temporal: a run whose history would pass the limit is terminated instead.
+    auto reason = "history size limit exceeded (" + std::to_string(limit) + " events)";
+    auto term = decide(*run, input::terminate_workflow{reason, "chronicle"}, now_ms());
+    if (auto* tt = std::get_if<transition>(&term))
+      return commit(self, std::move(*tt), [done, reason](caf::error err) {
+        done(err ? err : make_error(errc::invalid_argument, "workflow terminated: " + reason));
+      });
+  }
+  commit(self, std::move(t), std::move(done));
 }
 
 void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {

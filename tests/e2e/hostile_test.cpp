@@ -191,3 +191,25 @@ TEST_CASE("hostile: corrupted or missing RocksDB files stop the node with one cl
   REQUIRE_MESSAGE(d, error_text(d.error()));
   CHECK(d->workflow_type() == "Greeting");
 }
+
+TEST_CASE("hostile: a history that would pass max_history_events terminates the run") {
+  temp_dir dir;
+  auto port = free_port();
+  auto cfg = write_node_config(dir.path(), port, "max_history_events: 12\n");
+  process node(CHRONICLE_NODE_BIN, {"--config", cfg}, (dir.path() / "node.log").string());
+  REQUIRE(node.wait_for_output("listening on", 20s));
+  process worker(GREETING_WORKER_BIN, {"--address", "127.0.0.1:" + std::to_string(port)},
+                 (dir.path() / "worker.log").string());
+  REQUIRE(worker.wait_for_output("serving task queue", 20s));
+  auto c = client::connect(test_system(), "127.0.0.1", port);
+  REQUIRE(c);
+  REQUIRE(c->start(start_req("long")));
+  auto res = c->result("", "long", "", 30s);
+  REQUIRE_MESSAGE(res, error_text(res.error()));
+  CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+  auto h = c->history("", "long");
+  REQUIRE(h);
+  CHECK(h->events_size() <= 13);
+  CHECK(h->events(h->events_size() - 1).event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
+  CHECK(h->events(h->events_size() - 1).DebugString().find("history size limit") != std::string::npos);
+}
