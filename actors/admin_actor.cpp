@@ -200,6 +200,34 @@ void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std:
   }
 }
 
+// A query: the run's recorded history goes, with the question, to a worker of the run's task
+// queue (through matching), which replays it and answers the client directly.
+caf::result<caf::message> query_local(caf::event_based_actor* self, const env_ptr& env,
+                                      const std::string& bytes) {
+  auto req = decode<pb::QueryWorkflowRequest>(bytes, "QueryWorkflowRequest");
+  if (!req) return req.error();
+  auto reason = check_id("query type", req->query_type());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  uint32_t shard = 0;
+  auto ms = find_run(*env, req->namespace_(), req->workflow_id(), req->run_id(), &shard);
+  if (!ms) return ms.error();
+  pb::QueryTask task;
+  task.set_namespace_(ms->namespace_());
+  task.set_workflow_id(ms->workflow_id());
+  task.set_run_id(ms->run_id());
+  task.set_workflow_type(ms->workflow_type());
+  task.set_task_queue(ms->task_queue());
+  task.set_query_type(req->query_type());
+  *task.mutable_args() = req->args();
+  std::vector<pb::HistoryEvent> events;
+  auto st = env->store->read_history(
+    storage::run_key{shard, ms->namespace_(), ms->workflow_id(), ms->run_id()}, &events);
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  for (auto& ev : events) *task.add_history() = std::move(ev);
+  self->delegate(env->matching, qtask_atom::value, encode(task));
+  return caf::delegated<caf::message>{};
+}
+
 // Serves a workflow question here when this node owns its shard, else forwards it to the owner.
 template <class Req>
 caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env,
@@ -212,6 +240,7 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
   auto where = place_shard(*env, shard_of(ns, req->workflow_id(), env->config.num_shards));
   if (where.error) return where.error;
   if (where.local) {
+    if (kind == query_atom::value) return query_local(self, env, bytes);
     auto res = kind == describe_atom::value ? describe(*env, bytes) : history(*env, bytes);
     if (res.flag == caf::rt_error) return std::move(res.err);
     return std::move(res.value);
@@ -234,15 +263,24 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
                                           "GetHistoryRequest");
     },
     [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
-    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<std::string> {
-      if (kind == describe_atom::value) return describe(*env, bytes);
-      if (kind == history_atom::value) return history(*env, bytes);
+    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
+      auto reply = [](caf::result<std::string> r) -> caf::result<caf::message> {
+        if (r.flag == caf::rt_error) return std::move(r.err);
+        return std::move(r.value);
+      };
+      if (kind == describe_atom::value) return reply(describe(*env, bytes));
+      if (kind == history_atom::value) return reply(history(*env, bytes));
+      if (kind == query_atom::value) return query_local(self, env, bytes);
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
-        return encode(local_status(*env, req->with_shards()));
+        return caf::make_message(encode(local_status(*env, req->with_shards())));
       }
       return make_error(errc::bad_message, "admin cannot serve " + caf::to_string(kind));
+    },
+    [=](query_atom, std::string& bytes) {
+      return route<pb::QueryWorkflowRequest>(self, env, query_atom::value, bytes,
+                                             "QueryWorkflowRequest");
     },
     [=](ping_atom) { return env->config.name; },
   };

@@ -109,13 +109,34 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         for (auto& shard : env->shards)
           if (shard) self->send(shard, redispatch_atom::value);
     },
-    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<std::string> {
+    [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
+      auto task = decode<pb::QueryTask>(bytes, "QueryTask");
+      if (!task) return task.error();
+      auto where = place_task_queue(*env, task->namespace_(), task->task_queue());
+      if (where.error) return where.error;
+      if (where.local)
+        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
+                                 task_kind::workflow),
+                       atom, std::move(bytes));
+      else
+        self->delegate(where.peer, fwd_atom::value, caf::atom_value{atom}, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
+    [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (kind == register_atom::value) {
         auto req = check_registration(bytes);
         if (!req) return req.error();
         auto res = register_local(self, env, *req);
         if (!res) return res.error();
-        return std::move(*res);
+        return caf::make_message(std::move(*res));
+      }
+      if (kind == qtask_atom::value) {  // this node owns the task queue
+        auto task = decode<pb::QueryTask>(bytes, "QueryTask");
+        if (!task) return task.error();
+        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
+                                 task_kind::workflow),
+                       qtask_atom::value, std::move(bytes));
+        return caf::delegated<caf::message>{};
       }
       return make_error(errc::bad_message, "matching cannot serve " + caf::to_string(kind));
     },

@@ -184,7 +184,9 @@ caf::actor local_target(const node_env& env, caf::atom_value kind) {
   switch (static_cast<uint64_t>(kind)) {
     case register_atom::uint_value():
     case dispatch_atom::uint_value():
+    case qtask_atom::uint_value():
       return env.matching;
+    case query_atom::uint_value():
     case describe_atom::uint_value():
     case history_atom::uint_value():
     case cluster_atom::uint_value():
@@ -222,6 +224,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     forward<terminate_atom>(self, &node_env::frontend),
     forward<cancel_atom>(self, &node_env::frontend),
     forward<describe_atom>(self, &node_env::admin),
+    forward<query_atom>(self, &node_env::admin),
     forward<history_atom>(self, &node_env::admin),
     forward<cluster_atom>(self, &node_env::admin),
     forward<register_atom>(self, &node_env::matching),

@@ -249,6 +249,19 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       st.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
       pump(self);
     },
+    [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {
+      // A query goes to any registered worker (round-robin, outside the slots: it is read-only);
+      // the worker answers the client directly.
+      auto& ws = self->state.workers;
+      if (ws.empty())
+        return make_error(errc::unavailable, "no worker is polling task queue '"
+                                               + self->state.queue + "': the query cannot be answered");
+      auto it = ws.upper_bound(self->state.last);
+      if (it == ws.end()) it = ws.begin();
+      self->state.last = it->first;
+      self->delegate(it->second.handle, query_atom::value, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
     answer<wf_done_atom>(self),
     answer<wf_fail_atom>(self),
     answer<act_done_atom>(self),

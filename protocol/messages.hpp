@@ -30,6 +30,8 @@ using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 // --- admin ---
 using describe_atom = caf::atom_constant<caf::atom("describe")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
+using qtask_atom = caf::atom_constant<caf::atom("qtask")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;

@@ -31,6 +31,9 @@ sdk::task<json> greeting(sdk::workflow_context& ctx, json input) {
 // cancellation) and completes with {"canceled": true, ...}; otherwise it ends Canceled.
 sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
   bool cleanup = input.is_object() && input.value("cleanup", false);
+  // The query "status" answers from replayed state: where the workflow is, who approved.
+  auto status = std::make_shared<json>(json{{"stage", "waiting for approval"}});
+  ctx.on_query("status", [status](const json&) { return *status; });
   json approved;
   bool canceled = false;
   try {
@@ -48,6 +51,7 @@ sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
   json pings = json::array();
   while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);
   std::string by = approved.is_object() ? approved.value("by", "someone") : "someone";
+  *status = json{{"stage", "approved"}, {"by", by}};
   json args = {{"name", by}};
   json greeting = co_await ctx.activity("ComposeGreeting", args);
   while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);

@@ -96,6 +96,15 @@ int main(int argc, char** argv) {
   show->add_flag("--json", as_json, "print the history as JSON");
 
   // workflow describe
+  // workflow query
+  std::string query_type, query_input = "null";
+  auto* query = wf->add_subcommand("query", "ask a worker a query answered from the workflow's state");
+  query->add_option("-w,--workflow-id", wid, "workflow ID")->required();
+  query->add_option("-r,--run-id", run_id, "run ID (default: current run)");
+  query->add_option("-t,--type", query_type, "query type (a handler registered with on_query)")
+    ->required();
+  query->add_option("-i,--input", query_input, "query arguments as JSON")->capture_default_str();
+
   auto* describe = wf->add_subcommand("describe", "ask the admin actor for an execution's state");
   describe->add_option("-w,--workflow-id", wid, "workflow ID")->required();
   describe->add_option("-r,--run-id", run_id, "run ID (default: current run)");
@@ -237,6 +246,14 @@ int main(int argc, char** argv) {
     if (!resp) return fail(error_text(resp.error()));
     if (as_json) std::cout << cli::to_json(*resp).dump(2) << "\n";
     else std::cout << (cshards->parsed() ? cli::shards_text(*resp) : cli::cluster_text(*resp));
+    return 0;
+  }
+  if (query->parsed()) {
+    auto j = nlohmann::json::parse(query_input, nullptr, false);
+    if (j.is_discarded()) return fail("--input is not valid JSON: " + query_input, 2);
+    auto resp = c->query(g.ns, wid, run_id, query_type, sdk::to_payload(j));
+    if (!resp) return fail(error_text(resp.error()));
+    std::cout << cli::payload_text(resp->result()) << "\n";
     return 0;
   }
   if (describe->parsed()) {

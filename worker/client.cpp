@@ -159,6 +159,20 @@ caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::strin
   return call<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::QueryWorkflowResponse> client::query(const std::string& ns,
+                                                       const std::string& workflow_id,
+                                                       const std::string& run_id,
+                                                       const std::string& type,
+                                                       const pb::Payload& args) {
+  pb::QueryWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_query_type(type);
+  *req.mutable_args() = args;
+  return call<pb::QueryWorkflowResponse>(query_atom::value, encode(req), timeout_);
+}
+
 caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards) {
   pb::ClusterStatusRequest req;
   req.set_with_shards(with_shards);

@@ -66,6 +66,12 @@ public:
   // never answered, so callers that switch nodes on failure want it short.
   void set_request_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
+  // Asks a worker of the run's task queue to answer query `type` from replayed state.
+  caf::expected<pb::QueryWorkflowResponse> query(const std::string& ns,
+                                                 const std::string& workflow_id,
+                                                 const std::string& run_id, const std::string& type,
+                                                 const pb::Payload& args);
+
   // Every member's status (and the shard map when with_shards), as seen from the connected node.
   caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
 

@@ -162,12 +162,15 @@ void run_activity(caf::event_based_actor* self, const caf::actor& queue, const s
 // worker, reused for one activity after another. After each activity it tells the worker it is
 // idle again. Runners are spawned on demand and kept, so there are at most as many as the
 // activities ever in flight at once (the worker's activity slots).
-caf::behavior activity_runner(caf::event_based_actor* self, caf::actor worker,
+// It holds no handle of its worker (that would be a reference cycle keeping both alive): it
+// answers the sender of the task.
+caf::behavior activity_runner(caf::event_based_actor* self,
                               std::shared_ptr<const sdk::registry> reg, std::string identity) {
   return {
     [=](act_task_atom, const caf::actor& queue, const std::string& bytes) {
+      auto worker = caf::actor_cast<caf::actor>(self->current_sender());
       run_activity(self, queue, bytes, *reg, identity);
-      self->send(worker, act_task_atom::value, caf::actor{self});
+      if (worker) self->send(worker, act_task_atom::value, caf::actor{self});
     },
   };
 }
@@ -195,13 +198,24 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
       self->delayed_send(self, reregister_interval, tick_atom::value, connection);
     },
     [=](wf_task_atom, const std::string& bytes) { on_workflow_task(self, bytes); },
+    [=](query_atom, const std::string& bytes) -> caf::result<std::string> {
+      auto task = decode<pb::QueryTask>(bytes, "QueryTask");
+      if (!task) return task.error();
+      auto answer = sdk::run_query(*self->state.reg, *task);
+      if (auto* err = std::get_if<std::string>(&answer))
+        return make_error(errc::invalid_argument, *err);
+      pb::QueryWorkflowResponse resp;
+      resp.set_run_id(task->run_id());
+      *resp.mutable_result() = sdk::to_payload(std::get<sdk::json>(answer));
+      return encode(resp);
+    },
     [=](act_task_atom, const std::string& bytes) {
       auto queue = caf::actor_cast<caf::actor>(self->current_sender());
       if (!queue) return;
       auto& idle = self->state.idle_runners;
       caf::actor runner;
       if (idle.empty()) {
-        runner = self->spawn<caf::detached + caf::linked>(activity_runner, caf::actor{self},
+        runner = self->spawn<caf::detached + caf::linked>(activity_runner,
                                                           self->state.reg,
                                                           self->state.opts.identity);
       } else {

@@ -59,6 +59,12 @@ using workflow_task_result =
 workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
                                        const std::string& identity);
 
+// Answers a query: replays the run's history through the workflow function (as for a workflow
+// task, commands are discarded), then calls the handler the code registered with on_query.
+// Returns the handler's result, or an error message (unknown workflow type, unknown query type
+// naming the known ones, a handler that threw, invalid history, non-determinism).
+std::variant<json, std::string> run_query(const registry& reg, const pb::QueryTask& task);
+
 using activity_task_result =
     std::variant<pb::RespondActivityTaskCompleted, pb::RespondActivityTaskFailed>;
 

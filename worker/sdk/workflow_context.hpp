@@ -40,6 +40,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -167,6 +168,15 @@ class workflow_context {
   [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
   std::optional<json> poll_signal(const std::string& name);
 
+  // Registers a query handler: a read-only question answered from the replayed state (never
+  // recorded in history). Register it early in the workflow function; the handler must not block
+  // or change workflow state.
+  using query_handler = std::function<json(const json& args)>;
+  void on_query(std::string name, query_handler handler) {
+    query_handlers_[std::move(name)] = std::move(handler);
+  }
+  const std::map<std::string, query_handler>& query_handlers() const { return query_handlers_; }
+
   bool cancel_requested() const { return cancel_requested_; }
   [[nodiscard]] cancel_shield non_cancellable();
 
@@ -202,6 +212,7 @@ class workflow_context {
   std::vector<pb::Command> commands_;          // every command produced, in order
   std::vector<detail::operation*> command_ops_;  // parallel to commands_
   std::vector<std::unique_ptr<detail::operation>> operations_;  // in creation order
+  std::map<std::string, query_handler> query_handlers_;
   std::map<std::string, std::deque<pb::Payload>> signal_queue_;           // received, not taken
   std::map<std::string, std::deque<detail::operation*>> signal_waiters_;  // waiting, oldest first
 };
