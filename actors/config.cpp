@@ -163,6 +163,9 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   } else {
     c.members.push_back(member_config{c.name, c.host, c.port});
   }
+  if (!c.tls_certificate.empty() && c.members.size() > 1)
+    throw config_error("'tls' is supported for single-node clusters only: node-to-node TLS "
+                       "connections drop with CAF 0.17 (see docs/security.md)");
   return c;
 }
 
