@@ -123,7 +123,7 @@ void check_done(client& c, const std::string& wid) {
 
 }  // namespace
 
-TEST_CASE("three nodes: workflows on every node's shards complete, workers on different nodes") {
+TEST_CASE("three nodes: workflows on every node's shards complete - workers on different nodes") {
   cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   cl.wait_all_up(0);
@@ -157,7 +157,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete, workers on di
   CHECK(shards == num_shards);
 }
 
-TEST_CASE("a killed node makes only its shards unavailable; after restart everything completes") {
+TEST_CASE("a killed node makes only its shards unavailable - after restart everything completes") {
   cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   cl.wait_all_up(0);

@@ -86,7 +86,7 @@ TEST_CASE("node: port already in use") {
                  "cannot listen on");
 }
 
-TEST_CASE("cli: start, result, show and describe against a real node and worker") {
+TEST_CASE("cli: start - result - show and describe against a real node and worker") {
   temp_dir d;
   auto port = free_port();
   auto addr = "127.0.0.1:" + std::to_string(port);

@@ -74,7 +74,7 @@ pb::StartWorkflowRequest start_req(const std::string& wid) {
 
 }  // namespace
 
-TEST_CASE("hostile: malformed bytes, wrong types and unknown kinds get errors; the node stays up") {
+TEST_CASE("hostile: malformed bytes - wrong types and unknown kinds get errors - the node stays up") {
   node_fixture f;
   auto node = f.handle();
   const std::string garbage = "\xff\xff\xff\x01garbage\x00\x17";

@@ -14,7 +14,7 @@ using namespace chronicle;
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("overload: starts beyond the backlog limit are refused, then accepted again") {
+TEST_CASE("overload: starts beyond the backlog limit are refused - then accepted again") {
   temp_dir dir;
   auto port = free_port();
   auto cfg = write_node_config(dir.path(), port, "max_task_queue_backlog: 20\n");

@@ -13,7 +13,7 @@ using namespace chronicle;
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("query: answered from replayed state, not recorded; clear errors otherwise") {
+TEST_CASE("query: answered from replayed state - not recorded - clear errors otherwise") {
   temp_dir dir;
   auto port = free_port();
   process node(CHRONICLE_NODE_BIN, {"--config", write_node_config(dir.path(), port)},

@@ -98,7 +98,7 @@ sdk::json result_json(const pb::GetResultResponse& r) { return sdk::from_payload
 
 }  // namespace
 
-TEST_CASE("an activity that fails twice succeeds on attempt 3; describe shows attempt and last failure") {
+TEST_CASE("an activity that fails twice succeeds on attempt 3 - describe shows attempt and last failure") {
   retry_deployment d;
   auto w = d.worker("w1");
   auto c = d.connect();
@@ -188,7 +188,7 @@ TEST_CASE("heartbeat details reach the next attempt after a heartbeat timeout") 
         == pb::TIMEOUT_TYPE_HEARTBEAT);
 }
 
-TEST_CASE("workflow execution timeout: WorkflowExecutionTimedOut, status TimedOut, CLI result fails") {
+TEST_CASE("workflow execution timeout: WorkflowExecutionTimedOut - status TimedOut - CLI result fails") {
   retry_deployment d;
   auto w = d.worker("w1");
   auto c = d.connect();

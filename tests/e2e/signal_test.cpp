@@ -193,7 +193,7 @@ TEST_CASE("signal: an unknown or closed workflow gives a clear error") {
   CHECK(out.find("signal name is empty") != std::string::npos);
 }
 
-TEST_CASE("signal-with-start: starts and signals atomically, then only signals the running run") {
+TEST_CASE("signal-with-start: starts and signals atomically - then only signals the running run") {
   approval_deployment d;
   d.start_node();
   auto c = d.connect();  // no worker yet: the first events are exactly what the start wrote

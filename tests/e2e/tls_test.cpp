@@ -9,7 +9,7 @@
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("tls: node, worker and CLI over TLS; a plain-TCP client is refused") {
+TEST_CASE("tls: node - worker and CLI over TLS - a plain-TCP client is refused") {
   temp_dir dir;
   auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
   std::string out;

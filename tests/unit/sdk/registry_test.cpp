@@ -12,7 +12,7 @@ task<json> noop(workflow_context&, json) { co_return nullptr; }
 json echo(const activity_info&, const json& input) { return input; }
 }  // namespace
 
-TEST_CASE("registry: register, find and list") {
+TEST_CASE("registry: register - find and list") {
   registry reg;
   reg.register_workflow("B", noop);
   reg.register_workflow("A", noop);
@@ -25,7 +25,7 @@ TEST_CASE("registry: register, find and list") {
   CHECK(reg.activity_names() == std::vector<std::string>{"Echo"});
 }
 
-TEST_CASE("registry: duplicates, empty names and empty functions are rejected") {
+TEST_CASE("registry: duplicates - empty names and empty functions are rejected") {
   registry reg;
   reg.register_workflow("A", noop);
   CHECK_THROWS_AS(reg.register_workflow("A", noop), std::invalid_argument);

@@ -157,7 +157,7 @@ void complete_activity(const registry& reg, history_builder& h, const std::strin
 
 }  // namespace
 
-TEST_CASE("replayer: Greeting workflow, task by task") {
+TEST_CASE("replayer: Greeting workflow - task by task") {
   registry reg = make_registry();
   history_builder h("Greeting", {{"name", "World"}});
   h.new_workflow_task();
@@ -255,7 +255,7 @@ TEST_CASE("replayer: a caught activity failure lets the workflow continue") {
   CHECK(tracked::live == 0);
 }
 
-TEST_CASE("replayer: nested task<T> helpers; activities in sequence are numbered 1, 2") {
+TEST_CASE("replayer: nested task<T> helpers - activities in sequence are numbered 1 - 2") {
   registry reg = make_registry();
   history_builder h("Nested", "x");
   h.new_workflow_task();

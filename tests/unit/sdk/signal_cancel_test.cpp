@@ -150,7 +150,7 @@ TEST_CASE("signals: a signal arriving while the code waits resumes it") {
   CHECK(completed_result(run_completed(reg, h)) == "yes");
 }
 
-TEST_CASE("signals: several of a name are delivered in history order, within and across tasks") {
+TEST_CASE("signals: several of a name are delivered in history order - within and across tasks") {
   registry reg = make_registry();
   history_builder h("Collect", 4);
   h.signaled("x", 1);
@@ -211,7 +211,7 @@ TEST_CASE("signals: replay is deterministic and matches the recorded commands") 
   CHECK(run_completed(reg, h).commands_size() == 0);
 }
 
-TEST_CASE("cancel: a wait_signal in progress throws; the escaping error cancels the workflow") {
+TEST_CASE("cancel: a wait_signal in progress throws - the escaping error cancels the workflow") {
   registry reg = make_registry();
   history_builder h("WaitsOn", "signal");
   h.new_workflow_task();
@@ -226,7 +226,7 @@ TEST_CASE("cancel: a wait_signal in progress throws; the escaping error cancels 
   CHECK(run_completed(reg, h).commands_size() == 0);  // replays against WorkflowExecutionCanceled
 }
 
-TEST_CASE("cancel: a pending activity gets RequestCancelActivityTask, then the workflow is canceled") {
+TEST_CASE("cancel: a pending activity gets RequestCancelActivityTask - then the workflow is canceled") {
   registry reg = make_registry();
   history_builder h("WaitsOn", "activity");
   h.new_workflow_task();
@@ -271,7 +271,7 @@ TEST_CASE("cancel: no cancel command for an activity whose result the task alrea
   CHECK(r.commands(0).has_cancel_workflow_execution());
 }
 
-TEST_CASE("cancel: the code catches it and cleans up under a shield, then completes") {
+TEST_CASE("cancel: the code catches it and cleans up under a shield - then completes") {
   registry reg = make_registry();
   history_builder h("CleansUp");
   h.new_workflow_task();
@@ -313,7 +313,7 @@ TEST_CASE("cancel: the result of an activity canceled while its result was buffe
   CHECK(r.commands_size() == 2);
 }
 
-TEST_CASE("cancel: operations created after the request are canceled at once, without commands") {
+TEST_CASE("cancel: operations created after the request are canceled at once - without commands") {
   registry reg = make_registry();
   history_builder h("IgnoresCancel");
   h.cancel_requested();  // before the first task

@@ -168,7 +168,7 @@ TEST_CASE("task: deep recursion and long loops of synchronous awaits") {
   CHECK(l.result() == 10000);
 }
 
-TEST_CASE("task: an unstarted task just frees its frame; moves transfer ownership") {
+TEST_CASE("task: an unstarted task just frees its frame - moves transfer ownership") {
   int runs = 0;
   {
     auto t = add_one(runs);

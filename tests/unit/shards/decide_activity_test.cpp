@@ -101,7 +101,7 @@ TEST_CASE("invalid activity options fail the workflow task") {
   CHECK_FALSE(check_activity_options(ca).empty());
 }
 
-TEST_CASE("a retryable failure writes no event: attempt + 1, last failure, a backoff timer") {
+TEST_CASE("a retryable failure writes no event: attempt + 1 - last failure - a backoff timer") {
   int64_t id = 0;
   auto r = run::with_activity({}, &id);
   auto before = r.history.size();
@@ -120,7 +120,7 @@ TEST_CASE("a retryable failure writes no event: attempt + 1, last failure, a bac
   CHECK(t.transfers_added.empty());     // nothing dispatched before the backoff ends
 }
 
-TEST_CASE("the backoff timer dispatches the next attempt; success writes Started(attempt 3) + Completed") {
+TEST_CASE("the backoff timer dispatches the next attempt - success writes Started(attempt 3) + Completed") {
   int64_t id = 0;
   auto r = run::with_activity({}, &id);
   r.step(input::activity_failed{id, app_failure("Flaky"), "w1", 1}, t0 + 100);
@@ -178,7 +178,7 @@ TEST_CASE("maximum attempts exhausted writes ActivityTaskFailed with the last at
   CHECK(t.events[0].activity_task_started().attempt() == 2);
 }
 
-TEST_CASE("start-to-close timeout retries the attempt; exhausted it writes ActivityTaskTimedOut") {
+TEST_CASE("start-to-close timeout retries the attempt - exhausted it writes ActivityTaskTimedOut") {
   pb::ScheduleActivityTaskCommandAttributes ca;
   ca.set_start_to_close_timeout_ms(2000);
   ca.mutable_retry_policy()->set_maximum_attempts(2);
@@ -242,7 +242,7 @@ TEST_CASE("schedule-to-close stops retries: no retry is scheduled past the deadl
   CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_FAILED) == 1);
 }
 
-TEST_CASE("heartbeats keep details, push the heartbeat deadline, and reach the next attempt") {
+TEST_CASE("heartbeats keep details - push the heartbeat deadline - and reach the next attempt") {
   pb::ScheduleActivityTaskCommandAttributes ca;
   ca.set_heartbeat_timeout_ms(1000);
   int64_t id = 0;
@@ -271,7 +271,7 @@ TEST_CASE("a heartbeat of another attempt is stale") {
   CHECK(std::holds_alternative<rejection>(res));
 }
 
-TEST_CASE("workflow execution timeout: timer armed at start, WorkflowExecutionTimedOut drops pending work") {
+TEST_CASE("workflow execution timeout: timer armed at start - WorkflowExecutionTimedOut drops pending work") {
   pb::StartWorkflowRequest req;
   req.set_workflow_execution_timeout_ms(5000);
   req.set_workflow_run_timeout_ms(3000);

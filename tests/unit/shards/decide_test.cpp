@@ -97,7 +97,7 @@ TEST_CASE("start without workflow type is rejected") {
   CHECK(rej.code == errc::invalid_argument);
 }
 
-TEST_CASE("greeting: activity, timer, completion give a dense Temporal-shaped history") {
+TEST_CASE("greeting: activity - timer - completion give a dense Temporal-shaped history") {
   auto r = run::started();
   auto t = r.step(input::workflow_task_completed{r.wt(), {activity_cmd("1", "ComposeGreeting")}, "w1"});
   REQUIRE(t.transfers_added.size() == 1);
@@ -342,7 +342,7 @@ TEST_CASE("signals during a started workflow task are buffered and written in ar
   check_dense(r.history);
 }
 
-TEST_CASE("signal to a closed workflow is rejected as not found, naming it closed") {
+TEST_CASE("signal to a closed workflow is rejected as not found - naming it closed") {
   auto r = run::started();
   r.step(input::workflow_task_completed{r.wt(), {complete_cmd("1")}, "w1"});
   auto rej = must_reject(decide(r.state, sig("approve"), t0));
@@ -410,7 +410,7 @@ TEST_CASE("failing or canceling the workflow with buffered events is rejected th
   }
 }
 
-TEST_CASE("signal-with-start of a new workflow writes Started, Signaled, WorkflowTaskScheduled at once") {
+TEST_CASE("signal-with-start of a new workflow writes Started - Signaled - WorkflowTaskScheduled at once") {
   input::signal_with_start in;
   in.request.set_namespace_("default");
   in.request.set_workflow_id("g1");
@@ -449,7 +449,7 @@ TEST_CASE("signal-with-start of a new workflow writes Started, Signaled, Workflo
   }
 }
 
-TEST_CASE("terminate a waiting workflow: Terminated, status and failure, pending work dropped") {
+TEST_CASE("terminate a waiting workflow: Terminated - status and failure - pending work dropped") {
   auto r = run::started();
   r.step(input::workflow_task_completed{r.wt(), {activity_cmd("1", "A"), timer_cmd("1", 100)}, "w1"});
   auto t = r.step(input::terminate_workflow{"stuck", "cli"});
@@ -500,7 +500,7 @@ TEST_CASE("terminate during a started workflow task fails it (ForceCloseCommand)
   must_reject(decide(r.state, input::workflow_task_completed{2, {complete_cmd("1")}, "w1"}, t0));
 }
 
-TEST_CASE("cancel request is recorded, schedules a workflow task and is idempotent") {
+TEST_CASE("cancel request is recorded - schedules a workflow task and is idempotent") {
   auto r = waiting();
   auto t = r.step(input::request_cancel_workflow{"no longer needed", "cli", ""});
   REQUIRE(types(t.events) == std::vector<pb::EventType>{pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
@@ -513,7 +513,7 @@ TEST_CASE("cancel request is recorded, schedules a workflow task and is idempote
   CHECK(t.transfers_added.empty());
 }
 
-TEST_CASE("cancel request during a started task is buffered; closing then is UnhandledCommand") {
+TEST_CASE("cancel request during a started task is buffered - closing then is UnhandledCommand") {
   auto r = run::started();
   r.step(input::request_cancel_workflow{"r", "cli", ""});
   r.step(input::request_cancel_workflow{"r", "cli", ""});
@@ -624,7 +624,7 @@ TEST_CASE("CancelTimer records TimerCanceled and drops the timer record") {
   check_fold(r);
 }
 
-TEST_CASE("CancelTimer of a timer whose fire is buffered drops the fire; closing is then allowed") {
+TEST_CASE("CancelTimer of a timer whose fire is buffered drops the fire - closing is then allowed") {
   auto r = run::started();
   r.step(input::workflow_task_completed{r.wt(), {timer_cmd("1", 100)}, "w1"});
   r.step(sig("stop"));

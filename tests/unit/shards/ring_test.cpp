@@ -50,7 +50,7 @@ TEST_CASE("a single member owns every shard and task queue") {
   CHECK(ring.owner(~0ULL) == "only");
 }
 
-TEST_CASE("adding a fourth member moves about a quarter of the shards, all to it") {
+TEST_CASE("adding a fourth member moves about a quarter of the shards - all to it") {
   hash_ring before({"node1", "node2", "node3"});
   hash_ring after({"node1", "node2", "node3", "node4"});
   auto old_map = shard_map(before);

@@ -148,7 +148,7 @@ TEST_CASE("zero shards is rejected") {
   CHECK_FALSE(st.ok());
 }
 
-TEST_CASE("garbage bytes in stored values are errors, not crashes") {
+TEST_CASE("garbage bytes in stored values are errors - not crashes") {
   temp_dir dir;
   const auto path = dir.sub("db");
   status st;

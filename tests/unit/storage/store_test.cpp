@@ -83,7 +83,7 @@ TEST_CASE("history of an unknown run is empty") {
   CHECK(out.empty());
 }
 
-TEST_CASE("history is isolated between runs, workflows with shared prefixes and shards") {
+TEST_CASE("history is isolated between runs - workflows with shared prefixes and shards") {
   temp_dir dir;
   auto s = open_store(dir);
   run_key a{1, "default", "wf", "r1"};
@@ -173,7 +173,7 @@ TEST_CASE("timers are scanned in fire-time order and deleted") {
   CHECK(seen == std::vector<std::string>{"other-shard"});
 }
 
-TEST_CASE("transfers are put, scanned per shard and deleted") {
+TEST_CASE("transfers are put - scanned per shard and deleted") {
   temp_dir dir;
   auto s = open_store(dir);
   write_batch b;
@@ -217,7 +217,7 @@ TEST_CASE("the last shard's scan works without an upper bound key") {
   CHECK(seen == std::vector<std::string>{"before"});
 }
 
-TEST_CASE("one batch commits history, state, timer and transfer together") {
+TEST_CASE("one batch commits history - state - timer and transfer together") {
   temp_dir dir;
   auto s = open_store(dir);
   run_key run{1, "default", "wf", "r1"};
