@@ -30,6 +30,12 @@ sdk::task<json> timer_100ms(sdk::workflow_context& ctx, json input) {
   co_return input;
 }
 
+// Waits for the signal "go" and returns its input: start -> signal -> result round trip.
+sdk::task<json> signal_roundtrip(sdk::workflow_context& ctx, json input) {
+  json got = co_await ctx.wait_signal("go");
+  co_return got;
+}
+
 }  // namespace
 
 const std::vector<shape>& shapes() {
@@ -37,7 +43,7 @@ const std::vector<shape>& shapes() {
     {"one-activity", "BenchOneActivity", ""},
     {"ten-activities", "BenchTenActivities", ""},
     {"timer-100ms", "BenchTimer100ms", ""},
-    {"signal-roundtrip", "", "needs signals (not implemented yet)"},
+    {"signal-roundtrip", "BenchSignalRoundtrip", ""},
   };
   return all;
 }
@@ -53,6 +59,7 @@ std::shared_ptr<const sdk::registry> make_registry() {
   reg->register_workflow("BenchOneActivity", one_activity);
   reg->register_workflow("BenchTenActivities", ten_activities);
   reg->register_workflow("BenchTimer100ms", timer_100ms);
+  reg->register_workflow("BenchSignalRoundtrip", signal_roundtrip);
   reg->register_activity("BenchEcho", [](const sdk::activity_info&, const json& in) { return in; });
   return reg;
 }

@@ -55,6 +55,13 @@ void run_one(client& c, const run_options& opts, int64_t n, thread_out& out) {
     out.fail("start: " + error_text(started.error()));
     return;
   }
+  if (opts.send_signal) {
+    auto sig = c.signal(opts.ns, req.workflow_id(), started->run_id(), "go", req.input());
+    if (!sig) {
+      out.fail("signal: " + error_text(sig.error()));
+      return;
+    }
+  }
   auto res = c.result(opts.ns, req.workflow_id(), started->run_id(), opts.result_timeout);
   auto t1 = clock_type::now();
   if (!res) {

@@ -18,6 +18,7 @@ struct run_options {
   std::string ns = "default";
   std::string task_queue;
   std::string workflow_type;
+  bool send_signal = false;       // signal "go" after the start (signal-roundtrip)
   std::string id_prefix;          // workflow IDs are "<id_prefix>-<n>"
   int64_t workflows = 0;
   int concurrency = 1;
