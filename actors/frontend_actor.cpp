@@ -7,33 +7,12 @@ namespace chronicle {
 
 namespace {
 
-// Refuses a start for a task queue whose owner reported it overloaded.
-caf::error admit(const node_env& env, caf::atom_value kind, const std::string& bytes) {
-  std::string ns, queue;
-  if (kind == start_atom::value) {
-    if (auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest")) {
-      ns = req->namespace_();
-      queue = req->task_queue();
-    }
-  } else if (kind == sigstart_atom::value) {
-    if (auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest")) {
-      ns = req->namespace_();
-      queue = req->task_queue();
-    }
-  }
-  if (queue.empty() || !env.overloaded->contains(ns, queue)) return caf::none;
-  return make_error(errc::overloaded, "overloaded: task queue '" + queue + "' has "
-                                        + std::to_string(env.config.max_task_queue_backlog)
-                                        + " tasks waiting for workers; try again later");
-}
-
 // Routes (atom, bytes) to the owning shard; `validate` may rewrite the bytes first.
 template <class Atom>
 auto route(caf::event_based_actor* self, env_ptr env) {
   return [=](Atom, std::string& bytes) -> caf::result<caf::message> {
     caf::atom_value atom = Atom::value;
-    if (auto err = validate_request(env->config, atom, bytes)) return err;
-    if (auto err = admit(*env, atom, bytes)) return err;
+    if (auto err = validate_request(env->config, env->overloaded.get(), atom, bytes)) return err;
     auto key = route_of(atom, bytes);
     if (!key) return key.error();
     auto shard = shard_of(key->ns, key->workflow_id, env->config.num_shards);

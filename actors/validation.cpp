@@ -1,10 +1,17 @@
 #include "actors/validation.hpp"
 
 #include "actors/node_env.hpp"
+#include "actors/overload.hpp"
 
 namespace chronicle {
 
 namespace {
+
+struct limits {
+  size_t payload;                       // max_payload_bytes
+  const overload_registry* overloaded;  // may be null (no overload checks)
+  size_t backlog;                       // max_task_queue_backlog, for the message
+};
 
 // Returns an empty string when the payload fits the limit, else the reason naming `what`.
 std::string check_payload(const std::string& what, const pb::Payload& p, size_t limit) {
@@ -12,6 +19,14 @@ std::string check_payload(const std::string& what, const pb::Payload& p, size_t 
   if (size <= limit) return {};
   return what + " is " + std::to_string(size) + " bytes, more than max_payload_bytes ("
          + std::to_string(limit) + ")";
+}
+
+// Refuses a start for a task queue whose owner reported it overloaded.
+caf::error check_overload(const limits& lim, const std::string& ns, const std::string& queue) {
+  if (!lim.overloaded || !lim.overloaded->contains(ns, queue)) return caf::none;
+  return make_error(errc::overloaded, "overloaded: task queue '" + queue + "' has "
+                                        + std::to_string(lim.backlog)
+                                        + " tasks waiting for workers; try again later");
 }
 
 pb::Failure too_large(const std::string& reason) {
@@ -24,7 +39,7 @@ pb::Failure too_large(const std::string& reason) {
 }
 
 // Validates a start request and fills in defaults; returns the bytes to forward.
-caf::expected<std::string> validate_start(const std::string& bytes, size_t limit) {
+caf::expected<std::string> validate_start(const std::string& bytes, const limits& lim) {
   auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
   if (!req) return req.error();
   if (req->namespace_().empty()) req->set_namespace_(default_namespace);
@@ -35,12 +50,13 @@ caf::expected<std::string> validate_start(const std::string& bytes, size_t limit
     auto reason = check_id(what, *value);
     if (!reason.empty()) return make_error(errc::invalid_argument, reason);
   }
-  if (auto reason = check_payload("workflow input", req->input(), limit); !reason.empty())
+  if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
     return make_error(errc::invalid_argument, reason);
+  if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
   return encode(*req);
 }
 
-caf::expected<std::string> validate_result(const std::string& bytes, size_t) {
+caf::expected<std::string> validate_result(const std::string& bytes, const limits&) {
   auto req = decode<pb::GetResultRequest>(bytes, "GetResultRequest");
   if (!req) return req.error();
   if (req->namespace_().empty()) req->set_namespace_(default_namespace);
@@ -54,7 +70,7 @@ caf::expected<std::string> validate_result(const std::string& bytes, size_t) {
 
 template <class Msg>
 caf::expected<std::string> validate_addressed(const std::string& bytes, const char* what,
-                                              size_t limit) {
+                                              const limits& lim) {
   auto req = decode<Msg>(bytes, what);
   if (!req) return req.error();
   if (req->namespace_().empty()) req->set_namespace_(default_namespace);
@@ -62,24 +78,24 @@ caf::expected<std::string> validate_addressed(const std::string& bytes, const ch
   if (reason.empty() && !req->run_id().empty()) reason = check_id("run ID", req->run_id());
   if constexpr (std::is_same_v<Msg, pb::SignalWorkflowRequest>) {
     if (reason.empty()) reason = check_id("signal name", req->signal_name());
-    if (reason.empty()) reason = check_payload("signal input", req->input(), limit);
+    if (reason.empty()) reason = check_payload("signal input", req->input(), lim.payload);
   }
   if (!reason.empty()) return make_error(errc::invalid_argument, reason);
   return encode(*req);
 }
 
-caf::expected<std::string> validate_signal(const std::string& bytes, size_t limit) {
-  return validate_addressed<pb::SignalWorkflowRequest>(bytes, "SignalWorkflowRequest", limit);
+caf::expected<std::string> validate_signal(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::SignalWorkflowRequest>(bytes, "SignalWorkflowRequest", lim);
 }
-caf::expected<std::string> validate_terminate(const std::string& bytes, size_t limit) {
-  return validate_addressed<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest", limit);
+caf::expected<std::string> validate_terminate(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest", lim);
 }
-caf::expected<std::string> validate_cancel(const std::string& bytes, size_t limit) {
+caf::expected<std::string> validate_cancel(const std::string& bytes, const limits& lim) {
   return validate_addressed<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest",
-                                                              limit);
+                                                              lim);
 }
 
-caf::expected<std::string> validate_sigstart(const std::string& bytes, size_t limit) {
+caf::expected<std::string> validate_sigstart(const std::string& bytes, const limits& lim) {
   auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
   if (!req) return req.error();
   if (req->namespace_().empty()) req->set_namespace_(default_namespace);
@@ -93,8 +109,9 @@ caf::expected<std::string> validate_sigstart(const std::string& bytes, size_t li
   }
   for (auto& [what, p] : {std::pair{"workflow input", &req->input()},
                           std::pair{"signal input", &req->signal_input()}})
-    if (auto reason = check_payload(what, *p, limit); !reason.empty())
+    if (auto reason = check_payload(what, *p, lim.payload); !reason.empty())
       return make_error(errc::invalid_argument, reason);
+  if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
   return encode(*req);
 }
 
@@ -133,10 +150,10 @@ caf::error check_workflow_answer(caf::atom_value& kind, std::string& bytes, size
   return caf::none;
 }
 
-using validator = caf::expected<std::string> (*)(const std::string&, size_t);
+using validator = caf::expected<std::string> (*)(const std::string&, const limits&);
 
-caf::error apply(validator v, std::string& bytes, size_t limit) {
-  auto checked = v(bytes, limit);
+caf::error apply(validator v, std::string& bytes, const limits& lim) {
+  auto checked = v(bytes, lim);
   if (!checked) return checked.error();
   bytes = std::move(*checked);
   return caf::none;
@@ -144,15 +161,17 @@ caf::error apply(validator v, std::string& bytes, size_t limit) {
 
 }  // namespace
 
-caf::error validate_request(const node_config& config, caf::atom_value& kind, std::string& bytes) {
+caf::error validate_request(const node_config& config, const overload_registry* overloaded,
+                            caf::atom_value& kind, std::string& bytes) {
   auto limit = config.max_payload_bytes;
+  const limits lim{limit, overloaded, config.max_task_queue_backlog};
   switch (static_cast<uint64_t>(kind)) {
-    case start_atom::uint_value(): return apply(validate_start, bytes, limit);
-    case result_atom::uint_value(): return apply(validate_result, bytes, limit);
-    case signal_atom::uint_value(): return apply(validate_signal, bytes, limit);
-    case sigstart_atom::uint_value(): return apply(validate_sigstart, bytes, limit);
-    case terminate_atom::uint_value(): return apply(validate_terminate, bytes, limit);
-    case cancel_atom::uint_value(): return apply(validate_cancel, bytes, limit);
+    case start_atom::uint_value(): return apply(validate_start, bytes, lim);
+    case result_atom::uint_value(): return apply(validate_result, bytes, lim);
+    case signal_atom::uint_value(): return apply(validate_signal, bytes, lim);
+    case sigstart_atom::uint_value(): return apply(validate_sigstart, bytes, lim);
+    case terminate_atom::uint_value(): return apply(validate_terminate, bytes, lim);
+    case cancel_atom::uint_value(): return apply(validate_cancel, bytes, lim);
     case act_done_atom::uint_value(): return check_activity_answer(kind, bytes, limit);
     case wf_done_atom::uint_value(): return check_workflow_answer(kind, bytes, limit);
     default: return caf::none;  // node-internal and failure answers: checked where decided

@@ -14,7 +14,9 @@ namespace chronicle {
 // turns a worker answer that carries a payload over the limit into a failure answer (activity:
 // RespondActivityTaskFailed "PayloadTooLarge", non-retryable; workflow task:
 // RespondWorkflowTaskFailed), changing `kind` accordingly. Returns an invalid_argument error for
-// a client request that must be refused.
-caf::error validate_request(const node_config& config, caf::atom_value& kind, std::string& bytes);
+// a client request that must be refused, and an overloaded error for a start (or
+// signal-with-start) whose task queue is in `overloaded` (may be null).
+caf::error validate_request(const node_config& config, const class overload_registry* overloaded,
+                            caf::atom_value& kind, std::string& bytes);
 
 }  // namespace chronicle
