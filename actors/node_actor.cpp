@@ -189,6 +189,7 @@ caf::actor local_target(const node_env& env, caf::atom_value kind) {
     case query_atom::uint_value():
     case describe_atom::uint_value():
     case history_atom::uint_value():
+    case list_atom::uint_value():
     case cluster_atom::uint_value():
       return env.admin;
     default:
@@ -227,6 +228,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     forward<query_atom>(self, &node_env::admin),
     forward<history_atom>(self, &node_env::admin),
     forward<cluster_atom>(self, &node_env::admin),
+    forward<list_atom>(self, &node_env::admin),
     forward<register_atom>(self, &node_env::matching),
     [=](ping_atom) -> caf::result<std::string> {
       if (auto err = authorize(self)) return err;

@@ -98,6 +98,10 @@ caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& 
   return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::ListWorkflowsResponse> client::list(const pb::ListWorkflowsRequest& req) {
+  return call<pb::ListWorkflowsResponse>(list_atom::value, encode(req), timeout_);
+}
+
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
                                                          const std::string& workflow_id,
                                                          const std::string& run_id,

@@ -34,6 +34,10 @@ public:
                                                        const std::string& workflow_id,
                                                        const std::string& run_id = {});
 
+  // One page of runs from the visibility index (newest start first); pass the response's
+  // next_page_token in the next request for the following page.
+  caf::expected<pb::ListWorkflowsResponse> list(const pb::ListWorkflowsRequest& req);
+
   // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
   // not_found error ("workflow 'x' is closed (Completed)" / "... not found").
   caf::expected<pb::SignalWorkflowResponse> signal(const std::string& ns,
