@@ -109,6 +109,40 @@ std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer) {
   return k;
 }
 
+std::string visibility_prefix(uint32_t shard, std::string_view ns) {
+  std::string k = shard_prefix(shard);
+  k.push_back('v');
+  put_string(&k, ns);
+  return k;
+}
+
+std::string visibility_suffix(const pb::WorkflowExecutionInfo& info) {
+  std::string k;
+  put_u64(&k, ~as_u64(info.start_time_ms()));
+  put_string(&k, info.workflow_id());
+  put_string(&k, info.run_id());
+  return k;
+}
+
+std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  return visibility_prefix(shard, info.namespace_()) + visibility_suffix(info);
+}
+
+std::string retention_prefix(uint32_t shard) {
+  std::string k = shard_prefix(shard);
+  k.push_back('r');
+  return k;
+}
+
+std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info) {
+  std::string k = retention_prefix(shard);
+  put_u64(&k, as_u64(delete_at_ms));
+  put_string(&k, info.namespace_());
+  put_string(&k, info.workflow_id());
+  put_string(&k, info.run_id());
+  return k;
+}
+
 std::optional<std::string> prefix_successor(std::string_view prefix) {
   std::string s(prefix);
   while (!s.empty()) {

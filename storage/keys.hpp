@@ -12,6 +12,9 @@
 //   timers     shard | fire_time_ms (u64, negatives as 0) | ns | workflow_id | run_id
 //                    | started_event_id (u64)                                   -> pb::TimerRecord
 //   transfers  shard | ns | workflow_id | run_id | scheduled_event_id (u64)     -> pb::TransferRecord
+//   visibility shard | 'v' | ns | ~start_time_ms (u64) | workflow_id | run_id -> pb::WorkflowExecutionInfo
+//              shard | 'r' | delete_at_ms (u64) | ns | workflow_id | run_id  -> pb::WorkflowExecutionInfo
+//              ('v': newest start first; 'r': closed runs by the time retention deletes them)
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
 //
 // The tag bytes and column family names are part of the on-disk format: never reuse or rename.
@@ -57,6 +60,14 @@ std::string current_key(uint32_t shard, std::string_view ns, std::string_view wo
 // timers, transfers
 std::string timer_key(uint32_t shard, const pb::TimerRecord& timer);
 std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);
+
+// visibility: the per-namespace prefix, the part after it (the list order and page token), the
+// full key, and the retention key of a closed run.
+std::string visibility_prefix(uint32_t shard, std::string_view ns);
+std::string visibility_suffix(const pb::WorkflowExecutionInfo& info);
+std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+std::string retention_prefix(uint32_t shard);
+std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 
 // Returns the smallest key greater than every key starting with `prefix`, for use as an
 // exclusive upper bound. Returns nullopt when no such key exists (prefix is all 0xFF bytes).

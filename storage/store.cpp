@@ -130,6 +130,33 @@ void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& tran
   impl_->del(table::transfers, keys::transfer_key(shard, transfer));
 }
 
+void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  impl_->put(table::visibility, keys::visibility_key(shard, info), info);
+}
+
+void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  impl_->del(table::visibility, keys::visibility_key(shard, info));
+}
+
+void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,
+                                const pb::WorkflowExecutionInfo& info) {
+  impl_->put(table::visibility, keys::retention_key(shard, delete_at_ms, info), info);
+}
+
+void write_batch::delete_retention(uint32_t shard, int64_t delete_at_ms,
+                                   const pb::WorkflowExecutionInfo& info) {
+  impl_->del(table::visibility, keys::retention_key(shard, delete_at_ms, info));
+}
+
+void write_batch::delete_state(const run_key& run) {
+  impl_->del(table::executions, keys::state_key(run));
+}
+
+void write_batch::delete_current(uint32_t shard, const std::string& ns,
+                                 const std::string& workflow_id) {
+  impl_->del(table::executions, keys::current_key(shard, ns, workflow_id));
+}
+
 bool write_batch::empty() const { return impl_->ops.empty(); }
 
 const std::string& write_batch::serialization_error() const { return impl_->error; }
@@ -273,6 +300,65 @@ status store::scan_timers(uint32_t shard,
 status store::scan_transfers(uint32_t shard,
                              const std::function<void(const pb::TransferRecord&)>& fn) const {
   return impl_->scan_records(table::transfers, shard, fn);
+}
+
+status store::scan_visibility(
+  uint32_t shard, const std::string& ns, const std::string& after,
+  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn) const {
+  const auto prefix = keys::visibility_prefix(shard, ns);
+  rocksdb::ReadOptions ro;
+  auto upper = keys::prefix_successor(prefix);
+  rocksdb::Slice upper_slice;
+  if (upper) {
+    upper_slice = rocksdb::Slice(*upper);
+    ro.iterate_upper_bound = &upper_slice;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(table::visibility)));
+  const std::string start = prefix + after;
+  it->Seek(start);
+  if (!after.empty() && it->Valid() && it->key().ToStringView() == start) it->Next();
+  pb::WorkflowExecutionInfo info;
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto value = it->value();
+    if (!info.ParseFromArray(value.data(), static_cast<int>(value.size())))
+      return status::error("corrupt visibility record in shard " + std::to_string(shard));
+    if (!fn(it->key().ToString().substr(prefix.size()), info)) return {};
+  }
+  if (!it->status().ok())
+    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+  return {};
+}
+
+status store::scan_expired(
+  uint32_t shard, int64_t now_ms, size_t limit,
+  const std::function<void(int64_t, const pb::WorkflowExecutionInfo&)>& fn) const {
+  const auto prefix = keys::retention_prefix(shard);
+  size_t seen = 0;
+  status parse_error;
+  auto st = impl_->scan(table::visibility, prefix, [&](std::string_view key, std::string_view value) {
+    if (key.size() < prefix.size() + 8 || seen >= limit) return false;
+    uint64_t at = 0;
+    for (size_t i = 0; i < 8; ++i) at = (at << 8) | static_cast<uint8_t>(key[prefix.size() + i]);
+    if (static_cast<int64_t>(at) > now_ms) return false;
+    pb::WorkflowExecutionInfo info;
+    if (!info.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parse_error = status::error("corrupt retention record in shard " + std::to_string(shard));
+      return false;
+    }
+    ++seen;
+    fn(static_cast<int64_t>(at), info);
+    return true;
+  });
+  if (!st.ok()) return st;
+  return parse_error;
+}
+
+status store::delete_history(const run_key& run, write_batch& batch) const {
+  return impl_->scan(table::history, keys::history_prefix(run),
+                     [&](std::string_view key, std::string_view) {
+                       batch.impl_->del(table::history, std::string(key));
+                       return true;
+                     });
 }
 
 status store::count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const {

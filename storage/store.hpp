@@ -52,6 +52,14 @@ public:
   void delete_timer(uint32_t shard, const pb::TimerRecord& timer);
   void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
+  // The run's visibility record (same key while running and closed: keyed by start time).
+  void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+  void delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+  // The record that has retention delete a closed run at `delete_at_ms`.
+  void put_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
+  void delete_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
+  void delete_state(const run_key& run);
+  void delete_current(uint32_t shard, const std::string& ns, const std::string& workflow_id);
   [[nodiscard]] bool empty() const;
   // Empty unless a record could not be serialized (store::write then fails the batch).
   [[nodiscard]] const std::string& serialization_error() const;
@@ -96,6 +104,19 @@ public:
   status scan_timers(uint32_t shard, const std::function<void(const pb::TimerRecord&)>& fn) const;
   status scan_transfers(uint32_t shard,
                         const std::function<void(const pb::TransferRecord&)>& fn) const;
+
+  // Visits the namespace's visibility records of a shard, newest start first, starting after the
+  // position `after` (a visibility_suffix; empty: from the newest), until fn returns false.
+  // `from_suffix` (optional) is a position to seek to first (e.g. derived from a start-time bound).
+  status scan_visibility(uint32_t shard, const std::string& ns, const std::string& after,
+                         const std::function<bool(const std::string& suffix,
+                                                  const pb::WorkflowExecutionInfo&)>& fn) const;
+  // Visits closed runs whose retention ended at or before `now_ms`, oldest first, at most `limit`.
+  status scan_expired(uint32_t shard, int64_t now_ms, size_t limit,
+                      const std::function<void(int64_t delete_at_ms,
+                                               const pb::WorkflowExecutionInfo&)>& fn) const;
+  // Adds to `batch` the deletion of every history batch of the run.
+  status delete_history(const run_key& run, write_batch& batch) const;
 
   // Counts the workflow IDs of a shard whose current run is open (running) or closed.
   status count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const;
