@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shards/ring.hpp"
+#include "storage/keys.hpp"
 
 namespace chronicle {
 
@@ -68,8 +69,19 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
     t->set_started_event_id(id);
     t->set_fire_time_ms(pt.fire_time_ms());
   }
-  if (ms->has_workflow_task())
-  {
+  for (auto& [id, pc] : ms->pending_children()) {
+    auto* c = resp.add_pending_children();
+    c->set_workflow_id(pc.workflow_id());
+    c->set_run_id(pc.run_id());
+    c->set_workflow_type(pc.workflow_type());
+    c->set_initiated_event_id(id);
+    c->set_parent_close_policy(pc.parent_close_policy());
+    c->set_state(pc.run_id().empty() ? "initiated" : "started");
+  }
+  if (ms->has_parent()) *resp.mutable_parent() = ms->parent();
+  resp.set_continued_from_run_id(ms->continued_from_run_id());
+  resp.set_continued_to_run_id(ms->continued_to_run_id());
+  if (ms->has_workflow_task()) {
     resp.set_pending_workflow_task(ms->workflow_task().started_event_id() ? "started" : "scheduled");
     resp.set_workflow_task_attempt(ms->workflow_task().attempt());
   }
@@ -200,6 +212,172 @@ void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std:
   }
 }
 
+// ---- visibility: list ----------------------------------------------------------------------
+
+constexpr int default_page_size = 100;
+constexpr int max_page_size = 1000;
+
+// One list answer before it is cut to a page: entries in visibility order (newest first), each
+// with its position; `more` when a source held further matching entries.
+struct list_part {
+  std::vector<std::pair<std::string, pb::WorkflowExecutionInfo>> items;
+  bool more = false;
+};
+
+std::string check_list(pb::ListWorkflowsRequest& req) {
+  if (req.namespace_().empty()) req.set_namespace_(default_namespace);
+  if (auto r = check_id("namespace", req.namespace_()); !r.empty()) return r;
+  if (req.page_size() < 0 || req.page_size() > max_page_size)
+    return "page_size must be between 1 and " + std::to_string(max_page_size) + " (0: "
+           + std::to_string(default_page_size) + "), got " + std::to_string(req.page_size());
+  if (req.page_size() == 0) req.set_page_size(default_page_size);
+  if (req.start_time_from_ms() < 0 || req.start_time_to_ms() < 0 || req.close_time_from_ms() < 0
+      || req.close_time_to_ms() < 0)
+    return "time bounds must not be negative";
+  if (req.workflow_id_prefix().size() > 1000) return "workflow ID prefix is longer than 1000 bytes";
+  if (req.workflow_type().size() > 1000) return "workflow type is longer than 1000 bytes";
+  if (req.next_page_token().size() > 4096) return "next_page_token is not one this server issued";
+  return {};
+}
+
+bool list_matches(const pb::ListWorkflowsRequest& req, const pb::WorkflowExecutionInfo& info) {
+  if (req.status() != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && info.status() != req.status())
+    return false;
+  if (!req.workflow_type().empty() && info.workflow_type() != req.workflow_type()) return false;
+  if (!req.workflow_id_prefix().empty() && info.workflow_id().rfind(req.workflow_id_prefix(), 0) != 0)
+    return false;
+  if (req.start_time_to_ms() && info.start_time_ms() >= req.start_time_to_ms()) return false;
+  if (req.close_time_from_ms() || req.close_time_to_ms()) {
+    if (info.close_time_ms() == 0) return false;
+    if (info.close_time_ms() < req.close_time_from_ms()) return false;
+    if (req.close_time_to_ms() && info.close_time_ms() >= req.close_time_to_ms()) return false;
+  }
+  return true;
+}
+
+// Keeps the first page_size entries of `part` (sorted); the token is the last one's position.
+pb::ListWorkflowsResponse cut_page(list_part part, size_t page_size) {
+  std::sort(part.items.begin(), part.items.end(),
+            [](auto& a, auto& b) { return a.first < b.first; });
+  pb::ListWorkflowsResponse resp;
+  bool more = part.more || part.items.size() > page_size;
+  if (part.items.size() > page_size) part.items.resize(page_size);
+  for (auto& [pos, info] : part.items) *resp.add_executions() = std::move(info);
+  if (more && !part.items.empty()) resp.set_next_page_token(part.items.back().first);
+  return resp;
+}
+
+// The runs of the shards this node owns that match, one page at most from each shard.
+caf::expected<pb::ListWorkflowsResponse> list_local(const node_env& env,
+                                                    const pb::ListWorkflowsRequest& req) {
+  std::string from = req.next_page_token();
+  if (req.start_time_to_ms()) {
+    // Entries are ordered by descending start time: skip the ones that started too late.
+    pb::WorkflowExecutionInfo bound;
+    bound.set_start_time_ms(req.start_time_to_ms() - 1);
+    auto seek = storage::keys::visibility_suffix(bound);
+    seek.resize(8);
+    if (from.empty() || seek > from) from = seek;
+  }
+  const size_t page = static_cast<size_t>(req.page_size());
+  list_part part;
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (!env.owns_shard(shard)) continue;
+    size_t taken = 0;
+    auto st = env.store->scan_visibility(
+      shard, req.namespace_(), from,
+      [&](const std::string& pos, const pb::WorkflowExecutionInfo& info) {
+        if (req.start_time_from_ms() && info.start_time_ms() < req.start_time_from_ms())
+          return false;  // older entries follow: none can match
+        if (!list_matches(req, info)) return true;
+        if (taken == page) {
+          part.more = true;
+          return false;
+        }
+        part.items.emplace_back(pos, info);
+        ++taken;
+        return true;
+      });
+    if (!st.ok()) return make_error(errc::internal, st.message());
+  }
+  return cut_page(std::move(part), page);
+}
+
+// Lists across the cluster: this node's shards and each live member's, merged newest first.
+void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
+  if (!req) {
+    rp.deliver(req.error());
+    return;
+  }
+  if (auto reason = check_list(*req); !reason.empty()) {
+    rp.deliver(make_error(errc::invalid_argument, reason));
+    return;
+  }
+  auto local = list_local(*env, *req);
+  if (!local) {
+    rp.deliver(local.error());
+    return;
+  }
+  struct gather {
+    list_part part;
+    std::vector<std::string> missing;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  auto page = static_cast<size_t>(req->page_size());
+  auto add = [g](pb::ListWorkflowsResponse& r) {
+    for (auto& info : *r.mutable_executions())
+      g->part.items.emplace_back(storage::keys::visibility_suffix(info), std::move(info));
+    if (!r.next_page_token().empty()) g->part.more = true;
+  };
+  add(*local);
+  auto finish = [g, rp, page]() mutable {
+    auto resp = cut_page(std::move(g->part), page);
+    std::sort(g->missing.begin(), g->missing.end());
+    for (auto& m : g->missing) resp.add_missing_nodes(m);
+    rp.deliver(encode(resp));
+  };
+  std::vector<std::pair<std::string, caf::actor>> asks;
+  for (auto& m : env->config.members) {
+    if (m.name == env->config.name) continue;
+    if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
+    else g->missing.push_back(m.name);
+  }
+  g->pending = asks.size();
+  if (asks.empty()) {
+    finish();
+    return;
+  }
+  auto fwd_bytes = encode(*req);
+  for (auto& [name, peer] : asks) {
+    self->request(peer, std::chrono::seconds(5), fwd_atom::value, caf::atom_value{list_atom::value},
+                  fwd_bytes)
+      .then(
+        [=](const std::string& reply) mutable {
+          auto r = decode<pb::ListWorkflowsResponse>(reply, "ListWorkflowsResponse");
+          if (r) add(*r);
+          else g->missing.push_back(name);
+          if (--g->pending == 0) finish();
+        },
+        [=](caf::error&) mutable {
+          g->missing.push_back(name);
+          if (--g->pending == 0) finish();
+        });
+  }
+}
+
+caf::result<std::string> list_fwd(const node_env& env, const std::string& bytes) {
+  auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
+  if (!req) return req.error();
+  if (auto reason = check_list(*req); !reason.empty())
+    return make_error(errc::invalid_argument, reason);
+  auto resp = list_local(env, *req);
+  if (!resp) return resp.error();
+  return encode(*resp);
+}
+
 // A query: the run's recorded history goes, with the question, to a worker of the run's task
 // queue (through matching), which replays it and answers the client directly.
 caf::result<caf::message> query_local(caf::event_based_actor* self, const env_ptr& env,
@@ -263,6 +441,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
                                           "GetHistoryRequest");
     },
     [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
+    [=](list_atom, const std::string& bytes) { list_cluster(self, env, bytes); },
     [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
       auto reply = [](caf::result<std::string> r) -> caf::result<caf::message> {
         if (r.flag == caf::rt_error) return std::move(r.err);
@@ -271,6 +450,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       if (kind == describe_atom::value) return reply(describe(*env, bytes));
       if (kind == history_atom::value) return reply(history(*env, bytes));
       if (kind == query_atom::value) return query_local(self, env, bytes);
+      if (kind == list_atom::value) return reply(list_fwd(*env, bytes));
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();

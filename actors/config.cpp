@@ -65,7 +65,8 @@ member_config parse_address(const std::string& name, const std::string& address)
 
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "members", "durability", "log_level",
-                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms"},
+                    "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms",
+                    "retention_ms", "retention_sweep_ms", "namespaces"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -92,6 +93,29 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     if (d == "fsync") c.durability = storage::durability::fsync;
     else if (d == "os") c.durability = storage::durability::os;
     else throw config_error("durability must be 'fsync' or 'os', got '" + d + "'");
+  }
+  if (root["retention_ms"]) {
+    c.retention_ms = get<int64_t>(root, "retention_ms");
+    if (c.retention_ms < 0) throw config_error("retention_ms must be >= 0");
+  }
+  if (root["retention_sweep_ms"]) {
+    c.retention_sweep_ms = get<int64_t>(root, "retention_sweep_ms");
+    if (c.retention_sweep_ms < 10) throw config_error("retention_sweep_ms must be >= 10");
+  }
+  if (auto nss = root["namespaces"]) {
+    if (!nss.IsMap()) throw config_error("'namespaces' must be a map of namespace name to settings");
+    for (auto it = nss.begin(); it != nss.end(); ++it) {
+      auto name = it->first.as<std::string>();
+      if (name.empty()) throw config_error("'namespaces' has an empty namespace name");
+      auto entry = it->second;
+      if (!entry.IsMap()) throw config_error("namespace '" + name + "' settings must be a map");
+      check_keys(entry, {"retention_ms"}, "namespace '" + name + "'");
+      if (entry["retention_ms"]) {
+        auto ms = get<int64_t>(entry, "retention_ms");
+        if (ms < 0) throw config_error("namespace '" + name + "': retention_ms must be >= 0");
+        c.namespace_retention_ms[name] = ms;
+      }
+    }
   }
   if (root["log_level"]) {
     c.log_level = get<std::string>(root, "log_level");

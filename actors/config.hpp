@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,14 @@ struct node_config {
   size_t max_history_events = 51'200;  // a run that would pass it is terminated (Temporal's limit)
   std::string cluster_secret;
   std::string tls_certificate, tls_key, tls_ca;  // PEM files; all empty: plain TCP
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // closed runs are deleted after this
+  std::map<std::string, int64_t> namespace_retention_ms;  // per-namespace override
+  int64_t retention_sweep_ms = 60'000;             // how often each shard deletes expired runs
+  // The retention of namespace `ns`.
+  [[nodiscard]] int64_t retention_of(const std::string& ns) const {
+    auto it = namespace_retention_ms.find(ns);
+    return it == namespace_retention_ms.end() ? retention_ms : it->second;
+  }
   size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
 };
 

@@ -23,6 +23,9 @@ std::string make_run_id() {
   return buf;
 }
 
+// Marks activity for self-sent messages: the shard did not forward them, so they are not counted.
+void touch_internal(self_ptr self) { self->state.last_message_ms = now_ms(); }
+
 // Arms the idle check: the actor asks its shard to passivate it once idle for the configured time.
 void touch(self_ptr self) {
   auto& st = self->state;
@@ -42,7 +45,8 @@ void on_idle_tick(self_ptr self) {
   auto limit = st.args.env->config.passivate_after_ms;
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
-  if (idle_for >= limit && st.result_waiters.empty() && !task_started) {
+  if (idle_for >= limit && st.result_waiters.empty() && !task_started
+      && st.outbound_in_flight == 0) {
     self->send(st.args.shard, passivate_atom::value, st.args.ns + '\0' + st.args.workflow_id,
                st.handled);
     return;
@@ -92,21 +96,16 @@ caf::result<std::string> on_answer(self_ptr self, const std::string& bytes, cons
   return reply_after_step(self, make_input(*msg), [] { return caf::expected<std::string>{""}; });
 }
 
-caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
-  auto& st = self->state;
-  auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
-  if (!req) return req.error();
-  if (st.run && is_running(*st.run)) {
-    if (!req->request_id().empty() && req->request_id() == st.run->start_request_id()) {
-      pb::StartWorkflowResponse resp;  // a retry of the start that created this run
-      resp.set_run_id(st.run->run_id());
-      return encode(resp);
-    }
-    return make_error(errc::already_started, "workflow '" + st.args.workflow_id
-                                               + "' is already running (run "
-                                               + st.run->run_id() + ")");
-  }
-  return reply_after_step(self, input::start_workflow{*req, make_run_id()}, [self] {
+pb::StartWorkflowResponse existing_run(const pb::MutableState& run) {
+  pb::StartWorkflowResponse resp;
+  resp.set_run_id(run.run_id());
+  resp.set_started(false);
+  return resp;
+}
+
+// Starts a new run (the workflow has none running).
+caf::result<std::string> start_new_run(self_ptr self, const pb::StartWorkflowRequest& req) {
+  return reply_after_step(self, input::start_workflow{req, make_run_id()}, [self] {
     auto& st = self->state;
     spdlog::debug("started workflow {}/{} run {}", st.args.ns, st.args.workflow_id,
                   st.run->run_id());
@@ -115,6 +114,62 @@ caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
     resp.set_started(true);
     return caf::expected<std::string>{encode(resp)};
   });
+}
+
+// A start: the request ID makes retries idempotent; then the ID conflict policy (a run is
+// running) or the ID reuse policy (the last run is closed) decides, as in Temporal.
+caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
+  auto& st = self->state;
+  auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
+  if (!req) return req.error();
+  const auto& wid = st.args.workflow_id;
+  if (!st.run) return start_new_run(self, *req);
+  const auto& cur = *st.run;
+  if (!req->request_id().empty() && req->request_id() == cur.start_request_id())
+    return encode(existing_run(cur));  // a retry of the start that created this run
+  auto reuse = req->id_reuse_policy();
+  if (is_running(cur)) {
+    auto conflict = req->id_conflict_policy();
+    if (conflict == pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return encode(existing_run(cur));
+    if (conflict == pb::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+        || reuse == pb::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
+      auto rp = self->make_response_promise();
+      auto reason = "terminated by a new start of workflow '" + wid + "' (ID policy)";
+      st.step(self, input::terminate_workflow{reason, req->identity()},
+              [self, rp, req = *req](caf::error err) mutable {
+                if (err) {
+                  rp.deliver(std::move(err));
+                  return;
+                }
+                self->state.step(self, input::start_workflow{req, make_run_id()},
+                                 [self, rp](caf::error err) mutable {
+                                   if (err) {
+                                     rp.deliver(std::move(err));
+                                     return;
+                                   }
+                                   pb::StartWorkflowResponse resp;
+                                   resp.set_run_id(self->state.run->run_id());
+                                   resp.set_started(true);
+                                   rp.deliver(encode(resp));
+                                 });
+              });
+      return rp;
+    }
+    return make_error(errc::already_started, "workflow '" + wid + "' is already running (run "
+                                               + cur.run_id() + ")");
+  }
+  bool failed = cur.status() != pb::WORKFLOW_EXECUTION_STATUS_COMPLETED
+                && cur.status() != pb::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW;
+  if (reuse == pb::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+      || (reuse == pb::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY && !failed))
+    return make_error(errc::already_started,
+                      "workflow '" + wid + "' ran before (run " + cur.run_id() + ", "
+                        + status_name(cur.status()) + ") and the ID reuse policy ("
+                        + (reuse == pb::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+                             ? "reject duplicate"
+                             : "allow duplicate failed only")
+                        + ") refuses a new run");
+  return start_new_run(self, *req);
 }
 
 caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
@@ -287,10 +342,56 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
     [=](wf_done_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_answer<pb::RespondWorkflowTaskCompleted>(
         self, bytes, "RespondWorkflowTaskCompleted", [](auto& m) {
-          return decide_input{input::workflow_task_completed{
-            m.token().scheduled_event_id(), {m.commands().begin(), m.commands().end()},
-            m.identity()}};
+          input::workflow_task_completed in{m.token().scheduled_event_id(),
+                                            {m.commands().begin(), m.commands().end()},
+                                            m.identity(), {}};
+          if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution())
+            in.new_run_id = make_run_id();
+          return decide_input{std::move(in)};
         });
+    },
+    [=](child_done_atom, const std::string& bytes) -> caf::result<std::string> {
+      touch(self);
+      if (auto err = self->state.load()) return err;
+      auto msg = decode<pb::ChildWorkflowClosed>(bytes, "ChildWorkflowClosed");
+      if (!msg) return msg.error();
+      if (!self->state.run)
+        return make_error(errc::not_found, "parent workflow '" + self->state.args.workflow_id
+                                             + "' not found");
+      return reply_after_step(self, input::child_closed{std::move(*msg)},
+                              [] { return caf::expected<std::string>{""}; });
+    },
+    [=](child_started_atom, int64_t initiated, const std::string& run_id,
+        const std::string& cause) {
+      touch_internal(self);
+      auto& st = self->state;
+      if (auto err = st.load(); err || !st.run) return;
+      decide_input in = input::child_started{initiated, run_id};
+      if (run_id.empty()) in = input::child_start_failed{initiated, cause};
+      st.step(self, in, [self](caf::error err) {
+        if (err && chronicle_code(err) != static_cast<uint8_t>(errc::stale_task))
+          spdlog::error("child of {}: {}", self->state.args.workflow_id, error_text(err));
+      });
+    },
+    [=](outbound_atom, const std::string& bytes) {
+      touch_internal(self);
+      auto& st = self->state;
+      if (auto err = st.load(); err || !st.run) return;
+      auto rec = decode<pb::TransferRecord>(bytes, "TransferRecord");
+      if (!rec) return;
+      for (auto& queued : st.run->outbound())  // still queued (not answered meanwhile)?
+        if (queued.kind() == rec->kind() && queued.scheduled_event_id() == rec->scheduled_event_id()
+            && queued.run_id() == rec->run_id()) {
+          st.send_outbound(self, *rec);
+          return;
+        }
+    },
+    [=](purge_atom, const std::string& bytes, int64_t delete_at) {
+      touch(self);
+      auto& st = self->state;
+      if (auto err = st.load()) return;
+      auto info = decode<pb::WorkflowExecutionInfo>(bytes, "WorkflowExecutionInfo");
+      if (info) st.purge(self, *info, delete_at);
     },
     [=](wf_fail_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_answer<pb::RespondWorkflowTaskFailed>(

@@ -45,10 +45,31 @@ void execution_state::step(caf::event_based_actor* self, const decide_input& in,
   commit(self, std::move(t), std::move(done));
 }
 
-void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
+namespace {
+
+pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms) {
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_(ms.namespace_());
+  info.set_workflow_id(ms.workflow_id());
+  info.set_run_id(ms.run_id());
+  info.set_workflow_type(ms.workflow_type());
+  info.set_task_queue(ms.task_queue());
+  info.set_status(ms.status());
+  info.set_start_time_ms(ms.start_time_ms());
+  info.set_close_time_ms(ms.close_time_ms());
+  if (!is_running(ms)) info.set_history_length(ms.next_event_id() - 1);
+  if (ms.has_parent()) {
+    info.set_parent_workflow_id(ms.parent().workflow_id());
+    info.set_parent_run_id(ms.parent().run_id());
+  }
+  return info;
+}
+
+}  // namespace
+
+void execution_state::add_records(storage::write_batch& batch, const transition& t,
+                                  bool new_run) const {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, t.state.run_id()};
-  bool new_run = !run || run->run_id() != t.state.run_id();
-  storage::write_batch batch;
   if (!t.events.empty()) batch.append_history(k, t.events);
   batch.put_state(k, t.state);
   if (new_run || t.closed) {
@@ -56,25 +77,47 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
     cur.set_run_id(t.state.run_id());
     cur.set_status(t.state.status());
     batch.put_current(args.shard_id, args.ns, args.workflow_id, cur);
+    // The visibility record: written when the run starts, rewritten when it closes (same key),
+    // with the retention record that deletes the closed run later.
+    auto info = visibility_info(t.state);
+    batch.put_visibility(args.shard_id, info);
+    if (t.closed)
+      batch.put_retention(args.shard_id,
+                          t.state.close_time_ms() + args.env->config.retention_of(args.ns), info);
   }
   for (auto& r : t.timers_added) batch.put_timer(args.shard_id, r);
   for (auto& r : t.timers_removed) batch.delete_timer(args.shard_id, r);
   for (auto& r : t.transfers_added) batch.put_transfer(args.shard_id, r);
   for (auto& r : t.transfers_removed) batch.delete_transfer(args.shard_id, r);
+}
+
+void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
+  bool new_run = !run || run->run_id() != t.state.run_id();
+  storage::write_batch batch;
+  add_records(batch, t, new_run);
+  if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
+  auto pending = std::make_shared<transition>(std::move(t));
+  write(self, std::move(batch),
+        [this, self, pending, new_run, done = std::move(done)](const storage::status& st) {
+          if (!st.ok()) {
+            spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, st.message());
+            done(make_error(errc::internal, "storage write failed: " + st.message()));
+            return;
+          }
+          effects(self, *pending, new_run);
+          if (pending->next_run) effects(self, *pending->next_run, true);
+          done(caf::none);
+        });
+}
+
+void execution_state::write(caf::event_based_actor* self, storage::write_batch batch,
+                            std::function<void(const storage::status&)> done) {
   // Await the committer's answer: CAF holds back every other message of this actor until then.
   auto mid = self->new_request_id(caf::message_priority::normal);
-  auto pending = std::make_shared<transition>(std::move(t));
   self->add_awaited_response_handler(
     mid.response_id(),
-    caf::behavior{[this, self, pending, new_run, done = std::move(done)](
-                    committed_atom, bool ok, const std::string& what) {
-      if (!ok) {
-        spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, what);
-        done(make_error(errc::internal, "storage write failed: " + what));
-        return;
-      }
-      effects(self, *pending, new_run);
-      done(caf::none);
+    caf::behavior{[done = std::move(done)](committed_atom, bool ok, const std::string& what) {
+      done(ok ? storage::status{} : storage::status::error(what));
     }});
   auto dest = caf::actor_cast<caf::strong_actor_ptr>(self);
   args.env->store->write_async(std::move(batch), [dest, mid](const storage::status& st) {
@@ -100,9 +143,15 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
     }
   }
   run = std::move(t.state);
-  for (auto& r : t.transfers_added) dispatch(self, r);
+  for (auto& r : t.transfers_added) {
+    if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK || r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK)
+      dispatch(self, r);
+    else
+      send_outbound(self, r);
+  }
   for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
-  if (t.closed) answer_waiters();
+  // Result waiters follow a continue-as-new chain to its last run.
+  if (t.closed && !t.next_run) answer_waiters();
 }
 
 caf::error execution_state::append_history(std::string& task_wire) {
@@ -177,7 +226,9 @@ pb::TransferRecord execution_state::transfer(pb::TransferKind kind, int64_t sche
 }
 
 void execution_state::redispatch(caf::event_based_actor* self, bool workflow_task) {
-  if (!run || !is_running(*run)) return;
+  if (!run) return;
+  for (auto& rec : run->outbound()) send_outbound(self, rec);
+  if (!is_running(*run)) return;
   auto& wt = run->workflow_task();
   if (workflow_task && run->has_workflow_task() && wt.started_event_id() == 0)
     dispatch(self, transfer(pb::TRANSFER_KIND_WORKFLOW_TASK, wt.scheduled_event_id(),

@@ -39,6 +39,7 @@ struct execution_state {
   // first workflow task after activation (or at run creation) and extended by every commit.
   std::string history_wire;
   bool history_cached = false;
+  int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
 
   storage::run_key key() const;
   // Loads the current run from the store once. Returns an error when the store fails.
@@ -48,6 +49,17 @@ struct execution_state {
   void step(caf::event_based_actor* self, const decide_input& in, step_done done);
   // Writes a transition in one (grouped) batch, awaits durability, performs its effects, calls done.
   void commit(caf::event_based_actor* self, transition t, step_done done);
+  // Writes `batch` (grouped), awaits durability, then calls done (CAF holds other messages).
+  void write(caf::event_based_actor* self, storage::write_batch batch,
+             std::function<void(const storage::status&)> done);
+  // Sends a queued message to another workflow (child start, parent notification, parent close
+  // policy) through the frontend; retried until answered, then acknowledged (removed).
+  void send_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
+  // The receiver answered: the message is removed from its run's state and transfer records.
+  void ack_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
+  // Retention: deletes the closed run `info` (history, state, visibility, current record).
+  void purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
+             int64_t delete_at_ms);
   // Appends the current run's cached history (reading it from the store first if needed) to
   // `task_wire`, an encoded WorkflowTask.
   caf::error append_history(std::string& task_wire);
@@ -61,6 +73,8 @@ struct execution_state {
 
 private:
   void effects(caf::event_based_actor* self, transition& t, bool new_run);
+  // Adds a transition's records for run `k` to the batch (visibility included).
+  void add_records(storage::write_batch& batch, const transition& t, bool new_run) const;
 };
 
 }  // namespace chronicle

@@ -60,6 +60,7 @@ caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env) {
     route<act_fail_atom>(self, env),
     route<act_start_atom>(self, env),
     route<act_beat_atom>(self, env),
+    route<child_done_atom>(self, env),
   };
 }
 

@@ -61,6 +61,11 @@ caf::expected<route_key> route_of(caf::atom_value kind, const std::string& bytes
       return from_request<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest");
     case timer_atom::uint_value():
       return from_request<pb::TimerRecord>(bytes, "TimerRecord");
+    case child_done_atom::uint_value(): {
+      auto msg = decode<pb::ChildWorkflowClosed>(bytes, "ChildWorkflowClosed");
+      if (!msg) return msg.error();
+      return route_key{msg->parent().namespace_(), msg->parent().workflow_id()};
+    }
     default: {
       auto tok = token_of(kind, bytes);
       if (!tok) return tok.error();

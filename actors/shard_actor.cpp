@@ -95,6 +95,21 @@ void recover(self_ptr self) {
   schedule_wakeup(self);
 }
 
+// Retention: asks the execution of every closed run whose retention ended to delete it (at most
+// a thousand per sweep), then sweeps again after retention_sweep_ms.
+void sweep_retention(self_ptr self) {
+  auto& st = self->state;
+  auto s = st.env->store->scan_expired(st.id, now_ms(), 1000,
+                                       [&](int64_t at, const pb::WorkflowExecutionInfo& info) {
+                                         self->send(execution_for(self, info.namespace_(),
+                                                                  info.workflow_id()),
+                                                    purge_atom::value, encode(info), at);
+                                       });
+  if (!s.ok()) spdlog::error("shard {}: retention sweep failed: {}", st.id, s.message());
+  self->delayed_send(self, std::chrono::milliseconds(st.env->config.retention_sweep_ms),
+                     sweep_atom::value);
+}
+
 // Asks every execution with pending tasks to dispatch them again (they are deduplicated by the
 // task queues).
 void redispatch(self_ptr self) {
@@ -149,6 +164,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (self->state.ready) return;
       self->state.ready = true;
       recover(self);
+      sweep_retention(self);
       self->state.env->shard_ready[self->state.id] = true;
     },
     [=](redispatch_atom) {
@@ -168,6 +184,8 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     route<act_fail_atom>(self),
     route<act_start_atom>(self),
     route<act_beat_atom>(self),
+    route<child_done_atom>(self),
+    [=](sweep_atom) { sweep_retention(self); },
     [=](arm_atom, const std::string& bytes) {
       if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) arm(self, std::move(*rec));
     },

@@ -64,6 +64,11 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using arm_atom = caf::atom_constant<caf::atom("arm")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using child_done_atom = caf::atom_constant<caf::atom("childdone")>;  // ChildWorkflowClosed
+using child_started_atom = caf::atom_constant<caf::atom("childup")>;  // execution-internal
+using outbound_atom = caf::atom_constant<caf::atom("outbound")>;      // execution-internal
+using purge_atom = caf::atom_constant<caf::atom("purge")>;            // retention
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // retention
 
 // Error codes of the "chronicle" category. The context of such an error is one string: the message
 // a user reads.

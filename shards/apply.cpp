@@ -18,6 +18,7 @@ void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t 
   state.clear_pending_timers();
   state.clear_buffered_events();
   state.clear_workflow_timeout_fire_ms();
+  state.clear_pending_children();
 }
 
 }  // namespace
@@ -34,15 +35,25 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
       state.set_start_time_ms(ev.event_time_ms());
       state.set_start_request_id(a.request_id());
-      // Without continue-as-new or workflow retries a run is the whole execution: the earlier
-      // of the two timeouts applies.
-      int64_t timeout = a.workflow_execution_timeout_ms();
+      if (a.has_parent()) *state.mutable_parent() = a.parent();
+      state.set_parent_close_policy(a.parent_close_policy());
+      state.set_continued_from_run_id(a.continued_execution_run_id());
+      // The execution timeout spans a continue-as-new chain (the expiration is carried over);
+      // the run timeout counts from this run's start. The earlier deadline applies.
+      int64_t expiration = a.workflow_execution_expiration_time_ms();
+      if (expiration == 0 && a.workflow_execution_timeout_ms() > 0)
+        expiration = ev.event_time_ms() + a.workflow_execution_timeout_ms();
+      state.set_execution_expiration_ms(expiration);
+      int64_t fire = expiration;
       state.set_workflow_timeout_kind("execution");
-      if (a.workflow_run_timeout_ms() > 0 && (timeout == 0 || a.workflow_run_timeout_ms() < timeout)) {
-        timeout = a.workflow_run_timeout_ms();
-        state.set_workflow_timeout_kind("run");
+      if (a.workflow_run_timeout_ms() > 0) {
+        int64_t run_deadline = ev.event_time_ms() + a.workflow_run_timeout_ms();
+        if (fire == 0 || run_deadline < fire) {
+          fire = run_deadline;
+          state.set_workflow_timeout_kind("run");
+        }
       }
-      if (timeout > 0) state.set_workflow_timeout_fire_ms(ev.event_time_ms() + timeout);
+      if (fire > 0) state.set_workflow_timeout_fire_ms(fire);
       else state.clear_workflow_timeout_kind();
       break;
     }
@@ -167,6 +178,45 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       close(state, pb::WORKFLOW_EXECUTION_STATUS_TERMINATED, ev.event_time_ms());
       break;
     }
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+      state.set_continued_to_run_id(ev.workflow_execution_continued_as_new().new_execution_run_id());
+      close(state, pb::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW, ev.event_time_ms());
+      break;
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: {
+      auto& a = ev.start_child_workflow_execution_initiated();
+      pb::PendingChild pc;
+      pc.set_initiated_event_id(ev.event_id());
+      pc.set_namespace_(a.namespace_());
+      pc.set_workflow_id(a.workflow_id());
+      pc.set_workflow_type(a.workflow_type().name());
+      pc.set_parent_close_policy(a.parent_close_policy());
+      pc.set_task_queue(a.task_queue());
+      *pc.mutable_input() = a.input();
+      pc.set_workflow_execution_timeout_ms(a.workflow_execution_timeout_ms());
+      pc.set_workflow_run_timeout_ms(a.workflow_run_timeout_ms());
+      pc.set_workflow_id_reuse_policy(a.workflow_id_reuse_policy());
+      (*state.mutable_pending_children())[ev.event_id()] = std::move(pc);
+      break;
+    }
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: {
+      auto& a = ev.child_workflow_execution_started();
+      auto it = state.mutable_pending_children()->find(a.initiated_event_id());
+      if (it != state.mutable_pending_children()->end())
+        it->second.set_run_id(a.workflow_execution().run_id());
+      break;
+    }
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+      state.mutable_pending_children()->erase(
+        ev.start_child_workflow_execution_failed().initiated_event_id());
+      break;
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+      state.mutable_pending_children()->erase(
+        ev.child_workflow_execution_closed().initiated_event_id());
+      break;
     default:
       break;
   }

@@ -30,6 +30,33 @@ bool buffered_for_timer(const pb::MutableState& s, int64_t started_id) {
   return false;
 }
 
+builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id, int64_t now,
+                  const std::function<void(pb::WorkflowExecutionStartedEventAttributes*)>& fill) {
+  pb::MutableState fresh;
+  fresh.set_run_id(run_id);
+  fresh.set_next_event_id(1);
+  builder b(fresh, now);
+  auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED).mutable_workflow_execution_started();
+  a->mutable_workflow_type()->set_name(req.workflow_type());
+  a->set_task_queue(req.task_queue());
+  *a->mutable_input() = req.input();
+  a->set_workflow_id(req.workflow_id());
+  a->set_namespace_(req.namespace_());
+  a->set_identity(req.identity());
+  a->set_request_id(req.request_id());
+  a->set_workflow_execution_timeout_ms(req.workflow_execution_timeout_ms());
+  a->set_workflow_run_timeout_ms(req.workflow_run_timeout_ms());
+  if (req.has_parent()) {
+    *a->mutable_parent() = req.parent();
+    a->set_parent_close_policy(req.parent_close_policy());
+  }
+  if (fill) fill(a);
+  b.commit();
+  if (b.state().workflow_timeout_fire_ms() != 0)
+    b.result().timers_added.push_back(b.workflow_timeout_timer(b.state().workflow_timeout_fire_ms()));
+  return b;
+}
+
 decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
                                  int64_t now, transition removed) {
   builder b(s, now);
@@ -58,6 +85,7 @@ using detail::on_external_events;
 
 using detail::builder;
 using detail::reject;
+using detail::start_run;
 
 // "workflow 'g1' is closed (Completed)": the rejection of inputs addressed to a closed run.
 rejection closed(const pb::MutableState& s) {
@@ -71,28 +99,6 @@ std::optional<rejection> invalid_start(const pb::StartWorkflowRequest& req) {
   if (req.workflow_execution_timeout_ms() < 0 || req.workflow_run_timeout_ms() < 0)
     return reject(errc::invalid_argument, "workflow timeouts must not be negative");
   return std::nullopt;
-}
-
-// A builder for the fresh run `run_id` of `req`, with WorkflowExecutionStarted committed.
-builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id, int64_t now) {
-  pb::MutableState fresh;
-  fresh.set_run_id(run_id);
-  fresh.set_next_event_id(1);
-  builder b(fresh, now);
-  auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED).mutable_workflow_execution_started();
-  a->mutable_workflow_type()->set_name(req.workflow_type());
-  a->set_task_queue(req.task_queue());
-  *a->mutable_input() = req.input();
-  a->set_workflow_id(req.workflow_id());
-  a->set_namespace_(req.namespace_());
-  a->set_identity(req.identity());
-  a->set_request_id(req.request_id());
-  a->set_workflow_execution_timeout_ms(req.workflow_execution_timeout_ms());
-  a->set_workflow_run_timeout_ms(req.workflow_run_timeout_ms());
-  b.commit();
-  if (b.state().workflow_timeout_fire_ms() != 0)
-    b.result().timers_added.push_back(b.workflow_timeout_timer(b.state().workflow_timeout_fire_ms()));
-  return b;
 }
 
 // A transition that changes nothing (an idempotent retry).
@@ -250,6 +256,116 @@ decide_result on_terminate(const pb::MutableState& s, const input::terminate_wor
   return std::move(b.result());
 }
 
+// Children (see decide.hpp). A child's events are external: buffered while a task is started.
+
+// `s` without the queued message (kind, id); its transfer record goes into `removed`.
+pb::MutableState without_outbound(const pb::MutableState& s, pb::TransferKind kind, int64_t id,
+                                  transition& removed) {
+  builder b(s, 0);
+  b.remove_outbound(kind, id);
+  removed.transfers_removed = b.result().transfers_removed;
+  return b.state();
+}
+
+bool child_event_buffered(const pb::MutableState& s, int64_t initiated_id, bool closed) {
+  for (auto& ev : s.buffered_events()) {
+    if (!closed && ev.has_child_workflow_execution_started()
+        && ev.child_workflow_execution_started().initiated_event_id() == initiated_id)
+      return true;
+    if (closed && ev.has_child_workflow_execution_closed()
+        && ev.child_workflow_execution_closed().initiated_event_id() == initiated_id)
+      return true;
+  }
+  return false;
+}
+
+pb::HistoryEvent child_started_event(const pb::PendingChild& pc, const std::string& run_id) {
+  pb::HistoryEvent ev;
+  ev.set_event_type(pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED);
+  auto* a = ev.mutable_child_workflow_execution_started();
+  a->set_namespace_(pc.namespace_());
+  a->set_initiated_event_id(pc.initiated_event_id());
+  a->mutable_workflow_execution()->set_workflow_id(pc.workflow_id());
+  a->mutable_workflow_execution()->set_run_id(run_id);
+  a->mutable_workflow_type()->set_name(pc.workflow_type());
+  return ev;
+}
+
+decide_result on_child_started(const pb::MutableState& s, const input::child_started& in,
+                               int64_t now) {
+  if (!is_running(s)) return reject(errc::stale_task, "workflow execution is closed");
+  auto it = s.pending_children().find(in.initiated_event_id);
+  if (it == s.pending_children().end() || !it->second.run_id().empty()
+      || child_event_buffered(s, in.initiated_event_id, false))
+    return reject(errc::stale_task, "child is not waiting to start");
+  transition removed;
+  auto s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, in.initiated_event_id, removed);
+  return on_external_events(s2, {child_started_event(it->second, in.run_id)}, now,
+                            std::move(removed));
+}
+
+decide_result on_child_start_failed(const pb::MutableState& s,
+                                    const input::child_start_failed& in, int64_t now) {
+  if (!is_running(s)) return reject(errc::stale_task, "workflow execution is closed");
+  auto it = s.pending_children().find(in.initiated_event_id);
+  if (it == s.pending_children().end() || !it->second.run_id().empty()
+      || child_event_buffered(s, in.initiated_event_id, false))
+    return reject(errc::stale_task, "child is not waiting to start");
+  transition removed;
+  auto s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, in.initiated_event_id, removed);
+  pb::HistoryEvent ev;
+  ev.set_event_type(pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED);
+  auto* a = ev.mutable_start_child_workflow_execution_failed();
+  a->set_namespace_(it->second.namespace_());
+  a->set_workflow_id(it->second.workflow_id());
+  a->mutable_workflow_type()->set_name(it->second.workflow_type());
+  a->set_cause(in.cause);
+  a->set_initiated_event_id(in.initiated_event_id);
+  return on_external_events(s2, {std::move(ev)}, now, std::move(removed));
+}
+
+pb::EventType child_close_event_type(pb::WorkflowExecutionStatus status) {
+  switch (status) {
+    case pb::WORKFLOW_EXECUTION_STATUS_COMPLETED: return pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED;
+    case pb::WORKFLOW_EXECUTION_STATUS_FAILED: return pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED;
+    case pb::WORKFLOW_EXECUTION_STATUS_CANCELED: return pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED;
+    case pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT: return pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT;
+    case pb::WORKFLOW_EXECUTION_STATUS_TERMINATED: return pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED;
+    default: return pb::EVENT_TYPE_UNSPECIFIED;
+  }
+}
+
+decide_result on_child_closed(const pb::MutableState& s, const input::child_closed& in,
+                              int64_t now) {
+  auto& c = in.closed;
+  auto type = child_close_event_type(c.status());
+  if (type == pb::EVENT_TYPE_UNSPECIFIED)
+    return reject(errc::invalid_argument,
+                  std::string("child close with status ") + status_name(c.status()));
+  if (!is_running(s) || s.run_id() != c.parent().run_id())
+    return reject(errc::not_found, "parent run " + c.parent().run_id() + " is closed");
+  auto id = c.parent().initiated_event_id();
+  auto it = s.pending_children().find(id);
+  if (it == s.pending_children().end() || child_event_buffered(s, id, true) || it->second.workflow_id() != c.child().workflow_id())
+    return no_op(s);  // a repeated notification
+  transition removed;
+  auto s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, id, removed);
+  std::vector<pb::HistoryEvent> evs;
+  if (it->second.run_id().empty() && !child_event_buffered(s, id, false))
+    evs.push_back(child_started_event(it->second, c.child().run_id()));
+  pb::HistoryEvent ev;
+  ev.set_event_type(type);
+  auto* a = ev.mutable_child_workflow_execution_closed();
+  a->set_namespace_(it->second.namespace_());
+  *a->mutable_workflow_execution() = c.child();
+  a->mutable_workflow_type()->set_name(it->second.workflow_type());
+  a->set_initiated_event_id(id);
+  if (c.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) *a->mutable_result() = c.result();
+  else *a->mutable_failure() = c.failure();
+  evs.push_back(std::move(ev));
+  return on_external_events(s2, std::move(evs), now, std::move(removed));
+}
+
 }  // namespace
 
 decide_result decide(const pb::MutableState& state, const decide_input& in, int64_t now) {
@@ -299,6 +415,12 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
         return on_signal(state, x, now);
       } else if constexpr (std::is_same_v<T, input::signal_with_start>) {
         return on_signal_with_start(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::child_started>) {
+        return on_child_started(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::child_start_failed>) {
+        return on_child_start_failed(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::child_closed>) {
+        return on_child_closed(state, x, now);
       } else if constexpr (std::is_same_v<T, input::terminate_workflow>) {
         return on_terminate(state, x, now);
       } else {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -29,6 +30,7 @@ struct workflow_task_completed {
   int64_t scheduled_event_id = 0;
   std::vector<pb::Command> commands;
   std::string identity;
+  std::string new_run_id;  // the run ID a ContinueAsNewWorkflowExecution command starts
 };
 struct workflow_task_failed {
   int64_t scheduled_event_id = 0;
@@ -123,6 +125,26 @@ struct request_cancel_workflow {
   std::string request_id;
 };
 
+// The child initiated at `initiated_event_id` started as run `run_id`: ChildWorkflowExecutionStarted
+// (external event: buffered while a workflow task is started). Stale when the child is not pending
+// or already started.
+struct child_started {
+  int64_t initiated_event_id = 0;
+  std::string run_id;
+};
+// The child could not be started (`cause`, e.g. WorkflowExecutionAlreadyStarted):
+// StartChildWorkflowExecutionFailed; the child is no longer pending.
+struct child_start_failed {
+  int64_t initiated_event_id = 0;
+  std::string cause;
+};
+// A started (or, if its start was not yet acknowledged, initiated) child closed: the matching
+// ChildWorkflowExecution* event (preceded by ChildWorkflowExecutionStarted when not yet recorded).
+// A child that is not pending makes it a no-op (a repeated notification).
+struct child_closed {
+  pb::ChildWorkflowClosed closed;
+};
+
 }  // namespace input
 
 using decide_input =
@@ -131,7 +153,8 @@ using decide_input =
                input::activity_completed, input::activity_failed, input::timer_fired,
                input::signal_workflow, input::signal_with_start, input::terminate_workflow,
                input::request_cancel_workflow, input::activity_started,
-               input::activity_heartbeat, input::activity_timer, input::workflow_timed_out>;
+               input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
+               input::child_started, input::child_start_failed, input::child_closed>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -143,6 +166,9 @@ struct transition {
   std::vector<pb::TimerRecord> timers_added;
   std::vector<pb::TimerRecord> timers_removed;
   bool closed = false;  // the execution reached a closed status in this transition
+  // Continue-as-new: the new run of the same workflow ID, written in the same batch (its events,
+  // state and records); the current-run record then names it.
+  std::shared_ptr<transition> next_run;
 };
 
 // A rejected input: nothing is written. `code` says why (stale_task, invalid_argument, ...).

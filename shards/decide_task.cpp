@@ -22,7 +22,7 @@ struct bad_commands {
 
 bool closes_workflow(const pb::Command& c) {
   return c.has_complete_workflow_execution() || c.has_fail_workflow_execution()
-         || c.has_cancel_workflow_execution();
+         || c.has_cancel_workflow_execution() || c.has_continue_as_new_workflow_execution();
 }
 
 // Checks one command on its own; returns an empty string when valid, else the reason.
@@ -61,6 +61,22 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
       return {};
     case pb::Command::kCancelWorkflowExecution:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES;
+      return {};
+    case pb::Command::kStartChildWorkflowExecution: {
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES;
+      auto& a = c.start_child_workflow_execution();
+      if (a.workflow_id().empty() || a.workflow_id().size() > 1000)
+        return "StartChildWorkflowExecution needs a workflow ID of 1 to 1000 bytes";
+      if (a.workflow_type().empty() || a.workflow_type().size() > 1000)
+        return "StartChildWorkflowExecution needs a workflow type of 1 to 1000 bytes";
+      if (a.workflow_execution_timeout_ms() < 0 || a.workflow_run_timeout_ms() < 0)
+        return "StartChildWorkflowExecution with a negative timeout";
+      return {};
+    }
+    case pb::Command::kContinueAsNewWorkflowExecution:
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES;
+      if (c.continue_as_new_workflow_execution().workflow_run_timeout_ms() < 0)
+        return "ContinueAsNewWorkflowExecution with a negative run timeout";
       return {};
     default:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
@@ -220,8 +236,57 @@ void cancel_timer(builder& b, const std::string& timer_id, int64_t completed_id,
   b.commit();
 }
 
+// The new run of a continue-as-new: same workflow ID, parent and execution deadline; history
+// starts over with WorkflowExecutionStarted and a first workflow task (b.result().next_run).
+void continue_as_new(builder& b, const pb::MutableState& open, const std::string& new_run_id) {
+  auto& a = b.result().events.back().workflow_execution_continued_as_new();
+  pb::StartWorkflowRequest req;
+  req.set_namespace_(open.namespace_());
+  req.set_workflow_id(open.workflow_id());
+  req.set_workflow_type(a.workflow_type().name());
+  req.set_task_queue(a.task_queue());
+  *req.mutable_input() = a.input();
+  req.set_workflow_run_timeout_ms(a.workflow_run_timeout_ms());
+  req.set_request_id(open.start_request_id());
+  if (open.has_parent()) {
+    *req.mutable_parent() = open.parent();
+    req.set_parent_close_policy(open.parent_close_policy());
+  }
+  auto expiration = open.execution_expiration_ms();
+  auto from = open.run_id();
+  builder next = start_run(req, new_run_id, b.now(),
+                           [&](pb::WorkflowExecutionStartedEventAttributes* s) {
+                             s->set_continued_execution_run_id(from);
+                             s->set_workflow_execution_expiration_time_ms(expiration);
+                           });
+  next.schedule_workflow_task(1);
+  b.result().next_run = std::make_shared<transition>(std::move(next.result()));
+}
+
+void start_child(builder& b, const pb::StartChildWorkflowExecutionCommandAttributes& ca,
+                 int64_t completed_id) {
+  auto* a = b.add(pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+              .mutable_start_child_workflow_execution_initiated();
+  a->set_namespace_(ca.namespace_().empty() ? b.state().namespace_() : ca.namespace_());
+  a->set_workflow_id(ca.workflow_id());
+  a->mutable_workflow_type()->set_name(ca.workflow_type());
+  a->set_task_queue(ca.task_queue().empty() ? b.state().task_queue() : ca.task_queue());
+  *a->mutable_input() = ca.input();
+  a->set_workflow_execution_timeout_ms(ca.workflow_execution_timeout_ms());
+  a->set_workflow_run_timeout_ms(ca.workflow_run_timeout_ms());
+  a->set_parent_close_policy(ca.parent_close_policy() == pb::PARENT_CLOSE_POLICY_UNSPECIFIED
+                               ? pb::PARENT_CLOSE_POLICY_TERMINATE
+                               : ca.parent_close_policy());
+  a->set_workflow_id_reuse_policy(ca.workflow_id_reuse_policy());
+  a->set_workflow_task_completed_event_id(completed_id);
+  b.commit();
+  int64_t id = b.state().next_event_id() - 1;
+  b.add_outbound(b.transfer(pb::TRANSFER_KIND_START_CHILD, id, ""));
+}
+
 // Records the closing command and drops every record of work that can no longer matter.
-void close_workflow(builder& b, const pb::Command& c, int64_t completed_id) {
+void close_workflow(builder& b, const pb::Command& c, int64_t completed_id,
+                    const std::string& new_run_id) {
   const pb::MutableState open = b.state();
   if (c.has_complete_workflow_execution()) {
     auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED).mutable_workflow_execution_completed();
@@ -231,16 +296,25 @@ void close_workflow(builder& b, const pb::Command& c, int64_t completed_id) {
     auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_FAILED).mutable_workflow_execution_failed();
     *a->mutable_failure() = c.fail_workflow_execution().failure();
     a->set_workflow_task_completed_event_id(completed_id);
-  } else {
+  } else if (c.has_cancel_workflow_execution()) {
     auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED).mutable_workflow_execution_canceled();
     *a->mutable_details() = c.cancel_workflow_execution().details();
     a->set_workflow_task_completed_event_id(completed_id);
+  } else {
+    auto& can = c.continue_as_new_workflow_execution();
+    auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)
+                .mutable_workflow_execution_continued_as_new();
+    a->set_new_execution_run_id(new_run_id);
+    a->mutable_workflow_type()->set_name(can.workflow_type().empty() ? open.workflow_type()
+                                                                     : can.workflow_type());
+    a->set_task_queue(can.task_queue().empty() ? open.task_queue() : can.task_queue());
+    *a->mutable_input() = can.input();
+    a->set_workflow_run_timeout_ms(can.workflow_run_timeout_ms());
+    a->set_workflow_task_completed_event_id(completed_id);
   }
   b.commit();
-  b.drop_pending_records(open);
-  // Records added by this very task are dropped too: nothing may run for a closed execution.
-  b.result().transfers_added.clear();
-  b.result().timers_added.clear();
+  b.drop_pending_records(open);  // also drops the records this very task added
+  if (c.has_continue_as_new_workflow_execution()) continue_as_new(b, open, new_run_id);
 }
 
 }  // namespace
@@ -255,6 +329,9 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
     bad->message = "bad commands: " + bad->message;
     return fail_task(s, in, now, *bad, "BadCommand", s.workflow_task().attempt() + 1);
   }
+  if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution()
+      && in.new_run_id.empty())
+    return reject(errc::invalid_argument, "continue-as-new needs a new run ID");
   if (!in.commands.empty() && closes_workflow(in.commands.back())) {
     int unseen = unseen_buffered(s, in.commands);
     if (unseen > 0) {
@@ -288,8 +365,11 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
       case pb::Command::kCancelTimer:
         cancel_timer(b, c.cancel_timer().timer_id(), completed_id, in.identity);
         break;
+      case pb::Command::kStartChildWorkflowExecution:
+        start_child(b, c.start_child_workflow_execution(), completed_id);
+        break;
       default:  // a closing command, the last one (validated above)
-        close_workflow(b, c, completed_id);
+        close_workflow(b, c, completed_id, in.new_run_id);
         return std::move(b.result());
     }
   }

@@ -2,6 +2,7 @@
 // part of the decide() interface.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -134,7 +135,29 @@ public:
       t_.timers_removed.push_back(workflow_timeout_timer(before.workflow_timeout_fire_ms()));
     for (auto& [id, pt] : before.pending_timers())
       t_.timers_removed.push_back(timer(pt));
+    // Nothing this transition added may run for a closed execution.
+    t_.transfers_added.clear();
+    t_.timers_added.clear();
     t_.closed = true;
+    close_outbound(before);
+  }
+
+  // Queues a message to another workflow (t_.state.outbound + its transfer record).
+  void add_outbound(pb::TransferRecord rec) {
+    *t_.state.add_outbound() = rec;
+    t_.transfers_added.push_back(std::move(rec));
+  }
+
+  // Drops the queued message of `kind` for `scheduled_id`, if any.
+  void remove_outbound(pb::TransferKind kind, int64_t scheduled_id) {
+    auto* out = t_.state.mutable_outbound();
+    for (int i = 0; i < out->size(); ++i) {
+      if (out->Get(i).kind() == kind && out->Get(i).scheduled_event_id() == scheduled_id) {
+        t_.transfers_removed.push_back(out->Get(i));
+        out->DeleteSubrange(i, 1);
+        return;
+      }
+    }
   }
 
   // Drops the buffered TimerFired of the timer started at `started_id` (it was canceled since).
@@ -149,6 +172,29 @@ public:
   }
 
 private:
+  // At close: child starts not yet sent are dropped; each child whose parent close policy is
+  // terminate / request cancel gets that message; a child run (not continued as new) tells its
+  // parent how it closed.
+  void close_outbound(const pb::MutableState& before) {
+    for (auto& rec : before.outbound())
+      if (rec.kind() == pb::TRANSFER_KIND_START_CHILD)
+        remove_outbound(pb::TRANSFER_KIND_START_CHILD, rec.scheduled_event_id());
+    for (auto& [id, pc] : before.pending_children()) {
+      if (pc.parent_close_policy() == pb::PARENT_CLOSE_POLICY_ABANDON) continue;
+      auto rec = transfer(pb::TRANSFER_KIND_CHILD_POLICY, id, "");
+      rec.set_target_namespace(pc.namespace_());
+      rec.set_target_workflow_id(pc.workflow_id());
+      rec.set_target_run_id(pc.run_id());
+      rec.set_policy(pc.parent_close_policy() == pb::PARENT_CLOSE_POLICY_REQUEST_CANCEL
+                       ? pb::PARENT_CLOSE_POLICY_REQUEST_CANCEL
+                       : pb::PARENT_CLOSE_POLICY_TERMINATE);
+      add_outbound(std::move(rec));
+    }
+    if (t_.state.has_parent()
+        && t_.state.status() != pb::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
+      add_outbound(transfer(pb::TRANSFER_KIND_PARENT_NOTIFY, t_.state.next_event_id() - 1, ""));
+  }
+
   // An activity result names the ActivityTaskStarted event written just before it.
   void link_started(pb::HistoryEvent& ev) const {
     if (t_.events.empty()) return;
@@ -181,6 +227,11 @@ inline bool workflow_task_started(const pb::MutableState& s) {
 bool buffered_for_activity(const pb::MutableState& s, int64_t scheduled_id);
 // True when the TimerFired of the timer started at `started_id` is buffered.
 bool buffered_for_timer(const pb::MutableState& s, int64_t started_id);
+
+// A builder for the fresh run `run_id` of `req`, with WorkflowExecutionStarted committed (and the
+// execution / run timeout armed). `fill` may add attributes before it is applied (decide.cpp).
+builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id, int64_t now,
+                  const std::function<void(pb::WorkflowExecutionStartedEventAttributes*)>& fill = {});
 
 // Ends the started workflow task without success (failed or timed out), writes the buffered events
 // and schedules the next workflow task with `next_attempt`. `fill(event, started_event_id)` fills
