@@ -197,6 +197,7 @@ caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
   resp.set_status(ms->status());
   *resp.mutable_result() = ms->result();
   *resp.mutable_failure() = ms->failure();
+  resp.set_new_run_id(ms->continued_to_run_id());
   return encode(resp);
 }
 

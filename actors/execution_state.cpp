@@ -150,8 +150,8 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
       send_outbound(self, r);
   }
   for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
-  // Result waiters follow a continue-as-new chain to its last run.
-  if (t.closed && !t.next_run) answer_waiters();
+  // Continue-as-new: waiters get the next run's ID and follow the chain (client::result).
+  if (t.closed) answer_waiters();
 }
 
 caf::error execution_state::append_history(std::string& task_wire) {
@@ -243,6 +243,7 @@ void execution_state::answer_waiters() {
   resp.set_status(run->status());
   *resp.mutable_result() = run->result();
   *resp.mutable_failure() = run->failure();
+  resp.set_new_run_id(run->continued_to_run_id());
   auto bytes = encode(resp);
   for (auto& rp : result_waiters) rp.deliver(bytes);
   result_waiters.clear();

@@ -88,6 +88,18 @@ const char* event_type_name(pb::EventType type) {
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return "WorkflowExecutionCanceled";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return "WorkflowExecutionSignaled";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return "WorkflowExecutionTerminated";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: return "WorkflowExecutionContinuedAsNew";
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+      return "StartChildWorkflowExecutionInitiated";
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+      return "StartChildWorkflowExecutionFailed";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: return "ChildWorkflowExecutionStarted";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED: return "ChildWorkflowExecutionCompleted";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED: return "ChildWorkflowExecutionFailed";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED: return "ChildWorkflowExecutionCanceled";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: return "ChildWorkflowExecutionTimedOut";
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+      return "ChildWorkflowExecutionTerminated";
     default: return "Unspecified";
   }
 }

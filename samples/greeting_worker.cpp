@@ -1,5 +1,6 @@
-// The sample worker: a CAF actor system whose worker actor serves the "Greeting" and "Approval"
-// workflows and the "ComposeGreeting" activity on a task queue.
+// The sample worker: a CAF actor system whose worker actor serves the "Greeting", "Approval",
+// "ParentGreeting", "ParentSleepy", "Sleepy" and "Counter" workflows and the "ComposeGreeting"
+// activity on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
 #include <CLI/CLI.hpp>
@@ -59,6 +60,57 @@ sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
                  {"ping_inputs", pings}};
 }
 
+// ParentGreeting: starts one child "Greeting" per name of input {"names": [...]}, all at once, then
+// collects their results in order; a child that fails is reported, not rethrown.
+sdk::task<json> parent_greeting(sdk::workflow_context& ctx, json input) {
+  std::vector<sdk::child_workflow_awaitable> children;
+  json names = input.is_object() ? input.value("names", json::array()) : json::array();
+  for (auto& name : names) {
+    json args = {{"name", name}};
+    children.push_back(ctx.child_workflow("Greeting", args));
+  }
+  json results = json::array();
+  for (auto& child : children) {
+    try {
+      results.push_back(co_await child);
+    } catch (const sdk::child_workflow_failure& e) {
+      results.push_back(json{{"failed", e.what()}});
+    }
+  }
+  co_return json{{"children", results}};
+}
+
+// ParentSleepy: starts the child "Sleepy" (ID input.child_id, parent close policy input.policy:
+// "terminate" (default), "abandon" or "request_cancel"), waits for the signal "finish", returns.
+sdk::task<json> parent_sleepy(sdk::workflow_context& ctx, json input) {
+  sdk::child_workflow_options options;
+  options.workflow_id = input.value("child_id", ctx.workflow_id() + "-sleepy");
+  std::string policy = input.value("policy", "terminate");
+  options.parent_close_policy = policy == "abandon"          ? pb::PARENT_CLOSE_POLICY_ABANDON
+                                : policy == "request_cancel" ? pb::PARENT_CLOSE_POLICY_REQUEST_CANCEL
+                                                             : pb::PARENT_CLOSE_POLICY_TERMINATE;
+  auto child = ctx.child_workflow("Sleepy", json::object(), options);
+  co_await ctx.wait_signal("finish");
+  co_return json{{"child", options.workflow_id}, {"policy", policy}};
+}
+
+// Sleepy: waits for the signal "wake" and returns its input.
+sdk::task<json> sleepy(sdk::workflow_context& ctx, json) {
+  json woke = co_await ctx.wait_signal("wake");
+  co_return json{{"woke", woke}};
+}
+
+// Counter: input {"n": n, "upto": m}. Runs ComposeGreeting once per run and continues as new with
+// n + 1 until n == m; the last run returns {"count": m, "run_id": ...}.
+sdk::task<json> counter(sdk::workflow_context& ctx, json input) {
+  int64_t n = input.is_object() ? input.value("n", int64_t{0}) : 0;
+  int64_t upto = input.is_object() ? input.value("upto", int64_t{3}) : 3;
+  json args = {{"name", "run " + std::to_string(n)}};
+  co_await ctx.activity("ComposeGreeting", args);
+  if (n < upto) ctx.continue_as_new(json{{"n", n + 1}, {"upto", upto}});
+  co_return json{{"count", n}, {"run_id", ctx.run_id()}};
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
   std::string address = "127.0.0.1:7233", queue = "greetings", identity;
@@ -81,6 +133,10 @@ int main(int argc, char** argv) {
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Greeting", greeting);
   reg->register_workflow("Approval", approval);
+  reg->register_workflow("ParentGreeting", parent_greeting);
+  reg->register_workflow("ParentSleepy", parent_sleepy);
+  reg->register_workflow("Sleepy", sleepy);
+  reg->register_workflow("Counter", counter);
   reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())

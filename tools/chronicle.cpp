@@ -4,7 +4,9 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <iostream>
 #include <random>
 
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
 
   // workflow start
   std::string type, queue, wid, input = "null", request_id;
+  bool as_json = false;
   auto* start = wf->add_subcommand("start", "start a workflow execution; prints its run ID");
   start->add_option("-t,--type", type, "workflow type")->required();
   start->add_option("-q,--task-queue", queue, "task queue")->required();
@@ -78,6 +81,46 @@ int main(int argc, char** argv) {
   start->add_option("--execution-timeout", execution_timeout,
                     "workflow execution timeout, e.g. 30s, 5m, 250ms (default: none)");
   start->add_option("--run-timeout", run_timeout, "workflow run timeout, e.g. 30s (default: none)");
+  std::string reuse_policy, conflict_policy;
+  const std::map<std::string, pb::WorkflowIdReusePolicy> reuse_policies{
+    {"allow-duplicate", pb::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE},
+    {"allow-duplicate-failed-only", pb::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY},
+    {"reject-duplicate", pb::WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE},
+    {"terminate-if-running", pb::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING}};
+  const std::map<std::string, pb::WorkflowIdConflictPolicy> conflict_policies{
+    {"fail", pb::WORKFLOW_ID_CONFLICT_POLICY_FAIL},
+    {"use-existing", pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+    {"terminate-existing", pb::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING}};
+  start->add_option("--id-reuse-policy", reuse_policy,
+                    "when the ID's last run is closed (default allow-duplicate)")
+    ->check(CLI::IsMember(reuse_policies));
+  start->add_option("--id-conflict-policy", conflict_policy,
+                    "when a run of the ID is running (default fail)")
+    ->check(CLI::IsMember(conflict_policies));
+
+  // workflow list
+  std::string status_filter, started_after, started_before, closed_after, closed_before,
+    id_prefix, page_token;
+  int32_t page_size = 0;
+  bool all_pages = false;
+  auto* list = wf->add_subcommand("list", "list runs from the visibility index, newest first");
+  list->add_option("-s,--status", status_filter,
+                   "only runs with this status (running, completed, failed, canceled, "
+                   "terminated, timed-out, continued-as-new)");
+  list->add_option("-t,--type", type, "only runs of this workflow type");
+  list->add_option("-p,--prefix", id_prefix, "only workflow IDs starting with this");
+  for (auto [flag, var, what] :
+       {std::tuple{"--started-after", &started_after, "started at or after"},
+        std::tuple{"--started-before", &started_before, "started before"},
+        std::tuple{"--closed-after", &closed_after, "closed at or after (only closed runs)"},
+        std::tuple{"--closed-before", &closed_before, "closed before (only closed runs)"}})
+    list->add_option(flag, *var,
+                     std::string(what) + ": 2026-11-30T10:00:00Z, epoch ms, or a duration ago (10m)");
+  list->add_option("--page-size", page_size, "runs per page (default 100)")
+    ->check(CLI::Range(1, 1000));
+  list->add_option("--next-page-token", page_token, "continue after a previous page (hex)");
+  list->add_flag("--all", all_pages, "fetch every page");
+  list->add_flag("--json", as_json, "print as JSON");
 
   // workflow result
   std::string run_id;
@@ -89,7 +132,6 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(int64_t{1}, int64_t{365} * 24 * 3600));
 
   // workflow show
-  bool as_json = false;
   auto* show = wf->add_subcommand("show", "print the event history, one line per event");
   show->add_option("-w,--workflow-id", wid, "workflow ID")->required();
   show->add_option("-r,--run-id", run_id, "run ID (default: current run)");
@@ -173,6 +215,9 @@ int main(int argc, char** argv) {
       if (ms < 0) return fail(std::string(flag) + " '" + *text + "' is not a duration (e.g. 30s)", 2);
       (req.*set)(ms);
     }
+    if (!reuse_policy.empty()) req.set_id_reuse_policy(reuse_policies.at(reuse_policy));
+    if (!conflict_policy.empty())
+      req.set_id_conflict_policy(conflict_policies.at(conflict_policy));
     auto resp = c->start(req);
     if (!resp) return fail(error_text(resp.error()));
     std::cout << resp->run_id() << "\n";
@@ -254,6 +299,62 @@ int main(int argc, char** argv) {
     auto resp = c->query(g.ns, wid, run_id, query_type, sdk::to_payload(j));
     if (!resp) return fail(error_text(resp.error()));
     std::cout << cli::payload_text(resp->result()) << "\n";
+    return 0;
+  }
+  if (list->parsed()) {
+    pb::ListWorkflowsRequest req;
+    req.set_namespace_(g.ns);
+    if (!status_filter.empty()) {
+      auto st = cli::parse_status(status_filter);
+      if (st == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+        return fail("--status '" + status_filter + "' is not a status (running, completed, failed, "
+                    "canceled, terminated, timed-out, continued-as-new)", 2);
+      req.set_status(st);
+    }
+    req.set_workflow_type(type);
+    req.set_workflow_id_prefix(id_prefix);
+    req.set_page_size(page_size);
+    auto now = now_ms();
+    for (auto [flag, text, set] :
+         {std::tuple{"--started-after", &started_after, &pb::ListWorkflowsRequest::set_start_time_from_ms},
+          std::tuple{"--started-before", &started_before, &pb::ListWorkflowsRequest::set_start_time_to_ms},
+          std::tuple{"--closed-after", &closed_after, &pb::ListWorkflowsRequest::set_close_time_from_ms},
+          std::tuple{"--closed-before", &closed_before, &pb::ListWorkflowsRequest::set_close_time_to_ms}}) {
+      if (text->empty()) continue;
+      auto ms = cli::parse_time_ms(*text, now);
+      if (ms < 0)
+        return fail(std::string(flag) + " '" + *text
+                    + "' is not a time (2026-11-30T10:00:00Z, epoch ms, or a duration ago like 10m)", 2);
+      (req.*set)(ms);
+    }
+    if (!page_token.empty()) {
+      auto token = cli::from_hex(page_token);
+      if (!token) return fail("--next-page-token '" + page_token + "' is not hex", 2);
+      req.set_next_page_token(*token);
+    }
+    pb::ListWorkflowsResponse all;
+    while (true) {
+      auto resp = c->list(req);
+      if (!resp) return fail(error_text(resp.error()));
+      for (auto& e : *resp->mutable_executions()) *all.add_executions() = std::move(e);
+      for (auto& m : resp->missing_nodes())
+        if (std::find(all.missing_nodes().begin(), all.missing_nodes().end(), m) == all.missing_nodes().end())
+          all.add_missing_nodes(m);
+      all.set_next_page_token(resp->next_page_token());
+      if (!all_pages || resp->next_page_token().empty()) break;
+      req.set_next_page_token(resp->next_page_token());
+    }
+    if (as_json) {
+      auto j = cli::to_json(all);
+      if (!all.next_page_token().empty()) j["nextPageToken"] = cli::to_hex(all.next_page_token());
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << cli::list_text(all);
+      if (!all.next_page_token().empty())
+        std::cout << "(more: --next-page-token " << cli::to_hex(all.next_page_token()) << ")\n";
+    }
+    for (auto& m : all.missing_nodes())
+      std::cerr << "chronicle: warning: node " << m << " did not answer; its runs are missing\n";
     return 0;
   }
   if (describe->parsed()) {

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <vector>
 #include <sstream>
@@ -94,6 +95,14 @@ std::string payload_text(const pb::Payload& p) {
 
 namespace {
 
+const char* policy_name(pb::ParentClosePolicy p) {
+  switch (p) {
+    case pb::PARENT_CLOSE_POLICY_ABANDON: return "abandon";
+    case pb::PARENT_CLOSE_POLICY_REQUEST_CANCEL: return "request-cancel";
+    default: return "terminate";
+  }
+}
+
 // "TypeName: message".
 std::string failure_text(const pb::Failure& f) {
   return (f.type().empty() ? std::string() : f.type() + ": ") + f.message();
@@ -138,7 +147,107 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   for (auto& t : d.pending_timers())
     os << "  - timer " << t.timer_id() << " fires at " << format_time(t.fire_time_ms())
        << " (started event " << t.started_event_id() << ")\n";
+  os << "Pending children: " << d.pending_children_size() << "\n";
+  for (auto& c : d.pending_children())
+    os << "  - child " << c.workflow_id() << " " << c.workflow_type() << " (" << c.state()
+       << (c.run_id().empty() ? "" : ", run " + c.run_id()) << ", initiated event "
+       << c.initiated_event_id() << ", parent close policy "
+       << policy_name(c.parent_close_policy()) << ")\n";
+  if (d.has_parent())
+    os << "Parent:          " << d.parent().workflow_id() << " (run " << d.parent().run_id()
+       << ")\n";
+  if (!d.continued_from_run_id().empty())
+    os << "Continued from:  run " << d.continued_from_run_id() << "\n";
+  if (!d.continued_to_run_id().empty())
+    os << "Continued as:    run " << d.continued_to_run_id() << "\n";
   return os.str();
+}
+
+std::string list_text(const pb::ListWorkflowsResponse& l) {
+  std::ostringstream os;
+  char line[512];
+  std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-15s %-24s %-24s\n", "WORKFLOW ID",
+                "RUN ID", "TYPE", "STATUS", "START", "CLOSE");
+  os << line;
+  for (auto& e : l.executions()) {
+    std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-15s %-24s %-24s\n",
+                  e.workflow_id().c_str(), e.run_id().c_str(), e.workflow_type().c_str(),
+                  status_name(e.status()), format_time(e.start_time_ms()).c_str(),
+                  format_time(e.close_time_ms()).c_str());
+    os << line;
+  }
+  return os.str();
+}
+
+pb::WorkflowExecutionStatus parse_status(const std::string& text) {
+  auto norm = [](std::string s) {
+    std::string out;
+    for (char c : s)
+      if (c != '-' && c != '_' && c != ' ') out.push_back(static_cast<char>(std::tolower(c)));
+    return out;
+  };
+  for (int v = pb::WorkflowExecutionStatus_MIN; v <= pb::WorkflowExecutionStatus_MAX; ++v) {
+    auto st = static_cast<pb::WorkflowExecutionStatus>(v);
+    if (!pb::WorkflowExecutionStatus_IsValid(v) || st == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+      continue;
+    if (norm(status_name(st)) == norm(text)) return st;
+  }
+  return pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+}
+
+int64_t parse_time_ms(const std::string& text, int64_t now_ms) {
+  if (text.empty()) return -1;
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() > 15) return -1;
+    return std::stoll(text);
+  }
+  auto ago = parse_duration_ms(text);
+  if (ago > 0 && std::isalpha(static_cast<unsigned char>(text.back()))) return now_ms - ago;
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return -1;
+  int64_t ms = 0;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0;
+    while (*rest >= '0' && *rest <= '9' && digits < 3) {
+      ms = ms * 10 + (*rest++ - '0');
+      ++digits;
+    }
+    while (digits++ < 3) ms *= 10;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  if (*rest == 'Z') ++rest;
+  if (*rest != '\0') return -1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+std::string to_hex(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(const std::string& hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
 }
 
 namespace {

@@ -2,6 +2,8 @@
 // with payloads shown as the JSON they carry instead of base64.
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -22,6 +24,17 @@ std::string format_time(int64_t epoch_ms);
 // Multi-line human-readable description of an execution.
 std::string describe_text(const pb::DescribeWorkflowResponse& d);
 
+// The table of `chronicle workflow list`: one line per run.
+std::string list_text(const pb::ListWorkflowsResponse& l);
+// Parses a status name as the CLI accepts it ("running", "Completed", "timed-out", ...);
+// UNSPECIFIED when unknown.
+pb::WorkflowExecutionStatus parse_status(const std::string& text);
+// Parses a point in time: epoch milliseconds, "2026-11-30T10:00:00Z" (UTC, optional .mmm), or a
+// duration ago ("10m", "2h"); returns -1 when malformed.
+int64_t parse_time_ms(const std::string& text, int64_t now_ms);
+// Bytes as lowercase hex and back (page tokens on the command line); from_hex: nullopt if malformed.
+std::string to_hex(const std::string& bytes);
+std::optional<std::string> from_hex(const std::string& hex);
 // Tables for `chronicle cluster status` and `chronicle cluster shards`.
 std::string cluster_text(const pb::ClusterStatusResponse& c);
 std::string shards_text(const pb::ClusterStatusResponse& c);

@@ -63,6 +63,12 @@ caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
     auto res = call<pb::GetResultResponse>(result_atom::value, bytes, std::min(left, slice));
+    if (res && res->status() == pb::WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+        && !res->new_run_id().empty()) {
+      req.set_run_id(res->new_run_id());  // follow the chain of runs to the last one
+      bytes = encode(req);
+      continue;
+    }
     if (res) return res;
     last = res.error();
     if (chronicle_code(last) != 0) return last;  // a real answer from the node, e.g. not found

@@ -20,8 +20,9 @@ public:
 
   caf::expected<pb::StartWorkflowResponse> start(const pb::StartWorkflowRequest& req);
 
-  // Waits up to `timeout` for the run to close (current run when run_id is empty). Survives a
-  // restart of the node: reconnects and asks again until the deadline.
+  // Waits up to `timeout` for the run to close (current run when run_id is empty). A run that
+  // continued as new is followed to the next run, and so on: the answer is the last run's.
+  // Survives a restart of the node: reconnects and asks again until the deadline.
   caf::expected<pb::GetResultResponse> result(const std::string& ns, const std::string& workflow_id,
                                               const std::string& run_id,
                                               std::chrono::milliseconds timeout);

@@ -3,6 +3,9 @@
 // unavailable; nodes whose configs disagree refuse each other.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
+
 #include <fstream>
 #include <thread>
 
@@ -155,6 +158,52 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
   }
   CHECK(closed == all.size());
   CHECK(shards == num_shards);
+
+  // list from any node merges every node's shards: all runs, newest first, paged across nodes.
+  for (auto& c : clients) {
+    pb::ListWorkflowsRequest req;
+    req.set_page_size(4);
+    std::vector<std::string> listed;
+    int64_t last_start = INT64_MAX;
+    while (true) {
+      auto l = c.list(req);
+      REQUIRE_MESSAGE(l, error_text(l.error()));
+      CHECK(l->missing_nodes_size() == 0);
+      for (auto& e : l->executions()) {
+        listed.push_back(e.workflow_id());
+        CHECK(e.start_time_ms() <= last_start);
+        last_start = e.start_time_ms();
+        CHECK(e.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+      }
+      if (l->next_page_token().empty()) break;
+      req.set_next_page_token(l->next_page_token());
+    }
+    std::sort(listed.begin(), listed.end());
+    auto expected = all;
+    std::sort(expected.begin(), expected.end());
+    CHECK(listed == expected);
+  }
+
+  // A parent whose children live on other nodes' shards.
+  pb::StartWorkflowRequest parent;
+  parent.set_workflow_id("family");
+  parent.set_workflow_type("ParentGreeting");
+  parent.set_task_queue("greetings");
+  *parent.mutable_input() = sdk::to_payload({{"names", {"a", "b", "c", "d"}}});
+  REQUIRE(clients[0].start(parent));
+  auto r = clients[1].result("", "family", "", 30s);
+  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  auto out = sdk::from_payload(r->result());
+  REQUIRE(out["children"].size() == 4);
+  CHECK(out["children"][3]["greeting"] == "Hello, d!");
+  std::set<std::string> owners;
+  for (int i = 1; i <= 4; ++i) {
+    auto d = clients[0].describe("", "family-child-" + std::to_string(i));
+    REQUIRE(d);
+    owners.insert(d->owner_node());
+  }
+  CHECK(owners.size() > 1);  // the children were spread over several nodes
 }
 
 TEST_CASE("a killed node makes only its shards unavailable - after restart everything completes") {
@@ -190,6 +239,12 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
   auto st = c1.cluster_status(false);
   REQUIRE(st);
   for (auto& n : st->nodes()) CHECK(n.up() == (n.node() != "node2"));
+  // list answers from the live nodes and names the missing one.
+  auto l = c1.list(pb::ListWorkflowsRequest{});
+  REQUIRE_MESSAGE(l, error_text(l.error()));
+  REQUIRE(l->missing_nodes_size() == 1);
+  CHECK(l->missing_nodes(0) == "node2");
+  CHECK(l->executions_size() == 2);
 
   cl.start(1);
   cl.wait_all_up(0);

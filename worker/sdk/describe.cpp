@@ -20,6 +20,10 @@ std::string describe_event(const pb::HistoryEvent& event) {
              std::to_string(event.activity_task_cancel_requested().scheduled_event_id()) + ")";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
       return name + "(signal_name=" + event.workflow_execution_signaled().signal_name() + ")";
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: {
+      const auto& a = event.start_child_workflow_execution_initiated();
+      return name + "(workflow_id=" + a.workflow_id() + ", type=" + a.workflow_type().name() + ")";
+    }
     default:
       return name;
   }
@@ -45,6 +49,13 @@ std::string describe_command(const pb::Command& command) {
       return "CancelTimer(timer_id=" + command.cancel_timer().timer_id() + ")";
     case pb::Command::kCancelWorkflowExecution:
       return "CancelWorkflowExecution";
+    case pb::Command::kContinueAsNewWorkflowExecution:
+      return "ContinueAsNewWorkflowExecution";
+    case pb::Command::kStartChildWorkflowExecution: {
+      const auto& a = command.start_child_workflow_execution();
+      return "StartChildWorkflowExecution(workflow_id=" + a.workflow_id() +
+             ", type=" + a.workflow_type() + ")";
+    }
     default:
       return "EmptyCommand";
   }

@@ -22,4 +22,10 @@ activity_failure::activity_failure(pb::Failure failure)
     : application_error(failure.type(), failure.message(), failure.non_retryable()),
       failure_(std::move(failure)) {}
 
+child_workflow_failure::child_workflow_failure(std::string how, pb::Failure failure)
+    : application_error(failure.type().empty() ? how : failure.type(),
+                        how + ": " + failure.message(), failure.non_retryable()),
+      how_(std::move(how)),
+      failure_(std::move(failure)) {}
+
 }  // namespace chronicle::sdk

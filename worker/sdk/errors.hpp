@@ -8,6 +8,11 @@
 //  - canceled_error: what awaiting an activity, timer or signal throws once the workflow execution
 //    was asked to cancel (see workflow_context). It is NOT an application_error: a workflow that
 //    lets it escape ends Canceled (CancelWorkflowExecution), not Failed.
+//  - child_workflow_failure: what `co_await ctx.child_workflow(...)` throws when the child could
+//    not start or did not complete (failed, timed out, canceled, terminated). An application_error
+//    with the child's failure, so a parent that does not catch it fails with it.
+//  - continue_as_new_error: thrown by ctx.continue_as_new(); ends the run with ContinueAsNew when
+//    it escapes the workflow function (do not swallow it in a catch (std::exception&)).
 //  - nondeterminism_error: workflow code did not produce the commands its history records; the
 //    message names the event and both sides.
 #pragma once
@@ -44,6 +49,29 @@ class activity_failure : public application_error {
 
  private:
   pb::Failure failure_;
+};
+
+class child_workflow_failure : public application_error {
+ public:
+  // `how`: the close event's name (e.g. "ChildWorkflowExecutionFailed").
+  child_workflow_failure(std::string how, pb::Failure failure);
+
+  const std::string& how() const { return how_; }
+  const pb::Failure& failure() const { return failure_; }
+
+ private:
+  std::string how_;
+  pb::Failure failure_;
+};
+
+class continue_as_new_error : public std::exception {
+ public:
+  explicit continue_as_new_error(pb::Command command) : command_(std::move(command)) {}
+  const char* what() const noexcept override { return "workflow continues as new"; }
+  const pb::Command& command() const { return command_; }
+
+ private:
+  pb::Command command_;
 };
 
 class canceled_error : public std::exception {

@@ -113,6 +113,12 @@ std::vector<int64_t> history_builder::complete_workflow_task(
       case pb::Command::kCancelWorkflowExecution:
         ids.push_back(workflow_canceled());
         break;
+      case pb::Command::kStartChildWorkflowExecution:
+        ids.push_back(child_initiated(command.start_child_workflow_execution()));
+        break;
+      case pb::Command::kContinueAsNewWorkflowExecution:
+        ids.push_back(continued_as_new(command.continue_as_new_workflow_execution()));
+        break;
       default:
         throw std::invalid_argument("history_builder: empty command");
     }
@@ -244,6 +250,62 @@ int64_t history_builder::timer_canceled(const std::string& timer_id) {
 int64_t history_builder::terminated(const std::string& reason) {
   auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED);
   event.mutable_workflow_execution_terminated()->set_reason(reason);
+  return event.event_id();
+}
+
+int64_t history_builder::child_initiated(
+    const pb::StartChildWorkflowExecutionCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  auto* attrs = event.mutable_start_child_workflow_execution_initiated();
+  attrs->set_workflow_id(command.workflow_id());
+  attrs->mutable_workflow_type()->set_name(command.workflow_type());
+  attrs->set_task_queue(command.task_queue());
+  *attrs->mutable_input() = command.input();
+  attrs->set_parent_close_policy(command.parent_close_policy());
+  children_[event.event_id()] = command.workflow_id();
+  return event.event_id();
+}
+
+int64_t history_builder::child_started(int64_t initiated_event_id, const std::string& run_id) {
+  auto& event = append(pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED);
+  auto* attrs = event.mutable_child_workflow_execution_started();
+  attrs->set_initiated_event_id(initiated_event_id);
+  attrs->mutable_workflow_execution()->set_workflow_id(children_[initiated_event_id]);
+  attrs->mutable_workflow_execution()->set_run_id(run_id);
+  return event.event_id();
+}
+
+int64_t history_builder::child_start_failed(int64_t initiated_event_id, const std::string& cause) {
+  auto& event = append(pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED);
+  auto* attrs = event.mutable_start_child_workflow_execution_failed();
+  attrs->set_initiated_event_id(initiated_event_id);
+  attrs->set_workflow_id(children_[initiated_event_id]);
+  attrs->set_cause(cause);
+  return event.event_id();
+}
+
+int64_t history_builder::child_closed(pb::EventType type, int64_t initiated_event_id,
+                                      const json& result, const pb::Failure& failure) {
+  auto& event = append(type);
+  auto* attrs = event.mutable_child_workflow_execution_closed();
+  attrs->set_initiated_event_id(initiated_event_id);
+  attrs->mutable_workflow_execution()->set_workflow_id(children_[initiated_event_id]);
+  if (type == pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED)
+    *attrs->mutable_result() = to_payload(result);
+  else
+    *attrs->mutable_failure() = failure;
+  return event.event_id();
+}
+
+int64_t history_builder::continued_as_new(
+    const pb::ContinueAsNewWorkflowExecutionCommandAttributes& command,
+    const std::string& new_run_id) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  auto* attrs = event.mutable_workflow_execution_continued_as_new();
+  attrs->set_new_execution_run_id(new_run_id);
+  attrs->mutable_workflow_type()->set_name(command.workflow_type());
+  attrs->set_task_queue(command.task_queue());
+  *attrs->mutable_input() = command.input();
   return event.event_id();
 }
 

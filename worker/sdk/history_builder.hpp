@@ -58,6 +58,15 @@ class history_builder {
   int64_t activity_canceled(int64_t scheduled_event_id, int64_t cancel_requested_event_id);
   int64_t timer_canceled(const std::string& timer_id);
   int64_t terminated(const std::string& reason);
+  // Children and continue-as-new, as the server records them.
+  int64_t child_initiated(const pb::StartChildWorkflowExecutionCommandAttributes& command);
+  int64_t child_started(int64_t initiated_event_id, const std::string& run_id);
+  int64_t child_start_failed(int64_t initiated_event_id, const std::string& cause);
+  // `type`: one of the five ChildWorkflowExecution* close types; result for Completed, else failure.
+  int64_t child_closed(pb::EventType type, int64_t initiated_event_id, const json& result,
+                       const pb::Failure& failure = {});
+  int64_t continued_as_new(const pb::ContinueAsNewWorkflowExecutionCommandAttributes& command,
+                           const std::string& new_run_id = "run-2");
 
   // The ActivityTaskScheduled event of `activity_id` / TimerStarted of `timer_id`; 0 if none.
   int64_t activity_scheduled_id(const std::string& activity_id) const;
@@ -82,6 +91,7 @@ class history_builder {
   std::map<std::string, int64_t> activities_;  // activity_id -> scheduled event id
   std::map<int64_t, int64_t> activity_started_;  // scheduled event id -> started event id
   std::map<std::string, int64_t> timers_;      // timer_id -> started event id
+  std::map<int64_t, std::string> children_;    // initiated event id -> child workflow ID
 };
 
 }  // namespace chronicle::sdk

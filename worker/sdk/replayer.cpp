@@ -66,6 +66,19 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: return E::kWorkflowExecutionTerminated;
     case pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT: return E::kActivityTaskTimedOut;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: return E::kWorkflowExecutionTimedOut;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+      return E::kWorkflowExecutionContinuedAsNew;
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+      return E::kStartChildWorkflowExecutionInitiated;
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+      return E::kStartChildWorkflowExecutionFailed;
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: return E::kChildWorkflowExecutionStarted;
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+      return E::kChildWorkflowExecutionClosed;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }
@@ -84,6 +97,14 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
     case pb::EVENT_TYPE_TIMER_CANCELED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+    case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
       return true;
     default:
       return false;
@@ -225,8 +246,43 @@ class replay_machine {
       case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
       case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
       case pb::EVENT_TYPE_TIMER_CANCELED:
+      case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
         match(event);
         break;
+      case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: {
+        const auto& attrs = event.start_child_workflow_execution_failed();
+        operation* op = child_of(event, attrs.initiated_event_id());
+        op->failed = true;
+        op->how = "StartChildWorkflowExecutionFailed";
+        op->failure.set_type(attrs.cause());
+        op->failure.set_message("child workflow '" + attrs.workflow_id() +
+                                "' could not start: " + attrs.cause());
+        op->failure.set_non_retryable(true);
+        op->failure.set_source("server");
+        resolve(op);
+        break;
+      }
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+        child_of(event, event.child_workflow_execution_started().initiated_event_id());
+        break;
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+      case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED: {
+        const auto& attrs = event.child_workflow_execution_closed();
+        operation* op = child_of(event, attrs.initiated_event_id());
+        if (event.event_type() == pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED) {
+          op->result = attrs.result();
+        } else {
+          op->failed = true;
+          op->how = event_type_name(event.event_type());
+          op->failure = attrs.failure();
+        }
+        resolve(op);
+        break;
+      }
       case pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
         const auto& attrs = event.activity_task_completed();
         operation* op = activity_of(event, attrs.scheduled_event_id());
@@ -303,6 +359,8 @@ class replay_machine {
     pb::Command command;
     try {
       *command.mutable_complete_workflow_execution()->mutable_result() = to_payload(outcome());
+    } catch (const continue_as_new_error& e) {
+      command = e.command();
     } catch (const application_error& e) {
       *command.mutable_fail_workflow_execution()->mutable_failure() = e.to_failure();
     } catch (const canceled_error& e) {
@@ -348,6 +406,9 @@ class replay_machine {
     } else if (event.event_type() == pb::EVENT_TYPE_TIMER_STARTED) {
       timers_[event.event_id()] = {op, event.timer_started().timer_id()};
       op->recorded_event_id = event.event_id();
+    } else if (event.event_type() == pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
+      children_[event.event_id()] = op;
+      op->recorded_event_id = event.event_id();
     }
     ++matched_;
   }
@@ -370,6 +431,14 @@ class replay_machine {
         return command.has_fail_workflow_execution();
       case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
         return command.has_cancel_workflow_execution();
+      case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        return command.has_continue_as_new_workflow_execution();
+      case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: {
+        if (!command.has_start_child_workflow_execution()) return false;
+        const auto& e = event.start_child_workflow_execution_initiated();
+        const auto& c = command.start_child_workflow_execution();
+        return e.workflow_id() == c.workflow_id() && e.workflow_type().name() == c.workflow_type();
+      }
       case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
         return command.has_request_cancel_activity_task() &&
                event.activity_task_cancel_requested().scheduled_event_id() ==
@@ -389,6 +458,17 @@ class replay_machine {
                       std::to_string(scheduled_event_id) + ", not a known ActivityTaskScheduled");
     if (it->second->resolved && !it->second->canceled)
       invalid_history(event_label(event) + " closes a closed activity");
+    return it->second;
+  }
+
+  operation* child_of(const pb::HistoryEvent& event, int64_t initiated_event_id) {
+    auto it = children_.find(initiated_event_id);
+    if (it == children_.end())
+      invalid_history(event_label(event) + " refers to initiated event " +
+                      std::to_string(initiated_event_id) +
+                      ", not a known StartChildWorkflowExecutionInitiated");
+    if (it->second->resolved)
+      invalid_history(event_label(event) + " refers to a child that already closed");
     return it->second;
   }
 
@@ -519,6 +599,7 @@ class replay_machine {
   std::optional<int64_t> pending_check_;  // WorkflowTaskCompleted whose commands are being matched
   std::map<int64_t, operation*> activities_;  // by ActivityTaskScheduled event id
   std::map<int64_t, timer_entry> timers_;     // by TimerStarted event id
+  std::map<int64_t, operation*> children_;    // by StartChildWorkflowExecutionInitiated event id
 };
 
 }  // namespace detail

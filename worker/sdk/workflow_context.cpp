@@ -37,6 +37,12 @@ json signal_awaitable::await_resume() const {
   return from_payload(op_->result);
 }
 
+json child_workflow_awaitable::await_resume() const {
+  detail::throw_if_canceled(*op_);
+  if (op_->failed) throw child_workflow_failure(op_->how, op_->failure);
+  return from_payload(op_->result);
+}
+
 cancel_shield::~cancel_shield() {
   if (ctx_) --ctx_->shields_;
 }
@@ -117,6 +123,45 @@ std::optional<json> workflow_context::poll_signal(const std::string& name) {
   pb::Payload payload = std::move(it->second.front());
   it->second.pop_front();
   return from_payload(payload);
+}
+
+child_workflow_awaitable workflow_context::child_workflow(std::string type, json input) {
+  return child_workflow(std::move(type), std::move(input), child_workflow_options{});
+}
+
+child_workflow_awaitable workflow_context::child_workflow(std::string type, json input,
+                                                          const child_workflow_options& options) {
+  if (type.empty()) throw std::invalid_argument("child workflow type must not be empty");
+  pb::Command command;
+  auto* attrs = command.mutable_start_child_workflow_execution();
+  *attrs->mutable_input() = to_payload(input);  // may throw: before the sequence number is taken
+  auto* op = new_operation(detail::operation_kind::child);
+  // A parent's cancel request does not cancel the await (see workflow_context.hpp).
+  op->cancellable = false;
+  op->resolved = op->canceled = false;
+  op->failure.Clear();
+  ++child_seq_;
+  op->name = options.workflow_id.empty() ? workflow_id_ + "-child-" + std::to_string(child_seq_)
+                                         : options.workflow_id;
+  attrs->set_workflow_id(op->name);
+  attrs->set_workflow_type(std::move(type));
+  attrs->set_task_queue(options.task_queue);
+  attrs->set_workflow_execution_timeout_ms(options.execution_timeout.count());
+  attrs->set_workflow_run_timeout_ms(options.run_timeout.count());
+  attrs->set_parent_close_policy(options.parent_close_policy);
+  attrs->set_workflow_id_reuse_policy(options.id_reuse_policy);
+  add_command(std::move(command), op);
+  return child_workflow_awaitable{op};
+}
+
+void workflow_context::continue_as_new(json input, const continue_as_new_options& options) {
+  pb::Command command;
+  auto* attrs = command.mutable_continue_as_new_workflow_execution();
+  *attrs->mutable_input() = to_payload(input);
+  attrs->set_workflow_type(options.workflow_type);
+  attrs->set_task_queue(options.task_queue);
+  attrs->set_workflow_run_timeout_ms(options.run_timeout.count());
+  throw continue_as_new_error(std::move(command));
 }
 
 cancel_shield workflow_context::non_cancellable() {

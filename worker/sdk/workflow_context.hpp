@@ -25,6 +25,16 @@
 //    signal waits created after the request are canceled at once (no command). Those created while
 //    a non_cancellable() shield is alive are never canceled: use it to clean up. A canceled_error
 //    escaping the workflow function ends the execution Canceled (CancelWorkflowExecution).
+//  - child_workflow(type, input, options) records a StartChildWorkflowExecution command *when
+//    called* and returns an awaitable; `co_await` yields the child's JSON result, or throws
+//    child_workflow_failure when the child could not start (e.g. its ID is in use) or closed
+//    otherwise than Completed. The child's workflow ID defaults to "<parent ID>-child-<n>" (n in
+//    call order). What happens to a running child when the parent closes is its
+//    parent_close_policy (default: terminate). A cancel request of the parent does not cancel a
+//    child await (the child keeps running until it closes or the parent closes).
+//  - continue_as_new(input, options) throws continue_as_new_error; when it escapes the workflow
+//    function the run closes ContinuedAsNew and a new run of the same workflow ID starts with
+//    `input` and an empty history (same type and task queue unless options say otherwise).
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
 //  - Each awaitable may be awaited by one coroutine at a time; awaiting one that is already
@@ -57,7 +67,7 @@ namespace detail {
 
 class replay_machine;
 
-enum class operation_kind : uint8_t { activity, timer, signal };
+enum class operation_kind : uint8_t { activity, timer, signal, child };
 
 // An activity, timer or signal wait issued by workflow code; resolved by a history event or by a
 // cancel request.
@@ -70,7 +80,8 @@ struct operation {
   pb::Payload result;                    // activity result / signal input
   pb::Failure failure;                   // failed: the activity's failure; canceled: why
   std::coroutine_handle<> waiter;        // the coroutine suspended on it, if any
-  std::string name;                      // timer_id / signal name
+  std::string name;                      // timer_id / signal name / child workflow ID
+  std::string how;                       // child: the close event's name when not completed
   int64_t recorded_event_id = 0;         // its ActivityTaskScheduled / TimerStarted, once matched
 };
 
@@ -112,6 +123,35 @@ class signal_awaitable {
   friend class workflow_context;
   explicit signal_awaitable(detail::operation* op) noexcept : op_(op) {}
   detail::operation* op_;
+};
+
+class child_workflow_awaitable {
+ public:
+  bool await_ready() const noexcept { return op_->resolved; }
+  void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
+  json await_resume() const;  // the child's result, or throws child_workflow_failure
+
+ private:
+  friend class workflow_context;
+  explicit child_workflow_awaitable(detail::operation* op) noexcept : op_(op) {}
+  detail::operation* op_;
+};
+
+// How a child workflow is started (zero / empty = not set).
+struct child_workflow_options {
+  std::string workflow_id;  // empty: "<parent workflow ID>-child-<n>"
+  std::string task_queue;   // empty: the parent's
+  std::chrono::milliseconds execution_timeout{0};
+  std::chrono::milliseconds run_timeout{0};
+  pb::ParentClosePolicy parent_close_policy = pb::PARENT_CLOSE_POLICY_UNSPECIFIED;  // terminate
+  pb::WorkflowIdReusePolicy id_reuse_policy = pb::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED;
+};
+
+// What the next run of continue_as_new is (empty / zero: the same as this run's).
+struct continue_as_new_options {
+  std::string workflow_type;
+  std::string task_queue;
+  std::chrono::milliseconds run_timeout{0};
 };
 
 // How an activity is retried (Temporal's RetryPolicy). Zero fields take the server's defaults:
@@ -167,6 +207,12 @@ class workflow_context {
   [[nodiscard]] timer_awaitable sleep(std::chrono::milliseconds duration);
   [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
   std::optional<json> poll_signal(const std::string& name);
+  // (No default argument for the options: GCC 12 destroys a default-argument temporary inside a
+  // co_await expression twice.)
+  [[nodiscard]] child_workflow_awaitable child_workflow(std::string type, json input);
+  [[nodiscard]] child_workflow_awaitable child_workflow(std::string type, json input,
+                                                        const child_workflow_options& options);
+  [[noreturn]] void continue_as_new(json input, const continue_as_new_options& options = {});
 
   // Registers a query handler: a read-only question answered from the replayed state (never
   // recorded in history). Register it early in the workflow function; the handler must not block
@@ -209,6 +255,7 @@ class workflow_context {
   int shields_ = 0;
   int64_t activity_seq_ = 0;
   int64_t timer_seq_ = 0;
+  int64_t child_seq_ = 0;
   std::vector<pb::Command> commands_;          // every command produced, in order
   std::vector<detail::operation*> command_ops_;  // parallel to commands_
   std::vector<std::unique_ptr<detail::operation>> operations_;  // in creation order
