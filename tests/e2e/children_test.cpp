@@ -123,7 +123,14 @@ TEST_CASE("child: a child survives kill -9 of the node and the parent still gets
   d.node.kill9();
   d.start_node();
   auto c2 = d.connect();
-  REQUIRE(c2.signal("", "kid-crash", "", "wake", sdk::to_payload(1)));
+  // Right after the restart the shards may still be recovering ("unavailable"): ask again.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto sent = c2.signal("", "kid-crash", "", "wake", sdk::to_payload(1));
+  while (!sent && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+    sent = c2.signal("", "kid-crash", "", "wake", sdk::to_payload(1));
+  }
+  REQUIRE_MESSAGE(sent, error_text(sent.error()));
   CHECK(result_json(c2, "kid-crash")["woke"] == 1);
   REQUIRE(c2.signal("", "p-crash", "", "finish", sdk::to_payload(nullptr)));
   result_json(c2, "p-crash");
