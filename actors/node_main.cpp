@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   auto env = std::make_shared<node_env>();
   env->config = *config;
   env->store = store;
+  store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {
+    m->on_storage_write(took, batches);
+  });
   auto node = start_node(sys, env);
   auto port = publish_actor(sys, node, config->port, config->host);
   if (!port) {
