@@ -3,17 +3,14 @@
 // status, garbage on the socket, /metrics, and the http config keys.
 #include <doctest/doctest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <thread>
 
 #include "harness.hpp"
+#include "http_client.hpp"
 
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
@@ -25,44 +22,6 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-struct response {
-  unsigned status = 0;  // 0: no answer
-  std::string body;
-  std::string content_type;
-  std::string allow;
-  [[nodiscard]] json body_json() const { return json::parse(body, nullptr, false); }
-};
-
-// One request on a fresh connection. Send errors are ignored (a 413 may cut the upload short):
-// the answer is read anyway.
-response call(uint16_t port, bhttp::verb method, const std::string& target,
-              const std::string& body = {}) {
-  net::io_context ioc;
-  tcp::socket sock{ioc};
-  beast::error_code ec;
-  sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return {};
-  bhttp::request<bhttp::string_body> req{method, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::content_type, "application/json");
-  req.body() = body;
-  req.prepare_payload();
-  bhttp::write(sock, req, ec);
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  bhttp::read(sock, buffer, parser, ec);
-  if (ec) return {};
-  auto& res = parser.get();
-  return response{res.result_int(), res.body(), std::string(res[bhttp::field::content_type]),
-                  std::string(res[bhttp::field::allow])};
-}
-
-response get(uint16_t port, const std::string& target) { return call(port, bhttp::verb::get, target); }
-response post(uint16_t port, const std::string& target, const std::string& body = {}) {
-  return call(port, bhttp::verb::post, target, body);
-}
 
 const std::string api = "/api/v1/namespaces/default/workflows";
 
@@ -111,13 +70,13 @@ double metric(const std::string& text, const std::string& prefix) {
 
 TEST_CASE("http: start then result - describe - list - history over the JSON API") {
   node_with_http n;
-  auto started = post(n.http, api, start_body("h1", "Greeting", {{"name", "Ada"}}).dump());
+  auto started = http_post(n.http, api, start_body("h1", "Greeting", {{"name", "Ada"}}).dump());
   REQUIRE_MESSAGE(started.status == 201, started.body);
   CHECK(started.content_type == "application/json");
   auto run_id = started.body_json()["run_id"].get<std::string>();
   CHECK(run_id.size() == 36);
 
-  auto result = get(n.http, api + "/h1/result?wait=true&timeout_ms=30000");
+  auto result = http_get(n.http, api + "/h1/result?wait=true&timeout_ms=30000");
   REQUIRE_MESSAGE(result.status == 200, result.body);
   auto r = result.body_json();
   CHECK(r["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED");
@@ -125,7 +84,7 @@ TEST_CASE("http: start then result - describe - list - history over the JSON API
   CHECK(r["run_id"] == run_id);
   CHECK_FALSE(r.contains("failure"));
 
-  auto described = get(n.http, api + "/h1");
+  auto described = http_get(n.http, api + "/h1");
   REQUIRE_MESSAGE(described.status == 200, described.body);
   auto d = described.body_json();
   CHECK(d["workflow_id"] == "h1");
@@ -133,7 +92,7 @@ TEST_CASE("http: start then result - describe - list - history over the JSON API
   CHECK(d["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED");
   CHECK(d["history_length"].is_number());  // 64-bit integers are numbers, not strings
 
-  auto history = get(n.http, api + "/h1/history");
+  auto history = http_get(n.http, api + "/h1/history");
   REQUIRE_MESSAGE(history.status == 200, history.body);
   auto events = history.body_json()["events"];
   REQUIRE(events.size() == d["history_length"].get<size_t>());
@@ -143,75 +102,75 @@ TEST_CASE("http: start then result - describe - list - history over the JSON API
   CHECK(events.back()["event_type"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED");
 
   // A second start of the same ID while running is refused; after close a new run starts.
-  REQUIRE(post(n.http, api, start_body("h2", "Approval", {{"name", "Bob"}}).dump()).status == 201);
-  auto again = post(n.http, api, start_body("h2", "Approval", {{"name", "Bob"}}).dump());
+  REQUIRE(http_post(n.http, api, start_body("h2", "Approval", {{"name", "Bob"}}).dump()).status == 201);
+  auto again = http_post(n.http, api, start_body("h2", "Approval", {{"name", "Bob"}}).dump());
   CHECK(again.status == 409);
   CHECK(again.body_json()["code"] == "already_started");
-  auto running = get(n.http, api + "/h2/result");  // no wait: the status at once
+  auto running = http_get(n.http, api + "/h2/result");  // no wait: the status at once
   REQUIRE(running.status == 200);
   CHECK(running.body_json()["status"] == "WORKFLOW_EXECUTION_STATUS_RUNNING");
 
-  auto all = get(n.http, api);
+  auto all = http_get(n.http, api);
   REQUIRE_MESSAGE(all.status == 200, all.body);
   CHECK(all.body_json()["executions"].size() == 2);
-  auto open = get(n.http, api + "?status=running").body_json()["executions"];
+  auto open = http_get(n.http, api + "?status=running").body_json()["executions"];
   REQUIRE(open.size() == 1);
   CHECK(open[0]["workflow_id"] == "h2");
-  CHECK(get(n.http, api + "?type=Greeting").body_json()["executions"][0]["workflow_id"] == "h1");
-  CHECK(get(n.http, api + "?prefix=h2").body_json()["executions"].size() == 1);
-  CHECK(get(n.http, api + "?prefix=zz").body_json()["executions"].empty());
-  auto page = get(n.http, api + "?page_size=1").body_json();
+  CHECK(http_get(n.http, api + "?type=Greeting").body_json()["executions"][0]["workflow_id"] == "h1");
+  CHECK(http_get(n.http, api + "?prefix=h2").body_json()["executions"].size() == 1);
+  CHECK(http_get(n.http, api + "?prefix=zz").body_json()["executions"].empty());
+  auto page = http_get(n.http, api + "?page_size=1").body_json();
   REQUIRE(page["executions"].size() == 1);
   auto token = page["next_page_token"].get<std::string>();
   REQUIRE_FALSE(token.empty());
-  auto next = get(n.http, api + "?page_size=1&next_page_token=" + token).body_json();
+  auto next = http_get(n.http, api + "?page_size=1&next_page_token=" + token).body_json();
   REQUIRE(next["executions"].size() == 1);
   CHECK(next["executions"][0]["workflow_id"] != page["executions"][0]["workflow_id"]);
 }
 
 TEST_CASE("http: signal - query - cancel and terminate a running workflow") {
   node_with_http n;
-  REQUIRE(post(n.http, api, start_body("s1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
-  auto q = post(n.http, api + "/s1/query/status");
+  REQUIRE(http_post(n.http, api, start_body("s1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
+  auto q = http_post(n.http, api + "/s1/query/status");
   REQUIRE_MESSAGE(q.status == 200, q.body);
   CHECK(q.body_json()["result"]["stage"] == "waiting for approval");
-  auto unknown = post(n.http, api + "/s1/query/nope");
+  auto unknown = http_post(n.http, api + "/s1/query/nope");
   CHECK(unknown.status == 400);
   CHECK(unknown.body_json()["message"].get<std::string>().find("unknown query type 'nope'")
         != std::string::npos);
 
-  auto sig = post(n.http, api + "/s1/signal/approve", R"({"by":"Ada"})");
+  auto sig = http_post(n.http, api + "/s1/signal/approve", R"({"by":"Ada"})");
   REQUIRE_MESSAGE(sig.status == 200, sig.body);
-  auto result = get(n.http, api + "/s1/result?wait=true&timeout_ms=30000").body_json();
+  auto result = http_get(n.http, api + "/s1/result?wait=true&timeout_ms=30000").body_json();
   CHECK(result["status"] == "WORKFLOW_EXECUTION_STATUS_COMPLETED");
   CHECK(result["result"]["approved_by"] == "Ada");
-  auto history = get(n.http, api + "/s1/history").body_json()["events"];
+  auto history = http_get(n.http, api + "/s1/history").body_json()["events"];
   auto signaled = std::find_if(history.begin(), history.end(), [](const json& ev) {
     return ev["event_type"] == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED";
   });
   REQUIRE(signaled != history.end());
   CHECK((*signaled)["workflow_execution_signaled"]["input"] == json{{"by", "Ada"}});
-  auto closed = post(n.http, api + "/s1/signal/approve", "{}");
+  auto closed = http_post(n.http, api + "/s1/signal/approve", "{}");
   CHECK(closed.status == 404);
 
-  REQUIRE(post(n.http, api, start_body("t1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
-  auto term = post(n.http, api + "/t1/terminate", R"({"reason":"stuck"})");
+  REQUIRE(http_post(n.http, api, start_body("t1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
+  auto term = http_post(n.http, api + "/t1/terminate", R"({"reason":"stuck"})");
   REQUIRE_MESSAGE(term.status == 200, term.body);
-  auto t = get(n.http, api + "/t1/result").body_json();
+  auto t = http_get(n.http, api + "/t1/result").body_json();
   CHECK(t["status"] == "WORKFLOW_EXECUTION_STATUS_TERMINATED");
   CHECK(t["failure"]["message"].get<std::string>().find("stuck") != std::string::npos);
 
-  REQUIRE(post(n.http, api, start_body("c1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
-  auto cancel = post(n.http, api + "/c1/cancel", R"({"reason":"not needed"})");
+  REQUIRE(http_post(n.http, api, start_body("c1", "Approval", {{"name", "Ada"}}).dump()).status == 201);
+  auto cancel = http_post(n.http, api + "/c1/cancel", R"({"reason":"not needed"})");
   REQUIRE_MESSAGE(cancel.status == 200, cancel.body);
-  auto c = get(n.http, api + "/c1/result?wait=true&timeout_ms=30000").body_json();
+  auto c = http_get(n.http, api + "/c1/result?wait=true&timeout_ms=30000").body_json();
   CHECK(c["status"] == "WORKFLOW_EXECUTION_STATUS_CANCELED");
-  CHECK(post(n.http, api + "/c1/cancel", R"({"bogus":1})").status == 400);
+  CHECK(http_post(n.http, api + "/c1/cancel", R"({"bogus":1})").status == 400);
 }
 
 TEST_CASE("http: errors are JSON with the right status and the node survives garbage") {
   node_with_http n{false, "http_max_body_bytes: 4096\n"};
-  auto expect = [&](const response& r, unsigned status, const std::string& code) {
+  auto expect = [&](const http_response& r, unsigned status, const std::string& code) {
     CHECK_MESSAGE(r.status == status, r.body);
     CHECK(r.content_type == "application/json");
     auto j = r.body_json();
@@ -219,29 +178,29 @@ TEST_CASE("http: errors are JSON with the right status and the node survives gar
     CHECK(j["code"] == code);
     CHECK_FALSE(j["message"].get<std::string>().empty());
   };
-  expect(post(n.http, api, "{not json"), 400, "invalid_argument");
-  expect(post(n.http, api, "[1,2]"), 400, "invalid_argument");
-  expect(post(n.http, api, R"({"workflow_id":"x","bogus_field":1})"), 400, "invalid_argument");
-  expect(post(n.http, api, R"({"workflow_type":"Greeting","task_queue":"q"})"), 400,
+  expect(http_post(n.http, api, "{not json"), 400, "invalid_argument");
+  expect(http_post(n.http, api, "[1,2]"), 400, "invalid_argument");
+  expect(http_post(n.http, api, R"({"workflow_id":"x","bogus_field":1})"), 400, "invalid_argument");
+  expect(http_post(n.http, api, R"({"workflow_type":"Greeting","task_queue":"q"})"), 400,
          "invalid_argument");  // no workflow_id: the frontend's validation
-  expect(post(n.http, api, std::string(100, '[') + std::string(100, ']')), 400, "invalid_argument");
-  expect(get(n.http, api + "/nope"), 404, "not_found");
-  expect(get(n.http, api + "/nope/history"), 404, "not_found");
-  expect(get(n.http, api + "/nope/result"), 404, "not_found");
-  expect(post(n.http, api + "/nope/signal/x", "1"), 404, "not_found");
-  expect(post(n.http, api, R"({"workflow_id":"big","input":")" + std::string(8000, 'a') + "\"}"),
+  expect(http_post(n.http, api, std::string(100, '[') + std::string(100, ']')), 400, "invalid_argument");
+  expect(http_get(n.http, api + "/nope"), 404, "not_found");
+  expect(http_get(n.http, api + "/nope/history"), 404, "not_found");
+  expect(http_get(n.http, api + "/nope/result"), 404, "not_found");
+  expect(http_post(n.http, api + "/nope/signal/x", "1"), 404, "not_found");
+  expect(http_post(n.http, api, R"({"workflow_id":"big","input":")" + std::string(8000, 'a') + "\"}"),
          413, "payload_too_large");
-  expect(get(n.http, "/nothing/here"), 404, "not_found");
-  expect(get(n.http, api + "/x/unknown"), 404, "not_found");
-  expect(get(n.http, "/api/v1/namespaces/default/workflows/%zz"), 400, "invalid_argument");
-  expect(get(n.http, api + "?status=sleeping"), 400, "invalid_argument");
-  expect(get(n.http, api + "?page_size=0"), 400, "invalid_argument");
-  expect(get(n.http, api + "?next_page_token=xyz"), 400, "invalid_argument");
-  expect(get(n.http, api + "?colour=red"), 400, "invalid_argument");
-  auto wrong = call(n.http, bhttp::verb::delete_, api + "/x");
+  expect(http_get(n.http, "/nothing/here"), 404, "not_found");
+  expect(http_get(n.http, api + "/x/unknown"), 404, "not_found");
+  expect(http_get(n.http, "/api/v1/namespaces/default/workflows/%zz"), 400, "invalid_argument");
+  expect(http_get(n.http, api + "?status=sleeping"), 400, "invalid_argument");
+  expect(http_get(n.http, api + "?page_size=0"), 400, "invalid_argument");
+  expect(http_get(n.http, api + "?next_page_token=xyz"), 400, "invalid_argument");
+  expect(http_get(n.http, api + "?colour=red"), 400, "invalid_argument");
+  auto wrong = http_call(n.http, bhttp::verb::delete_, api + "/x");
   expect(wrong, 405, "method_not_allowed");
   CHECK(wrong.allow == "GET");
-  expect(get(n.http, api + "/x/signal/y"), 405, "method_not_allowed");
+  expect(http_get(n.http, api + "/x/signal/y"), 405, "method_not_allowed");
 
   // Raw garbage on the socket: a 400 or a closed connection, never a crash.
   for (std::string garbage : {std::string("\x00\x01\x02 garbage\r\n\r\n", 16),
@@ -259,22 +218,22 @@ TEST_CASE("http: errors are JSON with the right status and the node survives gar
     CHECK_MESSAGE((answer.empty() || answer.rfind("HTTP/1.1 4", 0) == 0), answer);
   }
   CHECK(n.node.running());
-  CHECK(get(n.http, "/api/v1/cluster").status == 200);
+  CHECK(http_get(n.http, "/api/v1/cluster").status == 200);
 }
 
 TEST_CASE("http: metrics count started and completed workflows") {
   node_with_http n;
-  auto before = get(n.http, "/metrics");
+  auto before = http_get(n.http, "/metrics");
   REQUIRE(before.status == 200);
   CHECK(before.content_type.find("text/plain") == 0);
   const std::string node = "{node=\"node1\"}";
   CHECK(metric(before.body, "chronicle_workflows_started_total" + node + " ") == 0);
   CHECK(metric(before.body, "chronicle_shards_owned" + node + " ") == 8);
   for (auto wid : {"m1", "m2"}) {
-    REQUIRE(post(n.http, api, start_body(wid, "Greeting", {{"name", wid}}).dump()).status == 201);
-    REQUIRE(get(n.http, api + "/" + wid + "/result?wait=true&timeout_ms=30000").status == 200);
+    REQUIRE(http_post(n.http, api, start_body(wid, "Greeting", {{"name", wid}}).dump()).status == 201);
+    REQUIRE(http_get(n.http, api + "/" + wid + "/result?wait=true&timeout_ms=30000").status == 200);
   }
-  auto after = get(n.http, "/metrics").body;
+  auto after = http_get(n.http, "/metrics").body;
   CHECK(metric(after, "chronicle_workflows_started_total" + node + " ") == 2);
   CHECK(metric(after, "chronicle_workflows_closed_total{node=\"node1\",status=\"completed\"} ") == 2);
   CHECK(metric(after, "chronicle_state_transitions_total" + node + " ") >= 8);
@@ -309,8 +268,8 @@ TEST_CASE("http: config keys are validated and SIGTERM stops the gateway cleanly
   }
   node_with_http n{false};
   auto long_poll = std::thread([&] {  // a waiting long poll must not hold up the shutdown
-    post(n.http, api, start_body("w1", "Greeting", nullptr).dump());
-    get(n.http, api + "/w1/result?wait=true&timeout_ms=600000");
+    http_post(n.http, api, start_body("w1", "Greeting", nullptr).dump());
+    http_get(n.http, api + "/w1/result?wait=true&timeout_ms=600000");
   });
   std::this_thread::sleep_for(300ms);
   auto t0 = std::chrono::steady_clock::now();
