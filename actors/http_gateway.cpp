@@ -96,6 +96,8 @@ private:
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
     request req{std::string(msg.method_string()), std::string(msg.target()), std::move(msg.body())};
+    method_ = req.method;
+    target_ = req.target.substr(0, 200);
     serve(guarded([&] { return handle(req, *env_); }));
   }
 
@@ -126,6 +128,7 @@ private:
 
   void respond(reply r) {
     env_->metrics->on_http_request(r.status);
+    spdlog::debug("http: {} {} -> {}", method_, target_, r.status);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(r.status), version_ ? version_ : 11);
     res->set(bhttp::field::server, "chronicle");
@@ -177,6 +180,7 @@ private:
   std::array<char, 16 * 1024> discard_{};
   env_ptr env_;
   caf::actor bridge_;
+  std::string method_, target_;  // of the request being served (for the debug log)
   unsigned version_ = 11;
   bool keep_alive_ = true;
 };
