@@ -70,11 +70,31 @@ private:
     parser_->body_limit(env_->config.http_max_body_bytes);
     parser_->header_limit(header_limit);
     stream_.expires_after(idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  // A client that sent "Expect: 100-continue" (curl does for bodies over 1 KiB) waits for a go
+  // before it sends the body; a body that is too large was refused above (Content-Length).
+  void on_header(beast::error_code ec, size_t) {
+    if (ec) return fail(ec);
+    auto& head = parser_->get();
+    if (!beast::iequals(head[bhttp::field::expect], "100-continue")) return read_body();
+    auto go = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                   head.version());
+    bhttp::async_write(stream_, *go, [self = shared_from_this(), go](beast::error_code wec, size_t) {
+      if (wec) return self->close();
+      self->read_body();
+    });
+  }
+
+  void read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
-  void on_read(beast::error_code ec, size_t) {
+  // Answers a failed read when there is someone to answer, else closes.
+  void fail(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return close();
     if (ec == bhttp::error::body_limit) {
       keep_alive_ = false;
@@ -91,7 +111,11 @@ private:
       keep_alive_ = false;
       return respond(error_reply(400, "invalid_argument", "malformed HTTP request: " + ec.message()));
     }
-    if (ec) return close();  // connection reset and such: nobody to answer
+    close();  // connection reset and such: nobody to answer
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec) return fail(ec);
     auto msg = parser_->release();
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();

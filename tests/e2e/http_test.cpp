@@ -3,6 +3,7 @@
 // status, garbage on the socket, /metrics, and the http config keys.
 #include <doctest/doctest.h>
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -201,6 +202,23 @@ TEST_CASE("http: errors are JSON with the right status and the node survives gar
   expect(wrong, 405, "method_not_allowed");
   CHECK(wrong.allow == "GET");
   expect(http_get(n.http, api + "/x/signal/y"), 405, "method_not_allowed");
+
+  {  // "Expect: 100-continue" (curl's habit for bodies over 1 KiB) gets its go at once
+    net::io_context ioc;
+    tcp::socket sock{ioc};
+    sock.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), n.http});
+    std::string body = R"({"workflow_id":"e1","workflow_type":"T","task_queue":"q"})";
+    net::write(sock, net::buffer("POST " + api + " HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+    std::string go(25, '\0');
+    net::read(sock, net::buffer(go));
+    CHECK(go == "HTTP/1.1 100 Continue\r\n\r\n");
+    net::write(sock, net::buffer(body));
+    beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(sock, buffer, res);
+    CHECK_MESSAGE(res.result_int() == 201, res.body());
+  }
 
   // Raw garbage on the socket: a 400 or a closed connection, never a crash.
   for (std::string garbage : {std::string("\x00\x01\x02 garbage\r\n\r\n", 16),
