@@ -66,7 +66,8 @@ member_config parse_address(const std::string& name, const std::string& address)
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "members", "durability", "log_level",
                     "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms",
-                    "retention_ms", "retention_sweep_ms", "namespaces"},
+                    "retention_ms", "retention_sweep_ms", "namespaces", "http_port", "http_host",
+                    "http_max_body_bytes"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -171,6 +172,20 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     if (n < 0 || n > 256) throw config_error("scheduler_threads must be in 0..256");
     c.scheduler_threads = static_cast<size_t>(n);
   }
+  if (root["http_port"]) c.http_port = parse_port(root, "http_port");
+  if (root["http_host"]) {
+    c.http_host = get<std::string>(root, "http_host");
+    if (c.http_host.empty()) throw config_error("'http_host' is empty");
+  }
+  if (c.http_host.empty()) c.http_host = c.host;
+  if (root["http_max_body_bytes"]) {
+    auto n = get<int64_t>(root, "http_max_body_bytes");
+    if (n < 1024 || n > 256 * 1024 * 1024)
+      throw config_error("http_max_body_bytes must be in 1024..268435456");
+    c.http_max_body_bytes = static_cast<size_t>(n);
+  }
+  if (c.http_port != 0 && c.http_port == c.port && c.http_host == c.host)
+    throw config_error("http_port " + std::to_string(c.http_port) + " is the node's own port");
   if (root["members"]) {
     auto members = root["members"];
     if (!members.IsSequence()) throw config_error("'members' must be a list");

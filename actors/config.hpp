@@ -42,6 +42,9 @@ struct node_config {
     auto it = namespace_retention_ms.find(ns);
     return it == namespace_retention_ms.end() ? retention_ms : it->second;
   }
+  uint16_t http_port = 0;               // HTTP/JSON gateway and web UI; 0 (key absent): none
+  std::string http_host;                // empty (key absent): the node's host
+  size_t http_max_body_bytes = 1024 * 1024;  // larger request bodies are refused (413)
   size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
 };
 

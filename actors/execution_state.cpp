@@ -129,6 +129,7 @@ void execution_state::write(caf::event_based_actor* self, storage::write_batch b
 
 // Durable: now the effects.
 void execution_state::effects(caf::event_based_actor* self, transition& t, bool new_run) {
+  args.env->metrics->on_transition(new_run, t.closed, t.state.status(), t.events.size());
   if (new_run) {
     result_waiters.clear();
     history_wire.clear();

@@ -12,6 +12,7 @@
 
 #include "actors/config.hpp"
 #include "actors/membership.hpp"
+#include "actors/metrics.hpp"
 #include "actors/overload.hpp"
 #include "shards/ring.hpp"
 #include "storage/store.hpp"
@@ -29,6 +30,7 @@ struct node_env {
   std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   std::shared_ptr<overload_registry> overloaded = std::make_shared<overload_registry>();
+  std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
   int64_t started_at_ms = 0;
   // Per shard: its actor has recovered and serves requests (set by the shard actor).
   std::unique_ptr<std::atomic<bool>[]> shard_ready;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <iostream>
 
+#include "actors/http_gateway.hpp"
 #include "actors/node_actor.hpp"
 #include "protocol/runtime.hpp"
 
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
   auto env = std::make_shared<node_env>();
   env->config = *config;
   env->store = store;
+  store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {
+    m->on_storage_write(took, batches);
+  });
   auto node = start_node(sys, env);
   auto port = publish_actor(sys, node, config->port, config->host);
   if (!port) {
@@ -63,12 +67,25 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     std::_Exit(1);
   }
+  std::unique_ptr<http::gateway> gateway;
+  if (config->http_port != 0) {
+    std::string http_error;
+    gateway = http::gateway::start(sys, node, env, &http_error);
+    if (!gateway) {
+      std::cerr << "chronicle-node: " << http_error << "\n";
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      std::_Exit(1);
+    }
+    std::cout << "chronicle-node " << config->name << " serving HTTP on http://"
+              << config->http_host << ":" << gateway->port() << "/" << std::endl;
+  }
   std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
             << *port << " (data_dir " << config->data_dir << ", " << config->num_shards
             << " shards" << (cfg.openssl_certificate.empty() ? "" : ", TLS") << ")" << std::endl;
 
   int sig = wait_for_stop_signal(stop_signals);
   spdlog::info("signal {}: stopping", sig);
+  if (gateway) gateway->stop();
   sys.middleman().unpublish(node, *port);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   for (auto& a : {env->frontend, env->admin, env->matching, env->handoff})

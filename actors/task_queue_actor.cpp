@@ -15,6 +15,7 @@ struct task_queue_state {
     std::string key;
     pb::DispatchRequest req;
     bool delivered = false;  // a workflow task handed to its worker (started in history)
+    std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   };
   struct worker {
     caf::actor handle;
@@ -132,6 +133,7 @@ void pump(self_ptr self) {
     if (!w) return;
     auto t = std::move(st.backlog.front());
     st.backlog.pop_front();
+    st.env->metrics->on_task_dispatched(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size(), t.queued_at);
     auto key = t.key;
     if (t.req.has_activity_task()) {
       auto bytes = encode(t.req.activity_task());
@@ -247,6 +249,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       }
       st.known.insert(key);
       st.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
+      st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
       pump(self);
     },
     [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {

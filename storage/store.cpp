@@ -233,7 +233,9 @@ status store::write_group(const std::vector<write_batch*>& batches) {
   if (wb.Count() == 0) return {};
   rocksdb::WriteOptions wo;
   wo.sync = mode_ == durability::fsync;
+  auto started = std::chrono::steady_clock::now();
   auto rs = impl_->db->Write(wo, &wb);
+  if (observer_) observer_(std::chrono::steady_clock::now() - started, batches.size());
   if (!rs.ok()) return status::error("RocksDB write failed: " + rs.ToString());
   return {};
 }

@@ -2,6 +2,7 @@
 // ID (big-endian) so that a shard's keys are contiguous. The only place that includes RocksDB.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,10 @@ public:
   // concurrent batches into one synced write, and returns at once. `done` runs exactly once on the
   // committer thread after the batch is durable (or failed); it must be short and thread-safe.
   void write_async(write_batch batch, std::function<void(const status&)> done);
+  // Called after every RocksDB write with its duration and the number of batches it carried
+  // (metrics). Set it once, before the first write; it must be short and thread-safe.
+  using write_observer = std::function<void(std::chrono::nanoseconds took, size_t batches)>;
+  void set_write_observer(write_observer fn) { observer_ = std::move(fn); }
 
   // Returns the full history of a run in event ID order (empty when unknown).
   status read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const;
@@ -144,6 +149,7 @@ private:
   std::unique_ptr<committer> committer_;  // destroyed first (see ~store)
   uint32_t num_shards_ = 0;
   durability mode_ = durability::fsync;
+  write_observer observer_;
 };
 
 }  // namespace chronicle::storage

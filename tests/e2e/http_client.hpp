@@ -1,0 +1,59 @@
+// A minimal blocking HTTP/1.1 client for the e2e tests (Boost.Beast): one request per connection.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace chronicle::testing {
+
+struct http_response {
+  unsigned status = 0;  // 0: no answer
+  std::string body;
+  std::string content_type;
+  std::string allow;
+  [[nodiscard]] nlohmann::json body_json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+// Sends one request to 127.0.0.1:port. Send errors are ignored (a 413 may cut the upload short):
+// the answer is read anyway.
+inline http_response http_call(uint16_t port, boost::beast::http::verb method,
+                               const std::string& target, const std::string& body = {}) {
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  namespace net = boost::asio;
+  net::io_context ioc;
+  net::ip::tcp::socket sock{ioc};
+  beast::error_code ec;
+  sock.connect(net::ip::tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return {};
+  bhttp::request<bhttp::string_body> req{method, target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  req.set(bhttp::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(sock, req, ec);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(sock, buffer, parser, ec);
+  if (ec) return {};
+  auto& res = parser.get();
+  return http_response{res.result_int(), res.body(), std::string(res[bhttp::field::content_type]),
+                       std::string(res[bhttp::field::allow])};
+}
+
+inline http_response http_get(uint16_t port, const std::string& target) {
+  return http_call(port, boost::beast::http::verb::get, target);
+}
+
+inline http_response http_post(uint16_t port, const std::string& target,
+                               const std::string& body = {}) {
+  return http_call(port, boost::beast::http::verb::post, target, body);
+}
+
+}  // namespace chronicle::testing

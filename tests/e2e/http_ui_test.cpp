@@ -1,0 +1,109 @@
+// End-to-end: the web UI rendered by Debian's headless chromium against a real node and worker.
+// Chromium must be installed (deploy/setup.sh installs it): without it the test fails, it never
+// skips. Screenshots are left in the build dir (http-ui-*.png) for a look.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "harness.hpp"
+#include "http_client.hpp"
+
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The chromium binary on PATH, or empty.
+std::string find_chromium() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':'))
+    for (auto name : {"chromium", "chromium-browser"}) {
+      auto candidate = std::filesystem::path(dir) / name;
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(candidate, ec)) return candidate.string();
+    }
+  return {};
+}
+
+// Loads `url`, lets its scripts run and fetch, and returns the rendered DOM (with chromium's own
+// log lines mixed in: callers look for markup only the scripts produce).
+std::string render(const std::string& chromium, const std::filesystem::path& profile,
+                   const std::string& url, const std::string& screenshot = {}) {
+  std::vector<std::string> args{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                "--user-data-dir=" + profile.string(),
+                                "--virtual-time-budget=5000", "--window-size=1280,1400"};
+  args.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
+  args.push_back(url);
+  std::string out;
+  int code = run(chromium, args, &out);
+  CHECK_MESSAGE(code == 0, out);
+  return out;
+}
+
+bool contains(const std::string& text, const std::string& what) {
+  return text.find(what) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("http: web UI in headless chromium shows a started workflow") {
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(),
+                  "chromium is not installed: this test needs it (run deploy/setup.sh, or "
+                  "apt-get install chromium)");
+  temp_dir dir;
+  auto port = free_port();
+  auto http = free_port();
+  process node(CHRONICLE_NODE_BIN,
+               {"--config", write_node_config(dir.path(), port, "http_port: " + std::to_string(http) + "\n")},
+               (dir.path() / "node.log").string());
+  REQUIRE(node.wait_for_output("listening on", 20s));
+  process worker(GREETING_WORKER_BIN, {"--address", "127.0.0.1:" + std::to_string(port)},
+                 (dir.path() / "worker.log").string());
+  REQUIRE(worker.wait_for_output("registered on task queue", 20s));
+
+  const std::string api = "/api/v1/namespaces/default/workflows";
+  auto started = http_post(http, api, R"({"workflow_id":"ui-wf-1","workflow_type":"Greeting",)"
+                                      R"("task_queue":"greetings","input":{"name":"Ada"}})");
+  REQUIRE_MESSAGE(started.status == 201, started.body);
+  REQUIRE(http_get(http, api + "/ui-wf-1/result?wait=true&timeout_ms=30000").status == 200);
+  auto waiting = http_post(http, api, R"({"workflow_id":"ui-wf-2","workflow_type":"Approval",)"
+                                      R"("task_queue":"greetings","input":{"name":"Bob"}})");
+  REQUIRE_MESSAGE(waiting.status == 201, waiting.body);
+
+  auto base = "http://127.0.0.1:" + std::to_string(http) + "/";
+  auto profile = dir.path() / "chromium-profile";
+  auto shots = std::filesystem::path(CHRONICLE_BUILD_DIR);
+  // Markup below exists only once the scripts fetched from the API and rendered it.
+  auto list = render(chromium, profile, base + "#/workflows");
+  CHECK_MESSAGE(contains(list, R"(<a href="#/workflow/default/ui-wf-1">ui-wf-1</a>)"), list);
+  CHECK_MESSAGE(contains(list, R"(<a href="#/workflow/default/ui-wf-2">ui-wf-2</a>)"), list);
+  render(chromium, profile, base + "#/workflows", (shots / "http-ui-workflows.png").string());
+
+  auto filtered = render(chromium, profile, base + "#/workflows?status=running");
+  CHECK_MESSAGE(contains(filtered, ">ui-wf-2</a>"), filtered);
+  CHECK_MESSAGE(!contains(filtered, ">ui-wf-1</a>"), filtered);
+
+  auto page = render(chromium, profile, base + "#/workflow/default/ui-wf-1");
+  CHECK_MESSAGE(contains(page, R"(id="workflow-id">ui-wf-1<)"), page);
+  CHECK_MESSAGE(contains(page, R"(<span class="status Completed">Completed</span>)"), page);
+  CHECK_MESSAGE(contains(page, "WorkflowExecutionCompleted"), page);
+  CHECK_MESSAGE(contains(page, "ComposeGreeting"), page);  // the activity in the timeline
+  CHECK_MESSAGE(contains(page, "Hello, Ada!"), page);     // the result
+  render(chromium, profile, base + "#/workflow/default/ui-wf-1",
+         (shots / "http-ui-workflow.png").string());
+
+  auto running = render(chromium, profile, base + "#/workflow/default/ui-wf-2");
+  CHECK_MESSAGE(contains(running, R"(<span class="status Running">Running</span>)"), running);
+
+  auto cluster = render(chromium, profile, base + "#/cluster");
+  CHECK_MESSAGE(contains(cluster, R"(id="shard-map")"), cluster);
+  CHECK_MESSAGE(contains(cluster, "<td>node1</td>"), cluster);
+  render(chromium, profile, base + "#/cluster", (shots / "http-ui-cluster.png").string());
+  for (auto name : {"http-ui-workflows.png", "http-ui-workflow.png", "http-ui-cluster.png"})
+    CHECK_MESSAGE(std::filesystem::file_size(shots / name) > 1000, name);
+}

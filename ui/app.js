@@ -1,0 +1,319 @@
+// Chronicle web UI: a few pages over the gateway's JSON API (docs/http.md). No framework, no build.
+'use strict';
+
+const app = document.getElementById('app');
+let refreshTimer = null;
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+// h('a', {href: '#'}, 'text', child...): builds an element; strings become text nodes (escaped).
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(path, options) {
+  const res = await fetch(path, options);
+  const text = await res.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+  if (!res.ok) throw new Error((body && body.message) || res.status + ' ' + res.statusText);
+  return body;
+}
+
+// "WORKFLOW_EXECUTION_STATUS_TIMED_OUT" -> "TimedOut"
+function pretty(name, prefix) {
+  if (!name) return '';
+  return name.replace(prefix, '').toLowerCase().split('_')
+    .map(w => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+const statusText = s => pretty(s, 'WORKFLOW_EXECUTION_STATUS_');
+const eventText = t => pretty(t, 'EVENT_TYPE_');
+
+function time(ms) {
+  if (!ms) return '-';
+  return new Date(Number(ms)).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function statusBadge(s) {
+  const t = statusText(s);
+  return h('span', { class: 'status ' + t }, t);
+}
+
+function json(value) {
+  return h('pre', { class: 'mono' }, value === undefined ? '' : JSON.stringify(value, null, 1));
+}
+
+function failureText(f) {
+  if (!f || (!f.message && !f.type)) return '';
+  return (f.type ? f.type + ': ' : '') + (f.message || '');
+}
+
+function workflowLink(ns, wid, text) {
+  return h('a', { href: '#/workflow/' + encodeURIComponent(ns) + '/' + encodeURIComponent(wid) },
+           text || wid);
+}
+
+function show(...nodes) {
+  app.replaceChildren(...nodes.flat().filter(n => n !== null && n !== undefined));
+}
+
+// The fields of an event's attributes without protobuf defaults ("", 0, false, *_UNSPECIFIED,
+// empty lists and objects). Only the first level: payloads below are user data, shown as they are.
+function compact(attrs) {
+  const out = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === '' || v === 0 || v === false || (typeof v === 'string' && v.endsWith('_UNSPECIFIED')))
+      continue;
+    if (Array.isArray(v) && !v.length) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function showError(title, err) {
+  show(h('h1', {}, title), h('p', { class: 'error' }, err.message || String(err)));
+}
+
+function table(headers, rows, empty) {
+  if (!rows.length) return h('p', { class: 'muted' }, empty);
+  return h('table', {}, h('thead', {}, h('tr', {}, headers.map(x => h('th', {}, x)))),
+           h('tbody', {}, rows));
+}
+
+function nsBase(ns) {
+  return '/api/v1/namespaces/' + encodeURIComponent(ns) + '/workflows';
+}
+
+// ---- workflows list -----------------------------------------------------------------------------
+
+async function listPage(params) {
+  const ns = params.get('ns') || 'default';
+  const filters = h('form', { class: 'filters', id: 'filters' },
+    h('label', {}, 'Namespace', h('input', { name: 'ns', value: ns, size: 10 })),
+    h('label', {}, 'Status', h('select', { name: 'status' },
+      ['', 'running', 'completed', 'failed', 'canceled', 'terminated', 'continued_as_new', 'timed_out']
+        .map(s => h('option', { value: s, selected: params.get('status') === s }, s || 'any')))),
+    h('label', {}, 'Type', h('input', { name: 'type', value: params.get('type') || '', size: 14 })),
+    h('label', {}, 'ID prefix', h('input', { name: 'prefix', value: params.get('prefix') || '', size: 14 })),
+    h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', e => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(filters)) if (v) q.set(k, v);
+    location.hash = '#/workflows?' + q.toString();
+  });
+  show(h('h1', {}, 'Workflows'), filters, h('p', { class: 'muted' }, 'Loading…'));
+
+  const q = new URLSearchParams();
+  for (const k of ['status', 'type', 'prefix']) if (params.get(k)) q.set(k, params.get(k));
+  if (params.get('token')) q.set('next_page_token', params.get('token'));
+  q.set('page_size', '50');
+  let page;
+  try {
+    page = await api(nsBase(ns) + '?' + q.toString());
+  } catch (err) {
+    show(h('h1', {}, 'Workflows'), filters, h('p', { class: 'error' }, err.message));
+    return;
+  }
+  const rows = page.executions.map(e => h('tr', {},
+    h('td', { class: 'mono' }, workflowLink(e.namespace || ns, e.workflow_id)),
+    h('td', { class: 'mono muted' }, e.run_id),
+    h('td', {}, e.workflow_type),
+    h('td', {}, statusBadge(e.status)),
+    h('td', {}, time(e.start_time_ms)),
+    h('td', {}, time(e.close_time_ms)),
+    h('td', {}, e.task_queue)));
+  const more = [];
+  if (page.next_page_token) {
+    const next = new URLSearchParams(params);
+    next.set('token', page.next_page_token);
+    more.push(h('p', {}, h('a', { href: '#/workflows?' + next.toString() }, 'Next page →')));
+  }
+  if (page.missing_nodes && page.missing_nodes.length)
+    more.push(h('p', { class: 'error' }, 'Nodes that did not answer (their runs are missing): ' +
+                                         page.missing_nodes.join(', ')));
+  show(h('h1', {}, 'Workflows'), filters,
+       table(['Workflow ID', 'Run ID', 'Type', 'Status', 'Started (UTC)', 'Closed (UTC)', 'Task queue'],
+             rows, 'No workflows match.'), more);
+}
+
+// ---- one workflow -------------------------------------------------------------------------------
+
+function eventClass(type) {
+  if (/FAILED|TIMED_OUT|TERMINATED/.test(type)) return 'failure';
+  if (type.includes('ACTIVITY')) return 'activity';
+  if (type.includes('TIMER')) return 'timer';
+  if (type.includes('SIGNAL')) return 'signal';
+  if (type.includes('CHILD')) return 'child';
+  return 'workflow';
+}
+
+function timeline(events) {
+  if (!events.length) return h('p', { class: 'muted' }, 'No events.');
+  const t0 = Number(events[0].event_time_ms);
+  return h('ol', { class: 'timeline', id: 'history' }, events.map(ev => {
+    const attrs = Object.entries(ev).find(([k]) => !['event_id', 'event_time_ms', 'event_type'].includes(k));
+    const offset = ((Number(ev.event_time_ms) - t0) / 1000).toFixed(3);
+    return h('li', { class: eventClass(ev.event_type) },
+      h('div', { class: 'event-head' },
+        h('span', { class: 'event-id' }, ev.event_id),
+        h('span', { class: 'event-type' }, eventText(ev.event_type)),
+        h('span', { class: 'event-time', title: time(ev.event_time_ms) }, '+' + offset + ' s')),
+      attrs ? h('div', { class: 'attrs mono' }, Object.entries(compact(attrs[1])).map(([k, v]) =>
+        h('span', {}, h('span', { class: 'muted' }, k + ' '), JSON.stringify(v)))) : null);
+  }));
+}
+
+function actions(ns, wid, d) {
+  if (statusText(d.status) !== 'Running') return null;
+  const base = nsBase(ns) + '/' + encodeURIComponent(wid);
+  const post = async (path, body) => {
+    try {
+      await api(base + path, { method: 'POST', body: body === undefined ? '' : body,
+                               headers: { 'Content-Type': 'application/json' } });
+      route();
+    } catch (err) { alert(err.message); }
+  };
+  return h('div', { class: 'actions' },
+    h('button', { class: 'secondary', onclick: () => {
+      const name = prompt('Signal name');
+      if (!name) return;
+      const input = prompt('Signal input (JSON)', 'null');
+      if (input !== null) post('/signal/' + encodeURIComponent(name), input);
+    } }, 'Signal…'),
+    h('button', { class: 'secondary', onclick: () => {
+      const reason = prompt('Cancel: reason');
+      if (reason !== null) post('/cancel', JSON.stringify({ reason }));
+    } }, 'Request cancel'),
+    h('button', { class: 'danger', onclick: () => {
+      const reason = prompt('Terminate: reason');
+      if (reason !== null) post('/terminate', JSON.stringify({ reason }));
+    } }, 'Terminate'));
+}
+
+async function workflowPage(ns, wid) {
+  const base = nsBase(ns) + '/' + encodeURIComponent(wid);
+  let d, hist, result = null;
+  try {
+    [d, hist] = await Promise.all([api(base), api(base + '/history')]);
+    if (statusText(d.status) !== 'Running') result = await api(base + '/result');
+  } catch (err) {
+    showError('Workflow ' + wid, err);
+    return;
+  }
+  const summary = h('dl', { class: 'summary' },
+    h('dt', {}, 'Workflow ID'), h('dd', { class: 'mono', id: 'workflow-id' }, d.workflow_id),
+    h('dt', {}, 'Run ID'), h('dd', { class: 'mono' }, d.run_id),
+    h('dt', {}, 'Namespace'), h('dd', {}, d.namespace),
+    h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
+    h('dt', {}, 'Task queue'), h('dd', {}, d.task_queue),
+    h('dt', {}, 'Status'), h('dd', {}, statusBadge(d.status)),
+    h('dt', {}, 'Started (UTC)'), h('dd', {}, time(d.start_time_ms)),
+    h('dt', {}, 'Closed (UTC)'), h('dd', {}, time(d.close_time_ms)),
+    h('dt', {}, 'History length'), h('dd', {}, d.history_length),
+    h('dt', {}, 'Shard'), h('dd', {}, d.shard + ' on ' + d.owner_node),
+    h('dt', {}, 'Workflow task'), h('dd', {}, d.pending_workflow_task
+      ? d.pending_workflow_task + ' (attempt ' + d.workflow_task_attempt + ')' : 'none'),
+    failureText(d.last_workflow_task_failure) ? [h('dt', {}, 'Last task failure'),
+      h('dd', { class: 'mono' }, failureText(d.last_workflow_task_failure))] : null,
+    d.parent && d.parent.workflow_id ? [h('dt', {}, 'Parent'),
+      h('dd', {}, workflowLink(d.parent.namespace || ns, d.parent.workflow_id))] : null,
+    d.continued_from_run_id ? [h('dt', {}, 'Continued from run'),
+      h('dd', { class: 'mono' }, d.continued_from_run_id)] : null,
+    result && 'result' in result ? [h('dt', {}, 'Result'), h('dd', {}, json(result.result))] : null,
+    result && failureText(result.failure) ? [h('dt', {}, 'Failure'),
+      h('dd', { class: 'mono' }, failureText(result.failure))] : null);
+
+  const activities = d.pending_activities.map(a => h('tr', {},
+    h('td', { class: 'mono' }, a.activity_id), h('td', {}, a.activity_type), h('td', {}, a.state),
+    h('td', {}, a.attempt),
+    h('td', { class: 'mono' }, failureText(a.last_failure) || '-'),
+    h('td', {}, a.last_heartbeat_time_ms ? [time(a.last_heartbeat_time_ms),
+      'last_heartbeat_details' in a ? json(a.last_heartbeat_details) : null] : '-'),
+    h('td', {}, time(a.next_attempt_time_ms)),
+    h('td', {}, a.last_worker_identity || '-')));
+  const timers = d.pending_timers.map(t => h('tr', {},
+    h('td', { class: 'mono' }, t.timer_id), h('td', {}, time(t.fire_time_ms)),
+    h('td', {}, t.started_event_id)));
+  const children = d.pending_children.map(c => h('tr', {},
+    h('td', { class: 'mono' }, workflowLink(ns, c.workflow_id)), h('td', { class: 'mono' }, c.run_id || '-'),
+    h('td', {}, c.workflow_type), h('td', {}, c.state), h('td', {}, c.initiated_event_id)));
+
+  show(h('p', {}, h('a', { href: '#/workflows?ns=' + encodeURIComponent(ns) }, '← Workflows')),
+    h('h1', {}, 'Workflow ', h('span', { class: 'mono' }, d.workflow_id)),
+    actions(ns, wid, d),
+    summary,
+    h('h2', {}, 'Pending activities'),
+    table(['Activity ID', 'Type', 'State', 'Attempt', 'Last failure', 'Last heartbeat', 'Next attempt',
+           'Worker'], activities, 'None.'),
+    h('h2', {}, 'Pending timers'),
+    table(['Timer ID', 'Fires at (UTC)', 'Started event'], timers, 'None.'),
+    h('h2', {}, 'Pending child workflows'),
+    table(['Workflow ID', 'Run ID', 'Type', 'State', 'Initiated event'], children, 'None.'),
+    h('h2', {}, 'Event history (' + hist.events.length + ' events)'),
+    timeline(hist.events));
+  if (statusText(d.status) === 'Running') {
+    const here = location.hash;
+    refreshTimer = setTimeout(() => { if (location.hash === here) route(); }, 3000);
+  }
+}
+
+// ---- cluster ------------------------------------------------------------------------------------
+
+async function clusterPage() {
+  let c;
+  try {
+    c = await api('/api/v1/cluster');
+  } catch (err) {
+    showError('Cluster', err);
+    return;
+  }
+  const members = c.nodes.map(n => h('tr', {},
+    h('td', {}, n.node), h('td', { class: 'mono' }, n.address),
+    h('td', {}, h('span', { class: 'status ' + (n.up ? 'Completed' : 'Failed') }, n.up ? 'up' : 'down')),
+    h('td', {}, n.up ? Math.round(Number(n.uptime_ms) / 1000) + ' s' : '-'),
+    h('td', {}, n.shards_owned), h('td', {}, n.up ? n.workflows_open : '-'),
+    h('td', {}, n.up ? n.workflows_closed : '-'), h('td', { class: 'muted' }, n.error)));
+  const shards = [];
+  for (const n of c.nodes) for (const s of n.shards || []) shards.push(s);
+  shards.sort((a, b) => a.shard - b.shard);
+  show(h('h1', {}, 'Cluster'),
+    h('p', { class: 'muted' }, c.num_shards + ' shards; answered by ' + c.answered_by),
+    h('h2', {}, 'Members'),
+    table(['Node', 'Address', 'State', 'Uptime', 'Shards', 'Open', 'Closed', 'Note'], members, 'No members.'),
+    h('h2', {}, 'Shard map'),
+    h('div', { class: 'shards', id: 'shard-map' }, shards.map(s =>
+      h('div', { class: 'shard' + (s.available ? '' : ' down') },
+        h('strong', {}, '#' + s.shard), ' ', s.node, h('br'),
+        s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))));
+}
+
+// ---- routing ------------------------------------------------------------------------------------
+
+function route() {
+  clearTimeout(refreshTimer);
+  const hash = location.hash.replace(/^#/, '') || '/workflows';
+  const [path, query] = hash.split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const a of document.querySelectorAll('header nav a'))
+    a.classList.toggle('active', a.getAttribute('href') === '#/' + parts[0]);
+  if (parts[0] === 'workflow' && parts.length === 3) return workflowPage(parts[1], parts[2]);
+  if (parts[0] === 'cluster') return clusterPage();
+  return listPage(new URLSearchParams(query || ''));
+}
+
+window.addEventListener('hashchange', route);
+api('/api/v1/cluster?shards=false')
+  .then(c => { document.getElementById('node').textContent = 'node ' + c.answered_by; })
+  .catch(() => {});
+route();
