@@ -1,4 +1,4 @@
-// The web UI's files (ui/), embedded into the binary at build time by cmake/embed_files.cmake.
+// The web UI's files (tools/webui/), embedded into the binary at build time by cmake/embed_files.cmake.
 #pragma once
 
 #include <cstddef>
@@ -7,12 +7,12 @@
 namespace chronicle::http {
 
 struct ui_file {
-  const char* name;           // file name under ui/, e.g. "app.js"
+  const char* name;           // file name under tools/webui/, e.g. "app.js"
   const unsigned char* data;
   size_t size;
 };
 
-// Every file of ui/, sorted by name (generated: ui_assets.cpp in the build dir).
+// Every file of tools/webui/, sorted by name (generated: ui_assets.cpp in the build dir).
 const std::vector<ui_file>& ui_files();
 
 }  // namespace chronicle::http
