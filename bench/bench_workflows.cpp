@@ -36,6 +36,12 @@ sdk::task<json> signal_roundtrip(sdk::workflow_context& ctx, json input) {
   co_return got;
 }
 
+// Waits on a one-hour durable timer: an open but idle execution (chronicle-scale).
+sdk::task<json> sleep_hour(sdk::workflow_context& ctx, json input) {
+  co_await ctx.sleep(std::chrono::hours(1));
+  co_return input;
+}
+
 }  // namespace
 
 const std::vector<shape>& shapes() {
@@ -60,6 +66,7 @@ std::shared_ptr<const sdk::registry> make_registry() {
   reg->register_workflow("BenchTenActivities", ten_activities);
   reg->register_workflow("BenchTimer100ms", timer_100ms);
   reg->register_workflow("BenchSignalRoundtrip", signal_roundtrip);
+  reg->register_workflow("BenchSleepHour", sleep_hour);
   reg->register_activity("BenchEcho", [](const sdk::activity_info&, const json& in) { return in; });
   return reg;
 }

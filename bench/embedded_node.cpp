@@ -68,18 +68,27 @@ std::string executable_dir() {
 std::unique_ptr<embedded_node> embedded_node::start(const embedded_options& opts,
                                                     std::string* error) {
   auto node = std::make_unique<embedded_node>(passkey{});
-  node->keep_dir_ = opts.keep_dir;
+  node->keep_dir_ = opts.keep_dir || !opts.dir.empty();
 
   std::error_code ec;
-  fs::create_directories(opts.tmp_root, ec);
-  std::string pattern = (fs::path(opts.tmp_root) / "run-XXXXXX").string();
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (!::mkdtemp(buf.data())) {
-    *error = "cannot create a temp dir under " + opts.tmp_root + ": " + std::strerror(errno);
-    return nullptr;
+  if (!opts.dir.empty()) {
+    fs::create_directories(opts.dir, ec);
+    if (ec) {
+      *error = "cannot create " + opts.dir + ": " + ec.message();
+      return nullptr;
+    }
+    node->dir_ = fs::absolute(opts.dir).string();
+  } else {
+    fs::create_directories(opts.tmp_root, ec);
+    std::string pattern = (fs::path(opts.tmp_root) / "run-XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data())) {
+      *error = "cannot create a temp dir under " + opts.tmp_root + ": " + std::strerror(errno);
+      return nullptr;
+    }
+    node->dir_ = buf.data();
   }
-  node->dir_ = buf.data();
 
   node->port_ = free_port();
   if (node->port_ == 0) {
@@ -94,7 +103,8 @@ std::unique_ptr<embedded_node> embedded_node::start(const embedded_options& opts
         << "data_dir: " << node->dir_ << "/data\n"
         << "num_shards: " << opts.num_shards << "\n"
         << "durability: " << opts.durability << "\n"
-        << "log_level: " << opts.log_level << "\n";
+        << "log_level: " << opts.log_level << "\n"
+        << opts.extra_config;
     if (!out) {
       *error = "cannot write " + config;
       return nullptr;
@@ -120,8 +130,8 @@ std::unique_ptr<embedded_node> embedded_node::start(const embedded_options& opts
   }
   node->pid_ = pid;
 
-  // Ready once it prints its "listening on" line; give up after 15 s or when it exits.
-  auto deadline = std::chrono::steady_clock::now() + 15s;
+  // Ready once it prints its "listening on" line; give up after 60 s or when it exits.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
     if (read_file(log).find(" listening on ") != std::string::npos) return node;
     if (!node->alive()) {
@@ -131,7 +141,7 @@ std::unique_ptr<embedded_node> embedded_node::start(const embedded_options& opts
     }
     std::this_thread::sleep_for(20ms);
   }
-  *error = "chronicle-node did not listen within 15 s; its log:\n" + node->log_tail();
+  *error = "chronicle-node did not listen within 60 s; its log:\n" + node->log_tail();
   return nullptr;
 }
 

@@ -18,6 +18,10 @@ struct embedded_options {
   uint32_t num_shards = 16;
   std::string log_level = "warn";
   bool keep_dir = false;         // leave the temp dir (config, data, node.log) behind
+  // Set: run in this directory (created if missing, never removed; data kept across starts)
+  // instead of a new temp dir under tmp_root.
+  std::string dir;
+  std::string extra_config;      // more YAML lines for the node's config
 };
 
 class embedded_node {

@@ -15,6 +15,7 @@
 #   BENCH_SCALE_PCT    scales every W (100 = the defaults below, ~3-6 s per cell on 2 cores) [100]
 #   BENCH_EXTRA_ARGS   more chronicle-bench arguments, e.g. "--num-shards 32"  []
 #   FSYNC_SECONDS      seconds per fsync-limit measurement (0 skips it)  [3]
+#   BENCH_CLUSTER      0 skips the 3-node cluster section (one-activity at every C)  [1]
 #
 # W per cell = clamp(C * per_client, min, max) with, per shape (scaled by BENCH_SCALE_PCT):
 #   one-activity   min 1000  per_client 200  max 5000
@@ -36,12 +37,12 @@ fsync_limit="$build/bin/fsync-limit"
 node="$build/bin/chronicle-node"
 
 # --- build what is missing ----------------------------------------------------------------------
-if [[ ! -x "$bench" || ! -x "$fsync_limit" || ! -x "$node" ]]; then
+if [[ ! -x "$bench" || ! -x "$fsync_limit" || ! -x "$node" || ! -x "$build/bin/chronicle" ]]; then
   echo "run.sh: building chronicle-bench, fsync-limit and chronicle-node in $build" >&2
   if [[ ! -f "$build/CMakeCache.txt" ]]; then
     cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >&2
   fi
-  cmake --build "$build" -j"$(nproc)" --target chronicle-bench fsync-limit chronicle-node >&2
+  cmake --build "$build" -j"$(nproc)" --target chronicle-bench fsync-limit chronicle-node chronicle >&2
 fi
 
 # json_field LINE KEY: the value of "KEY": in a flat-enough JSON line (our own output).
@@ -123,6 +124,58 @@ for shape in $shapes; do
   done
 done
 echo
-echo "3-node cluster: not measured (needs the cluster; the bench's --embedded mode starts one" \
-  "node — point chronicle-bench at a cluster member with --address once it exists)."
+# --- 3. a 3-node cluster on this machine (BENCH_CLUSTER=0 skips it) ---------------------------------
+if [[ "${BENCH_CLUSTER:-1}" != 0 ]]; then
+  cdir="$(mktemp -d "${TMPDIR:-/tmp}/chronicle-bench-cluster-XXXXXX")"
+  base=$((20000 + RANDOM % 20000))
+  for i in 1 2 3; do
+    {
+      echo "node:"
+      echo "  name: node$i"
+      echo "  host: 127.0.0.1"
+      echo "  port: $((base + i))"
+      echo "data_dir: $cdir/data/node$i"
+      echo "num_shards: 16"
+      echo "durability: $durability"
+      echo "log_level: warn"
+      echo "members:"
+      for j in 1 2 3; do
+        echo "  - name: node$j"
+        echo "    address: 127.0.0.1:$((base + j))"
+      done
+    } > "$cdir/node$i.yaml"
+  done
+  export CHRONICLE_CLUSTER_CONF="$cdir" CHRONICLE_CLUSTER_RUN="$cdir/run" CHRONICLE_BIN="$build/bin"
+  "$repo/deploy/cluster.sh" start >&2
+  # Wait until node1 sees all three members up.
+  for _ in $(seq 1 200); do
+    "$build/bin/chronicle" --address "127.0.0.1:$((base + 1))" cluster status 2>/dev/null \
+      | grep -c " up " | grep -q '^3$' && break
+    sleep 0.1
+  done
+  echo "## Workflows, 3-node cluster on the same machine (durability $durability; clients and worker on node1)"
+  echo
+  echo "| shape | C | workflows/s | events/s | p50 ms | p90 ms | p99 ms | max ms | node1 CPU s | node1 RSS MB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for c in $concurrency; do
+    w="$(workflows one-activity "$c")"
+    echo "run.sh: 3 nodes one-activity C=$c W=$w" >&2
+    set +e
+    line="$("$bench" --address "127.0.0.1:$((base + 1))" --node-pid "$(cat "$cdir/run/node1.pid")" \
+      --shape one-activity --workflows "$w" --concurrency "$c" --durability "$durability")"
+    set -e
+    echo "$line" >&2
+    if [[ -z "$line" ]]; then
+      echo "| one-activity | $c | error (see stderr) | | | | | | | |"
+      continue
+    fi
+    echo "| one-activity | $c | $(json_field "$line" workflows_per_s) | $(json_field "$line" events_per_s)" \
+      "| $(json_field "$line" p50) | $(json_field "$line" p90) | $(json_field "$line" p99)" \
+      "| $(json_field "$line" max) | $(json_field "$line" node_cpu_s)" \
+      "| $(json_field "$line" node_rss_mb) |"
+  done
+  "$repo/deploy/cluster.sh" stop >&2
+  rm -rf "$cdir"
+  echo
+fi
 for n in "${notes[@]}"; do echo "- $n"; done

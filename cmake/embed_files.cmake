@@ -3,6 +3,9 @@
 # chronicle::http::ui_files() (actors/http_ui.hpp). Run at build time when a file changes.
 file(GLOB names RELATIVE ${UI_DIR} ${UI_DIR}/*)
 list(SORT names)
+if(NOT names)
+  message(FATAL_ERROR "embed_files.cmake: no files in ${UI_DIR}")
+endif()
 set(arrays "")
 set(table "")
 set(i 0)

@@ -18,7 +18,14 @@ caf::expected<client> client::connect(caf::actor_system& sys, const std::string&
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
     auto node = connect_node(sys, host, port, std::max(left, std::chrono::milliseconds(100)));
-    if (node) return client{sys, host, port, *node};
+    if (node) {
+      // The middleman may hand out its proxy of a node process that just died at that address
+      // (a restart right after kill -9): only a node that answers a ping counts.
+      client c{sys, host, port, *node};
+      if (c.call_ping() || std::chrono::steady_clock::now() >= deadline) return c;
+      node = make_error(errc::unavailable, "the node at " + host + ":" + std::to_string(port)
+                                             + " does not answer");
+    }
     if (chronicle_code(node.error()) == static_cast<uint8_t>(errc::unauthenticated)
         || std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline)
       return node.error();
@@ -39,6 +46,12 @@ caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
         else out = msg.error();
       },
       [&](caf::error& err) { out = err; });
+  // No answer (timeout, connection lost): when the node no longer answers pings, connect again
+  // so that the caller's next call reaches the node if it came back (e.g. restarted). The failed
+  // call itself is not repeated: it may have been carried out.
+  if (!out && chronicle_code(out.error()) == 0 && atom != ping_atom::value && !call_ping()) {
+    if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) node_ = *node;
+  }
   return out;
 }
 

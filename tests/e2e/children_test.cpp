@@ -130,7 +130,7 @@ TEST_CASE("child: a child survives kill -9 of the node and the parent still gets
     std::this_thread::sleep_for(100ms);
     sent = c2.signal("", "kid-crash", "", "wake", sdk::to_payload(1));
   }
-  REQUIRE_MESSAGE(sent, error_text(sent.error()));
+  REQUIRE_MESSAGE(sent, error_text(sent.error()) << "\nnode log:\n" << d.node.output());
   CHECK(result_json(c2, "kid-crash")["woke"] == 1);
   REQUIRE(c2.signal("", "p-crash", "", "finish", sdk::to_payload(nullptr)));
   result_json(c2, "p-crash");
