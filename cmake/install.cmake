@@ -23,4 +23,4 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/ChronicleConfigVersion.cmak
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/ChronicleConfig.cmake ${CMAKE_BINARY_DIR}/ChronicleConfigVersion.cmake
   cmake/caf_targets.cmake DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Chronicle)
-install(FILES deploy/chronicle-node@.service DESTINATION ${CMAKE_INSTALL_DATADIR}/chronicle/systemd)
+install(FILES deploy/chronicle-node@.service deploy/chronicle-worker@.service DESTINATION ${CMAKE_INSTALL_DATADIR}/chronicle/systemd)

@@ -87,6 +87,39 @@ std::string event_line(const pb::HistoryEvent& ev) {
   return std::string(head) + attrs.dump();
 }
 
+std::string event_json_line(const pb::HistoryEvent& ev) { return to_json(ev).dump(); }
+
+bool is_close_event(const pb::HistoryEvent& ev) {
+  switch (ev.attributes_case()) {
+    case pb::HistoryEvent::kWorkflowExecutionCompleted:
+    case pb::HistoryEvent::kWorkflowExecutionFailed:
+    case pb::HistoryEvent::kWorkflowExecutionTimedOut:
+    case pb::HistoryEvent::kWorkflowExecutionCanceled:
+    case pb::HistoryEvent::kWorkflowExecutionTerminated:
+    case pb::HistoryEvent::kWorkflowExecutionContinuedAsNew: return true;
+    default: return false;
+  }
+}
+
+std::string result_failure_text(const pb::GetResultResponse& r, const std::string& workflow_id) {
+  auto name = "workflow '" + workflow_id + "'";
+  switch (r.status()) {
+    case pb::WORKFLOW_EXECUTION_STATUS_TERMINATED:
+      return name + " was terminated: " + r.failure().message();
+    case pb::WORKFLOW_EXECUTION_STATUS_CANCELED: return name + " was canceled";
+    case pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+      return name + " timed out: " + r.failure().message();
+    default:
+      return std::string("workflow ") + status_name(r.status()) + ": " + r.failure().message();
+  }
+}
+
+nlohmann::json error_json(const std::string& message, const std::string& hint) {
+  nlohmann::json j{{"error", message}};
+  if (!hint.empty()) j["hint"] = hint;
+  return j;
+}
+
 std::string payload_text(const pb::Payload& p) {
   auto j = nlohmann::json::parse(p.data(), nullptr, false);
   if (j.is_discarded()) return p.data().empty() ? "null" : "<non-JSON payload>";

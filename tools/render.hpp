@@ -18,6 +18,11 @@ nlohmann::json to_json(const google::protobuf::Message& msg);
 
 // "   5  2026-11-25T10:00:00.123Z  ActivityTaskScheduled  {"activityId":"1",...}"
 std::string event_line(const pb::HistoryEvent& ev);
+// One event as a single line of JSON (`show -o json` prints them as an array, --follow as lines).
+std::string event_json_line(const pb::HistoryEvent& ev);
+// True iff the event closes its run (completed, failed, timed out, canceled, terminated or
+// continued as new): no event follows it.
+bool is_close_event(const pb::HistoryEvent& ev);
 
 std::string format_time(int64_t epoch_ms);
 
@@ -41,6 +46,13 @@ std::string shards_text(const pb::ClusterStatusResponse& c);
 
 // The JSON text a payload carries (its data), or a note when it is not JSON.
 std::string payload_text(const pb::Payload& p);
+
+// Why a closed run has no result, for people: "workflow 'x' was terminated: reason". REQUIRES: the
+// status is not Completed.
+std::string result_failure_text(const pb::GetResultResponse& r, const std::string& workflow_id);
+
+// The JSON error object of `-o json`: {"error": message} plus "hint" when there is one.
+nlohmann::json error_json(const std::string& message, const std::string& hint = {});
 
 // Parses a duration "250ms", "10s", "5m", "2h" or a plain number of seconds into milliseconds;
 // returns -1 when malformed or not positive.
