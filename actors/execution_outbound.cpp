@@ -155,7 +155,7 @@ void execution_state::ack_outbound(caf::event_based_actor* self, const pb::Trans
     ms = std::move(*other);
   }
   if (!remove(ms)) return;
-  storage::write_batch batch;
+  storage::write_batch batch = new_batch();
   batch.put_state(k, ms);
   batch.delete_transfer(args.shard_id, rec);
   auto updated = std::make_shared<pb::MutableState>(std::move(ms));
@@ -172,7 +172,7 @@ void execution_state::ack_outbound(caf::event_based_actor* self, const pb::Trans
 void execution_state::purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
                             int64_t delete_at_ms) {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, info.run_id()};
-  storage::write_batch batch;
+  storage::write_batch batch = new_batch();
   if (auto st = args.env->store->delete_history(k, batch); !st.ok()) {
     spdlog::error("retention of {}/{}: {}", args.ns, args.workflow_id, st.message());
     return;

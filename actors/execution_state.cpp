@@ -42,7 +42,35 @@ void execution_state::step(caf::event_based_actor* self, const decide_input& in,
         done(err ? err : make_error(errc::invalid_argument, "workflow terminated: " + reason));
       });
   }
+  if (std::holds_alternative<input::workflow_task_started>(in) && history_cached && run
+      && t.state.run_id() == run->run_id() && t.transfers_added.empty()
+      && t.timers_added.empty() && !t.closed && !t.next_run) {
+    defer(self, std::move(t));
+    return done(caf::none);
+  }
   commit(self, std::move(t), std::move(done));
+}
+
+void execution_state::defer(caf::event_based_actor* self, transition t) {
+  if (!deferred) deferred.emplace();
+  auto& d = *deferred;
+  d.events.insert(d.events.end(), t.events.begin(), t.events.end());
+  d.transfers_removed.insert(d.transfers_removed.end(), t.transfers_removed.begin(),
+                             t.transfers_removed.end());
+  d.timers_removed.insert(d.timers_removed.end(), t.timers_removed.begin(), t.timers_removed.end());
+  d.state = t.state;
+  effects(self, t, false);
+}
+
+storage::write_batch execution_state::new_batch() const {
+  storage::write_batch batch;
+  if (!deferred) return batch;
+  storage::run_key k{args.shard_id, args.ns, args.workflow_id, deferred->state.run_id()};
+  if (!deferred->events.empty()) batch.append_history(k, deferred->events);
+  batch.put_state(k, deferred->state);
+  for (auto& r : deferred->timers_removed) batch.delete_timer(args.shard_id, r);
+  for (auto& r : deferred->transfers_removed) batch.delete_transfer(args.shard_id, r);
+  return batch;
 }
 
 namespace {
@@ -93,7 +121,7 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
 
 void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
   bool new_run = !run || run->run_id() != t.state.run_id();
-  storage::write_batch batch;
+  storage::write_batch batch = new_batch();
   add_records(batch, t, new_run);
   if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
   auto pending = std::make_shared<transition>(std::move(t));
@@ -114,9 +142,12 @@ void execution_state::write(caf::event_based_actor* self, storage::write_batch b
                             std::function<void(const storage::status&)> done) {
   // Await the committer's answer: CAF holds back every other message of this actor until then.
   auto mid = self->new_request_id(caf::message_priority::normal);
+  bool flushes = deferred.has_value();  // the batch came from new_batch()
   self->add_awaited_response_handler(
     mid.response_id(),
-    caf::behavior{[done = std::move(done)](committed_atom, bool ok, const std::string& what) {
+    caf::behavior{[this, flushes, done = std::move(done)](committed_atom, bool ok,
+                                                          const std::string& what) {
+      if (ok && flushes) deferred.reset();
       done(ok ? storage::status{} : storage::status::error(what));
     }});
   auto dest = caf::actor_cast<caf::strong_actor_ptr>(self);

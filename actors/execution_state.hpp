@@ -40,6 +40,11 @@ struct execution_state {
   std::string history_wire;
   bool history_cached = false;
   int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
+  // WorkflowTaskStarted applied in memory but not written yet: its records go to disk at the
+  // start of this execution's next write (new_batch). Losing it in a crash is the same as the
+  // task timing out before it started: on disk the task is still scheduled and its transfer
+  // record makes recovery dispatch it again. Saves a synced write and a wait per workflow task.
+  std::optional<transition> deferred;
 
   storage::run_key key() const;
   // Loads the current run from the store once. Returns an error when the store fails.
@@ -49,7 +54,11 @@ struct execution_state {
   void step(caf::event_based_actor* self, const decide_input& in, step_done done);
   // Writes a transition in one (grouped) batch, awaits durability, performs its effects, calls done.
   void commit(caf::event_based_actor* self, transition t, step_done done);
-  // Writes `batch` (grouped), awaits durability, then calls done (CAF holds other messages).
+  // A batch for this execution's next write: it starts with the deferred records, if any (the
+  // caller's records, added after, override them).
+  storage::write_batch new_batch() const;
+  // Writes `batch` (from new_batch; grouped), awaits durability, then calls done (CAF holds
+  // other messages meanwhile). Once durable, the deferred records are written.
   void write(caf::event_based_actor* self, storage::write_batch batch,
              std::function<void(const storage::status&)> done);
   // Sends a queued message to another workflow (child start, parent notification, parent close
@@ -72,6 +81,8 @@ struct execution_state {
   void answer_waiters();
 
 private:
+  // Applies a WorkflowTaskStarted transition in memory (see deferred).
+  void defer(caf::event_based_actor* self, transition t);
   void effects(caf::event_based_actor* self, transition& t, bool new_run);
   // Adds a transition's records for run `k` to the batch (visibility included).
   void add_records(storage::write_batch& batch, const transition& t, bool new_run) const;

@@ -206,7 +206,9 @@ bool client::call_ping() {
   caf::scoped_actor self{*sys_};
   bool ok = false;
   self->request(node_, std::chrono::milliseconds(1000), ping_atom::value)
-    .receive([&](const std::string&) { ok = true; }, [&](caf::error&) { ok = false; });
+    .receive([&](const std::string&) { ok = true; },
+             // A refusal (e.g. unauthenticated) is an answer too: the node is there.
+             [&](caf::error& err) { ok = chronicle_code(err) != 0; });
   return ok;
 }
 

@@ -87,7 +87,7 @@ private:
   template <class Msg, class Atom>
   caf::expected<Msg> call(Atom atom, const std::string& bytes, std::chrono::milliseconds timeout);
 
-  // True when the node answers a ping within a second.
+  // True when the node answers a ping within a second (a refusal counts as an answer).
   bool call_ping();
 
   caf::actor_system* sys_;
