@@ -1,5 +1,7 @@
 #include "actors/matching_actor.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -8,6 +10,10 @@ namespace chronicle {
 
 struct matching_state {
   std::map<std::string, caf::actor> queues;  // key: kind '\0' ns '\0' queue
+  // Workers connected here whose task queue lives on another node: that node may not learn of
+  // their death (CAF does not relay a lost connection through this node), so this node monitors
+  // them and tells it ("gone" notes, sent to the peer node actor).
+  std::map<caf::actor_addr, std::vector<std::pair<caf::actor, std::string>>> forwarded;
 };
 
 namespace {
@@ -69,6 +75,13 @@ void dispatch_local(caf::stateful_actor<matching_state>* self, const env_ptr& en
 
 caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr env) {
   harden(self, "matching");
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto it = self->state.forwarded.find(msg.source);
+    if (it == self->state.forwarded.end()) return;
+    for (auto& [peer, note] : it->second)
+      self->send(peer, fwd_atom::value, caf::atom_value{gone_atom::value}, note);
+    self->state.forwarded.erase(it);
+  });
   return {
     [=](register_atom, const std::string& bytes) -> caf::result<caf::message> {
       auto req = check_registration(bytes);
@@ -80,9 +93,35 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         if (!res) return res.error();
         return caf::make_message(std::move(*res));
       }
+      if (auto worker = caf::actor_cast<caf::actor>(self->current_sender())) {
+        auto& notes = self->state.forwarded[worker.address()];
+        if (notes.empty()) self->monitor(worker);
+        auto note = req->namespace_() + '\0' + req->task_queue() + '\0' + req->identity() + '\0'
+                    + std::to_string(worker.id());
+        if (std::find_if(notes.begin(), notes.end(), [&](auto& n) { return n.second == note; })
+            == notes.end())
+          notes.emplace_back(where.peer, std::move(note));
+      }
       self->delegate(where.peer, fwd_atom::value, caf::atom_value{register_atom::value},
                      encode(*req));
       return caf::delegated<caf::message>{};
+    },
+    [=](gone_atom, const std::string& note) {
+      // From the node the worker was connected to: tell the local task queues of `note`.
+      auto a = note.find('\0');
+      auto b = a == std::string::npos ? a : note.find('\0', a + 1);
+      auto c = b == std::string::npos ? b : note.find('\0', b + 1);
+      if (c == std::string::npos) return;
+      auto ns = note.substr(0, a), queue = note.substr(a + 1, b - a - 1);
+      auto identity = note.substr(b + 1, c - b - 1);
+      caf::actor_id id = 0;
+      try {
+        id = std::stoull(note.substr(c + 1));
+      } catch (const std::exception&) {
+        return;
+      }
+      for (auto kind : {task_kind::workflow, task_kind::activity})
+        self->send(queue_for(self, env, ns, queue, kind), gone_atom::value, identity, id);
     },
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");

@@ -296,6 +296,10 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
         redispatch_all(self);
         return caf::message{};
       }
+      if (kind == gone_atom::value) {  // one-way: a worker registered through the sender died
+        self->send(self->state.env->matching, gone_atom::value, std::move(bytes));
+        return caf::message{};
+      }
       if (kind == dispatch_atom::value) {  // one-way: the local matching places it (here)
         self->send(self->state.env->matching, dispatch_atom::value, std::move(bytes));
         return caf::message{};

@@ -230,6 +230,15 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
                                                          : req->activity_slots();
       pump(self);
     },
+    [=](gone_atom, const std::string& identity, caf::actor_id id) {
+      // A worker connected to another node died (see matching_actor): as if monitored here.
+      for (auto& [addr, w] : self->state.workers)
+        if (w.identity == identity && w.handle.id() == id) {
+          auto gone = addr;  // on_worker_down erases the entry
+          on_worker_down(self, gone);
+          return;
+        }
+    },
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;

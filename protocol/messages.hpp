@@ -69,6 +69,8 @@ using child_started_atom = caf::atom_constant<caf::atom("childup")>;  // executi
 using outbound_atom = caf::atom_constant<caf::atom("outbound")>;      // execution-internal
 using purge_atom = caf::atom_constant<caf::atom("purge")>;            // retention
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // retention
+// A worker registered through another node is gone: "ns \0 queue \0 identity \0 actor id".
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
 
 // Error codes of the "chronicle" category. The context of such an error is one string: the message
 // a user reads.

@@ -89,7 +89,8 @@ sdk::task<json> parent_sleepy(sdk::workflow_context& ctx, json input) {
   options.parent_close_policy = policy == "abandon"          ? pb::PARENT_CLOSE_POLICY_ABANDON
                                 : policy == "request_cancel" ? pb::PARENT_CLOSE_POLICY_REQUEST_CANCEL
                                                              : pb::PARENT_CLOSE_POLICY_TERMINATE;
-  auto child = ctx.child_workflow("Sleepy", json::object(), options);
+  // Not awaited: the child runs until it is woken or the parent close policy applies.
+  [[maybe_unused]] auto child = ctx.child_workflow("Sleepy", json::object(), options);
   co_await ctx.wait_signal("finish");
   co_return json{{"child", options.workflow_id}, {"policy", policy}};
 }

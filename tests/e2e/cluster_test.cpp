@@ -253,6 +253,46 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
   check_done(c1, on2[1]);
 }
 
+TEST_CASE("a worker connected to one node dies - the task queue on another node retries its activity at once") {
+  cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  auto queue = cl.queue_not_on("node1");  // the worker connects to node1, its queue lives elsewhere
+  process slow(GREETING_WORKER_BIN,
+               {"--address", cl.address(0), "--task-queue", queue, "--identity", "slow",
+                "--activity-delay-ms", "600000"},
+               (cl.dir.path() / "slow.log").string());
+  REQUIRE(slow.wait_for_output("serving task queue", 20s));
+  auto c = cl.connect(0);
+  auto id = cl.ids_on("node3", 1, "gone-")[0];
+  REQUIRE(start(c, id, queue));
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool running = false;
+  while (!running && std::chrono::steady_clock::now() < deadline) {
+    auto d = c.describe("", id);
+    running = d && d->pending_activities_size() == 1
+              && d->pending_activities(0).state() == "started";
+    if (!running) std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(running);
+  slow.kill9();
+  process fast(GREETING_WORKER_BIN,
+               {"--address", cl.address(0), "--task-queue", queue, "--identity", "fast"},
+               (cl.dir.path() / "fast.log").string());
+  REQUIRE(fast.wait_for_output("serving task queue", 20s));
+  // The activity's start-to-close timeout is 10 minutes: only the death notice gets it retried.
+  check_done(c, id);
+  auto d = c.describe("", id);
+  REQUIRE(d);
+  auto h = c.history("", id);
+  REQUIRE(h);
+  for (auto& ev : h->events())
+    if (ev.has_activity_task_started()) {
+      CHECK(ev.activity_task_started().identity() == "fast");
+      CHECK(ev.activity_task_started().attempt() == 2);
+    }
+}
+
 TEST_CASE("nodes whose configs disagree refuse the handshake on both sides") {
   cluster cl;
   cl.names = {"node1", "node2"};
