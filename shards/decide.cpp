@@ -291,34 +291,48 @@ pb::HistoryEvent child_started_event(const pb::PendingChild& pc, const std::stri
   return ev;
 }
 
+// The child initiated at `initiated_id` if it waits for its start to be acknowledged, else a
+// rejection; `s2` is then `s` without the start message (its removal in `removed`).
+const pb::PendingChild* child_waiting_to_start(const pb::MutableState& s, int64_t initiated_id,
+                                               pb::MutableState* s2, transition* removed,
+                                               std::optional<rejection>* rej) {
+  if (!is_running(s)) {
+    *rej = rejection{errc::stale_task, "workflow execution is closed"};
+    return nullptr;
+  }
+  auto it = s.pending_children().find(initiated_id);
+  if (it == s.pending_children().end() || !it->second.run_id().empty()
+      || child_event_buffered(s, initiated_id, false)) {
+    *rej = rejection{errc::stale_task, "child is not waiting to start"};
+    return nullptr;
+  }
+  *s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, initiated_id, *removed);
+  return &it->second;
+}
+
 decide_result on_child_started(const pb::MutableState& s, const input::child_started& in,
                                int64_t now) {
-  if (!is_running(s)) return reject(errc::stale_task, "workflow execution is closed");
-  auto it = s.pending_children().find(in.initiated_event_id);
-  if (it == s.pending_children().end() || !it->second.run_id().empty()
-      || child_event_buffered(s, in.initiated_event_id, false))
-    return reject(errc::stale_task, "child is not waiting to start");
+  pb::MutableState s2;
   transition removed;
-  auto s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, in.initiated_event_id, removed);
-  return on_external_events(s2, {child_started_event(it->second, in.run_id)}, now,
-                            std::move(removed));
+  std::optional<rejection> rej;
+  auto* pc = child_waiting_to_start(s, in.initiated_event_id, &s2, &removed, &rej);
+  if (!pc) return *rej;
+  return on_external_events(s2, {child_started_event(*pc, in.run_id)}, now, std::move(removed));
 }
 
 decide_result on_child_start_failed(const pb::MutableState& s,
                                     const input::child_start_failed& in, int64_t now) {
-  if (!is_running(s)) return reject(errc::stale_task, "workflow execution is closed");
-  auto it = s.pending_children().find(in.initiated_event_id);
-  if (it == s.pending_children().end() || !it->second.run_id().empty()
-      || child_event_buffered(s, in.initiated_event_id, false))
-    return reject(errc::stale_task, "child is not waiting to start");
+  pb::MutableState s2;
   transition removed;
-  auto s2 = without_outbound(s, pb::TRANSFER_KIND_START_CHILD, in.initiated_event_id, removed);
+  std::optional<rejection> rej;
+  auto* pc = child_waiting_to_start(s, in.initiated_event_id, &s2, &removed, &rej);
+  if (!pc) return *rej;
   pb::HistoryEvent ev;
   ev.set_event_type(pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED);
   auto* a = ev.mutable_start_child_workflow_execution_failed();
-  a->set_namespace_(it->second.namespace_());
-  a->set_workflow_id(it->second.workflow_id());
-  a->mutable_workflow_type()->set_name(it->second.workflow_type());
+  a->set_namespace_(pc->namespace_());
+  a->set_workflow_id(pc->workflow_id());
+  a->mutable_workflow_type()->set_name(pc->workflow_type());
   a->set_cause(in.cause);
   a->set_initiated_event_id(in.initiated_event_id);
   return on_external_events(s2, {std::move(ev)}, now, std::move(removed));

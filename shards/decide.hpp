@@ -30,7 +30,7 @@ struct workflow_task_completed {
   int64_t scheduled_event_id = 0;
   std::vector<pb::Command> commands;
   std::string identity;
-  std::string new_run_id;  // the run ID a ContinueAsNewWorkflowExecution command starts
+  std::string new_run_id = {};  // the run ID a ContinueAsNewWorkflowExecution command starts
 };
 struct workflow_task_failed {
   int64_t scheduled_event_id = 0;

@@ -8,8 +8,7 @@
 
 #include <thread>
 
-#include "harness.hpp"
-#include "test_system.hpp"
+#include "deployment.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
 
@@ -20,42 +19,8 @@ using sdk::json;
 
 namespace {
 
-// One node and one worker, each a real process.
-struct approval_deployment {
-  temp_dir dir;
-  uint16_t port = free_port();
-  std::string config;
-  process node;
-  process worker;
-
-  explicit approval_deployment(const std::string& extra_config = {})
-    : config(write_node_config(dir.path(), port, extra_config)) {}
-
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-
-  void start_node() {
-    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
-    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
-  }
-
-  void start_worker() {
-    worker = process(GREETING_WORKER_BIN, {"--address", address(), "--task-queue", "greetings"},
-                     (dir.path() / "worker.log").string());
-    REQUIRE(worker.wait_for_output("serving task queue", 20s));
-  }
-
-  client connect() {
-    auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
-    return std::move(*c);
-  }
-
-  // Runs the chronicle CLI against this node; returns its exit code, output in *out.
-  int cli(std::vector<std::string> args, std::string* out) {
-    args.insert(args.begin(), {"--address", address()});
-    return run(CHRONICLE_CLI_BIN, args, out);
-  }
-};
+// One node and one worker, each a real process (deployment.hpp).
+using approval_deployment = single_node;
 
 pb::StartWorkflowRequest approval_request(const std::string& wid, const json& input = nullptr) {
   pb::StartWorkflowRequest req;

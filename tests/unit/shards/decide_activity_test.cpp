@@ -3,17 +3,13 @@
 
 #include "shards/activity_policy.hpp"
 #include "shards/decide.hpp"
+#include "decide_support.hpp"
 
 using namespace chronicle;
+using chronicle::testing::must;
+using chronicle::testing::t0;
 
 namespace {
-
-constexpr int64_t t0 = 1'700'000'000'000;
-
-transition must(decide_result r) {
-  if (auto* rej = std::get_if<rejection>(&r)) FAIL("rejected: " << rej->message);
-  return std::get<transition>(std::move(r));
-}
 
 pb::Failure app_failure(const std::string& type, bool non_retryable = false) {
   pb::Failure f;

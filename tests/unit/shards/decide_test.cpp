@@ -1,17 +1,13 @@
 #include <doctest/doctest.h>
 
 #include "shards/decide.hpp"
+#include "decide_support.hpp"
 
 using namespace chronicle;
+using chronicle::testing::must;
+using chronicle::testing::t0;
 
 namespace {
-
-constexpr int64_t t0 = 1'700'000'000'000;
-
-transition must(decide_result r) {
-  if (auto* rej = std::get_if<rejection>(&r)) FAIL("rejected: " << rej->message);
-  return std::get<transition>(std::move(r));
-}
 
 rejection must_reject(decide_result r) {
   REQUIRE(std::holds_alternative<rejection>(r));
