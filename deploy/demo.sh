@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages, Release build in build/), then runs the main job: a node from
 # deploy/single-node.yaml, the sample worker, and a Greeting workflow started through the CLI whose
-# result, history and description are printed. Stops what it started.
+# result, history and description are printed; then child workflows, continue-as-new and the
+# list of runs. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./deploy/setup.sh
@@ -44,4 +45,15 @@ echo "== chronicle workflow show -w g1"
 $BIN/chronicle --address "$ADDR" workflow show -w g1
 echo "== chronicle workflow describe -w g1"
 $BIN/chronicle --address "$ADDR" workflow describe -w g1
+
+echo "== child workflows: ParentGreeting starts a Greeting child per name"
+$BIN/chronicle --address "$ADDR" workflow start --type ParentGreeting --task-queue greetings \
+  --workflow-id family --input '{"names":["Ada","Grace"]}'
+$BIN/chronicle --address "$ADDR" workflow result -w family
+echo "== continue-as-new: Counter runs 3 times under one ID (--follow streams the events)"
+$BIN/chronicle --address "$ADDR" workflow start --type Counter --task-queue greetings \
+  --workflow-id counter --input '{"n":0,"upto":2}'
+$BIN/chronicle --address "$ADDR" workflow result -w counter --follow
+echo "== chronicle workflow list"
+$BIN/chronicle --address "$ADDR" workflow list
 echo "== done"
