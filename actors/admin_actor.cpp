@@ -297,7 +297,8 @@ caf::expected<pb::ListWorkflowsResponse> list_local(const node_env& env,
         part.items.emplace_back(pos, info);
         ++taken;
         return true;
-      });
+      },
+      req.status());  // a status filter reads the per-status index
     if (!st.ok()) return make_error(errc::internal, st.message());
   }
   return cut_page(std::move(part), page);

@@ -108,7 +108,10 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     // The visibility record: written when the run starts, rewritten when it closes (same key),
     // with the retention record that deletes the closed run later.
     auto info = visibility_info(t.state);
-    batch.put_visibility(args.shard_id, info);
+    // A closing run leaves the Running entry of the per-status index (a run closes once).
+    batch.put_visibility(args.shard_id, info,
+                         t.closed && !new_run ? pb::WORKFLOW_EXECUTION_STATUS_RUNNING
+                                              : pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
     if (t.closed)
       batch.put_retention(args.shard_id,
                           t.state.close_time_ms() + args.env->config.retention_of(args.ns), info);

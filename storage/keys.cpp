@@ -128,6 +128,19 @@ std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info
   return visibility_prefix(shard, info.namespace_()) + visibility_suffix(info);
 }
 
+std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
+                                     pb::WorkflowExecutionStatus status) {
+  std::string k = shard_prefix(shard);
+  k.push_back('s');
+  put_string(&k, ns);
+  put_u32(&k, static_cast<uint32_t>(status));
+  return k;
+}
+
+std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  return status_visibility_prefix(shard, info.namespace_(), info.status()) + visibility_suffix(info);
+}
+
 std::string retention_prefix(uint32_t shard) {
   std::string k = shard_prefix(shard);
   k.push_back('r');

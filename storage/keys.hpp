@@ -14,6 +14,8 @@
 //   transfers  shard | ns | workflow_id | run_id | scheduled_event_id (u64)     -> pb::TransferRecord
 //   visibility shard | 'v' | ns | ~start_time_ms (u64) | workflow_id | run_id -> pb::WorkflowExecutionInfo
 //              shard | 'r' | delete_at_ms (u64) | ns | workflow_id | run_id  -> pb::WorkflowExecutionInfo
+//              shard | 's' | ns | status (u32) | ~start_time_ms | workflow_id | run_id -> the same
+//              (the same order per status: list with a status filter reads only its runs)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
 //
@@ -66,6 +68,10 @@ std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);
 std::string visibility_prefix(uint32_t shard, std::string_view ns);
 std::string visibility_suffix(const pb::WorkflowExecutionInfo& info);
 std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The per-status index: prefix for one status, and the key of `info` under info.status().
+std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
+                                     pb::WorkflowExecutionStatus status);
+std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
 std::string retention_prefix(uint32_t shard);
 std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 

@@ -130,12 +130,20 @@ void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& tran
   impl_->del(table::transfers, keys::transfer_key(shard, transfer));
 }
 
-void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
+                                 pb::WorkflowExecutionStatus previous) {
   impl_->put(table::visibility, keys::visibility_key(shard, info), info);
+  if (previous != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && previous != info.status()) {
+    auto old = info;
+    old.set_status(previous);
+    impl_->del(table::visibility, keys::status_visibility_key(shard, old));
+  }
+  impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
   impl_->del(table::visibility, keys::visibility_key(shard, info));
+  impl_->del(table::visibility, keys::status_visibility_key(shard, info));
 }
 
 void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,
@@ -306,8 +314,11 @@ status store::scan_transfers(uint32_t shard,
 
 status store::scan_visibility(
   uint32_t shard, const std::string& ns, const std::string& after,
-  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn) const {
-  const auto prefix = keys::visibility_prefix(shard, ns);
+  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn,
+  pb::WorkflowExecutionStatus only) const {
+  const auto prefix = only == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
+                        ? keys::visibility_prefix(shard, ns)
+                        : keys::status_visibility_prefix(shard, ns, only);
   rocksdb::ReadOptions ro;
   auto upper = keys::prefix_successor(prefix);
   rocksdb::Slice upper_slice;

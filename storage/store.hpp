@@ -53,8 +53,11 @@ public:
   void delete_timer(uint32_t shard, const pb::TimerRecord& timer);
   void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
-  // The run's visibility record (same key while running and closed: keyed by start time).
-  void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+  // The run's visibility record (same key while running and closed: keyed by start time) and
+  // its entry in the per-status index (under info.status(); `previous` != UNSPECIFIED: the entry
+  // under that status is deleted, e.g. Running when the run closes).
+  void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
+                      pb::WorkflowExecutionStatus previous = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
   void delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
   // The record that has retention delete a closed run at `delete_at_ms`.
   void put_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
@@ -115,7 +118,8 @@ public:
   // `from_suffix` (optional) is a position to seek to first (e.g. derived from a start-time bound).
   status scan_visibility(uint32_t shard, const std::string& ns, const std::string& after,
                          const std::function<bool(const std::string& suffix,
-                                                  const pb::WorkflowExecutionInfo&)>& fn) const;
+                                                  const pb::WorkflowExecutionInfo&)>& fn,
+                         pb::WorkflowExecutionStatus only = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED) const;
   // Visits closed runs whose retention ended at or before `now_ms`, oldest first, at most `limit`.
   status scan_expired(uint32_t shard, int64_t now_ms, size_t limit,
                       const std::function<void(int64_t delete_at_ms,

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "storage/keys.hpp"
 #include "storage/store.hpp"
 #include "temp_dir.hpp"
 
@@ -272,4 +273,67 @@ TEST_CASE("concurrent writers on distinct shards all land") {
 }
 
 }  // namespace
+}  // namespace chronicle::storage
+
+namespace chronicle::storage {
+namespace {
+
+pb::WorkflowExecutionInfo run_info(const std::string& wid, int64_t start,
+                                   pb::WorkflowExecutionStatus status) {
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_("default");
+  info.set_workflow_id(wid);
+  info.set_run_id("r-" + wid);
+  info.set_start_time_ms(start);
+  info.set_status(status);
+  return info;
+}
+
+std::vector<std::string> scan_ids(store& s, pb::WorkflowExecutionStatus only,
+                                  const std::string& after = {}) {
+  std::vector<std::string> out;
+  auto st = s.scan_visibility(
+    3, "default", after,
+    [&](const std::string&, const pb::WorkflowExecutionInfo& info) {
+      out.push_back(info.workflow_id());
+      return true;
+    },
+    only);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("visibility: newest start first - the per-status index follows a run's close and deletion") {
+  temp_dir dir;
+  auto s = open_store(dir);
+  const auto running = pb::WORKFLOW_EXECUTION_STATUS_RUNNING;
+  const auto completed = pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
+  const auto any = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+  write_batch b;
+  for (int i = 0; i < 4; ++i) b.put_visibility(3, run_info("w" + std::to_string(i), 1000 + i, running));
+  REQUIRE(s->write(b).ok());
+  CHECK(scan_ids(*s, any) == std::vector<std::string>{"w3", "w2", "w1", "w0"});
+  CHECK(scan_ids(*s, running) == std::vector<std::string>{"w3", "w2", "w1", "w0"});
+  CHECK(scan_ids(*s, completed).empty());
+
+  write_batch close;  // w1 and w3 close: they leave the Running index
+  close.put_visibility(3, run_info("w1", 1001, completed), running);
+  close.put_visibility(3, run_info("w3", 1003, completed), running);
+  REQUIRE(s->write(close).ok());
+  CHECK(scan_ids(*s, any) == std::vector<std::string>{"w3", "w2", "w1", "w0"});
+  CHECK(scan_ids(*s, running) == std::vector<std::string>{"w2", "w0"});
+  CHECK(scan_ids(*s, completed) == std::vector<std::string>{"w3", "w1"});
+  // A page token (the position of the last run returned) works in the status index too.
+  CHECK(scan_ids(*s, completed, keys::visibility_suffix(run_info("w3", 1003, completed)))
+        == std::vector<std::string>{"w1"});
+
+  write_batch del;  // retention deletes w1
+  del.delete_visibility(3, run_info("w1", 1001, completed));
+  REQUIRE(s->write(del).ok());
+  CHECK(scan_ids(*s, any) == std::vector<std::string>{"w3", "w2", "w0"});
+  CHECK(scan_ids(*s, completed) == std::vector<std::string>{"w3"});
+}
+
 }  // namespace chronicle::storage
