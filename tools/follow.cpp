@@ -50,8 +50,9 @@ caf::expected<pb::GetResultResponse> wait_result(client& c, const result_request
   for (;;) {
     auto slice_end = std::min(deadline, clock::now() + slice);
     auto res = c.result(r.ns, r.workflow_id, r.run_id, left_until(slice_end));
-    // An answer, a real error, or the whole timeout used up: done. Else the slice ran out.
-    if (res || clock::now() < slice_end || clock::now() >= deadline) {
+    // An answer, a real error (well before the slice's end: the client's own timeout may end a
+    // millisecond early), or the whole timeout used up: done. Else the slice ran out.
+    if (res || clock::now() + milliseconds(100) < slice_end || clock::now() >= deadline) {
       if (shown) *progress << "\r\033[K" << std::flush;
       return res;
     }
