@@ -32,30 +32,15 @@ pb::Command can_cmd(const std::string& input) {
   return c;
 }
 
-struct run {
-  pb::MutableState state;
-  std::vector<pb::HistoryEvent> history;
-
-  transition step(const decide_input& in, int64_t now = t0) {
-    auto t = must(decide(state, in, now));
-    state = t.state;
-    history.insert(history.end(), t.events.begin(), t.events.end());
-    return t;
-  }
-  int64_t wt() const { return state.workflow_task().scheduled_event_id(); }
-  void take_task() { step(input::workflow_task_started{wt(), "w1"}); }
-
+struct run : testing::decided_run {
   static run started(const std::string& wid = "parent", const pb::ParentInfo* parent = nullptr) {
-    run r;
     pb::StartWorkflowRequest req;
     req.set_namespace_("default");
     req.set_workflow_id(wid);
     req.set_workflow_type("Parent");
     req.set_task_queue("q");
     if (parent) *req.mutable_parent() = *parent;
-    r.step(input::start_workflow{req, "run-1"});
-    r.take_task();
-    return r;
+    return {decided_run::started(req)};
   }
 };
 

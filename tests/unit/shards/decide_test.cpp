@@ -36,29 +36,14 @@ pb::Command complete_cmd(const std::string& data) {
 }
 
 // Runs a workflow to "first workflow task started" and keeps the whole history.
-struct run {
-  pb::MutableState state;
-  std::vector<pb::HistoryEvent> history;
-
-  transition step(const decide_input& in, int64_t now = t0) {
-    auto t = must(decide(state, in, now));
-    state = t.state;
-    history.insert(history.end(), t.events.begin(), t.events.end());
-    return t;
-  }
-
-  int64_t wt() const { return state.workflow_task().scheduled_event_id(); }
-
+struct run : testing::decided_run {
   static run started() {
-    run r;
     pb::StartWorkflowRequest req;
     req.set_namespace_("default");
     req.set_workflow_id("g1");
     req.set_workflow_type("Greeting");
     req.set_task_queue("greetings");
-    r.step(input::start_workflow{req, "run-1"});
-    r.step(input::workflow_task_started{r.wt(), "w1"});
-    return r;
+    return {decided_run::started(req)};
   }
 };
 
