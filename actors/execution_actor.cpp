@@ -46,7 +46,7 @@ void on_idle_tick(self_ptr self) {
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
   if (idle_for >= limit && st.result_waiters.empty() && !task_started
-      && st.outbound_in_flight == 0) {
+      && st.outbound_in_flight == 0 && st.all_durable()) {
     self->send(st.args.shard, passivate_atom::value, st.args.ns + '\0' + st.args.workflow_id,
                st.handled);
     return;
@@ -66,20 +66,48 @@ caf::error check_token(self_ptr self, const pb::TaskToken& tok) {
   return caf::none;
 }
 
-// Runs `in` through step and answers the current request once the transition is durable and its
-// effects done: with make_reply() (a caf::expected<std::string>), or with the error.
-template <class MakeReply>
-caf::result<std::string> reply_after_step(self_ptr self, const decide_input& in,
-                                          MakeReply make_reply) {
-  auto rp = self->make_response_promise();
-  self->state.step(self, in, [rp, make_reply = std::move(make_reply)](caf::error err) mutable {
-    if (err) {
-      rp.deliver(std::move(err));
-      return;
-    }
-    caf::expected<std::string> reply = make_reply();
+// Who a reply is for: another party (a client, another workflow) gets it once every write before
+// it is durable; a node-internal task message (a task queue, a worker's answer) at once.
+enum class audience { external, internal };
+
+// Answers `rp` with `reply`: at once, or once durable (see audience).
+void deliver(self_ptr self, caf::response_promise rp, caf::expected<std::string> reply,
+             audience who) {
+  if (who == audience::internal) {
     if (reply) rp.deliver(std::move(*reply));
     else rp.deliver(std::move(reply.error()));
+    return;
+  }
+  self->state.when_durable([rp, reply = std::move(reply)](const caf::error& err) mutable {
+    if (err) rp.deliver(err);
+    else if (reply) rp.deliver(std::move(*reply));
+    else rp.deliver(std::move(reply.error()));
+  });
+}
+
+// A reply to another party computed now (from the state in memory), sent once that state is
+// durable.
+caf::result<std::string> reply_durable(self_ptr self, caf::expected<std::string> reply) {
+  if (self->state.all_durable()) {
+    if (reply) return std::move(*reply);
+    return std::move(reply.error());
+  }
+  auto rp = self->make_response_promise();
+  deliver(self, rp, std::move(reply), audience::external);
+  return caf::delegated<std::string>{};
+}
+
+// Runs `in` through step and answers the current request with make_reply() (a
+// caf::expected<std::string>, computed right after the transition is applied) or with the
+// rejection; see audience for when.
+template <class MakeReply>
+caf::result<std::string> reply_after_step(self_ptr self, const decide_input& in,
+                                          MakeReply make_reply,
+                                          audience who = audience::external) {
+  auto rp = self->make_response_promise();
+  self->state.step(self, in, [self, rp, who, make_reply = std::move(make_reply)](caf::error err) mutable {
+    if (err) deliver(self, rp, std::move(err), who);
+    else deliver(self, rp, make_reply(), who);
   });
   return caf::delegated<std::string>{};
 }
@@ -93,7 +121,8 @@ caf::result<std::string> on_answer(self_ptr self, const std::string& bytes, cons
   auto msg = decode<Msg>(bytes, what);
   if (!msg) return msg.error();
   if (auto err = check_token(self, msg->token())) return err;
-  return reply_after_step(self, make_input(*msg), [] { return caf::expected<std::string>{""}; });
+  return reply_after_step(self, make_input(*msg), [] { return caf::expected<std::string>{""}; },
+                          audience::internal);
 }
 
 pb::StartWorkflowResponse existing_run(const pb::MutableState& run) {
@@ -126,31 +155,26 @@ caf::result<std::string> on_start(self_ptr self, const std::string& bytes) {
   if (!st.run) return start_new_run(self, *req);
   const auto& cur = *st.run;
   if (!req->request_id().empty() && req->request_id() == cur.start_request_id())
-    return encode(existing_run(cur));  // a retry of the start that created this run
+    return reply_durable(self, encode(existing_run(cur)));  // a retry of the start that created this run
   auto reuse = req->id_reuse_policy();
   if (is_running(cur)) {
     auto conflict = req->id_conflict_policy();
-    if (conflict == pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return encode(existing_run(cur));
+    if (conflict == pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING)
+      return reply_durable(self, encode(existing_run(cur)));
     if (conflict == pb::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
         || reuse == pb::WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING) {
       auto rp = self->make_response_promise();
       auto reason = "terminated by a new start of workflow '" + wid + "' (ID policy)";
       st.step(self, input::terminate_workflow{reason, req->identity()},
               [self, rp, req = *req](caf::error err) mutable {
-                if (err) {
-                  rp.deliver(std::move(err));
-                  return;
-                }
+                if (err) return deliver(self, rp, std::move(err), audience::external);
                 self->state.step(self, input::start_workflow{req, make_run_id()},
                                  [self, rp](caf::error err) mutable {
-                                   if (err) {
-                                     rp.deliver(std::move(err));
-                                     return;
-                                   }
+                                   if (err) return deliver(self, rp, std::move(err), audience::external);
                                    pb::StartWorkflowResponse resp;
                                    resp.set_run_id(self->state.run->run_id());
                                    resp.set_started(true);
-                                   rp.deliver(encode(resp));
+                                   deliver(self, rp, encode(resp), audience::external);
                                  });
               });
       return rp;
@@ -198,7 +222,7 @@ caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
   *resp.mutable_result() = ms->result();
   *resp.mutable_failure() = ms->failure();
   resp.set_new_run_id(ms->continued_to_run_id());
-  return encode(resp);
+  return reply_durable(self, encode(resp));
 }
 
 caf::result<std::string> on_workflow_task_started(self_ptr self, const std::string& bytes) {
@@ -222,7 +246,7 @@ caf::result<std::string> on_workflow_task_started(self_ptr self, const std::stri
     auto wire = encode(task);
     if (auto err = st.append_history(wire)) return err;
     return wire;
-  });
+  }, audience::internal);
 }
 
 // A signal, terminate or cancel request addresses the current run, by default or by its ID; any
@@ -482,6 +506,9 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       self->state.redispatch(self, true);
     },
     [=](tick_atom) { on_idle_tick(self); },
+    [=](committed_atom, uint64_t seq, bool ok, const std::string& what) {
+      self->state.on_committed(self, seq, ok, what);
+    },
     [=](wt_lost_atom, int64_t scheduled_id, int64_t started_id) {
       auto& st = self->state;
       if (!st.run || !st.run->has_workflow_task()

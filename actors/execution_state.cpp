@@ -124,44 +124,82 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
 
 void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
   bool new_run = !run || run->run_id() != t.state.run_id();
+  // The cache must hold the run's history before its first write of this activation: once a
+  // write is in flight, the store no longer has the whole history (append_history reads it).
+  if (!new_run && !history_cached)
+    if (auto err = cache_history()) return done(err);
   storage::write_batch batch = new_batch();
   add_records(batch, t, new_run);
   if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
-  auto pending = std::make_shared<transition>(std::move(t));
-  write(self, std::move(batch),
-        [this, self, pending, new_run, done = std::move(done)](const storage::status& st) {
-          if (!st.ok()) {
-            spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, st.message());
-            done(make_error(errc::internal, "storage write failed: " + st.message()));
-            return;
-          }
-          effects(self, *pending, new_run);
-          if (pending->next_run) effects(self, *pending->next_run, true);
-          done(caf::none);
-        });
+  write(self, std::move(batch), nullptr, false);
+  effects(self, t, new_run);
+  if (t.next_run) effects(self, *t.next_run, true);
+  done(caf::none);
 }
 
 void execution_state::write(caf::event_based_actor* self, storage::write_batch batch,
-                            std::function<void(const storage::status&)> done) {
-  // Await the committer's answer: CAF holds back every other message of this actor until then.
-  auto mid = self->new_request_id(caf::message_priority::normal);
-  bool flushes = deferred.has_value();  // the batch came from new_batch()
-  self->add_awaited_response_handler(
-    mid.response_id(),
-    caf::behavior{[this, flushes, done = std::move(done)](committed_atom, bool ok,
-                                                          const std::string& what) {
-      if (ok && flushes) deferred.reset();
-      done(ok ? storage::status{} : storage::status::error(what));
-    }});
+                            std::function<void(const storage::status&)> done, bool blocking) {
+  auto seq = ++write_seq;
+  deferred.reset();  // its records are in this batch (new_batch)
   auto dest = caf::actor_cast<caf::strong_actor_ptr>(self);
-  args.env->store->write_async(std::move(batch), [dest, mid](const storage::status& st) {
-    dest->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {}, committed_atom::value,
-                                            st.ok(), st.message()),
-                  nullptr);
-  });
+  caf::message_id mid;
+  if (blocking) {
+    // Await the committer's answer: CAF holds back every other message of this actor until then.
+    mid = self->new_request_id(caf::message_priority::normal).response_id();
+    self->add_awaited_response_handler(
+      mid, caf::behavior{[this, self, done = std::move(done)](committed_atom, uint64_t seq,
+                                                              bool ok, const std::string& what) {
+        on_committed(self, seq, ok, what);
+        if (done) done(ok ? storage::status{} : storage::status::error(what));
+      }});
+  } else if (done) {
+    when_durable([done = std::move(done)](const caf::error& err) {
+      done(err ? storage::status::error(error_text(err)) : storage::status{});
+    });
+  }
+  args.env->store->write_async(
+    std::move(batch),
+    [dest, mid, seq](const storage::status& st) {
+      dest->enqueue(caf::make_mailbox_element(nullptr, mid, {}, committed_atom::value, seq,
+                                              st.ok(), st.message()),
+                    nullptr);
+    },
+    chain);
 }
 
-// Durable: now the effects.
+void execution_state::when_durable(durable_fn fn) {
+  if (failed) return fn(make_error(errc::internal, "storage write failed"));
+  if (all_durable()) return fn(caf::none);
+  durable_waiters.emplace_back(write_seq, std::move(fn));
+}
+
+void execution_state::on_committed(caf::event_based_actor* self, uint64_t seq, bool ok,
+                                   const std::string& what) {
+  if (failed) return;
+  if (!ok) return fail(self, what);
+  durable_seq = std::max(durable_seq, seq);
+  while (!durable_waiters.empty() && durable_waiters.front().first <= durable_seq) {
+    auto fn = std::move(durable_waiters.front().second);
+    durable_waiters.pop_front();
+    fn(caf::none);
+  }
+}
+
+// A write failed: what is in memory is ahead of the disk. Everyone waiting gets the error and the
+// actor quits; its shard forgets it and the next message reloads the durable state.
+void execution_state::fail(caf::event_based_actor* self, const std::string& what) {
+  failed = true;
+  spdlog::error("write failed for {}/{}: {}", args.ns, args.workflow_id, what);
+  auto err = make_error(errc::internal, "storage write failed: " + what);
+  auto waiters = std::move(durable_waiters);
+  durable_waiters.clear();
+  for (auto& [seq, fn] : waiters) fn(err);
+  for (auto& rp : result_waiters) rp.deliver(err);
+  result_waiters.clear();
+  self->quit(err);
+}
+
+// Applied (its write queued): internal effects now, messages to others once durable.
 void execution_state::effects(caf::event_based_actor* self, transition& t, bool new_run) {
   args.env->metrics->on_transition(new_run, t.closed, t.state.status(), t.events.size());
   if (new_run) {
@@ -182,7 +220,9 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
     if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK || r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK)
       dispatch(self, r);
     else
-      send_outbound(self, r);
+      when_durable([this, self, r](const caf::error& err) {
+        if (!err) send_outbound(self, r);
+      });
   }
   for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
   // Continue-as-new: waiters get the next run's ID and follow the chain (client::result).
@@ -190,7 +230,16 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
 }
 
 caf::error execution_state::append_history(std::string& task_wire) {
+  if (auto err = cache_history()) return err;
+  task_wire += history_wire;
+  return caf::none;
+}
+
+caf::error execution_state::cache_history() {
   if (!history_cached) {
+    // Only complete on disk while nothing is in flight (commit fills the cache before writing).
+    if (!all_durable())
+      return make_error(errc::internal, "history of " + args.workflow_id + " not cached");
     std::vector<pb::HistoryEvent> history;
     auto sst = args.env->store->read_history(key(), &history);
     if (!sst.ok()) return make_error(errc::internal, sst.message());
@@ -203,7 +252,6 @@ caf::error execution_state::append_history(std::string& task_wire) {
     }
     history_cached = true;
   }
-  task_wire += history_wire;
   return caf::none;
 }
 
@@ -273,15 +321,21 @@ void execution_state::redispatch(caf::event_based_actor* self, bool workflow_tas
 }
 
 void execution_state::answer_waiters() {
+  if (result_waiters.empty()) return;
   pb::GetResultResponse resp;
   resp.set_run_id(run->run_id());
   resp.set_status(run->status());
   *resp.mutable_result() = run->result();
   *resp.mutable_failure() = run->failure();
   resp.set_new_run_id(run->continued_to_run_id());
-  auto bytes = encode(resp);
-  for (auto& rp : result_waiters) rp.deliver(bytes);
+  auto waiters = std::move(result_waiters);
   result_waiters.clear();
+  when_durable([waiters = std::move(waiters), bytes = encode(resp)](const caf::error& err) mutable {
+    for (auto& rp : waiters) {
+      if (err) rp.deliver(err);
+      else rp.deliver(bytes);
+    }
+  });
 }
 
 }  // namespace chronicle

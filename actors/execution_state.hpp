@@ -1,15 +1,29 @@
 // State of an execution actor (see execution_actor.hpp).
 //
-// Commit protocol: a transition's records are built into one write_batch and handed to the
-// store's committer thread (store::write_async), which groups the batches of all executions into
-// one synced RocksDB write. Until that write is durable the actor awaits its answer: CAF keeps
-// every other message in the mailbox (in order), so the actor handles its inputs one at a time
-// exactly as when the write was synchronous. Only then are the effects performed (dispatch to
-// matching, arm timers, answer result waiters) and the continuation called (it replies).
+// Commit protocol (write-behind, acknowledgements after durability):
+// - A transition is applied in memory at once and its records are handed to the store's
+//   committer thread (store::write_async), which groups the batches of all executions into one
+//   synced RocksDB write. The actor does not wait: it goes on with its next message while the
+//   write is in flight, so the transitions of one execution pipeline into successive groups.
+// - Batches of one execution are written in submission order and form a chain: once one
+//   failed, the later ones fail unwritten, and the actor quits so that its next activation
+//   reloads what is on disk (no gaps).
+// - Internal effects happen at once: tasks go to matching (a worker may run them before the
+//   write is durable: activities are at-least-once and a workflow task's answer is recorded
+//   after, in a later batch, so a crash in between loses both and the task runs again), timers
+//   are armed.
+// - Everything another party may rely on waits until every write before it is durable
+//   (when_durable): replies to clients (start, signal, cancel, terminate, result), messages to
+//   other workflows (child start, parent notification, parent close policy).
+// A few rare writes that change state only once durable (acknowledging an outbound message,
+// retention) still await their write (`write` with blocking = true): CAF then holds the actor's
+// other messages, in order, until the write is durable.
 #pragma once
 
 #include <caf/all.hpp>
 
+#include <atomic>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <vector>
@@ -19,13 +33,15 @@
 
 namespace chronicle {
 
-// The answer of the committer to an execution: ok, error message.
+// The answer of the committer to an execution: sequence number, ok, error message.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
 
 struct execution_state {
-  // Called once: with none after the transition is durable and its effects performed (`run` is
-  // then the new state), else with the rejection or storage error (nothing changed).
+  // Called once, before step/commit returns: with none once the transition is applied (`run` is
+  // the new state, its write queued, its internal effects done), else with the rejection
+  // (nothing changed). Replies to others go through when_durable.
   using step_done = std::function<void(caf::error)>;
+  using durable_fn = std::function<void(const caf::error&)>;
 
   execution_args args;
   bool loaded = false;
@@ -45,6 +61,13 @@ struct execution_state {
   // task timing out before it started: on disk the task is still scheduled and its transfer
   // record makes recovery dispatch it again. Saves a synced write and a wait per workflow task.
   std::optional<transition> deferred;
+  // Write-behind bookkeeping: writes are numbered; durable_seq is the highest one known durable
+  // (the committer writes in order, so every earlier one is durable too).
+  uint64_t write_seq = 0;
+  uint64_t durable_seq = 0;
+  std::deque<std::pair<uint64_t, durable_fn>> durable_waiters;
+  storage::committer_chain chain = std::make_shared<std::atomic<bool>>(false);
+  bool failed = false;  // a write failed: the actor is quitting
 
   storage::run_key key() const;
   // Loads the current run from the store once. Returns an error when the store fails.
@@ -57,10 +80,18 @@ struct execution_state {
   // A batch for this execution's next write: it starts with the deferred records, if any (the
   // caller's records, added after, override them).
   storage::write_batch new_batch() const;
-  // Writes `batch` (from new_batch; grouped), awaits durability, then calls done (CAF holds
-  // other messages meanwhile). Once durable, the deferred records are written.
+  // Queues `batch` (from new_batch, so the deferred records go with it). Blocking: awaits
+  // durability (CAF holds other messages meanwhile), then calls done. Not blocking: returns at
+  // once; done (may be empty) is called when durable, through when_durable.
   void write(caf::event_based_actor* self, storage::write_batch batch,
-             std::function<void(const storage::status&)> done);
+             std::function<void(const storage::status&)> done, bool blocking = true);
+  // Calls fn once every write queued so far is durable (at once when none is pending), or with
+  // the error when one failed.
+  void when_durable(durable_fn fn);
+  // Nothing written is still in flight.
+  bool all_durable() const { return durable_seq == write_seq; }
+  // The committer's answer for write `seq`.
+  void on_committed(caf::event_based_actor* self, uint64_t seq, bool ok, const std::string& what);
   // Sends a queued message to another workflow (child start, parent notification, parent close
   // policy) through the frontend; retried until answered, then acknowledged (removed).
   void send_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
@@ -72,6 +103,9 @@ struct execution_state {
   // Appends the current run's cached history (reading it from the store first if needed) to
   // `task_wire`, an encoded WorkflowTask.
   caf::error append_history(std::string& task_wire);
+  // Fills history_wire from the store unless cached (an error while a write is in flight: the
+  // store is then behind; commit fills the cache before its first write).
+  caf::error cache_history();
   // Sends the current run's pending tasks to matching again (after a restart): its activities,
   // and its scheduled workflow task when `workflow_task`.
   void redispatch(caf::event_based_actor* self, bool workflow_task);
@@ -84,6 +118,7 @@ private:
   // Applies a WorkflowTaskStarted transition in memory (see deferred).
   void defer(caf::event_based_actor* self, transition t);
   void effects(caf::event_based_actor* self, transition& t, bool new_run);
+  void fail(caf::event_based_actor* self, const std::string& what);
   // Adds a transition's records for run `k` to the batch (visibility included).
   void add_records(storage::write_batch& batch, const transition& t, bool new_run) const;
 };

@@ -12,6 +12,12 @@ namespace {
 struct item {
   write_batch batch;
   committer::done_fn done;
+  committer::chain ch;
+
+  bool chain_failed() const { return ch && ch->load(std::memory_order_acquire); }
+  void fail_chain() const {
+    if (ch) ch->store(true, std::memory_order_release);
+  }
 };
 
 }  // namespace
@@ -45,12 +51,25 @@ struct committer::shared {
         }
       }
       batches.clear();
-      for (auto& it : group)
-        if (it.batch.serialization_error().empty()) batches.push_back(&it.batch);
+      // An item is written unless its batch could not be serialized or an earlier batch of its
+      // chain failed (this group's failures count: items are taken in submission order).
+      std::vector<std::string> skipped(group.size());
+      for (size_t i = 0; i < group.size(); ++i) {
+        auto& it = group[i];
+        if (!it.batch.serialization_error().empty()) {
+          skipped[i] = it.batch.serialization_error();
+          it.fail_chain();
+        } else if (it.chain_failed()) {
+          skipped[i] = "an earlier write of the same workflow failed";
+        } else {
+          batches.push_back(&it.batch);
+        }
+      }
       status st = batches.empty() ? status{} : write(batches);
-      for (auto& it : group) {
-        const auto& err = it.batch.serialization_error();
-        it.done(err.empty() ? st : status::error(err));
+      for (size_t i = 0; i < group.size(); ++i) {
+        auto& it = group[i];
+        if (skipped[i].empty() && !st.ok()) it.fail_chain();
+        it.done(skipped[i].empty() ? st : status::error(skipped[i]));
       }
       group.clear();  // releases the callbacks (and what they hold) on this thread
     }
@@ -80,10 +99,10 @@ committer::~committer() {
   }
 }
 
-void committer::submit(write_batch batch, done_fn done) {
+void committer::submit(write_batch batch, done_fn done, chain ch) {
   {
     std::lock_guard<std::mutex> lock(shared_->mtx);
-    shared_->queue.push_back(item{std::move(batch), std::move(done)});
+    shared_->queue.push_back(item{std::move(batch), std::move(done), std::move(ch)});
   }
   shared_->cv.notify_one();
 }

@@ -11,8 +11,13 @@
 // - The destructor writes everything still queued, then stops the thread. Destroying the
 //   committer from inside one of its callbacks is allowed: queued batches then fail with
 //   "store closed".
+// - A chain (optional, shared by the batches of one writer, e.g. one workflow execution): once a
+//   batch of the chain failed, the chain's later batches fail without being written, so that a
+//   writer whose batches are queued one after another never gets a later batch applied after a
+//   lost one (a gap in its history).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -32,7 +37,9 @@ public:
   committer(const committer&) = delete;
   committer& operator=(const committer&) = delete;
 
-  void submit(write_batch batch, done_fn done);
+  using chain = std::shared_ptr<std::atomic<bool>>;  // true: a batch of the chain failed
+
+  void submit(write_batch batch, done_fn done, chain ch = nullptr);
 
 private:
   struct shared;

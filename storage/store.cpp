@@ -252,6 +252,11 @@ void store::write_async(write_batch batch, std::function<void(const status&)> do
   committer_->submit(std::move(batch), std::move(done));
 }
 
+void store::write_async(write_batch batch, std::function<void(const status&)> done,
+                        committer_chain chain) {
+  committer_->submit(std::move(batch), std::move(done), std::move(chain));
+}
+
 status store::read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const {
   out->clear();
   status parse_error;

@@ -2,6 +2,8 @@
 // ID (big-endian) so that a shard's keys are contiguous. The only place that includes RocksDB.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -75,6 +77,8 @@ private:
 };
 
 class committer;
+// Shared by the batches of one writer: set once one of them failed (see committer.hpp).
+using committer_chain = std::shared_ptr<std::atomic<bool>>;
 
 class store {
 public:
@@ -96,6 +100,10 @@ public:
   // concurrent batches into one synced write, and returns at once. `done` runs exactly once on the
   // committer thread after the batch is durable (or failed); it must be short and thread-safe.
   void write_async(write_batch batch, std::function<void(const status&)> done);
+  // The same within a chain of batches (see committer::chain): once one failed, the chain's later
+  // batches fail unwritten.
+  void write_async(write_batch batch, std::function<void(const status&)> done,
+                   committer_chain chain);
   // Called after every RocksDB write with its duration and the number of batches it carried
   // (metrics). Set it once, before the first write; it must be short and thread-safe.
   using write_observer = std::function<void(std::chrono::nanoseconds took, size_t batches)>;

@@ -102,11 +102,12 @@ void connect(self_ptr self) {
       });
 }
 
+// A worker's answers are one-way: the task queue frees the slot when it arrives and the
+// execution records it (or refuses a stale one); no reply comes back. An answer lost with its
+// node is the same as a worker lost before answering: the task runs again.
 template <class Atom, class Msg>
-void answer(self_ptr self, const caf::actor& queue, Atom atom, const Msg& msg) {
-  self->request(queue, request_timeout, atom, encode(msg))
-    .then([](const std::string&) {},
-          [=](caf::error& err) { spdlog::warn("worker: answer not accepted: {}", error_text(err)); });
+void answer(const caf::actor& queue, Atom atom, const Msg& msg) {
+  caf::anon_send(queue, atom, encode(msg));
 }
 
 void on_workflow_task(self_ptr self, const std::string& bytes) {
@@ -118,17 +119,17 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
   }
   auto res = sdk::run_workflow_task(*self->state.reg, *task, self->state.opts.identity);
   if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
-    answer(self, queue, wf_done_atom::value, *done);
+    answer(queue, wf_done_atom::value, *done);
   } else {
     auto& failed = std::get<pb::RespondWorkflowTaskFailed>(res);
     spdlog::warn("worker: workflow task of {} failed: {}", task->token().workflow_id(),
                  failed.failure().message());
-    answer(self, queue, wf_fail_atom::value, failed);
+    answer(queue, wf_fail_atom::value, failed);
   }
 }
 
 // Runs one activity on the calling (runner) thread and answers the task queue without waiting.
-void run_activity(caf::event_based_actor* self, const caf::actor& queue, const std::string& bytes,
+void run_activity(const caf::actor& queue, const std::string& bytes,
                   const sdk::registry& reg, const std::string& identity) {
   auto task = decode<pb::ActivityTask>(bytes, "ActivityTask");
   if (!task) {
@@ -144,18 +145,10 @@ void run_activity(caf::event_based_actor* self, const caf::actor& queue, const s
     caf::anon_send(queue, act_beat_atom::value, encode(beat));
   };
   auto res = sdk::run_activity_task(reg, *task, identity, heartbeat);
-  auto on_error = [](caf::error& err) {
-    spdlog::warn("worker: activity result not accepted: {}", error_text(err));
-  };
-  // No timeout: a pending request timeout would keep this runner (and the actor system) alive
-  // for its duration after the worker stopped. An answer lost with its node costs one handler.
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&res))
-    self->request(queue, caf::infinite, act_done_atom::value, encode(*done))
-      .then([](const std::string&) {}, on_error);
+    answer(queue, act_done_atom::value, *done);
   else
-    self->request(queue, caf::infinite, act_fail_atom::value,
-                  encode(std::get<pb::RespondActivityTaskFailed>(res)))
-      .then([](const std::string&) {}, on_error);
+    answer(queue, act_fail_atom::value, std::get<pb::RespondActivityTaskFailed>(res));
 }
 
 // An activity runner: a detached actor (its own thread, so activities may block) linked to its
@@ -169,7 +162,7 @@ caf::behavior activity_runner(caf::event_based_actor* self,
   return {
     [=](act_task_atom, const caf::actor& queue, const std::string& bytes) {
       auto worker = caf::actor_cast<caf::actor>(self->current_sender());
-      run_activity(self, queue, bytes, *reg, identity);
+      run_activity(queue, bytes, *reg, identity);
       if (worker) self->send(worker, act_task_atom::value, caf::actor{self});
     },
   };
