@@ -26,22 +26,52 @@ std::string make_run_id() {
 // Marks activity for self-sent messages: the shard did not forward them, so they are not counted.
 void touch_internal(self_ptr self) { self->state.last_message_ms = now_ms(); }
 
+// The actor's one timer (one clock entry at a time, not one per workflow task): a tick at
+// `due`, unless one is armed for earlier. A tick that was superseded is ignored.
+void arm_tick(self_ptr self, int64_t due) {
+  auto& st = self->state;
+  if (st.tick_due_ms != 0 && st.tick_due_ms <= due) return;
+  st.tick_due_ms = due;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(due - now_ms(), 1)),
+                     tick_atom::value, due);
+}
+
 // Arms the idle check: the actor asks its shard to passivate it once idle for the configured time.
 void touch(self_ptr self) {
   auto& st = self->state;
   ++st.handled;
   st.last_message_ms = now_ms();
-  if (!st.tick_armed) {
-    st.tick_armed = true;
-    self->delayed_send(self, std::chrono::milliseconds(st.args.env->config.passivate_after_ms),
-                       tick_atom::value);
-  }
+  if (st.tick_due_ms == 0) arm_tick(self, st.last_message_ms + st.args.env->config.passivate_after_ms);
 }
 
-void on_idle_tick(self_ptr self) {
+// The started workflow task `wt_deadline` watches was not answered in time (start-to-close
+// timeout): an answer that never comes (lost worker, lost task queue) does not block the
+// workflow forever.
+void time_out_workflow_task(self_ptr self) {
   auto& st = self->state;
-  st.tick_armed = false;
-  auto idle_for = now_ms() - st.last_message_ms;
+  auto [scheduled_id, started_id, deadline] = st.wt_deadline;
+  st.wt_deadline = {};
+  if (!st.run || !st.run->has_workflow_task()
+      || st.run->workflow_task().scheduled_event_id() != scheduled_id
+      || st.run->workflow_task().started_event_id() != started_id)
+    return;  // answered in time
+  spdlog::warn("workflow task {} of {} timed out", scheduled_id, st.args.workflow_id);
+  st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"},
+          [self](caf::error err) {
+            if (err)
+              spdlog::error("timing out workflow task of {}: {}", self->state.args.workflow_id,
+                            error_text(err));
+          });
+}
+
+void on_tick(self_ptr self, int64_t due) {
+  auto& st = self->state;
+  if (due != st.tick_due_ms) return;  // superseded by an earlier one
+  st.tick_due_ms = 0;
+  auto now = now_ms();
+  if (st.wt_deadline.deadline_ms != 0 && now >= st.wt_deadline.deadline_ms)
+    time_out_workflow_task(self);
+  auto idle_for = now - st.last_message_ms;
   auto limit = st.args.env->config.passivate_after_ms;
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
@@ -51,9 +81,9 @@ void on_idle_tick(self_ptr self) {
                st.handled);
     return;
   }
-  st.tick_armed = true;
-  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(limit - idle_for, 10)),
-                     tick_atom::value);
+  auto next = now + std::max<int64_t>(limit - idle_for, 10);
+  if (st.wt_deadline.deadline_ms != 0) next = std::min(next, st.wt_deadline.deadline_ms);
+  arm_tick(self, next);
 }
 
 // Checks that a task token addresses the current run.
@@ -232,12 +262,11 @@ caf::result<std::string> on_workflow_task_started(self_ptr self, const std::stri
   auto in = input::workflow_task_started{req->token().scheduled_event_id(), req->identity()};
   return reply_after_step(self, in, [self, token = req->token()]() -> caf::expected<std::string> {
     auto& st = self->state;
-    // Start-to-close timeout: an answer that never comes (lost worker, lost task queue) does not
-    // block the workflow forever.
-    self->delayed_send(self,
-                       std::chrono::milliseconds(st.args.env->config.workflow_task_timeout_ms),
-                       wt_lost_atom::value, st.run->workflow_task().scheduled_event_id(),
-                       st.run->workflow_task().started_event_id());
+    // Start-to-close timeout (see time_out_workflow_task).
+    auto deadline = now_ms() + st.args.env->config.workflow_task_timeout_ms;
+    st.wt_deadline = {st.run->workflow_task().scheduled_event_id(),
+                      st.run->workflow_task().started_event_id(), deadline};
+    arm_tick(self, deadline);
     pb::WorkflowTask task;
     *task.mutable_token() = token;
     task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
@@ -505,23 +534,9 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       if (auto err = self->state.load()) return;
       self->state.redispatch(self, true);
     },
-    [=](tick_atom) { on_idle_tick(self); },
+    [=](tick_atom, int64_t due) { on_tick(self, due); },
     [=](committed_atom, uint64_t seq, bool ok, const std::string& what) {
       self->state.on_committed(self, seq, ok, what);
-    },
-    [=](wt_lost_atom, int64_t scheduled_id, int64_t started_id) {
-      auto& st = self->state;
-      if (!st.run || !st.run->has_workflow_task()
-          || st.run->workflow_task().scheduled_event_id() != scheduled_id
-          || st.run->workflow_task().started_event_id() != started_id)
-        return;  // answered in time
-      spdlog::warn("workflow task {} of {} timed out", scheduled_id, st.args.workflow_id);
-      st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"},
-              [self](caf::error err) {
-                if (err)
-                  spdlog::error("timing out workflow task of {}: {}",
-                                self->state.args.workflow_id, error_text(err));
-              });
     },
   };
 }

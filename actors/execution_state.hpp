@@ -49,7 +49,10 @@ struct execution_state {
   std::vector<caf::response_promise> result_waiters;  // for the current run
   uint64_t handled = 0;                  // messages handled (for passivation)
   int64_t last_message_ms = 0;
-  bool tick_armed = false;
+  int64_t tick_due_ms = 0;               // when the armed tick fires (0: none armed)
+  struct watched_task {
+    int64_t scheduled_id = 0, started_id = 0, deadline_ms = 0;  // 0: none
+  } wt_deadline;                         // the started workflow task's start-to-close deadline
   // The current run's history as encoded WorkflowTask.history fields (field 3), so that a
   // workflow task is built without reading RocksDB. Valid when history_cached; filled on the
   // first workflow task after activation (or at run creation) and extended by every commit.

@@ -45,12 +45,11 @@ std::string task_key(const pb::TaskToken& t, bool activity) {
   return key;
 }
 
-// Tells the execution (through the frontend) something about an activity attempt; the answer
-// does not matter (a stale attempt is refused there).
+// Tells the execution (through the frontend) something about an activity attempt, one-way: the
+// answer does not matter (a stale attempt is refused there).
 template <class Atom>
 void tell_execution(self_ptr self, Atom atom, std::string bytes) {
-  self->request(self->state.env->frontend, request_timeout, atom, std::move(bytes))
-    .then([](const std::string&) {}, [](const caf::error&) {});
+  caf::anon_send(self->state.env->frontend, atom, std::move(bytes));
 }
 
 // Next worker with a free slot after the last one served, or nullptr.

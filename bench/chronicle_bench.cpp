@@ -58,6 +58,7 @@ struct bench_options {
   int64_t timeout_s = 60;
   int64_t max_seconds = 120;
   int64_t warmup = 5;
+  std::string driver = "actor";
   std::string tmp_dir;
   bool keep_tmp = false;
   std::string node_binary;
@@ -135,6 +136,10 @@ int parse_args(int argc, char** argv, bench_options* o) {
   app.add_option("--max-seconds", o->max_seconds,
                  "no workflow starts after this long (the rest count as failed)")
     ->check(CLI::Range(int64_t{1}, int64_t{86'400}))->capture_default_str();
+  app.add_option("--driver", o->driver,
+                 "load driver: actor (C request chains from one event-based actor) or threads "
+                 "(C threads with a blocking client each); see bench/driver.hpp")
+    ->check(CLI::IsMember({"actor", "threads"}))->capture_default_str();
   app.add_option("--warmup", o->warmup, "workflows run one at a time before the clock starts")
     ->check(CLI::Range(int64_t{0}, int64_t{10'000}))->capture_default_str();
   app.add_option("--tmp-dir", o->tmp_dir,
@@ -198,6 +203,7 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
   ro.send_signal = s.name == "signal-roundtrip";
   ro.result_timeout = std::chrono::seconds(o.timeout_s);
   ro.max_duration = std::chrono::seconds(o.max_seconds);
+  ro.threads = o.driver == "threads";
 
   run_result result;
   if (o.warmup > 0) {  // also waits for the worker to register
@@ -262,6 +268,7 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
   out["worker_slots"] = o.worker_slots;
   out["activity_slots"] = o.activity_slots;
   out["workers"] = o.workers;
+  out["driver"] = o.driver;
   out["node"] = o.embedded ? std::string("embedded") : o.address;
   if (node_log_problems) out["node_log_problems"] = *node_log_problems;
   if (!r.errors.empty()) out["errors"] = r.errors;

@@ -7,6 +7,9 @@
 #include <optional>
 #include <thread>
 
+#include <future>
+
+#include "protocol/messages.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
 
@@ -37,8 +40,7 @@ struct thread_out {
   }
 };
 
-// Starts workflow `n` and waits for its result; records latency or the failure.
-void run_one(client& c, const run_options& opts, int64_t n, thread_out& out) {
+pb::StartWorkflowRequest start_request(const run_options& opts, int64_t n) {
   pb::StartWorkflowRequest req;
   req.set_namespace_(opts.ns);
   req.set_workflow_id(opts.id_prefix + "-" + std::to_string(n));
@@ -48,7 +50,12 @@ void run_one(client& c, const run_options& opts, int64_t n, thread_out& out) {
   req.set_request_id(req.workflow_id());  // a retried start is idempotent
   sdk::json input = {{"n", n}};
   *req.mutable_input() = sdk::to_payload(input);
+  return req;
+}
 
+// Starts workflow `n` and waits for its result; records latency or the failure.
+void run_one(client& c, const run_options& opts, int64_t n, thread_out& out) {
+  auto req = start_request(opts, n);
   auto t0 = clock_type::now();
   auto started = c.start(req);
   if (!started) {
@@ -86,6 +93,203 @@ void count_events(client& c, const run_options& opts, thread_out& out) {
   }
 }
 
+
+// ---- the actor driver -------------------------------------------------------------------------
+
+using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
+
+struct driver_state {
+  const run_options* opts = nullptr;
+  caf::actor node;
+  thread_out* out = nullptr;
+  std::promise<void>* finished = nullptr;
+  int64_t next = 0;
+  int64_t in_flight = 0;
+  bool over = false;  // watchdog fired: what is still in flight has failed
+};
+
+using driver_ptr = caf::stateful_actor<driver_state>*;
+
+void launch(driver_ptr self);
+
+// Workflow n ended (ok or not): start the next one, or finish when none is left.
+void ended(driver_ptr self) {
+  auto& st = self->state;
+  if (st.over) return;
+  --st.in_flight;
+  launch(self);
+  if (st.in_flight == 0) {
+    st.over = true;
+    st.finished->set_value();
+    self->quit();
+  }
+}
+
+void ask_result(driver_ptr self, std::string wid, std::string run_id,
+                clock_type::time_point t0) {
+  auto& st = self->state;
+  pb::GetResultRequest req;
+  req.set_namespace_(st.opts->ns);
+  req.set_workflow_id(wid);
+  req.set_run_id(run_id);
+  self->request(st.node, caf::infinite, result_atom::value, encode(req))
+    .then(
+      [=](const std::string& bytes) {
+        auto& st = self->state;
+        if (st.over) return;
+        auto res = decode<pb::GetResultResponse>(bytes, "GetResultResponse");
+        if (!res) {
+          st.out->fail("result: " + error_text(res.error()));
+        } else if (res->status() != pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+          st.out->fail(std::string("workflow closed as ") + status_name(res->status()) + ": "
+                       + res->failure().message());
+        } else {
+          st.out->latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+          st.out->completed_ids.push_back(wid);
+        }
+        ended(self);
+      },
+      [=](caf::error& err) {
+        if (self->state.over) return;
+        self->state.out->fail("result: " + error_text(err));
+        ended(self);
+      });
+}
+
+void launch(driver_ptr self) {
+  auto& st = self->state;
+  if (st.over || st.next >= st.opts->workflows) return;
+  auto req = start_request(*st.opts, st.next++);
+  ++st.in_flight;
+  auto t0 = clock_type::now();
+  auto wid = req.workflow_id();
+  auto input = req.input();
+  self->request(st.node, caf::infinite, start_atom::value, encode(req))
+    .then(
+      [=](const std::string& bytes) {
+        auto& st = self->state;
+        if (st.over) return;
+        auto started = decode<pb::StartWorkflowResponse>(bytes, "StartWorkflowResponse");
+        if (!started) {
+          st.out->fail("start: " + error_text(started.error()));
+          return ended(self);
+        }
+        auto run_id = started->run_id();
+        if (!st.opts->send_signal) return ask_result(self, wid, run_id, t0);
+        pb::SignalWorkflowRequest sig;
+        sig.set_namespace_(st.opts->ns);
+        sig.set_workflow_id(wid);
+        sig.set_run_id(run_id);
+        sig.set_signal_name("go");
+        *sig.mutable_input() = input;
+        sig.set_identity("chronicle-bench");
+        self->request(st.node, caf::infinite, signal_atom::value, encode(sig))
+          .then([=](const std::string&) { ask_result(self, wid, run_id, t0); },
+                [=](caf::error& err) {
+                  if (self->state.over) return;
+                  self->state.out->fail("signal: " + error_text(err));
+                  ended(self);
+                });
+      },
+      [=](caf::error& err) {
+        if (self->state.over) return;
+        self->state.out->fail("start: " + error_text(err));
+        ended(self);
+      });
+}
+
+caf::behavior driver_actor(driver_ptr self, const run_options* opts, caf::actor node,
+                           thread_out* out, std::promise<void>* finished) {
+  auto& st = self->state;
+  st.opts = opts;
+  st.node = std::move(node);
+  st.out = out;
+  st.finished = finished;
+  // One watchdog for the whole run instead of a timeout per request.
+  self->delayed_send(self, opts->max_duration + opts->result_timeout, watchdog_atom::value);
+  for (int i = 0; i < std::max(1, opts->concurrency); ++i) launch(self);
+  if (st.in_flight == 0) {
+    st.over = true;
+    finished->set_value();
+    self->quit();
+  }
+  return {
+    [=](watchdog_atom) {
+      auto& st = self->state;
+      if (st.over) return;
+      st.out->failed += st.in_flight + (st.opts->workflows - st.next);
+      st.out->note("the run took longer than "
+                   + std::to_string((st.opts->max_duration + st.opts->result_timeout).count())
+                   + " ms");
+      st.over = true;
+      st.finished->set_value();
+      self->quit();
+    },
+  };
+}
+
+run_result collect(std::vector<thread_out>& outs, double seconds) {
+  run_result r;
+  r.seconds = seconds;
+  for (auto& out : outs) {
+    r.latencies_ms.insert(r.latencies_ms.end(), out.latencies_ms.begin(), out.latencies_ms.end());
+    r.failed += out.failed;
+    r.events += out.events;
+    r.events_unknown += out.events_unknown;
+    for (auto& e : out.errors)
+      if (r.errors.size() < max_errors
+          && std::find(r.errors.begin(), r.errors.end(), e) == r.errors.end())
+        r.errors.push_back(e);
+  }
+  r.completed = static_cast<int64_t>(r.latencies_ms.size());
+  std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
+  return r;
+}
+
+run_result run_with_actor(caf::actor_system& sys, const run_options& opts) {
+  std::vector<thread_out> outs(1);
+  auto& out = outs[0];
+  auto c = client::connect(sys, opts.host, opts.port);
+  if (!c) {
+    out.note("connect: " + error_text(c.error()));
+    out.failed = opts.workflows;
+    return collect(outs, 0);
+  }
+  if (opts.on_timing_start) opts.on_timing_start();
+  auto begin = clock_type::now();
+  std::promise<void> finished;
+  auto done = finished.get_future();
+  sys.spawn(driver_actor, &opts, c->node(), &out, &finished);
+  done.wait();
+  auto end = clock_type::now();
+  if (opts.on_timing_end) opts.on_timing_end();
+  if (opts.count_events) {
+    // Untimed: describe from as many threads as the run had in flight (at most 16).
+    int threads = std::clamp(opts.concurrency, 1, 16);
+    std::vector<thread_out> parts(threads);
+    for (size_t i = 0; i < out.completed_ids.size(); ++i)
+      parts[i % threads].completed_ids.push_back(out.completed_ids[i]);
+    {
+      std::vector<std::jthread> pool;
+      for (auto& part : parts)
+        pool.emplace_back([&] {
+          auto cc = client::connect(sys, opts.host, opts.port);
+          if (!cc) {
+            part.events_unknown += static_cast<int64_t>(part.completed_ids.size());
+            return;
+          }
+          count_events(*cc, opts, part);
+        });
+    }
+    for (auto& part : parts) {
+      out.events += part.events;
+      out.events_unknown += part.events_unknown;
+    }
+  }
+  return collect(outs, std::chrono::duration<double>(end - begin).count());
+}
+
 }  // namespace
 
 double percentile(const std::vector<double>& sorted, double p) {
@@ -94,7 +298,9 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
-run_result run_workflows(caf::actor_system& sys, const run_options& opts) {
+namespace {
+
+run_result run_with_threads(caf::actor_system& sys, const run_options& opts) {
   const int threads = std::max(1, opts.concurrency);
   std::vector<thread_out> outs(threads);
   std::atomic<int64_t> next{0};
@@ -135,21 +341,13 @@ run_result run_workflows(caf::actor_system& sys, const run_options& opts) {
     for (auto& out : outs) pool.emplace_back(body, std::ref(out));
   }  // jthreads join here
 
-  run_result r;
-  r.seconds = std::chrono::duration<double>(end - begin).count();
-  for (auto& out : outs) {
-    r.latencies_ms.insert(r.latencies_ms.end(), out.latencies_ms.begin(), out.latencies_ms.end());
-    r.failed += out.failed;
-    r.events += out.events;
-    r.events_unknown += out.events_unknown;
-    for (auto& e : out.errors)
-      if (r.errors.size() < max_errors
-          && std::find(r.errors.begin(), r.errors.end(), e) == r.errors.end())
-        r.errors.push_back(e);
-  }
-  r.completed = static_cast<int64_t>(r.latencies_ms.size());
-  std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
-  return r;
+  return collect(outs, std::chrono::duration<double>(end - begin).count());
+}
+
+}  // namespace
+
+run_result run_workflows(caf::actor_system& sys, const run_options& opts) {
+  return opts.threads ? run_with_threads(sys, opts) : run_with_actor(sys, opts);
 }
 
 }  // namespace chronicle::bench

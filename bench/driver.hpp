@@ -1,5 +1,9 @@
-// The load driver: starts W workflows from C client threads (each with its own blocking
-// chronicle::client, one workflow in flight per thread) and measures start -> result latency.
+// The load driver: starts W workflows, C in flight at once, and measures start -> result latency.
+// Two drivers: `actor` (default) keeps C request chains in flight from one event-based CAF actor
+// (start, [signal,] result, next), as a program using the node's API asynchronously would;
+// `threads` runs C client threads, each with its own blocking chronicle::client and one workflow
+// in flight. Both send the same requests; the threads cost the bench's own process more CPU
+// (a thread wake-up per reply, a request timeout per call) on the cores the node shares.
 #pragma once
 
 #include <caf/all.hpp>
@@ -25,6 +29,7 @@ struct run_options {
   std::chrono::milliseconds result_timeout{60'000};
   std::chrono::seconds max_duration{120};  // no new workflow starts after this; the rest fail
   bool count_events = true;       // describe every completed workflow after the timed phase
+  bool threads = false;           // the `threads` driver (see above) instead of `actor`
   std::function<void()> on_timing_start;  // called when the clock starts and stops (once each)
   std::function<void()> on_timing_end;
 };

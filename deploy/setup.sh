@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev libssl-dev librocksdb-dev
+  libgoogle-perftools-dev    # tcmalloc for the node and the workers (CMakeLists.txt)
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler
   doctest-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev

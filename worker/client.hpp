@@ -80,6 +80,10 @@ public:
   // Every member's status (and the shard map when with_shards), as seen from the connected node.
   caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
 
+  // The connected node's actor, for callers that send the same requests asynchronously from
+  // their own actors (e.g. chronicle-bench's load driver).
+  const caf::actor& node() const { return node_; }
+
 private:
   client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node);
 
