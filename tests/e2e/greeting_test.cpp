@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <atomic>
 #include <map>
 #include <thread>
 
@@ -217,4 +218,41 @@ TEST_CASE("durability os: kill -9 of the node loses nothing (the WAL is in the O
   auto h = c2.history("", "os1");
   REQUIRE(h);
   check_greeting_history(*h);
+}
+
+TEST_CASE("a workflow task a worker never answers times out (start-to-close) and runs on another worker") {
+  deployment d("workflow_task_timeout_ms: 500\n");
+  d.start_node();
+  auto node = test_system().middleman().remote_actor("127.0.0.1", d.port);
+  REQUIRE(node);
+  // A worker that takes workflow tasks and never answers them.
+  auto taken = std::make_shared<std::atomic<int>>(0);
+  auto silent = test_system().spawn([taken](caf::event_based_actor*) -> caf::behavior {
+    return {
+      [taken](wf_task_atom, const std::string&) { ++*taken; },
+      [](const std::string&) {},  // the registration's answer
+    };
+  });
+  pb::RegisterWorkerRequest reg;
+  reg.set_task_queue("greetings");
+  reg.set_identity("silent");
+  reg.set_workflows(true);
+  reg.set_workflow_slots(1);
+  caf::send_as(silent, *node, register_atom::value, encode(reg));
+  auto c = d.connect();
+  auto begin = std::chrono::steady_clock::now();
+  d.start(c, "wt-timeout", "Ada");
+  auto deadline = begin + 10s;
+  while (taken->load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(taken->load() == 1);
+  d.start_worker();  // the retried task goes here: the silent worker's only slot stays taken
+  check_result(c, "wt-timeout", "Ada");
+  CHECK(std::chrono::steady_clock::now() - begin >= 500ms);
+  auto h = c.history("", "wt-timeout");
+  REQUIRE(h);
+  auto counts = count_events(*h);
+  CHECK(counts[pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT] == 1);
+  check_greeting_history(*h);
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
 }
