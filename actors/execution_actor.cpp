@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <random>
 
 #include "actors/execution_state.hpp"
@@ -36,25 +37,35 @@ void arm_tick(self_ptr self, int64_t due) {
                      tick_atom::value, due);
 }
 
+// How often an active execution's tick comes: often enough for the passivation check and for
+// a workflow task's start-to-close deadline (so a task's deadline seldom needs a tick of its own).
+int64_t tick_period(self_ptr self) {
+  const auto& cfg = self->state.args.env->config;
+  return std::min(cfg.passivate_after_ms, cfg.workflow_task_timeout_ms);
+}
+
 // Arms the idle check: the actor asks its shard to passivate it once idle for the configured time.
 void touch(self_ptr self) {
   auto& st = self->state;
   ++st.handled;
   st.last_message_ms = now_ms();
-  if (st.tick_due_ms == 0) arm_tick(self, st.last_message_ms + st.args.env->config.passivate_after_ms);
+  if (st.tick_due_ms == 0) arm_tick(self, st.last_message_ms + tick_period(self));
 }
 
-// The started workflow task `wt_deadline` watches was not answered in time (start-to-close
-// timeout): an answer that never comes (lost worker, lost task queue) does not block the
-// workflow forever.
+// Whether the workflow task `wt_deadline` watches is still started and unanswered.
+bool watched_task_open(const execution_state& st) {
+  const auto& w = st.wt_deadline;
+  return w.deadline_ms != 0 && st.run && st.run->has_workflow_task()
+         && st.run->workflow_task().scheduled_event_id() == w.scheduled_id
+         && st.run->workflow_task().started_event_id() == w.started_id;
+}
+
+// The started workflow task was not answered in time (start-to-close timeout): an answer that
+// never comes (lost worker, lost task queue) does not block the workflow forever.
 void time_out_workflow_task(self_ptr self) {
   auto& st = self->state;
-  auto [scheduled_id, started_id, deadline] = st.wt_deadline;
+  auto scheduled_id = st.wt_deadline.scheduled_id;
   st.wt_deadline = {};
-  if (!st.run || !st.run->has_workflow_task()
-      || st.run->workflow_task().scheduled_event_id() != scheduled_id
-      || st.run->workflow_task().started_event_id() != started_id)
-    return;  // answered in time
   spdlog::warn("workflow task {} of {} timed out", scheduled_id, st.args.workflow_id);
   st.step(self, input::workflow_task_timed_out{scheduled_id, "start-to-close timeout"},
           [self](caf::error err) {
@@ -69,8 +80,8 @@ void on_tick(self_ptr self, int64_t due) {
   if (due != st.tick_due_ms) return;  // superseded by an earlier one
   st.tick_due_ms = 0;
   auto now = now_ms();
-  if (st.wt_deadline.deadline_ms != 0 && now >= st.wt_deadline.deadline_ms)
-    time_out_workflow_task(self);
+  if (!watched_task_open(st)) st.wt_deadline = {};  // answered (or superseded) in time
+  else if (now >= st.wt_deadline.deadline_ms) time_out_workflow_task(self);
   auto idle_for = now - st.last_message_ms;
   auto limit = st.args.env->config.passivate_after_ms;
   bool task_started = st.run && st.run->has_workflow_task()
@@ -81,7 +92,7 @@ void on_tick(self_ptr self, int64_t due) {
                st.handled);
     return;
   }
-  auto next = now + std::max<int64_t>(limit - idle_for, 10);
+  auto next = now + std::clamp<int64_t>(limit - idle_for, 10, tick_period(self));
   if (st.wt_deadline.deadline_ms != 0) next = std::min(next, st.wt_deadline.deadline_ms);
   arm_tick(self, next);
 }

@@ -96,10 +96,23 @@ pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms) {
 }  // namespace
 
 void execution_state::add_records(storage::write_batch& batch, const transition& t,
-                                  bool new_run) const {
+                                  bool new_run, const transition* carried) const {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, t.state.run_id()};
-  if (!t.events.empty()) batch.append_history(k, t.events);
-  batch.put_state(k, t.state);
+  if (carried && !carried->events.empty()) {
+    // The deferred events come first, in the same history record.
+    std::vector<pb::HistoryEvent> events;
+    events.reserve(carried->events.size() + t.events.size());
+    events.insert(events.end(), carried->events.begin(), carried->events.end());
+    events.insert(events.end(), t.events.begin(), t.events.end());
+    batch.append_history(k, events);
+  } else if (!t.events.empty()) {
+    batch.append_history(k, t.events);
+  }
+  if (carried) {
+    for (auto& r : carried->timers_removed) batch.delete_timer(args.shard_id, r);
+    for (auto& r : carried->transfers_removed) batch.delete_transfer(args.shard_id, r);
+  }
+  batch.put_state(k, t.state);  // supersedes the carried state
   if (new_run || t.closed) {
     pb::CurrentRun cur;
     cur.set_run_id(t.state.run_id());
@@ -128,8 +141,11 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   // write is in flight, the store no longer has the whole history (append_history reads it).
   if (!new_run && !history_cached)
     if (auto err = cache_history()) return done(err);
-  storage::write_batch batch = new_batch();
-  add_records(batch, t, new_run);
+  // The deferred WorkflowTaskStarted of the same run shares this transition's history record and
+  // state (one of each instead of two); of another run it goes first on its own.
+  bool carry = deferred && deferred->state.run_id() == t.state.run_id();
+  storage::write_batch batch = carry ? storage::write_batch{} : new_batch();
+  add_records(batch, t, new_run, carry ? &*deferred : nullptr);
   if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
   write(self, std::move(batch), nullptr, false);
   effects(self, t, new_run);

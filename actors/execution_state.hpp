@@ -123,7 +123,9 @@ private:
   void effects(caf::event_based_actor* self, transition& t, bool new_run);
   void fail(caf::event_based_actor* self, const std::string& what);
   // Adds a transition's records for run `k` to the batch (visibility included).
-  void add_records(storage::write_batch& batch, const transition& t, bool new_run) const;
+  // `carried`: a deferred transition of the same run whose records go with t's.
+  void add_records(storage::write_batch& batch, const transition& t, bool new_run,
+                   const transition* carried = nullptr) const;
 };
 
 }  // namespace chronicle

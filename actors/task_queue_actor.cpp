@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <optional>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -16,6 +17,8 @@ struct task_queue_state {
     pb::DispatchRequest req;
     bool delivered = false;  // a workflow task handed to its worker (started in history)
     std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
+    // A workflow task whose start was asked of its execution (not answered yet).
+    std::optional<std::chrono::steady_clock::time_point> start_asked;
   };
   struct worker {
     caf::actor handle;
@@ -31,6 +34,7 @@ struct task_queue_state {
   std::map<caf::actor_addr, worker> workers;
   caf::actor_addr last;         // round-robin position
   bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
+  bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
 };
 
 namespace {
@@ -77,13 +81,71 @@ void lose_workflow_task(self_ptr self, const pb::TaskToken& token, const std::st
 
 void pump(self_ptr self);
 
+using sweep_starts_atom = caf::atom_constant<caf::atom("sweepwts")>;
+
+// Starting a workflow task failed (or its answer did not come in time): it is handed out again,
+// unless it was handled elsewhere already.
+void start_failed(self_ptr self, const caf::actor_addr& addr, const std::string& key,
+                  const caf::error& err) {
+  auto& st = self->state;
+  auto wi = st.workers.find(addr);
+  std::optional<task_queue_state::task> t;
+  if (wi != st.workers.end()) {
+    auto it = wi->second.inflight.find(key);
+    if (it != wi->second.inflight.end() && !it->second.delivered) {
+      t = std::move(it->second);
+      wi->second.inflight.erase(it);
+    }
+  }
+  auto code = chronicle_code(err);
+  if (code == static_cast<uint8_t>(errc::stale_task)
+      || code == static_cast<uint8_t>(errc::not_found)) {
+    st.known.erase(key);  // already handled elsewhere
+  } else if (t) {
+    spdlog::warn("task queue {}: starting workflow task failed ({}), retrying", st.queue,
+                 error_text(err));
+    st.known.erase(key);
+    self->delayed_send(self, std::chrono::seconds(1), dispatch_atom::value, encode(t->req));
+  }
+  pump(self);
+}
+
+// One clock entry per queue instead of a timeout per request: every second while starts are
+// pending, those asked longer than request_timeout ago count as failed. A late answer then finds
+// its task gone and reports it lost (see start_workflow_task).
+void arm_start_sweep(self_ptr self) {
+  if (self->state.sweep_armed) return;
+  self->state.sweep_armed = true;
+  self->delayed_send(self, std::chrono::seconds(1), sweep_starts_atom::value);
+}
+
+void sweep_starts(self_ptr self) {
+  auto& st = self->state;
+  st.sweep_armed = false;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<caf::actor_addr, std::string>> late;
+  bool pending = false;
+  for (auto& [addr, w] : st.workers)
+    for (auto& [key, t] : w.inflight)
+      if (t.start_asked && !t.delivered) {
+        if (now - *t.start_asked >= request_timeout) late.emplace_back(addr, key);
+        else pending = true;
+      }
+  for (auto& [addr, key] : late)
+    start_failed(self, addr, key, caf::make_error(caf::sec::request_timeout));
+  if (pending) arm_start_sweep(self);
+}
+
 void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::string& key) {
   pb::RecordWorkflowTaskStarted rec;
-  auto token = w.inflight[key].req.token();
+  auto& task = w.inflight[key];
+  auto token = task.req.token();
+  task.start_asked = std::chrono::steady_clock::now();
   *rec.mutable_token() = token;
   rec.set_identity(w.identity);
   auto addr = w.handle.address();
-  self->request(self->state.env->frontend, request_timeout, wt_start_atom::value, encode(rec))
+  arm_start_sweep(self);
+  self->request(self->state.env->frontend, caf::infinite, wt_start_atom::value, encode(rec))
     .then(
       [=](std::string& task_bytes) {
         auto& st = self->state;
@@ -92,32 +154,12 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
           lose_workflow_task(self, token, "worker lost before delivery");
           return;
         }
-        wi->second.inflight[key].delivered = true;
+        auto& t = wi->second.inflight[key];
+        t.delivered = true;
+        t.start_asked.reset();
         self->send(wi->second.handle, wf_task_atom::value, std::move(task_bytes));
       },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        auto wi = st.workers.find(addr);
-        std::optional<task_queue_state::task> t;
-        if (wi != st.workers.end()) {
-          auto it = wi->second.inflight.find(key);
-          if (it != wi->second.inflight.end()) {
-            t = std::move(it->second);
-            wi->second.inflight.erase(it);
-          }
-        }
-        auto code = chronicle_code(err);
-        if (code == static_cast<uint8_t>(errc::stale_task)
-            || code == static_cast<uint8_t>(errc::not_found)) {
-          st.known.erase(key);  // already handled elsewhere
-        } else if (t) {
-          spdlog::warn("task queue {}: starting workflow task failed ({}), retrying",
-                       st.queue, error_text(err));
-          st.known.erase(key);
-          self->delayed_send(self, std::chrono::seconds(1), dispatch_atom::value, encode(t->req));
-        }
-        pump(self);
-      });
+      [=](caf::error& err) { start_failed(self, addr, key, err); });
 }
 
 void pump(self_ptr self) {
@@ -238,6 +280,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
           return;
         }
     },
+    [=](sweep_starts_atom) { sweep_starts(self); },
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;
@@ -256,7 +299,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
         return;
       }
       st.known.insert(key);
-      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false});
+      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false, std::chrono::steady_clock::now(), std::nullopt});
       st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
       pump(self);
     },
