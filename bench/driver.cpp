@@ -34,6 +34,17 @@ struct thread_out {
     ++failed;
     note(why);
   }
+  // A workflow's result (or the error getting it), started at t0.
+  void record(const std::string& wid, const caf::expected<pb::GetResultResponse>& res,
+              clock_type::time_point t0) {
+    auto t1 = clock_type::now();
+    if (!res) return fail("result: " + error_text(res.error()));
+    if (res->status() != pb::WORKFLOW_EXECUTION_STATUS_COMPLETED)
+      return fail(std::string("workflow closed as ") + status_name(res->status()) + ": "
+                  + res->failure().message());
+    latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    completed_ids.push_back(wid);
+  }
   void note(const std::string& why) {
     if (errors.size() < max_errors && std::find(errors.begin(), errors.end(), why) == errors.end())
       errors.push_back(why);
@@ -69,19 +80,8 @@ void run_one(client& c, const run_options& opts, int64_t n, thread_out& out) {
       return;
     }
   }
-  auto res = c.result(opts.ns, req.workflow_id(), started->run_id(), opts.result_timeout);
-  auto t1 = clock_type::now();
-  if (!res) {
-    out.fail("result: " + error_text(res.error()));
-    return;
-  }
-  if (res->status() != pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-    out.fail(std::string("workflow closed as ") + status_name(res->status()) + ": "
-             + res->failure().message());
-    return;
-  }
-  out.latencies_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  out.completed_ids.push_back(req.workflow_id());
+  out.record(req.workflow_id(),
+             c.result(opts.ns, req.workflow_id(), started->run_id(), opts.result_timeout), t0);
 }
 
 // Adds the history length of every workflow the thread completed.
@@ -111,6 +111,16 @@ struct driver_state {
 using driver_ptr = caf::stateful_actor<driver_state>*;
 
 void launch(driver_ptr self);
+void ended(driver_ptr self);
+
+// The error handler of a request in workflow n's chain: counts the failure, goes on.
+auto failing(driver_ptr self, const char* step) {
+  return [self, step](caf::error& err) {
+    if (self->state.over) return;
+    self->state.out->fail(std::string(step) + ": " + error_text(err));
+    ended(self);
+  };
+}
 
 // Workflow n ended (ok or not): start the next one, or finish when none is left.
 void ended(driver_ptr self) {
@@ -135,26 +145,12 @@ void ask_result(driver_ptr self, std::string wid, std::string run_id,
   self->request(st.node, caf::infinite, result_atom::value, encode(req))
     .then(
       [=](const std::string& bytes) {
-        auto& st = self->state;
-        if (st.over) return;
-        auto res = decode<pb::GetResultResponse>(bytes, "GetResultResponse");
-        if (!res) {
-          st.out->fail("result: " + error_text(res.error()));
-        } else if (res->status() != pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) {
-          st.out->fail(std::string("workflow closed as ") + status_name(res->status()) + ": "
-                       + res->failure().message());
-        } else {
-          st.out->latencies_ms.push_back(
-            std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-          st.out->completed_ids.push_back(wid);
-        }
+        if (self->state.over) return;
+        self->state.out->record(wid, decode<pb::GetResultResponse>(bytes, "GetResultResponse"),
+                                t0);
         ended(self);
       },
-      [=](caf::error& err) {
-        if (self->state.over) return;
-        self->state.out->fail("result: " + error_text(err));
-        ended(self);
-      });
+      failing(self, "result"));
 }
 
 void launch(driver_ptr self) {
@@ -186,17 +182,9 @@ void launch(driver_ptr self) {
         sig.set_identity("chronicle-bench");
         self->request(st.node, caf::infinite, signal_atom::value, encode(sig))
           .then([=](const std::string&) { ask_result(self, wid, run_id, t0); },
-                [=](caf::error& err) {
-                  if (self->state.over) return;
-                  self->state.out->fail("signal: " + error_text(err));
-                  ended(self);
-                });
+                failing(self, "signal"));
       },
-      [=](caf::error& err) {
-        if (self->state.over) return;
-        self->state.out->fail("start: " + error_text(err));
-        ended(self);
-      });
+      failing(self, "start"));
 }
 
 caf::behavior driver_actor(driver_ptr self, const run_options* opts, caf::actor node,
