@@ -37,11 +37,21 @@ void arm_tick(self_ptr self, int64_t due) {
                      tick_atom::value, due);
 }
 
+// A closed run's execution is passivated sooner: only a late result request or a retention purge
+// may still come for it, and it would keep its history cache in memory for nothing.
+constexpr int64_t closed_passivate_after_ms = 1000;
+
+int64_t passivate_limit(const execution_state& st) {
+  auto limit = st.args.env->config.passivate_after_ms;
+  if (st.run && !is_running(*st.run)) return std::min(limit, closed_passivate_after_ms);
+  return limit;
+}
+
 // How often an active execution's tick comes: often enough for the passivation check and for
 // a workflow task's start-to-close deadline (so a task's deadline seldom needs a tick of its own).
 int64_t tick_period(self_ptr self) {
   const auto& cfg = self->state.args.env->config;
-  return std::min(cfg.passivate_after_ms, cfg.workflow_task_timeout_ms);
+  return std::min(passivate_limit(self->state), cfg.workflow_task_timeout_ms);
 }
 
 // Arms the idle check: the actor asks its shard to passivate it once idle for the configured time.
@@ -83,7 +93,7 @@ void on_tick(self_ptr self, int64_t due) {
   if (!watched_task_open(st)) st.wt_deadline = {};  // answered (or superseded) in time
   else if (now >= st.wt_deadline.deadline_ms) time_out_workflow_task(self);
   auto idle_for = now - st.last_message_ms;
-  auto limit = st.args.env->config.passivate_after_ms;
+  auto limit = passivate_limit(st);
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
   if (idle_for >= limit && st.result_waiters.empty() && !task_started
@@ -150,6 +160,9 @@ caf::result<std::string> reply_after_step(self_ptr self, const decide_input& in,
     if (err) deliver(self, rp, std::move(err), who);
     else deliver(self, rp, make_reply(), who);
   });
+  auto& st = self->state;
+  if (st.run && !is_running(*st.run))  // closed now: passivate soon (see passivate_limit)
+    arm_tick(self, now_ms() + passivate_limit(st));
   return caf::delegated<std::string>{};
 }
 
