@@ -33,10 +33,15 @@ caf::expected<client> client::connect(caf::actor_system& sys, const std::string&
   }
 }
 
+caf::scoped_actor& client::self() {
+  if (!caller_.actor) caller_.actor = std::make_unique<caf::scoped_actor>(*sys_);
+  return *caller_.actor;
+}
+
 template <class Msg, class Atom>
 caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
                                 std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{*sys_};
+  auto& self = this->self();
   caf::expected<Msg> out = make_error(errc::internal, "no reply");
   self->request(node_, timeout, atom, bytes)
     .receive(
@@ -203,7 +208,7 @@ caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards
 }
 
 bool client::call_ping() {
-  caf::scoped_actor self{*sys_};
+  auto& self = this->self();
   bool ok = false;
   self->request(node_, std::chrono::milliseconds(1000), ping_atom::value)
     .receive([&](const std::string&) { ok = true; },

@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <memory>
+
 #include <chrono>
 #include <string>
 
@@ -94,10 +96,27 @@ private:
   // True when the node answers a ping within a second (a refusal counts as an answer).
   bool call_ping();
 
+  // The blocking actor this client's calls are made from, created on first use and kept (a
+  // scoped_actor per call costs an actor spawn and its registration each time). A copy of the
+  // client gets its own: a client is used by one thread at a time.
+  struct caller {
+    std::unique_ptr<caf::scoped_actor> actor;
+    caller() = default;
+    caller(const caller&) {}
+    caller& operator=(const caller&) {
+      actor.reset();
+      return *this;
+    }
+    caller(caller&&) noexcept = default;
+    caller& operator=(caller&&) noexcept = default;
+  };
+  caf::scoped_actor& self();
+
   caf::actor_system* sys_;
   std::string host_;
   uint16_t port_;
   caf::actor node_;
+  caller caller_;
   std::chrono::milliseconds timeout_ = request_timeout;
 };
 
