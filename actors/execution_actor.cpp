@@ -92,6 +92,9 @@ void on_tick(self_ptr self, int64_t due) {
   auto now = now_ms();
   if (!watched_task_open(st)) st.wt_deadline = {};  // answered (or superseded) in time
   else if (now >= st.wt_deadline.deadline_ms) time_out_workflow_task(self);
+  // Deferred records (a long activity's start) reach the disk within a tick, and always before
+  // the actor is passivated.
+  if (st.deferred) st.write(self, st.new_batch(), nullptr, false);
   auto idle_for = now - st.last_message_ms;
   auto limit = passivate_limit(st);
   bool task_started = st.run && st.run->has_workflow_task()

@@ -42,14 +42,35 @@ void execution_state::step(caf::event_based_actor* self, const decide_input& in,
         done(err ? err : make_error(errc::invalid_argument, "workflow terminated: " + reason));
       });
   }
-  if (std::holds_alternative<input::workflow_task_started>(in) && history_cached && run
-      && t.state.run_id() == run->run_id() && t.transfers_added.empty()
-      && t.timers_added.empty() && !t.closed && !t.next_run) {
+  // A task handed to a worker (WorkflowTaskStarted, an activity's start) is applied in memory and
+  // written with the next write (see `deferred`).
+  bool deferrable = std::holds_alternative<input::workflow_task_started>(in)
+                    || std::holds_alternative<input::activity_started>(in);
+  if (deferrable && history_cached && run && t.state.run_id() == run->run_id()
+      && t.transfers_added.empty() && !t.closed && !t.next_run) {
     defer(self, std::move(t));
     return done(caf::none);
   }
   commit(self, std::move(t), std::move(done));
 }
+
+namespace {
+
+bool same_timer(const pb::TimerRecord& a, const pb::TimerRecord& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
+}
+
+// Removes `r` from `added` if it is there (a timer added and removed before either was written).
+bool cancel_added(std::vector<pb::TimerRecord>& added, const pb::TimerRecord& r) {
+  for (auto it = added.begin(); it != added.end(); ++it)
+    if (same_timer(*it, r)) {
+      added.erase(it);
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
 
 void execution_state::defer(caf::event_based_actor* self, transition t) {
   if (!deferred) deferred.emplace();
@@ -57,9 +78,11 @@ void execution_state::defer(caf::event_based_actor* self, transition t) {
   d.events.insert(d.events.end(), t.events.begin(), t.events.end());
   d.transfers_removed.insert(d.transfers_removed.end(), t.transfers_removed.begin(),
                              t.transfers_removed.end());
-  d.timers_removed.insert(d.timers_removed.end(), t.timers_removed.begin(), t.timers_removed.end());
+  for (auto& r : t.timers_removed)
+    if (!cancel_added(d.timers_added, r)) d.timers_removed.push_back(r);
+  d.timers_added.insert(d.timers_added.end(), t.timers_added.begin(), t.timers_added.end());
   d.state = t.state;
-  effects(self, t, false);
+  effects(self, t, false);  // arms the added timers in the shard's memory at once
 }
 
 storage::write_batch execution_state::new_batch() const {
@@ -68,6 +91,7 @@ storage::write_batch execution_state::new_batch() const {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, deferred->state.run_id()};
   if (!deferred->events.empty()) batch.append_history(k, deferred->events);
   batch.put_state(k, deferred->state);
+  for (auto& r : deferred->timers_added) batch.put_timer(args.shard_id, r);
   for (auto& r : deferred->timers_removed) batch.delete_timer(args.shard_id, r);
   for (auto& r : deferred->transfers_removed) batch.delete_transfer(args.shard_id, r);
   return batch;
@@ -108,7 +132,16 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
   } else if (!t.events.empty()) {
     batch.append_history(k, t.events);
   }
+  // Timers the carried transition added and t removes were never written: neither is.
+  std::vector<pb::TimerRecord> carried_timers;
+  std::vector<const pb::TimerRecord*> removed;
+  for (auto& r : t.timers_removed) removed.push_back(&r);
   if (carried) {
+    carried_timers = carried->timers_added;
+    removed.clear();
+    for (auto& r : t.timers_removed)
+      if (!cancel_added(carried_timers, r)) removed.push_back(&r);
+    for (auto& r : carried_timers) batch.put_timer(args.shard_id, r);
     for (auto& r : carried->timers_removed) batch.delete_timer(args.shard_id, r);
     for (auto& r : carried->transfers_removed) batch.delete_transfer(args.shard_id, r);
   }
@@ -130,7 +163,7 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
                           t.state.close_time_ms() + args.env->config.retention_of(args.ns), info);
   }
   for (auto& r : t.timers_added) batch.put_timer(args.shard_id, r);
-  for (auto& r : t.timers_removed) batch.delete_timer(args.shard_id, r);
+  for (auto* r : removed) batch.delete_timer(args.shard_id, *r);
   for (auto& r : t.transfers_added) batch.put_transfer(args.shard_id, r);
   for (auto& r : t.transfers_removed) batch.delete_transfer(args.shard_id, r);
 }

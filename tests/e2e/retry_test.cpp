@@ -22,11 +22,12 @@ namespace {
 struct retry_deployment {
   temp_dir dir;
   uint16_t port = free_port();
-  std::string config = write_node_config(dir.path(), port);
+  std::string config;
   process node;
   std::string address = "127.0.0.1:" + std::to_string(port);
 
-  retry_deployment() {
+  explicit retry_deployment(const std::string& extra_config = {})
+    : config(write_node_config(dir.path(), port, extra_config)) {
     node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
     REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
   }
@@ -151,6 +152,24 @@ TEST_CASE("start-to-close timeout retries a hanging activity") {
   CHECK(started[0].activity_task_started().last_failure().timeout_type()
         == pb::TIMEOUT_TYPE_START_TO_CLOSE);
   CHECK(events_of(c, "hang", pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT).empty());
+}
+
+TEST_CASE("start-to-close timeout fires for an attempt whose execution was passivated while it ran") {
+  // Passivated 100 ms after its last message: long before the attempt's 1 s start-to-close.
+  retry_deployment d("passivate_after_ms: 100\n");
+  auto w = d.worker("w1");
+  auto c = d.connect();
+  d.start(c, "hang-passive", "Hang");
+  // No result request meanwhile (a waiting client keeps the execution in memory): it is
+  // passivated while attempt 1 hangs, and reactivated by the attempt's timer.
+  std::this_thread::sleep_for(2500ms);
+  auto r = d.result(c, "hang-passive");
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(result_json(r)["attempt"] == 2);
+  auto started = events_of(c, "hang-passive", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().last_failure().timeout_type()
+        == pb::TIMEOUT_TYPE_START_TO_CLOSE);
 }
 
 TEST_CASE("a worker killed with -9 mid-activity: retried on another worker without waiting for the timeout") {
