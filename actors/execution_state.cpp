@@ -133,15 +133,13 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     batch.append_history(k, t.events);
   }
   // Timers the carried transition added and t removes were never written: neither is.
-  std::vector<pb::TimerRecord> carried_timers;
+  std::vector<pb::TimerRecord> carried_added;
+  if (carried) carried_added = carried->timers_added;
   std::vector<const pb::TimerRecord*> removed;
-  for (auto& r : t.timers_removed) removed.push_back(&r);
+  for (auto& r : t.timers_removed)
+    if (!cancel_added(carried_added, r)) removed.push_back(&r);
   if (carried) {
-    carried_timers = carried->timers_added;
-    removed.clear();
-    for (auto& r : t.timers_removed)
-      if (!cancel_added(carried_timers, r)) removed.push_back(&r);
-    for (auto& r : carried_timers) batch.put_timer(args.shard_id, r);
+    for (auto& r : carried_added) batch.put_timer(args.shard_id, r);
     for (auto& r : carried->timers_removed) batch.delete_timer(args.shard_id, r);
     for (auto& r : carried->transfers_removed) batch.delete_transfer(args.shard_id, r);
   }
@@ -174,8 +172,8 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   // write is in flight, the store no longer has the whole history (append_history reads it).
   if (!new_run && !history_cached)
     if (auto err = cache_history()) return done(err);
-  // The deferred WorkflowTaskStarted of the same run shares this transition's history record and
-  // state (one of each instead of two); of another run it goes first on its own.
+  // The deferred records of the same run share this transition's history record and state (one
+  // of each instead of two); of another run they go first on their own.
   bool carry = deferred && deferred->state.run_id() == t.state.run_id();
   storage::write_batch batch = carry ? storage::write_batch{} : new_batch();
   add_records(batch, t, new_run, carry ? &*deferred : nullptr);
