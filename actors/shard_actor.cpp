@@ -122,6 +122,12 @@ void redispatch(self_ptr self) {
     spdlog::error("shard {}: redispatch failed: {}", st.id, s.message());
     return;
   }
+  // Live executions too: a task whose transition is applied but not yet durable is not in the
+  // transfers table yet, and its first dispatch may have been dropped (its queue's owner was down).
+  for (auto& [key, e] : st.executions) {
+    auto sep = key.find('\0');
+    if (sep != std::string::npos) pending.emplace(key.substr(0, sep), key.substr(sep + 1));
+  }
   for (auto& [ns, wid] : pending) self->send(execution_for(self, ns, wid), redispatch_atom::value);
 }
 
