@@ -139,11 +139,15 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     impl_->del(table::visibility, keys::status_visibility_key(shard, old));
   }
   impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
+  impl_->put(table::visibility, keys::type_visibility_key(shard, info), info);
+  impl_->put(table::visibility, keys::id_visibility_key(shard, info), info);
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
   impl_->del(table::visibility, keys::visibility_key(shard, info));
   impl_->del(table::visibility, keys::status_visibility_key(shard, info));
+  impl_->del(table::visibility, keys::type_visibility_key(shard, info));
+  impl_->del(table::visibility, keys::id_visibility_key(shard, info));
 }
 
 void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,
@@ -312,35 +316,7 @@ status store::scan_transfers(uint32_t shard,
   return impl_->scan_records(table::transfers, shard, fn);
 }
 
-status store::scan_visibility(
-  uint32_t shard, const std::string& ns, const std::string& after,
-  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn,
-  pb::WorkflowExecutionStatus only) const {
-  const auto prefix = only == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
-                        ? keys::visibility_prefix(shard, ns)
-                        : keys::status_visibility_prefix(shard, ns, only);
-  rocksdb::ReadOptions ro;
-  auto upper = keys::prefix_successor(prefix);
-  rocksdb::Slice upper_slice;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(table::visibility)));
-  const std::string start = prefix + after;
-  it->Seek(start);
-  if (!after.empty() && it->Valid() && it->key().ToStringView() == start) it->Next();
-  pb::WorkflowExecutionInfo info;
-  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    auto value = it->value();
-    if (!info.ParseFromArray(value.data(), static_cast<int>(value.size())))
-      return status::error("corrupt visibility record in shard " + std::to_string(shard));
-    if (!fn(it->key().ToString().substr(prefix.size()), info)) return {};
-  }
-  if (!it->status().ok())
-    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
-  return {};
-}
+// store::list_visibility and store::scan_visibility are in storage/visibility.cpp.
 
 status store::scan_expired(
   uint32_t shard, int64_t now_ms, size_t limit,

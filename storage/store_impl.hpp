@@ -87,7 +87,10 @@ struct store::impl {
     return parse_error;
   }
 
-  // Reads num_shards and schema_version; records them on first open.
+  // Writes the index entries schema 2 added for every visibility record (storage/visibility.cpp).
+  status upgrade_visibility_indexes();
+
+  // Reads num_shards and schema_version; records them on first open; upgrades schema 1.
   status check_meta(uint32_t num_shards) {
     status st;
     auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);
@@ -111,6 +114,17 @@ struct store::impl {
       return status::error("data_dir " + path + " was created with num_shards=" +
                            std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
     auto v = version ? keys::decode_u32(*version) : std::nullopt;
+    if (v && *v == 1) {  // schema 2 added the per-type and per-ID visibility indexes
+      if (auto up = upgrade_visibility_indexes(); !up.ok())
+        return status::error("data_dir " + path + ": writing the visibility indexes of schema 2 failed: " +
+                             up.message());
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      auto s = db->Put(wo, cf(table::meta), std::string(keys::meta_schema_version),
+                       keys::encode_u32(keys::schema_version));
+      if (!s.ok()) return status::error("cannot write meta to RocksDB at " + path + ": " + s.ToString());
+      return {};
+    }
     if (!v || *v != keys::schema_version)
       return status::error("data_dir " + path + " has an unsupported schema_version (this build uses " +
                            std::to_string(keys::schema_version) + ")");
