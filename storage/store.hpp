@@ -160,6 +160,18 @@ public:
 
   [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
 
+  // RocksDB's memory: the block cache every column family shares (data, index and filter blocks,
+  // and the memtables' reservation), the memtables against their budget (part of the cache), and
+  // what open table files hold outside the cache.
+  struct memory {
+    uint64_t block_cache_capacity = 0;
+    uint64_t block_cache_bytes = 0;
+    uint64_t memtable_budget = 0;
+    uint64_t memtable_bytes = 0;
+    uint64_t table_readers_bytes = 0;
+  };
+  [[nodiscard]] memory memory_usage() const;
+
   // --- shard handoff (storage/handoff.cpp) ---
   // The membership under which this node last took ownership of a shard (empty: never).
   std::string shard_owner_mark(uint32_t shard, status* st) const;

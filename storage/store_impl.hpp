@@ -1,7 +1,9 @@
 // The RocksDB side of store: shared by store.cpp and handoff.cpp only (never include elsewhere).
 #pragma once
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -23,6 +25,8 @@ struct store::impl {
   std::string path;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0, table_count) in `table` order
+  std::shared_ptr<rocksdb::Cache> cache;  // the block cache every column family shares
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;  // memtables, charged to `cache`
 
   ~impl() {
     if (!db) return;
