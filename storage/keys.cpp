@@ -178,6 +178,28 @@ std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& i
   return k;
 }
 
+std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset) {
+  // key: ... | escaped workflow_id 0x00 0x01 | ~start (8 bytes) | escaped run_id 0x00 0x01
+  size_t i = id_offset;
+  while (i + 1 < key.size()) {
+    if (key[i] != '\0') {
+      ++i;
+    } else if (key[i + 1] == '\x01') {
+      break;
+    } else {
+      i += 2;  // an escaped 0x00
+    }
+  }
+  const size_t id_end = i + 2;  // after the terminator
+  if (i + 1 >= key.size() || key.size() < id_end + 8 + 2) return std::nullopt;
+  std::string pos;
+  pos.reserve(key.size() - id_offset);
+  pos.append(key.substr(id_end, 8));
+  pos.append(key.substr(id_offset, id_end - id_offset));
+  pos.append(key.substr(id_end + 8));
+  return pos;
+}
+
 std::string retention_prefix(uint32_t shard) {
   std::string k = shard_prefix(shard);
   k.push_back('r');

@@ -89,6 +89,10 @@ std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo&
 // escaped prefix without its terminator, so the range holds exactly those IDs), and the key.
 std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix);
 std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The list position (visibility_suffix) of the run a per-ID key names, from the key's bytes alone;
+// `id_offset` is where the workflow ID starts (id_visibility_range(shard, ns, "").size()).
+// Returns nullopt when the key is malformed.
+std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset);
 std::string retention_prefix(uint32_t shard);
 std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 

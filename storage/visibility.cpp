@@ -10,7 +10,8 @@
 //   - the per-ID index when an ID prefix is set: its prefix range is ordered by workflow ID, not
 //     by start time, so every entry of the range is read and the page_size + 1 newest matches
 //     after the page's position are kept (a bounded heap), then sorted. Cost: the runs whose ID
-//     has the prefix; memory: one page.
+//     has the prefix (an entry's position comes from its key, so only those that can still be
+//     in the page are parsed); memory: one page.
 // The candidates run in step, one entry each in turn, and the first to finish answers: all of them
 // give the same runs in the same order, so the answer does not depend on which one wins, and the
 // cost is at most (number of candidates, <= 3) x the cheapest one's. A narrow ID prefix ("fill-12345",
@@ -77,6 +78,7 @@ public:
   }
   [[nodiscard]] bool valid() const { return it_->Valid() && it_->key().starts_with(prefix_); }
   void next() { it_->Next(); }
+  [[nodiscard]] std::string_view key() const { return it_->key().ToStringView(); }
   [[nodiscard]] std::string_view key_suffix() const {
     return it_->key().ToStringView().substr(prefix_.size());
   }
@@ -170,13 +172,15 @@ private:
 };
 
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
-// order (a max-heap on the position), then sorts them.
+// order (a max-heap on the position), then sorts them. The position comes from the key, so an
+// entry that cannot be among them (before the token, or after a full heap's last) is not parsed.
 class by_id_prefix final : public candidate {
 public:
   by_id_prefix(const source& src, uint32_t shard, const std::string& ns, const std::string& after,
                const visibility_filter& filter, size_t page_size)
       : candidate("id"), it_(src, keys::id_visibility_range(shard, ns, filter.workflow_id_prefix)),
-        shard_(shard), after_(after), filter_(filter), page_size_(page_size) {
+        id_offset_(keys::id_visibility_range(shard, ns, "").size()), shard_(shard), after_(after),
+        filter_(filter), page_size_(page_size) {
     it_.seek({}, false);
   }
 
@@ -185,23 +189,22 @@ public:
       error_ = it_.error();
       return true;
     }
-    pb::WorkflowExecutionInfo info;
-    if (!it_.parse(&info)) {
-      error_ = status::error("corrupt visibility ID index record in shard " + std::to_string(shard_));
-      return true;
+    auto pos = keys::id_visibility_position(it_.key(), id_offset_);
+    if (!pos) return corrupt();
+    const bool full = heap_.size() > page_size_;
+    if ((after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
+      pb::WorkflowExecutionInfo info;
+      if (!it_.parse(&info)) return corrupt();
+      if (filter_.matches(info)) {
+        if (full) {
+          std::pop_heap(heap_.begin(), heap_.end(), by_position);
+          heap_.pop_back();
+        }
+        heap_.emplace_back(std::move(*pos), std::move(info));
+        std::push_heap(heap_.begin(), heap_.end(), by_position);
+      }
     }
     it_.next();
-    if (!filter_.matches(info)) return false;
-    auto pos = keys::visibility_suffix(info);
-    if (!after_.empty() && pos <= after_) return false;
-    if (heap_.size() <= page_size_) {
-      heap_.emplace_back(std::move(pos), std::move(info));
-      std::push_heap(heap_.begin(), heap_.end(), by_position);
-    } else if (pos < heap_.front().first) {
-      std::pop_heap(heap_.begin(), heap_.end(), by_position);
-      heap_.back() = entry(std::move(pos), std::move(info));
-      std::push_heap(heap_.begin(), heap_.end(), by_position);
-    }
     return false;
   }
 
@@ -215,8 +218,13 @@ public:
 
 private:
   static bool by_position(const entry& a, const entry& b) { return a.first < b.first; }
+  bool corrupt() {
+    error_ = status::error("corrupt visibility ID index record in shard " + std::to_string(shard_));
+    return true;
+  }
 
   prefix_iterator it_;
+  size_t id_offset_;
   uint32_t shard_;
   const std::string& after_;
   const visibility_filter& filter_;

@@ -87,6 +87,26 @@ TEST_CASE("the ID range of a prefix holds exactly the IDs that start with it") {
     }
 }
 
+TEST_CASE("the position of a per-ID key is the visibility suffix of its run") {
+  const size_t offset = id_visibility_range(7, "ns", "").size();
+  for (const auto& id : {std::string("w"), std::string("a\0b", 3), std::string("\0", 1), std::string()}) {
+    for (const auto& run : {std::string("r"), std::string("r\0", 2)}) {
+      pb::WorkflowExecutionInfo info;
+      info.set_namespace_("ns");
+      info.set_workflow_id(id);
+      info.set_run_id(run);
+      info.set_start_time_ms(987654321);
+      auto pos = id_visibility_position(id_visibility_key(7, info), offset);
+      REQUIRE(pos.has_value());
+      CHECK(*pos == visibility_suffix(info));
+    }
+  }
+  CHECK_FALSE(id_visibility_position("short", 2).has_value());
+  auto cut = id_visibility_range(7, "ns", "w");
+  cut += std::string("\0\x01", 2);
+  CHECK_FALSE(id_visibility_position(cut + "1234567", offset).has_value());  // start is 8 bytes
+}
+
 TEST_CASE("the per-type and per-status indexes share the visibility record's suffix") {
   pb::WorkflowExecutionInfo info;
   info.set_namespace_("ns");

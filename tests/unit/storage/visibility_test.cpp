@@ -364,6 +364,41 @@ TEST_CASE("visibility: opening a schema 1 database writes the per-type and per-I
   CHECK(open_store(path) != nullptr);
 }
 
+TEST_CASE("visibility: garbage in an index entry is an error of the list - not a crash") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  { put_all(*open_store(path), {run("w", "r", 1000, "T", running)}); }
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (int i = 0; i < keys::table_count; ++i)
+      cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
+    auto r = run("w", "r", 1000, "T", running);
+    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r), garbage).ok());
+    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_range(shard, "default", "x") + "bad", "").ok());
+    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+    CHECK(db->Close().ok());
+  }
+  auto s = open_store(path);
+  visibility_page page;
+  visibility_filter f;
+  f.workflow_type = "T";
+  auto st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility record in shard 3");
+  f = {};
+  f.workflow_id_prefix = "x";
+  st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility ID index record in shard 3");
+  f.workflow_id_prefix = "w";  // the intact entries still list
+  REQUIRE(s->list_visibility(shard, "default", f, "", 10, &page).ok());
+  CHECK(page.items.size() == 1);
+}
+
 TEST_CASE("visibility: bad list arguments are clear errors") {
   temp_dir dir;
   auto s = open_store(dir.sub("db"));
