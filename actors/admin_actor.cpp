@@ -240,19 +240,16 @@ std::string check_list(pb::ListWorkflowsRequest& req) {
   return {};
 }
 
-bool list_matches(const pb::ListWorkflowsRequest& req, const pb::WorkflowExecutionInfo& info) {
-  if (req.status() != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && info.status() != req.status())
-    return false;
-  if (!req.workflow_type().empty() && info.workflow_type() != req.workflow_type()) return false;
-  if (!req.workflow_id_prefix().empty() && info.workflow_id().rfind(req.workflow_id_prefix(), 0) != 0)
-    return false;
-  if (req.start_time_to_ms() && info.start_time_ms() >= req.start_time_to_ms()) return false;
-  if (req.close_time_from_ms() || req.close_time_to_ms()) {
-    if (info.close_time_ms() == 0) return false;
-    if (info.close_time_ms() < req.close_time_from_ms()) return false;
-    if (req.close_time_to_ms() && info.close_time_ms() >= req.close_time_to_ms()) return false;
-  }
-  return true;
+storage::visibility_filter list_filter(const pb::ListWorkflowsRequest& req) {
+  storage::visibility_filter f;
+  f.status = req.status();
+  f.workflow_type = req.workflow_type();
+  f.workflow_id_prefix = req.workflow_id_prefix();
+  f.start_time_from_ms = req.start_time_from_ms();
+  f.start_time_to_ms = req.start_time_to_ms();
+  f.close_time_from_ms = req.close_time_from_ms();
+  f.close_time_to_ms = req.close_time_to_ms();
+  return f;
 }
 
 // Keeps the first page_size entries of `part` (sorted); the token is the last one's position.
@@ -267,39 +264,21 @@ pb::ListWorkflowsResponse cut_page(list_part part, size_t page_size) {
   return resp;
 }
 
-// The runs of the shards this node owns that match, one page at most from each shard.
+// The runs of the shards this node owns that match, one page at most from each shard (each read
+// from the shard's best index for the filters: storage/visibility.cpp).
 caf::expected<pb::ListWorkflowsResponse> list_local(const node_env& env,
                                                     const pb::ListWorkflowsRequest& req) {
-  std::string from = req.next_page_token();
-  if (req.start_time_to_ms()) {
-    // Entries are ordered by descending start time: skip the ones that started too late.
-    pb::WorkflowExecutionInfo bound;
-    bound.set_start_time_ms(req.start_time_to_ms() - 1);
-    auto seek = storage::keys::visibility_suffix(bound);
-    seek.resize(8);
-    if (from.empty() || seek > from) from = seek;
-  }
+  const auto filter = list_filter(req);
   const size_t page = static_cast<size_t>(req.page_size());
   list_part part;
   for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
     if (!env.owns_shard(shard)) continue;
-    size_t taken = 0;
-    auto st = env.store->scan_visibility(
-      shard, req.namespace_(), from,
-      [&](const std::string& pos, const pb::WorkflowExecutionInfo& info) {
-        if (req.start_time_from_ms() && info.start_time_ms() < req.start_time_from_ms())
-          return false;  // older entries follow: none can match
-        if (!list_matches(req, info)) return true;
-        if (taken == page) {
-          part.more = true;
-          return false;
-        }
-        part.items.emplace_back(pos, info);
-        ++taken;
-        return true;
-      },
-      req.status());  // a status filter reads the per-status index
+    storage::visibility_page got;
+    auto st = env.store->list_visibility(shard, req.namespace_(), filter, req.next_page_token(),
+                                         page, &got);
     if (!st.ok()) return make_error(errc::internal, st.message());
+    part.more = part.more || got.more;
+    for (auto& item : got.items) part.items.push_back(std::move(item));
   }
   return cut_page(std::move(part), page);
 }

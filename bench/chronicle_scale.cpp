@@ -158,6 +158,25 @@ ojson probe(client& c, const scale_options& o) {
     {"status_completed_100", [](auto& r) { r.set_status(pb::WORKFLOW_EXECUTION_STATUS_COMPLETED); }},
     {"type_one_activity_100", [](auto& r) { r.set_workflow_type("BenchOneActivity"); }},
     {"id_prefix_fill-12345", [](auto& r) { r.set_workflow_id_prefix("fill-12345"); }},
+    // A wide prefix (about 111,000 runs), and filters combined: type and status that go together
+    // (both indexes dense) and that never do (no run: the worst case of the index choice).
+    {"id_prefix_fill-1_100", [](auto& r) { r.set_workflow_id_prefix("fill-1"); }},
+    {"type_sleep_running_100",
+     [](auto& r) {
+       r.set_workflow_type("BenchSleepHour");
+       r.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+     }},
+    {"type_one_activity_completed_prefix_fill-9_100",
+     [](auto& r) {
+       r.set_workflow_type("BenchOneActivity");
+       r.set_status(pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+       r.set_workflow_id_prefix("fill-9");
+     }},
+    {"type_one_activity_running_none",
+     [](auto& r) {
+       r.set_workflow_type("BenchOneActivity");
+       r.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+     }},
     {"page_1000", [](auto& r) { r.set_page_size(1000); }},
   };
   for (auto& lc : cases) {

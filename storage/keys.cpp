@@ -7,6 +7,8 @@ namespace {
 
 constexpr char executions_state_tag = 'm';
 constexpr char executions_current_tag = 'c';
+constexpr char visibility_type_tag = 't';
+constexpr char visibility_id_tag = 'i';
 
 uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
@@ -54,11 +56,15 @@ std::optional<uint32_t> decode_u32(std::string_view bytes) {
   return v;
 }
 
-void put_string(std::string* dst, std::string_view s) {
+void put_string_prefix(std::string* dst, std::string_view s) {
   for (char c : s) {
     dst->push_back(c);
     if (c == '\0') dst->push_back('\xFF');
   }
+}
+
+void put_string(std::string* dst, std::string_view s) {
+  put_string_prefix(dst, s);
   dst->push_back('\0');
   dst->push_back('\x01');
 }
@@ -139,6 +145,59 @@ std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
 
 std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
   return status_visibility_prefix(shard, info.namespace_(), info.status()) + visibility_suffix(info);
+}
+
+std::string type_visibility_prefix(uint32_t shard, std::string_view ns, std::string_view type) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_type_tag);
+  put_string(&k, ns);
+  put_string(&k, type);
+  return k;
+}
+
+std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  return type_visibility_prefix(shard, info.namespace_(), info.workflow_type())
+         + visibility_suffix(info);
+}
+
+std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_id_tag);
+  put_string(&k, ns);
+  put_string_prefix(&k, id_prefix);
+  return k;
+}
+
+std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_id_tag);
+  put_string(&k, info.namespace_());
+  put_string(&k, info.workflow_id());
+  put_u64(&k, ~as_u64(info.start_time_ms()));
+  put_string(&k, info.run_id());
+  return k;
+}
+
+std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset) {
+  // key: ... | escaped workflow_id 0x00 0x01 | ~start (8 bytes) | escaped run_id 0x00 0x01
+  size_t i = id_offset;
+  while (i + 1 < key.size()) {
+    if (key[i] != '\0') {
+      ++i;
+    } else if (key[i + 1] == '\x01') {
+      break;
+    } else {
+      i += 2;  // an escaped 0x00
+    }
+  }
+  const size_t id_end = i + 2;  // after the terminator
+  if (i + 1 >= key.size() || key.size() < id_end + 8 + 2) return std::nullopt;
+  std::string pos;
+  pos.reserve(key.size() - id_offset);
+  pos.append(key.substr(id_end, 8));
+  pos.append(key.substr(id_offset, id_end - id_offset));
+  pos.append(key.substr(id_end + 8));
+  return pos;
 }
 
 std::string retention_prefix(uint32_t shard) {

@@ -16,8 +16,15 @@
 //              shard | 'r' | delete_at_ms (u64) | ns | workflow_id | run_id  -> pb::WorkflowExecutionInfo
 //              shard | 's' | ns | status (u32) | ~start_time_ms | workflow_id | run_id -> the same
 //              (the same order per status: list with a status filter reads only its runs)
+//              shard | 't' | ns | workflow_type | ~start_time_ms | workflow_id | run_id -> the same
+//              (the same order per workflow type)
+//              shard | 'i' | ns | workflow_id | ~start_time_ms | run_id      -> the same
+//              (by workflow ID: an ID prefix is one range; newest first only within one ID)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
+//              'v', 's', 't' share their suffix after the index's prefix (visibility_suffix),
+//              which is the position a list page token names.
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
+//              (schema 2 added 't' and 'i'; opening a schema 1 database writes them, see store.cpp)
 //
 // The tag bytes and column family names are part of the on-disk format: never reuse or rename.
 #pragma once
@@ -39,7 +46,7 @@ const char* table_name(table t);
 
 inline constexpr std::string_view meta_num_shards = "num_shards";
 inline constexpr std::string_view meta_schema_version = "schema_version";
-inline constexpr uint32_t schema_version = 1;
+inline constexpr uint32_t schema_version = 2;
 
 // Fixed-width big-endian integers.
 void put_u32(std::string* dst, uint32_t v);
@@ -49,6 +56,9 @@ std::string encode_u32(uint32_t v);
 std::optional<uint32_t> decode_u32(std::string_view bytes);
 // Appends the escaped, terminated form of `s` (see the header comment).
 void put_string(std::string* dst, std::string_view s);
+// Appends the escaped form of `s` without the terminator: a prefix of the encoding of every string
+// that starts with `s`, and of no other.
+void put_string_prefix(std::string* dst, std::string_view s);
 
 // The 4-byte prefix of every key of a shard.
 std::string shard_prefix(uint32_t shard);
@@ -72,6 +82,17 @@ std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info
 std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
                                      pb::WorkflowExecutionStatus status);
 std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The per-type index: prefix for one workflow type, and the key of `info` under its type.
+std::string type_visibility_prefix(uint32_t shard, std::string_view ns, std::string_view type);
+std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The per-ID index: the prefix of every key whose workflow ID starts with `id_prefix` (the
+// escaped prefix without its terminator, so the range holds exactly those IDs), and the key.
+std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix);
+std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The list position (visibility_suffix) of the run a per-ID key names, from the key's bytes alone;
+// `id_offset` is where the workflow ID starts (id_visibility_range(shard, ns, "").size()).
+// Returns nullopt when the key is malformed.
+std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset);
 std::string retention_prefix(uint32_t shard);
 std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 

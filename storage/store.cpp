@@ -7,9 +7,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,15 +56,46 @@ status check_writable(const std::string& path) {
   return {};
 }
 
-rocksdb::ColumnFamilyOptions cf_options() {
+// Memory: one budget for the whole database instead of one per column family (7 x 16 MB x 3
+// memtables and 7 default 8 MB block caches before, plus index and filter blocks held by every
+// open table outside any limit). The block cache holds data, index and filter blocks of every
+// column family; the memtables of every column family are charged to the same cache by the
+// write buffer manager, which flushes the oldest memtable when they reach their share. So
+// RocksDB's memory is about block_cache_bytes, whatever the number of runs stored.
+constexpr size_t block_cache_bytes = size_t{128} << 20;
+constexpr size_t memtable_budget_bytes = size_t{64} << 20;  // part of the block cache's bytes
+
+// The memory shared by every column family of one database (kept alive by the options too).
+struct shared_memory {
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(block_cache_bytes);
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers =
+    std::make_shared<rocksdb::WriteBufferManager>(memtable_budget_bytes, cache);
+};
+
+// `point_lookups`: the table is read by key (executions: mutable state and current run), so its
+// files get a bloom filter (10 bits per key, ~1% false positives); the others are only scanned.
+rocksdb::ColumnFamilyOptions cf_options(const shared_memory& mem, bool point_lookups) {
   rocksdb::ColumnFamilyOptions o;
-  o.write_buffer_size = 16 << 20;  // many small records; keep memtables modest
+  // Per column family: a memtable is flushed at 16 MB (or earlier, when the shared budget is
+  // reached); up to 3 so that writes go on while one is flushed.
+  o.write_buffer_size = 16 << 20;
   o.max_write_buffer_number = 3;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = mem.cache;
+  t.cache_index_and_filter_blocks = true;  // charged to the cache, not held per open file
+  t.cache_index_and_filter_blocks_with_high_priority = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;  // L0 files are read most; stay cached
+  if (point_lookups) {
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.optimize_filters_for_memory = true;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
 
-rocksdb::DBOptions db_options() {
+rocksdb::DBOptions db_options(const shared_memory& mem) {
   rocksdb::DBOptions o;
+  o.write_buffer_manager = mem.write_buffers;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
   o.max_background_jobs = 2;
@@ -139,11 +174,15 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     impl_->del(table::visibility, keys::status_visibility_key(shard, old));
   }
   impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
+  impl_->put(table::visibility, keys::type_visibility_key(shard, info), info);
+  impl_->put(table::visibility, keys::id_visibility_key(shard, info), info);
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
   impl_->del(table::visibility, keys::visibility_key(shard, info));
   impl_->del(table::visibility, keys::status_visibility_key(shard, info));
+  impl_->del(table::visibility, keys::type_visibility_key(shard, info));
+  impl_->del(table::visibility, keys::id_visibility_key(shard, info));
 }
 
 void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,
@@ -190,17 +229,20 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
     set_status(st, w);
     return nullptr;
   }
-  const auto options = db_options();
+  const shared_memory mem;
+  const auto options = db_options(mem);
   // Open every column family the database has (a newer build may have added some) plus ours.
   std::vector<std::string> existing;
   (void)rocksdb::DB::ListColumnFamilies(options, path, &existing);  // fails on a new database
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (int i = 0; i < keys::table_count; ++i)
-    descriptors.emplace_back(keys::table_name(static_cast<table>(i)), cf_options());
+  for (int i = 0; i < keys::table_count; ++i) {
+    auto t = static_cast<table>(i);
+    descriptors.emplace_back(keys::table_name(t), cf_options(mem, t == table::executions));
+  }
   for (const auto& name : existing) {
     bool known = false;
     for (const auto& d : descriptors) known = known || d.name == name;
-    if (!known) descriptors.emplace_back(name, cf_options());
+    if (!known) descriptors.emplace_back(name, cf_options(mem, false));
   }
 
   auto s = std::unique_ptr<store>(new store());  // private constructor: make_unique cannot reach it
@@ -213,6 +255,8 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
     return nullptr;
   }
   s->impl_->db.reset(raw);
+  s->impl_->cache = mem.cache;
+  s->impl_->write_buffers = mem.write_buffers;
   if (auto m = s->impl_->check_meta(num_shards); !m.ok()) {
     set_status(st, m);
     return nullptr;
@@ -317,34 +361,20 @@ status store::scan_transfers(uint32_t shard,
   return impl_->scan_records(table::transfers, shard, fn);
 }
 
-status store::scan_visibility(
-  uint32_t shard, const std::string& ns, const std::string& after,
-  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn,
-  pb::WorkflowExecutionStatus only) const {
-  const auto prefix = only == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
-                        ? keys::visibility_prefix(shard, ns)
-                        : keys::status_visibility_prefix(shard, ns, only);
-  rocksdb::ReadOptions ro;
-  auto upper = keys::prefix_successor(prefix);
-  rocksdb::Slice upper_slice;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(table::visibility)));
-  const std::string start = prefix + after;
-  it->Seek(start);
-  if (!after.empty() && it->Valid() && it->key().ToStringView() == start) it->Next();
-  pb::WorkflowExecutionInfo info;
-  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    auto value = it->value();
-    if (!info.ParseFromArray(value.data(), static_cast<int>(value.size())))
-      return status::error("corrupt visibility record in shard " + std::to_string(shard));
-    if (!fn(it->key().ToString().substr(prefix.size()), info)) return {};
-  }
-  if (!it->status().ok())
-    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
-  return {};
+// store::list_visibility and store::scan_visibility are in storage/visibility.cpp.
+
+store::memory store::memory_usage() const {
+  memory m;
+  m.block_cache_capacity = impl_->cache->GetCapacity();
+  m.block_cache_bytes = impl_->cache->GetUsage();
+  m.memtable_budget = impl_->write_buffers->buffer_size();
+  uint64_t memtables = 0;  // active, immutable and pinned memtables of every column family
+  if (impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &memtables))
+    m.memtable_bytes = memtables;
+  uint64_t readers = 0;
+  if (impl_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &readers))
+    m.table_readers_bytes = readers;
+  return m;
 }
 
 status store::scan_expired(

@@ -56,10 +56,12 @@ public:
   void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   // The run's visibility record (same key while running and closed: keyed by start time) and
-  // its entry in the per-status index (under info.status(); `previous` != UNSPECIFIED: the entry
-  // under that status is deleted, e.g. Running when the run closes).
+  // its entries in the per-status index (under info.status(); `previous` != UNSPECIFIED: the
+  // entry under that status is deleted, e.g. Running when the run closes), the per-type index and
+  // the per-ID index (neither includes the status: a closing run rewrites the same keys).
   void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
                       pb::WorkflowExecutionStatus previous = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
+  // Deletes the record and its entries in every index (under info.status()).
   void delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
   // The record that has retention delete a closed run at `delete_at_ms`.
   void put_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
@@ -79,6 +81,27 @@ private:
 class committer;
 // Shared by the batches of one writer: set once one of them failed (see committer.hpp).
 using committer_chain = std::shared_ptr<std::atomic<bool>>;
+
+// Which runs a list wants (ListWorkflowsRequest's filters); an unset field does not filter.
+struct visibility_filter {
+  pb::WorkflowExecutionStatus status = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+  std::string workflow_type;
+  std::string workflow_id_prefix;
+  int64_t start_time_from_ms = 0;  // inclusive
+  int64_t start_time_to_ms = 0;    // exclusive
+  int64_t close_time_from_ms = 0;  // either close bound set: closed runs only
+  int64_t close_time_to_ms = 0;    // exclusive
+  // Returns true iff `info` passes every filter that is set.
+  [[nodiscard]] bool matches(const pb::WorkflowExecutionInfo& info) const;
+};
+
+// One shard's page of a list: runs newest start first, each with its position (the
+// keys::visibility_suffix a page token names); `more` when the shard holds further matches.
+struct visibility_page {
+  std::vector<std::pair<std::string, pb::WorkflowExecutionInfo>> items;
+  bool more = false;
+  std::string index;  // the index that answered: "all", "status", "type" or "id" (diagnostics)
+};
 
 class store {
 public:
@@ -123,11 +146,16 @@ public:
 
   // Visits the namespace's visibility records of a shard, newest start first, starting after the
   // position `after` (a visibility_suffix; empty: from the newest), until fn returns false.
-  // `from_suffix` (optional) is a position to seek to first (e.g. derived from a start-time bound).
+  // `only` != UNSPECIFIED: the per-status index of that status (the same order and positions).
   status scan_visibility(uint32_t shard, const std::string& ns, const std::string& after,
                          const std::function<bool(const std::string& suffix,
                                                   const pb::WorkflowExecutionInfo&)>& fn,
                          pb::WorkflowExecutionStatus only = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED) const;
+  // Fills `out` with the first `page_size` runs of the namespace in the shard that match `filter`
+  // and come after position `after` (empty: from the newest), newest start first. Reads the
+  // cheapest index for the filter (storage/visibility.cpp). Fails on page_size 0.
+  status list_visibility(uint32_t shard, const std::string& ns, const visibility_filter& filter,
+                         const std::string& after, size_t page_size, visibility_page* out) const;
   // Visits closed runs whose retention ended at or before `now_ms`, oldest first, at most `limit`.
   status scan_expired(uint32_t shard, int64_t now_ms, size_t limit,
                       const std::function<void(int64_t delete_at_ms,
@@ -139,6 +167,18 @@ public:
   status count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const;
 
   [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
+
+  // RocksDB's memory: the block cache every column family shares (data, index and filter blocks,
+  // and the memtables' reservation), the memtables against their budget (part of the cache), and
+  // what open table files hold outside the cache.
+  struct memory {
+    uint64_t block_cache_capacity = 0;
+    uint64_t block_cache_bytes = 0;
+    uint64_t memtable_budget = 0;
+    uint64_t memtable_bytes = 0;
+    uint64_t table_readers_bytes = 0;
+  };
+  [[nodiscard]] memory memory_usage() const;
 
   // --- shard handoff (storage/handoff.cpp) ---
   // The membership under which this node last took ownership of a shard (empty: never).

@@ -1,7 +1,9 @@
 // The RocksDB side of store: shared by store.cpp and handoff.cpp only (never include elsewhere).
 #pragma once
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -23,6 +25,8 @@ struct store::impl {
   std::string path;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // [0, table_count) in `table` order
+  std::shared_ptr<rocksdb::Cache> cache;  // the block cache every column family shares
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;  // memtables, charged to `cache`
 
   ~impl() {
     if (!db) return;
@@ -87,7 +91,10 @@ struct store::impl {
     return parse_error;
   }
 
-  // Reads num_shards and schema_version; records them on first open.
+  // Writes the index entries schema 2 added for every visibility record (storage/visibility.cpp).
+  status upgrade_visibility_indexes();
+
+  // Reads num_shards and schema_version; records them on first open; upgrades schema 1.
   status check_meta(uint32_t num_shards) {
     status st;
     auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);
@@ -111,6 +118,17 @@ struct store::impl {
       return status::error("data_dir " + path + " was created with num_shards=" +
                            std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
     auto v = version ? keys::decode_u32(*version) : std::nullopt;
+    if (v && *v == 1) {  // schema 2 added the per-type and per-ID visibility indexes
+      if (auto up = upgrade_visibility_indexes(); !up.ok())
+        return status::error("data_dir " + path + ": writing the visibility indexes of schema 2 failed: " +
+                             up.message());
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      auto s = db->Put(wo, cf(table::meta), std::string(keys::meta_schema_version),
+                       keys::encode_u32(keys::schema_version));
+      if (!s.ok()) return status::error("cannot write meta to RocksDB at " + path + ": " + s.ToString());
+      return {};
+    }
     if (!v || *v != keys::schema_version)
       return status::error("data_dir " + path + " has an unsupported schema_version (this build uses " +
                            std::to_string(keys::schema_version) + ")");

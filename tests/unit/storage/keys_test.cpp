@@ -73,5 +73,59 @@ TEST_CASE("prefix successor bounds exactly the keys with the prefix") {
   CHECK_FALSE(prefix_successor("").has_value());
 }
 
+TEST_CASE("the ID range of a prefix holds exactly the IDs that start with it") {
+  const std::vector<std::string> ids = {"", "a", "ab", "abc", "b", std::string("a\0", 2),
+                                        std::string("a\0b", 3), std::string("a\xFF", 2), "a\x01"};
+  for (const auto& prefix : ids)
+    for (const auto& id : ids) {
+      pb::WorkflowExecutionInfo info;
+      info.set_namespace_("ns");
+      info.set_workflow_id(id);
+      info.set_run_id("r");
+      bool in_range = id_visibility_key(1, info).rfind(id_visibility_range(1, "ns", prefix), 0) == 0;
+      CHECK_MESSAGE(in_range == (id.rfind(prefix, 0) == 0), "prefix '" << prefix << "' id '" << id << "'");
+    }
+}
+
+TEST_CASE("the position of a per-ID key is the visibility suffix of its run") {
+  const size_t offset = id_visibility_range(7, "ns", "").size();
+  for (const auto& id : {std::string("w"), std::string("a\0b", 3), std::string("\0", 1), std::string()}) {
+    for (const auto& run : {std::string("r"), std::string("r\0", 2)}) {
+      pb::WorkflowExecutionInfo info;
+      info.set_namespace_("ns");
+      info.set_workflow_id(id);
+      info.set_run_id(run);
+      info.set_start_time_ms(987654321);
+      auto pos = id_visibility_position(id_visibility_key(7, info), offset);
+      REQUIRE(pos.has_value());
+      CHECK(*pos == visibility_suffix(info));
+    }
+  }
+  CHECK_FALSE(id_visibility_position("short", 2).has_value());
+  auto cut = id_visibility_range(7, "ns", "w");
+  cut += std::string("\0\x01", 2);
+  CHECK_FALSE(id_visibility_position(cut + "1234567", offset).has_value());  // start is 8 bytes
+}
+
+TEST_CASE("the per-type and per-status indexes share the visibility record's suffix") {
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_("ns");
+  info.set_workflow_id("w");
+  info.set_run_id("r");
+  info.set_workflow_type("T");
+  info.set_start_time_ms(1234);
+  info.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  const auto suffix = visibility_suffix(info);
+  CHECK(visibility_key(2, info) == visibility_prefix(2, "ns") + suffix);
+  CHECK(type_visibility_key(2, info) == type_visibility_prefix(2, "ns", "T") + suffix);
+  CHECK(status_visibility_key(2, info) ==
+        status_visibility_prefix(2, "ns", pb::WORKFLOW_EXECUTION_STATUS_RUNNING) + suffix);
+  // Distinct tags: no index's keys fall into another's range.
+  CHECK(type_visibility_key(2, info).substr(0, 5) != visibility_key(2, info).substr(0, 5));
+  CHECK(id_visibility_key(2, info).substr(0, 5) != type_visibility_key(2, info).substr(0, 5));
+  CHECK(id_visibility_key(2, info).substr(0, 5) != status_visibility_key(2, info).substr(0, 5));
+  CHECK(id_visibility_key(2, info).substr(0, 5) != retention_prefix(2));
+}
+
 }  // namespace
 }  // namespace chronicle::storage::keys

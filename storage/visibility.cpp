@@ -1,0 +1,344 @@
+// Visibility reads: list pages over the newest-first indexes ('v' every run, 's' per status, 't'
+// per workflow type) and the per-ID index ('i'); the one-time upgrade that writes the per-type and
+// per-ID entries of a schema 1 database. Key layout: storage/keys.hpp.
+//
+// Choosing the index. Every index that can hold all matches of a filter is a candidate:
+//   - the per-type index when a type is set, the per-status index when a status is set, the
+//     index of every run when neither is: read newest first from the page's position, each entry
+//     checked against the remaining filters, until page_size + 1 matches (or the start-time lower
+//     bound) are reached. Cost: the entries up to the page's last match.
+//   - the per-ID index when an ID prefix is set: its prefix range is ordered by workflow ID, not
+//     by start time, so every entry of the range is read and the page_size + 1 newest matches
+//     after the page's position are kept (a bounded heap), then sorted. Cost: the runs whose ID
+//     has the prefix (an entry's position comes from its key, so only those that can still be
+//     in the page are parsed); memory: one page.
+// The candidates run in step, one entry each in turn, and the first to finish answers: all of them
+// give the same runs in the same order, so the answer does not depend on which one wins, and the
+// cost is at most (number of candidates, <= 3) x the cheapest one's. A narrow ID prefix ("fill-12345",
+// 11 runs) is answered by the per-ID index after 11 reads; a wide one ("fill-", a million runs)
+// by the newest-first index after about a page's worth; a type and a status together by whichever
+// index reaches a page of runs with both first. The worst case left is a combination whose
+// matches are rare in every candidate index (e.g. a type with a status few of its runs have):
+// that costs the smaller index's entries up to the page's last match, as before.
+#include <rocksdb/snapshot.h>
+
+#include <algorithm>
+
+#include "storage/store_impl.hpp"
+
+namespace chronicle::storage {
+
+bool visibility_filter::matches(const pb::WorkflowExecutionInfo& info) const {
+  if (status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && info.status() != status) return false;
+  if (!workflow_type.empty() && info.workflow_type() != workflow_type) return false;
+  if (!workflow_id_prefix.empty() && info.workflow_id().rfind(workflow_id_prefix, 0) != 0)
+    return false;
+  if (start_time_from_ms && info.start_time_ms() < start_time_from_ms) return false;
+  if (start_time_to_ms && info.start_time_ms() >= start_time_to_ms) return false;
+  if (close_time_from_ms || close_time_to_ms) {
+    if (info.close_time_ms() == 0) return false;
+    if (info.close_time_ms() < close_time_from_ms) return false;
+    if (close_time_to_ms && info.close_time_ms() >= close_time_to_ms) return false;
+  }
+  return true;
+}
+
+namespace {
+
+using entry = std::pair<std::string, pb::WorkflowExecutionInfo>;
+
+// The visibility table as one list reads it: the database, the column family, a snapshot.
+struct source {
+  rocksdb::DB* db;
+  rocksdb::ColumnFamilyHandle* cf;
+  const rocksdb::Snapshot* snapshot;
+};
+
+// An iterator over the keys of the visibility table that start with `prefix` (upper bound set).
+class prefix_iterator {
+public:
+  prefix_iterator(const source& src, std::string prefix) : prefix_(std::move(prefix)) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = src.snapshot;
+    if (auto upper = keys::prefix_successor(prefix_)) {
+      upper_ = std::move(*upper);
+      upper_slice_ = rocksdb::Slice(upper_);
+      ro.iterate_upper_bound = &upper_slice_;
+    }
+    it_.reset(src.db->NewIterator(ro, src.cf));
+  }
+  prefix_iterator(const prefix_iterator&) = delete;
+  prefix_iterator& operator=(const prefix_iterator&) = delete;
+
+  // Positions at the first key >= prefix + from (> when `skip_equal` and it is equal).
+  void seek(const std::string& from, bool skip_equal) {
+    const std::string start = prefix_ + from;
+    it_->Seek(start);
+    if (skip_equal && it_->Valid() && it_->key().ToStringView() == start) it_->Next();
+  }
+  [[nodiscard]] bool valid() const { return it_->Valid() && it_->key().starts_with(prefix_); }
+  void next() { it_->Next(); }
+  [[nodiscard]] std::string_view key() const { return it_->key().ToStringView(); }
+  [[nodiscard]] std::string_view key_suffix() const {
+    return it_->key().ToStringView().substr(prefix_.size());
+  }
+  // Parses the current value; false when it is not a WorkflowExecutionInfo.
+  bool parse(pb::WorkflowExecutionInfo* info) const {
+    auto v = it_->value();
+    return info->ParseFromArray(v.data(), static_cast<int>(v.size()));
+  }
+  [[nodiscard]] status error() const {
+    if (!it_->status().ok())
+      return status::error("RocksDB scan of visibility failed: " + it_->status().ToString());
+    return {};
+  }
+
+private:
+  std::string prefix_;
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// One way to answer a page, one index entry per step().
+class candidate {
+public:
+  explicit candidate(const char* name) : name_(name) {}
+  virtual ~candidate() = default;
+  candidate(const candidate&) = delete;
+  candidate& operator=(const candidate&) = delete;
+  // Reads one entry. Returns true when the answer is complete or the read failed (see error());
+  // then step() must not be called again.
+  virtual bool step() = 0;
+  // Moves the answer to `out`. REQUIRES: step() returned true and error() is ok.
+  virtual void take(visibility_page* out) = 0;
+  [[nodiscard]] const status& error() const { return error_; }
+  [[nodiscard]] const char* name() const { return name_; }
+
+protected:
+  status error_;
+
+private:
+  const char* name_;
+};
+
+// Reads a newest-first index ('v', 's' or 't') from the page's position.
+class newest_first final : public candidate {
+public:
+  newest_first(const char* name, const source& src, uint32_t shard, std::string prefix,
+               const std::string& from, bool from_is_token, const visibility_filter& filter,
+               size_t page_size)
+      : candidate(name), it_(src, std::move(prefix)), shard_(shard), filter_(filter),
+        page_size_(page_size) {
+    it_.seek(from, from_is_token);
+  }
+
+  bool step() override {
+    if (!it_.valid()) {
+      error_ = it_.error();
+      return true;
+    }
+    if (!it_.parse(&info_)) {
+      error_ = status::error("corrupt visibility record in shard " + std::to_string(shard_));
+      return true;
+    }
+    if (filter_.start_time_from_ms && info_.start_time_ms() < filter_.start_time_from_ms)
+      return true;  // older entries follow: none can match
+    if (filter_.matches(info_)) {
+      if (items_.size() == page_size_) {
+        more_ = true;
+        return true;
+      }
+      items_.emplace_back(std::string(it_.key_suffix()), info_);
+    }
+    it_.next();
+    return false;
+  }
+
+  void take(visibility_page* out) override {
+    out->items = std::move(items_);
+    out->more = more_;
+    out->index = name();
+  }
+
+private:
+  prefix_iterator it_;
+  uint32_t shard_;
+  const visibility_filter& filter_;
+  size_t page_size_;
+  pb::WorkflowExecutionInfo info_;
+  std::vector<entry> items_;
+  bool more_ = false;
+};
+
+// Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
+// order (a max-heap on the position), then sorts them. The position comes from the key, so an
+// entry that cannot be among them (before the token, or after a full heap's last) is not parsed.
+class by_id_prefix final : public candidate {
+public:
+  by_id_prefix(const source& src, uint32_t shard, const std::string& ns, const std::string& after,
+               const visibility_filter& filter, size_t page_size)
+      : candidate("id"), it_(src, keys::id_visibility_range(shard, ns, filter.workflow_id_prefix)),
+        id_offset_(keys::id_visibility_range(shard, ns, "").size()), shard_(shard), after_(after),
+        filter_(filter), page_size_(page_size) {
+    it_.seek({}, false);
+  }
+
+  bool step() override {
+    if (!it_.valid()) {
+      error_ = it_.error();
+      return true;
+    }
+    auto pos = keys::id_visibility_position(it_.key(), id_offset_);
+    if (!pos) return corrupt();
+    const bool full = heap_.size() > page_size_;
+    if ((after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
+      pb::WorkflowExecutionInfo info;
+      if (!it_.parse(&info)) return corrupt();
+      if (filter_.matches(info)) {
+        if (full) {
+          std::pop_heap(heap_.begin(), heap_.end(), by_position);
+          heap_.pop_back();
+        }
+        heap_.emplace_back(std::move(*pos), std::move(info));
+        std::push_heap(heap_.begin(), heap_.end(), by_position);
+      }
+    }
+    it_.next();
+    return false;
+  }
+
+  void take(visibility_page* out) override {
+    std::sort_heap(heap_.begin(), heap_.end(), by_position);
+    out->more = heap_.size() > page_size_;
+    if (out->more) heap_.resize(page_size_);
+    out->items = std::move(heap_);
+    out->index = name();
+  }
+
+private:
+  static bool by_position(const entry& a, const entry& b) { return a.first < b.first; }
+  bool corrupt() {
+    error_ = status::error("corrupt visibility ID index record in shard " + std::to_string(shard_));
+    return true;
+  }
+
+  prefix_iterator it_;
+  size_t id_offset_;
+  uint32_t shard_;
+  const std::string& after_;
+  const visibility_filter& filter_;
+  size_t page_size_;
+  std::vector<entry> heap_;
+};
+
+}  // namespace
+
+status store::list_visibility(uint32_t shard, const std::string& ns,
+                              const visibility_filter& filter, const std::string& after,
+                              size_t page_size, visibility_page* out) const {
+  *out = {};
+  if (page_size == 0) return status::error("list page size must be at least 1");
+  if (shard >= num_shards_)
+    return status::error("shard " + std::to_string(shard) + " is out of range (num_shards " +
+                         std::to_string(num_shards_) + ")");
+  // Where the newest-first indexes start: after the token, and not before the runs that started
+  // before start_time_to_ms (entries are ordered by descending start time).
+  std::string from = after;
+  bool from_is_token = !after.empty();
+  if (filter.start_time_to_ms) {
+    pb::WorkflowExecutionInfo bound;
+    bound.set_start_time_ms(filter.start_time_to_ms - 1);
+    auto seek = keys::visibility_suffix(bound);
+    seek.resize(8);
+    if (from.empty() || seek > from) {
+      from = std::move(seek);
+      from_is_token = false;
+    }
+  }
+  rocksdb::ManagedSnapshot snapshot(impl_->db.get());  // every candidate reads the same state
+  const source src{impl_->db.get(), impl_->cf(table::visibility), snapshot.snapshot()};
+  std::vector<std::unique_ptr<candidate>> candidates;
+  if (!filter.workflow_id_prefix.empty())
+    candidates.push_back(
+      std::make_unique<by_id_prefix>(src, shard, ns, after, filter, page_size));
+  if (!filter.workflow_type.empty())
+    candidates.push_back(std::make_unique<newest_first>(
+      "type", src, shard, keys::type_visibility_prefix(shard, ns, filter.workflow_type),
+      from, from_is_token, filter, page_size));
+  if (filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+    candidates.push_back(std::make_unique<newest_first>(
+      "status", src, shard, keys::status_visibility_prefix(shard, ns, filter.status),
+      from, from_is_token, filter, page_size));
+  if (filter.workflow_type.empty() && filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+    candidates.push_back(std::make_unique<newest_first>("all", src, shard,
+                                                        keys::visibility_prefix(shard, ns), from,
+                                                        from_is_token, filter, page_size));
+  for (;;) {
+    for (auto& c : candidates) {
+      if (!c->step()) continue;
+      if (!c->error().ok()) return c->error();
+      c->take(out);
+      return {};
+    }
+  }
+}
+
+status store::scan_visibility(
+  uint32_t shard, const std::string& ns, const std::string& after,
+  const std::function<bool(const std::string&, const pb::WorkflowExecutionInfo&)>& fn,
+  pb::WorkflowExecutionStatus only) const {
+  const auto prefix = only == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
+                        ? keys::visibility_prefix(shard, ns)
+                        : keys::status_visibility_prefix(shard, ns, only);
+  prefix_iterator it(source{impl_->db.get(), impl_->cf(table::visibility), nullptr}, prefix);
+  it.seek(after, !after.empty());
+  pb::WorkflowExecutionInfo info;
+  for (; it.valid(); it.next()) {
+    if (!it.parse(&info))
+      return status::error("corrupt visibility record in shard " + std::to_string(shard));
+    if (!fn(std::string(it.key_suffix()), info)) return {};
+  }
+  return it.error();
+}
+
+// Schema 1 -> 2: writes the per-status, per-type and per-ID entries of every visibility record
+// ('v'). Idempotent (the same keys and values), so an upgrade cut short is simply run again; the
+// caller records schema 2 (synced) only after it succeeded.
+status store::impl::upgrade_visibility_indexes() {
+  constexpr size_t records_per_write = 10000;
+  rocksdb::WriteBatch wb;
+  size_t in_batch = 0;
+  auto flush = [&]() -> status {
+    if (in_batch == 0) return {};
+    auto s = db->Write(rocksdb::WriteOptions(), &wb);
+    wb.Clear();
+    in_batch = 0;
+    if (!s.ok()) return status::error("RocksDB write failed: " + s.ToString());
+    return {};
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(table::visibility)));
+  pb::WorkflowExecutionInfo info;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() <= 4 || key[4] != 'v') continue;
+    auto shard = keys::decode_u32(key.substr(0, 4));
+    auto v = it->value();
+    if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
+      return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
+                           " bytes)");
+    for (const auto& k : {keys::status_visibility_key(*shard, info),
+                          keys::type_visibility_key(*shard, info), keys::id_visibility_key(*shard, info)}) {
+      auto s = wb.Put(cf(table::visibility), k, v);
+      if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
+    }
+    if (++in_batch == records_per_write) {
+      if (auto st = flush(); !st.ok()) return st;
+    }
+  }
+  if (!it->status().ok())
+    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+  return flush();
+}
+
+}  // namespace chronicle::storage

@@ -1,0 +1,417 @@
+// store::list_visibility against a real RocksDB: the per-type and per-ID indexes, paging with
+// tokens, combined filters (checked against a plain model of the list), closing and deleting
+// runs, the schema 1 -> 2 upgrade, and bad arguments.
+#include <doctest/doctest.h>
+
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+#include "temp_dir.hpp"
+
+namespace chronicle::storage {
+namespace {
+
+using testing::temp_dir;
+
+constexpr uint32_t shard = 3;
+constexpr auto running = pb::WORKFLOW_EXECUTION_STATUS_RUNNING;
+constexpr auto completed = pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
+constexpr auto failed = pb::WORKFLOW_EXECUTION_STATUS_FAILED;
+
+std::unique_ptr<store> open_store(const std::string& path) {
+  status st;
+  auto s = store::open(path, 8, durability::os, &st);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  REQUIRE(s != nullptr);
+  return s;
+}
+
+pb::WorkflowExecutionInfo run(const std::string& wid, const std::string& run_id, int64_t start,
+                              const std::string& type, pb::WorkflowExecutionStatus status,
+                              int64_t close = 0) {
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_("default");
+  info.set_workflow_id(wid);
+  info.set_run_id(run_id);
+  info.set_workflow_type(type);
+  info.set_task_queue("q");
+  info.set_start_time_ms(start);
+  info.set_status(status);
+  info.set_close_time_ms(close);
+  return info;
+}
+
+// stem + i (a string literal + std::to_string makes GCC 12 warn falsely: -Wrestrict).
+std::string named(std::string stem, int i) {
+  stem += std::to_string(i);
+  return stem;
+}
+
+void put_all(store& s, const std::vector<pb::WorkflowExecutionInfo>& runs) {
+  write_batch b;
+  for (const auto& r : runs) b.put_visibility(shard, r);
+  REQUIRE(s.write(b).ok());
+}
+
+struct listed {
+  std::vector<std::string> run_ids;
+  std::set<std::string> indexes;  // every index that answered a page
+  int pages = 0;
+};
+
+// Pages through every match with `page_size`, following the tokens.
+listed list_all(const store& s, const visibility_filter& f, size_t page_size) {
+  listed out;
+  std::string token;
+  for (;;) {
+    visibility_page page;
+    auto st = s.list_visibility(shard, "default", f, token, page_size, &page);
+    REQUIRE_MESSAGE(st.ok(), st.message());
+    ++out.pages;
+    out.indexes.insert(page.index);
+    REQUIRE(page.items.size() <= page_size);
+    for (const auto& [pos, info] : page.items) {
+      CHECK(pos == keys::visibility_suffix(info));  // the position is the shared page token
+      out.run_ids.push_back(info.run_id());
+    }
+    if (!page.more) break;
+    REQUIRE(page.items.size() == page_size);  // `more` only after a full page
+    token = page.items.back().first;
+  }
+  return out;
+}
+
+std::vector<std::string> list_ids(const store& s, const visibility_filter& f, size_t page_size = 100) {
+  return list_all(s, f, page_size).run_ids;
+}
+
+// The list's meaning, written out plainly: the filters, then newest start first (ties: workflow
+// ID, then run ID).
+std::vector<std::string> model(std::vector<pb::WorkflowExecutionInfo> runs, const visibility_filter& f) {
+  std::vector<pb::WorkflowExecutionInfo> kept;
+  for (const auto& r : runs) {
+    if (f.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && r.status() != f.status) continue;
+    if (!f.workflow_type.empty() && r.workflow_type() != f.workflow_type) continue;
+    if (r.workflow_id().substr(0, f.workflow_id_prefix.size()) != f.workflow_id_prefix) continue;
+    if (f.start_time_from_ms && r.start_time_ms() < f.start_time_from_ms) continue;
+    if (f.start_time_to_ms && r.start_time_ms() >= f.start_time_to_ms) continue;
+    bool close_bounded = f.close_time_from_ms || f.close_time_to_ms;
+    if (close_bounded && (r.close_time_ms() == 0 || r.close_time_ms() < f.close_time_from_ms ||
+                          (f.close_time_to_ms && r.close_time_ms() >= f.close_time_to_ms)))
+      continue;
+    kept.push_back(r);
+  }
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    return std::make_tuple(-a.start_time_ms(), a.workflow_id(), a.run_id())
+           < std::make_tuple(-b.start_time_ms(), b.workflow_id(), b.run_id());
+  });
+  std::vector<std::string> out;
+  for (const auto& r : kept) out.push_back(r.run_id());
+  return out;
+}
+
+// Counts the visibility keys of every shard by tag byte ('v', 's', 't', 'i', 'r').
+// REQUIRES: no store is open on `path`.
+std::map<char, int> count_keys(const std::string& path) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < keys::table_count; ++i)
+    cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::map<char, int> out;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
+    rocksdb::ReadOptions(), handles[static_cast<size_t>(keys::table::visibility)]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->key()[4]];
+  it.reset();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("visibility: a type filter reads the per-type index - newest first - paged with tokens") {
+  temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 30; ++i)
+    runs.push_back(run(named("w", i), named("r", i), 1000 + i,
+                       i % 3 == 0 ? "A" : "B", i % 2 ? completed : running, i % 2 ? 2000 + i : 0));
+  put_all(*s, runs);
+  visibility_filter f;
+  f.workflow_type = "A";
+  auto got = list_all(*s, f, 4);
+  CHECK(got.run_ids == model(runs, f));
+  CHECK(got.run_ids.size() == 10);
+  CHECK(got.run_ids.front() == "r27");
+  CHECK(got.pages == 3);
+  CHECK(got.indexes == std::set<std::string>{"type"});
+  f.workflow_type = "C";  // no run of that type
+  CHECK(list_ids(*s, f).empty());
+  // A type and a status: both indexes are candidates, the answer is the same either way.
+  f.workflow_type = "B";
+  f.status = completed;
+  CHECK(list_all(*s, f, 3).run_ids == model(runs, f));
+}
+
+TEST_CASE("visibility: an ID prefix reads its range of the per-ID index - sorted newest first across IDs") {
+  temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  // order-1 has three runs (continue-as-new), order-10 and order-2 one each; the IDs' byte order
+  // (order-1, order-10, order-2) differs from their start order.
+  std::vector<pb::WorkflowExecutionInfo> runs = {
+    run("order-1", "a1", 1000, "T", completed, 1001), run("order-1", "a2", 1005, "T", completed, 1006),
+    run("order-1", "a3", 1010, "T", running),         run("order-10", "b1", 1007, "T", completed, 1009),
+    run("order-2", "c1", 1003, "U", failed, 1004),    run("other-1", "d1", 1008, "T", running),
+  };
+  for (int i = 0; i < 200; ++i)  // many newer runs that do not match
+    runs.push_back(run(named("x", i), named("x", i), 5000 + i, "T", running));
+  put_all(*s, runs);
+  visibility_filter f;
+  f.workflow_id_prefix = "order-";
+  auto got = list_all(*s, f, 100);
+  CHECK(got.run_ids == std::vector<std::string>{"a3", "b1", "a2", "c1", "a1"});
+  CHECK(got.indexes == std::set<std::string>{"id"});
+  // Paged one run at a time: the tokens are positions in the newest-first order.
+  got = list_all(*s, f, 1);
+  CHECK(got.run_ids == std::vector<std::string>{"a3", "b1", "a2", "c1", "a1"});
+  CHECK(got.pages == 5);
+  // The first page comes from the ID range (6 reads against 200 newer runs in the index of every
+  // run); once the token is past those, the newest-first index reaches the next runs sooner.
+  CHECK(got.indexes == std::set<std::string>{"id", "all"});
+  f.workflow_id_prefix = "order-1";  // order-1 and order-10
+  CHECK(list_ids(*s, f, 2) == std::vector<std::string>{"a3", "b1", "a2", "a1"});
+  f.workflow_id_prefix = "order-1";
+  f.status = completed;
+  CHECK(list_ids(*s, f, 2) == std::vector<std::string>{"b1", "a2", "a1"});
+  f.status = {};
+  f.workflow_type = "U";
+  CHECK(list_ids(*s, f).empty());
+  f.workflow_id_prefix = "order-2";
+  CHECK(list_ids(*s, f) == std::vector<std::string>{"c1"});
+  f = {};
+  f.workflow_id_prefix = "nothing";
+  CHECK(list_all(*s, f, 10).indexes == std::set<std::string>{"id"});
+  CHECK(list_ids(*s, f).empty());
+}
+
+TEST_CASE("visibility: a wide ID prefix is answered by the newest-first index at the cost of a page") {
+  temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 500; ++i)
+    runs.push_back(run(named("fill-", i), named("r", i), 1000 + i, "T", completed, 9000));
+  put_all(*s, runs);
+  visibility_filter f;
+  f.workflow_id_prefix = "fill-";
+  auto got = list_all(*s, f, 10);
+  CHECK(got.run_ids == model(runs, f));
+  CHECK(got.indexes == std::set<std::string>{"all"});  // 11 reads there against 500 in the ID range
+  f.workflow_id_prefix = "fill-49";  // fill-49 and fill-490..499: the ID range is smaller
+  got = list_all(*s, f, 100);
+  CHECK(got.run_ids == model(runs, f));
+  CHECK(got.run_ids.size() == 11);
+  CHECK(got.indexes == std::set<std::string>{"id"});
+}
+
+TEST_CASE("visibility: combined filters and every page size give the model's list") {
+  temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  std::mt19937 rng(7);
+  const std::vector<std::string> types = {"A", "B", "C"};
+  const std::vector<pb::WorkflowExecutionStatus> statuses = {running, completed, failed,
+                                                             pb::WORKFLOW_EXECUTION_STATUS_TERMINATED};
+  const std::vector<std::string> id_stems = {"order-", "ord-", "x"};
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 240; ++i) {
+    auto id = id_stems[rng() % 3] + std::to_string(rng() % 40);  // several runs per ID
+    auto st = statuses[rng() % 4];
+    int64_t start = 1000 + static_cast<int64_t>(rng() % 200);  // equal start times happen
+    int64_t close = st == running ? 0 : start + static_cast<int64_t>(rng() % 100);
+    runs.push_back(run(id, named("r", i), start, types[rng() % 3], st, close));
+  }
+  put_all(*s, runs);
+  write_batch other;  // another namespace and another shard are never listed
+  auto foreign = run("order-1", "foreign", 1100, "A", running);
+  foreign.set_namespace_("other");
+  other.put_visibility(shard, foreign);
+  other.put_visibility(shard + 1, run("order-1", "foreign2", 1100, "A", running));
+  REQUIRE(s->write(other).ok());
+
+  std::set<std::string> answered_by;
+  int combinations = 0;
+  for (auto status : {pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, running, completed})
+    for (const std::string type : {"", "A"})
+      for (const std::string prefix : {"", "order-1", "o", "zzz"})
+        for (int time = 0; time < 4; ++time) {
+          visibility_filter f;
+          f.status = status;
+          f.workflow_type = type;
+          f.workflow_id_prefix = prefix;
+          if (time & 1) f.start_time_from_ms = 1050;
+          if (time & 2) f.start_time_to_ms = 1150;
+          if (time == 3) f.close_time_from_ms = 1100;
+          auto expected = model(runs, f);
+          for (size_t page : {1, 7, 1000}) {
+            if (page == 1 && expected.size() > 60) continue;  // keeps the test quick
+            auto got = list_all(*s, f, page);
+            CHECK_MESSAGE(got.run_ids == expected, "status " << status << " type '" << type
+                                                   << "' prefix '" << prefix << "' time " << time
+                                                   << " page " << page);
+            answered_by.insert(got.indexes.begin(), got.indexes.end());
+          }
+          ++combinations;
+        }
+  CHECK(combinations == 96);
+  CHECK(answered_by == std::set<std::string>{"all", "status", "type", "id"});
+}
+
+TEST_CASE("visibility: a closing run moves in the status index - retention deletes every index entry") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  {
+    auto s = open_store(path);
+    put_all(*s, {run("a", "ra", 1000, "T", running), run("b", "rb", 1001, "T", running)});
+    write_batch close;
+    auto closed = run("a", "ra", 1000, "T", completed, 1500);
+    close.put_visibility(shard, closed, running);
+    close.put_retention(shard, 9000, closed);
+    REQUIRE(s->write(close).ok());
+
+    visibility_filter by_type;
+    by_type.workflow_type = "T";
+    visibility_page page;
+    REQUIRE(s->list_visibility(shard, "default", by_type, "", 10, &page).ok());
+    REQUIRE(page.items.size() == 2);
+    CHECK(page.items[1].second.status() == completed);  // the type entry has the closed record
+    CHECK(page.items[1].second.close_time_ms() == 1500);
+    visibility_filter by_id;
+    by_id.workflow_id_prefix = "a";
+    REQUIRE(s->list_visibility(shard, "default", by_id, "", 10, &page).ok());
+    REQUIRE(page.items.size() == 1);
+    CHECK(page.items[0].second.status() == completed);
+    visibility_filter status_running;
+    status_running.status = running;
+    CHECK(list_ids(*s, status_running) == std::vector<std::string>{"rb"});
+    by_type.status = running;
+    CHECK(list_ids(*s, by_type) == std::vector<std::string>{"rb"});
+
+    // Retention: the sweep finds the run and the purge deletes it from every index.
+    std::vector<pb::WorkflowExecutionInfo> expired;
+    REQUIRE(s->scan_expired(shard, 10000, 10, [&](int64_t, const auto& info) {
+                 expired.push_back(info);
+               }).ok());
+    REQUIRE(expired.size() == 1);
+    write_batch purge;
+    purge.delete_visibility(shard, expired[0]);
+    purge.delete_retention(shard, 9000, expired[0]);
+    REQUIRE(s->write(purge).ok());
+    by_type.status = {};
+    CHECK(list_ids(*s, by_type) == std::vector<std::string>{"rb"});
+    CHECK(list_ids(*s, by_id).empty());
+    CHECK(list_ids(*s, visibility_filter{}) == std::vector<std::string>{"rb"});
+  }
+  auto counted = count_keys(path);  // only b's records are left: one in each index, no retention
+  CHECK(counted == std::map<char, int>{{'v', 1}, {'s', 1}, {'t', 1}, {'i', 1}});
+}
+
+TEST_CASE("visibility: opening a schema 1 database writes the per-type and per-ID entries") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 25; ++i)
+    runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B", running));
+  { put_all(*open_store(path), runs); }
+  {  // make it what a schema 1 build wrote: no 't' or 'i' entries, schema_version 1
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (int i = 0; i < keys::table_count; ++i)
+      cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    for (const auto& r : runs) {
+      CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
+      CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, r)).ok());
+    }
+    CHECK(db->Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
+                  std::string(keys::meta_schema_version), keys::encode_u32(1)).ok());
+    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+    CHECK(db->Close().ok());
+  }
+  CHECK(count_keys(path) == std::map<char, int>{{'v', 25}, {'s', 25}});
+  {
+    auto s = open_store(path);
+    visibility_filter f;
+    f.workflow_type = "A";
+    CHECK(list_ids(*s, f, 5) == model(runs, f));
+    f = {};
+    f.workflow_id_prefix = "w1";
+    CHECK(list_ids(*s, f, 5) == model(runs, f));
+    CHECK(model(runs, f).size() == 11);
+  }
+  CHECK(count_keys(path) == std::map<char, int>{{'v', 25}, {'s', 25}, {'t', 25}, {'i', 25}});
+  // Recorded as schema 2: the next open does not upgrade again (and succeeds).
+  CHECK(open_store(path) != nullptr);
+}
+
+TEST_CASE("visibility: garbage in an index entry is an error of the list - not a crash") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  { put_all(*open_store(path), {run("w", "r", 1000, "T", running)}); }
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (int i = 0; i < keys::table_count; ++i)
+      cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
+    auto r = run("w", "r", 1000, "T", running);
+    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r), garbage).ok());
+    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_range(shard, "default", "x") + "bad", "").ok());
+    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+    CHECK(db->Close().ok());
+  }
+  auto s = open_store(path);
+  visibility_page page;
+  visibility_filter f;
+  f.workflow_type = "T";
+  auto st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility record in shard 3");
+  f = {};
+  f.workflow_id_prefix = "x";
+  st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility ID index record in shard 3");
+  f.workflow_id_prefix = "w";  // the intact entries still list
+  REQUIRE(s->list_visibility(shard, "default", f, "", 10, &page).ok());
+  CHECK(page.items.size() == 1);
+}
+
+TEST_CASE("visibility: bad list arguments are clear errors") {
+  temp_dir dir;
+  auto s = open_store(dir.sub("db"));
+  visibility_page page;
+  auto st = s->list_visibility(shard, "default", {}, "", 0, &page);
+  CHECK_FALSE(st.ok());
+  CHECK(st.message() == "list page size must be at least 1");
+  st = s->list_visibility(8, "default", {}, "", 10, &page);
+  CHECK_FALSE(st.ok());
+  CHECK(st.message() == "shard 8 is out of range (num_shards 8)");
+  // A token that no list issued is only a position: the list goes on from there.
+  CHECK(s->list_visibility(shard, "default", {}, "garbage", 10, &page).ok());
+  CHECK(page.items.empty());
+}
+
+}  // namespace chronicle::storage
