@@ -255,7 +255,10 @@ TEST_CASE("http: metrics count started and completed workflows") {
   CHECK(metric(after, "chronicle_workflows_started_total" + node + " ") == 2);
   CHECK(metric(after, "chronicle_workflows_closed_total{node=\"node1\",status=\"completed\"} ") == 2);
   CHECK(metric(after, "chronicle_state_transitions_total" + node + " ") >= 8);
-  CHECK(metric(after, "chronicle_rocksdb_write_seconds_count" + node + " ") >= 8);
+  // Batches of one workflow that queue up while a write is in flight share a RocksDB write
+  // (group commit), so only the batches are counted exactly enough to bound.
+  CHECK(metric(after, "chronicle_rocksdb_write_batches_total" + node + " ") >= 8);
+  CHECK(metric(after, "chronicle_rocksdb_write_seconds_count" + node + " ") >= 1);
   CHECK(metric(after, "chronicle_task_dispatch_latency_seconds_count{node=\"node1\",kind=\"activity\"} ")
         == 2);
   CHECK(metric(after, "chronicle_task_queue_backlog{node=\"node1\",namespace=\"default\","
