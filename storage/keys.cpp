@@ -134,6 +134,17 @@ std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info
   return visibility_prefix(shard, info.namespace_()) + visibility_suffix(info);
 }
 
+std::optional<int64_t> position_start_time(std::string_view position) {
+  if (position.size() < 8) return std::nullopt;
+  uint64_t inverted = 0;
+  for (size_t i = 0; i < 8; ++i) inverted = (inverted << 8) | static_cast<uint8_t>(position[i]);
+  return static_cast<int64_t>(~inverted);
+}
+
+bool position_id_starts_with(std::string_view position, std::string_view escaped_id_prefix) {
+  return position.size() >= 8 && position.substr(8).substr(0, escaped_id_prefix.size()) == escaped_id_prefix;
+}
+
 std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
                                      pb::WorkflowExecutionStatus status) {
   std::string k = shard_prefix(shard);

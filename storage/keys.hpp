@@ -78,6 +78,11 @@ std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);
 std::string visibility_prefix(uint32_t shard, std::string_view ns);
 std::string visibility_suffix(const pb::WorkflowExecutionInfo& info);
 std::string visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// What a position (visibility_suffix) says without the record: the run's start time (negative
+// times read as 0), and whether its workflow ID starts with the string whose put_string_prefix
+// form is `escaped_id_prefix`. Both return nullopt / false for a position shorter than 8 bytes.
+std::optional<int64_t> position_start_time(std::string_view position);
+bool position_id_starts_with(std::string_view position, std::string_view escaped_id_prefix);
 // The per-status index: prefix for one status, and the key of `info` under info.status().
 std::string status_visibility_prefix(uint32_t shard, std::string_view ns,
                                      pb::WorkflowExecutionStatus status);

@@ -6,7 +6,8 @@
 //   - the per-type index when a type is set, the per-status index when a status is set, the
 //     index of every run when neither is: read newest first from the page's position, each entry
 //     checked against the remaining filters, until page_size + 1 matches (or the start-time lower
-//     bound) are reached. Cost: the entries up to the page's last match.
+//     bound) are reached. Cost: the entries up to the page's last match (an entry whose key rules
+//     it out, by start time or ID prefix, is not parsed).
 //   - the per-ID index when an ID prefix is set: its prefix range is ordered by workflow ID, not
 //     by start time, so every entry of the range is read and the page_size + 1 newest matches
 //     after the page's position are kept (a bounded heap), then sorted. Cost: the runs whose ID
@@ -130,6 +131,7 @@ public:
                size_t page_size)
       : candidate(name), it_(src, std::move(prefix)), shard_(shard), filter_(filter),
         page_size_(page_size) {
+    keys::put_string_prefix(&escaped_id_prefix_, filter.workflow_id_prefix);
     it_.seek(from, from_is_token);
   }
 
@@ -138,12 +140,17 @@ public:
       error_ = it_.error();
       return true;
     }
-    if (!it_.parse(&info_)) {
-      error_ = status::error("corrupt visibility record in shard " + std::to_string(shard_));
-      return true;
-    }
-    if (filter_.start_time_from_ms && info_.start_time_ms() < filter_.start_time_from_ms)
+    // The start time and the workflow ID are in the key: entries they rule out are not parsed.
+    const auto pos = it_.key_suffix();
+    const auto start = keys::position_start_time(pos);
+    if (!start) return corrupt();
+    if (filter_.start_time_from_ms && *start < filter_.start_time_from_ms)
       return true;  // older entries follow: none can match
+    if (!escaped_id_prefix_.empty() && !keys::position_id_starts_with(pos, escaped_id_prefix_)) {
+      it_.next();
+      return false;
+    }
+    if (!it_.parse(&info_)) return corrupt();
     if (filter_.matches(info_)) {
       if (items_.size() == page_size_) {
         more_ = true;
@@ -162,10 +169,16 @@ public:
   }
 
 private:
+  bool corrupt() {
+    error_ = status::error("corrupt visibility record in shard " + std::to_string(shard_));
+    return true;
+  }
+
   prefix_iterator it_;
   uint32_t shard_;
   const visibility_filter& filter_;
   size_t page_size_;
+  std::string escaped_id_prefix_;
   pb::WorkflowExecutionInfo info_;
   std::vector<entry> items_;
   bool more_ = false;
@@ -173,7 +186,8 @@ private:
 
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
 // order (a max-heap on the position), then sorts them. The position comes from the key, so an
-// entry that cannot be among them (before the token, or after a full heap's last) is not parsed.
+// entry that cannot be among them (before the token, after a full heap's last, or outside the
+// start-time bounds) is not parsed.
 class by_id_prefix final : public candidate {
 public:
   by_id_prefix(const source& src, uint32_t shard, const std::string& ns, const std::string& after,
@@ -192,7 +206,10 @@ public:
     auto pos = keys::id_visibility_position(it_.key(), id_offset_);
     if (!pos) return corrupt();
     const bool full = heap_.size() > page_size_;
-    if ((after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
+    const auto start = keys::position_start_time(*pos);
+    const bool in_time = (!filter_.start_time_from_ms || *start >= filter_.start_time_from_ms) &&
+                         (!filter_.start_time_to_ms || *start < filter_.start_time_to_ms);
+    if (in_time && (after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
       pb::WorkflowExecutionInfo info;
       if (!it_.parse(&info)) return corrupt();
       if (filter_.matches(info)) {

@@ -107,6 +107,30 @@ TEST_CASE("the position of a per-ID key is the visibility suffix of its run") {
   CHECK_FALSE(id_visibility_position(cut + "1234567", offset).has_value());  // start is 8 bytes
 }
 
+TEST_CASE("a position tells the start time and whether the ID has a prefix") {
+  pb::WorkflowExecutionInfo info;
+  info.set_workflow_id(std::string("ab\0c", 4));
+  info.set_run_id("r");
+  info.set_start_time_ms(1700000000123);
+  const auto pos = visibility_suffix(info);
+  CHECK(position_start_time(pos) == 1700000000123);
+  info.set_start_time_ms(-5);  // stored as 0
+  CHECK(position_start_time(visibility_suffix(info)) == 0);
+  CHECK_FALSE(position_start_time("1234567").has_value());
+  auto escaped = [](std::string_view s) {
+    std::string out;
+    put_string_prefix(&out, s);
+    return out;
+  };
+  CHECK(position_id_starts_with(pos, escaped("")));
+  CHECK(position_id_starts_with(pos, escaped("ab")));
+  CHECK(position_id_starts_with(pos, escaped(std::string("ab\0", 3))));
+  CHECK(position_id_starts_with(pos, escaped(std::string("ab\0c", 4))));
+  CHECK_FALSE(position_id_starts_with(pos, escaped("abc")));
+  CHECK_FALSE(position_id_starts_with(pos, escaped(std::string("ab\0cd", 5))));
+  CHECK_FALSE(position_id_starts_with("1234567", escaped("")));
+}
+
 TEST_CASE("the per-type and per-status indexes share the visibility record's suffix") {
   pb::WorkflowExecutionInfo info;
   info.set_namespace_("ns");
