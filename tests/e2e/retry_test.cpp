@@ -139,18 +139,27 @@ TEST_CASE("a non-retryable activity error fails the activity and the workflow at
   CHECK(events_of(c, "fatal", pb::EVENT_TYPE_ACTIVITY_TASK_FAILED).size() == 1);
 }
 
+namespace {
+
+// The Hang workflow completed on attempt 2, after attempt 1 timed out (start-to-close).
+void check_retried_after_start_to_close(retry_deployment& d, client& c, const std::string& wid) {
+  auto r = d.result(c, wid);
+  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(result_json(r)["attempt"] == 2);
+  auto started = events_of(c, wid, pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].activity_task_started().last_failure().timeout_type()
+        == pb::TIMEOUT_TYPE_START_TO_CLOSE);
+}
+
+}  // namespace
+
 TEST_CASE("start-to-close timeout retries a hanging activity") {
   retry_deployment d;
   auto w = d.worker("w1");
   auto c = d.connect();
   d.start(c, "hang", "Hang");
-  auto r = d.result(c, "hang");
-  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
-  CHECK(result_json(r)["attempt"] == 2);
-  auto started = events_of(c, "hang", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
-  REQUIRE(started.size() == 1);
-  CHECK(started[0].activity_task_started().last_failure().timeout_type()
-        == pb::TIMEOUT_TYPE_START_TO_CLOSE);
+  check_retried_after_start_to_close(d, c, "hang");
   CHECK(events_of(c, "hang", pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT).empty());
 }
 
@@ -163,13 +172,7 @@ TEST_CASE("start-to-close timeout fires for an attempt whose execution was passi
   // No result request meanwhile (a waiting client keeps the execution in memory): it is
   // passivated while attempt 1 hangs, and reactivated by the attempt's timer.
   std::this_thread::sleep_for(2500ms);
-  auto r = d.result(c, "hang-passive");
-  REQUIRE(r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
-  CHECK(result_json(r)["attempt"] == 2);
-  auto started = events_of(c, "hang-passive", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
-  REQUIRE(started.size() == 1);
-  CHECK(started[0].activity_task_started().last_failure().timeout_type()
-        == pb::TIMEOUT_TYPE_START_TO_CLOSE);
+  check_retried_after_start_to_close(d, c, "hang-passive");
 }
 
 TEST_CASE("a worker killed with -9 mid-activity: retried on another worker without waiting for the timeout") {
