@@ -136,6 +136,22 @@ std::map<char, int> count_keys(const std::string& path) {
   return out;
 }
 
+// Opens the store's database directly with RocksDB (to write what another build or a corruption
+// would leave), calls fn(db, column family handles by table), and closes it.
+template <class Fn>
+void with_raw_db(const std::string& path, Fn fn) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (int i = 0; i < keys::table_count; ++i)
+    cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  fn(*db, h);
+  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+  CHECK(db->Close().ok());
+}
+
 }  // namespace
 
 TEST_CASE("visibility: a type filter reads the per-type index - newest first - paged with tokens") {
@@ -331,22 +347,16 @@ TEST_CASE("visibility: opening a schema 1 database writes the per-type and per-I
     runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B", running));
   { put_all(*open_store(path), runs); }
   {  // make it what a schema 1 build wrote: no 't' or 'i' entries, schema_version 1
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (int i = 0; i < keys::table_count; ++i)
-      cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
-    for (const auto& r : runs) {
-      CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
-      CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, r)).ok());
-    }
-    CHECK(db->Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
-                  std::string(keys::meta_schema_version), keys::encode_u32(1)).ok());
-    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-    CHECK(db->Close().ok());
+    with_raw_db(path, [&](rocksdb::DB& dbr, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+      auto* db = &dbr;
+      auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+      for (const auto& r : runs) {
+        CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
+        CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, r)).ok());
+      }
+      CHECK(db->Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
+                    std::string(keys::meta_schema_version), keys::encode_u32(1)).ok());
+    });
   }
   CHECK(count_keys(path) == std::map<char, int>{{'v', 25}, {'s', 25}});
   {
@@ -369,20 +379,14 @@ TEST_CASE("visibility: garbage in an index entry is an error of the list - not a
   const auto path = dir.sub("db");
   { put_all(*open_store(path), {run("w", "r", 1000, "T", running)}); }
   {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (int i = 0; i < keys::table_count; ++i)
-      cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
-    const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
-    auto r = run("w", "r", 1000, "T", running);
-    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r), garbage).ok());
-    CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_range(shard, "default", "x") + "bad", "").ok());
-    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-    CHECK(db->Close().ok());
+    with_raw_db(path, [&](rocksdb::DB& dbr, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+      auto* db = &dbr;
+      auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+      const std::string garbage("\x0a\xff\xff\xff\x0f", 5);
+      auto r = run("w", "r", 1000, "T", running);
+      CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r), garbage).ok());
+      CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_range(shard, "default", "x") + "bad", "").ok());
+    });
   }
   auto s = open_store(path);
   visibility_page page;
