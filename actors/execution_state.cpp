@@ -81,6 +81,7 @@ void execution_state::defer(caf::event_based_actor* self, transition t) {
   for (auto& r : t.timers_removed)
     if (!cancel_added(d.timers_added, r)) d.timers_removed.push_back(r);
   d.timers_added.insert(d.timers_added.end(), t.timers_added.begin(), t.timers_added.end());
+  disarm_pending.insert(disarm_pending.end(), t.timers_removed.begin(), t.timers_removed.end());
   d.state = t.state;
   effects(self, t, false);  // arms the added timers in the shard's memory at once
 }
@@ -178,6 +179,10 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   storage::write_batch batch = carry ? storage::write_batch{} : new_batch();
   add_records(batch, t, new_run, carry ? &*deferred : nullptr);
   if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
+  disarm_pending.insert(disarm_pending.end(), t.timers_removed.begin(), t.timers_removed.end());
+  if (t.next_run)
+    disarm_pending.insert(disarm_pending.end(), t.next_run->timers_removed.begin(),
+                          t.next_run->timers_removed.end());
   write(self, std::move(batch), nullptr, false);
   effects(self, t, new_run);
   if (t.next_run) effects(self, *t.next_run, true);
@@ -203,6 +208,15 @@ void execution_state::write(caf::event_based_actor* self, storage::write_batch b
     when_durable([done = std::move(done)](const caf::error& err) {
       done(err ? storage::status::error(error_text(err)) : storage::status{});
     });
+  }
+  if (!disarm_pending.empty()) {
+    // Queued before this batch's answer can arrive, so it runs once this batch is durable.
+    durable_waiters.emplace_back(seq, [self, shard = args.shard,
+                                       timers = std::move(disarm_pending)](const caf::error& err) {
+      if (err) return;
+      for (auto& r : timers) self->send(shard, disarm_atom::value, encode(r));
+    });
+    disarm_pending.clear();
   }
   args.env->store->write_async(
     std::move(batch),

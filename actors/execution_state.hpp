@@ -64,6 +64,10 @@ struct execution_state {
   // task timing out before it started: on disk the task is still scheduled and its transfer
   // record makes recovery dispatch it again. Saves a synced write and a wait per workflow task.
   std::optional<transition> deferred;
+  // Timers removed by applied transitions whose batch is not queued yet: the next write tells
+  // the shard to drop them from its in-memory queue once that batch is durable (before, a failed
+  // write leaves them on disk, and the stale timer firing is harmless).
+  std::vector<pb::TimerRecord> disarm_pending;
   // Write-behind bookkeeping: writes are numbered; durable_seq is the highest one known durable
   // (the committer writes in order, so every earlier one is durable too).
   uint64_t write_seq = 0;

@@ -164,6 +164,14 @@ std::string registry::render(const std::string& node) const {
       render_sample(out, "chronicle_task_queue_backlog", n + "," + labels,
                     static_cast<double>(g->value()));
   }
+  auto level = [&](const char* name, const char* help, const gauge& g) {
+    render_header(out, name, "gauge", help);
+    render_sample(out, name, n, static_cast<double>(g.value()));
+  };
+  level("chronicle_timers_queued",
+        "Durable timers in this node's shard memory queues (waiting to fire).", timers_queued_);
+  level("chronicle_executions_active",
+        "Workflow execution actors in memory (not passivated).", executions_active_);
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)

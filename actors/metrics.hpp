@@ -34,6 +34,7 @@ private:
 class gauge {
 public:
   void set(int64_t v) { value_.store(v, std::memory_order_relaxed); }
+  void add(int64_t d) { value_.fetch_add(d, std::memory_order_relaxed); }
   [[nodiscard]] int64_t value() const { return value_.load(std::memory_order_relaxed); }
 
 private:
@@ -84,6 +85,10 @@ public:
   void on_storage_write(std::chrono::nanoseconds took, size_t batches);
   // The HTTP gateway answered a request with `status`.
   void on_http_request(unsigned status);
+  // Shards' in-memory timer queues grew (+) or shrank (-) by `delta` entries.
+  void on_timers_queued(int64_t delta) { timers_queued_.add(delta); }
+  // Execution actors were activated (+) or passivated / stopped (-).
+  void on_executions_active(int64_t delta) { executions_active_.add(delta); }
 
   // Every metric in the Prometheus text format, each sample labelled node="<node>".
   [[nodiscard]] std::string render(const std::string& node) const;
@@ -99,6 +104,8 @@ private:
   histogram dispatch_workflow_seconds_;
   histogram dispatch_activity_seconds_;
   std::array<counter, 6> http_;                // index: status / 100 (1xx..5xx)
+  gauge timers_queued_;
+  gauge executions_active_;
 
   mutable std::mutex backlog_mutex_;
   std::map<std::string, std::unique_ptr<gauge>> backlog_;  // key: rendered labels

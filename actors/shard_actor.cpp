@@ -22,6 +22,26 @@ struct shard_state {
   std::multimap<int64_t, pb::TimerRecord> timers;     // by fire time
   int64_t wakeup_at = 0;                              // 0: no tick scheduled
   bool ready = false;  // recovered; until then (e.g. during a handoff) requests are refused
+
+  // The node's gauges count what this shard holds in memory; a stopped shard holds nothing.
+  ~shard_state() {
+    if (!env) return;
+    env->metrics->on_timers_queued(-static_cast<int64_t>(timers.size()));
+    env->metrics->on_executions_active(-static_cast<int64_t>(executions.size()));
+  }
+  void queue_timer(pb::TimerRecord rec) {
+    auto fire = rec.fire_time_ms();
+    timers.emplace(fire, std::move(rec));
+    env->metrics->on_timers_queued(1);
+  }
+  void forget_timer(std::multimap<int64_t, pb::TimerRecord>::iterator it) {
+    timers.erase(it);
+    env->metrics->on_timers_queued(-1);
+  }
+  void forget_execution(std::unordered_map<std::string, entry>::iterator it) {
+    executions.erase(it);
+    env->metrics->on_executions_active(-1);
+  }
 };
 
 namespace {
@@ -37,6 +57,7 @@ caf::actor& execution_for(self_ptr self, const std::string& ns, const std::strin
     e.actor = self->spawn<caf::linked>(execution_actor,
                                        execution_args{st.env, self, st.id, ns, wid});
     e.forwarded = 0;
+    st.env->metrics->on_executions_active(1);
   }
   ++e.forwarded;
   return e.actor;
@@ -59,7 +80,7 @@ void fire_due_timers(self_ptr self) {
   auto now = now_ms();
   while (!st.timers.empty() && st.timers.begin()->first <= now) {
     auto rec = std::move(st.timers.begin()->second);
-    st.timers.erase(st.timers.begin());
+    st.forget_timer(st.timers.begin());
     self->send(execution_for(self, rec.namespace_(), rec.workflow_id()), timer_atom::value,
                encode(rec));
   }
@@ -67,9 +88,25 @@ void fire_due_timers(self_ptr self) {
 }
 
 void arm(self_ptr self, pb::TimerRecord rec) {
-  auto fire = rec.fire_time_ms();
-  self->state.timers.emplace(fire, std::move(rec));
+  self->state.queue_timer(std::move(rec));
   schedule_wakeup(self);
+}
+
+// Drops one queued entry of a timer whose record was deleted (a completed activity's timeout, a
+// cancelled timer), so that it neither holds memory nor wakes a passivated execution. One entry:
+// a timer armed twice (deleted and put again under the same key) stays queued once.
+void disarm(self_ptr self, const pb::TimerRecord& rec) {
+  auto& timers = self->state.timers;
+  auto [from, to] = timers.equal_range(rec.fire_time_ms());
+  for (auto it = from; it != to; ++it) {
+    auto& q = it->second;
+    if (q.started_event_id() == rec.started_event_id() && q.kind() == rec.kind()
+        && q.attempt() == rec.attempt() && q.workflow_id() == rec.workflow_id()
+        && q.run_id() == rec.run_id() && q.namespace_() == rec.namespace_()) {
+      self->state.forget_timer(it);
+      return;
+    }
+  }
 }
 
 // Rebuilds the timer queue and re-activates executions with pending tasks.
@@ -77,7 +114,7 @@ void recover(self_ptr self) {
   auto& st = self->state;
   size_t timers = 0;
   auto s1 = st.env->store->scan_timers(st.id, [&](const pb::TimerRecord& r) {
-    st.timers.emplace(r.fire_time_ms(), r);
+    st.queue_timer(r);
     ++timers;
   });
   std::set<std::pair<std::string, std::string>> pending;
@@ -159,7 +196,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (it->second.actor.address() == msg.source) {
         spdlog::error("shard {}: execution actor failed: {}", self->state.id,
                       error_text(msg.reason));
-        execs.erase(it);
+        self->state.forget_execution(it);
         return;
       }
     }
@@ -195,6 +232,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     [=](arm_atom, const std::string& bytes) {
       if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) arm(self, std::move(*rec));
     },
+    [=](disarm_atom, const std::string& bytes) {
+      if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) disarm(self, *rec);
+    },
     [=](tick_atom) { fire_due_timers(self); },
     [=](passivate_atom, const std::string& key, uint64_t handled) {
       auto& execs = self->state.executions;
@@ -202,7 +242,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (it == execs.end() || it->second.forwarded != handled) return;  // busy again: keep it
       self->unlink_from(it->second.actor);
       self->send_exit(it->second.actor, caf::exit_reason::kill);
-      execs.erase(it);
+      self->state.forget_execution(it);
     },
   };
 }

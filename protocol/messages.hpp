@@ -63,6 +63,7 @@ using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using arm_atom = caf::atom_constant<caf::atom("arm")>;
+using disarm_atom = caf::atom_constant<caf::atom("disarm")>;  // a timer deleted from disk
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;  // ChildWorkflowClosed
 using child_started_atom = caf::atom_constant<caf::atom("childup")>;  // execution-internal
