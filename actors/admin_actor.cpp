@@ -1,6 +1,7 @@
 #include "actors/admin_actor.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "shards/ring.hpp"
 #include "storage/keys.hpp"
@@ -264,98 +265,157 @@ pb::ListWorkflowsResponse cut_page(list_part part, size_t page_size) {
   return resp;
 }
 
-// The runs of the shards this node owns that match, one page at most from each shard (each read
-// from the shard's best index for the filters: storage/visibility.cpp).
-caf::expected<pb::ListWorkflowsResponse> list_local(const node_env& env,
-                                                    const pb::ListWorkflowsRequest& req) {
-  const auto filter = list_filter(req);
-  const size_t page = static_cast<size_t>(req.page_size());
-  list_part part;
-  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
-    if (!env.owns_shard(shard)) continue;
-    storage::visibility_page got;
-    auto st = env.store->list_visibility(shard, req.namespace_(), filter, req.next_page_token(),
-                                         page, &got);
-    if (!st.ok()) return make_error(errc::internal, st.message());
-    part.more = part.more || got.more;
-    for (auto& item : got.items) part.items.push_back(std::move(item));
-  }
-  return cut_page(std::move(part), page);
+using list_shard_atom = caf::atom_constant<caf::atom("listshard")>;  // admin -> list worker
+
+// A list worker: reads pages from RocksDB (storage/visibility.cpp) on its own thread, so that a
+// long scan holds neither the admin actor nor a CAF scheduler thread. Asked for the owned shards
+// first, first + step, ... (one message per worker and list); answers their pages merged into one
+// ListWorkflowsResponse (next_page_token only a flag there: non-empty when a shard has more).
+caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
+  harden(self, "list worker");
+  return {
+    [=](list_shard_atom, uint32_t first, uint32_t step,
+        const std::string& bytes) -> caf::result<std::string> {
+      auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
+      if (!req) return req.error();
+      const auto filter = list_filter(*req);
+      pb::ListWorkflowsResponse resp;
+      for (uint32_t shard = first; shard < env->config.num_shards; shard += step) {
+        if (!env->owns_shard(shard)) continue;
+        storage::visibility_page got;
+        auto st = env->store->list_visibility(shard, req->namespace_(), filter,
+                                              req->next_page_token(),
+                                              static_cast<size_t>(req->page_size()), &got);
+        if (!st.ok()) return make_error(errc::internal, st.message());
+        for (auto& [pos, info] : got.items) *resp.add_executions() = std::move(info);
+        if (got.more) resp.set_next_page_token("more");
+      }
+      return encode(resp);
+    },
+  };
 }
 
-// Lists across the cluster: this node's shards and each live member's, merged newest first.
-void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
-  auto rp = self->make_response_promise();
-  auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
-  if (!req) {
-    rp.deliver(req.error());
-    return;
-  }
-  if (auto reason = check_list(*req); !reason.empty()) {
-    rp.deliver(make_error(errc::invalid_argument, reason));
-    return;
-  }
-  auto local = list_local(*env, *req);
-  if (!local) {
-    rp.deliver(local.error());
-    return;
-  }
+// Adds a page (from a list worker or a peer) to `part`; the positions come from the records.
+void add_page(list_part& part, pb::ListWorkflowsResponse& r) {
+  for (auto& info : *r.mutable_executions())
+    part.items.emplace_back(storage::keys::visibility_suffix(info), std::move(info));
+  if (!r.next_page_token().empty()) part.more = true;
+}
+
+// The runs of the shards this node owns that match (req checked), one page at most from each
+// shard, read by the list workers in parallel; `done` runs in the admin actor.
+void list_local(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
+                const pb::ListWorkflowsRequest& req,
+                std::function<void(caf::expected<list_part>)> done) {
   struct gather {
     list_part part;
-    std::vector<std::string> missing;
+    caf::error err;
     size_t pending = 0;
   };
   auto g = std::make_shared<gather>();
-  auto page = static_cast<size_t>(req->page_size());
-  auto add = [g](pb::ListWorkflowsResponse& r) {
-    for (auto& info : *r.mutable_executions())
-      g->part.items.emplace_back(storage::keys::visibility_suffix(info), std::move(info));
-    if (!r.next_page_token().empty()) g->part.more = true;
+  g->pending = workers.size();
+  auto finish = [g, done]() {
+    if (g->err) done(g->err);
+    else done(std::move(g->part));
   };
-  add(*local);
-  auto finish = [g, rp, page]() mutable {
-    auto resp = cut_page(std::move(g->part), page);
-    std::sort(g->missing.begin(), g->missing.end());
-    for (auto& m : g->missing) resp.add_missing_nodes(m);
-    rp.deliver(encode(resp));
-  };
-  std::vector<std::pair<std::string, caf::actor>> asks;
-  for (auto& m : env->config.members) {
-    if (m.name == env->config.name) continue;
-    if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
-    else g->missing.push_back(m.name);
-  }
-  g->pending = asks.size();
-  if (asks.empty()) {
-    finish();
-    return;
-  }
-  auto fwd_bytes = encode(*req);
-  for (auto& [name, peer] : asks) {
-    self->request(peer, std::chrono::seconds(5), fwd_atom::value, caf::atom_value{list_atom::value},
-                  fwd_bytes)
+  auto bytes = encode(req);
+  const auto step = static_cast<uint32_t>(workers.size());
+  for (uint32_t i = 0; i < step; ++i)
+    self->request(workers[i], std::chrono::seconds(60), list_shard_atom::value, i, step, bytes)
       .then(
-        [=](const std::string& reply) mutable {
+        [=](const std::string& reply) {
           auto r = decode<pb::ListWorkflowsResponse>(reply, "ListWorkflowsResponse");
-          if (r) add(*r);
-          else g->missing.push_back(name);
+          if (r) add_page(g->part, *r);
+          else g->err = r.error();
           if (--g->pending == 0) finish();
         },
-        [=](caf::error&) mutable {
-          g->missing.push_back(name);
+        [=](caf::error& err) {
+          g->err = err;
           if (--g->pending == 0) finish();
         });
-  }
 }
 
-caf::result<std::string> list_fwd(const node_env& env, const std::string& bytes) {
+// Decodes and checks a list request; answers `rp` with the error when it is not valid.
+std::optional<pb::ListWorkflowsRequest> list_request(const std::string& bytes,
+                                                     caf::response_promise& rp) {
   auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
-  if (!req) return req.error();
-  if (auto reason = check_list(*req); !reason.empty())
-    return make_error(errc::invalid_argument, reason);
-  auto resp = list_local(env, *req);
-  if (!resp) return resp.error();
-  return encode(*resp);
+  if (!req) {
+    rp.deliver(req.error());
+    return std::nullopt;
+  }
+  if (auto reason = check_list(*req); !reason.empty()) {
+    rp.deliver(make_error(errc::invalid_argument, reason));
+    return std::nullopt;
+  }
+  return std::move(*req);
+}
+
+// Lists across the cluster: this node's shards and each live member's, merged newest first.
+void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::vector<caf::actor>& workers,
+                  const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = list_request(bytes, rp);
+  if (!req) return;
+  list_local(self, workers, *req, [=, req = *req](caf::expected<list_part> local) mutable {
+    if (!local) {
+      rp.deliver(local.error());
+      return;
+    }
+    struct gather {
+      list_part part;
+      std::vector<std::string> missing;
+      size_t pending = 0;
+    };
+    auto g = std::make_shared<gather>();
+    g->part = std::move(*local);
+    auto page = static_cast<size_t>(req.page_size());
+    auto finish = [g, rp, page]() mutable {
+      auto resp = cut_page(std::move(g->part), page);
+      std::sort(g->missing.begin(), g->missing.end());
+      for (auto& m : g->missing) resp.add_missing_nodes(m);
+      rp.deliver(encode(resp));
+    };
+    std::vector<std::pair<std::string, caf::actor>> asks;
+    for (auto& m : env->config.members) {
+      if (m.name == env->config.name) continue;
+      if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
+      else g->missing.push_back(m.name);
+    }
+    g->pending = asks.size();
+    if (asks.empty()) {
+      finish();
+      return;
+    }
+    auto fwd_bytes = encode(req);
+    for (auto& [name, peer] : asks) {
+      self->request(peer, std::chrono::seconds(5), fwd_atom::value,
+                    caf::atom_value{list_atom::value}, fwd_bytes)
+        .then(
+          [=](const std::string& reply) mutable {
+            auto r = decode<pb::ListWorkflowsResponse>(reply, "ListWorkflowsResponse");
+            if (r) add_page(g->part, *r);
+            else g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          },
+          [=](caf::error&) mutable {
+            g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          });
+    }
+  });
+}
+
+// A peer's list: this node's shards only, cut to a page.
+void list_fwd(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
+              const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = list_request(bytes, rp);
+  if (!req) return;
+  auto page = static_cast<size_t>(req->page_size());
+  list_local(self, workers, *req, [rp, page](caf::expected<list_part> local) mutable {
+    if (!local) rp.deliver(local.error());
+    else rp.deliver(encode(cut_page(std::move(*local), page)));
+  });
 }
 
 // A query: the run's recorded history goes, with the question, to a worker of the run's task
@@ -411,6 +471,15 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
 
 caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
   harden(self, "admin");
+  // List workers (detached: each has its own thread), as many as cores up to 4, stopped with the
+  // admin actor.
+  std::vector<caf::actor> workers;
+  const size_t n = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  for (size_t i = 0; i < n; ++i)
+    workers.push_back(self->system().spawn<caf::detached>(list_worker, env));
+  self->attach_functor([workers](const caf::error&) {
+    for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  });
   return {
     [=](describe_atom, std::string& bytes) {
       return route<pb::DescribeWorkflowRequest>(self, env, describe_atom::value, bytes,
@@ -421,7 +490,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
                                           "GetHistoryRequest");
     },
     [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
-    [=](list_atom, const std::string& bytes) { list_cluster(self, env, bytes); },
+    [=](list_atom, const std::string& bytes) { list_cluster(self, env, workers, bytes); },
     [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
       auto reply = [](caf::result<std::string> r) -> caf::result<caf::message> {
         if (r.flag == caf::rt_error) return std::move(r.err);
@@ -430,7 +499,10 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       if (kind == describe_atom::value) return reply(describe(*env, bytes));
       if (kind == history_atom::value) return reply(history(*env, bytes));
       if (kind == query_atom::value) return query_local(self, env, bytes);
-      if (kind == list_atom::value) return reply(list_fwd(*env, bytes));
+      if (kind == list_atom::value) {
+        list_fwd(self, workers, bytes);
+        return caf::delegated<caf::message>{};
+      }
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "actors/http_gateway.hpp"
+#include "actors/memory_release.hpp"
 #include "actors/node_actor.hpp"
 #include "protocol/runtime.hpp"
 
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
             << *port << " (data_dir " << config->data_dir << ", " << config->num_shards
             << " shards" << (cfg.openssl_certificate.empty() ? "" : ", TLS") << ")" << std::endl;
 
+  memory_releaser releaser;  // gives memory freed by passivation back to the OS
   int sig = wait_for_stop_signal(stop_signals);
   spdlog::info("signal {}: stopping", sig);
   if (gateway) gateway->stop();

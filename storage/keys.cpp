@@ -9,6 +9,7 @@ constexpr char executions_state_tag = 'm';
 constexpr char executions_current_tag = 'c';
 constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
+constexpr char visibility_type_status_tag = 'y';
 
 uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
@@ -168,6 +169,22 @@ std::string type_visibility_prefix(uint32_t shard, std::string_view ns, std::str
 
 std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
   return type_visibility_prefix(shard, info.namespace_(), info.workflow_type())
+         + visibility_suffix(info);
+}
+
+std::string type_status_visibility_prefix(uint32_t shard, std::string_view ns,
+                                          std::string_view type, pb::WorkflowExecutionStatus status) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_type_status_tag);
+  put_string(&k, ns);
+  put_string(&k, type);
+  put_u32(&k, static_cast<uint32_t>(status));
+  return k;
+}
+
+std::string type_status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  return type_status_visibility_prefix(shard, info.namespace_(), info.workflow_type(),
+                                       info.status())
          + visibility_suffix(info);
 }
 

@@ -18,13 +18,16 @@
 //              (the same order per status: list with a status filter reads only its runs)
 //              shard | 't' | ns | workflow_type | ~start_time_ms | workflow_id | run_id -> the same
 //              (the same order per workflow type)
+//              shard | 'y' | ns | workflow_type | status (u32) | ~start_time_ms | workflow_id
+//                    | run_id -> the same (per type and status, as Temporal's by-type index)
 //              shard | 'i' | ns | workflow_id | ~start_time_ms | run_id      -> the same
 //              (by workflow ID: an ID prefix is one range; newest first only within one ID)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
-//              'v', 's', 't' share their suffix after the index's prefix (visibility_suffix),
+//              'v', 's', 't', 'y' share their suffix after the index's prefix (visibility_suffix),
 //              which is the position a list page token names.
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
-//              (schema 2 added 't' and 'i'; opening a schema 1 database writes them, see store.cpp)
+//              (schema 2 added 't' and 'i', schema 3 'y'; opening an older database writes
+//              them, see store_impl.hpp)
 //
 // The tag bytes and column family names are part of the on-disk format: never reuse or rename.
 #pragma once
@@ -46,7 +49,7 @@ const char* table_name(table t);
 
 inline constexpr std::string_view meta_num_shards = "num_shards";
 inline constexpr std::string_view meta_schema_version = "schema_version";
-inline constexpr uint32_t schema_version = 2;
+inline constexpr uint32_t schema_version = 3;
 
 // Fixed-width big-endian integers.
 void put_u32(std::string* dst, uint32_t v);
@@ -90,6 +93,10 @@ std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInf
 // The per-type index: prefix for one workflow type, and the key of `info` under its type.
 std::string type_visibility_prefix(uint32_t shard, std::string_view ns, std::string_view type);
 std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The per-type-and-status index: prefix for one type and status, and the key of `info`.
+std::string type_status_visibility_prefix(uint32_t shard, std::string_view ns,
+                                          std::string_view type, pb::WorkflowExecutionStatus status);
+std::string type_status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
 // The per-ID index: the prefix of every key whose workflow ID starts with `id_prefix` (the
 // escaped prefix without its terminator, so the range holds exactly those IDs), and the key.
 std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix);

@@ -172,8 +172,10 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     auto old = info;
     old.set_status(previous);
     impl_->del(table::visibility, keys::status_visibility_key(shard, old));
+    impl_->del(table::visibility, keys::type_status_visibility_key(shard, old));
   }
   impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
+  impl_->put(table::visibility, keys::type_status_visibility_key(shard, info), info);
   impl_->put(table::visibility, keys::type_visibility_key(shard, info), info);
   impl_->put(table::visibility, keys::id_visibility_key(shard, info), info);
 }
@@ -182,6 +184,7 @@ void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionI
   impl_->del(table::visibility, keys::visibility_key(shard, info));
   impl_->del(table::visibility, keys::status_visibility_key(shard, info));
   impl_->del(table::visibility, keys::type_visibility_key(shard, info));
+  impl_->del(table::visibility, keys::type_status_visibility_key(shard, info));
   impl_->del(table::visibility, keys::id_visibility_key(shard, info));
 }
 

@@ -56,9 +56,10 @@ public:
   void put_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   void delete_transfer(uint32_t shard, const pb::TransferRecord& transfer);
   // The run's visibility record (same key while running and closed: keyed by start time) and
-  // its entries in the per-status index (under info.status(); `previous` != UNSPECIFIED: the
-  // entry under that status is deleted, e.g. Running when the run closes), the per-type index and
-  // the per-ID index (neither includes the status: a closing run rewrites the same keys).
+  // its entries in the per-status and per-type-and-status indexes (under info.status();
+  // `previous` != UNSPECIFIED: the entries under that status are deleted, e.g. Running when the
+  // run closes), the per-type index and the per-ID index (neither includes the status: a closing
+  // run rewrites the same keys).
   void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
                       pb::WorkflowExecutionStatus previous = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
   // Deletes the record and its entries in every index (under info.status()).
@@ -100,7 +101,8 @@ struct visibility_filter {
 struct visibility_page {
   std::vector<std::pair<std::string, pb::WorkflowExecutionInfo>> items;
   bool more = false;
-  std::string index;  // the index that answered: "all", "status", "type" or "id" (diagnostics)
+  std::string index;  // the index that answered: "all", "status", "type", "type+status"
+                      // or "id" (diagnostics)
 };
 
 class store {

@@ -91,10 +91,11 @@ struct store::impl {
     return parse_error;
   }
 
-  // Writes the index entries schema 2 added for every visibility record (storage/visibility.cpp).
-  status upgrade_visibility_indexes();
+  // Writes the index entries added since schema `from_version` for every visibility record
+  // (storage/visibility.cpp).
+  status upgrade_visibility_indexes(uint32_t from_version);
 
-  // Reads num_shards and schema_version; records them on first open; upgrades schema 1.
+  // Reads num_shards and schema_version; records them on first open; upgrades schemas 1 and 2.
   status check_meta(uint32_t num_shards) {
     status st;
     auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);
@@ -118,10 +119,10 @@ struct store::impl {
       return status::error("data_dir " + path + " was created with num_shards=" +
                            std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
     auto v = version ? keys::decode_u32(*version) : std::nullopt;
-    if (v && *v == 1) {  // schema 2 added the per-type and per-ID visibility indexes
-      if (auto up = upgrade_visibility_indexes(); !up.ok())
-        return status::error("data_dir " + path + ": writing the visibility indexes of schema 2 failed: " +
-                             up.message());
+    if (v && (*v == 1 || *v == 2)) {  // schema 2 added 't' and 'i', schema 3 'y'
+      if (auto up = upgrade_visibility_indexes(*v); !up.ok())
+        return status::error("data_dir " + path + ": writing the visibility indexes of schema " +
+                             std::to_string(keys::schema_version) + " failed: " + up.message());
       rocksdb::WriteOptions wo;
       wo.sync = true;
       auto s = db->Put(wo, cf(table::meta), std::string(keys::meta_schema_version),

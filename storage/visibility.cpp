@@ -1,12 +1,12 @@
 // Visibility reads: list pages over the newest-first indexes ('v' every run, 's' per status, 't'
-// per workflow type) and the per-ID index ('i'); the one-time upgrade that writes the per-type and
-// per-ID entries of a schema 1 database. Key layout: storage/keys.hpp.
+// per workflow type, 'y' per type and status) and the per-ID index ('i'); the one-time upgrade
+// that writes the newer indexes' entries of a schema 1 or 2 database. Key layout: storage/keys.hpp.
 //
 // Choosing the index. Every index that can hold all matches of a filter is a candidate:
-//   - the per-type index when a type is set, the per-status index when a status is set, the
-//     index of every run when neither is: read newest first from the page's position, each entry
-//     checked against the remaining filters, until page_size + 1 matches (or the start-time lower
-//     bound) are reached. Cost: the entries up to the page's last match (an entry whose key rules
+//   - the per-type-and-status index when both are set, else the per-type index when a type is
+//     set, the per-status index when a status is set, the index of every run when neither is:
+//     read newest first from the page's position, each entry checked against the remaining
+//     filters, until page_size + 1 matches (or the start-time lower bound) are reached. Cost: the entries up to the page's last match (an entry whose key rules
 //     it out, by start time or ID prefix, is not parsed).
 //   - the per-ID index when an ID prefix is set: its prefix range is ordered by workflow ID, not
 //     by start time, so every entry of the range is read and the page_size + 1 newest matches
@@ -15,12 +15,13 @@
 //     in the page are parsed); memory: one page.
 // The candidates run in step, one entry each in turn, and the first to finish answers: all of them
 // give the same runs in the same order, so the answer does not depend on which one wins, and the
-// cost is at most (number of candidates, <= 3) x the cheapest one's. A narrow ID prefix ("fill-12345",
+// cost is at most (number of candidates, <= 2) x the cheapest one's. A narrow ID prefix ("fill-12345",
 // 11 runs) is answered by the per-ID index after 11 reads; a wide one ("fill-", a million runs)
-// by the newest-first index after about a page's worth; a type and a status together by whichever
-// index reaches a page of runs with both first. The worst case left is a combination whose
-// matches are rare in every candidate index (e.g. a type with a status few of its runs have):
-// that costs the smaller index's entries up to the page's last match, as before.
+// by the newest-first index after about a page's worth (or, when the newest runs do not have the
+// prefix, by the per-ID index after reading its range); a type and a status together by their
+// own index, whose entries all match. The worst case left is a filter whose matches are rare in
+// every candidate index (e.g. a close-time range far back with a wide ID prefix): that costs the
+// cheapest candidate's entries up to the page's last match.
 #include <rocksdb/snapshot.h>
 
 #include <algorithm>
@@ -83,6 +84,7 @@ public:
   [[nodiscard]] std::string_view key_suffix() const {
     return it_->key().ToStringView().substr(prefix_.size());
   }
+  [[nodiscard]] std::string value() const { return it_->value().ToString(); }
   // Parses the current value; false when it is not a WorkflowExecutionInfo.
   bool parse(pb::WorkflowExecutionInfo* info) const {
     auto v = it_->value();
@@ -111,7 +113,8 @@ public:
   // Reads one entry. Returns true when the answer is complete or the read failed (see error());
   // then step() must not be called again.
   virtual bool step() = 0;
-  // Moves the answer to `out`. REQUIRES: step() returned true and error() is ok.
+  // Moves the answer to `out` (sets error() if a record read only now is corrupt).
+  // REQUIRES: step() returned true and error() is ok.
   virtual void take(visibility_page* out) = 0;
   [[nodiscard]] const status& error() const { return error_; }
   [[nodiscard]] const char* name() const { return name_; }
@@ -187,14 +190,20 @@ private:
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
 // order (a max-heap on the position), then sorts them. The position comes from the key, so an
 // entry that cannot be among them (before the token, after a full heap's last, or outside the
-// start-time bounds) is not parsed.
+// start-time bounds) is not parsed. When the key decides the whole filter (no type, status or
+// close-time filter), no entry is parsed while reading: the heap keeps the values' bytes and only
+// the page's runs are parsed at the end (in a range read in ID order, a newer run than the heap's
+// last is common: IDs given out in start order make every entry one).
 class by_id_prefix final : public candidate {
 public:
   by_id_prefix(const source& src, uint32_t shard, const std::string& ns, const std::string& after,
                const visibility_filter& filter, size_t page_size)
       : candidate("id"), it_(src, keys::id_visibility_range(shard, ns, filter.workflow_id_prefix)),
         id_offset_(keys::id_visibility_range(shard, ns, "").size()), shard_(shard), after_(after),
-        filter_(filter), page_size_(page_size) {
+        filter_(filter), page_size_(page_size),
+        key_decides_(filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED &&
+                     filter.workflow_type.empty() && !filter.close_time_from_ms &&
+                     !filter.close_time_to_ms) {
     it_.seek({}, false);
   }
 
@@ -210,14 +219,17 @@ public:
     const bool in_time = (!filter_.start_time_from_ms || *start >= filter_.start_time_from_ms) &&
                          (!filter_.start_time_to_ms || *start < filter_.start_time_to_ms);
     if (in_time && (after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
-      pb::WorkflowExecutionInfo info;
-      if (!it_.parse(&info)) return corrupt();
-      if (filter_.matches(info)) {
+      std::string value = it_.value();
+      if (!key_decides_) {
+        if (!info_.ParseFromString(value)) return corrupt();
+        if (!filter_.matches(info_)) value.clear();
+      }
+      if (!value.empty()) {
         if (full) {
           std::pop_heap(heap_.begin(), heap_.end(), by_position);
           heap_.pop_back();
         }
-        heap_.emplace_back(std::move(*pos), std::move(info));
+        heap_.emplace_back(std::move(*pos), std::move(value));
         std::push_heap(heap_.begin(), heap_.end(), by_position);
       }
     }
@@ -229,12 +241,22 @@ public:
     std::sort_heap(heap_.begin(), heap_.end(), by_position);
     out->more = heap_.size() > page_size_;
     if (out->more) heap_.resize(page_size_);
-    out->items = std::move(heap_);
+    out->items.reserve(heap_.size());
+    for (auto& [pos, value] : heap_) {
+      pb::WorkflowExecutionInfo info;
+      if (!info.ParseFromString(value)) {  // checked while reading unless key_decides_
+        corrupt();
+        out->items.clear();
+        return;
+      }
+      out->items.emplace_back(std::move(pos), std::move(info));
+    }
     out->index = name();
   }
 
 private:
-  static bool by_position(const entry& a, const entry& b) { return a.first < b.first; }
+  using raw_entry = std::pair<std::string, std::string>;  // position, value bytes
+  static bool by_position(const raw_entry& a, const raw_entry& b) { return a.first < b.first; }
   bool corrupt() {
     error_ = status::error("corrupt visibility ID index record in shard " + std::to_string(shard_));
     return true;
@@ -246,7 +268,9 @@ private:
   const std::string& after_;
   const visibility_filter& filter_;
   size_t page_size_;
-  std::vector<entry> heap_;
+  bool key_decides_;
+  pb::WorkflowExecutionInfo info_;
+  std::vector<raw_entry> heap_;
 };
 
 }  // namespace
@@ -279,15 +303,21 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
   if (!filter.workflow_id_prefix.empty())
     candidates.push_back(
       std::make_unique<by_id_prefix>(src, shard, ns, after, filter, page_size));
-  if (!filter.workflow_type.empty())
+  const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+  if (!filter.workflow_type.empty() && by_status)  // holds exactly the runs of both: enough
+    candidates.push_back(std::make_unique<newest_first>(
+      "type+status", src, shard,
+      keys::type_status_visibility_prefix(shard, ns, filter.workflow_type, filter.status), from,
+      from_is_token, filter, page_size));
+  else if (!filter.workflow_type.empty())
     candidates.push_back(std::make_unique<newest_first>(
       "type", src, shard, keys::type_visibility_prefix(shard, ns, filter.workflow_type),
       from, from_is_token, filter, page_size));
-  if (filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+  else if (by_status)
     candidates.push_back(std::make_unique<newest_first>(
       "status", src, shard, keys::status_visibility_prefix(shard, ns, filter.status),
       from, from_is_token, filter, page_size));
-  if (filter.workflow_type.empty() && filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+  if (filter.workflow_type.empty() && !by_status)
     candidates.push_back(std::make_unique<newest_first>("all", src, shard,
                                                         keys::visibility_prefix(shard, ns), from,
                                                         from_is_token, filter, page_size));
@@ -296,7 +326,7 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
       if (!c->step()) continue;
       if (!c->error().ok()) return c->error();
       c->take(out);
-      return {};
+      return c->error();  // a value parsed only by take() may be corrupt
     }
   }
 }
@@ -319,10 +349,11 @@ status store::scan_visibility(
   return it.error();
 }
 
-// Schema 1 -> 2: writes the per-status, per-type and per-ID entries of every visibility record
-// ('v'). Idempotent (the same keys and values), so an upgrade cut short is simply run again; the
-// caller records schema 2 (synced) only after it succeeded.
-status store::impl::upgrade_visibility_indexes() {
+// Schema 1 or 2 -> 3: writes the index entries the newer schemas added for every visibility
+// record ('v'): from 1 the per-status, per-type, per-ID and per-type-and-status entries, from 2
+// the per-type-and-status ones. Idempotent (the same keys and values), so an upgrade cut short is
+// simply run again; the caller records schema 3 (synced) only after it succeeded.
+status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
   constexpr size_t records_per_write = 10000;
   rocksdb::WriteBatch wb;
   size_t in_batch = 0;
@@ -336,6 +367,7 @@ status store::impl::upgrade_visibility_indexes() {
   };
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(table::visibility)));
   pb::WorkflowExecutionInfo info;
+  std::vector<std::string> entries;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = it->key().ToStringView();
     if (key.size() <= 4 || key[4] != 'v') continue;
@@ -344,8 +376,12 @@ status store::impl::upgrade_visibility_indexes() {
     if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
       return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
                            " bytes)");
-    for (const auto& k : {keys::status_visibility_key(*shard, info),
-                          keys::type_visibility_key(*shard, info), keys::id_visibility_key(*shard, info)}) {
+    entries.clear();
+    if (from_version < 2)
+      entries = {keys::status_visibility_key(*shard, info), keys::type_visibility_key(*shard, info),
+                 keys::id_visibility_key(*shard, info)};
+    entries.push_back(keys::type_status_visibility_key(*shard, info));
+    for (const auto& k : entries) {
       auto s = wb.Put(cf(table::visibility), k, v);
       if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
     }

@@ -1,6 +1,6 @@
 // store::list_visibility against a real RocksDB: the per-type and per-ID indexes, paging with
 // tokens, combined filters (checked against a plain model of the list), closing and deleting
-// runs, the schema 1 -> 2 upgrade, and bad arguments.
+// runs, the schema 1 and 2 -> 3 upgrades, and bad arguments.
 #include <doctest/doctest.h>
 
 #include <rocksdb/db.h>
@@ -172,10 +172,18 @@ TEST_CASE("visibility: a type filter reads the per-type index - newest first - p
   CHECK(got.indexes == std::set<std::string>{"type"});
   f.workflow_type = "C";  // no run of that type
   CHECK(list_ids(*s, f).empty());
-  // A type and a status: both indexes are candidates, the answer is the same either way.
+  // A type and a status: their own index holds exactly those runs.
   f.workflow_type = "B";
   f.status = completed;
-  CHECK(list_all(*s, f, 3).run_ids == model(runs, f));
+  got = list_all(*s, f, 3);
+  CHECK(got.run_ids == model(runs, f));
+  CHECK(got.run_ids.size() == 10);
+  CHECK(got.indexes == std::set<std::string>{"type+status"});
+  f.workflow_type = "A";
+  f.status = pb::WORKFLOW_EXECUTION_STATUS_TERMINATED;  // no run of both
+  got = list_all(*s, f, 3);
+  CHECK(got.run_ids.empty());
+  CHECK(got.indexes == std::set<std::string>{"type+status"});
 }
 
 TEST_CASE("visibility: an ID prefix reads its range of the per-ID index - sorted newest first across IDs") {
@@ -287,7 +295,7 @@ TEST_CASE("visibility: combined filters and every page size give the model's lis
           ++combinations;
         }
   CHECK(combinations == 96);
-  CHECK(answered_by == std::set<std::string>{"all", "status", "type", "id"});
+  CHECK(answered_by == std::set<std::string>{"all", "status", "type", "type+status", "id"});
 }
 
 TEST_CASE("visibility: a closing run moves in the status index - retention deletes every index entry") {
@@ -317,8 +325,10 @@ TEST_CASE("visibility: a closing run moves in the status index - retention delet
     visibility_filter status_running;
     status_running.status = running;
     CHECK(list_ids(*s, status_running) == std::vector<std::string>{"rb"});
-    by_type.status = running;
+    by_type.status = running;  // the type-and-status entry moved too
     CHECK(list_ids(*s, by_type) == std::vector<std::string>{"rb"});
+    by_type.status = completed;
+    CHECK(list_ids(*s, by_type) == std::vector<std::string>{"ra"});
 
     // Retention: the sweep finds the run and the purge deletes it from every index.
     std::vector<pb::WorkflowExecutionInfo> expired;
@@ -336,42 +346,58 @@ TEST_CASE("visibility: a closing run moves in the status index - retention delet
     CHECK(list_ids(*s, visibility_filter{}) == std::vector<std::string>{"rb"});
   }
   auto counted = count_keys(path);  // only b's records are left: one in each index, no retention
-  CHECK(counted == std::map<char, int>{{'v', 1}, {'s', 1}, {'t', 1}, {'i', 1}});
+  CHECK(counted == std::map<char, int>{{'v', 1}, {'s', 1}, {'t', 1}, {'y', 1}, {'i', 1}});
 }
 
-TEST_CASE("visibility: opening a schema 1 database writes the per-type and per-ID entries") {
-  temp_dir dir;
-  const auto path = dir.sub("db");
-  std::vector<pb::WorkflowExecutionInfo> runs;
-  for (int i = 0; i < 25; ++i)
-    runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B", running));
-  { put_all(*open_store(path), runs); }
-  {  // make it what a schema 1 build wrote: no 't' or 'i' entries, schema_version 1
-    with_raw_db(path, [&](rocksdb::DB& dbr, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
-      auto* db = &dbr;
-      auto* vis = h[static_cast<size_t>(keys::table::visibility)];
-      for (const auto& r : runs) {
-        CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
-        CHECK(db->Delete(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, r)).ok());
-      }
-      CHECK(db->Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
-                    std::string(keys::meta_schema_version), keys::encode_u32(1)).ok());
-    });
+// Makes the database at `path` what a build of `schema` (1 or 2) wrote for `runs`: without the
+// entries later schemas added, and with that schema_version.
+void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionInfo>& runs,
+               uint32_t schema) {
+  with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    for (const auto& r : runs) {
+      CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::type_status_visibility_key(shard, r)).ok());
+      if (schema > 1) continue;
+      CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
+      CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, r)).ok());
+    }
+    CHECK(db.Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
+                 std::string(keys::meta_schema_version), keys::encode_u32(schema)).ok());
+  });
+}
+
+TEST_CASE("visibility: opening a schema 1 or 2 database writes the newer indexes' entries") {
+  for (uint32_t schema : {1u, 2u}) {
+    CAPTURE(schema);
+    temp_dir dir;
+    const auto path = dir.sub("db");
+    std::vector<pb::WorkflowExecutionInfo> runs;
+    for (int i = 0; i < 25; ++i)
+      runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B",
+                         i % 3 ? running : completed, i % 3 ? 0 : 2000));
+    { put_all(*open_store(path), runs); }
+    downgrade(path, runs, schema);
+    CHECK(count_keys(path) == (schema == 1 ? std::map<char, int>{{'v', 25}, {'s', 25}}
+                                           : std::map<char, int>{{'v', 25}, {'s', 25}, {'t', 25},
+                                                                 {'i', 25}}));
+    {
+      auto s = open_store(path);
+      visibility_filter f;
+      f.workflow_type = "A";
+      CHECK(list_ids(*s, f, 5) == model(runs, f));
+      f.status = running;
+      CHECK(list_ids(*s, f, 5) == model(runs, f));
+      CHECK(model(runs, f).size() == 8);
+      f = {};
+      f.workflow_id_prefix = "w1";
+      CHECK(list_ids(*s, f, 5) == model(runs, f));
+      CHECK(model(runs, f).size() == 11);
+    }
+    CHECK(count_keys(path)
+          == std::map<char, int>{{'v', 25}, {'s', 25}, {'t', 25}, {'y', 25}, {'i', 25}});
+    // Recorded as schema 3: the next open does not upgrade again (and succeeds).
+    CHECK(open_store(path) != nullptr);
   }
-  CHECK(count_keys(path) == std::map<char, int>{{'v', 25}, {'s', 25}});
-  {
-    auto s = open_store(path);
-    visibility_filter f;
-    f.workflow_type = "A";
-    CHECK(list_ids(*s, f, 5) == model(runs, f));
-    f = {};
-    f.workflow_id_prefix = "w1";
-    CHECK(list_ids(*s, f, 5) == model(runs, f));
-    CHECK(model(runs, f).size() == 11);
-  }
-  CHECK(count_keys(path) == std::map<char, int>{{'v', 25}, {'s', 25}, {'t', 25}, {'i', 25}});
-  // Recorded as schema 2: the next open does not upgrade again (and succeeds).
-  CHECK(open_store(path) != nullptr);
 }
 
 TEST_CASE("visibility: garbage in an index entry is an error of the list - not a crash") {
@@ -386,6 +412,10 @@ TEST_CASE("visibility: garbage in an index entry is an error of the list - not a
       auto r = run("w", "r", 1000, "T", running);
       CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r), garbage).ok());
       CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_range(shard, "default", "x") + "bad", "").ok());
+      // A well-formed ID key with a garbage value: with only a prefix filter the value is parsed
+      // when the page is taken, not while reading.
+      auto y = run("y", "ry", 1000, "T", running);
+      CHECK(db->Put(rocksdb::WriteOptions(), vis, keys::id_visibility_key(shard, y), garbage).ok());
     });
   }
   auto s = open_store(path);
@@ -398,6 +428,13 @@ TEST_CASE("visibility: garbage in an index entry is an error of the list - not a
   f.workflow_id_prefix = "x";
   st = s->list_visibility(shard, "default", f, "", 10, &page);
   CHECK(st.message() == "corrupt visibility ID index record in shard 3");
+  f.workflow_id_prefix = "y";
+  st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility ID index record in shard 3");
+  f.status = running;  // parsed while reading then
+  st = s->list_visibility(shard, "default", f, "", 10, &page);
+  CHECK(st.message() == "corrupt visibility ID index record in shard 3");
+  f = {};
   f.workflow_id_prefix = "w";  // the intact entries still list
   REQUIRE(s->list_visibility(shard, "default", f, "", 10, &page).ok());
   CHECK(page.items.size() == 1);
