@@ -88,7 +88,13 @@ status store::import_chunk(uint32_t shard, const pb::HandoffChunk& chunk) {
       return status::error("handoff entry names unknown table " + std::to_string(e.table()));
     if (e.key().compare(0, prefix.size(), prefix) != 0)
       return status::error("handoff entry belongs to another shard");
-    wb.Put(impl_->cf(data_tables[e.table()]), e.key(), e.value());
+    const auto t = data_tables[e.table()];
+    if (t == table::visibility && keys::put_once_visibility_key(e.key())) {
+      status st;  // a chunk imported again: the entry must not be put twice (SingleDelete)
+      if (impl_->exists(t, e.key(), &st)) continue;
+      if (!st.ok()) return st;
+    }
+    wb.Put(impl_->cf(t), e.key(), e.value());
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;

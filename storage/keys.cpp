@@ -172,6 +172,10 @@ std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo&
          + visibility_suffix(info);
 }
 
+bool put_once_visibility_key(std::string_view key) {
+  return key.size() > 4 && (key[4] == 's' || key[4] == visibility_type_status_tag);
+}
+
 std::string type_status_visibility_prefix(uint32_t shard, std::string_view ns,
                                           std::string_view type, pb::WorkflowExecutionStatus status) {
   std::string k = shard_prefix(shard);

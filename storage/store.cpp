@@ -114,6 +114,7 @@ struct write_batch::impl {
     table cf;
     std::string key;
     std::optional<std::string> value;  // nullopt: delete
+    bool single = false;               // a delete of a key put exactly once (SingleDelete)
   };
   std::vector<op> ops;
   std::string error;  // first serialization failure, reported by store::write
@@ -125,6 +126,9 @@ struct write_batch::impl {
     ops.push_back({cf, std::move(key), std::move(value)});
   }
   void del(table cf, std::string key) { ops.push_back({cf, std::move(key), std::nullopt}); }
+  void single_del(table cf, std::string key) {
+    ops.push_back({cf, std::move(key), std::nullopt, true});
+  }
 };
 
 write_batch::write_batch() : impl_(std::make_unique<impl>()) {}
@@ -171,8 +175,12 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
   if (previous != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && previous != info.status()) {
     auto old = info;
     old.set_status(previous);
-    impl_->del(table::visibility, keys::status_visibility_key(shard, old));
-    impl_->del(table::visibility, keys::type_status_visibility_key(shard, old));
+    // Written once when the run started and never again (import_chunk and the schema upgrade
+    // do not write a key twice either): a SingleDelete, which vanishes with the Put at the next
+    // flush or compaction that sees both. A plain Delete would leave a tombstone in the Running
+    // range of both indexes for every short run, which lists with status Running then skip.
+    impl_->single_del(table::visibility, keys::status_visibility_key(shard, old));
+    impl_->single_del(table::visibility, keys::type_status_visibility_key(shard, old));
   }
   impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
   impl_->put(table::visibility, keys::type_status_visibility_key(shard, info), info);
@@ -280,8 +288,9 @@ status store::write_group(const std::vector<write_batch*>& batches) {
     const auto& b = *batch->impl_;
     if (!b.error.empty()) return status::error(b.error);
     for (const auto& op : b.ops) {
-      auto rs = op.value ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
-                         : wb.Delete(impl_->cf(op.cf), op.key);
+      auto rs = op.value    ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
+                : op.single ? wb.SingleDelete(impl_->cf(op.cf), op.key)
+                            : wb.Delete(impl_->cf(op.cf), op.key);
       if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
     }
   }

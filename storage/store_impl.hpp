@@ -51,6 +51,17 @@ struct store::impl {
     return value;
   }
 
+  // Whether `key` exists (keys::put_once_visibility_key writers ask before they put).
+  bool exists(table t, const std::string& key, status* st) const {
+    std::string value;
+    auto s = db->Get(rocksdb::ReadOptions(), cf(t), key, &value);
+    if (s.ok()) return true;
+    if (!s.IsNotFound())
+      *st = status::error(std::string("RocksDB read from ") + keys::table_name(t) +
+                          " failed: " + s.ToString());
+    return false;
+  }
+
   // Visits every key starting with `prefix` in key order until fn returns false. Never reads
   // past the prefix (upper bound plus an explicit check).
   status scan(table t, const std::string& prefix,

@@ -350,9 +350,11 @@ status store::scan_visibility(
 }
 
 // Schema 1 or 2 -> 3: writes the index entries the newer schemas added for every visibility
-// record ('v'): from 1 the per-status, per-type, per-ID and per-type-and-status entries, from 2
-// the per-type-and-status ones. Idempotent (the same keys and values), so an upgrade cut short is
-// simply run again; the caller records schema 3 (synced) only after it succeeded.
+// record ('v'): from 1 the per-type, per-ID and per-type-and-status entries (and the per-status
+// ones schema 1 already has), from 2 the per-type-and-status ones. Idempotent (the same keys and
+// values; a per-status or per-type-and-status key that exists is not put again, see
+// keys::put_once_visibility_key), so an upgrade cut short is simply run again; the caller records
+// schema 3 (synced) only after it succeeded.
 status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
   constexpr size_t records_per_write = 10000;
   rocksdb::WriteBatch wb;
@@ -379,9 +381,12 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
     entries.clear();
     if (from_version < 2)
       entries = {keys::status_visibility_key(*shard, info), keys::type_visibility_key(*shard, info),
-                 keys::id_visibility_key(*shard, info)};
+                 keys::id_visibility_key(*shard, info)};  // 's': schema 1 builds before the per-status index
     entries.push_back(keys::type_status_visibility_key(*shard, info));
     for (const auto& k : entries) {
+      status st;
+      if (keys::put_once_visibility_key(k) && exists(table::visibility, k, &st)) continue;
+      if (!st.ok()) return st;
       auto s = wb.Put(cf(table::visibility), k, v);
       if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
     }

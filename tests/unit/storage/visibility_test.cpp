@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <rocksdb/db.h>
+#include <rocksdb/table_properties.h>
 
 #include <algorithm>
 #include <map>
@@ -349,6 +350,86 @@ TEST_CASE("visibility: a closing run moves in the status index - retention delet
   CHECK(counted == std::map<char, int>{{'v', 1}, {'s', 1}, {'t', 1}, {'y', 1}, {'i', 1}});
 }
 
+// Deletion markers in the visibility table's files (flushes the memtable first).
+uint64_t visibility_deletions(const std::string& path) {
+  uint64_t deletions = 0;
+  with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+    auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    REQUIRE(db.Flush(rocksdb::FlushOptions(), vis).ok());
+    rocksdb::TablePropertiesCollection props;
+    REQUIRE(db.GetPropertiesOfAllTables(vis, &props).ok());
+    for (auto& [file, p] : props) deletions += p->num_deletions;
+  });
+  return deletions;
+}
+
+TEST_CASE("visibility: short runs leave no tombstones in the Running ranges of the status indexes") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  {
+    auto s = open_store(path);
+    for (int i = 0; i < 500; ++i) {  // started, then closed in a later batch (as transitions do)
+      auto r = run(named("w", i), named("r", i), 1000 + i, "T", running);
+      write_batch start;
+      start.put_visibility(shard, r);
+      REQUIRE(s->write(start).ok());
+      r.set_status(completed);
+      r.set_close_time_ms(3000);
+      write_batch close;
+      close.put_visibility(shard, r, running);
+      REQUIRE(s->write(close).ok());
+    }
+    visibility_filter f;
+    f.status = running;
+    CHECK(list_ids(*s, f).empty());
+    f.workflow_type = "T";
+    CHECK(list_ids(*s, f).empty());
+    f.status = completed;
+    CHECK(list_ids(*s, f).size() == 500);
+  }
+  // The Running entries' SingleDeletes met their Puts in the flush: nothing is left of either
+  // (a Delete would leave 1,000 markers for every later list with status Running to skip).
+  CHECK(visibility_deletions(path) == 0);
+  CHECK(count_keys(path) == std::map<char, int>{{'v', 500}, {'s', 500}, {'t', 500}, {'y', 500}, {'i', 500}});
+}
+
+TEST_CASE("visibility: a handoff chunk imported twice - the closed run's Running entry stays gone") {
+  temp_dir dir;
+  auto from = open_store(dir.sub("from"));
+  auto r = run("w", "r", 1000, "T", running);
+  put_all(*from, {r});
+  pb::HandoffChunk chunk;
+  REQUIRE(from->export_chunk(shard, 0, "", 1 << 20, &chunk).ok());
+  REQUIRE(chunk.done());
+  const auto path = dir.sub("to");
+  auto compact = [&] {
+    with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+      auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+      REQUIRE(db.CompactRange(rocksdb::CompactRangeOptions(), vis, nullptr, nullptr).ok());
+    });
+  };
+  { REQUIRE(open_store(path)->import_chunk(shard, chunk).ok()); }
+  compact();  // the first import's entries are in a file of the last level
+  {
+    auto to = open_store(path);
+    REQUIRE(to->import_chunk(shard, chunk).ok());  // the same chunk again (a retried handoff)
+    r.set_status(completed);
+    r.set_close_time_ms(2000);
+    write_batch close;
+    close.put_visibility(shard, r, running);
+    REQUIRE(to->write(close).ok());
+  }
+  compact();
+  auto to = open_store(path);
+  visibility_filter f;
+  f.status = running;
+  CHECK(list_ids(*to, f).empty());  // a second Put under the SingleDelete would come back here
+  f.workflow_type = "T";
+  CHECK(list_ids(*to, f).empty());
+  f.status = completed;
+  CHECK(list_ids(*to, f) == std::vector<std::string>{"r"});
+}
+
 // Makes the database at `path` what a build of `schema` (1 or 2) wrote for `runs`: without the
 // entries later schemas added, and with that schema_version.
 void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionInfo>& runs,
@@ -363,6 +444,7 @@ void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionI
     }
     CHECK(db.Put(rocksdb::WriteOptions(), h[static_cast<size_t>(keys::table::meta)],
                  std::string(keys::meta_schema_version), keys::encode_u32(schema)).ok());
+    CHECK(db.CompactRange(rocksdb::CompactRangeOptions(), vis, nullptr, nullptr).ok());
   });
 }
 
@@ -392,11 +474,31 @@ TEST_CASE("visibility: opening a schema 1 or 2 database writes the newer indexes
       f.workflow_id_prefix = "w1";
       CHECK(list_ids(*s, f, 5) == model(runs, f));
       CHECK(model(runs, f).size() == 11);
+      // A run that closes now leaves its Running entries for good: the upgrade did not put them
+      // twice (a SingleDelete over two Puts drops only the newer one, the older comes back).
+      auto r = runs[1];
+      r.set_status(completed);
+      r.set_close_time_ms(3000);
+      write_batch close;
+      close.put_visibility(shard, r, running);
+      REQUIRE(s->write(close).ok());
     }
     CHECK(count_keys(path)
           == std::map<char, int>{{'v', 25}, {'s', 25}, {'t', 25}, {'y', 25}, {'i', 25}});
-    // Recorded as schema 3: the next open does not upgrade again (and succeeds).
-    CHECK(open_store(path) != nullptr);
+    with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+      auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+      REQUIRE(db.CompactRange(rocksdb::CompactRangeOptions(), vis, nullptr, nullptr).ok());
+    });
+    auto s = open_store(path);  // schema 3 now: no second upgrade
+    REQUIRE(s != nullptr);
+    visibility_filter f;
+    f.status = running;
+    auto ids = list_ids(*s, f);
+    CHECK(std::find(ids.begin(), ids.end(), "r1") == ids.end());
+    CHECK(ids.size() == model(runs, f).size() - 1);
+    f.workflow_type = "A";
+    ids = list_ids(*s, f);
+    CHECK(std::find(ids.begin(), ids.end(), "r1") == ids.end());
   }
 }
 
