@@ -269,8 +269,8 @@ using list_shard_atom = caf::atom_constant<caf::atom("listshard")>;  // admin ->
 
 // A list worker: reads pages from RocksDB (storage/visibility.cpp) on its own thread, so that a
 // long scan holds neither the admin actor nor a CAF scheduler thread. Asked for the owned shards
-// first, first + step, ... (one message per worker and list); answers their pages merged into one
-// ListWorkflowsResponse (next_page_token only a flag there: non-empty when a shard has more).
+// first, first + step, ... (one message per worker and list); answers the first page of their
+// merged pages (its next_page_token, when set, only says that there are more).
 caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
   harden(self, "list worker");
   return {
@@ -279,18 +279,18 @@ caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
       auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
       if (!req) return req.error();
       const auto filter = list_filter(*req);
-      pb::ListWorkflowsResponse resp;
+      const auto page = static_cast<size_t>(req->page_size());
+      list_part part;
       for (uint32_t shard = first; shard < env->config.num_shards; shard += step) {
         if (!env->owns_shard(shard)) continue;
         storage::visibility_page got;
         auto st = env->store->list_visibility(shard, req->namespace_(), filter,
-                                              req->next_page_token(),
-                                              static_cast<size_t>(req->page_size()), &got);
+                                              req->next_page_token(), page, &got);
         if (!st.ok()) return make_error(errc::internal, st.message());
-        for (auto& [pos, info] : got.items) *resp.add_executions() = std::move(info);
-        if (got.more) resp.set_next_page_token("more");
+        part.more = part.more || got.more;
+        for (auto& item : got.items) part.items.push_back(std::move(item));
       }
-      return encode(resp);
+      return encode(cut_page(std::move(part), page));  // only its first page can be in the answer
     },
   };
 }

@@ -67,7 +67,8 @@ constexpr size_t memtable_budget_bytes = size_t{64} << 20;  // part of the block
 
 // The memory shared by every column family of one database (kept alive by the options too).
 struct shared_memory {
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(block_cache_bytes);
+  // 16 shards of 8 MB (the default, 64 of 2 MB, is too small for one file's metadata blocks).
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(block_cache_bytes, 4);
   std::shared_ptr<rocksdb::WriteBufferManager> write_buffers =
     std::make_shared<rocksdb::WriteBufferManager>(memtable_budget_bytes, cache);
 };
@@ -85,9 +86,16 @@ rocksdb::ColumnFamilyOptions cf_options(const shared_memory& mem, bool point_loo
   t.cache_index_and_filter_blocks = true;  // charged to the cache, not held per open file
   t.cache_index_and_filter_blocks_with_high_priority = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;  // L0 files are read most; stay cached
+  // Partitioned index (and filters): a 64 MB file's index is about 1 MB, which a seek read and
+  // copied again whenever the cache had evicted it (2-3 ms per list of 16 shards at 1 M runs);
+  // its 4 KB partitions are cached like data blocks, the small top level stays pinned.
+  t.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  t.metadata_block_size = 4096;
+  t.pin_top_level_index_and_filter = true;
   if (point_lookups) {
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     t.optimize_filters_for_memory = true;
+    t.partition_filters = true;
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
