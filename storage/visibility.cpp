@@ -188,12 +188,14 @@ private:
 };
 
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
-// order (a max-heap on the position), then sorts them. The position comes from the key, so an
-// entry that cannot be among them (before the token, after a full heap's last, or outside the
-// start-time bounds) is not parsed. When the key decides the whole filter (no type, status or
-// close-time filter), no entry is parsed while reading: the heap keeps the values' bytes and only
-// the page's runs are parsed at the end (in a range read in ID order, a newer run than the heap's
-// last is common: IDs given out in start order make every entry one).
+// order, then sorts them. Kept entries are collected unordered; whenever there are twice that
+// many, only the page_size + 1 first stay (nth_element) and the last of them bounds the rest: an
+// entry after it cannot be in the page. The position comes from the key, so an entry that cannot
+// be in the page (before the token, after the bound, or outside the start-time bounds) is not
+// parsed. When the key decides the whole filter (no type, status or close-time filter), no entry
+// is parsed while reading: the values' bytes are kept and only the page's runs are parsed at the
+// end. (In a range read in ID order, a run newer than the page so far is common: IDs given out in
+// start order make every entry one, so this costs O(1) per entry where a heap cost O(log page).)
 class by_id_prefix final : public candidate {
 public:
   by_id_prefix(const source& src, uint32_t shard, const std::string& ns, const std::string& after,
@@ -214,23 +216,18 @@ public:
     }
     auto pos = keys::id_visibility_position(it_.key(), id_offset_);
     if (!pos) return corrupt();
-    const bool full = heap_.size() > page_size_;
     const auto start = keys::position_start_time(*pos);
     const bool in_time = (!filter_.start_time_from_ms || *start >= filter_.start_time_from_ms) &&
                          (!filter_.start_time_to_ms || *start < filter_.start_time_to_ms);
-    if (in_time && (after_.empty() || *pos > after_) && (!full || *pos < heap_.front().first)) {
+    if (in_time && (after_.empty() || *pos > after_) && (bound_.empty() || *pos < bound_)) {
       std::string value = it_.value();
       if (!key_decides_) {
         if (!info_.ParseFromString(value)) return corrupt();
         if (!filter_.matches(info_)) value.clear();
       }
       if (!value.empty()) {
-        if (full) {
-          std::pop_heap(heap_.begin(), heap_.end(), by_position);
-          heap_.pop_back();
-        }
-        heap_.emplace_back(std::move(*pos), std::move(value));
-        std::push_heap(heap_.begin(), heap_.end(), by_position);
+        kept_.push_back({std::move(*pos), std::move(value)});
+        if (kept_.size() >= 2 * (page_size_ + 1)) cut();
       }
     }
     it_.next();
@@ -238,11 +235,11 @@ public:
   }
 
   void take(visibility_page* out) override {
-    std::sort_heap(heap_.begin(), heap_.end(), by_position);
-    out->more = heap_.size() > page_size_;
-    if (out->more) heap_.resize(page_size_);
-    out->items.reserve(heap_.size());
-    for (auto& [pos, value] : heap_) {
+    std::sort(kept_.begin(), kept_.end(), by_position);
+    out->more = kept_.size() > page_size_;
+    if (out->more) kept_.resize(page_size_);
+    out->items.reserve(kept_.size());
+    for (auto& [pos, value] : kept_) {
       pb::WorkflowExecutionInfo info;
       if (!info.ParseFromString(value)) {  // checked while reading unless key_decides_
         corrupt();
@@ -257,6 +254,13 @@ public:
 private:
   using raw_entry = std::pair<std::string, std::string>;  // position, value bytes
   static bool by_position(const raw_entry& a, const raw_entry& b) { return a.first < b.first; }
+  // Keeps the page_size + 1 first entries; the last of them is the new bound.
+  void cut() {
+    auto nth = kept_.begin() + static_cast<std::ptrdiff_t>(page_size_);
+    std::nth_element(kept_.begin(), nth, kept_.end(), by_position);
+    kept_.resize(page_size_ + 1);
+    bound_ = kept_.back().first;  // the element nth_element put at page_size_
+  }
   bool corrupt() {
     error_ = status::error("corrupt visibility ID index record in shard " + std::to_string(shard_));
     return true;
@@ -270,7 +274,8 @@ private:
   size_t page_size_;
   bool key_decides_;
   pb::WorkflowExecutionInfo info_;
-  std::vector<raw_entry> heap_;
+  std::vector<raw_entry> kept_;
+  std::string bound_;  // empty: none yet (a position is never empty)
 };
 
 }  // namespace
