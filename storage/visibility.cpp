@@ -390,7 +390,10 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
     entries.push_back(keys::type_status_visibility_key(*shard, info));
     for (const auto& k : entries) {
       status st;
-      if (keys::put_once_visibility_key(k) && exists(table::visibility, k, &st)) continue;
+      // Only a running run's entries are ever SingleDeleted (when it closes).
+      if (info.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING &&
+          keys::put_once_visibility_key(k) && exists(table::visibility, k, &st))
+        continue;
       if (!st.ok()) return st;
       auto s = wb.Put(cf(table::visibility), k, v);
       if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
