@@ -158,6 +158,9 @@ public:
   // cheapest index for the filter (storage/visibility.cpp). Fails on page_size 0.
   status list_visibility(uint32_t shard, const std::string& ns, const visibility_filter& filter,
                          const std::string& after, size_t page_size, visibility_page* out) const;
+  // An ID-prefix range RocksDB estimates at no more than this many bytes is read alone, without
+  // a newest-first index in step (default 1 MB; 0: always in step, as tests of the choice do).
+  void set_id_range_alone_bytes(uint64_t bytes) { id_range_alone_bytes_ = bytes; }
   // Visits closed runs whose retention ended at or before `now_ms`, oldest first, at most `limit`.
   status scan_expired(uint32_t shard, int64_t now_ms, size_t limit,
                       const std::function<void(int64_t delete_at_ms,
@@ -204,6 +207,7 @@ private:
   uint32_t num_shards_ = 0;
   durability mode_ = durability::fsync;
   write_observer observer_;
+  uint64_t id_range_alone_bytes_ = uint64_t{1} << 20;
 };
 
 }  // namespace chronicle::storage

@@ -200,6 +200,7 @@ TEST_CASE("visibility: an ID prefix reads its range of the per-ID index - sorted
   for (int i = 0; i < 200; ++i)  // many newer runs that do not match
     runs.push_back(run(named("x", i), named("x", i), 5000 + i, "T", running));
   put_all(*s, runs);
+  s->set_id_range_alone_bytes(0);  // the candidates always in step (what this test checks)
   visibility_filter f;
   f.workflow_id_prefix = "order-";
   auto got = list_all(*s, f, 100);
@@ -226,6 +227,12 @@ TEST_CASE("visibility: an ID prefix reads its range of the per-ID index - sorted
   f.workflow_id_prefix = "nothing";
   CHECK(list_all(*s, f, 10).indexes == std::set<std::string>{"id"});
   CHECK(list_ids(*s, f).empty());
+  // With the default threshold this small range is read alone, page after page: the same list.
+  s->set_id_range_alone_bytes(uint64_t{1} << 20);
+  f.workflow_id_prefix = "order-";
+  got = list_all(*s, f, 1);
+  CHECK(got.run_ids == std::vector<std::string>{"a3", "b1", "a2", "c1", "a1"});
+  CHECK(got.indexes == std::set<std::string>{"id"});
 }
 
 TEST_CASE("visibility: a wide ID prefix is answered by the newest-first index at the cost of a page") {
@@ -235,6 +242,7 @@ TEST_CASE("visibility: a wide ID prefix is answered by the newest-first index at
   for (int i = 0; i < 500; ++i)
     runs.push_back(run(named("fill-", i), named("r", i), 1000 + i, "T", completed, 9000));
   put_all(*s, runs);
+  s->set_id_range_alone_bytes(0);  // an ID range this small would be read alone
   visibility_filter f;
   f.workflow_id_prefix = "fill-";
   auto got = list_all(*s, f, 10);
@@ -244,6 +252,17 @@ TEST_CASE("visibility: a wide ID prefix is answered by the newest-first index at
   got = list_all(*s, f, 100);
   CHECK(got.run_ids == model(runs, f));
   CHECK(got.run_ids.size() == 11);
+  CHECK(got.indexes == std::set<std::string>{"id"});
+  // A range over the threshold (500 runs are some 30 KB on disk or in the memtable) keeps the
+  // newest-first candidate in step; one under it is read alone.
+  s->set_id_range_alone_bytes(1000);
+  f.workflow_id_prefix = "fill-";
+  got = list_all(*s, f, 10);
+  CHECK(got.run_ids == model(runs, f));
+  CHECK(got.indexes == std::set<std::string>{"all"});
+  s->set_id_range_alone_bytes(uint64_t{1} << 20);
+  got = list_all(*s, f, 10);
+  CHECK(got.run_ids == model(runs, f));
   CHECK(got.indexes == std::set<std::string>{"id"});
 }
 
