@@ -118,39 +118,37 @@ std::vector<std::string> model(std::vector<pb::WorkflowExecutionInfo> runs, cons
   return out;
 }
 
-// Counts the visibility keys of every shard by tag byte ('v', 's', 't', 'i', 'r').
-// REQUIRES: no store is open on `path`.
-std::map<char, int> count_keys(const std::string& path) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (int i = 0; i < keys::table_count; ++i)
-    cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::map<char, int> out;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(
-    rocksdb::ReadOptions(), handles[static_cast<size_t>(keys::table::visibility)]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->key()[4]];
-  it.reset();
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  return out;
-}
-
-// Opens the store's database directly with RocksDB (to write what another build or a corruption
-// would leave), calls fn(db, column family handles by table), and closes it.
+// Opens the store's database directly with RocksDB (to read what is on disk, or write what
+// another build or a corruption would leave), calls fn(db, column family handles by table), and
+// closes it. REQUIRES: no store is open on `path`.
 template <class Fn>
-void with_raw_db(const std::string& path, Fn fn) {
+void with_raw_db(const std::string& path, Fn fn, bool read_only = false) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < keys::table_count; ++i)
     cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* raw = nullptr;
-  REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw).ok());
+  REQUIRE((read_only ? rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &h, &raw)
+                     : rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &h, &raw))
+            .ok());
   std::unique_ptr<rocksdb::DB> db(raw);
   fn(*db, h);
   for (auto* x : h) db->DestroyColumnFamilyHandle(x);
   CHECK(db->Close().ok());
+}
+
+// Counts the visibility keys of every shard by tag byte ('v', 's', 't', 'y', 'i', 'r').
+std::map<char, int> count_keys(const std::string& path) {
+  std::map<char, int> out;
+  with_raw_db(
+    path,
+    [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+      std::unique_ptr<rocksdb::Iterator> it(
+        db.NewIterator(rocksdb::ReadOptions(), h[static_cast<size_t>(keys::table::visibility)]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->key()[4]];
+    },
+    true);
+  return out;
 }
 
 }  // namespace
