@@ -56,10 +56,6 @@ void execution_state::step(caf::event_based_actor* self, const decide_input& in,
 
 namespace {
 
-bool same_timer(const pb::TimerRecord& a, const pb::TimerRecord& b) {
-  return a.SerializeAsString() == b.SerializeAsString();
-}
-
 // Removes `r` from `added` if it is there (a timer added and removed before either was written).
 bool cancel_added(std::vector<pb::TimerRecord>& added, const pb::TimerRecord& r) {
   for (auto it = added.begin(); it != added.end(); ++it)

@@ -99,10 +99,7 @@ void disarm(self_ptr self, const pb::TimerRecord& rec) {
   auto& timers = self->state.timers;
   auto [from, to] = timers.equal_range(rec.fire_time_ms());
   for (auto it = from; it != to; ++it) {
-    auto& q = it->second;
-    if (q.started_event_id() == rec.started_event_id() && q.kind() == rec.kind()
-        && q.attempt() == rec.attempt() && q.workflow_id() == rec.workflow_id()
-        && q.run_id() == rec.run_id() && q.namespace_() == rec.namespace_()) {
+    if (same_timer(it->second, rec)) {
       self->state.forget_timer(it);
       return;
     }

@@ -171,6 +171,13 @@ struct transition {
   std::shared_ptr<transition> next_run;
 };
 
+// The same timer record (every field equal): how a removed timer finds the one that was added.
+inline bool same_timer(const pb::TimerRecord& a, const pb::TimerRecord& b) {
+  return a.fire_time_ms() == b.fire_time_ms() && a.started_event_id() == b.started_event_id() &&
+         a.kind() == b.kind() && a.attempt() == b.attempt() && a.workflow_id() == b.workflow_id() &&
+         a.run_id() == b.run_id() && a.namespace_() == b.namespace_();
+}
+
 // A rejected input: nothing is written. `code` says why (stale_task, invalid_argument, ...).
 struct rejection {
   errc code = errc::invalid_argument;
