@@ -192,6 +192,13 @@ private:
   bool more_ = false;
 };
 
+// Whether a per-ID key alone decides `filter` (ID prefix and start-time bounds only: no type,
+// status or close-time filter), so that no entry has to be parsed to know it matches.
+bool id_key_decides(const visibility_filter& filter) {
+  return filter.workflow_type.empty() && filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED &&
+         !filter.close_time_from_ms && !filter.close_time_to_ms;
+}
+
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
 // order, then sorts them. Kept entries are collected unordered; whenever there are twice that
 // many, only the page_size + 1 first stay (nth_element) and the last of them bounds the rest: an
@@ -208,9 +215,7 @@ public:
       : candidate("id"), it_(src, keys::id_visibility_range(shard, ns, filter.workflow_id_prefix)),
         id_offset_(keys::id_visibility_range(shard, ns, "").size()), shard_(shard), after_(after),
         filter_(filter), page_size_(page_size),
-        key_decides_(filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED &&
-                     filter.workflow_type.empty() && !filter.close_time_from_ms &&
-                     !filter.close_time_to_ms) {
+        key_decides_(id_key_decides(filter)) {
     it_.seek({}, false);
   }
 
@@ -342,10 +347,7 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
     // cost is known and bounded, the index of every run's is not (it ends at the page's last
     // match, which may be behind every newer run). With a type or status filter their own
     // index stays in step: it reaches a page of matches soonest when they are recent.
-    const bool key_decides = filter.workflow_type.empty() &&
-                             filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED &&
-                             !filter.close_time_from_ms && !filter.close_time_to_ms;
-    if (key_decides &&
+    if (id_key_decides(filter) &&
         range_bytes(src, keys::id_visibility_range(shard, ns, filter.workflow_id_prefix)) <=
           id_range_alone_bytes_)
       return answer(candidates, out);
