@@ -113,21 +113,19 @@ bool attributes_required(pb::EventType type) {
 
 using history_t = google::protobuf::RepeatedPtrField<pb::HistoryEvent>;
 
-// Checks the shape of the history; returns the workflow type to run.
-std::string validate(const pb::WorkflowTask& task) {
-  const history_t& history = task.history();
-  if (history.empty()) invalid_history("the history is empty");
-  if (history[0].event_type() != pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
-    invalid_history("the first event is " + event_label(history[0]) +
-                    ", not WorkflowExecutionStarted");
+// Checks events [from, size) of `history`: ids increasing (from `previous_id` on), known types
+// with their attributes, the last one a WorkflowTaskStarted that is `started_event_id` when set.
+void validate_events(const history_t& history, int from, int64_t previous_id,
+                     int64_t started_event_id) {
+  if (history.size() <= from) invalid_history("the task carries no new event");
   const auto& last = history[history.size() - 1];
   if (last.event_type() != pb::EVENT_TYPE_WORKFLOW_TASK_STARTED)
     invalid_history("the last event is " + event_label(last) + ", not WorkflowTaskStarted");
-  if (task.started_event_id() != 0 && task.started_event_id() != last.event_id())
-    invalid_history("the task's started_event_id " + std::to_string(task.started_event_id()) +
+  if (started_event_id != 0 && started_event_id != last.event_id())
+    invalid_history("the task's started_event_id " + std::to_string(started_event_id) +
                     " is not the last event id " + std::to_string(last.event_id()));
-  int64_t previous_id = 0;
-  for (const auto& event : history) {
+  for (int i = from; i < history.size(); ++i) {
+    const auto& event = history[i];
     if (event.event_id() <= previous_id)
       invalid_history("event ids are not increasing at " + event_label(event));
     previous_id = event.event_id();
@@ -140,6 +138,16 @@ std::string validate(const pb::WorkflowTask& task) {
         (actual != pb::HistoryEvent::ATTRIBUTES_NOT_SET || attributes_required(event.event_type())))
       invalid_history(event_label(event) + " lacks its attributes");
   }
+}
+
+// Checks the shape of a whole history; returns the workflow type to run.
+std::string validate(const pb::WorkflowTask& task) {
+  const history_t& history = task.history();
+  if (history.empty()) invalid_history("the history is empty");
+  if (history[0].event_type() != pb::EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    invalid_history("the first event is " + event_label(history[0]) +
+                    ", not WorkflowExecutionStarted");
+  validate_events(history, 0, 0, task.started_event_id());
   const std::string& recorded = history[0].workflow_execution_started().workflow_type().name();
   if (!task.workflow_type().empty() && !recorded.empty() && task.workflow_type() != recorded)
     invalid_history("the task's workflow type '" + task.workflow_type() +
@@ -159,13 +167,15 @@ std::string join(const std::vector<std::string>& names) {
 // hold awaitables pointing into ctx_.
 class replay_machine {
  public:
-  replay_machine(const pb::WorkflowTask& task, std::string workflow_type, const workflow_fn& fn)
-      : history_(task.history()),
+  // `history` is read at every run/resume; it may grow (by appending) between them.
+  replay_machine(const history_t& history, const pb::TaskToken& token, std::string workflow_type,
+                 const workflow_fn& fn)
+      : history_(history),
         fn_(fn),
-        ctx_(task.token().workflow_id().empty()
-                 ? task.history(0).workflow_execution_started().workflow_id()
-                 : task.token().workflow_id(),
-             task.token().run_id(), std::move(workflow_type)) {}
+        ctx_(token.workflow_id().empty()
+                 ? history.Get(0).workflow_execution_started().workflow_id()
+                 : token.workflow_id(),
+             token.run_id(), std::move(workflow_type)) {}
 
   // Applies every event; returns the commands not recorded in history. Throws task_failure or
   // nondeterminism_error.
@@ -179,10 +189,29 @@ class replay_machine {
     } catch (const payload_error& e) {
       throw task_failure(payload_error_type, std::string("invalid workflow input: ") + e.what());
     }
-    find_workflow_tasks();
+    index_tasks(0);
     for (int i = 0; i < history_.size(); ++i) apply(i, input);
-    return {ctx_.commands_.begin() + static_cast<std::ptrdiff_t>(matched_), ctx_.commands_.end()};
+    applied_ = history_.size();
+    return unrecorded();
   }
+
+  // The history grew since run() or the last resume() (the next workflow task's events were
+  // appended). When the workflow task this machine answered last completed (the code's state is
+  // the one the server recorded), applies the new events exactly as a replay from the start
+  // would and returns the commands not recorded; else nullopt, and the machine must be dropped.
+  // Throws as run() does.
+  std::optional<std::vector<pb::Command>> resume() {
+    // Earlier workflow tasks are settled: the last one answered ends the events seen so far.
+    index_tasks(applied_ - 1);
+    if (!effective_[static_cast<size_t>(applied_ - 1)]) return std::nullopt;
+    json unused;  // the code started in an earlier task
+    for (int i = applied_; i < history_.size(); ++i) apply(i, unused);
+    applied_ = history_.size();
+    return unrecorded();
+  }
+
+  // The code returned or failed: no further workflow task can continue it.
+  bool finished() const { return finished_; }
 
  private:
   struct timer_entry {
@@ -190,12 +219,19 @@ class replay_machine {
     std::string timer_id;
   };
 
+  std::vector<pb::Command> unrecorded() const {
+    return {ctx_.commands_.begin() + static_cast<std::ptrdiff_t>(matched_), ctx_.commands_.end()};
+  }
+
   // A WorkflowTaskStarted is "effective" when its task completed (or is the one being answered):
   // workflow code reacts to events in the task of the next effective WorkflowTaskStarted.
-  void find_workflow_tasks() {
+  // Indexes events [from, size): whether each WorkflowTaskStarted is effective, and the effective
+  // one each event belongs to (entries before `from` are kept: they depend on earlier events only).
+  void index_tasks(int from) {
     const int n = history_.size();
-    std::vector<bool> effective(static_cast<size_t>(n), false);
-    for (int i = 0; i < n; ++i) {
+    effective_.resize(static_cast<size_t>(n), false);
+    for (int i = from; i < n; ++i) {
+      effective_[static_cast<size_t>(i)] = false;
       if (history_[i].event_type() != pb::EVENT_TYPE_WORKFLOW_TASK_STARTED) continue;
       bool is_effective = i == n - 1;
       for (int j = i + 1; j < n; ++j) {
@@ -207,15 +243,14 @@ class replay_machine {
             type == pb::EVENT_TYPE_WORKFLOW_TASK_STARTED)
           break;
       }
-      effective[static_cast<size_t>(i)] = is_effective;
+      effective_[static_cast<size_t>(i)] = is_effective;
     }
-    task_of_.assign(static_cast<size_t>(n), n - 1);
+    task_of_.resize(static_cast<size_t>(n), n - 1);
     int next = n - 1;
-    for (int i = n - 1; i >= 0; --i) {
-      if (effective[static_cast<size_t>(i)]) next = i;
+    for (int i = n - 1; i >= from; --i) {
+      if (effective_[static_cast<size_t>(i)]) next = i;
       task_of_[static_cast<size_t>(i)] = next;
     }
-    effective_ = std::move(effective);
   }
 
   void apply(int index, json& input) {
@@ -593,6 +628,7 @@ class replay_machine {
   std::vector<bool> effective_;
   bool started_ = false;
   bool finished_ = false;
+  int applied_ = 0;               // events applied so far
   size_t matched_ = 0;            // commands matched by history events so far
   size_t produced_by_task_ = 0;   // commands produced up to the last effective WorkflowTaskStarted
   size_t must_match_ = 0;
@@ -625,7 +661,7 @@ std::variant<json, std::string> run_query(const registry& reg, const pb::QueryTa
     const workflow_fn* fn = reg.find_workflow(workflow_type);
     if (!fn)
       return "workflow type '" + workflow_type + "' is not registered on this worker";
-    detail::replay_machine machine(task, workflow_type, *fn);
+    detail::replay_machine machine(task.history(), task.token(), workflow_type, *fn);
     machine.run();
     auto& handlers = machine.context().query_handlers();
     auto it = handlers.find(query.query_type());
@@ -640,11 +676,15 @@ std::variant<json, std::string> run_query(const registry& reg, const pb::QueryTa
   }
 }
 
-workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
-                                       const std::string& identity) {
+namespace {
+
+// Runs `body` (which returns the commands or throws) and builds the response to the task.
+template <class Body>
+workflow_task_result answer_task(const pb::TaskToken& token, const std::string& identity,
+                                 Body body) {
   auto failed = [&](const std::string& type, const std::string& message) {
     pb::RespondWorkflowTaskFailed response;
-    *response.mutable_token() = task.token();
+    *response.mutable_token() = token;
     response.mutable_failure()->set_type(type);
     response.mutable_failure()->set_message(message);
     response.mutable_failure()->set_source("worker");
@@ -652,19 +692,9 @@ workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTa
     return response;
   };
   try {
-    std::string workflow_type = detail::validate(task);
-    const workflow_fn* fn = reg.find_workflow(workflow_type);
-    if (!fn)
-      return failed(unknown_workflow_type, "workflow type '" + workflow_type +
-                                               "' is not registered on this worker (registered: " +
-                                               detail::join(reg.workflow_names()) + ")");
-    std::vector<pb::Command> commands;
-    {
-      detail::replay_machine machine(task, workflow_type, *fn);
-      commands = machine.run();
-    }
+    std::vector<pb::Command> commands = body();
     pb::RespondWorkflowTaskCompleted response;
-    *response.mutable_token() = task.token();
+    *response.mutable_token() = token;
     for (auto& command : commands) *response.add_commands() = std::move(command);
     response.set_identity(identity);
     return response;
@@ -675,6 +705,120 @@ workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTa
   } catch (const std::exception& e) {
     return failed(workflow_task_error_type, e.what());
   }
+}
+
+const workflow_fn& find_workflow(const registry& reg, const std::string& workflow_type) {
+  const workflow_fn* fn = reg.find_workflow(workflow_type);
+  if (!fn)
+    throw detail::task_failure(unknown_workflow_type,
+                               "workflow type '" + workflow_type +
+                                   "' is not registered on this worker (registered: " +
+                                   detail::join(reg.workflow_names()) + ")");
+  return *fn;
+}
+
+}  // namespace
+
+workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
+                                       const std::string& identity) {
+  return answer_task(task.token(), identity, [&] {
+    std::string workflow_type = detail::validate(task);
+    const workflow_fn& fn = find_workflow(reg, workflow_type);
+    detail::replay_machine machine(task.history(), task.token(), workflow_type, fn);
+    return machine.run();
+  });
+}
+
+// One cached run. Its machine reads `events` (a list node: its address is stable).
+struct workflow_cache::entry {
+  std::string key;
+  std::string workflow_type;
+  google::protobuf::RepeatedPtrField<pb::HistoryEvent> events;
+  std::unique_ptr<detail::replay_machine> machine;  // null: replay `events` at the next task
+  int64_t last_event_id() const { return events.empty() ? 0 : events.rbegin()->event_id(); }
+};
+
+workflow_cache::workflow_cache(size_t capacity) : capacity_(capacity) {}
+workflow_cache::~workflow_cache() = default;
+
+namespace {
+std::string cache_key(const pb::TaskToken& token) {
+  return token.workflow_id() + '\0' + token.run_id();
+}
+}  // namespace
+
+bool workflow_cache::can_answer(const pb::WorkflowTask& task) const {
+  if (task.first_event_id() <= 1) return true;
+  auto it = index_.find(cache_key(task.token()));
+  return it != index_.end() && it->second->last_event_id() + 1 == task.first_event_id();
+}
+
+void workflow_cache::drop(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask task,
+                                         const std::string& identity) {
+  const std::string key = cache_key(task.token());
+  entry* e = nullptr;
+  auto result = answer_task(task.token(), identity, [&]() -> std::vector<pb::Command> {
+    if (task.first_event_id() <= 1) {  // the whole history: whatever was cached is replaced
+      drop(key);
+      std::string workflow_type = detail::validate(task);
+      const workflow_fn& fn = find_workflow(reg, workflow_type);
+      lru_.emplace_front();
+      index_[key] = lru_.begin();
+      e = &lru_.front();
+      e->key = key;
+      e->workflow_type = std::move(workflow_type);
+      e->events.Swap(task.mutable_history());
+      ++stats_.full;
+      e->machine = std::make_unique<detail::replay_machine>(e->events, task.token(),
+                                                             e->workflow_type, fn);
+      return e->machine->run();
+    }
+    auto it = index_.find(key);
+    if (it == index_.end() || it->second->last_event_id() + 1 != task.first_event_id())
+      detail::invalid_history("the task carries the events from " +
+                              std::to_string(task.first_event_id()) +
+                              " on, but this worker holds no earlier events of the run");
+    lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
+    entry& cached = *it->second;
+    if (task.history_size() == 0 || task.history(0).event_id() != task.first_event_id())
+      detail::invalid_history("the task's first event is not its first_event_id " +
+                              std::to_string(task.first_event_id()));
+    if (!task.workflow_type().empty() && task.workflow_type() != cached.workflow_type)
+      detail::invalid_history("the task's workflow type '" + task.workflow_type() +
+                              "' differs from the cached run's '" + cached.workflow_type + "'");
+    detail::validate_events(task.history(), 0, cached.last_event_id(), task.started_event_id());
+    const workflow_fn& fn = find_workflow(reg, cached.workflow_type);
+    e = &cached;  // from here on the code runs: a failure leaves it in an unknown state
+    for (auto& event : *task.mutable_history()) e->events.Add(std::move(event));
+    if (e->machine && !e->machine->finished()) {
+      if (auto commands = e->machine->resume()) {
+        ++stats_.resumed;
+        return std::move(*commands);
+      }
+    }
+    ++stats_.replayed;  // the last task answered here did not complete: replay from the start
+    e->machine = std::make_unique<detail::replay_machine>(e->events, task.token(),
+                                                           e->workflow_type, fn);
+    return e->machine->run();
+  });
+  if (e) {
+    // A failed task leaves the code in an unknown state: the next task replays the events.
+    if (!std::holds_alternative<pb::RespondWorkflowTaskCompleted>(result)) e->machine.reset();
+    else if (e->machine && e->machine->finished()) drop(key);  // the run is closing
+  }
+  while (lru_.size() > capacity_) {
+    index_.erase(lru_.back().key);
+    lru_.pop_back();
+    ++stats_.evicted;
+  }
+  return result;
 }
 
 }  // namespace chronicle::sdk
