@@ -282,27 +282,52 @@ caf::result<std::string> on_result(self_ptr self, const std::string& bytes) {
   return reply_durable(self, encode(resp));
 }
 
+// The started workflow task `token` names, for `worker` (see append_task_history).
+caf::expected<std::string> started_task(self_ptr self, const pb::TaskToken& token,
+                                        const std::string& worker, bool whole = false) {
+  auto& st = self->state;
+  pb::WorkflowTask task;
+  *task.mutable_token() = token;
+  task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
+  task.set_workflow_type(st.run->workflow_type());
+  task.set_started_event_id(st.run->workflow_task().started_event_id());
+  std::string wire;
+  if (auto err = st.append_task_history(wire, task, worker, whole)) return err;
+  return wire;
+}
+
 caf::result<std::string> on_workflow_task_started(self_ptr self, const std::string& bytes) {
   auto req = decode<pb::RecordWorkflowTaskStarted>(bytes, "RecordWorkflowTaskStarted");
   if (!req) return req.error();
   if (auto err = check_token(self, req->token())) return err;
   auto in = input::workflow_task_started{req->token().scheduled_event_id(), req->identity()};
-  return reply_after_step(self, in, [self, token = req->token()]() -> caf::expected<std::string> {
+  return reply_after_step(self, in, [self, token = req->token(),
+                                     worker = req->sticky_worker()]() -> caf::expected<std::string> {
     auto& st = self->state;
     // Start-to-close timeout (see time_out_workflow_task).
     auto deadline = now_ms() + st.args.env->config.workflow_task_timeout_ms;
     st.wt_deadline = {st.run->workflow_task().scheduled_event_id(),
                       st.run->workflow_task().started_event_id(), deadline};
     arm_tick(self, deadline);
-    pb::WorkflowTask task;
-    *task.mutable_token() = token;
-    task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
-    task.set_workflow_type(st.run->workflow_type());
-    task.set_started_event_id(st.run->workflow_task().started_event_id());
-    auto wire = encode(task);
-    if (auto err = st.append_history(wire)) return err;
-    return wire;
+    return started_task(self, token, worker);
   }, audience::internal);
+}
+
+// A worker sent only the new events of a started task lacks the earlier ones: the whole task.
+caf::result<std::string> on_workflow_task_history(self_ptr self, const std::string& bytes) {
+  auto req = decode<pb::GetWorkflowTaskHistory>(bytes, "GetWorkflowTaskHistory");
+  if (!req) return req.error();
+  if (auto err = check_token(self, req->token())) return err;
+  auto& st = self->state;
+  const auto& wt = st.run->workflow_task();
+  if (!st.run->has_workflow_task() || wt.started_event_id() == 0
+      || wt.scheduled_event_id() != req->token().scheduled_event_id()
+      || wt.attempt() != req->token().attempt())
+    return make_error(errc::stale_task, "workflow task "
+                                          + std::to_string(req->token().scheduled_event_id())
+                                          + " of " + st.args.workflow_id + " is not the started one");
+  // The asking worker was handed the task: it stays the sticky one, now holding everything.
+  return started_task(self, req->token(), st.sticky.worker, true);
 }
 
 // A signal, terminate or cancel request addresses the current run, by default or by its ID; any
@@ -415,6 +440,11 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       if (auto err = self->state.load()) return err;
       return on_workflow_task_started(self, bytes);
     },
+    [=](wt_history_atom, const std::string& bytes) -> caf::result<std::string> {
+      touch(self);
+      if (auto err = self->state.load()) return err;
+      return on_workflow_task_history(self, bytes);
+    },
     [=](wt_lost_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_answer<pb::WorkflowTaskLost>(self, bytes, "WorkflowTaskLost", [](auto& m) {
         return decide_input{input::workflow_task_timed_out{m.token().scheduled_event_id(), m.cause()}};
@@ -475,6 +505,8 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       if (info) st.purge(self, *info, delete_at);
     },
     [=](wf_fail_atom, const std::string& bytes) -> caf::result<std::string> {
+      // The worker's code is in an unknown state: the next attempt carries the whole history.
+      self->state.sticky = {};
       return on_answer<pb::RespondWorkflowTaskFailed>(
         self, bytes, "RespondWorkflowTaskFailed", [](auto& m) {
           return decide_input{input::workflow_task_failed{m.token().scheduled_event_id(),

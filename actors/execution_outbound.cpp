@@ -196,8 +196,7 @@ void execution_state::purge(caf::event_based_actor* self, const pb::WorkflowExec
     spdlog::debug("retention deleted {}/{} run {}", args.ns, args.workflow_id, run_id);
     if (current && run && run->run_id() == run_id) {
       run.reset();
-      history_wire.clear();
-      history_cached = false;
+      reset_history_cache(false);
     }
   });
 }

@@ -166,7 +166,7 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
 void execution_state::commit(caf::event_based_actor* self, transition t, step_done done) {
   bool new_run = !run || run->run_id() != t.state.run_id();
   // The cache must hold the run's history before its first write of this activation: once a
-  // write is in flight, the store no longer has the whole history (append_history reads it).
+  // write is in flight, the store no longer has the whole history (cache_history reads it).
   if (!new_run && !history_cached)
     if (auto err = cache_history()) return done(err);
   // The deferred records of the same run share this transition's history record and state (one
@@ -261,8 +261,7 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
   args.env->metrics->on_transition(new_run, t.closed, t.state.status(), t.events.size());
   if (new_run) {
     result_waiters.clear();
-    history_wire.clear();
-    history_cached = true;  // a new run's history starts with this transition
+    reset_history_cache(true);  // a new run's history starts with this transition
   }
   if (history_cached) {
     pb::WorkflowTask one;
@@ -286,10 +285,25 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
   if (t.closed) answer_waiters();
 }
 
-caf::error execution_state::append_history(std::string& task_wire) {
+caf::error execution_state::append_task_history(std::string& task_wire, pb::WorkflowTask& task,
+                                                const std::string& worker, bool whole) {
   if (auto err = cache_history()) return err;
-  task_wire += history_wire;
+  size_t from = 0;
+  if (!whole && !worker.empty() && worker == sticky.worker && sticky.next_event_id > 1
+      && sticky.offset < history_wire.size()) {
+    task.set_first_event_id(sticky.next_event_id);
+    from = sticky.offset;
+  }
+  task.AppendToString(&task_wire);
+  task_wire.append(history_wire, from, std::string::npos);
+  sticky = {worker, task.started_event_id() + 1, history_wire.size()};
   return caf::none;
+}
+
+void execution_state::reset_history_cache(bool cached) {
+  history_wire.clear();
+  history_cached = cached;
+  sticky = {};
 }
 
 caf::error execution_state::cache_history() {
@@ -300,7 +314,7 @@ caf::error execution_state::cache_history() {
     std::vector<pb::HistoryEvent> history;
     auto sst = args.env->store->read_history(key(), &history);
     if (!sst.ok()) return make_error(errc::internal, sst.message());
-    history_wire.clear();
+    reset_history_cache(false);
     pb::WorkflowTask one;
     for (auto& ev : history) {
       one.clear_history();
@@ -326,6 +340,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     auto attempt = run->workflow_task().attempt();
     tok->set_attempt(attempt);
     req.set_workflow_task(true);
+    req.set_sticky_worker(sticky.worker);
     // A workflow task failing again and again (a bug, non-determinism) is retried with a growing
     // delay: attempt 2 at once, then 1 s, 2 s, 4 s ... at most 10 s. Not durable: after a restart
     // the task is dispatched at once.

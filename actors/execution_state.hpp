@@ -58,6 +58,15 @@ struct execution_state {
   // first workflow task after activation (or at run creation) and extended by every commit.
   std::string history_wire;
   bool history_cached = false;
+  // Sticky cache (see WorkflowTask.first_event_id): the worker handed the current run's last
+  // workflow task (empty: none, or one without a cache), the id of the first event it has not
+  // seen and where that event begins in history_wire. Not durable: after an activation the next
+  // task carries the whole history.
+  struct sticky_mark {
+    std::string worker;
+    int64_t next_event_id = 0;
+    size_t offset = 0;
+  } sticky;
   int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
   // WorkflowTaskStarted applied in memory but not written yet: its records go to disk at the
   // start of this execution's next write (new_batch). Losing it in a crash is the same as the
@@ -107,9 +116,14 @@ struct execution_state {
   // Retention: deletes the closed run `info` (history, state, visibility, current record).
   void purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
              int64_t delete_at_ms);
-  // Appends the current run's cached history (reading it from the store first if needed) to
-  // `task_wire`, an encoded WorkflowTask.
-  caf::error append_history(std::string& task_wire);
+  // Appends to task_wire the started workflow task `task` (its header) and what `worker` (empty:
+  // none in particular) is to be sent of the current run's history: the events it has not seen
+  // when it was handed the run's previous task (unless `whole`), else all, read from the store
+  // first if not cached. `worker` is then the sticky worker.
+  caf::error append_task_history(std::string& task_wire, pb::WorkflowTask& task,
+                                 const std::string& worker, bool whole = false);
+  // Forgets the cached history (and so what a sticky worker was sent of it).
+  void reset_history_cache(bool cached);
   // Fills history_wire from the store unless cached (an error while a write is in flight: the
   // store is then behind; commit fills the cache before its first write).
   caf::error cache_history();

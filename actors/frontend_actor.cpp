@@ -54,6 +54,7 @@ caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env) {
     route<cancel_atom>(self, env),
     route<wt_start_atom>(self, env),
     route<wt_lost_atom>(self, env),
+    route<wt_history_atom>(self, env),
     route<wf_done_atom>(self, env),
     route<wf_fail_atom>(self, env),
     route<act_done_atom>(self, env),

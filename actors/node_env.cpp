@@ -28,6 +28,8 @@ caf::expected<pb::TaskToken> token_of(caf::atom_value kind, const std::string& b
       return token<pb::RecordWorkflowTaskStarted>(bytes, "RecordWorkflowTaskStarted");
     case wt_lost_atom::uint_value():
       return token<pb::WorkflowTaskLost>(bytes, "WorkflowTaskLost");
+    case wt_history_atom::uint_value():
+      return token<pb::GetWorkflowTaskHistory>(bytes, "GetWorkflowTaskHistory");
     case wf_done_atom::uint_value():
       return token<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
     case wf_fail_atom::uint_value():

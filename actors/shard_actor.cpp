@@ -218,6 +218,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     route<cancel_atom>(self),
     route<wt_start_atom>(self),
     route<wt_lost_atom>(self),
+    route<wt_history_atom>(self),
     route<wf_done_atom>(self),
     route<wf_fail_atom>(self),
     route<act_done_atom>(self),

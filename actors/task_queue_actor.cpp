@@ -23,6 +23,7 @@ struct task_queue_state {
   struct worker {
     caf::actor handle;
     std::string identity;
+    std::string sticky_key;  // names it to executions when it keeps a sticky cache (else empty)
     int32_t slots = 0;
     std::map<std::string, task> inflight;
   };
@@ -56,10 +57,14 @@ void tell_execution(self_ptr self, Atom atom, std::string bytes) {
   caf::anon_send(self->state.env->frontend, atom, std::move(bytes));
 }
 
-// Next worker with a free slot after the last one served, or nullptr.
-task_queue_state::worker* free_worker(self_ptr self) {
+// The worker a workflow task prefers (it holds the run in its sticky cache) when it has a free
+// slot; else the next worker with a free slot after the last one served; else nullptr.
+task_queue_state::worker* free_worker(self_ptr self, const std::string& sticky) {
   auto& ws = self->state.workers;
   if (ws.empty()) return nullptr;
+  if (!sticky.empty())
+    for (auto& [addr, w] : ws)
+      if (w.sticky_key == sticky && static_cast<int32_t>(w.inflight.size()) < w.slots) return &w;
   auto start = ws.upper_bound(self->state.last);
   for (size_t i = 0; i < ws.size(); ++i, ++start) {
     if (start == ws.end()) start = ws.begin();
@@ -143,6 +148,7 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
   task.start_asked = std::chrono::steady_clock::now();
   *rec.mutable_token() = token;
   rec.set_identity(w.identity);
+  rec.set_sticky_worker(w.sticky_key);
   auto addr = w.handle.address();
   arm_start_sweep(self);
   self->request(self->state.env->frontend, caf::infinite, wt_start_atom::value, encode(rec))
@@ -170,7 +176,7 @@ void pump(self_ptr self) {
     self->send(st.env->matching, overload_atom::value, st.ns, st.queue, false);
   }
   while (!st.backlog.empty()) {
-    auto* w = free_worker(self);
+    auto* w = free_worker(self, st.backlog.front().req.sticky_worker());
     if (!w) return;
     auto t = std::move(st.backlog.front());
     st.backlog.pop_front();
@@ -267,6 +273,9 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       }
       w.handle = handle;
       w.identity = req->identity();
+      w.sticky_key = req->sticky_cache_size() > 0 ? std::to_string(handle.id()) + "@"
+                                                      + caf::to_string(handle.node())
+                                                  : std::string{};
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
                                                          : req->activity_slots();
       pump(self);
@@ -320,6 +329,12 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     answer<wf_fail_atom>(self),
     answer<act_done_atom>(self),
     answer<act_fail_atom>(self),
+    [=](wt_history_atom atom, std::string& bytes) -> caf::result<caf::message> {
+      // A worker lacking the earlier events of a task (the slot stays taken): its execution
+      // answers with the whole task.
+      self->delegate(self->state.env->frontend, atom, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
     [=](act_beat_atom atom, std::string& bytes) -> caf::result<caf::message> {
       // A heartbeat of a running activity: straight to its execution (the slot stays taken).
       self->delegate(self->state.env->frontend, atom, std::move(bytes));

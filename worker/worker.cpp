@@ -3,6 +3,7 @@
 #include "protocol/runtime.hpp"
 
 #include <cstdlib>
+#include <limits>
 
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,7 @@ struct worker_state {
   bool registered = false;  // the current connection's first registration succeeded
   uint64_t connection = 0;  // counts connections; a re-registration tick names its connection
   std::vector<caf::actor> idle_runners;  // activity runners waiting for a task (see run_activity)
+  std::unique_ptr<sdk::workflow_cache> cache;
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
@@ -47,6 +49,8 @@ void register_with(self_ptr self) {
   req.set_workflow_slots(st.opts.workflow_slots);
   req.set_activity_slots(st.opts.activity_slots);
   req.set_identity(st.opts.identity);
+  req.set_sticky_cache_size(static_cast<int32_t>(
+    std::min<size_t>(st.opts.sticky_cache_size, std::numeric_limits<int32_t>::max())));
   for (auto& n : st.reg->workflow_names()) req.add_workflow_types(n);
   for (auto& n : st.reg->activity_names()) req.add_activity_types(n);
   self->request(st.node, request_timeout, register_atom::value, encode(req))
@@ -55,6 +59,7 @@ void register_with(self_ptr self) {
         self->state.backoff_ms = 100;
         if (self->state.registered) return;
         self->state.registered = true;
+        if (self->state.opts.stats) self->state.opts.stats->registered = true;
         self->delayed_send(self, reregister_interval, tick_atom::value, self->state.connection);
         spdlog::info("worker '{}' registered on task queue '{}' at {}:{}", self->state.opts.identity,
                      self->state.opts.task_queue, self->state.opts.host, self->state.opts.port);
@@ -110,6 +115,26 @@ void answer(const caf::actor& queue, Atom atom, const Msg& msg) {
   caf::anon_send(queue, atom, encode(msg));
 }
 
+void answer_workflow_task(self_ptr self, const caf::actor& queue, pb::WorkflowTask task) {
+  auto& st = self->state;
+  auto workflow_id = task.token().workflow_id();
+  auto res = st.cache->run(*st.reg, std::move(task), st.opts.identity);
+  if (st.opts.stats) {
+    const auto& c = st.cache->stats();
+    st.opts.stats->full = c.full;
+    st.opts.stats->resumed = c.resumed;
+    st.opts.stats->replayed = c.replayed;
+    st.opts.stats->evicted = c.evicted;
+  }
+  if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
+    answer(queue, wf_done_atom::value, *done);
+  } else {
+    auto& failed = std::get<pb::RespondWorkflowTaskFailed>(res);
+    spdlog::warn("worker: workflow task of {} failed: {}", workflow_id, failed.failure().message());
+    answer(queue, wf_fail_atom::value, failed);
+  }
+}
+
 void on_workflow_task(self_ptr self, const std::string& bytes) {
   auto queue = caf::actor_cast<caf::actor>(self->current_sender());
   auto task = decode<pb::WorkflowTask>(bytes, "WorkflowTask");
@@ -117,15 +142,44 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
     spdlog::error("worker: dropped a malformed workflow task");
     return;
   }
-  auto res = sdk::run_workflow_task(*self->state.reg, *task, self->state.opts.identity);
-  if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
-    answer(queue, wf_done_atom::value, *done);
-  } else {
-    auto& failed = std::get<pb::RespondWorkflowTaskFailed>(res);
-    spdlog::warn("worker: workflow task of {} failed: {}", task->token().workflow_id(),
-                 failed.failure().message());
-    answer(queue, wf_fail_atom::value, failed);
+  auto& st = self->state;
+  if (st.cache->can_answer(*task)) {
+    answer_workflow_task(self, queue, std::move(*task));
+    return;
   }
+  // Only the new events, and this worker does not hold the earlier ones (evicted, or a task it
+  // missed): the whole task from the run's execution, through the task queue.
+  if (st.opts.stats) ++st.opts.stats->fetched;
+  pb::GetWorkflowTaskHistory req;
+  *req.mutable_token() = task->token();
+  req.set_identity(st.opts.identity);
+  self->request(queue, request_timeout, wt_history_atom::value, encode(req))
+    .then(
+      [=](const std::string& whole) {
+        auto full = decode<pb::WorkflowTask>(whole, "WorkflowTask");
+        if (!full || full->first_event_id() > 1) {
+          spdlog::error("worker: the node sent a malformed workflow task history");
+          return;  // the task times out and is handed out again
+        }
+        answer_workflow_task(self, queue, std::move(*full));
+      },
+      [=](caf::error& err) {
+        auto code = chronicle_code(err);
+        if (code == static_cast<uint8_t>(errc::stale_task)
+            || code == static_cast<uint8_t>(errc::not_found))
+          return;  // the task is over (timed out, run closed): nothing to answer
+        // Fail the attempt: the next one is sent with the whole history.
+        spdlog::warn("worker: cannot get the history of {}: {}", req.token().workflow_id(),
+                     error_text(err));
+        pb::RespondWorkflowTaskFailed failed;
+        *failed.mutable_token() = req.token();
+        failed.set_identity(self->state.opts.identity);
+        failed.mutable_failure()->set_type("WorkflowTaskHistoryUnavailable");
+        failed.mutable_failure()->set_message("the worker could not get the history: "
+                                              + error_text(err));
+        failed.mutable_failure()->set_source("worker");
+        answer(queue, wf_fail_atom::value, failed);
+      });
 }
 
 // Runs one activity on the calling (runner) thread and answers the task queue without waiting.
@@ -172,6 +226,7 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
                            std::shared_ptr<const sdk::registry> reg) {
   self->state.opts = std::move(opts);
   self->state.reg = std::move(reg);
+  self->state.cache = std::make_unique<sdk::workflow_cache>(self->state.opts.sticky_cache_size);
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source != self->state.node) return;
     spdlog::warn("worker: lost node {}:{} ({}), reconnecting", self->state.opts.host,

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,17 @@
 #include "worker/sdk/registry.hpp"
 
 namespace chronicle {
+
+// What a worker's sticky cache did (see sdk::workflow_cache), readable while the worker runs.
+struct worker_stats {
+  std::atomic<uint64_t> full{0};      // workflow tasks that came with the whole history
+  std::atomic<uint64_t> resumed{0};   // ... with only new events, applied to the cached code
+  std::atomic<uint64_t> replayed{0};  // ... with only new events, replayed with the cached ones
+  std::atomic<uint64_t> fetched{0};   // ... with only new events the cache lacked the start of:
+                                      //     the whole history was asked of the node
+  std::atomic<uint64_t> evicted{0};   // runs evicted from the cache for its size
+  std::atomic<bool> registered{false};  // a node accepted the worker's registration
+};
 
 struct worker_options {
   std::string host = "127.0.0.1";
@@ -22,6 +34,11 @@ struct worker_options {
   int32_t workflow_slots = 16;   // workflow tasks in flight at once
   int32_t activity_slots = 16;   // activities running at once (each on its own thread)
   std::string secret;            // cluster secret; defaults to env CHRONICLE_CLUSTER_SECRET
+  // Runs kept in the sticky cache: a workflow task of a cached run carries only the events since
+  // the run's previous task, and the suspended workflow code goes on from there instead of
+  // replaying the history (0: no cache, every task carries and replays the whole history).
+  size_t sticky_cache_size = 10000;
+  std::shared_ptr<worker_stats> stats;  // filled when set
 };
 
 // The cluster secret from the environment (CHRONICLE_CLUSTER_SECRET), or "".
