@@ -14,14 +14,23 @@ sdk::task<json> one_activity(sdk::workflow_context& ctx, json input) {
   co_return out;
 }
 
-// Ten activities in sequence, each fed the previous result.
-sdk::task<json> ten_activities(sdk::workflow_context& ctx, json input) {
+// `n` activities in sequence, each fed the previous result.
+sdk::task<json> sequential(sdk::workflow_context& ctx, json input, int n) {
   json value = std::move(input);
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < n; ++i) {
     json next = co_await ctx.activity("BenchEcho", value);
     value = std::move(next);
   }
   co_return value;
+}
+
+sdk::task<json> ten_activities(sdk::workflow_context& ctx, json input) {
+  return sequential(ctx, std::move(input), 10);
+}
+
+// A long history (~600 events): what the sticky cache saves grows with it.
+sdk::task<json> hundred_activities(sdk::workflow_context& ctx, json input) {
+  return sequential(ctx, std::move(input), 100);
 }
 
 // One durable 100 ms timer.
@@ -48,6 +57,7 @@ const std::vector<shape>& shapes() {
   static const std::vector<shape> all = {
     {"one-activity", "BenchOneActivity", ""},
     {"ten-activities", "BenchTenActivities", ""},
+    {"hundred-activities", "BenchHundredActivities", ""},
     {"timer-100ms", "BenchTimer100ms", ""},
     {"signal-roundtrip", "BenchSignalRoundtrip", ""},
   };
@@ -64,6 +74,7 @@ std::shared_ptr<const sdk::registry> make_registry() {
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("BenchOneActivity", one_activity);
   reg->register_workflow("BenchTenActivities", ten_activities);
+  reg->register_workflow("BenchHundredActivities", hundred_activities);
   reg->register_workflow("BenchTimer100ms", timer_100ms);
   reg->register_workflow("BenchSignalRoundtrip", signal_roundtrip);
   reg->register_workflow("BenchSleepHour", sleep_hour);

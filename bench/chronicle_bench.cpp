@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -53,6 +54,7 @@ struct bench_options {
   int worker_slots = 0;    // workflow task slots per worker; 0: max(16, C)
   int activity_slots = 0;  // activity slots per worker; 0: max(16, C)
   int workers = 1;         // in-process workers
+  size_t sticky_cache = 10000;  // runs in each worker's sticky cache (0: whole histories)
   std::string ns = "default";
   std::string task_queue = "bench";
   int64_t timeout_s = 60;
@@ -68,7 +70,21 @@ struct bench_options {
 struct node_stats {
   std::optional<proc_sample> before, after;
   std::optional<proc_sample> self_before, self_after;
+  // The workers' workflow tasks by how the sticky cache answered them (full, resumed, replayed,
+  // fetched), summed over the workers, when the clock starts and stops.
+  std::array<uint64_t, 4> tasks_before{}, tasks_after{};
 };
+
+std::array<uint64_t, 4> task_counts(const std::vector<std::shared_ptr<worker_stats>>& all) {
+  std::array<uint64_t, 4> sum{};
+  for (auto& w : all) {
+    sum[0] += w->full;
+    sum[1] += w->resumed;
+    sum[2] += w->replayed;
+    sum[3] += w->fetched;
+  }
+  return sum;
+}
 
 // The embedded node's pid, for the signal handler.
 std::atomic<pid_t> child_pid{0};
@@ -128,6 +144,10 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->check(CLI::Range(1, max_slots));
   app.add_option("--workers", o->workers, "in-process workers, each with those slots")
     ->check(CLI::Range(1, 64))->capture_default_str();
+  app.add_option("--sticky-cache", o->sticky_cache,
+                 "runs each worker keeps in its sticky cache (0: every workflow task carries and "
+                 "replays the whole history)")
+    ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
   app.add_option("--namespace", o->ns, "namespace")->capture_default_str();
   app.add_option("--task-queue", o->task_queue, "task queue of the bench's worker")
     ->capture_default_str();
@@ -181,6 +201,7 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
 
   auto reg = make_registry();
   std::vector<caf::actor> workers;
+  std::vector<std::shared_ptr<worker_stats>> counters;
   for (int k = 0; k < o.workers; ++k) {
     worker_options wo;
     wo.host = host;
@@ -190,6 +211,9 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
     wo.identity = "chronicle-bench:" + std::to_string(::getpid()) + ":" + std::to_string(k);
     wo.workflow_slots = o.worker_slots;
     wo.activity_slots = o.activity_slots;
+    wo.sticky_cache_size = o.sticky_cache;
+    wo.stats = std::make_shared<worker_stats>();
+    counters.push_back(wo.stats);
     workers.push_back(spawn_worker(sys, wo, reg));
   }
 
@@ -222,10 +246,12 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
     ro.on_timing_start = [=] {
       if (stats_pid > 0) stats->before = sample_process(stats_pid);
       stats->self_before = sample_process(::getpid());
+      stats->tasks_before = task_counts(counters);
     };
     ro.on_timing_end = [=] {
       if (stats_pid > 0) stats->after = sample_process(stats_pid);
       stats->self_after = sample_process(::getpid());
+      stats->tasks_after = task_counts(counters);
     };
     result = run_workflows(sys, ro);
   }
@@ -268,6 +294,12 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
   out["worker_slots"] = o.worker_slots;
   out["activity_slots"] = o.activity_slots;
   out["workers"] = o.workers;
+  out["sticky_cache"] = o.sticky_cache;
+  // Workflow tasks of the measured run by how the workers' sticky caches answered them.
+  const char* kinds[] = {"full", "resumed", "replayed", "fetched"};
+  ojson tasks;
+  for (size_t i = 0; i < 4; ++i) tasks[kinds[i]] = stats.tasks_after[i] - stats.tasks_before[i];
+  out["workflow_tasks"] = tasks;
   out["driver"] = o.driver;
   out["node"] = o.embedded ? std::string("embedded") : o.address;
   if (node_log_problems) out["node_log_problems"] = *node_log_problems;

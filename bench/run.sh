@@ -20,6 +20,7 @@
 # W per cell = clamp(C * per_client, min, max) with, per shape (scaled by BENCH_SCALE_PCT):
 #   one-activity   min 1000  per_client 200  max 5000
 #   ten-activities min  100  per_client  20  max  600
+#   hundred-activities min 20 per_client   2  max  100   (not in the default shapes)
 #   timer-100ms    min   30  per_client  30  max 4000
 set -euo pipefail
 
@@ -58,6 +59,7 @@ workflows() {
   case "$1" in
     one-activity) min=1000 per=200 max=5000 ;;
     ten-activities) min=100 per=20 max=600 ;;
+    hundred-activities) min=20 per=2 max=100 ;;
     timer-100ms) min=30 per=30 max=4000 ;;
     *) min=100 per=20 max=1000 ;;
   esac

@@ -116,11 +116,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
   std::string address = "127.0.0.1:7233", queue = "greetings", identity;
   int64_t delay_ms = 0;
+  size_t sticky_cache = worker_options{}.sticky_cache_size;
   app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
   app.add_option("--activity-delay-ms", delay_ms, "extra time ComposeGreeting takes (for tests)")
     ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
+  app.add_option("--sticky-cache", sticky_cache,
+                 "workflow runs kept in the sticky cache (0: replay whole histories)")
+    ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
   }
   opts.task_queue = queue;
   opts.identity = identity;
+  opts.sticky_cache_size = sticky_cache;
 
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Greeting", greeting);

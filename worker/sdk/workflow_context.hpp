@@ -37,6 +37,8 @@
 //    `input` and an empty history (same type and task queue unless options say otherwise).
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
+//    With the worker's sticky cache the code of earlier tasks usually does not run again at all
+//    (see workflow_cache in replayer.hpp); is_replaying() is for logging, never for decisions.
 //  - Each awaitable may be awaited by one coroutine at a time; awaiting one that is already
 //    being awaited throws std::logic_error.
 //  - GCC 12 rejects a braced list inside a co_await expression ("array used as initializer"):
