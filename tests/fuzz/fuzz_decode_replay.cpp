@@ -44,6 +44,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto task = decode<pb::WorkflowTask>(bytes, "WorkflowTask")) {
     task->set_workflow_type("W");
     (void)sdk::run_workflow_task(registry(), *task, "fuzz");
+    // Through a sticky cache (kept across inputs, bounded): the task as it came (whole, or only
+    // new events), then its history cut in two: the head whole, the rest as new events.
+    static sdk::workflow_cache cache(64);
+    if (cache.can_answer(*task)) (void)cache.run(registry(), *task, "fuzz");
+    const int n = task->history_size();
+    if (n >= 2 && task->first_event_id() <= 1) {
+      const int cut = 1 + static_cast<int>(size % static_cast<size_t>(n - 1));
+      pb::WorkflowTask head = *task;
+      head.mutable_token()->set_run_id("split");
+      head.set_started_event_id(0);
+      head.mutable_history()->DeleteSubrange(cut, n - cut);
+      (void)cache.run(registry(), head, "fuzz");
+      pb::WorkflowTask tail = *task;
+      tail.mutable_token()->set_run_id("split");
+      tail.mutable_history()->DeleteSubrange(0, cut);
+      tail.set_first_event_id(task->history(cut).event_id());
+      if (cache.can_answer(tail)) (void)cache.run(registry(), tail, "fuzz");
+    }
   }
   if (auto act = decode<pb::ActivityTask>(bytes, "ActivityTask")) {
     act->set_activity_type("A");
