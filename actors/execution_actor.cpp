@@ -506,7 +506,7 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
     },
     [=](wf_fail_atom, const std::string& bytes) -> caf::result<std::string> {
       // The worker's code is in an unknown state: the next attempt carries the whole history.
-      self->state.sticky = {};
+      if (!self->state.load()) self->state.set_sticky({}, 0, std::string::npos);
       return on_answer<pb::RespondWorkflowTaskFailed>(
         self, bytes, "RespondWorkflowTaskFailed", [](auto& m) {
           return decide_input{input::workflow_task_failed{m.token().scheduled_event_id(),

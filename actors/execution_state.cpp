@@ -19,6 +19,7 @@ caf::error execution_state::load() {
     if (!st.ok()) return make_error(errc::internal, st.message());
     if (!run) return make_error(errc::internal, "current run " + current->run_id() + " of "
                                                   + args.workflow_id + " has no mutable state");
+    sticky = {run->sticky_worker(), run->sticky_next_event_id(), std::string::npos};
   }
   loaded = true;
   return caf::none;
@@ -272,6 +273,7 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
     }
   }
   run = std::move(t.state);
+  if (new_run) set_sticky({}, 0, std::string::npos);  // no worker has seen this run yet
   for (auto& r : t.transfers_added) {
     if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK || r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK)
       dispatch(self, r);
@@ -296,14 +298,23 @@ caf::error execution_state::append_task_history(std::string& task_wire, pb::Work
   }
   task.AppendToString(&task_wire);
   task_wire.append(history_wire, from, std::string::npos);
-  sticky = {worker, task.started_event_id() + 1, history_wire.size()};
+  set_sticky(worker, task.started_event_id() + 1, history_wire.size());
   return caf::none;
 }
 
 void execution_state::reset_history_cache(bool cached) {
   history_wire.clear();
   history_cached = cached;
-  sticky = {};
+  sticky.offset = std::string::npos;
+}
+
+void execution_state::set_sticky(std::string worker, int64_t next_event_id, size_t offset) {
+  if (worker.empty()) next_event_id = 0;
+  if (run) {
+    run->set_sticky_worker(worker);
+    run->set_sticky_next_event_id(next_event_id);
+  }
+  sticky = {std::move(worker), next_event_id, offset};
 }
 
 caf::error execution_state::cache_history() {
@@ -317,6 +328,7 @@ caf::error execution_state::cache_history() {
     reset_history_cache(false);
     pb::WorkflowTask one;
     for (auto& ev : history) {
+      if (ev.event_id() == sticky.next_event_id) sticky.offset = history_wire.size();
       one.clear_history();
       *one.add_history() = std::move(ev);
       one.AppendToString(&history_wire);

@@ -60,12 +60,13 @@ struct execution_state {
   bool history_cached = false;
   // Sticky cache (see WorkflowTask.first_event_id): the worker handed the current run's last
   // workflow task (empty: none, or one without a cache), the id of the first event it has not
-  // seen and where that event begins in history_wire. Not durable: after an activation the next
-  // task carries the whole history.
+  // seen, and where that event begins in history_wire (npos: not known, e.g. not cached). The
+  // first two are also kept in the run's state (MutableState.sticky_*), so that they survive
+  // passivation; the offset is found again when the history is read into the cache.
   struct sticky_mark {
     std::string worker;
     int64_t next_event_id = 0;
-    size_t offset = 0;
+    size_t offset = std::string::npos;
   } sticky;
   int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
   // WorkflowTaskStarted applied in memory but not written yet: its records go to disk at the
@@ -122,8 +123,10 @@ struct execution_state {
   // first if not cached. `worker` is then the sticky worker.
   caf::error append_task_history(std::string& task_wire, pb::WorkflowTask& task,
                                  const std::string& worker, bool whole = false);
-  // Forgets the cached history (and so what a sticky worker was sent of it).
+  // Forgets the cached history (and where the sticky worker's unseen events begin in it).
   void reset_history_cache(bool cached);
+  // Sets the sticky mark, here and in the run's state (empty worker: none).
+  void set_sticky(std::string worker, int64_t next_event_id, size_t offset);
   // Fills history_wire from the store unless cached (an error while a write is in flight: the
   // store is then behind; commit fills the cache before its first write).
   caf::error cache_history();

@@ -29,6 +29,15 @@ sdk::task<sdk::json> steps(sdk::workflow_context& ctx, sdk::json input) {
   co_return sum;
 }
 
+// "Napper": two activities, each followed by a sleep of `input` ms (long enough to passivate).
+sdk::task<sdk::json> napper(sdk::workflow_context& ctx, sdk::json input) {
+  for (int i = 0; i < 2; ++i) {
+    co_await ctx.activity("Step", i);
+    co_await ctx.sleep(std::chrono::milliseconds(input.get<int>()));
+  }
+  co_return "rested";
+}
+
 // Activities of workflow IDs starting with "held-" wait until release() is called.
 struct gate {
   std::promise<void> open;
@@ -40,6 +49,7 @@ struct gate {
 std::shared_ptr<const sdk::registry> make_registry(std::shared_ptr<gate> g) {
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Steps", steps);
+  reg->register_workflow("Napper", napper);
   reg->register_activity("Step", [g](const sdk::activity_info& info, const sdk::json& in) {
     if (info.workflow_id.rfind("held-", 0) == 0) g->opened.wait();
     return sdk::json(in.get<int>() * 10);
@@ -53,7 +63,9 @@ struct sticky_deployment {
   std::vector<caf::actor> workers;
   std::vector<std::shared_ptr<worker_stats>> stats;
 
-  sticky_deployment() { d.start_node(); }
+  explicit sticky_deployment(const std::string& extra_config = {}) : d(extra_config) {
+    d.start_node();
+  }
   ~sticky_deployment() {
     g->release();  // no activity thread left waiting
     for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
@@ -75,8 +87,8 @@ struct sticky_deployment {
     return *o.stats;
   }
 
-  void start(client& c, const std::string& wid, int n) {
-    auto req = start_request(wid, "Steps", n);
+  void start(client& c, const std::string& wid, int n, const std::string& type = "Steps") {
+    auto req = start_request(wid, type, n);
     req.set_task_queue("steps");
     auto resp = c.start(req);
     REQUIRE_MESSAGE(resp, error_text(resp.error()));
@@ -104,10 +116,10 @@ TEST_CASE("sticky cache: after the first task a run's tasks carry only new event
   auto c = s.d.connect();
   s.start(c, "ten-steps", 10);
   s.check_result(c, "ten-steps", 10);
-  CHECK(stats.full == 1);       // the first task: the whole (short) history
-  CHECK(stats.resumed == 10);   // one per activity completed: only the new events
-  CHECK(stats.replayed == 0);
-  CHECK(stats.fetched == 0);
+  CHECK(stats.full.load() == 1);       // the first task: the whole (short) history
+  CHECK(stats.resumed.load() == 10);   // one per activity completed: only the new events
+  CHECK(stats.replayed.load() == 0);
+  CHECK(stats.fetched.load() == 0);
 }
 
 TEST_CASE("sticky cache: a worker without a cache is sent whole histories") {
@@ -116,9 +128,9 @@ TEST_CASE("sticky cache: a worker without a cache is sent whole histories") {
   auto c = s.d.connect();
   s.start(c, "ten-steps", 10);
   s.check_result(c, "ten-steps", 10);
-  CHECK(stats.full == 11);
-  CHECK(stats.resumed == 0);
-  CHECK(stats.fetched == 0);
+  CHECK(stats.full.load() == 11);
+  CHECK(stats.resumed.load() == 0);
+  CHECK(stats.fetched.load() == 0);
 }
 
 TEST_CASE("sticky cache: an evicted run's next task fetches the whole history from the node") {
@@ -131,13 +143,13 @@ TEST_CASE("sticky cache: an evicted run's next task fetches the whole history fr
   }, "held-a's activity is pending");
   s.start(c, "free-b", 3);  // runs to the end meanwhile, evicting held-a from the cache
   s.check_result(c, "free-b", 3);
-  CHECK(stats.evicted >= 1);
-  CHECK(stats.fetched == 0);
+  CHECK(stats.evicted.load() >= 1);
+  CHECK(stats.fetched.load() == 0);
   s.g->release();
   s.check_result(c, "held-a", 3);
-  CHECK(stats.fetched == 1);      // held-a's second task: new events, and the cache lacked the rest
-  CHECK(stats.full == 3);         // the two first tasks and the fetched one
-  CHECK(stats.resumed == 3 + 2);  // free-b's last three, held-a's last two
+  CHECK(stats.fetched.load() == 1);      // held-a's second task: new events, and the cache lacked the rest
+  CHECK(stats.full.load() == 3);         // the two first tasks and the fetched one
+  CHECK(stats.resumed.load() == 3 + 2);  // free-b's last three, held-a's last two
 }
 
 TEST_CASE("sticky cache: two workers on one queue - each run's tasks stay with its worker") {
@@ -153,4 +165,23 @@ TEST_CASE("sticky cache: two workers on one queue - each run's tasks stay with i
   CHECK(w0.fetched + w1.fetched == 0);
   CHECK(w0.full > 0);  // both served runs (first tasks go round-robin)
   CHECK(w1.full > 0);
+}
+
+TEST_CASE("sticky cache: a run passivated between tasks still gets only new events after it wakes") {
+  sticky_deployment s("passivate_after_ms: 100\n");
+  auto& stats = s.add_worker(100);
+  auto c = s.d.connect();
+  s.start(c, "napper", 800, "Napper");  // each sleep outlasts passivation 8 times
+  // Polled (describe reads the store): a waiting result request would keep the execution active.
+  wait_until(c, "napper", [](const pb::DescribeWorkflowResponse& r) {
+    return r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
+  }, "napper completed");
+  auto res = c.result("", "napper", "", 30s);
+  REQUIRE_MESSAGE(res, error_text(res.error()));
+  CHECK(sdk::from_payload(res->result()) == "rested");
+  // Five tasks: the first, after each activity and after each timer (the execution was
+  // passivated while sleeping and reloaded from disk by the timer, the sticky worker with it).
+  CHECK(stats.full.load() == 1);
+  CHECK(stats.resumed.load() == 4);
+  CHECK(stats.fetched.load() == 0);
 }
