@@ -170,6 +170,10 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   // write is in flight, the store no longer has the whole history (cache_history reads it).
   if (!new_run && !history_cached)
     if (auto err = cache_history()) return done(err);
+  if (!is_running(t.state)) {  // no workflow task will follow: a closed run keeps no sticky mark
+    t.state.clear_sticky_worker();
+    t.state.clear_sticky_next_event_id();
+  }
   // The deferred records of the same run share this transition's history record and state (one
   // of each instead of two); of another run they go first on their own.
   bool carry = deferred && deferred->state.run_id() == t.state.run_id();

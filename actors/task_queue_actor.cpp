@@ -57,6 +57,13 @@ void tell_execution(self_ptr self, Atom atom, std::string bytes) {
   caf::anon_send(self->state.env->frontend, atom, std::move(bytes));
 }
 
+// Names a worker with a sticky cache, in executions' state: its actor ID and a hash of its node
+// (short; a collision only costs a worker a request for the whole history).
+std::string sticky_key(const caf::actor& handle) {
+  auto node = std::hash<std::string>{}(caf::to_string(handle.node()));
+  return fmt::format("{}@{:016x}", handle.id(), node);
+}
+
 // The worker a workflow task prefers (it holds the run in its sticky cache) when it has a free
 // slot; else the next worker with a free slot after the last one served; else nullptr.
 task_queue_state::worker* free_worker(self_ptr self, const std::string& sticky) {
@@ -273,9 +280,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       }
       w.handle = handle;
       w.identity = req->identity();
-      w.sticky_key = req->sticky_cache_size() > 0 ? std::to_string(handle.id()) + "@"
-                                                      + caf::to_string(handle.node())
-                                                  : std::string{};
+      w.sticky_key = req->sticky_cache_size() > 0 ? sticky_key(handle) : std::string{};
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
                                                          : req->activity_slots();
       pump(self);
