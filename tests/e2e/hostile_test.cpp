@@ -86,6 +86,17 @@ TEST_CASE("hostile: malformed bytes - wrong types and unknown kinds get errors -
   CHECK(raw_request(node, handoff_atom::value, garbage).find("malformed") != std::string::npos);
   CHECK(raw_request(node, fwd_atom::value, caf::atom_value{start_atom::value}, garbage)
           .find("malformed") != std::string::npos);
+  // a worker's request for a task's whole history (sticky cache): garbage, then a made-up task
+  CHECK(raw_request(node, fwd_atom::value, caf::atom_value{wt_history_atom::value}, garbage)
+          .find("malformed") != std::string::npos);
+  pb::GetWorkflowTaskHistory made_up;
+  made_up.mutable_token()->set_namespace_("default");
+  made_up.mutable_token()->set_workflow_id("no-such-workflow");
+  made_up.mutable_token()->set_run_id("r");
+  made_up.mutable_token()->set_scheduled_event_id(2);
+  CHECK(raw_request(node, fwd_atom::value, caf::atom_value{wt_history_atom::value},
+                    encode(made_up))
+          .find("not found") != std::string::npos);
   CHECK(raw_request(node, start_atom::value, 42).find("unexpected message") != std::string::npos);
   CHECK(raw_request(node, caf::atom("bogus"), std::string("x")).find("unexpected message")
         != std::string::npos);
