@@ -293,6 +293,10 @@ caf::expected<std::string> started_task(self_ptr self, const pb::TaskToken& toke
   task.set_started_event_id(st.run->workflow_task().started_event_id());
   std::string wire;
   if (auto err = st.append_task_history(wire, task, worker, whole)) return err;
+  using kind = metrics::registry::task_history;
+  st.args.env->metrics->on_workflow_task_sent(whole                        ? kind::refetched
+                                              : task.first_event_id() > 1 ? kind::new_events
+                                                                          : kind::whole);
   return wire;
 }
 

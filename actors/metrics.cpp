@@ -156,6 +156,14 @@ std::string registry::render(const std::string& node) const {
                                     n + ",kind=\"workflow\"");
   dispatch_activity_seconds_.render(out, "chronicle_task_dispatch_latency_seconds",
                                     n + ",kind=\"activity\"");
+  render_header(out, "chronicle_workflow_tasks_sent_total", "counter",
+                "Started workflow tasks sent to workers, by the history they carried: whole, only "
+                "the new events (sticky cache), or whole again for a worker lacking the start.");
+  const char* histories[] = {"whole", "new_events", "refetched"};
+  for (size_t k = 0; k < workflow_tasks_.size(); ++k)
+    render_sample(out, "chronicle_workflow_tasks_sent_total",
+                  n + ",history=\"" + histories[k] + "\"",
+                  static_cast<double>(workflow_tasks_[k].value()));
   render_header(out, "chronicle_task_queue_backlog", "gauge",
                 "Tasks waiting in a task queue hosted by this node for a free worker slot.");
   {

@@ -89,6 +89,13 @@ public:
   void on_timers_queued(int64_t delta) { timers_queued_.add(delta); }
   // Execution actors were activated (+) or passivated / stopped (-).
   void on_executions_active(int64_t delta) { executions_active_.add(delta); }
+  // A started workflow task was sent to a worker: with its run's whole history, with only the
+  // events since the worker's previous task of the run (sticky cache), or whole again because
+  // the worker lacked the earlier events.
+  enum class task_history { whole, new_events, refetched };
+  void on_workflow_task_sent(task_history kind) {
+    workflow_tasks_[static_cast<size_t>(kind)].inc();
+  }
 
   // Every metric in the Prometheus text format, each sample labelled node="<node>".
   [[nodiscard]] std::string render(const std::string& node) const;
@@ -106,6 +113,7 @@ private:
   std::array<counter, 6> http_;                // index: status / 100 (1xx..5xx)
   gauge timers_queued_;
   gauge executions_active_;
+  std::array<counter, 3> workflow_tasks_;  // index: task_history
 
   mutable std::mutex backlog_mutex_;
   std::map<std::string, std::unique_ptr<gauge>> backlog_;  // key: rendered labels

@@ -261,6 +261,13 @@ TEST_CASE("http: metrics count started and completed workflows") {
   CHECK(metric(after, "chronicle_rocksdb_write_seconds_count" + node + " ") >= 1);
   CHECK(metric(after, "chronicle_task_dispatch_latency_seconds_count{node=\"node1\",kind=\"activity\"} ")
         == 2);
+  // Greeting's three workflow tasks: the first with the whole history, the next two with only
+  // the new events (the greeting worker keeps a sticky cache).
+  CHECK(metric(after, "chronicle_workflow_tasks_sent_total{node=\"node1\",history=\"whole\"} ")
+        == 2);
+  CHECK(metric(after,
+               "chronicle_workflow_tasks_sent_total{node=\"node1\",history=\"new_events\"} ")
+        == 4);
   CHECK(metric(after, "chronicle_task_queue_backlog{node=\"node1\",namespace=\"default\","
                       "task_queue=\"greetings\",kind=\"workflow\"} ") == 0);
   CHECK(after.find("chronicle_rocksdb_write_seconds_bucket{node=\"node1\",le=\"+Inf\"}")
