@@ -1,6 +1,8 @@
 // run_workflow_task: replay of hand-made histories through workflow coroutines.
 #include <doctest/doctest.h>
 
+#include "tracked.hpp"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -15,13 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Counts live instances: workflow frames hold one, so leaks and double destroys show.
-struct tracked {
-  static inline int live = 0;
-  tracked() { ++live; }
-  tracked(const tracked&) { ++live; }
-  ~tracked() { --live; }
-};
+using chronicle::sdk::testing::tracked;
 
 task<json> greeting(workflow_context& ctx, json input) {
   tracked t;

@@ -1,6 +1,8 @@
 // task<T>: laziness, symmetric transfer between nested tasks, results, exceptions, frame ownership.
 #include <doctest/doctest.h>
 
+#include "tracked.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -10,13 +12,7 @@ using chronicle::sdk::task;
 
 namespace {
 
-// Counts live instances, to observe coroutine frames being destroyed.
-struct tracked {
-  static inline int live = 0;
-  tracked() { ++live; }
-  tracked(const tracked&) { ++live; }
-  ~tracked() { --live; }
-};
+using chronicle::sdk::testing::tracked;
 
 // A hand-made awaitable: suspends until the test resumes the stored handle.
 struct gate {

@@ -2,6 +2,8 @@
 // machine, give what a replay of the whole history gives.
 #include <doctest/doctest.h>
 
+#include "tracked.hpp"
+
 #include <chrono>
 #include <string>
 
@@ -15,12 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct tracked {
-  static inline int live = 0;
-  tracked() { ++live; }
-  tracked(const tracked&) { ++live; }
-  ~tracked() { --live; }
-};
+using chronicle::sdk::testing::tracked;
 
 task<json> steps(workflow_context& ctx, json input) {
   tracked t;
