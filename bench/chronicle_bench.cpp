@@ -50,6 +50,7 @@ struct bench_options {
   bool durability_given = false;
   uint32_t num_shards = 16;
   std::string node_log_level = "warn";
+  size_t node_scheduler_threads = 0;  // embedded node's scheduler_threads (0: one per core)
   std::string log_level = "warn";
   int worker_slots = 0;    // workflow task slots per worker; 0: max(16, C)
   int activity_slots = 0;  // activity slots per worker; 0: max(16, C)
@@ -130,6 +131,9 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->check(CLI::IsMember({"fsync", "os"}))->capture_default_str();
   app.add_option("--num-shards", o->num_shards, "embedded node's num_shards")
     ->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--node-scheduler-threads", o->node_scheduler_threads,
+                 "embedded node's scheduler_threads (0: one per core)")
+    ->check(CLI::Range(size_t{0}, size_t{256}))->capture_default_str();
   app.add_option("--node-log-level", o->node_log_level, "embedded node's log_level")
     ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
     ->capture_default_str();
@@ -318,6 +322,8 @@ std::unique_ptr<embedded_node> start_embedded(const bench_options& o, int* rc) {
   eo.durability = o.durability;
   eo.num_shards = o.num_shards;
   eo.log_level = o.node_log_level;
+  if (o.node_scheduler_threads > 0)
+    eo.extra_config += "scheduler_threads: " + std::to_string(o.node_scheduler_threads) + "\n";
   eo.keep_dir = o.keep_tmp;
   if (!std::filesystem::exists(eo.node_binary)) {
     std::cerr << "chronicle-bench: no node binary at " << eo.node_binary
