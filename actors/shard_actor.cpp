@@ -23,8 +23,11 @@ struct shard_state {
   int64_t wakeup_at = 0;                              // 0: no tick scheduled
   bool ready = false;  // recovered; until then (e.g. during a handoff) requests are refused
 
-  // The node's gauges count what this shard holds in memory; a stopped shard holds nothing.
+  // The node's gauges count what this shard holds in memory; a stopped shard holds nothing. Its
+  // executions stop with it (they are monitored, not linked: see execution_for).
   ~shard_state() {
+    for (auto& [key, e] : executions)
+      if (e.actor) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
     if (!env) return;
     env->metrics->on_timers_queued(-static_cast<int64_t>(timers.size()));
     env->metrics->on_executions_active(-static_cast<int64_t>(executions.size()));
@@ -54,8 +57,11 @@ caf::actor& execution_for(self_ptr self, const std::string& ns, const std::strin
   auto& st = self->state;
   auto& e = st.executions[exec_key(ns, wid)];
   if (!e.actor) {
-    e.actor = self->spawn<caf::linked>(execution_actor,
-                                       execution_args{st.env, self, st.id, ns, wid});
+    // Monitored, not linked: unlinking at passivation walks the shard's list of links (one per
+    // live execution), a demonitor only the execution's own short list. The shard stops its
+    // executions when it stops (~shard_state).
+    e.actor = self->spawn(execution_actor, execution_args{st.env, self, st.id, ns, wid});
+    self->monitor(e.actor);
     e.forwarded = 0;
     st.env->metrics->on_executions_active(1);
   }
@@ -185,9 +191,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
   self->state.env = std::move(env);
   self->state.id = shard_id;
   harden(self, "shard");
-  // An execution actor that fails is forgotten (its state is durable; the next message respawns
-  // it); any other exit message stops the shard and, through the links, its executions.
-  self->set_exit_handler([=](caf::exit_msg& msg) {
+  // An execution actor that stops by itself (a failed write, an exception) is forgotten (its
+  // state is durable; the next message respawns it). Passivated ones are demonitored first.
+  self->set_down_handler([=](caf::down_msg& msg) {
     auto& execs = self->state.executions;
     for (auto it = execs.begin(); it != execs.end(); ++it) {
       if (it->second.actor.address() == msg.source) {
@@ -197,7 +203,6 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
         return;
       }
     }
-    self->quit(msg.reason);
   });
   return {
     [=](recover_atom) {
@@ -238,7 +243,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       auto& execs = self->state.executions;
       auto it = execs.find(key);
       if (it == execs.end() || it->second.forwarded != handled) return;  // busy again: keep it
-      self->unlink_from(it->second.actor);
+      self->demonitor(it->second.actor);
       self->send_exit(it->second.actor, caf::exit_reason::kill);
       self->state.forget_execution(it);
     },
