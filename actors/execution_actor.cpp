@@ -331,7 +331,7 @@ caf::result<std::string> on_workflow_task_history(self_ptr self, const std::stri
                                           + std::to_string(req->token().scheduled_event_id())
                                           + " of " + st.args.workflow_id + " is not the started one");
   // The asking worker was handed the task: it stays the sticky one, now holding everything.
-  return started_task(self, req->token(), st.sticky.worker, true);
+  return started_task(self, req->token(), st.run->sticky_worker(), true);
 }
 
 // A signal, terminate or cancel request addresses the current run, by default or by its ID; any

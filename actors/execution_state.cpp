@@ -19,7 +19,6 @@ caf::error execution_state::load() {
     if (!st.ok()) return make_error(errc::internal, st.message());
     if (!run) return make_error(errc::internal, "current run " + current->run_id() + " of "
                                                   + args.workflow_id + " has no mutable state");
-    sticky = {run->sticky_worker(), run->sticky_next_event_id(), std::string::npos};
   }
   loaded = true;
   return caf::none;
@@ -277,7 +276,6 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
     }
   }
   run = std::move(t.state);
-  if (new_run) set_sticky({}, 0, std::string::npos);  // no worker has seen this run yet
   for (auto& r : t.transfers_added) {
     if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK || r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK)
       dispatch(self, r);
@@ -295,10 +293,10 @@ caf::error execution_state::append_task_history(std::string& task_wire, pb::Work
                                                 const std::string& worker, bool whole) {
   if (auto err = cache_history()) return err;
   size_t from = 0;
-  if (!whole && !worker.empty() && worker == sticky.worker && sticky.next_event_id > 1
-      && sticky.offset < history_wire.size()) {
-    task.set_first_event_id(sticky.next_event_id);
-    from = sticky.offset;
+  if (!whole && !worker.empty() && worker == run->sticky_worker()
+      && run->sticky_next_event_id() > 1 && sticky_offset < history_wire.size()) {
+    task.set_first_event_id(run->sticky_next_event_id());
+    from = sticky_offset;
   }
   task.AppendToString(&task_wire);
   task_wire.append(history_wire, from, std::string::npos);
@@ -309,16 +307,16 @@ caf::error execution_state::append_task_history(std::string& task_wire, pb::Work
 void execution_state::reset_history_cache(bool cached) {
   history_wire.clear();
   history_cached = cached;
-  sticky.offset = std::string::npos;
+  sticky_offset = std::string::npos;
 }
 
 void execution_state::set_sticky(std::string worker, int64_t next_event_id, size_t offset) {
   if (worker.empty()) next_event_id = 0;
   if (run) {
-    run->set_sticky_worker(worker);
+    run->set_sticky_worker(std::move(worker));
     run->set_sticky_next_event_id(next_event_id);
   }
-  sticky = {std::move(worker), next_event_id, offset};
+  sticky_offset = offset;
 }
 
 caf::error execution_state::cache_history() {
@@ -332,7 +330,7 @@ caf::error execution_state::cache_history() {
     reset_history_cache(false);
     pb::WorkflowTask one;
     for (auto& ev : history) {
-      if (ev.event_id() == sticky.next_event_id) sticky.offset = history_wire.size();
+      if (ev.event_id() == run->sticky_next_event_id()) sticky_offset = history_wire.size();
       one.clear_history();
       *one.add_history() = std::move(ev);
       one.AppendToString(&history_wire);
@@ -356,7 +354,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     auto attempt = run->workflow_task().attempt();
     tok->set_attempt(attempt);
     req.set_workflow_task(true);
-    req.set_sticky_worker(sticky.worker);
+    req.set_sticky_worker(run->sticky_worker());
     // A workflow task failing again and again (a bug, non-determinism) is retried with a growing
     // delay: attempt 2 at once, then 1 s, 2 s, 4 s ... at most 10 s. Not durable: after a restart
     // the task is dispatched at once.

@@ -58,16 +58,11 @@ struct execution_state {
   // first workflow task after activation (or at run creation) and extended by every commit.
   std::string history_wire;
   bool history_cached = false;
-  // Sticky cache (see WorkflowTask.first_event_id): the worker handed the current run's last
-  // workflow task (empty: none, or one without a cache), the id of the first event it has not
-  // seen, and where that event begins in history_wire (npos: not known, e.g. not cached). The
-  // first two are also kept in the run's state (MutableState.sticky_*), so that they survive
-  // passivation; the offset is found again when the history is read into the cache.
-  struct sticky_mark {
-    std::string worker;
-    int64_t next_event_id = 0;
-    size_t offset = std::string::npos;
-  } sticky;
+  // Sticky cache (see WorkflowTask.first_event_id): the run's state names the worker handed its
+  // last workflow task and the first event that worker has not seen (MutableState.sticky_*,
+  // durable so that they survive passivation); this is where that event begins in history_wire
+  // (npos: not known, e.g. not cached yet; found again when the history is read into the cache).
+  size_t sticky_offset = std::string::npos;
   int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
   // WorkflowTaskStarted applied in memory but not written yet: its records go to disk at the
   // start of this execution's next write (new_batch). Losing it in a crash is the same as the
