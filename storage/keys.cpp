@@ -13,6 +13,22 @@ constexpr char visibility_type_status_tag = 'y';
 
 uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
+// The position just after the terminator of the escaped string that starts at `from`, or npos
+// when the key ends first.
+size_t string_end(std::string_view key, size_t from) {
+  size_t i = from;
+  while (i + 1 < key.size()) {
+    if (key[i] != '\0') {
+      ++i;
+    } else if (key[i + 1] == '\x01') {
+      return i + 2;
+    } else {
+      i += 2;  // an escaped 0x00
+    }
+  }
+  return std::string_view::npos;
+}
+
 std::string run_prefix(const run_key& run) {
   std::string k = shard_prefix(run.shard);
   put_string(&k, run.ns);
@@ -212,24 +228,43 @@ std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& i
 
 std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset) {
   // key: ... | escaped workflow_id 0x00 0x01 | ~start (8 bytes) | escaped run_id 0x00 0x01
-  size_t i = id_offset;
-  while (i + 1 < key.size()) {
-    if (key[i] != '\0') {
-      ++i;
-    } else if (key[i + 1] == '\x01') {
-      break;
-    } else {
-      i += 2;  // an escaped 0x00
-    }
-  }
-  const size_t id_end = i + 2;  // after the terminator
-  if (i + 1 >= key.size() || key.size() < id_end + 8 + 2) return std::nullopt;
+  const size_t id_end = string_end(key, id_offset);  // after the terminator
+  if (id_end == std::string_view::npos || key.size() < id_end + 8 + 2) return std::nullopt;
   std::string pos;
   pos.reserve(key.size() - id_offset);
   pos.append(key.substr(id_end, 8));
   pos.append(key.substr(id_offset, id_end - id_offset));
   pos.append(key.substr(id_end + 8));
   return pos;
+}
+
+size_t insert_hint_prefix_length(table t, std::string_view key) {
+  constexpr size_t shard_bytes = 4, u64_bytes = 8, u32_bytes = 4, npos = std::string_view::npos;
+  switch (t) {
+    case table::history:
+    case table::transfers:  // run | event ID: per run, in event order
+      return key.size() > shard_bytes + u64_bytes ? key.size() - u64_bytes : 0;
+    case table::executions:  // mutable state and current run: the same key again and again
+      return key.size();
+    case table::timers:  // shard | fire time: mostly later and later
+      return key.size() >= shard_bytes ? shard_bytes : 0;
+    case table::visibility: {
+      // shard | tag | ...: newest start first in each index, so a new run goes next to the last
+      // one written under the same leading fields.
+      const size_t tagged = shard_bytes + 1;
+      if (key.size() < tagged) return 0;
+      const char tag = key[shard_bytes];
+      if (tag == 'r') return tagged;  // delete time first
+      size_t end = string_end(key, tagged);  // namespace
+      if (end != npos && (tag == visibility_type_tag || tag == visibility_type_status_tag))
+        end = string_end(key, end);  // workflow type
+      if (end != npos && (tag == 's' || tag == visibility_type_status_tag)) end += u32_bytes;
+      return end == npos || end > key.size() ? tagged : end;
+    }
+    case table::default_cf:
+    case table::meta: return 0;
+  }
+  return 0;
 }
 
 std::string retention_prefix(uint32_t shard) {

@@ -113,6 +113,15 @@ std::optional<std::string> id_visibility_position(std::string_view key, size_t i
 std::string retention_prefix(uint32_t shard);
 std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 
+// The length of the part of `key` (a key of table `t`) by which RocksDB's memtable keeps an insert
+// hint (store.cpp): keys sharing it are mostly written one after another at neighbouring places,
+// so an insert starts from where the last one with the same part went instead of from the top of
+// the skip list. history and transfers: the run; executions: the whole key (rewritten in place);
+// timers: the shard; visibility: the index and its leading fields (namespace, type, status).
+// 0 for a table without hints or a key too short to have the part. Only a hint: any length is
+// correct, a good one saves memtable comparisons.
+size_t insert_hint_prefix_length(table t, std::string_view key);
+
 // Returns the smallest key greater than every key starting with `prefix`, for use as an
 // exclusive upper bound. Returns nullopt when no such key exists (prefix is all 0xFF bytes).
 std::optional<std::string> prefix_successor(std::string_view prefix);

@@ -151,5 +151,50 @@ TEST_CASE("the per-type and per-status indexes share the visibility record's suf
   CHECK(id_visibility_key(2, info).substr(0, 5) != retention_prefix(2));
 }
 
+TEST_CASE("the memtable insert hint prefix groups the keys written next to each other") {
+  auto hint = [](table t, const std::string& key) {
+    return key.substr(0, insert_hint_prefix_length(t, key));
+  };
+  run_key run{3, "ns", std::string("w\0x", 3), "r"};
+  // History and transfers: per run, whatever the event ID.
+  CHECK(hint(table::history, history_key(run, 1)) == history_prefix(run));
+  CHECK(hint(table::history, history_key(run, 99)) == history_prefix(run));
+  pb::TransferRecord tr;
+  tr.set_namespace_("ns");
+  tr.set_workflow_id(run.workflow_id);
+  tr.set_run_id("r");
+  tr.set_scheduled_event_id(5);
+  CHECK(hint(table::transfers, transfer_key(3, tr)) == history_prefix(run));
+  // Executions: the key itself.
+  CHECK(hint(table::executions, state_key(run)) == state_key(run));
+  pb::TimerRecord timer;
+  CHECK(hint(table::timers, timer_key(3, timer)) == shard_prefix(3));
+  // Visibility: the index's leading fields, up to where the newest-first order begins.
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_(std::string("n\0s", 3));
+  info.set_workflow_id("w");
+  info.set_run_id("r");
+  info.set_workflow_type("T");
+  info.set_start_time_ms(1234);
+  info.set_status(pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(hint(table::visibility, visibility_key(3, info)) == visibility_prefix(3, info.namespace_()));
+  CHECK(hint(table::visibility, type_visibility_key(3, info)) ==
+        type_visibility_prefix(3, info.namespace_(), "T"));
+  CHECK(hint(table::visibility, status_visibility_key(3, info)) ==
+        status_visibility_prefix(3, info.namespace_(), info.status()));
+  CHECK(hint(table::visibility, type_status_visibility_key(3, info)) ==
+        type_status_visibility_prefix(3, info.namespace_(), "T", info.status()));
+  CHECK(hint(table::visibility, retention_key(3, 77, info)) == retention_prefix(3));
+  const auto by_id = hint(table::visibility, id_visibility_key(3, info));
+  CHECK(by_id == id_visibility_range(3, info.namespace_(), "").substr(0, by_id.size()));
+  // No hint for the tables without one, nor for keys too short or cut in the middle.
+  CHECK(insert_hint_prefix_length(table::meta, "num_shards") == 0);
+  CHECK(insert_hint_prefix_length(table::history, "short") == 0);
+  CHECK(insert_hint_prefix_length(table::visibility, "abc") == 0);
+  const auto cut = visibility_key(3, info).substr(0, 7);
+  CHECK(insert_hint_prefix_length(table::visibility, cut) == 5);
+  CHECK(insert_hint_prefix_length(table::visibility, cut + std::string(1, '\0')) == 5);
+}
+
 }  // namespace
 }  // namespace chronicle::storage::keys
