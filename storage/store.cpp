@@ -155,10 +155,16 @@ struct write_batch::impl {
   std::vector<op> ops;
   std::string error;  // first serialization failure, reported by store::write
 
-  void put(table cf, std::string key, const google::protobuf::MessageLite& msg) {
+  std::string serialize(const google::protobuf::MessageLite& msg) {
     std::string value;
     if (!msg.SerializeToString(&value) && error.empty())
       error = std::string("cannot serialize ") + msg.GetTypeName();
+    return value;
+  }
+  void put(table cf, std::string key, const google::protobuf::MessageLite& msg) {
+    put_bytes(cf, std::move(key), serialize(msg));
+  }
+  void put_bytes(table cf, std::string key, std::string value) {
     ops.push_back({cf, std::move(key), std::move(value)});
   }
   void del(table cf, std::string key) { ops.push_back({cf, std::move(key), std::nullopt}); }
@@ -207,7 +213,9 @@ void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& tran
 
 void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
                                  pb::WorkflowExecutionStatus previous) {
-  impl_->put(table::visibility, keys::visibility_key(shard, info), info);
+  // Every index holds the same record: serialized once.
+  const std::string value = impl_->serialize(info);
+  impl_->put_bytes(table::visibility, keys::visibility_key(shard, info), value);
   if (previous != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && previous != info.status()) {
     auto old = info;
     old.set_status(previous);
@@ -218,10 +226,10 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     impl_->single_del(table::visibility, keys::status_visibility_key(shard, old));
     impl_->single_del(table::visibility, keys::type_status_visibility_key(shard, old));
   }
-  impl_->put(table::visibility, keys::status_visibility_key(shard, info), info);
-  impl_->put(table::visibility, keys::type_status_visibility_key(shard, info), info);
-  impl_->put(table::visibility, keys::type_visibility_key(shard, info), info);
-  impl_->put(table::visibility, keys::id_visibility_key(shard, info), info);
+  impl_->put_bytes(table::visibility, keys::status_visibility_key(shard, info), value);
+  impl_->put_bytes(table::visibility, keys::type_status_visibility_key(shard, info), value);
+  impl_->put_bytes(table::visibility, keys::type_visibility_key(shard, info), value);
+  impl_->put_bytes(table::visibility, keys::id_visibility_key(shard, info), value);
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
