@@ -6,8 +6,12 @@ namespace chronicle {
 
 namespace {
 
+// Only the routing fields are read (peek_token, peek_route); `Msg` is decoded whole only to
+// word the error of malformed bytes as a whole decode would.
 template <class Msg>
 caf::expected<pb::TaskToken> token(const std::string& bytes, const char* what) {
+  pb::TaskToken tok;
+  if (peek_token(bytes, &tok)) return tok;
   auto msg = decode<Msg>(bytes, what);
   if (!msg) return msg.error();
   return msg->token();
@@ -15,6 +19,8 @@ caf::expected<pb::TaskToken> token(const std::string& bytes, const char* what) {
 
 template <class Msg>
 caf::expected<route_key> from_request(const std::string& bytes, const char* what) {
+  route_key key;
+  if (peek_route(bytes, &key.ns, &key.workflow_id)) return key;
   auto msg = decode<Msg>(bytes, what);
   if (!msg) return msg.error();
   return route_key{msg->namespace_(), msg->workflow_id()};

@@ -1,5 +1,8 @@
 #include "protocol/messages.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 namespace chronicle {
 
 namespace {
@@ -102,6 +105,50 @@ const char* event_type_name(pb::EventType type) {
       return "ChildWorkflowExecutionTerminated";
     default: return "Unspecified";
   }
+}
+
+namespace {
+
+// Calls on_field(number, bytes) for each length-delimited field 1 or 2 at the top level of
+// `bytes` and skips every other field; false when the bytes are not well formed or on_field is.
+template <class OnField>
+bool scan_fields(const std::string& bytes, OnField on_field) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  std::string value;
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (number == 0) return false;
+    if ((number == 1 || number == 2)
+        && WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t size = 0;
+      if (!in.ReadVarint32(&size) || !in.ReadString(&value, static_cast<int>(size))) return false;
+      if (!on_field(number, value)) return false;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+}
+
+}  // namespace
+
+bool peek_token(const std::string& bytes, pb::TaskToken* token) {
+  token->Clear();
+  return scan_fields(bytes, [&](int number, const std::string& value) {
+    return number != 1 || token->MergeFromString(value);
+  });
+}
+
+bool peek_route(const std::string& bytes, std::string* ns, std::string* workflow_id) {
+  ns->clear();
+  workflow_id->clear();
+  return scan_fields(bytes, [&](int number, const std::string& value) {
+    *(number == 1 ? ns : workflow_id) = value;
+    return true;
+  });
 }
 
 }  // namespace chronicle

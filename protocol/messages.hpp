@@ -112,6 +112,15 @@ caf::expected<Msg> decode(const std::string& bytes, const char* what) {
   return msg;
 }
 
+// The routing fields of a message, read without decoding the rest (a routing hop needs only
+// them): every task answer carries its TaskToken as field 1, every workflow-addressed request its
+// namespace and workflow ID as fields 1 and 2. The values are those a whole decode gives (the
+// last of a repeated string wins, repeated messages merge); false when the bytes are not a
+// well-formed message at the top level or the token does not decode. The fields beyond these
+// are checked by the whole decode where the message is handled.
+bool peek_token(const std::string& bytes, pb::TaskToken* token);
+bool peek_route(const std::string& bytes, std::string* ns, std::string* workflow_id);
+
 // Milliseconds since the Unix epoch.
 int64_t now_ms();
 

@@ -35,8 +35,17 @@ const sdk::registry& registry() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string bytes(reinterpret_cast<const char*>(data), size);
   // Every message kind a node decodes from the wire.
-  (void)decode<pb::StartWorkflowRequest>(bytes, "x");
-  (void)decode<pb::RespondWorkflowTaskCompleted>(bytes, "x");
+  // The routing read agrees with the whole decode wherever the whole decode succeeds.
+  if (auto start = decode<pb::StartWorkflowRequest>(bytes, "x")) {
+    std::string ns, id;
+    if (!peek_route(bytes, &ns, &id) || ns != start->namespace_() || id != start->workflow_id())
+      __builtin_trap();
+  }
+  if (auto done = decode<pb::RespondWorkflowTaskCompleted>(bytes, "x")) {
+    pb::TaskToken tok;
+    if (!peek_token(bytes, &tok) || tok.SerializeAsString() != done->token().SerializeAsString())
+      __builtin_trap();
+  }
   (void)decode<pb::RespondActivityTaskCompleted>(bytes, "x");
   (void)decode<pb::HandoffChunk>(bytes, "x");
   (void)decode<pb::MutableState>(bytes, "x");
