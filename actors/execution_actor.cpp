@@ -27,14 +27,14 @@ std::string make_run_id() {
 // Marks activity for self-sent messages: the shard did not forward them, so they are not counted.
 void touch_internal(self_ptr self) { self->state.last_message_ms = now_ms(); }
 
-// The actor's one timer (one clock entry at a time, not one per workflow task): a tick at
-// `due`, unless one is armed for earlier. A tick that was superseded is ignored.
+// The actor's one timer (one at a time, not one per workflow task): a tick at `due` (or up to a
+// shard slot later), unless one is armed for earlier. The shard sends it (one clock entry per
+// slot for all its executions). A tick that was superseded is ignored.
 void arm_tick(self_ptr self, int64_t due) {
   auto& st = self->state;
   if (st.tick_due_ms != 0 && st.tick_due_ms <= due) return;
   st.tick_due_ms = due;
-  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(due - now_ms(), 1)),
-                     tick_atom::value, due);
+  self->send(st.args.shard, tick_atom::value, due);
 }
 
 // A closed run's execution is passivated sooner: only a late result request or a retention purge
