@@ -117,6 +117,7 @@ caf::expected<std::string> validate_sigstart(const std::string& bytes, const lim
 
 // A worker's activity result over the limit becomes a non-retryable activity failure.
 caf::error check_activity_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  if (bytes.size() <= limit) return caf::none;  // no part is larger than the whole (decoded later)
   auto msg = decode<pb::RespondActivityTaskCompleted>(bytes, "RespondActivityTaskCompleted");
   if (!msg) return msg.error();
   auto reason = check_payload("activity result", msg->result(), limit);
@@ -132,6 +133,7 @@ caf::error check_activity_answer(caf::atom_value& kind, std::string& bytes, size
 
 // A workflow task answer whose commands carry a payload over the limit fails the workflow task.
 caf::error check_workflow_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  if (bytes.size() <= limit) return caf::none;  // no command is larger than the whole
   auto msg = decode<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
   if (!msg) return msg.error();
   for (int i = 0; i < msg->commands_size(); ++i) {

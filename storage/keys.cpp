@@ -74,10 +74,12 @@ std::optional<uint32_t> decode_u32(std::string_view bytes) {
 }
 
 void put_string_prefix(std::string* dst, std::string_view s) {
-  for (char c : s) {
-    dst->push_back(c);
-    if (c == '\0') dst->push_back('\xFF');
+  // Runs without a 0x00 byte are copied whole (IDs seldom hold one).
+  for (size_t nul; (nul = s.find('\0')) != std::string_view::npos; s.remove_prefix(nul + 1)) {
+    dst->append(s.data(), nul);
+    dst->append("\0\xFF", 2);
   }
+  dst->append(s);
 }
 
 void put_string(std::string* dst, std::string_view s) {
@@ -86,7 +88,12 @@ void put_string(std::string* dst, std::string_view s) {
   dst->push_back('\x01');
 }
 
-std::string shard_prefix(uint32_t shard) { return encode_u32(shard); }
+std::string shard_prefix(uint32_t shard) {
+  std::string k;
+  k.reserve(128);  // one allocation for a whole key of usual IDs, appended to this prefix
+  put_u32(&k, shard);
+  return k;
+}
 
 std::string history_prefix(const run_key& run) { return run_prefix(run); }
 

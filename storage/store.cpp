@@ -155,6 +155,8 @@ struct write_batch::impl {
   std::vector<op> ops;
   std::string error;  // first serialization failure, reported by store::write
 
+  impl() { ops.reserve(16); }  // a transition's records, without regrowing
+
   std::string serialize(const google::protobuf::MessageLite& msg) {
     std::string value;
     if (!msg.SerializeToString(&value) && error.empty())
