@@ -1,5 +1,7 @@
 #include "actors/frontend_actor.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "actors/validation.hpp"
 #include "shards/ring.hpp"
 
@@ -7,20 +9,11 @@ namespace chronicle {
 
 namespace {
 
-// Routes (atom, bytes) to the owning shard; `validate` may rewrite the bytes first.
+// Routes (atom, bytes) to the owning shard; validation may rewrite them first.
 template <class Atom>
 auto route(caf::event_based_actor* self, env_ptr env) {
   return [=](Atom, std::string& bytes) -> caf::result<caf::message> {
-    caf::atom_value atom = Atom::value;
-    if (auto err = validate_request(env->config, env->overloaded.get(), atom, bytes)) return err;
-    auto key = route_of(atom, bytes);
-    if (!key) return key.error();
-    auto shard = shard_of(key->ns, key->workflow_id, env->config.num_shards);
-    auto where = place_shard(*env, shard);
-    if (where.error) return where.error;
-    if (where.local) self->delegate(env->shards.at(shard), atom, std::move(bytes));
-    else self->delegate(where.peer, fwd_atom::value, caf::atom_value{atom}, std::move(bytes));
-    return caf::delegated<caf::message>{};
+    return delegate_to_shard(self, *env, Atom::value, bytes);
   };
 }
 
@@ -39,6 +32,37 @@ caf::result<caf::message> route_local(caf::event_based_actor* self, const env_pt
 }
 
 }  // namespace
+
+caf::expected<shard_destination> shard_destination_of(const node_env& env, caf::atom_value& kind,
+                                                      std::string& bytes) {
+  if (auto err = validate_request(env.config, env.overloaded.get(), kind, bytes)) return err;
+  auto key = route_of(kind, bytes);
+  if (!key) return key.error();
+  auto shard = shard_of(key->ns, key->workflow_id, env.config.num_shards);
+  auto where = place_shard(env, shard);
+  if (where.error) return where.error;
+  if (where.local) return shard_destination{env.shards.at(shard), false};
+  return shard_destination{where.peer, true};
+}
+
+caf::result<caf::message> delegate_to_shard(caf::event_based_actor* self, const node_env& env,
+                                            caf::atom_value kind, std::string& bytes) {
+  auto dest = shard_destination_of(env, kind, bytes);
+  if (!dest) return dest.error();
+  if (dest->forward) self->delegate(dest->actor, fwd_atom::value, kind, std::move(bytes));
+  else self->delegate(dest->actor, kind, std::move(bytes));
+  return caf::delegated<caf::message>{};
+}
+
+void tell_shard(const node_env& env, caf::atom_value kind, std::string bytes) {
+  auto dest = shard_destination_of(env, kind, bytes);
+  if (!dest) {
+    spdlog::warn("cannot route {} message: {}", caf::to_string(kind), error_text(dest.error()));
+    return;
+  }
+  if (dest->forward) caf::anon_send(dest->actor, fwd_atom::value, kind, std::move(bytes));
+  else caf::anon_send(dest->actor, kind, std::move(bytes));
+}
 
 caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env) {
   harden(self, "frontend");

@@ -7,6 +7,7 @@
 #include <set>
 #include <type_traits>
 
+#include "actors/frontend_actor.hpp"
 #include "actors/matching_actor.hpp"
 
 namespace chronicle {
@@ -50,11 +51,11 @@ std::string task_key(const pb::TaskToken& t, bool activity) {
   return key;
 }
 
-// Tells the execution (through the frontend) something about an activity attempt, one-way: the
+// Tells the execution (through its shard) something about an activity attempt, one-way: the
 // answer does not matter (a stale attempt is refused there).
 template <class Atom>
 void tell_execution(self_ptr self, Atom atom, std::string bytes) {
-  caf::anon_send(self->state.env->frontend, atom, std::move(bytes));
+  tell_shard(*self->state.env, atom, std::move(bytes));
 }
 
 // Names a worker with a sticky cache, in executions' state: its actor ID and a hash of its node
@@ -88,7 +89,7 @@ void lose_workflow_task(self_ptr self, const pb::TaskToken& token, const std::st
   pb::WorkflowTaskLost lost;
   *lost.mutable_token() = token;
   lost.set_cause(cause);
-  self->send(self->state.env->frontend, wt_lost_atom::value, encode(lost));
+  tell_shard(*self->state.env, wt_lost_atom::value, encode(lost));
 }
 
 void pump(self_ptr self);
@@ -158,7 +159,12 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
   rec.set_sticky_worker(w.sticky_key);
   auto addr = w.handle.address();
   arm_start_sweep(self);
-  self->request(self->state.env->frontend, caf::infinite, wt_start_atom::value, encode(rec))
+  caf::atom_value kind = wt_start_atom::value;
+  auto bytes = encode(rec);
+  auto dest = shard_destination_of(*self->state.env, kind, bytes);
+  if (!dest) return start_failed(self, addr, key, dest.error());
+  (dest->forward ? self->request(dest->actor, caf::infinite, fwd_atom::value, kind, std::move(bytes))
+                 : self->request(dest->actor, caf::infinite, kind, std::move(bytes)))
     .then(
       [=](std::string& task_bytes) {
         auto& st = self->state;
@@ -251,8 +257,7 @@ auto answer(self_ptr self) {
         break;
       }
     pump(self);
-    self->delegate(st.env->frontend, atom, std::move(bytes));
-    return caf::delegated<caf::message>{};
+    return delegate_to_shard(self, *st.env, atom, bytes);
   };
 }
 
@@ -337,13 +342,11 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     [=](wt_history_atom atom, std::string& bytes) -> caf::result<caf::message> {
       // A worker lacking the earlier events of a task (the slot stays taken): its execution
       // answers with the whole task.
-      self->delegate(self->state.env->frontend, atom, std::move(bytes));
-      return caf::delegated<caf::message>{};
+      return delegate_to_shard(self, *self->state.env, atom, bytes);
     },
     [=](act_beat_atom atom, std::string& bytes) -> caf::result<caf::message> {
       // A heartbeat of a running activity: straight to its execution (the slot stays taken).
-      self->delegate(self->state.env->frontend, atom, std::move(bytes));
-      return caf::delegated<caf::message>{};
+      return delegate_to_shard(self, *self->state.env, atom, bytes);
     },
   };
 }
