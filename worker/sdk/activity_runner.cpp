@@ -50,8 +50,12 @@ activity_task_result run_activity_task(const registry& reg, const pb::ActivityTa
     return failed(
         make_failure(payload_error_type, std::string("invalid activity input: ") + e.what(), true));
   }
-  activity_info info{task.token().workflow_id(), task.token().run_id(), task.activity_id(),
-                     task.activity_type(), task.token().attempt()};
+  activity_info info;
+  info.workflow_id = task.token().workflow_id();
+  info.run_id = task.token().run_id();
+  info.activity_id = task.activity_id();
+  info.activity_type = task.activity_type();
+  info.attempt = task.token().attempt();
   if (task.has_heartbeat_details()) {
     try {
       info.heartbeat_details = from_payload(task.heartbeat_details());
