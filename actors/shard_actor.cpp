@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -80,8 +81,9 @@ constexpr int64_t tick_slot_ms = 50;
 void schedule_wakeup(self_ptr self) {
   auto& st = self->state;
   if (st.timers.empty() && st.ticks.empty()) return;
-  auto first = st.timers.empty() ? st.ticks.begin()->first : st.timers.begin()->first;
-  if (!st.ticks.empty()) first = std::min(first, st.ticks.begin()->first);
+  constexpr auto never = std::numeric_limits<int64_t>::max();
+  auto first = std::min(st.timers.empty() ? never : st.timers.begin()->first,
+                        st.ticks.empty() ? never : st.ticks.begin()->first);
   if (st.wakeup_at != 0 && st.wakeup_at <= first) return;
   st.wakeup_at = first;
   auto delay = std::max<int64_t>(first - now_ms(), 0);

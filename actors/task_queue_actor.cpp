@@ -51,13 +51,6 @@ std::string task_key(const pb::TaskToken& t, bool activity) {
   return key;
 }
 
-// Tells the execution (through its shard) something about an activity attempt, one-way: the
-// answer does not matter (a stale attempt is refused there).
-template <class Atom>
-void tell_execution(self_ptr self, Atom atom, std::string bytes) {
-  tell_shard(*self->state.env, atom, std::move(bytes));
-}
-
 // Names a worker with a sticky cache, in executions' state: its actor ID and a hash of its node
 // (short; a collision only costs a worker a request for the whole history).
 std::string sticky_key(const caf::actor& handle) {
@@ -201,7 +194,8 @@ void pump(self_ptr self) {
       *started.mutable_token() = t.req.token();
       started.set_identity(w->identity);
       w->inflight.emplace(key, std::move(t));
-      tell_execution(self, act_start_atom::value, encode(started));
+      // One-way (through its shard): a stale attempt is refused there.
+      tell_shard(*st.env, act_start_atom::value, encode(started));
       self->send(w->handle, act_task_atom::value, std::move(bytes));
     } else {
       w->inflight.emplace(key, std::move(t));
@@ -231,7 +225,7 @@ void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
       f->set_type("WorkerLost");
       f->set_message("worker '" + wi_identity + "' was lost while running the activity");
       f->set_source("server");
-      tell_execution(self, act_fail_atom::value, encode(failed));
+      tell_shard(*st.env, act_fail_atom::value, encode(failed));
     } else if (t.delivered) {
       st.known.erase(key);
       lose_workflow_task(self, t.req.token(), "worker lost");

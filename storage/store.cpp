@@ -102,7 +102,7 @@ class insert_hint_prefix final : public rocksdb::SliceTransform {
 rocksdb::ColumnFamilyOptions cf_options(const shared_memory& mem, std::optional<table> hinted,
                                         bool point_lookups, size_t block_size = 4096) {
   rocksdb::ColumnFamilyOptions o;
-  if (hinted && *hinted != table::default_cf && *hinted != table::meta)
+  if (hinted)  // tables without hints: no key is in the extractor's domain
     o.memtable_insert_with_hint_prefix_extractor = std::make_shared<insert_hint_prefix>(*hinted);
   // Per column family: a memtable is flushed at 16 MB (or earlier, when the shared budget is
   // reached); up to 3 so that writes go on while one is flushed.
