@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libcaf-dev libssl-dev librocksdb-dev
+  libcaf-dev libssl-dev librocksdb-dev libraft-dev   # libraft: consensus (storage/raft)
   libgoogle-perftools-dev    # tcmalloc for the node and the workers (CMakeLists.txt)
   libboost-dev libboost-system-dev
   libprotobuf-dev protobuf-compiler

@@ -1,0 +1,31 @@
+// Wire encoding of libraft messages and configurations (a compact little-endian format with a
+// version byte). Decoding validates every length; a malformed message is refused, never trusted.
+#pragma once
+
+#include <raft.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chronicle::raft {
+
+// Encodes `m` (as handed to raft_io.send) with the sender's id and address.
+std::string encode_message(const raft_message& m, uint64_t from, std::string_view from_address);
+
+// A decoded message owning its memory the way raft_io.recv's callee expects (raft_malloc'd
+// entries in one batch, snapshot data and configuration). Call release() if raft never sees it.
+struct decoded_message {
+  raft_message msg{};
+  uint64_t from = 0;
+  std::string from_address;
+  void release();
+};
+// Returns false on malformed input (nothing allocated then).
+bool decode_message(std::string_view bytes, decoded_message& out);
+
+std::string encode_configuration(const raft_configuration& c);
+// Fills an initialised configuration. Returns false on malformed input.
+bool decode_configuration(std::string_view bytes, raft_configuration& c);
+
+}  // namespace chronicle::raft

@@ -1,0 +1,272 @@
+#include "storage/raft/group.hpp"
+
+#include <cstring>
+#include <utility>
+
+namespace chronicle::raft {
+namespace {
+
+status from_raft(int rv) {
+  switch (rv) {
+    case 0: return status::ok;
+    case RAFT_NOTLEADER: return status::not_leader;
+    case RAFT_LEADERSHIPLOST: return status::leadership_lost;
+    case RAFT_SHUTDOWN:
+    case RAFT_CANCELED: return status::shutdown;
+    default: return status::error;
+  }
+}
+
+raft_buffer copy_to_raft(std::string_view bytes) {
+  raft_buffer buf{};
+  buf.base = raft_malloc(bytes.empty() ? 1 : bytes.size());
+  if (buf.base != nullptr) {
+    std::memcpy(buf.base, bytes.data(), bytes.size());
+    buf.len = bytes.size();
+  }
+  return buf;
+}
+
+struct apply_request {
+  struct raft_apply req{};
+  group::done_fn done;
+};
+
+struct barrier_request {
+  struct raft_barrier req{};
+  group::done_fn done;
+};
+
+struct transfer_request {
+  struct raft_transfer req{};
+  group* owner = nullptr;
+  std::weak_ptr<int> alive;
+  std::function<void(status)> done;
+};
+
+}  // namespace
+
+const char* to_string(status s) {
+  switch (s) {
+    case status::ok: return "ok";
+    case status::not_leader: return "not leader";
+    case status::leadership_lost: return "leadership lost (outcome unknown)";
+    case status::shutdown: return "shut down (outcome unknown)";
+    case status::error: return "error";
+  }
+  return "?";
+}
+
+// libraft's FSM and request callbacks, forwarding to the group in fsm.data / req.data.
+struct group_callbacks {
+  static int apply(raft_fsm* fsm, const raft_buffer* buf, void** result) {
+    auto* g = static_cast<group*>(fsm->data);
+    // libraft 0.15 raises last_applied after this call returns: this entry is the next one.
+    uint64_t index = g->raft_->last_applied + 1;
+    if (g->sm_.apply) g->sm_.apply(index, {static_cast<const char*>(buf->base), buf->len});
+    *result = nullptr;
+    return 0;
+  }
+
+  static int snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bufs) {
+    auto* g = static_cast<group*>(fsm->data);
+    std::string bytes = g->sm_.take_snapshot ? g->sm_.take_snapshot() : std::string();
+    auto* out = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
+    if (out == nullptr) return RAFT_NOMEM;
+    out[0] = copy_to_raft(bytes);
+    if (out[0].base == nullptr) {
+      raft_free(out);
+      return RAFT_NOMEM;
+    }
+    *bufs = out;
+    *n_bufs = 1;
+    return 0;
+  }
+
+  static int restore(raft_fsm* fsm, raft_buffer* buf) {
+    auto* g = static_cast<group*>(fsm->data);
+    if (g->sm_.restore) g->sm_.restore({static_cast<const char*>(buf->base), buf->len});
+    raft_free(buf->base);  // ownership passed to the FSM
+    return 0;
+  }
+
+  static void applied(struct raft_apply* req, int rv, void*) {
+    auto* r = static_cast<apply_request*>(req->data);
+    auto done = std::move(r->done);
+    uint64_t index = req->index;
+    delete r;
+    if (done) done(from_raft(rv), rv == 0 ? index : 0);
+  }
+
+  static void barrier_done(struct raft_barrier* req, int rv) {
+    auto* r = static_cast<barrier_request*>(req->data);
+    auto done = std::move(r->done);
+    uint64_t index = req->index;
+    delete r;
+    if (done) done(from_raft(rv), rv == 0 ? index : 0);
+  }
+
+  static void transferred(struct raft_transfer* req) {
+    auto* r = static_cast<transfer_request*>(req->data);
+    auto done = std::move(r->done);
+    bool ok = !r->alive.expired() && r->owner->raft_->state != RAFT_LEADER;
+    delete r;
+    if (done) done(ok ? status::ok : status::error);
+  }
+};
+
+group::group(group_options options, log_store& store, transport& net, clock& time,
+             state_machine sm)
+    : options_(std::move(options)),
+      sm_(std::move(sm)),
+      io_(io_options{options_.id, "n" + std::to_string(options_.id), options_.hold_results,
+                     options_.drop_stale_results},
+          store, net, time),
+      raft_(std::make_unique<struct raft>()) {
+  fsm_.version = 1;
+  fsm_.data = this;
+  fsm_.apply = group_callbacks::apply;
+  fsm_.snapshot = group_callbacks::snapshot;
+  fsm_.restore = group_callbacks::restore;
+}
+
+group::~group() {
+  alive_.reset();
+  close_now();
+}
+
+void group::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  if (!started_) return;
+  // With chronicle::raft::io, close completes synchronously: pending requests are canceled and
+  // raft's close callback runs before raft_close returns.
+  raft_close(raft_.get(), nullptr);
+}
+
+status group::start() {
+  io_.attach(raft_.get());
+  io_.after_event = [this] { after_event(); };
+  if (raft_init(raft_.get(), io_.raw(), &fsm_, options_.id,
+                ("n" + std::to_string(options_.id)).c_str()) != 0)
+    return status::error;
+  started_ = true;
+  raft_set_election_timeout(raft_.get(), options_.election_timeout_ms);
+  raft_set_heartbeat_timeout(raft_.get(), options_.heartbeat_ms);
+  raft_set_snapshot_threshold(raft_.get(), options_.snapshot_threshold);
+  raft_set_snapshot_trailing(raft_.get(), options_.snapshot_trailing);
+  raft_set_pre_vote(raft_.get(), options_.pre_vote);
+
+  raft_configuration conf;
+  raft_configuration_init(&conf);
+  for (const auto& m : options_.members) {
+    std::string address = m.address.empty() ? "n" + std::to_string(m.id) : m.address;
+    if (raft_configuration_add(&conf, m.id, address.c_str(), RAFT_VOTER) != 0) {
+      raft_configuration_close(&conf);
+      return status::error;
+    }
+  }
+  int rv = raft_bootstrap(raft_.get(), &conf);
+  raft_configuration_close(&conf);
+  if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) return status::error;
+  if (raft_start(raft_.get()) != 0) return status::error;
+  after_event();
+  return status::ok;
+}
+
+void group::propose(std::string entry, done_fn done) {
+  if (closed_ || !started_) {
+    if (done) done(status::shutdown, 0);
+    return;
+  }
+  auto* r = new apply_request;
+  r->req.data = r;
+  r->done = std::move(done);
+  raft_buffer buf = copy_to_raft(entry);
+  int rv = raft_apply(raft_.get(), &r->req, &buf, 1, group_callbacks::applied);
+  if (rv != 0) {
+    raft_free(buf.base);
+    auto d = std::move(r->done);
+    delete r;
+    if (d) d(from_raft(rv), 0);
+  }
+}
+
+void group::barrier(done_fn done) {
+  if (closed_ || !started_) {
+    if (done) done(status::shutdown, 0);
+    return;
+  }
+  auto* r = new barrier_request;
+  r->req.data = r;
+  r->done = std::move(done);
+  int rv = raft_barrier(raft_.get(), &r->req, group_callbacks::barrier_done);
+  if (rv != 0) {
+    auto d = std::move(r->done);
+    delete r;
+    if (d) d(from_raft(rv), 0);
+  }
+}
+
+void group::transfer_leadership(uint64_t to, std::function<void(status)> done) {
+  if (closed_ || !started_) {
+    if (done) done(status::shutdown);
+    return;
+  }
+  auto* r = new transfer_request;
+  r->req.data = r;
+  r->owner = this;
+  r->alive = alive_;
+  r->done = std::move(done);
+  int rv = raft_transfer(raft_.get(), &r->req, to, group_callbacks::transferred);
+  if (rv != 0) {
+    auto d = std::move(r->done);
+    delete r;
+    if (d) d(from_raft(rv));
+  }
+}
+
+void group::receive(uint64_t from, std::string_view bytes) {
+  if (!closed_ && started_) io_.receive(from, bytes);
+}
+
+bool group::is_leader() const { return started_ && !closed_ && raft_->state == RAFT_LEADER; }
+bool group::serving() const { return is_leader() && serving_term_ == raft_->current_term; }
+uint64_t group::term() const { return started_ ? raft_->current_term : 0; }
+uint64_t group::commit_index() const { return started_ ? raft_->commit_index : 0; }
+uint64_t group::applied_index() const { return started_ ? raft_->last_applied : 0; }
+
+uint64_t group::leader_id() const {
+  if (!started_ || closed_) return 0;
+  raft_id id = 0;
+  const char* address = nullptr;
+  raft_leader(raft_.get(), &id, &address);
+  return id;
+}
+
+void group::after_event() {
+  if (closed_ || !started_) return;
+  uint64_t term = raft_->current_term;
+  if (raft_->state == RAFT_LEADER && barrier_term_ != term) {
+    // A new leader serves only once a barrier of its own term is applied: then every entry
+    // committed by earlier leaders is applied here, and its term has a durable entry.
+    barrier_term_ = term;
+    std::weak_ptr<int> alive = alive_;
+    barrier([this, alive, term](status s, uint64_t) {
+      if (alive.expired() || s != status::ok) return;
+      if (raft_->state == RAFT_LEADER && raft_->current_term == term) {
+        serving_term_ = term;
+        after_event();
+      }
+    });
+    if (closed_) return;
+  }
+  uint64_t leader = serving() ? options_.id : (is_leader() ? 0 : leader_id());
+  if (leader != seen_leader_ || term != seen_term_) {
+    seen_leader_ = leader;
+    seen_term_ = term;
+    if (sm_.on_leadership) sm_.on_leadership(leader, term);
+  }
+}
+
+}  // namespace chronicle::raft

@@ -1,0 +1,108 @@
+// chronicle::raft::group — one replica of one raft group (libraft 0.15 behind a narrow API).
+//
+// Contract (what the shard actor may rely on):
+// - Single-threaded: every method and every callback runs on the owner's loop.
+// - apply(index, entry) runs for each committed command in index order, exactly once per
+//   incarnation; after a restart it runs again from the last snapshot, so it must be idempotent
+//   (store the applied index with the applied data and skip index <= applied).
+// - propose(entry, done): done(ok, index) only once the entry is committed by a majority and
+//   applied here; otherwise done(not_leader | leadership_lost | shutdown | error, 0). A deposed
+//   leader never reports ok for an entry it does not know is committed. leadership_lost and
+//   shutdown mean "outcome unknown": the entry may still commit under the next leader.
+// - on_leadership(leader, term): the leader this replica knows changed (0 = none known). For
+//   this replica as leader it fires only after a barrier of its term is applied, i.e. when every
+//   entry committed by earlier leaders is applied here: the moment to start serving.
+// - take_snapshot() returns the state machine as bytes as of the last applied index;
+//   restore(bytes) replaces the state machine (a lagging replica catching up from a snapshot).
+#pragma once
+
+#include <raft.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/raft/io.hpp"
+#include "storage/raft/log_store.hpp"
+
+namespace chronicle::raft {
+
+enum class status { ok, not_leader, leadership_lost, shutdown, error };
+const char* to_string(status s);
+
+struct member {
+  uint64_t id = 0;
+  std::string address;
+};
+
+struct group_options {
+  uint64_t id = 0;
+  std::vector<member> members;  // the initial voters, used to bootstrap an empty store
+  unsigned election_timeout_ms = 1000;
+  unsigned heartbeat_ms = 100;
+  unsigned snapshot_threshold = 1024;  // entries applied between two snapshots
+  unsigned snapshot_trailing = 128;    // entries kept behind a snapshot for lagging followers
+  bool pre_vote = true;
+  bool hold_results = true;        // io guards, see io.hpp; off only to show the bugs they fix
+  bool drop_stale_results = true;
+};
+
+struct state_machine {
+  std::function<void(uint64_t index, std::string_view entry)> apply;
+  std::function<std::string()> take_snapshot;
+  std::function<void(std::string_view bytes)> restore;
+  std::function<void(uint64_t leader_id, uint64_t term)> on_leadership;
+};
+
+class group {
+ public:
+  using done_fn = std::function<void(status, uint64_t index)>;
+
+  group(group_options options, log_store& store, transport& net, clock& time, state_machine sm);
+  ~group();  // closes raft if still open (pending callbacks get shutdown)
+  group(const group&) = delete;
+  group& operator=(const group&) = delete;
+
+  // Loads the store (bootstrapping it with options.members when empty) and starts raft.
+  [[nodiscard]] status start();
+  void propose(std::string entry, done_fn done);
+  // Commits a no-op of the current term; done(ok, index) once everything before it is applied.
+  void barrier(done_fn done);
+  // Asks the leader to hand over to `to` (0: the most up-to-date follower). done(ok) once
+  // another replica leads, else an error.
+  void transfer_leadership(uint64_t to, std::function<void(status)> done);
+  // An encoded message from replica `from`, delivered by the transport's owner.
+  void receive(uint64_t from, std::string_view bytes);
+
+  bool is_leader() const;    // raft leader of the current term (may not serve yet)
+  bool serving() const;      // leader and its term's barrier applied
+  uint64_t leader_id() const;
+  uint64_t term() const;
+  uint64_t commit_index() const;
+  uint64_t applied_index() const;
+  uint64_t id() const { return options_.id; }
+  const io& raw_io() const { return io_; }
+  struct raft* raw() { return raft_.get(); }
+
+ private:
+  friend struct group_callbacks;
+  void after_event();
+  void close_now();
+
+  group_options options_;
+  state_machine sm_;
+  io io_;
+  raft_fsm fsm_{};
+  std::unique_ptr<struct raft> raft_;
+  bool started_ = false;
+  bool closed_ = false;
+  uint64_t seen_leader_ = 0, seen_term_ = 0;
+  uint64_t serving_term_ = 0;   // term whose barrier applied while leader
+  uint64_t barrier_term_ = 0;   // term a leadership barrier was submitted in
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace chronicle::raft

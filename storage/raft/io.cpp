@@ -1,0 +1,352 @@
+#include "storage/raft/io.hpp"
+
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "storage/raft/codec.hpp"
+
+namespace chronicle::raft {
+namespace {
+
+io* self(raft_io* r) { return static_cast<io*>(r->impl); }
+
+std::string concat(const raft_buffer* bufs, unsigned n) {
+  std::string out;
+  for (unsigned i = 0; i < n; ++i) out.append(static_cast<const char*>(bufs[i].base), bufs[i].len);
+  return out;
+}
+
+// Builds a raft_malloc'd snapshot as raft_io.load / snapshot_get hand it over.
+raft_snapshot* to_raft(const stored_snapshot& s) {
+  auto* out = static_cast<raft_snapshot*>(raft_calloc(1, sizeof(raft_snapshot)));
+  if (out == nullptr) return nullptr;
+  out->index = s.index;
+  out->term = s.term;
+  raft_configuration_init(&out->configuration);
+  out->configuration_index = s.configuration_index;
+  out->bufs = static_cast<raft_buffer*>(raft_calloc(1, sizeof(raft_buffer)));
+  void* data = raft_malloc(s.data.empty() ? 1 : s.data.size());
+  if (out->bufs == nullptr || data == nullptr ||
+      !decode_configuration(s.configuration, out->configuration)) {
+    raft_configuration_close(&out->configuration);
+    raft_free(out->bufs);
+    raft_free(data);
+    raft_free(out);
+    return nullptr;
+  }
+  std::memcpy(data, s.data.data(), s.data.size());
+  out->bufs[0].base = data;
+  out->bufs[0].len = s.data.size();
+  out->n_bufs = 1;
+  return out;
+}
+
+}  // namespace
+
+// The C entry points of struct raft_io, each forwarding to the io object in raw_.impl.
+struct io_callbacks {
+  static int init(raft_io*, raft_id, const char*) { return 0; }
+
+  static void close(raft_io* r, raft_io_close_cb cb) {
+    io* s = self(r);
+    s->closed_ = true;
+    s->tick_cb_ = nullptr;
+    s->recv_cb_ = nullptr;
+    auto pending = std::move(s->pending_);
+    s->pending_.clear();
+    for (auto& [id, fn] : pending) fn(RAFT_CANCELED);
+    if (cb != nullptr) cb(r);
+  }
+
+  static int load(raft_io* r, raft_term* term, raft_id* vote, raft_snapshot** snapshot,
+                  raft_index* start_index, raft_entry** entries, size_t* n_entries) {
+    io* s = self(r);
+    loaded_state st = s->store_.load();
+    *term = st.term;
+    *vote = st.vote;
+    *snapshot = nullptr;
+    *start_index = st.start_index;
+    *entries = nullptr;
+    *n_entries = 0;
+    if (st.snapshot) {
+      *snapshot = to_raft(*st.snapshot);
+      if (*snapshot == nullptr) return RAFT_NOMEM;
+      s->snap_index_ = st.snapshot->index;
+      s->snap_term_ = st.snapshot->term;
+    }
+    s->mirror_start_ = st.start_index;
+    s->mirror_.clear();
+    if (!st.entries.empty()) {
+      auto* es = static_cast<raft_entry*>(raft_calloc(st.entries.size(), sizeof(raft_entry)));
+      if (es == nullptr) return RAFT_NOMEM;
+      for (size_t i = 0; i < st.entries.size(); ++i) {
+        const auto& e = st.entries[i];
+        es[i].term = e.term;
+        es[i].type = e.type;
+        es[i].buf.len = e.data.size();
+        es[i].buf.base = raft_malloc(e.data.empty() ? 1 : e.data.size());
+        std::memcpy(es[i].buf.base, e.data.data(), e.data.size());
+        es[i].batch = nullptr;  // raft frees buf.base on its own
+        s->mirror_.push_back(e.term);
+      }
+      *entries = es;
+      *n_entries = st.entries.size();
+    }
+    return 0;
+  }
+
+  static int start(raft_io* r, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv) {
+    io* s = self(r);
+    s->tick_cb_ = tick;
+    s->recv_cb_ = recv;
+    std::weak_ptr<int> alive = s->alive_;
+    s->clock_.every(msecs, [s, alive] {
+      if (alive.expired() || s->closed_ || s->tick_cb_ == nullptr) return;
+      s->tick_cb_(&s->raw_);
+      s->done_event();
+    });
+    return 0;
+  }
+
+  static int bootstrap(raft_io* r, const raft_configuration* conf) {
+    io* s = self(r);
+    stored_entry first{1, RAFT_CHANGE, encode_configuration(*conf)};
+    return s->store_.bootstrap(first) ? 0 : RAFT_CANTBOOTSTRAP;
+  }
+
+  static int recover(raft_io*, const raft_configuration*) { return RAFT_NOTFOUND; }
+
+  static int set_term(raft_io* r, raft_term term) {
+    self(r)->store_.set_term(term);
+    return 0;
+  }
+
+  static int set_vote(raft_io* r, raft_id id) {
+    self(r)->store_.set_vote(id);
+    return 0;
+  }
+
+  static int send(raft_io* r, raft_io_send* req, const raft_message* m, raft_io_send_cb cb) {
+    io* s = self(r);
+    req->cb = cb;
+    bool stale = m->type == RAFT_IO_APPEND_ENTRIES_RESULT && s->options_.drop_stale_results &&
+                 s->completing_term_ && s->raft_ != nullptr &&
+                 s->raft_->current_term != *s->completing_term_;
+    if (stale) {
+      ++s->stats_.stale_results;
+    } else if (m->server_id != s->options_.id) {
+      s->net_.send(m->server_id, encode_message(*m, s->options_.id, s->options_.address));
+    }
+    // The message is encoded already; raft's memory may be released once the callback runs.
+    uint64_t id = s->add_pending([req, cb](int status) {
+      if (cb != nullptr) cb(req, status);
+    });
+    s->defer([s, id] {
+      if (auto fn = s->take_pending(id)) {
+        fn(0);
+        s->done_event();
+      }
+    });
+    return 0;
+  }
+
+  static int append(raft_io* r, raft_io_append* req, const raft_entry entries[], unsigned n,
+                    raft_io_append_cb cb) {
+    io* s = self(r);
+    req->cb = cb;
+    uint64_t first = s->mirror_start_ + s->mirror_.size();
+    std::vector<stored_entry> copy;
+    copy.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+      copy.push_back({entries[i].term, entries[i].type,
+                      std::string(static_cast<const char*>(entries[i].buf.base), entries[i].buf.len)});
+    }
+    s->mirror_append(first, entries, n);
+    uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
+    uint64_t id = s->add_pending([s, req, cb, term](int status) {
+      s->completing_term_ = term;
+      if (cb != nullptr) cb(req, status);
+      s->completing_term_.reset();
+    });
+    std::weak_ptr<int> alive = s->alive_;
+    s->store_.append(first, std::move(copy), [s, alive, id](bool ok) {
+      if (alive.expired()) return;
+      if (auto fn = s->take_pending(id)) {
+        fn(ok ? 0 : RAFT_IOERR);
+        s->done_event();
+      }
+    });
+    return 0;
+  }
+
+  static int truncate(raft_io* r, raft_index index) {
+    io* s = self(r);
+    s->mirror_truncate(index);
+    s->store_.truncate(index);
+    return 0;
+  }
+
+  static int snapshot_put(raft_io* r, unsigned trailing, raft_io_snapshot_put* req,
+                          const raft_snapshot* snap, raft_io_snapshot_put_cb cb) {
+    io* s = self(r);
+    req->cb = cb;
+    stored_snapshot copy{snap->index, snap->term, encode_configuration(snap->configuration),
+                         snap->configuration_index, concat(snap->bufs, snap->n_bufs)};
+    s->mirror_snapshot(snap->index, snap->term, trailing);
+    uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
+    bool install = trailing == 0;
+    uint64_t id = s->add_pending([s, req, cb, term, install](int status) {
+      if (install) s->completing_term_ = term;
+      if (cb != nullptr) cb(req, status);
+      s->completing_term_.reset();
+    });
+    std::weak_ptr<int> alive = s->alive_;
+    s->store_.put_snapshot(std::move(copy), trailing, [s, alive, id](bool ok) {
+      if (alive.expired()) return;
+      if (auto fn = s->take_pending(id)) {
+        fn(ok ? 0 : RAFT_IOERR);
+        s->done_event();
+      }
+    });
+    return 0;
+  }
+
+  static int snapshot_get(raft_io* r, raft_io_snapshot_get* req, raft_io_snapshot_get_cb cb) {
+    io* s = self(r);
+    req->cb = cb;
+    auto stored = s->store_.get_snapshot();
+    raft_snapshot* snap = stored ? to_raft(*stored) : nullptr;
+    uint64_t id = s->add_pending([req, cb, snap](int status) {
+      if (status != 0 && snap != nullptr) {
+        raft_configuration_close(&snap->configuration);
+        raft_free(snap->bufs[0].base);
+        raft_free(snap->bufs);
+        raft_free(snap);
+        cb(req, nullptr, status);
+        return;
+      }
+      cb(req, snap, snap == nullptr ? RAFT_NOTFOUND : 0);
+    });
+    s->defer([s, id] {
+      if (auto fn = s->take_pending(id)) {
+        fn(0);
+        s->done_event();
+      }
+    });
+    return 0;
+  }
+
+  static raft_time time(raft_io* r) { return self(r)->clock_.now_ms(); }
+
+  static int random(raft_io* r, int min, int max) { return self(r)->clock_.random(min, max); }
+};
+
+io::io(io_options options, log_store& store, transport& net, clock& time)
+    : options_(std::move(options)), store_(store), net_(net), clock_(time) {
+  raw_.version = 1;
+  raw_.impl = this;
+  raw_.init = io_callbacks::init;
+  raw_.close = io_callbacks::close;
+  raw_.load = io_callbacks::load;
+  raw_.start = io_callbacks::start;
+  raw_.bootstrap = io_callbacks::bootstrap;
+  raw_.recover = io_callbacks::recover;
+  raw_.set_term = io_callbacks::set_term;
+  raw_.set_vote = io_callbacks::set_vote;
+  raw_.send = io_callbacks::send;
+  raw_.append = io_callbacks::append;
+  raw_.truncate = io_callbacks::truncate;
+  raw_.snapshot_put = io_callbacks::snapshot_put;
+  raw_.snapshot_get = io_callbacks::snapshot_get;
+  raw_.time = io_callbacks::time;
+  raw_.random = io_callbacks::random;
+  raw_.async_work = nullptr;
+}
+
+io::~io() { alive_.reset(); }
+
+void io::receive(uint64_t from, std::string_view bytes) {
+  if (closed_ || recv_cb_ == nullptr) return;
+  decoded_message d;
+  if (!decode_message(bytes, d) || d.from != from) {
+    if (d.from == from) d.release();
+    ++stats_.malformed;
+    return;
+  }
+  if (d.msg.type == RAFT_IO_APPEND_ENTRIES_RESULT && options_.hold_results && raft_ != nullptr &&
+      raft_->state == RAFT_LEADER && term_at(raft_->last_stored) != raft_->current_term) {
+    ++stats_.held_results;
+    return;
+  }
+  auto& address = addresses_[from];
+  if (address != d.from_address) address = d.from_address;
+  d.msg.server_address = address.c_str();
+  recv_cb_(&raw_, &d.msg);  // raft owns the entries / snapshot data from here
+  done_event();
+}
+
+uint64_t io::term_at(uint64_t index) const {
+  if (index == 0) return 0;
+  if (index >= mirror_start_ && index - mirror_start_ < mirror_.size())
+    return mirror_[index - mirror_start_];
+  if (index == snap_index_) return snap_term_;
+  return 0;
+}
+
+uint64_t io::add_pending(cancel_fn fn) {
+  uint64_t id = next_pending_++;
+  pending_.emplace(id, std::move(fn));
+  return id;
+}
+
+io::cancel_fn io::take_pending(uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return {};
+  cancel_fn fn = std::move(it->second);
+  pending_.erase(it);
+  return fn;
+}
+
+void io::defer(std::function<void()> fn) {
+  std::weak_ptr<int> alive = alive_;
+  clock_.defer([alive, fn = std::move(fn)] {
+    if (!alive.expired()) fn();
+  });
+}
+
+void io::mirror_append(uint64_t first_index, const raft_entry* entries, unsigned n) {
+  if (first_index < mirror_start_) first_index = mirror_start_;
+  mirror_truncate(first_index);
+  for (unsigned i = 0; i < n; ++i) mirror_.push_back(entries[i].term);
+}
+
+void io::mirror_truncate(uint64_t index) {
+  if (index < mirror_start_) {
+    mirror_.clear();
+    return;
+  }
+  uint64_t keep = index - mirror_start_;
+  if (keep < mirror_.size()) mirror_.resize(keep);
+}
+
+void io::mirror_snapshot(uint64_t index, uint64_t term, unsigned trailing) {
+  snap_index_ = index;
+  snap_term_ = term;
+  if (trailing == 0) {
+    mirror_.clear();
+    mirror_start_ = index + 1;
+    return;
+  }
+  uint64_t first_kept = index > trailing ? index - trailing + 1 : 1;
+  while (mirror_start_ < first_kept && !mirror_.empty()) {
+    mirror_.pop_front();
+    ++mirror_start_;
+  }
+}
+
+void io::done_event() {
+  if (after_event) after_event();
+}
+
+}  // namespace chronicle::raft

@@ -1,0 +1,100 @@
+// chronicle::raft::io — libraft's struct raft_io over Chronicle's log_store, transport and clock.
+//
+// Contract:
+// - No threads. Every callback into libraft (tick, receive, completion of append / send /
+//   snapshot) runs from the owner's loop: log_store completions, clock::every and clock::defer,
+//   and the owner calling receive(). After each one, `after_event` runs (group uses it to
+//   notice leadership changes, which libraft 0.15 does not report).
+// - An append is reported to raft only when log_store says it is durable; set_term/set_vote
+//   are durable when they return (log_store's contract).
+// - close() cancels every pending request (raft sees RAFT_CANCELED) and then calls raft's close
+//   callback; nothing reaches raft after that.
+// - Two guards against libraft 0.15 safety bugs (docs/replication.md, "Findings"), on by default:
+//   hold_results: a leader ignores AppendEntries results until an entry of its own term is
+//     durable in its log, so it never commits an older term's entry by counting replicas.
+//   drop_stale_results: an AppendEntries/InstallSnapshot result produced when a write that was
+//     started in an older term completes is not sent (its "last stored" would speak for entries
+//     of a leader the new one does not know).
+#pragma once
+
+#include <raft.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/raft/log_store.hpp"
+
+namespace chronicle::raft {
+
+struct io_options {
+  uint64_t id = 0;
+  std::string address;
+  bool hold_results = true;
+  bool drop_stale_results = true;
+};
+
+struct io_stats {
+  uint64_t held_results = 0;    // results ignored by hold_results
+  uint64_t stale_results = 0;   // results not sent by drop_stale_results
+  uint64_t malformed = 0;       // received messages refused by the decoder
+};
+
+class io {
+ public:
+  io(io_options options, log_store& store, transport& net, clock& time);
+  ~io();
+  io(const io&) = delete;
+  io& operator=(const io&) = delete;
+
+  // The struct to pass to raft_init. Valid as long as this object.
+  raft_io* raw() { return &raw_; }
+  // Lets the guards read the raft instance's role, term and last stored index.
+  void attach(struct raft* r) { raft_ = r; }
+  // Delivers an encoded message from replica `from` (owner's loop only).
+  void receive(uint64_t from, std::string_view bytes);
+  // Term of the entry at `index` in raft's in-memory log (0 if unknown).
+  uint64_t term_at(uint64_t index) const;
+
+  std::function<void()> after_event;
+  const io_stats& stats() const { return stats_; }
+
+ private:
+  friend struct io_callbacks;
+  using cancel_fn = std::function<void(int status)>;
+
+  uint64_t add_pending(cancel_fn fn);
+  // Removes and returns the pending request `id` (empty when close() took it already).
+  cancel_fn take_pending(uint64_t id);
+  void defer(std::function<void()> fn);
+  void mirror_append(uint64_t first_index, const raft_entry* entries, unsigned n);
+  void mirror_truncate(uint64_t index);
+  void mirror_snapshot(uint64_t index, uint64_t term, unsigned trailing);
+  void done_event();
+
+  io_options options_;
+  log_store& store_;
+  transport& net_;
+  clock& clock_;
+  raft_io raw_{};
+  struct raft* raft_ = nullptr;
+  raft_io_tick_cb tick_cb_ = nullptr;
+  raft_io_recv_cb recv_cb_ = nullptr;
+  bool closed_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  uint64_t next_pending_ = 1;
+  std::map<uint64_t, cancel_fn> pending_;
+  std::optional<uint64_t> completing_term_;
+  std::map<uint64_t, std::string> addresses_;
+  // Terms of raft's in-memory log: snapshot (index, term), then entries from mirror_start_.
+  uint64_t snap_index_ = 0, snap_term_ = 0, mirror_start_ = 1;
+  std::deque<uint64_t> mirror_;
+  io_stats stats_;
+};
+
+}  // namespace chronicle::raft
