@@ -2,7 +2,7 @@
 // version byte). Decoding validates every length; a malformed message is refused, never trusted.
 #pragma once
 
-#include <raft.h>
+#include "storage/raft/c_raft.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,6 @@
 #include "storage/raft/group.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -153,6 +154,7 @@ status group::start() {
   started_ = true;
   raft_set_election_timeout(raft_.get(), options_.election_timeout_ms);
   raft_set_heartbeat_timeout(raft_.get(), options_.heartbeat_ms);
+  raft_set_install_snapshot_timeout(raft_.get(), options_.install_snapshot_timeout_ms);
   raft_set_snapshot_threshold(raft_.get(), options_.snapshot_threshold);
   raft_set_snapshot_trailing(raft_.get(), options_.snapshot_trailing);
   raft_set_pre_vote(raft_.get(), options_.pre_vote);
@@ -169,7 +171,11 @@ status group::start() {
   int rv = raft_bootstrap(raft_.get(), &conf);
   raft_configuration_close(&conf);
   if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) return status::error;
-  if (raft_start(raft_.get()) != 0) return status::error;
+  rv = raft_start(raft_.get());
+  if (rv != 0) {
+    std::fprintf(stderr, "raft_start: %s (%s)\n", raft_strerror(rv), raft_errmsg(raft_.get()));
+    return status::error;
+  }
   after_event();
   return status::ok;
 }

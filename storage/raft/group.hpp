@@ -16,7 +16,7 @@
 //   restore(bytes) replaces the state machine (a lagging replica catching up from a snapshot).
 #pragma once
 
-#include <raft.h>
+#include "storage/raft/c_raft.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +43,9 @@ struct group_options {
   std::vector<member> members;  // the initial voters, used to bootstrap an empty store
   unsigned election_timeout_ms = 1000;
   unsigned heartbeat_ms = 100;
+  // A snapshot sent to a follower whose answer is lost is sent again after this long
+  // (libraft's default, 30 s, stalls catch-up for that long when one message drops).
+  unsigned install_snapshot_timeout_ms = 5000;
   unsigned snapshot_threshold = 1024;  // entries applied between two snapshots
   unsigned snapshot_trailing = 128;    // entries kept behind a snapshot for lagging followers
   bool pre_vote = true;

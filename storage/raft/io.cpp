@@ -55,7 +55,9 @@ struct io_callbacks {
     s->recv_cb_ = nullptr;
     auto pending = std::move(s->pending_);
     s->pending_.clear();
-    for (auto& [id, fn] : pending) fn(RAFT_CANCELED);
+    // Newest first: libraft truncates its in-memory log from a canceled append's first index,
+    // so an older append canceled first would leave the newer one pointing past the log's end.
+    for (auto it = pending.rbegin(); it != pending.rend(); ++it) it->second(RAFT_CANCELED);
     if (cb != nullptr) cb(r);
   }
 
@@ -111,7 +113,12 @@ struct io_callbacks {
 
   static int bootstrap(raft_io* r, const raft_configuration* conf) {
     io* s = self(r);
-    stored_entry first{1, RAFT_CHANGE, encode_configuration(*conf)};
+    // A RAFT_CHANGE entry carries libraft's own encoding of the configuration.
+    raft_buffer buf{};
+    int rv = raft_configuration_encode(conf, &buf);
+    if (rv != 0) return rv;
+    stored_entry first{1, RAFT_CHANGE, std::string(static_cast<const char*>(buf.base), buf.len)};
+    raft_free(buf.base);
     return s->store_.bootstrap(first) ? 0 : RAFT_CANTBOOTSTRAP;
   }
 

@@ -17,7 +17,7 @@
 //     of a leader the new one does not know).
 #pragma once
 
-#include <raft.h>
+#include "storage/raft/c_raft.hpp"
 
 #include <cstdint>
 #include <deque>

@@ -1,0 +1,522 @@
+#include "sim.hpp"
+
+#include "storage/raft/c_raft.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <vector>
+
+#include "storage/raft/group.hpp"
+#include "storage/raft/memory_log_store.hpp"
+
+namespace chronicle::sim {
+namespace {
+
+namespace cr = chronicle::raft;
+
+class simulator;
+
+// The replicated state machine of the simulation: index -> entry, so that any two replicas can
+// be compared entry by entry and by digest.
+struct fsm_state {
+  std::map<uint64_t, std::string> applied;
+  uint64_t last = 0;
+};
+
+std::string encode_fsm(const fsm_state& f) {
+  std::string out;
+  auto put = [&out](uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); };
+  put(f.last);
+  put(f.applied.size());
+  for (const auto& [i, e] : f.applied) {
+    put(i);
+    put(e.size());
+    out += e;
+  }
+  return out;
+}
+
+bool decode_fsm(std::string_view in, fsm_state& f) {
+  auto get = [&in](uint64_t& v) {
+    if (in.size() < 8) return false;
+    std::memcpy(&v, in.data(), 8);
+    in.remove_prefix(8);
+    return true;
+  };
+  uint64_t n = 0;
+  f = fsm_state{};
+  if (!get(f.last) || !get(n)) return false;
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t i = 0, len = 0;
+    if (!get(i) || !get(len) || len > in.size()) return false;
+    f.applied[i] = std::string(in.substr(0, len));
+    in.remove_prefix(len);
+  }
+  return in.empty();
+}
+
+uint64_t digest(const fsm_state& f) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&h](const void* p, size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+      h ^= static_cast<const unsigned char*>(p)[k];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& [i, e] : f.applied) {
+    mix(&i, sizeof i);
+    mix(e.data(), e.size());
+  }
+  return h;
+}
+
+class sim_clock final : public cr::clock {
+ public:
+  sim_clock(simulator& s, int node, uint64_t inc) : s_(s), node_(node), inc_(inc) {}
+  uint64_t now_ms() override;
+  int random(int min, int max) override;
+  void every(unsigned ms, std::function<void()> tick) override;
+  void defer(std::function<void()> fn) override;
+
+ private:
+  void tick_loop(unsigned ms, std::shared_ptr<std::function<void()>> tick);
+  simulator& s_;
+  int node_;
+  uint64_t inc_;
+};
+
+class sim_transport final : public cr::transport {
+ public:
+  sim_transport(simulator& s, int node) : s_(s), node_(node) {}
+  void send(uint64_t to, std::string bytes) override;
+
+ private:
+  simulator& s_;
+  int node_;
+};
+
+struct incarnation {
+  incarnation(simulator& s, int node, uint64_t no) : no(no), clk(s, node, no), net(s, node) {}
+  uint64_t no;
+  sim_clock clk;
+  sim_transport net;
+  fsm_state fsm;
+  std::unique_ptr<cr::group> g;
+  uint64_t leader_term = 0;  // term in which this incarnation was last seen as raft leader
+};
+
+struct node {
+  uint64_t id = 0;
+  cr::memory_log_store store;
+  uint64_t disk_epoch = 0;
+  uint64_t inc_no = 0;
+  bool up = false;
+  std::unique_ptr<incarnation> inc;
+};
+
+class simulator {
+ public:
+  explicit simulator(const config& c) : cfg_(c), rng_(c.seed * 0x9E3779B97F4A7C15ull + 7) {
+    nodes_.resize(c.replicas);
+    for (int i = 0; i < c.replicas; ++i) {
+      nodes_[i] = std::make_unique<node>();
+      nodes_[i]->id = i + 1;
+      nodes_[i]->store.ack_before_durable = c.break_durability;
+      nodes_[i]->store.on_submit = [this, i] { disk_submitted(i); };
+    }
+    blocked_.assign(c.replicas, std::vector<bool>(c.replicas, false));
+  }
+
+  result run() {
+    for (int i = 0; i < cfg_.replicas; ++i) start_node(i);
+    schedule(rnd(100, 500), [this] { chaos(); });
+    schedule(rnd(10, 60), [this] { client(); });
+    schedule(cfg_.chaos_ms, [this] { heal_all(); });
+    end_ = cfg_.chaos_ms + cfg_.settle_ms;
+    while (!queue_.empty() && res_.ok) {
+      auto e = queue_.top();
+      queue_.pop();
+      if (e.t > end_) break;
+      now_ = e.t;
+      e.fn();
+      if (res_.ok) check_leaders();
+    }
+    if (res_.ok) final_checks();
+    res_.sim_ms = now_;
+    for (auto& n : nodes_) {
+      if (n->inc && n->inc->g) {
+        res_.held_results += n->inc->g->raw_io().stats().held_results;
+        res_.stale_results += n->inc->g->raw_io().stats().stale_results;
+      }
+      n->up = false;
+      n->inc.reset();
+    }
+    res_.held_results += held_;
+    res_.stale_results += stale_;
+    return res_;
+  }
+
+  uint64_t now() const { return now_; }
+  int rnd(int lo, int hi) { return lo + static_cast<int>(rng_() % uint64_t(hi - lo + 1)); }
+  bool chance(double p) { return (rng_() % 1000000) < uint64_t(p * 1000000); }
+
+  void schedule(uint64_t delay, std::function<void()> fn) {
+    queue_.push(event{now_ + delay, seq_++, std::move(fn)});
+  }
+  // Runs fn later only if node `i` is still the same incarnation and up.
+  void node_event(int i, uint64_t inc, uint64_t delay, std::function<void()> fn) {
+    schedule(delay, [this, i, inc, fn = std::move(fn)] {
+      if (nodes_[i]->up && nodes_[i]->inc_no == inc) fn();
+    });
+  }
+
+  void send(int from, uint64_t to_id, std::string bytes) {
+    int to = static_cast<int>(to_id) - 1;
+    if (to < 0 || to >= cfg_.replicas) return;
+    ++res_.messages;
+    int copies = chance(dup_) ? 2 : 1;
+    auto shared = std::make_shared<std::string>(std::move(bytes));
+    for (int k = 0; k < copies; ++k) {
+      if (blocked_[from][to] || chance(drop_)) continue;
+      uint64_t delay = chance(slow_) ? rnd(50, 700) : rnd(1, 15);
+      schedule(delay, [this, from, to, shared] {
+        node& n = *nodes_[to];
+        if (!n.up || blocked_[from][to]) return;
+        n.inc->g->receive(from + 1, *shared);
+      });
+    }
+  }
+
+  void trace(const char* fmt, ...) {
+    if (!cfg_.verbose) return;
+    std::fprintf(stderr, "[%6llu] ", static_cast<unsigned long long>(now_));
+    va_list ap;
+    va_start(ap, fmt);
+    std::vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    std::fputc('\n', stderr);
+  }
+
+  void fail(const char* fmt, ...) {
+    if (!res_.ok) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    res_.ok = false;
+    res_.violation = "t=" + std::to_string(now_) + "ms seed=" + std::to_string(cfg_.seed) + ": " + buf;
+    trace("VIOLATION %s", buf);
+  }
+
+ private:
+  struct event {
+    uint64_t t, seq;
+    std::function<void()> fn;
+    bool operator>(const event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+
+  void disk_submitted(int i) {
+    uint64_t epoch = nodes_[i]->disk_epoch;
+    schedule(rnd(1, 25), [this, i, epoch] {
+      if (nodes_[i]->disk_epoch == epoch) nodes_[i]->store.complete_next();
+    });
+  }
+
+  void start_node(int i) {
+    node& n = *nodes_[i];
+    n.up = true;
+    n.inc_no++;
+    n.inc = std::make_unique<incarnation>(*this, i, n.inc_no);
+    incarnation* inc = n.inc.get();
+    cr::group_options o;
+    o.id = n.id;
+    for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), ""});
+    o.snapshot_threshold = 24;  // small, so that lagging replicas need snapshots
+    o.snapshot_trailing = 6;
+    o.hold_results = cfg_.io_guards;
+    o.drop_stale_results = cfg_.io_guards;
+    cr::state_machine sm;
+    sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
+      if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);
+      auto [it, fresh] = committed_.emplace(index, std::string(entry));
+      if (!fresh && it->second != entry)
+        fail("n%d applied '%.*s' at index %llu where '%s' was applied before (committed entry changed)",
+             i + 1, int(entry.size()), entry.data(), (unsigned long long)index, it->second.c_str());
+      inc->fsm.applied[index] = std::string(entry);
+      inc->fsm.last = index;
+    };
+    sm.take_snapshot = [inc] { return encode_fsm(inc->fsm); };
+    sm.restore = [this, i, inc](std::string_view bytes) {
+      ++res_.snapshots_installed;
+      if (!decode_fsm(bytes, inc->fsm)) fail("n%d got a snapshot it cannot decode", i + 1);
+      for (const auto& [index, e] : inc->fsm.applied) {
+        auto [it, fresh] = committed_.emplace(index, e);
+        if (!fresh && it->second != e)
+          fail("n%d restored '%s' at index %llu where '%s' was applied before", i + 1, e.c_str(),
+               (unsigned long long)index, it->second.c_str());
+      }
+      trace("n%d restored a snapshot up to %llu", i + 1, (unsigned long long)inc->fsm.last);
+    };
+    sm.on_leadership = [this, i, inc](uint64_t leader, uint64_t term) {
+      trace("n%d sees leader n%llu term %llu", i + 1, (unsigned long long)leader, (unsigned long long)term);
+      if (leader != uint64_t(i + 1)) return;
+      // A serving leader has applied every acknowledged entry.
+      for (const auto& [index, e] : acked_) {
+        auto it = inc->fsm.applied.find(index);
+        if (it == inc->fsm.applied.end() || it->second != e)
+          fail("leader n%d of term %llu serves without acknowledged '%s' at %llu", i + 1,
+               (unsigned long long)term, e.c_str(), (unsigned long long)index);
+      }
+    };
+    n.inc->g = std::make_unique<cr::group>(o, n.store, inc->net, inc->clk, std::move(sm));
+    trace("n%d starts (incarnation %llu)", i + 1, (unsigned long long)n.inc_no);
+    if (n.inc->g->start() != cr::status::ok) fail("n%d failed to start", i + 1);
+  }
+
+  void crash_node(int i) {
+    node& n = *nodes_[i];
+    if (!n.up) return;
+    trace("n%d crashes (%zu disk writes lost)", i + 1, n.store.queued());
+    ++res_.crashes;
+    n.up = false;
+    n.store.crash();
+    n.disk_epoch++;
+    held_ += n.inc->g->raw_io().stats().held_results;
+    stale_ += n.inc->g->raw_io().stats().stale_results;
+    n.inc.reset();
+  }
+
+  int down_count() const {
+    int d = 0;
+    for (const auto& n : nodes_) d += n->up ? 0 : 1;
+    return d;
+  }
+
+  int serving_node() const {
+    for (int i = 0; i < cfg_.replicas; ++i)
+      if (nodes_[i]->up && nodes_[i]->inc->g->serving()) return i;
+    return -1;
+  }
+
+  void chaos() {
+    if (now_ >= cfg_.chaos_ms) return;
+    int roll = rnd(0, 99);
+    int n = cfg_.replicas;
+    if (roll < 25) {
+      int max_down = chance(0.1) ? n / 2 + 1 : (n - 1) / 2;
+      if (down_count() < max_down) {
+        int leader = serving_node();
+        int victim = (leader >= 0 && chance(0.5)) ? leader : rnd(0, n - 1);
+        if (nodes_[victim]->up) {
+          crash_node(victim);
+          schedule(rnd(100, 4000), [this, victim] {
+            if (!nodes_[victim]->up) start_node(victim);
+          });
+        }
+      }
+    } else if (roll < 45) {
+      ++res_.partitions;
+      for (auto& row : blocked_) row.assign(n, false);
+      if (chance(0.5)) {  // symmetric: a random side against the rest
+        std::vector<bool> side(n);
+        for (int k = 0; k < n; ++k) side[k] = chance(0.5);
+        for (int a = 0; a < n; ++a)
+          for (int b = 0; b < n; ++b) blocked_[a][b] = side[a] != side[b];
+        trace("partition (symmetric)");
+      } else {  // one-way links
+        int links = rnd(1, n);
+        for (int k = 0; k < links; ++k) {
+          int a = rnd(0, n - 1), b = rnd(0, n - 1);
+          if (a != b) blocked_[a][b] = true;
+        }
+        trace("partition (one-way)");
+      }
+      uint64_t gen = ++partition_gen_;
+      schedule(rnd(200, 5000), [this, gen] {
+        if (gen != partition_gen_) return;
+        for (auto& row : blocked_) row.assign(cfg_.replicas, false);
+        trace("partition healed");
+      });
+    } else if (roll < 57) {
+      int leader = serving_node();
+      if (leader >= 0) {
+        ++res_.transfers;
+        uint64_t to = chance(0.5) ? 0 : uint64_t(rnd(1, n));
+        if (to == uint64_t(leader + 1)) to = 0;
+        trace("n%d transfers leadership to %llu", leader + 1, (unsigned long long)to);
+        nodes_[leader]->inc->g->transfer_leadership(to, nullptr);
+      }
+    } else if (roll < 67) {
+      static const double drops[] = {0, 0, 0.02, 0.1, 0.3};
+      drop_ = drops[rnd(0, 4)];
+      dup_ = chance(0.5) ? 0.0 : 0.05;
+      slow_ = chance(0.5) ? 0.0 : 0.1;
+      trace("network: drop %.2f dup %.2f slow %.2f", drop_, dup_, slow_);
+    }
+    schedule(rnd(100, 700), [this] { chaos(); });
+  }
+
+  void heal_all() {
+    trace("heal: network whole, every replica up");
+    ++partition_gen_;
+    for (auto& row : blocked_) row.assign(cfg_.replicas, false);
+    drop_ = dup_ = slow_ = 0;
+    for (int i = 0; i < cfg_.replicas; ++i)
+      if (!nodes_[i]->up) start_node(i);
+    healed_ = true;
+  }
+
+  void client() {
+    if (now_ + 5000 >= end_) return;  // quiet at the end so every replica can catch up
+    int target = serving_node();
+    if (target < 0 || chance(0.05)) target = rnd(0, cfg_.replicas - 1);
+    node& n = *nodes_[target];
+    if (n.up) {
+      std::string entry = "p" + std::to_string(++res_.proposals) + "@n" + std::to_string(n.id);
+      bool after_heal = healed_;
+      int i = target;
+      n.inc->g->propose(entry, [this, i, entry, after_heal](cr::status s, uint64_t index) {
+        if (s != cr::status::ok) return;
+        ++res_.acked;
+        if (after_heal) acked_after_heal_ = true;
+        auto c = committed_.find(index);
+        if (c == committed_.end() || c->second != entry)
+          fail("n%d acknowledged '%s' at %llu but the committed entry there is '%s'", i + 1,
+               entry.c_str(), (unsigned long long)index,
+               c == committed_.end() ? "(none)" : c->second.c_str());
+        auto [it, fresh] = acked_.emplace(index, entry);
+        if (!fresh && it->second != entry)
+          fail("index %llu acknowledged twice: '%s' and '%s'", (unsigned long long)index,
+               it->second.c_str(), entry.c_str());
+      });
+    }
+    schedule(rnd(10, 60), [this] { client(); });
+  }
+
+  // After every event: at most one leader per term; a new leader holds every acknowledged entry.
+  void check_leaders() {
+    for (int i = 0; i < cfg_.replicas; ++i) {
+      node& n = *nodes_[i];
+      if (!n.up || !n.inc->g->is_leader()) continue;
+      uint64_t term = n.inc->g->term();
+      if (term > res_.max_term) res_.max_term = term;
+      auto [it, fresh] = leaders_.emplace(term, n.id);
+      if (!fresh && it->second != n.id) {
+        fail("two leaders in term %llu: n%llu and n%llu", (unsigned long long)term,
+             (unsigned long long)it->second, (unsigned long long)n.id);
+        return;
+      }
+      if (n.inc->leader_term == term) continue;
+      n.inc->leader_term = term;
+      ++res_.elections;
+      trace("n%d is leader of term %llu", i + 1, (unsigned long long)term);
+      uint64_t snap = n.store.visible_snapshot_index();
+      for (const auto& [index, e] : acked_) {
+        if (index <= snap) continue;  // covered by the snapshot; checked when it serves
+        auto entry = n.store.visible_entry(index);
+        if (!entry || entry->data != e) {
+          fail("leader n%d of term %llu lacks acknowledged '%s' at %llu in its log", i + 1,
+               (unsigned long long)term, e.c_str(), (unsigned long long)index);
+          return;
+        }
+      }
+    }
+  }
+
+  void dump() {
+    for (int i = 0; i < cfg_.replicas; ++i) {
+      auto& n = *nodes_[i];
+      if (!n.up) continue;
+      struct raft* r = n.inc->g->raw();
+      trace("n%d state %d term %llu commit %llu applied %llu stored %llu last %llu queued %zu snap %llu",
+            i + 1, r->state, (unsigned long long)r->current_term, (unsigned long long)r->commit_index,
+            (unsigned long long)r->last_applied, (unsigned long long)r->last_stored,
+            (unsigned long long)raft_last_index(r), n.store.queued(),
+            (unsigned long long)n.store.visible_snapshot_index());
+      if (r->state == RAFT_LEADER)
+        for (unsigned k = 0; k < r->configuration.n; ++k) {
+          auto& p = r->leader_state.progress[k];
+          trace("   progress n%llu: mode %d next %llu match %llu snapshot %llu", (unsigned long long)r->configuration.servers[k].id, p.state,
+                (unsigned long long)p.next_index, (unsigned long long)p.match_index, (unsigned long long)p.snapshot_index);
+        }
+    }
+  }
+
+  void final_checks() {
+    dump();
+    if (!acked_after_heal_) {
+      fail("liveness: nothing was committed in the %llu ms after healing",
+           (unsigned long long)cfg_.settle_ms);
+      return;
+    }
+    uint64_t want_applied = 0;
+    for (const auto& n : nodes_) want_applied = std::max(want_applied, n->inc->g->applied_index());
+    res_.last_index = want_applied;
+    const fsm_state& ref = nodes_[0]->inc->fsm;
+    for (int i = 0; i < cfg_.replicas; ++i) {
+      auto& n = *nodes_[i];
+      if (n.inc->g->applied_index() != want_applied) {
+        fail("n%d applied up to %llu, others up to %llu after settling", i + 1,
+             (unsigned long long)n.inc->g->applied_index(), (unsigned long long)want_applied);
+        return;
+      }
+      if (digest(n.inc->fsm) != digest(ref)) {
+        fail("digest of n%d differs from n1's", i + 1);
+        return;
+      }
+    }
+    for (const auto& [index, e] : acked_) {
+      auto it = ref.applied.find(index);
+      if (it == ref.applied.end() || it->second != e) {
+        fail("acknowledged '%s' at %llu is missing from the final state", e.c_str(),
+             (unsigned long long)index);
+        return;
+      }
+    }
+  }
+
+  config cfg_;
+  std::mt19937_64 rng_;
+  std::priority_queue<event, std::vector<event>, std::greater<event>> queue_;
+  uint64_t now_ = 0, seq_ = 0, end_ = 0;
+  std::vector<std::unique_ptr<node>> nodes_;
+  std::vector<std::vector<bool>> blocked_;
+  uint64_t partition_gen_ = 0;
+  double drop_ = 0, dup_ = 0, slow_ = 0;
+  bool healed_ = false, acked_after_heal_ = false;
+  std::map<uint64_t, std::string> committed_;  // index -> entry, from every apply anywhere
+  std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
+  std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
+  uint64_t held_ = 0, stale_ = 0;
+  result res_;
+};
+
+uint64_t sim_clock::now_ms() { return s_.now(); }
+int sim_clock::random(int min, int max) { return s_.rnd(min, max); }
+void sim_clock::every(unsigned ms, std::function<void()> tick) {
+  tick_loop(ms, std::make_shared<std::function<void()>>(std::move(tick)));
+}
+void sim_clock::tick_loop(unsigned ms, std::shared_ptr<std::function<void()>> tick) {
+  s_.node_event(node_, inc_, ms, [this, ms, tick] {
+    (*tick)();
+    tick_loop(ms, tick);
+  });
+}
+void sim_clock::defer(std::function<void()> fn) { s_.node_event(node_, inc_, 0, std::move(fn)); }
+void sim_transport::send(uint64_t to, std::string bytes) { s_.send(node_, to, std::move(bytes)); }
+
+}  // namespace
+
+result run(const config& c) {
+  simulator s(c);
+  return s.run();
+}
+
+}  // namespace chronicle::sim

@@ -1,0 +1,32 @@
+// A deterministic simulation of one raft group: real chronicle::raft::io + group + libraft over
+// a simulated network, disk and clock, all driven by one seeded PRNG. Same seed, same run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace chronicle::sim {
+
+struct config {
+  uint64_t seed = 1;
+  int replicas = 3;
+  uint64_t chaos_ms = 20000;   // faults injected during this much simulated time
+  uint64_t settle_ms = 20000;  // then healed: liveness and convergence must follow within this
+  bool io_guards = true;       // chronicle::raft::io's guards against libraft 0.15 bugs
+  bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
+  bool verbose = false;        // print the event trace to stderr
+};
+
+struct result {
+  bool ok = true;
+  std::string violation;   // the first invariant broken, with the simulated time
+  uint64_t proposals = 0, acked = 0, crashes = 0, partitions = 0, transfers = 0;
+  uint64_t elections = 0;  // distinct (term, leader) pairs seen
+  uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
+  uint64_t held_results = 0, stale_results = 0;
+  uint64_t sim_ms = 0;
+};
+
+result run(const config& c);
+
+}  // namespace chronicle::sim
