@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "storage/raft/codec.hpp"
 #include "storage/raft/group.hpp"
 #include "storage/raft/memory_log_store.hpp"
 
@@ -180,6 +181,7 @@ class simulator {
     int to = static_cast<int>(to_id) - 1;
     if (to < 0 || to >= cfg_.replicas) return;
     ++res_.messages;
+    if (cfg_.verbose && std::getenv("CHRONICLE_SIM_MESSAGES") != nullptr) trace_message(from, to, bytes);
     int copies = chance(dup_) ? 2 : 1;
     auto shared = std::make_shared<std::string>(std::move(bytes));
     for (int k = 0; k < copies; ++k) {
@@ -191,6 +193,41 @@ class simulator {
         n.inc->g->receive(from + 1, *shared);
       });
     }
+  }
+
+  void trace_message(int from, int to, const std::string& bytes) {
+    cr::decoded_message d;
+    if (!cr::decode_message(bytes, d)) return;
+    const auto& m = d.msg;
+    auto u = [](uint64_t v) { return (unsigned long long)v; };
+    switch (m.type) {
+      case RAFT_IO_APPEND_ENTRIES:
+        trace("  n%d->n%d AE term %llu prev %llu/%llu commit %llu entries %u (first term %llu)", from + 1, to + 1,
+              u(m.append_entries.term), u(m.append_entries.prev_log_index), u(m.append_entries.prev_log_term),
+              u(m.append_entries.leader_commit), m.append_entries.n_entries,
+              u(m.append_entries.n_entries ? m.append_entries.entries[0].term : 0));
+        break;
+      case RAFT_IO_APPEND_ENTRIES_RESULT:
+        trace("  n%d->n%d AE-result term %llu rejected %llu last %llu", from + 1, to + 1,
+              u(m.append_entries_result.term), u(m.append_entries_result.rejected), u(m.append_entries_result.last_log_index));
+        break;
+      case RAFT_IO_REQUEST_VOTE:
+        trace("  n%d->n%d RV term %llu last %llu/%llu pre %d disrupt %d", from + 1, to + 1, u(m.request_vote.term),
+              u(m.request_vote.last_log_index), u(m.request_vote.last_log_term), int(m.request_vote.pre_vote), int(m.request_vote.disrupt_leader));
+        break;
+      case RAFT_IO_REQUEST_VOTE_RESULT:
+        trace("  n%d->n%d RV-result term %llu granted %d pre %d", from + 1, to + 1, u(m.request_vote_result.term),
+              int(m.request_vote_result.vote_granted), int(m.request_vote_result.pre_vote));
+        break;
+      case RAFT_IO_INSTALL_SNAPSHOT:
+        trace("  n%d->n%d SNAP term %llu last %llu/%llu", from + 1, to + 1, u(m.install_snapshot.term),
+              u(m.install_snapshot.last_index), u(m.install_snapshot.last_term));
+        break;
+      case RAFT_IO_TIMEOUT_NOW:
+        trace("  n%d->n%d TIMEOUT-NOW term %llu", from + 1, to + 1, u(m.timeout_now.term));
+        break;
+    }
+    d.release();
   }
 
   void trace(const char* fmt, ...) {
@@ -288,6 +325,14 @@ class simulator {
     n.up = false;
     n.store.crash();
     n.disk_epoch++;
+    if (cfg_.verbose) {
+      auto st = n.store.load();
+      trace("n%d durable: term %llu vote %llu log %llu..%llu (last term %llu)", i + 1,
+            (unsigned long long)st.term, (unsigned long long)st.vote,
+            (unsigned long long)st.start_index,
+            (unsigned long long)(st.start_index + st.entries.size() - 1),
+            (unsigned long long)(st.entries.empty() ? 0 : st.entries.back().term));
+    }
     held_ += n.inc->g->raw_io().stats().held_results;
     stale_ += n.inc->g->raw_io().stats().stale_results;
     n.inc.reset();
@@ -384,6 +429,7 @@ class simulator {
       int i = target;
       n.inc->g->propose(entry, [this, i, entry, after_heal](cr::status s, uint64_t index) {
         if (s != cr::status::ok) return;
+        trace("n%d acknowledged '%s' at %llu", i + 1, entry.c_str(), (unsigned long long)index);
         ++res_.acked;
         if (after_heal) acked_after_heal_ = true;
         auto c = committed_.find(index);
