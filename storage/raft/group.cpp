@@ -121,7 +121,7 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
     : options_(std::move(options)),
       sm_(std::move(sm)),
       io_(io_options{options_.id, "n" + std::to_string(options_.id), options_.hold_results,
-                     options_.drop_stale_results},
+                     options_.drop_stale_results, options_.cap_results},
           store, net, time),
       raft_(std::make_unique<struct raft>()) {
   fsm_.version = 1;

@@ -51,6 +51,7 @@ struct group_options {
   bool pre_vote = true;
   bool hold_results = true;        // io guards, see io.hpp; off only to show the bugs they fix
   bool drop_stale_results = true;
+  bool cap_results = true;
 };
 
 struct state_machine {

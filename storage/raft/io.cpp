@@ -140,6 +140,15 @@ struct io_callbacks {
     bool stale = m->type == RAFT_IO_APPEND_ENTRIES_RESULT && s->options_.drop_stale_results &&
                  s->completing_term_ && s->raft_ != nullptr &&
                  s->raft_->current_term != *s->completing_term_;
+    raft_message capped;
+    if (!stale && m->type == RAFT_IO_APPEND_ENTRIES_RESULT && s->options_.cap_results &&
+        m->append_entries_result.rejected == 0 && s->result_bound_ &&
+        m->append_entries_result.last_log_index > *s->result_bound_) {
+      capped = *m;
+      capped.append_entries_result.last_log_index = *s->result_bound_;
+      m = &capped;
+      ++s->stats_.capped_results;
+    }
     if (stale) {
       ++s->stats_.stale_results;
     } else if (m->server_id != s->options_.id) {
@@ -171,10 +180,13 @@ struct io_callbacks {
     }
     s->mirror_append(first, entries, n);
     uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
-    uint64_t id = s->add_pending([s, req, cb, term](int status) {
+    uint64_t last = first + n - 1;
+    uint64_t id = s->add_pending([s, req, cb, term, last](int status) {
       s->completing_term_ = term;
+      s->result_bound_ = last;
       if (cb != nullptr) cb(req, status);
       s->completing_term_.reset();
+      s->result_bound_.reset();
     });
     std::weak_ptr<int> alive = s->alive_;
     s->store_.append(first, std::move(copy), [s, alive, id](bool ok) {
@@ -203,10 +215,15 @@ struct io_callbacks {
     s->mirror_snapshot(snap->index, snap->term, trailing);
     uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
     bool install = trailing == 0;
-    uint64_t id = s->add_pending([s, req, cb, term, install](int status) {
-      if (install) s->completing_term_ = term;
+    uint64_t last = snap->index;
+    uint64_t id = s->add_pending([s, req, cb, term, install, last](int status) {
+      if (install) {
+        s->completing_term_ = term;
+        s->result_bound_ = last;
+      }
       if (cb != nullptr) cb(req, status);
       s->completing_term_.reset();
+      s->result_bound_.reset();
     });
     std::weak_ptr<int> alive = s->alive_;
     s->store_.put_snapshot(std::move(copy), trailing, [s, alive, id](bool ok) {
@@ -289,7 +306,10 @@ void io::receive(uint64_t from, std::string_view bytes) {
   auto& address = addresses_[from];
   if (address != d.from_address) address = d.from_address;
   d.msg.server_address = address.c_str();
+  if (d.msg.type == RAFT_IO_APPEND_ENTRIES)
+    result_bound_ = d.msg.append_entries.prev_log_index + d.msg.append_entries.n_entries;
   recv_cb_(&raw_, &d.msg);  // raft owns the entries / snapshot data from here
+  result_bound_.reset();
   done_event();
 }
 

@@ -15,6 +15,11 @@
 //   drop_stale_results: an AppendEntries/InstallSnapshot result produced when a write that was
 //     started in an older term completes is not sent (its "last stored" would speak for entries
 //     of a leader the new one does not know).
+//   cap_results: a follower's successful AppendEntries result claims at most the entries that
+//     request verified (prev_log_index + n_entries), never its whole log: libraft answers with
+//     its last stored index, and the leader takes that as matching even when the follower's
+//     tail holds entries of an older term that differ from the leader's (lost acknowledged
+//     entries in the simulation, docs/replication.md).
 #pragma once
 
 #include "storage/raft/c_raft.hpp"
@@ -37,11 +42,13 @@ struct io_options {
   std::string address;
   bool hold_results = true;
   bool drop_stale_results = true;
+  bool cap_results = true;
 };
 
 struct io_stats {
   uint64_t held_results = 0;    // results ignored by hold_results
   uint64_t stale_results = 0;   // results not sent by drop_stale_results
+  uint64_t capped_results = 0;  // results whose last index cap_results lowered
   uint64_t malformed = 0;       // received messages refused by the decoder
 };
 
@@ -90,6 +97,7 @@ class io {
   uint64_t next_pending_ = 1;
   std::map<uint64_t, cancel_fn> pending_;
   std::optional<uint64_t> completing_term_;
+  std::optional<uint64_t> result_bound_;  // highest index the result being produced verified
   std::map<uint64_t, std::string> addresses_;
   // Terms of raft's in-memory log: snapshot (index, term), then entries from mirror_start_.
   uint64_t snap_index_ = 0, snap_term_ = 0, mirror_start_ = 1;

@@ -154,12 +154,14 @@ class simulator {
       if (n->inc && n->inc->g) {
         res_.held_results += n->inc->g->raw_io().stats().held_results;
         res_.stale_results += n->inc->g->raw_io().stats().stale_results;
+        res_.capped_results += n->inc->g->raw_io().stats().capped_results;
       }
       n->up = false;
       n->inc.reset();
     }
     res_.held_results += held_;
     res_.stale_results += stale_;
+    res_.capped_results += capped_;
     return res_;
   }
 
@@ -277,8 +279,9 @@ class simulator {
     for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), ""});
     o.snapshot_threshold = 24;  // small, so that lagging replicas need snapshots
     o.snapshot_trailing = 6;
-    o.hold_results = cfg_.io_guards;
-    o.drop_stale_results = cfg_.io_guards;
+    o.hold_results = (cfg_.io_guards & 1) != 0;
+    o.drop_stale_results = (cfg_.io_guards & 2) != 0;
+    o.cap_results = (cfg_.io_guards & 4) != 0;
     cr::state_machine sm;
     sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
       if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);
@@ -335,6 +338,7 @@ class simulator {
     }
     held_ += n.inc->g->raw_io().stats().held_results;
     stale_ += n.inc->g->raw_io().stats().stale_results;
+    capped_ += n.inc->g->raw_io().stats().capped_results;
     n.inc.reset();
   }
 
@@ -540,7 +544,7 @@ class simulator {
   std::map<uint64_t, std::string> committed_;  // index -> entry, from every apply anywhere
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
-  uint64_t held_ = 0, stale_ = 0;
+  uint64_t held_ = 0, stale_ = 0, capped_ = 0;
   result res_;
 };
 

@@ -12,7 +12,9 @@ struct config {
   int replicas = 3;
   uint64_t chaos_ms = 20000;   // faults injected during this much simulated time
   uint64_t settle_ms = 20000;  // then healed: liveness and convergence must follow within this
-  bool io_guards = true;       // chronicle::raft::io's guards against libraft 0.15 bugs
+  // chronicle::raft::io's guards against libraft 0.15 bugs, a bit each:
+  // 1 hold_results, 2 drop_stale_results, 4 cap_results.
+  unsigned io_guards = 7;
   bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
   bool verbose = false;        // print the event trace to stderr
 };
@@ -23,7 +25,7 @@ struct result {
   uint64_t proposals = 0, acked = 0, crashes = 0, partitions = 0, transfers = 0;
   uint64_t elections = 0;  // distinct (term, leader) pairs seen
   uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
-  uint64_t held_results = 0, stale_results = 0;
+  uint64_t held_results = 0, stale_results = 0, capped_results = 0;
   uint64_t sim_ms = 0;
 };
 
