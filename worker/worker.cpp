@@ -9,7 +9,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "worker/sdk/replayer.hpp"
+#include "worker/sdk/activity_runner.hpp"
+#include "worker/sdk/query.hpp"
+#include "worker/sdk/workflow_cache.hpp"
 
 namespace chronicle {
 

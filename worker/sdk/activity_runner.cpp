@@ -1,30 +1,12 @@
-// Activity task execution: see replayer.hpp for the contract of run_activity_task.
+// Activity task execution: see activity_runner.hpp for the contract of run_activity_task.
+#include "worker/sdk/activity_runner.hpp"
+
 #include <utility>
 
+#include "worker/sdk/describe.hpp"
 #include "worker/sdk/errors.hpp"
-#include "worker/sdk/replayer.hpp"
 
 namespace chronicle::sdk {
-
-namespace {
-
-pb::Failure make_failure(const std::string& type, const std::string& message,
-                         bool non_retryable) {
-  pb::Failure failure;
-  failure.set_type(type);
-  failure.set_message(message);
-  failure.set_non_retryable(non_retryable);
-  failure.set_source("worker");
-  return failure;
-}
-
-std::string registered(const registry& reg) {
-  std::string out;
-  for (const auto& name : reg.activity_names()) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
-}
-
-}  // namespace
 
 activity_task_result run_activity_task(const registry& reg, const pb::ActivityTask& task,
                                        const std::string& identity,
@@ -38,17 +20,15 @@ activity_task_result run_activity_task(const registry& reg, const pb::ActivityTa
   };
   const activity_fn* fn = reg.find_activity(task.activity_type());
   if (!fn)
-    return failed(make_failure(unknown_activity_type,
-                               "activity type '" + task.activity_type() +
-                                   "' is not registered on this worker (registered: " +
-                                   registered(reg) + ")",
-                               false));
+    return failed(worker_failure(unknown_activity_type,
+                                 not_registered_message("activity", task.activity_type(),
+                                                        reg.activity_names())));
   json input;
   try {
     input = from_payload(task.input());
   } catch (const payload_error& e) {
-    return failed(
-        make_failure(payload_error_type, std::string("invalid activity input: ") + e.what(), true));
+    return failed(worker_failure(payload_error_type,
+                                 std::string("invalid activity input: ") + e.what(), true));
   }
   activity_info info;
   info.workflow_id = task.token().workflow_id();
@@ -76,9 +56,9 @@ activity_task_result run_activity_task(const registry& reg, const pb::ActivityTa
   } catch (const application_error& e) {
     return failed(e.to_failure());
   } catch (const std::exception& e) {
-    return failed(make_failure(activity_error_type, e.what(), false));
+    return failed(worker_failure(activity_error_type, e.what()));
   } catch (...) {
-    return failed(make_failure(activity_error_type, "activity threw a non-standard exception", false));
+    return failed(worker_failure(activity_error_type, "activity threw a non-standard exception"));
   }
 }
 

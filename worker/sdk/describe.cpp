@@ -61,4 +61,16 @@ std::string describe_command(const pb::Command& command) {
   }
 }
 
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+std::string not_registered_message(const std::string& kind, const std::string& type,
+                                   const std::vector<std::string>& known) {
+  return kind + " type '" + type + "' is not registered on this worker (registered: " +
+         join_names(known) + ")";
+}
+
 }  // namespace chronicle::sdk

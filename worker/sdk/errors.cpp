@@ -9,13 +9,18 @@ application_error::application_error(std::string type, std::string message, bool
       type_(std::move(type)),
       non_retryable_(non_retryable) {}
 
-pb::Failure application_error::to_failure() const {
+pb::Failure worker_failure(const std::string& type, const std::string& message,
+                           bool non_retryable) {
   pb::Failure failure;
-  failure.set_message(what());
-  failure.set_type(type_);
-  failure.set_non_retryable(non_retryable_);
+  failure.set_message(message);
+  failure.set_type(type);
+  failure.set_non_retryable(non_retryable);
   failure.set_source("worker");
   return failure;
+}
+
+pb::Failure application_error::to_failure() const {
+  return worker_failure(type_, what(), non_retryable_);
 }
 
 activity_failure::activity_failure(pb::Failure failure)

@@ -15,6 +15,9 @@
 //    it escapes the workflow function (do not swallow it in a catch (std::exception&)).
 //  - nondeterminism_error: workflow code did not produce the commands its history records; the
 //    message names the event and both sides.
+//
+// Also the failure types of the responses the SDK builds (workflow_task.hpp, activity_runner.hpp
+// say when each is used) and worker_failure(), the one way those failures are made.
 #pragma once
 
 #include <stdexcept>
@@ -24,6 +27,20 @@
 #include "protocol/messages.hpp"
 
 namespace chronicle::sdk {
+
+// Failure types of the responses built by the SDK.
+inline constexpr const char* invalid_history_type = "InvalidHistory";
+inline constexpr const char* unknown_workflow_type = "UnknownWorkflowType";
+inline constexpr const char* nondeterminism_type = "NonDeterminismError";
+inline constexpr const char* payload_error_type = "PayloadError";
+inline constexpr const char* workflow_task_error_type = "WorkflowTaskError";
+inline constexpr const char* unknown_activity_type = "UnknownActivityType";
+inline constexpr const char* activity_error_type = "Error";
+inline constexpr const char* canceled_error_type = "CanceledError";
+
+// A failure raised by this worker: type, message, non_retryable and source "worker".
+pb::Failure worker_failure(const std::string& type, const std::string& message,
+                           bool non_retryable = false);
 
 class application_error : public std::runtime_error {
  public:

@@ -38,13 +38,13 @@
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
 //    With the worker's sticky cache the code of earlier tasks usually does not run again at all
-//    (see workflow_cache in replayer.hpp); is_replaying() is for logging, never for decisions.
+//    (see workflow_cache.hpp); is_replaying() is for logging, never for decisions.
 //  - Each awaitable may be awaited by one coroutine at a time; awaiting one that is already
 //    being awaited throws std::logic_error.
 //  - GCC 12 rejects a braced list inside a co_await expression ("array used as initializer"):
 //    build the input first (`json args = {{"name", n}}; co_await ctx.activity("Greet", args);`).
 //    Likewise C++ forbids co_await inside a catch handler: remember the error, await after it.
-//  - Instances are created only by the replayer (run_workflow_task) and outlive the workflow
+//  - Instances are created only by the replay machine (replay_machine.hpp) and outlive the workflow
 //    coroutine they are handed to.
 #pragma once
 
