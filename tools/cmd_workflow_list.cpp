@@ -66,6 +66,37 @@ std::string list_request(const globals& g, const list_options& o, pb::ListWorkfl
   return {};
 }
 
+// Fetches a page (or with --all every page) and prints the runs; nodes that did not answer are
+// named on stderr.
+int list_runs(const context& ctx, const list_options& o) {
+  pb::ListWorkflowsRequest req;
+  auto wrong = list_request(ctx.g, o, req);
+  if (!wrong.empty()) return usage(ctx.g, wrong);
+  pb::ListWorkflowsResponse all;
+  while (true) {
+    auto resp = ctx.c.list(req);
+    if (!resp) return ctx.failed(resp.error());
+    for (auto& e : *resp->mutable_executions()) *all.add_executions() = std::move(e);
+    for (auto& m : resp->missing_nodes())
+      if (std::find(all.missing_nodes().begin(), all.missing_nodes().end(), m) ==
+          all.missing_nodes().end())
+        all.add_missing_nodes(m);
+    all.set_next_page_token(resp->next_page_token());
+    if (!o.all_pages || resp->next_page_token().empty()) break;
+    req.set_next_page_token(resp->next_page_token());
+  }
+  auto j = to_json(all);
+  std::string text = list_text(all);
+  if (!all.next_page_token().empty()) {
+    j["nextPageToken"] = to_hex(all.next_page_token());
+    text += "(more: --next-page-token " + to_hex(all.next_page_token()) + ")\n";
+  }
+  ctx.print_document(j, text);
+  for (auto& m : all.missing_nodes())
+    std::cerr << "chronicle: warning: node " << m << " did not answer; its runs are missing\n";
+  return 0;
+}
+
 }  // namespace
 
 command workflow_list_command(CLI::App* wf, globals& g) {
@@ -85,35 +116,7 @@ command workflow_list_command(CLI::App* wf, globals& g) {
   sub->add_option("--next-page-token", o->page_token, "continue after a previous page (hex)");
   sub->add_flag("--all", o->all_pages, "fetch every page");
   add_json_flag(sub, g);
-  return {sub, with_node([o](const context& ctx) {
-            pb::ListWorkflowsRequest req;
-            auto wrong = list_request(ctx.g, *o, req);
-            if (!wrong.empty()) return usage(ctx.g, wrong);
-            pb::ListWorkflowsResponse all;
-            while (true) {
-              auto resp = ctx.c.list(req);
-              if (!resp) return ctx.failed(resp.error());
-              for (auto& e : *resp->mutable_executions()) *all.add_executions() = std::move(e);
-              for (auto& m : resp->missing_nodes())
-                if (std::find(all.missing_nodes().begin(), all.missing_nodes().end(), m) ==
-                    all.missing_nodes().end())
-                  all.add_missing_nodes(m);
-              all.set_next_page_token(resp->next_page_token());
-              if (!o->all_pages || resp->next_page_token().empty()) break;
-              req.set_next_page_token(resp->next_page_token());
-            }
-            auto j = to_json(all);
-            std::string text = list_text(all);
-            if (!all.next_page_token().empty()) {
-              j["nextPageToken"] = to_hex(all.next_page_token());
-              text += "(more: --next-page-token " + to_hex(all.next_page_token()) + ")\n";
-            }
-            ctx.print_document(j, text);
-            for (auto& m : all.missing_nodes())
-              std::cerr << "chronicle: warning: node " << m
-                        << " did not answer; its runs are missing\n";
-            return 0;
-          })};
+  return {sub, with_node([o](const context& ctx) { return list_runs(ctx, *o); })};
 }
 
 }  // namespace chronicle::cli
