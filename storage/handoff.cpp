@@ -6,9 +6,8 @@ namespace chronicle::storage {
 
 namespace {
 
-// Tables that hold a shard's data (meta and default hold none).
-constexpr table data_tables[] = {table::history, table::executions, table::timers,
-                                 table::transfers, table::visibility};
+// Tables that hold a shard's data (meta, default and raft hold none).
+constexpr auto& data_tables = keys::data_tables;
 constexpr uint32_t data_table_count = sizeof(data_tables) / sizeof(data_tables[0]);
 
 std::string owner_mark_key(uint32_t shard) { return "owner/" + keys::encode_u32(shard); }

@@ -10,6 +10,12 @@ constexpr char executions_current_tag = 'c';
 constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
 constexpr char visibility_type_status_tag = 'y';
+constexpr char raft_term_tag = 't';
+constexpr char raft_vote_tag = 'v';
+constexpr char raft_entry_tag = 'e';
+constexpr char raft_snapshot_meta_tag = 's';
+constexpr char raft_snapshot_data_tag = 'd';
+constexpr char raft_applied_tag = 'a';
 
 uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
@@ -48,8 +54,15 @@ const char* table_name(table t) {
     case table::transfers: return "transfers";
     case table::visibility: return "visibility";
     case table::meta: return "meta";
+    case table::raft: return "raft";
   }
   return "unknown";
+}
+
+bool is_data_table(uint8_t tag) {
+  for (auto t : data_tables)
+    if (static_cast<uint8_t>(t) == tag) return true;
+  return false;
 }
 
 void put_u32(std::string* dst, uint32_t v) {
@@ -93,6 +106,43 @@ std::string shard_prefix(uint32_t shard) {
   k.reserve(128);  // one allocation for a whole key of usual IDs, appended to this prefix
   put_u32(&k, shard);
   return k;
+}
+
+std::optional<uint64_t> decode_u64(std::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
+std::string raft_key(uint32_t shard, raft_record record) {
+  std::string k = shard_prefix(shard);
+  switch (record) {
+    case raft_record::term: k.push_back(raft_term_tag); break;
+    case raft_record::vote: k.push_back(raft_vote_tag); break;
+    case raft_record::snapshot_meta: k.push_back(raft_snapshot_meta_tag); break;
+    case raft_record::snapshot_data: k.push_back(raft_snapshot_data_tag); break;
+    case raft_record::applied_index: k.push_back(raft_applied_tag); break;
+  }
+  return k;
+}
+
+std::string raft_entries_prefix(uint32_t shard) {
+  std::string k = shard_prefix(shard);
+  k.push_back(raft_entry_tag);
+  return k;
+}
+
+std::string raft_entry_key(uint32_t shard, uint64_t index) {
+  std::string k = raft_entries_prefix(shard);
+  put_u64(&k, index);
+  return k;
+}
+
+std::optional<uint64_t> raft_entry_index(uint32_t shard, std::string_view key) {
+  auto prefix = raft_entries_prefix(shard);
+  if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return decode_u64(key.substr(prefix.size()));
 }
 
 std::string history_prefix(const run_key& run) { return run_prefix(run); }
@@ -268,6 +318,8 @@ size_t insert_hint_prefix_length(table t, std::string_view key) {
       if (end != npos && (tag == 's' || tag == visibility_type_status_tag)) end += u32_bytes;
       return end == npos || end > key.size() ? tagged : end;
     }
+    case table::raft:  // shard | 'e' | index: each shard's entries in index order
+      return key.size() > shard_bytes + 1 && key[shard_bytes] == raft_entry_tag ? shard_bytes + 1 : 0;
     case table::default_cf:
     case table::meta: return 0;
   }

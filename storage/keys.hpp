@@ -28,6 +28,15 @@
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
 //              (schema 2 added 't' and 'i', schema 3 'y'; opening an older database writes
 //              them, see store_impl.hpp)
+//   raft       (replicated shards, storage/raft/rocks_log_store.hpp and shard_state_machine.hpp;
+//              a database without it gets it on open, no schema change)
+//              shard | 't'                -> current term (u64)
+//              shard | 'v'                -> vote: server ID (u64)
+//              shard | 'e' | index (u64)  -> log entry: term (u64) | type (u16) | data
+//              shard | 's'                -> last snapshot: index | term | configuration_index
+//                                            (u64 each) | configuration (io's encoding)
+//              shard | 'd'                -> last snapshot's data (shard_state_machine's bytes)
+//              shard | 'a'                -> applied index (u64) of the shard's data tables
 //
 // The tag bytes and column family names are part of the on-disk format: never reuse or rename.
 #pragma once
@@ -43,8 +52,15 @@
 namespace chronicle::storage::keys {
 
 // Column family names. The order of `table` is the order of handles in the open database.
-enum class table : uint8_t { default_cf, history, executions, timers, transfers, visibility, meta };
-inline constexpr int table_count = 7;
+enum class table : uint8_t { default_cf, history, executions, timers, transfers, visibility, meta,
+                             raft };
+inline constexpr int table_count = 8;
+// The tables that hold a shard's replicated data (a transition writes only these; a shard's
+// snapshot, digest and handoff cover exactly these). Not meta, default or raft.
+inline constexpr table data_tables[] = {table::history, table::executions, table::timers,
+                                        table::transfers, table::visibility};
+// Whether `tag` (a table's numeric value) names one of data_tables.
+bool is_data_table(uint8_t tag);
 const char* table_name(table t);
 
 inline constexpr std::string_view meta_num_shards = "num_shards";
@@ -65,6 +81,15 @@ void put_string_prefix(std::string* dst, std::string_view s);
 
 // The 4-byte prefix of every key of a shard.
 std::string shard_prefix(uint32_t shard);
+// Returns nullopt unless `bytes` is exactly 8 bytes.
+std::optional<uint64_t> decode_u64(std::string_view bytes);
+
+// raft: a shard's single records and its log entries (index big-endian: log order).
+std::string raft_key(uint32_t shard, raft_record record);
+std::string raft_entry_key(uint32_t shard, uint64_t index);
+std::string raft_entries_prefix(uint32_t shard);
+// The index of a raft_entry_key of `shard`; nullopt for any other key.
+std::optional<uint64_t> raft_entry_index(uint32_t shard, std::string_view key);
 
 // history
 std::string history_prefix(const run_key& run);
@@ -117,7 +142,8 @@ std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::Workfl
 // hint (store.cpp): keys sharing it are mostly written one after another at neighbouring places,
 // so an insert starts from where the last one with the same part went instead of from the top of
 // the skip list. history and transfers: the run; executions: the whole key (rewritten in place);
-// timers: the shard; visibility: the index and its leading fields (namespace, type, status).
+// timers: the shard; visibility: the index and its leading fields (namespace, type, status);
+// raft: the shard's entries.
 // 0 for a table without hints or a key too short to have the part. Only a hint: any length is
 // correct, a good one saves memtable comparisons.
 size_t insert_hint_prefix_length(table t, std::string_view key);

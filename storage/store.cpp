@@ -145,35 +145,7 @@ rocksdb::DBOptions db_options(const shared_memory& mem) {
 // ---------------------------------------------------------------------------------------------
 // write_batch: records operations; store::write turns them into one rocksdb::WriteBatch.
 
-struct write_batch::impl {
-  struct op {
-    table cf;
-    std::string key;
-    std::optional<std::string> value;  // nullopt: delete
-    bool single = false;               // a delete of a key put exactly once (SingleDelete)
-  };
-  std::vector<op> ops;
-  std::string error;  // first serialization failure, reported by store::write
-
-  impl() { ops.reserve(16); }  // a transition's records, without regrowing
-
-  std::string serialize(const google::protobuf::MessageLite& msg) {
-    std::string value;
-    if (!msg.SerializeToString(&value) && error.empty())
-      error = std::string("cannot serialize ") + msg.GetTypeName();
-    return value;
-  }
-  void put(table cf, std::string key, const google::protobuf::MessageLite& msg) {
-    put_bytes(cf, std::move(key), serialize(msg));
-  }
-  void put_bytes(table cf, std::string key, std::string value) {
-    ops.push_back({cf, std::move(key), std::move(value)});
-  }
-  void del(table cf, std::string key) { ops.push_back({cf, std::move(key), std::nullopt}); }
-  void single_del(table cf, std::string key) {
-    ops.push_back({cf, std::move(key), std::nullopt, true});
-  }
-};
+// write_batch::impl is in storage/store_impl.hpp (shared with batch_bytes.cpp, raft_records.cpp).
 
 write_batch::write_batch() : impl_(std::make_unique<impl>()) {}
 write_batch::~write_batch() = default;
@@ -330,20 +302,32 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
 status store::write(write_batch& batch) { return write_group({&batch}); }
 
 status store::write_group(const std::vector<write_batch*>& batches) {
+  return write_batches(batches, mode_ == durability::fsync);
+}
+
+status store::write_synced(write_batch& batch) { return write_batches({&batch}, true); }
+
+status store::write_unsynced(write_batch& batch) { return write_batches({&batch}, false); }
+
+status store::write_batches(const std::vector<write_batch*>& batches, bool sync) {
   rocksdb::WriteBatch wb;
   for (const auto* batch : batches) {
     const auto& b = *batch->impl_;
     if (!b.error.empty()) return status::error(b.error);
     for (const auto& op : b.ops) {
-      auto rs = op.value    ? wb.Put(impl_->cf(op.cf), op.key, *op.value)
-                : op.single ? wb.SingleDelete(impl_->cf(op.cf), op.key)
-                            : wb.Delete(impl_->cf(op.cf), op.key);
+      rocksdb::Status rs;
+      switch (op.kind) {
+        case op_kind::put: rs = wb.Put(impl_->cf(op.cf), op.key, op.value); break;
+        case op_kind::del: rs = wb.Delete(impl_->cf(op.cf), op.key); break;
+        case op_kind::single_del: rs = wb.SingleDelete(impl_->cf(op.cf), op.key); break;
+        case op_kind::range_del: rs = wb.DeleteRange(impl_->cf(op.cf), op.key, op.value); break;
+      }
       if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
     }
   }
   if (wb.Count() == 0) return {};
   rocksdb::WriteOptions wo;
-  wo.sync = mode_ == durability::fsync;
+  wo.sync = sync;
   auto started = std::chrono::steady_clock::now();
   auto rs = impl_->db->Write(wo, &wb);
   if (observer_) observer_(std::chrono::steady_clock::now() - started, batches.size());

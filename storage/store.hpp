@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/messages.hpp"
@@ -37,6 +38,9 @@ struct run_key {
   std::string workflow_id;
   std::string run_id;
 };
+
+// The single records a shard keeps in the raft column family (key layout in storage/keys.hpp).
+enum class raft_record : uint8_t { term, vote, snapshot_meta, snapshot_data, applied_index };
 
 // A set of changes applied atomically by store::write.
 class write_batch {
@@ -72,6 +76,31 @@ public:
   [[nodiscard]] bool empty() const;
   // Empty unless a record could not be serialized (store::write then fails the batch).
   [[nodiscard]] const std::string& serialization_error() const;
+
+  // --- as bytes: a transition's batch is a raft log entry (storage/batch_bytes.cpp) ---
+  // The batch's operations in Chronicle's own format (version byte, then per operation its kind,
+  // table tag, key and value): tables are named by their keys::table tag, never by a database's
+  // column family IDs, so the bytes mean the same on every replica. Fails (out untouched) when a
+  // record could not be serialized or an operation is outside the data tables (raft, meta).
+  [[nodiscard]] status to_bytes(std::string* out) const;
+  // A batch rebuilt from to_bytes's bytes. Validates everything: version, kinds, data tables
+  // only, lengths, no trailing bytes, and every key in `shard`'s range (an entry of one shard
+  // never writes another's keys). Returns nullopt with *st set on any of these, never crashes.
+  static std::optional<write_batch> from_bytes(std::string_view bytes, uint32_t shard, status* st);
+  // The number of operations (puts and deletes) in the batch.
+  [[nodiscard]] size_t size() const;
+
+  // --- raft column family (storage/raft/rocks_log_store.cpp, shard_state_machine.cpp) ---
+  void put_raft(uint32_t shard, raft_record record, std::string value);
+  void delete_raft(uint32_t shard, raft_record record);
+  void put_raft_entry(uint32_t shard, uint64_t index, std::string value);
+  // Deletes the shard's entries with index in [from, to); to == 0: every entry from `from` on.
+  // One range deletion (a single tombstone whatever the number of entries).
+  void delete_raft_entries(uint32_t shard, uint64_t from, uint64_t to = 0);
+  // Deletes every key of the shard in every data table (range deletions).
+  void delete_shard_data(uint32_t shard);
+  // Puts (table, key, value) as read by store::read_shard; REQUIRES: a data table.
+  void put_data(uint8_t table_tag, std::string key, std::string value);
 
 private:
   friend class store;
@@ -121,6 +150,11 @@ public:
   status write(write_batch& batch);
   // Writes several batches atomically as one RocksDB write (one sync). Blocks the caller.
   status write_group(const std::vector<write_batch*>& batches);
+  // write() synced whatever the durability mode (raft term and vote: durable on return).
+  status write_synced(write_batch& batch);
+  // write() never synced (a raft replica applying a committed entry: the log is the durable
+  // copy). Still atomic, and ordered before every later write in RocksDB's log.
+  status write_unsynced(write_batch& batch);
   // Queues the batch for the store's committer thread (storage/committer.hpp), which groups
   // concurrent batches into one synced write, and returns at once. `done` runs exactly once on the
   // committer thread after the batch is durable (or failed); it must be short and thread-safe.
@@ -185,6 +219,21 @@ public:
   };
   [[nodiscard]] memory memory_usage() const;
 
+  // --- replicated shards (storage/raft_records.cpp) ---
+  // A record of the shard's raft state: nullopt when absent.
+  std::optional<std::string> get_raft(uint32_t shard, raft_record record, status* st) const;
+  // Visits the shard's raft log entries in index order until fn returns false.
+  status scan_raft_entries(uint32_t shard,
+                           const std::function<bool(uint64_t index, std::string_view value)>& fn) const;
+  // True when the raft column family holds any key of the shard.
+  bool has_raft_state(uint32_t shard, status* st) const;
+  // Reads, at one RocksDB snapshot, the shard's applied index (0 when absent) and then every key
+  // of the shard in every data table (keys::data_tables order, key order in each), calling fn
+  // with the table's tag. Stops early when fn returns false.
+  status read_shard(uint32_t shard, uint64_t* applied_index,
+                    const std::function<bool(uint8_t table_tag, std::string_view key,
+                                             std::string_view value)>& fn) const;
+
   // --- shard handoff (storage/handoff.cpp) ---
   // The membership under which this node last took ownership of a shard (empty: never).
   std::string shard_owner_mark(uint32_t shard, status* st) const;
@@ -201,6 +250,7 @@ public:
 
 private:
   store();
+  status write_batches(const std::vector<write_batch*>& batches, bool sync);
   struct impl;
   std::unique_ptr<impl> impl_;
   std::unique_ptr<committer> committer_;  // destroyed first (see ~store)

@@ -1,4 +1,5 @@
-// The RocksDB side of store: shared by store.cpp and handoff.cpp only (never include elsewhere).
+// The RocksDB side of store and write_batch: shared by the .cpp files of storage/ only (never
+// include elsewhere).
 #pragma once
 
 #include <rocksdb/cache.h>
@@ -20,6 +21,43 @@
 namespace chronicle::storage {
 
 using keys::table;
+
+enum class op_kind : uint8_t { put = 1, del = 2, single_del = 3, range_del = 4 };
+
+// write_batch: records operations; store::write turns them into one rocksdb::WriteBatch.
+struct write_batch::impl {
+  struct op {
+    table cf;
+    op_kind kind;
+    std::string key;    // range_del: the first key deleted
+    std::string value;  // put: the value; range_del: the end of the range (exclusive)
+  };
+  std::vector<op> ops;
+  std::string error;  // first serialization failure, reported by store::write
+
+  impl() { ops.reserve(16); }  // a transition's records, without regrowing
+
+  std::string serialize(const google::protobuf::MessageLite& msg) {
+    std::string value;
+    if (!msg.SerializeToString(&value) && error.empty())
+      error = std::string("cannot serialize ") + msg.GetTypeName();
+    return value;
+  }
+  void put(table cf, std::string key, const google::protobuf::MessageLite& msg) {
+    put_bytes(cf, std::move(key), serialize(msg));
+  }
+  void put_bytes(table cf, std::string key, std::string value) {
+    ops.push_back({cf, op_kind::put, std::move(key), std::move(value)});
+  }
+  void del(table cf, std::string key) { ops.push_back({cf, op_kind::del, std::move(key), {}}); }
+  // A delete of a key put exactly once (SingleDelete).
+  void single_del(table cf, std::string key) {
+    ops.push_back({cf, op_kind::single_del, std::move(key), {}});
+  }
+  void range_del(table cf, std::string begin, std::string end) {
+    ops.push_back({cf, op_kind::range_del, std::move(begin), std::move(end)});
+  }
+};
 
 struct store::impl {
   std::string path;
