@@ -134,4 +134,16 @@ void write_batch::put_data(uint8_t table_tag, std::string key, std::string value
   impl_->put_bytes(static_cast<table>(table_tag), std::move(key), std::move(value));
 }
 
+void write_batch::append(write_batch other) {
+  auto& mine = *impl_;
+  auto& theirs = *other.impl_;
+  if (mine.error.empty()) mine.error = std::move(theirs.error);
+  if (mine.ops.empty()) {
+    mine.ops = std::move(theirs.ops);
+    return;
+  }
+  mine.ops.reserve(mine.ops.size() + theirs.ops.size());
+  for (auto& op : theirs.ops) mine.ops.push_back(std::move(op));
+}
+
 }  // namespace chronicle::storage

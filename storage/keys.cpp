@@ -302,9 +302,9 @@ size_t insert_hint_prefix_length(table t, std::string_view key) {
     case table::transfers:  // run | event ID: per run, in event order
       return key.size() > shard_bytes + u64_bytes ? key.size() - u64_bytes : 0;
     case table::executions:  // mutable state and current run: the same key again and again
-      return key.size();
+      return key.size() > shard_bytes ? key.size() : 0;
     case table::timers:  // shard | fire time: mostly later and later
-      return key.size() >= shard_bytes ? shard_bytes : 0;
+      return key.size() > shard_bytes ? shard_bytes : 0;
     case table::visibility: {
       // shard | tag | ...: newest start first in each index, so a new run goes next to the last
       // one written under the same leading fields.
@@ -318,8 +318,7 @@ size_t insert_hint_prefix_length(table t, std::string_view key) {
       if (end != npos && (tag == 's' || tag == visibility_type_status_tag)) end += u32_bytes;
       return end == npos || end > key.size() ? tagged : end;
     }
-    case table::raft:  // shard | 'e' | index: each shard's entries in index order
-      return key.size() > shard_bytes + 1 && key[shard_bytes] == raft_entry_tag ? shard_bytes + 1 : 0;
+    case table::raft:  // truncations and snapshots delete ranges of entries: no hints (above)
     case table::default_cf:
     case table::meta: return 0;
   }

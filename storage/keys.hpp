@@ -142,8 +142,12 @@ std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::Workfl
 // hint (store.cpp): keys sharing it are mostly written one after another at neighbouring places,
 // so an insert starts from where the last one with the same part went instead of from the top of
 // the skip list. history and transfers: the run; executions: the whole key (rewritten in place);
-// timers: the shard; visibility: the index and its leading fields (namespace, type, status);
-// raft: the shard's entries.
+// timers: the shard; visibility: the index and its leading fields (namespace, type, status).
+// 0 (no hint) for a key that is only a shard prefix, and for the raft table: such keys start
+// range deletions (store::drop_shard, write_batch::delete_shard_data, delete_raft_entries), and
+// RocksDB 7.8's memtable keeps ONE hint per prefix for both its point-key and its range-deletion
+// skip lists, so a range deletion whose start key shares a hint with point keys is inserted from
+// a node of the other list (InlineSkipList assertion, or a corrupt memtable without asserts).
 // 0 for a table without hints or a key too short to have the part. Only a hint: any length is
 // correct, a good one saves memtable comparisons.
 size_t insert_hint_prefix_length(table t, std::string_view key);

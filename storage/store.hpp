@@ -99,8 +99,11 @@ public:
   void delete_raft_entries(uint32_t shard, uint64_t from, uint64_t to = 0);
   // Deletes every key of the shard in every data table (range deletions).
   void delete_shard_data(uint32_t shard);
-  // Puts (table, key, value) as read by store::read_shard; REQUIRES: a data table.
+  // Puts (table, key, value) as read by store::read_shard; a table other than a data table
+  // fails the batch (serialization_error).
   void put_data(uint8_t table_tag, std::string key, std::string value);
+  // Moves `other`'s operations to the end of this batch (and its error, if this has none).
+  void append(write_batch other);
 
 private:
   friend class store;

@@ -1,5 +1,6 @@
 #include "storage/raft/io.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -65,6 +66,10 @@ struct io_callbacks {
                   raft_index* start_index, raft_entry** entries, size_t* n_entries) {
     io* s = self(r);
     loaded_state st = s->store_.load();
+    if (!st.error.empty()) {
+      std::fprintf(stderr, "raft log store: %s\n", st.error.c_str());
+      return RAFT_CORRUPT;
+    }
     *term = st.term;
     *vote = st.vote;
     *snapshot = nullptr;
@@ -125,13 +130,11 @@ struct io_callbacks {
   static int recover(raft_io*, const raft_configuration*) { return RAFT_NOTFOUND; }
 
   static int set_term(raft_io* r, raft_term term) {
-    self(r)->store_.set_term(term);
-    return 0;
+    return self(r)->store_.set_term(term) ? 0 : RAFT_IOERR;
   }
 
   static int set_vote(raft_io* r, raft_id id) {
-    self(r)->store_.set_vote(id);
-    return 0;
+    return self(r)->store_.set_vote(id) ? 0 : RAFT_IOERR;
   }
 
   static int send(raft_io* r, raft_io_send* req, const raft_message* m, raft_io_send_cb cb) {

@@ -34,6 +34,9 @@ struct loaded_state {
   std::optional<stored_snapshot> snapshot;
   uint64_t start_index = 1;  // index of entries[0]
   std::vector<stored_entry> entries;
+  // Non-empty: the stored state cannot be read (corrupt or I/O error); io's load then fails with
+  // RAFT_CORRUPT and the group does not start. The other fields are meaningless.
+  std::string error;
 };
 
 // Persistent state of one replica: term, vote, log and the last snapshot.
@@ -48,8 +51,9 @@ class log_store {
   // Returns false, changing nothing, when any state exists already.
   virtual bool bootstrap(const stored_entry& first) = 0;
   // REQUIRES: durable before returning (raft relies on it for votes). set_term clears the vote.
-  virtual void set_term(uint64_t term) = 0;
-  virtual void set_vote(uint64_t server_id) = 0;
+  // Returns false when the write failed (raft then sees RAFT_IOERR and does not go on).
+  virtual bool set_term(uint64_t term) = 0;
+  virtual bool set_vote(uint64_t server_id) = 0;
   // Appends entries at first_index. `done` fires once, from the owner's loop, only when the
   // entries are durable (or with ok=false when they never will be). Completions are in
   // submission order across append/truncate/put_snapshot.

@@ -51,12 +51,16 @@ bool memory_log_store::bootstrap(const stored_entry& first) {
   return true;
 }
 
-void memory_log_store::set_term(uint64_t term) {
+bool memory_log_store::set_term(uint64_t term) {
   durable_.term = term;
   durable_.vote = 0;
+  return true;
 }
 
-void memory_log_store::set_vote(uint64_t server_id) { durable_.vote = server_id; }
+bool memory_log_store::set_vote(uint64_t server_id) {
+  durable_.vote = server_id;
+  return true;
+}
 
 void memory_log_store::append(uint64_t first_index, std::vector<stored_entry> entries,
                               done_fn done) {

@@ -27,8 +27,8 @@ class memory_log_store final : public log_store {
 
   loaded_state load() override;
   bool bootstrap(const stored_entry& first) override;
-  void set_term(uint64_t term) override;
-  void set_vote(uint64_t server_id) override;
+  bool set_term(uint64_t term) override;
+  bool set_vote(uint64_t server_id) override;
   void append(uint64_t first_index, std::vector<stored_entry> entries, done_fn done) override;
   void truncate(uint64_t index) override;
   void put_snapshot(stored_snapshot snapshot, unsigned trailing, done_fn done) override;

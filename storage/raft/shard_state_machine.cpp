@@ -1,0 +1,139 @@
+#include "storage/raft/shard_state_machine.hpp"
+
+#include "storage/keys.hpp"
+
+namespace chronicle::raft {
+
+namespace {
+
+using storage::status;
+
+// Snapshot bytes, version 1: version (u8 = 1) | applied index (u64, big-endian) | a write_batch's
+// bytes (write_batch::to_bytes) holding one put per key of the shard's data tables, in
+// keys::data_tables order and key order.
+constexpr uint8_t snapshot_version = 1;
+constexpr size_t snapshot_header = 9;
+
+std::string u64_bytes(uint64_t v) {
+  std::string s;
+  storage::keys::put_u64(&s, v);
+  return s;
+}
+
+struct fnv1a64 {
+  uint64_t h = 14695981039346656037ull;
+  void add(std::string_view b) {
+    for (char c : b) {
+      h ^= static_cast<uint8_t>(c);
+      h *= 1099511628211ull;
+    }
+  }
+  void add_u32(uint32_t v) {
+    std::string s;
+    storage::keys::put_u32(&s, v);
+    add(s);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<shard_state_machine> shard_state_machine::open(storage::store& db, uint32_t shard,
+                                                               storage::status* st) {
+  status s;
+  auto v = db.get_raft(shard, storage::raft_record::applied_index, &s);
+  uint64_t applied = 0;
+  if (s.ok() && v) {
+    auto d = storage::keys::decode_u64(*v);
+    if (!d) s = status::error("corrupt applied index of shard " + std::to_string(shard));
+    else applied = *d;
+  }
+  if (st != nullptr) *st = s;
+  if (!s.ok()) return nullptr;
+  return std::unique_ptr<shard_state_machine>(new shard_state_machine(db, shard, applied));
+}
+
+status shard_state_machine::apply(uint64_t index, std::string_view entry) {
+  if (index <= applied_) return {};  // replayed after a restart: already in the data
+  storage::write_batch batch;
+  if (!entry.empty()) {
+    status st;
+    auto b = storage::write_batch::from_bytes(entry, shard_, &st);
+    if (!b)
+      return status::error("shard " + std::to_string(shard_) + " entry " + std::to_string(index) +
+                           ": " + st.message());
+    batch = std::move(*b);
+  }
+  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(index));
+  auto st = db_.write_unsynced(batch);
+  if (!st.ok())
+    return status::error("shard " + std::to_string(shard_) + " entry " + std::to_string(index) +
+                         ": " + st.message());
+  applied_ = index;
+  return {};
+}
+
+status shard_state_machine::take_snapshot(std::string* out) const {
+  storage::write_batch puts;
+  uint64_t applied = 0;
+  auto st = db_.read_shard(shard_, &applied, [&](uint8_t t, std::string_view k, std::string_view v) {
+    puts.put_data(t, std::string(k), std::string(v));
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::string body;
+  if (auto b = puts.to_bytes(&body); !b.ok()) return b;
+  std::string bytes;
+  bytes.reserve(snapshot_header + body.size());
+  bytes.push_back(static_cast<char>(snapshot_version));
+  bytes.append(u64_bytes(applied));
+  bytes.append(body);
+  *out = std::move(bytes);
+  return {};
+}
+
+std::optional<uint64_t> shard_state_machine::snapshot_applied_index(std::string_view bytes) {
+  if (bytes.size() < snapshot_header || static_cast<uint8_t>(bytes[0]) != snapshot_version)
+    return std::nullopt;
+  return storage::keys::decode_u64(bytes.substr(1, 8));
+}
+
+status shard_state_machine::restore(std::string_view bytes) {
+  const std::string what = "shard " + std::to_string(shard_) + " snapshot: ";
+  auto applied = snapshot_applied_index(bytes);
+  if (!applied) return status::error(what + "bad header");
+  if (*applied <= applied_) return {};  // our data is already at or past it
+  status st;
+  auto puts = storage::write_batch::from_bytes(bytes.substr(snapshot_header), shard_, &st);
+  if (!puts) return status::error(what + st.message());
+  storage::write_batch batch;
+  batch.delete_shard_data(shard_);
+  batch.append(std::move(*puts));
+  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(*applied));
+  st = db_.write_unsynced(batch);
+  if (!st.ok()) return status::error(what + st.message());
+  applied_ = *applied;
+  return {};
+}
+
+// The bytes hashed, for each key of the shard in read_shard's order: table tag (u8) | key length
+// (u32) | key | value length (u32) | value. The applied index is reported beside, not hashed.
+status shard_state_machine::digest(shard_digest* out) const {
+  fnv1a64 h;
+  shard_digest d;
+  auto st = db_.read_shard(shard_, &d.applied_index, [&](uint8_t t, std::string_view k, std::string_view v) {
+    h.add(std::string_view(reinterpret_cast<const char*>(&t), 1));
+    h.add_u32(static_cast<uint32_t>(k.size()));
+    h.add(k);
+    h.add_u32(static_cast<uint32_t>(v.size()));
+    h.add(v);
+    ++d.keys;
+    d.bytes += k.size() + v.size();
+    return true;
+  });
+  if (!st.ok()) return st;
+  d.digest = h.h;
+  *out = d;
+  return {};
+}
+
+}  // namespace chronicle::raft

@@ -1,0 +1,66 @@
+// shard_state_machine — the raft state machine of one shard on the node's store: applying a
+// committed entry writes its batch; a snapshot is the shard's key range in every data table.
+//
+// Contract:
+// - Owner's loop only (the shard actor's), like group: no method is called concurrently.
+// - apply(index, entry): the entry is a write_batch's bytes (write_batch::to_bytes) of this
+//   shard. It is written together with the applied index in ONE unsynced RocksDB write: the raft
+//   log is the durable copy, and RocksDB's log keeps writes in order, so after a crash the data
+//   and the applied index are both as of the same entry. An index at or below the applied index
+//   is skipped (libraft applies again from its last snapshot after a restart: a no-op). An empty
+//   entry only advances the applied index. An error (corrupt bytes, another shard's keys, a
+//   failed write) changes nothing and is fatal for this replica: stop its group, never apply a
+//   later entry over a missing one.
+// - take_snapshot: the shard's keys in every data table (history, executions, timers,
+//   transfers, visibility; not raft, not meta: the owner mark is this node's, not the shard's)
+//   and the applied index, read at one RocksDB snapshot. One buffer: chunking comes later.
+// - restore(bytes): replaces the shard's data with the snapshot's and sets the applied index,
+//   in one unsynced write (libraft stores the snapshot durably in the log store before it
+//   restores). A snapshot whose applied index is at or below ours is a no-op: libraft restores
+//   its last snapshot on every start, and our data is already at or past it.
+// - digest(): FNV-1a 64 over every (table, key, value) of the shard's data in order, read at
+//   one snapshot with the applied index: replicas at the same applied index have equal digests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/store.hpp"
+
+namespace chronicle::raft {
+
+struct shard_digest {
+  uint64_t applied_index = 0;
+  uint64_t digest = 0;  // FNV-1a 64 (see shard_state_machine.cpp for the exact bytes hashed)
+  uint64_t keys = 0;
+  uint64_t bytes = 0;   // keys + values
+};
+
+class shard_state_machine {
+ public:
+  // Reads the shard's applied index; nullptr with *st set when it cannot be read.
+  static std::unique_ptr<shard_state_machine> open(storage::store& db, uint32_t shard,
+                                                   storage::status* st);
+
+  storage::status apply(uint64_t index, std::string_view entry);
+  [[nodiscard]] uint64_t applied_index() const { return applied_; }
+  storage::status take_snapshot(std::string* out) const;
+  storage::status restore(std::string_view bytes);
+  storage::status digest(shard_digest* out) const;
+  uint32_t shard() const { return shard_; }
+
+  // The applied index a snapshot's bytes carry (nullopt when the header is malformed).
+  static std::optional<uint64_t> snapshot_applied_index(std::string_view bytes);
+
+ private:
+  shard_state_machine(storage::store& db, uint32_t shard, uint64_t applied)
+      : db_(db), shard_(shard), applied_(applied) {}
+
+  storage::store& db_;
+  uint32_t shard_;
+  uint64_t applied_;
+};
+
+}  // namespace chronicle::raft

@@ -1,0 +1,259 @@
+// A shard's raft state machine on RocksDB: idempotent apply across reopen, snapshots that move a
+// shard's data (and only that shard's) between databases with equal digests.
+#include <doctest/doctest.h>
+
+#include "storage/keys.hpp"
+#include "storage/raft/shard_state_machine.hpp"
+#include "storage/store.hpp"
+#include "temp_dir.hpp"
+
+namespace chronicle::raft {
+namespace {
+
+using storage::testing::temp_dir;
+
+std::unique_ptr<storage::store> open_at(const std::string& path) {
+  storage::status st;
+  auto s = storage::store::open(path, 8, storage::durability::fsync, &st);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  return s;
+}
+
+std::unique_ptr<shard_state_machine> machine(storage::store& db, uint32_t shard) {
+  storage::status st;
+  auto m = shard_state_machine::open(db, shard, &st);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  return m;
+}
+
+// The entry a transition of workflow `wid` on `shard` would propose: history event `event`,
+// its mutable state, a timer, and the visibility record.
+std::string entry(uint32_t shard, const std::string& wid, int64_t event) {
+  storage::write_batch b;
+  storage::run_key run{shard, "default", wid, "r1"};
+  pb::HistoryEvent e;
+  e.set_event_id(event);
+  e.set_event_type(pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  b.append_history(run, {e});
+  pb::MutableState state;
+  state.set_workflow_id(wid);
+  state.set_next_event_id(event + 1);
+  b.put_state(run, state);
+  pb::TimerRecord t;
+  t.set_namespace_("default");
+  t.set_workflow_id(wid);
+  t.set_run_id("r1");
+  t.set_started_event_id(event);
+  t.set_fire_time_ms(1000 + event);
+  b.put_timer(shard, t);
+  if (event > 1) {
+    t.set_started_event_id(event - 1);
+    t.set_fire_time_ms(1000 + event - 1);
+    b.delete_timer(shard, t);
+  }
+  pb::WorkflowExecutionInfo info;
+  info.set_namespace_("default");
+  info.set_workflow_id(wid);
+  info.set_run_id("r1");
+  info.set_workflow_type("Greeting");
+  info.set_start_time_ms(500);
+  info.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  if (event == 1) b.put_visibility(shard, info);
+  std::string bytes;
+  REQUIRE(b.to_bytes(&bytes).ok());
+  return bytes;
+}
+
+shard_digest digest_of(const shard_state_machine& m) {
+  shard_digest d;
+  auto st = m.digest(&d);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  return d;
+}
+
+int64_t next_event(storage::store& db, uint32_t shard, const std::string& wid) {
+  auto s = db.load_state({shard, "default", wid, "r1"}, nullptr);
+  return s ? s->next_event_id() : 0;
+}
+
+TEST_CASE("shard state machine: apply is idempotent across reopen - the applied index is read back") {
+  temp_dir dir;
+  {
+    auto db = open_at(dir.sub("db"));
+    auto m = machine(*db, 3);
+    CHECK(m->applied_index() == 0);
+    for (uint64_t i = 1; i <= 10; ++i) REQUIRE(m->apply(i * 2, entry(3, "wf", static_cast<int64_t>(i))).ok());
+    CHECK(m->applied_index() == 20);
+    CHECK(next_event(*db, 3, "wf") == 11);
+  }
+  auto db = open_at(dir.sub("db"));
+  auto m = machine(*db, 3);
+  CHECK(m->applied_index() == 20);
+  auto before = digest_of(*m);
+  CHECK(before.applied_index == 20);
+  // libraft replays from its last snapshot: every entry at or below 20 is skipped, even one
+  // whose bytes would change the data.
+  for (uint64_t i = 1; i <= 20; ++i) REQUIRE(m->apply(i, entry(3, "wf", 1)).ok());
+  CHECK(next_event(*db, 3, "wf") == 11);
+  CHECK(digest_of(*m).digest == before.digest);
+  REQUIRE(m->apply(21, entry(3, "wf", 11)).ok());
+  CHECK(next_event(*db, 3, "wf") == 12);
+  CHECK(digest_of(*m).digest != before.digest);
+  REQUIRE(m->apply(22, "").ok());  // an empty entry only advances the applied index
+  CHECK(m->applied_index() == 22);
+}
+
+TEST_CASE("shard state machine: a corrupt entry or another shard's entry is an error that changes nothing") {
+  temp_dir dir;
+  auto db = open_at(dir.sub("db"));
+  auto m = machine(*db, 3);
+  REQUIRE(m->apply(1, entry(3, "wf", 1)).ok());
+  auto before = digest_of(*m);
+  auto good = entry(3, "wf", 2);
+  CHECK_FALSE(m->apply(2, good.substr(0, good.size() - 1)).ok());
+  CHECK_FALSE(m->apply(2, "garbage").ok());
+  auto st = m->apply(2, entry(4, "wf", 2));
+  CHECK_FALSE(st.ok());
+  CHECK(st.message().find("outside shard 3") != std::string::npos);
+  CHECK(m->applied_index() == 1);
+  CHECK(digest_of(*m).digest == before.digest);
+  auto reopened = machine(*db, 3);
+  CHECK(reopened->applied_index() == 1);
+}
+
+TEST_CASE("shard state machine: a snapshot restored into another database gives an equal digest") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto b = open_at(dir.sub("b"));
+  auto ma = machine(*a, 5);
+  uint64_t index = 0;
+  for (int w = 0; w < 20; ++w)
+    for (int64_t e = 1; e <= 5; ++e) REQUIRE(ma->apply(++index, entry(5, "wf-" + std::to_string(w), e)).ok());
+  // b holds older, different data of shard 5 that the snapshot must replace entirely.
+  auto mb = machine(*b, 5);
+  REQUIRE(mb->apply(1, entry(5, "stale", 1)).ok());
+  REQUIRE(mb->apply(2, entry(5, "wf-0", 1)).ok());
+  CHECK(digest_of(*mb).digest != digest_of(*ma).digest);
+
+  std::string snap;
+  REQUIRE(ma->take_snapshot(&snap).ok());
+  CHECK(shard_state_machine::snapshot_applied_index(snap) == index);
+  REQUIRE(mb->restore(snap).ok());
+  CHECK(mb->applied_index() == index);
+  auto da = digest_of(*ma), db_digest = digest_of(*mb);
+  CHECK(da.keys > 100);
+  CHECK(db_digest.digest == da.digest);
+  CHECK(db_digest.keys == da.keys);
+  CHECK(db_digest.applied_index == index);
+  CHECK(next_event(*b, 5, "stale") == 0);
+  // Both go on applying the same entries and stay equal.
+  for (int64_t e = 6; e <= 8; ++e) {
+    ++index;
+    REQUIRE(ma->apply(index, entry(5, "wf-3", e)).ok());
+    REQUIRE(mb->apply(index, entry(5, "wf-3", e)).ok());
+  }
+  CHECK(digest_of(*ma).digest == digest_of(*mb).digest);
+  // Reopened, b still has the restored data and index.
+  mb.reset();
+  b.reset();
+  b = open_at(dir.sub("b"));
+  mb = machine(*b, 5);
+  CHECK(mb->applied_index() == index);
+  CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
+}
+
+TEST_CASE("shard state machine: a shard's snapshot and restore leave the other shards alone") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto b = open_at(dir.sub("b"));
+  auto a4 = machine(*a, 4), a5 = machine(*a, 5), a6 = machine(*a, 6);
+  auto b4 = machine(*b, 4), b5 = machine(*b, 5), b6 = machine(*b, 6);
+  for (uint64_t i = 1; i <= 5; ++i) {
+    REQUIRE(a4->apply(i, entry(4, "a-four", static_cast<int64_t>(i))).ok());
+    REQUIRE(a5->apply(i, entry(5, "a-five", static_cast<int64_t>(i))).ok());
+    REQUIRE(a6->apply(i, entry(6, "a-six", static_cast<int64_t>(i))).ok());
+    REQUIRE(b4->apply(i, entry(4, "b-four", static_cast<int64_t>(i))).ok());
+    REQUIRE(b6->apply(i, entry(6, "b-six", static_cast<int64_t>(i))).ok());
+  }
+  REQUIRE(a5->apply(6, entry(5, "a-five", 6)).ok());  // past b4's applied index
+  const auto b4_before = digest_of(*b4), b6_before = digest_of(*b6);
+  std::string snap;
+  REQUIRE(a5->take_snapshot(&snap).ok());
+  // The snapshot holds shard 5's keys only: restoring it into shard 4 is refused.
+  auto wrong = b4->restore(snap);
+  CHECK_FALSE(wrong.ok());
+  CHECK(wrong.message().find("outside shard 4") != std::string::npos);
+  REQUIRE(b5->restore(snap).ok());
+  CHECK(digest_of(*b5).digest == digest_of(*a5).digest);
+  CHECK(digest_of(*b4).digest == b4_before.digest);
+  CHECK(digest_of(*b6).digest == b6_before.digest);
+  CHECK(next_event(*b, 4, "b-four") == 6);
+  // An empty shard's snapshot restored over a full one empties it, and only it.
+  auto a7 = machine(*a, 7);
+  REQUIRE(a7->apply(9, "").ok());
+  std::string empty7;
+  REQUIRE(a7->take_snapshot(&empty7).ok());
+  auto b7 = machine(*b, 7);
+  REQUIRE(b7->apply(1, entry(7, "x", 1)).ok());
+  REQUIRE(b7->restore(empty7).ok());
+  CHECK(digest_of(*b7).keys == 0);
+  CHECK(digest_of(*b4).digest == b4_before.digest);
+}
+
+TEST_CASE("shard state machine: a snapshot at or below the applied index is not restored - a corrupt one is refused") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto m = machine(*a, 2);
+  REQUIRE(m->apply(1, entry(2, "wf", 1)).ok());
+  std::string old_snap;
+  REQUIRE(m->take_snapshot(&old_snap).ok());
+  REQUIRE(m->apply(2, entry(2, "wf", 2)).ok());
+  auto before = digest_of(*m);
+  REQUIRE(m->restore(old_snap).ok());  // libraft's restore of its last snapshot at start
+  CHECK(m->applied_index() == 2);
+  CHECK(digest_of(*m).digest == before.digest);
+
+  auto other = open_at(dir.sub("b"));
+  auto fresh = machine(*other, 2);
+  CHECK_FALSE(fresh->restore("").ok());
+  CHECK_FALSE(fresh->restore(old_snap.substr(0, old_snap.size() - 3)).ok());
+  auto bad_version = old_snap;
+  bad_version[0] = 9;
+  CHECK_FALSE(fresh->restore(bad_version).ok());
+  CHECK(fresh->applied_index() == 0);
+  CHECK(digest_of(*fresh).keys == 0);
+}
+
+TEST_CASE("shard state machine: the digest covers every data table - one changed value changes it") {
+  temp_dir dir;
+  auto db = open_at(dir.sub("db"));
+  auto m = machine(*db, 1);
+  REQUIRE(m->apply(1, entry(1, "wf", 1)).ok());
+  const auto base = digest_of(*m);
+  for (auto t : storage::keys::data_tables) {
+    CAPTURE(storage::keys::table_name(t));
+    storage::write_batch b;
+    b.put_data(static_cast<uint8_t>(t), storage::keys::shard_prefix(1) + "zz-extra", "v");
+    REQUIRE(db->write_unsynced(b).ok());
+    CHECK(digest_of(*m).digest != base.digest);
+    storage::write_batch undo;
+    undo.delete_shard_data(1);
+    REQUIRE(db->write(undo).ok());
+    REQUIRE(m->restore(std::string()).ok() == false);
+    // Put the base data back through a fresh state machine at index 0.
+    storage::write_batch reset;
+    reset.put_raft(1, storage::raft_record::applied_index, std::string(8, '\0'));
+    REQUIRE(db->write(reset).ok());
+    m = machine(*db, 1);
+    REQUIRE(m->apply(1, entry(1, "wf", 1)).ok());
+    CHECK(digest_of(*m).digest == base.digest);
+  }
+  // The raft table is not data: a log entry of the shard changes nothing.
+  storage::write_batch raft_only;
+  raft_only.put_raft_entry(1, 99, "entry");
+  REQUIRE(db->write(raft_only).ok());
+  CHECK(digest_of(*m).digest == base.digest);
+}
+
+}  // namespace
+}  // namespace chronicle::raft
