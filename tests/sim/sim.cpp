@@ -15,6 +15,7 @@
 #include "storage/raft/codec.hpp"
 #include "storage/raft/group.hpp"
 #include "storage/raft/memory_log_store.hpp"
+#include "sim_disk.hpp"
 
 namespace chronicle::sim {
 namespace {
@@ -113,8 +114,9 @@ struct incarnation {
 };
 
 struct node {
+  explicit node(std::string rocks_path) : store(std::move(rocks_path)) {}
   uint64_t id = 0;
-  cr::memory_log_store store;
+  sim_disk store;
   uint64_t disk_epoch = 0;
   uint64_t inc_no = 0;
   bool up = false;
@@ -126,10 +128,11 @@ class simulator {
   explicit simulator(const config& c) : cfg_(c), rng_(c.seed * 0x9E3779B97F4A7C15ull + 7) {
     nodes_.resize(c.replicas);
     for (int i = 0; i < c.replicas; ++i) {
-      nodes_[i] = std::make_unique<node>();
+      nodes_[i] = std::make_unique<node>(
+        c.rocks_dir.empty() ? std::string() : c.rocks_dir + "/n" + std::to_string(i + 1));
       nodes_[i]->id = i + 1;
-      nodes_[i]->store.ack_before_durable = c.break_durability;
-      nodes_[i]->store.on_submit = [this, i] { disk_submitted(i); };
+      nodes_[i]->store.set_ack_before_durable(c.break_durability);
+      nodes_[i]->store.set_on_submit([this, i] { disk_submitted(i); });
     }
     blocked_.assign(c.replicas, std::vector<bool>(c.replicas, false));
   }
@@ -147,6 +150,8 @@ class simulator {
       now_ = e.t;
       e.fn();
       if (res_.ok) check_leaders();
+      for (size_t i = 0; i < nodes_.size() && res_.ok; ++i)
+        if (!nodes_[i]->store.mismatch().empty()) fail("n%zu: %s", i + 1, nodes_[i]->store.mismatch().c_str());
     }
     if (res_.ok) final_checks();
     res_.sim_ms = now_;

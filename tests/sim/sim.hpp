@@ -17,6 +17,10 @@ struct config {
   unsigned io_guards = 7;
   bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
   bool verbose = false;        // print the event trace to stderr
+  // Non-empty: each replica's disk is also a real rocks_log_store in a database under this
+  // directory (n1, n2, ...), written when the model makes an operation durable, reopened at each
+  // crash, and raft loads from it (tests/sim/sim_disk.hpp). The directory must be fresh.
+  std::string rocks_dir;
 };
 
 struct result {
