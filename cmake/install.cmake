@@ -4,9 +4,9 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS chronicle-node chronicle greeting-worker RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS chronicle_protocol chronicle_sdk chronicle_worker EXPORT ChronicleTargets
+install(TARGETS chronicle_codec chronicle_protocol chronicle_sdk chronicle_worker EXPORT ChronicleTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-install(FILES protocol/messages.hpp protocol/runtime.hpp
+install(FILES protocol/codec.hpp protocol/messages.hpp protocol/runtime.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/protocol)
 install(DIRECTORY ${CMAKE_BINARY_DIR}/protocol/chronicle DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.pb.h")

@@ -1,5 +1,5 @@
 // The CAF-facing vocabulary of Chronicle: atoms naming every message, the error category, and
-// helpers that turn protobuf messages into the bytes CAF carries and back (validating on arrival).
+// decoding the bytes CAF carries (validating on arrival). The CAF-free part is protocol/codec.hpp.
 #pragma once
 
 #include <caf/all.hpp>
@@ -8,17 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "chronicle/v1/api.pb.h"
-#include "chronicle/v1/cluster.pb.h"
-#include "chronicle/v1/command.pb.h"
-#include "chronicle/v1/common.pb.h"
-#include "chronicle/v1/history.pb.h"
-#include "chronicle/v1/state.pb.h"
-#include "chronicle/v1/task.pb.h"
+#include "protocol/codec.hpp"
 
 namespace chronicle {
-
-namespace pb = ::chronicle::v1;
 
 // --- client API (frontend) ---
 using start_atom = caf::atom_constant<caf::atom("start")>;
@@ -73,22 +65,12 @@ using purge_atom = caf::atom_constant<caf::atom("purge")>;            // retenti
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // retention
 // A worker registered through another node is gone: "ns \0 queue \0 identity \0 actor id".
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
-
-// Error codes of the "chronicle" category. The context of such an error is one string: the message
-// a user reads.
-enum class errc : uint8_t {
-  invalid_argument = 1,
-  not_found,
-  already_started,
-  unavailable,
-  stale_task,
-  internal,
-  bad_message,
-  unauthenticated,
-  overloaded,
-};
-
-const char* to_string(errc code);
+// --- replication (actors/shard/replica.hpp) ---
+using raft_atom = caf::atom_constant<caf::atom("raft")>;          // (shard, from, bytes) between nodes
+using raft_run_atom = caf::atom_constant<caf::atom("raftrun")>;   // shard-internal: posted work
+using raft_tick_atom = caf::atom_constant<caf::atom("rafttick")>; // shard-internal: raft's tick
+using propose_atom = caf::atom_constant<caf::atom("propose")>;    // shard-internal: queued writes
+using transfer_atom = caf::atom_constant<caf::atom("transfer")>;  // leadership away / to a member
 
 // Builds an error of the "chronicle" category carrying a human-readable message.
 caf::error make_error(errc code, std::string message);
@@ -100,9 +82,6 @@ std::string error_text(const caf::error& err);
 // Returns the code of a chronicle error, or 0 when err is of another category.
 uint8_t chronicle_code(const caf::error& err);
 
-// Serializes a protobuf message into the bytes a CAF message carries.
-std::string encode(const google::protobuf::MessageLite& msg);
-
 // Parses bytes received in a message. Returns a bad_message error naming `what` on failure.
 template <class Msg>
 caf::expected<Msg> decode(const std::string& bytes, const char* what) {
@@ -112,22 +91,7 @@ caf::expected<Msg> decode(const std::string& bytes, const char* what) {
   return msg;
 }
 
-// The routing fields of a message, read without decoding the rest (a routing hop needs only
-// them): every task answer carries its TaskToken as field 1, every workflow-addressed request its
-// namespace and workflow ID as fields 1 and 2. The values are those a whole decode gives (the
-// last of a repeated string wins, repeated messages merge); false when the bytes are not a
-// well-formed message at the top level or the token does not decode. The fields beyond these
-// are checked by the whole decode where the message is handled.
-bool peek_token(const std::string& bytes, pb::TaskToken* token);
-bool peek_route(const std::string& bytes, std::string* ns, std::string* workflow_id);
-
-// Milliseconds since the Unix epoch.
-int64_t now_ms();
-
 // Default timeout of a request between actors (client to node, node-internal).
 inline constexpr auto request_timeout = std::chrono::seconds(10);
-
-const char* status_name(pb::WorkflowExecutionStatus status);
-const char* event_type_name(pb::EventType type);
 
 }  // namespace chronicle

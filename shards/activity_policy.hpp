@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "protocol/messages.hpp"
+#include "protocol/codec.hpp"
 
 namespace chronicle {
 

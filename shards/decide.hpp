@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "protocol/messages.hpp"
+#include "protocol/codec.hpp"
 
 namespace chronicle {
 

@@ -7,6 +7,8 @@
 // Both steps are fixed, documented functions: every process computes the same ring.
 #include "shards/ring.hpp"
 
+#include <map>
+
 #include <algorithm>
 
 namespace chronicle {
@@ -63,13 +65,36 @@ hash_ring::hash_ring(std::vector<std::string> members, uint32_t vnodes)
   std::sort(points_.begin(), points_.end());
 }
 
-const std::string& hash_ring::owner(uint64_t point) const {
-  static const std::string none;
-  if (points_.empty()) return none;
+size_t hash_ring::first_at(uint64_t point) const {
   auto it = std::lower_bound(points_.begin(), points_.end(), point,
                              [](const auto& p, uint64_t value) { return p.first < value; });
   if (it == points_.end()) it = points_.begin();
-  return members_[it->second];
+  return static_cast<size_t>(it - points_.begin());
+}
+
+const std::string& hash_ring::owner(uint64_t point) const {
+  static const std::string none;
+  if (points_.empty()) return none;
+  return members_[points_[first_at(point)].second];
+}
+
+std::vector<std::string> hash_ring::owners(uint64_t point, uint32_t count) const {
+  std::vector<std::string> out;
+  if (points_.empty()) return out;
+  count = std::min<uint32_t>(count, static_cast<uint32_t>(members_.size()));
+  std::vector<bool> taken(members_.size(), false);
+  for (size_t i = first_at(point), seen = 0; out.size() < count && seen < points_.size();
+       i = (i + 1) % points_.size(), ++seen) {
+    auto m = points_[i].second;
+    if (taken[m]) continue;
+    taken[m] = true;
+    out.push_back(members_[m]);
+  }
+  return out;
+}
+
+std::vector<std::string> hash_ring::shard_replicas(uint32_t shard, uint32_t rf) const {
+  return owners(ring_point("shard/" + std::to_string(shard)), std::max<uint32_t>(rf, 1));
 }
 
 const std::string& hash_ring::shard_owner(uint32_t shard) const {
@@ -82,6 +107,21 @@ const std::string& hash_ring::task_queue_owner(std::string_view ns,
   name += "/tq/";
   name += queue;
   return owner(ring_point(name));
+}
+
+std::vector<shard_placement> place_shards(const hash_ring& ring, uint32_t num_shards, uint32_t rf) {
+  std::vector<shard_placement> out(num_shards);
+  std::map<std::string, uint32_t> leading;
+  for (uint32_t shard = 0; shard < num_shards; ++shard) {
+    auto& p = out[shard];
+    p.replicas = ring.shard_replicas(shard, rf);
+    if (p.replicas.empty()) continue;
+    p.preferred_leader = p.replicas.front();
+    for (auto& r : p.replicas)
+      if (leading[r] < leading[p.preferred_leader]) p.preferred_leader = r;
+    ++leading[p.preferred_leader];
+  }
+  return out;
 }
 
 }  // namespace chronicle

@@ -28,14 +28,34 @@ public:
   [[nodiscard]] const std::string& owner(uint64_t point) const;
   // Owner of a shard (hashes the shard number onto the ring).
   [[nodiscard]] const std::string& shard_owner(uint32_t shard) const;
+  // The first `count` distinct members clockwise from `point` (fewer when the ring has fewer),
+  // the owner first.
+  [[nodiscard]] std::vector<std::string> owners(uint64_t point, uint32_t count) const;
+  // The replicas of a shard: the first `rf` distinct members clockwise from its point.
+  [[nodiscard]] std::vector<std::string> shard_replicas(uint32_t shard, uint32_t rf) const;
   // Owner of a task queue (hash of namespace + queue name).
   [[nodiscard]] const std::string& task_queue_owner(std::string_view ns,
                                                     std::string_view queue) const;
   [[nodiscard]] const std::vector<std::string>& members() const { return members_; }
 
 private:
+  [[nodiscard]] size_t first_at(uint64_t point) const;  // index in points_
+
   std::vector<std::string> members_;
   std::vector<std::pair<uint64_t, uint32_t>> points_;  // sorted (hash, member index)
 };
+
+// Where a shard lives with replication: its replicas (ring order) and its preferred leader.
+struct shard_placement {
+  std::vector<std::string> replicas;
+  std::string preferred_leader;
+};
+
+// The placement of every shard: replicas from the ring (shard_replicas), preferred leaders evened
+// out over the members (each shard in turn takes the replica leading the fewest shards so far,
+// the earlier one in ring order on a tie), so that no member prefers more than its share (rounded
+// up) whenever replica sets allow it. With rf = 1 the leader is the owner. Every process computes
+// the same placement from the same members.
+std::vector<shard_placement> place_shards(const hash_ring& ring, uint32_t num_shards, uint32_t rf);
 
 }  // namespace chronicle

@@ -46,7 +46,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/messages.hpp"
+#include "protocol/codec.hpp"
 #include "storage/store.hpp"
 
 namespace chronicle::storage::keys {

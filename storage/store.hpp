@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "protocol/messages.hpp"
+#include "protocol/codec.hpp"
 
 namespace chronicle::storage {
 
@@ -22,10 +22,19 @@ class status {
 public:
   status() = default;
   static status error(std::string msg) { status s; s.msg_ = std::move(msg); s.ok_ = false; return s; }
+  // A write that could not be made durable here and now (a replicated shard without its
+  // leadership or majority): the caller may retry elsewhere or later; its outcome may be unknown.
+  static status unavailable(std::string msg) {
+    auto s = error(std::move(msg));
+    s.unavailable_ = true;
+    return s;
+  }
   [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] bool is_unavailable() const { return unavailable_; }
   [[nodiscard]] const std::string& message() const { return msg_; }
 private:
   bool ok_ = true;
+  bool unavailable_ = false;
   std::string msg_;
 };
 

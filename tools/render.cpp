@@ -316,16 +316,46 @@ std::string cluster_text(const pb::ClusterStatusResponse& c) {
 
 std::string shards_text(const pb::ClusterStatusResponse& c) {
   std::vector<pb::ShardCounts> shards;
+  bool replicated = false;
   for (auto& n : c.nodes())
-    for (auto& s : n.shards()) shards.push_back(s);
-  std::sort(shards.begin(), shards.end(), [](auto& a, auto& b) { return a.shard() < b.shard(); });
+    for (auto& s : n.shards()) {
+      shards.push_back(s);
+      replicated |= s.has_replication();
+    }
+  std::stable_sort(shards.begin(), shards.end(),
+                   [](auto& a, auto& b) { return a.shard() < b.shard(); });
   std::ostringstream os;
-  char line[160];
-  std::snprintf(line, sizeof(line), "%-6s %-10s %-12s %8s %8s\n", "SHARD", "NODE", "STATE", "OPEN", "CLOSED");
+  char line[256];
+  if (!replicated) {
+    std::snprintf(line, sizeof(line), "%-6s %-10s %-12s %8s %8s\n", "SHARD", "NODE", "STATE", "OPEN", "CLOSED");
+    os << line;
+    for (auto& s : shards) {
+      std::snprintf(line, sizeof(line), "%-6u %-10s %-12s %8s %8s\n", s.shard(), s.node().c_str(),
+                    s.available() ? "available" : "unavailable",
+                    s.available() ? std::to_string(s.open()).c_str() : "-",
+                    s.available() ? std::to_string(s.closed()).c_str() : "-");
+      os << line;
+    }
+    return os.str();
+  }
+  // Replicated: one line per replica, with its role, the leader it knows, the term, its commit
+  // and applied index, its lag behind the commit index and the digest of its data.
+  std::snprintf(line, sizeof(line), "%-6s %-10s %-10s %-10s %6s %9s %9s %5s %-18s %8s %8s\n",
+                "SHARD", "NODE", "ROLE", "LEADER", "TERM", "COMMIT", "APPLIED", "LAG", "DIGEST",
+                "OPEN", "CLOSED");
   os << line;
   for (auto& s : shards) {
-    std::snprintf(line, sizeof(line), "%-6u %-10s %-12s %8s %8s\n", s.shard(), s.node().c_str(),
-                  s.available() ? "available" : "unavailable",
+    auto& r = s.replication();
+    char digest[24];
+    std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(r.digest()));
+    auto lag = r.commit_index() > r.applied_index() ? r.commit_index() - r.applied_index() : 0;
+    std::snprintf(line, sizeof(line), "%-6u %-10s %-10s %-10s %6llu %9llu %9llu %5llu %-18s %8s %8s\n",
+                  s.shard(), s.node().c_str(), r.role().empty() ? "down" : r.role().c_str(),
+                  r.leader().empty() ? "-" : r.leader().c_str(),
+                  static_cast<unsigned long long>(r.term()),
+                  static_cast<unsigned long long>(r.commit_index()),
+                  static_cast<unsigned long long>(r.applied_index()),
+                  static_cast<unsigned long long>(lag), digest,
                   s.available() ? std::to_string(s.open()).c_str() : "-",
                   s.available() ? std::to_string(s.closed()).c_str() : "-");
     os << line;

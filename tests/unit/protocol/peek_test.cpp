@@ -2,7 +2,7 @@
 // gives, and refuse what it refuses at the top level.
 #include <doctest/doctest.h>
 
-#include "protocol/messages.hpp"
+#include "protocol/codec.hpp"
 
 namespace chronicle {
 namespace {

@@ -83,5 +83,38 @@ TEST_CASE("owner wraps around past the last point") {
   CHECK(ring.owner(~0ULL) == ring.owner(0));
 }
 
+TEST_CASE("a shard's replicas are distinct members - the ring owner first") {
+  hash_ring ring({"node1", "node2", "node3", "node4"});
+  for (uint32_t shard = 0; shard < 64; ++shard) {
+    auto r = ring.shard_replicas(shard, 3);
+    REQUIRE(r.size() == 3);
+    CHECK(r[0] == ring.shard_owner(shard));
+    CHECK(r[0] != r[1]);
+    CHECK(r[1] != r[2]);
+    CHECK(r[0] != r[2]);
+  }
+  CHECK(ring.shard_replicas(0, 9).size() == 4);  // capped at the member count
+  CHECK(ring.shard_replicas(0, 1) == std::vector<std::string>{ring.shard_owner(0)});
+}
+
+TEST_CASE("preferred leaders of 16 shards on 3 nodes with 3 replicas are balanced within 1.25x") {
+  hash_ring ring({"node1", "node2", "node3"});
+  auto placement = place_shards(ring, 16, 3);
+  std::map<std::string, int> leaders;
+  for (auto& p : placement) {
+    CHECK(std::find(p.replicas.begin(), p.replicas.end(), p.preferred_leader) != p.replicas.end());
+    ++leaders[p.preferred_leader];
+  }
+  REQUIRE(leaders.size() == 3);
+  for (auto& [node, n] : leaders) CHECK(n * 3 <= 16 * 1.25);
+}
+
+TEST_CASE("with one replica the preferred leader is the ring owner") {
+  hash_ring ring({"node1", "node2", "node3"});
+  auto placement = place_shards(ring, 16, 1);
+  for (uint32_t shard = 0; shard < 16; ++shard)
+    CHECK(placement[shard].preferred_leader == ring.shard_owner(shard));
+}
+
 }  // namespace
 }  // namespace chronicle

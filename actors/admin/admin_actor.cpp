@@ -1,0 +1,555 @@
+#include "actors/admin/admin_actor.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "actors/routing/routing.hpp"
+#include "actors/routing/validation.hpp"
+#include "shards/ring.hpp"
+#include "storage/keys.hpp"
+
+namespace chronicle {
+
+namespace {
+
+// Finds the run a request addresses: the given run ID, else the current run.
+caf::expected<pb::MutableState> find_run(const node_env& env, std::string ns,
+                                         const std::string& wid, const std::string& run_id,
+                                         uint32_t* shard) {
+  if (ns.empty()) ns = default_namespace;
+  auto reason = check_id("workflow ID", wid);
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  *shard = shard_of(ns, wid, env.config.num_shards);
+  storage::status st;
+  std::string run = run_id;
+  if (run.empty()) {
+    auto cur = env.store->load_current(*shard, ns, wid, &st);
+    if (!st.ok()) return make_error(errc::internal, st.message());
+    if (!cur) return make_error(errc::not_found, "workflow '" + wid + "' not found");
+    run = cur->run_id();
+  }
+  auto state = env.store->load_state(storage::run_key{*shard, ns, wid, run}, &st);
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  if (!state) return make_error(errc::not_found, "run " + run + " of workflow '" + wid + "' not found");
+  return std::move(*state);
+}
+
+caf::result<std::string> describe(const node_env& env, const std::string& bytes) {
+  auto req = decode<pb::DescribeWorkflowRequest>(bytes, "DescribeWorkflowRequest");
+  if (!req) return req.error();
+  uint32_t shard = 0;
+  auto ms = find_run(env, req->namespace_(), req->workflow_id(), req->run_id(), &shard);
+  if (!ms) return ms.error();
+  pb::DescribeWorkflowResponse resp;
+  resp.set_namespace_(ms->namespace_());
+  resp.set_workflow_id(ms->workflow_id());
+  resp.set_run_id(ms->run_id());
+  resp.set_workflow_type(ms->workflow_type());
+  resp.set_task_queue(ms->task_queue());
+  resp.set_status(ms->status());
+  resp.set_start_time_ms(ms->start_time_ms());
+  resp.set_close_time_ms(ms->close_time_ms());
+  resp.set_history_length(ms->next_event_id() - 1);
+  for (auto& [id, pa] : ms->pending_activities()) {
+    auto* a = resp.add_pending_activities();
+    a->set_activity_id(pa.activity_id());
+    a->set_activity_type(pa.activity_type());
+    a->set_scheduled_event_id(id);
+    a->set_attempt(pa.attempt());
+    a->set_state(pa.state() == pb::ACTIVITY_STATE_STARTED   ? "started"
+                 : pa.state() == pb::ACTIVITY_STATE_BACKOFF ? "backoff"
+                                                            : "scheduled");
+    if (pa.has_last_failure()) *a->mutable_last_failure() = pa.last_failure();
+    if (pa.has_last_heartbeat_details())
+      *a->mutable_last_heartbeat_details() = pa.last_heartbeat_details();
+    a->set_last_heartbeat_time_ms(pa.last_heartbeat_time_ms());
+    a->set_next_attempt_time_ms(pa.retry_time_ms());
+    a->set_last_worker_identity(pa.started_identity());
+  }
+  for (auto& [id, pt] : ms->pending_timers()) {
+    auto* t = resp.add_pending_timers();
+    t->set_timer_id(pt.timer_id());
+    t->set_started_event_id(id);
+    t->set_fire_time_ms(pt.fire_time_ms());
+  }
+  for (auto& [id, pc] : ms->pending_children()) {
+    auto* c = resp.add_pending_children();
+    c->set_workflow_id(pc.workflow_id());
+    c->set_run_id(pc.run_id());
+    c->set_workflow_type(pc.workflow_type());
+    c->set_initiated_event_id(id);
+    c->set_parent_close_policy(pc.parent_close_policy());
+    c->set_state(pc.run_id().empty() ? "initiated" : "started");
+  }
+  if (ms->has_parent()) *resp.mutable_parent() = ms->parent();
+  resp.set_continued_from_run_id(ms->continued_from_run_id());
+  resp.set_continued_to_run_id(ms->continued_to_run_id());
+  if (ms->has_workflow_task()) {
+    resp.set_pending_workflow_task(ms->workflow_task().started_event_id() ? "started" : "scheduled");
+    resp.set_workflow_task_attempt(ms->workflow_task().attempt());
+  }
+  if (ms->has_last_workflow_task_failure())
+    *resp.mutable_last_workflow_task_failure() = ms->last_workflow_task_failure();
+  resp.set_execution_timeout_time_ms(ms->workflow_timeout_fire_ms());
+  resp.set_shard(static_cast<int32_t>(shard));
+  resp.set_owner_node(env.config.name);
+  return encode(resp);
+}
+
+caf::result<std::string> history(const node_env& env, const std::string& bytes) {
+  auto req = decode<pb::GetHistoryRequest>(bytes, "GetHistoryRequest");
+  if (!req) return req.error();
+  uint32_t shard = 0;
+  auto ms = find_run(env, req->namespace_(), req->workflow_id(), req->run_id(), &shard);
+  if (!ms) return ms.error();
+  std::vector<pb::HistoryEvent> events;
+  auto st = env.store->read_history(
+    storage::run_key{shard, ms->namespace_(), ms->workflow_id(), ms->run_id()}, &events);
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  pb::GetHistoryResponse resp;
+  resp.set_run_id(ms->run_id());
+  for (auto& ev : events) *resp.add_events() = std::move(ev);
+  return encode(resp);
+}
+
+// This node's own status; with per-shard counts when `with_shards`.
+pb::NodeStatus local_status(const node_env& env, bool with_shards) {
+  pb::NodeStatus ns;
+  ns.set_node(env.config.name);
+  ns.set_address(env.config.host + ":" + std::to_string(env.config.port));
+  ns.set_up(true);
+  ns.set_uptime_ms(now_ms() - env.started_at_ms);
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (!env.owns_shard(shard)) continue;
+    ns.set_shards_owned(ns.shards_owned() + 1);
+    uint64_t open = 0, closed = 0;
+    // A replicated shard's runs are counted by its leader only (every replica holds them).
+    if (!env.replicated() || env.shard_ready[shard].load()) {
+      auto st = env.store->count_runs(shard, &open, &closed);
+      if (!st.ok()) ns.set_error(st.message());
+    }
+    ns.set_workflows_open(ns.workflows_open() + open);
+    ns.set_workflows_closed(ns.workflows_closed() + closed);
+    if (with_shards) {
+      auto* c = ns.add_shards();
+      c->set_shard(shard);
+      c->set_node(env.config.name);
+      c->set_open(open);
+      c->set_closed(closed);
+      c->set_available(env.shard_ready[shard].load());
+    }
+  }
+  return ns;
+}
+
+// This node's status (local_status) with, for replicated shards, each local replica's view
+// (leader, term, indexes, digest) asked of its shard actor, which owns the group.
+void with_local_status(caf::event_based_actor* self, const env_ptr& env, bool with_shards,
+                       std::function<void(pb::NodeStatus)> done) {
+  auto ns = std::make_shared<pb::NodeStatus>(local_status(*env, with_shards));
+  auto pending = std::make_shared<int>(ns->shards_size());
+  if (!env->replicated() || *pending == 0) return done(std::move(*ns));
+  for (int i = 0; i < ns->shards_size(); ++i) {
+    auto one = [=] {
+      if (--*pending == 0) done(std::move(*ns));
+    };
+    self->request(env->shards.at(ns->shards(i).shard()), std::chrono::seconds(2),
+                  cluster_atom::value)
+      .then(
+        [=](const std::string& bytes) {
+          ns->mutable_shards(i)->mutable_replication()->ParseFromString(bytes);
+          one();
+        },
+        [=](caf::error&) { one(); });
+  }
+}
+
+// A down member as seen from here, with the shards it would own.
+pb::NodeStatus down_status(const node_env& env, const member_config& m, bool with_shards) {
+  auto info = env.peers->info(m.name);
+  pb::NodeStatus ns;
+  ns.set_node(m.name);
+  ns.set_address(m.host + ":" + std::to_string(m.port));
+  ns.set_up(false);
+  ns.set_error(info.error);
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (env.ring->shard_owner(shard) != m.name) continue;
+    ns.set_shards_owned(ns.shards_owned() + 1);
+    if (with_shards) {
+      auto* c = ns.add_shards();
+      c->set_shard(shard);
+      c->set_node(m.name);
+      c->set_available(false);
+    }
+  }
+  return ns;
+}
+
+// Gathers every member's status: its own answer when up, else what this node knows.
+void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
+  auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
+  auto rp = self->make_response_promise();
+  if (!req) {
+    rp.deliver(req.error());
+    return;
+  }
+  struct gather {
+    pb::ClusterStatusResponse resp;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  g->resp.set_answered_by(env->config.name);
+  g->resp.set_num_shards(env->config.num_shards);
+  auto finish = [g, rp]() mutable {
+    auto& nodes = *g->resp.mutable_nodes();
+    std::sort(nodes.begin(), nodes.end(), [](auto& a, auto& b) { return a.node() < b.node(); });
+    rp.deliver(encode(g->resp));
+  };
+  std::vector<std::pair<member_config, caf::actor>> asks;
+  for (auto& m : env->config.members) {
+    if (m.name == env->config.name) {
+      ++g->pending;
+      with_local_status(self, env, req->with_shards(), [g, finish](pb::NodeStatus ns) mutable {
+        *g->resp.add_nodes() = std::move(ns);
+        if (--g->pending == 0) finish();
+      });
+    } else if (auto peer = env->peers->peer(m.name)) {
+      asks.emplace_back(m, *peer);
+    } else {
+      *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
+    }
+  }
+  g->pending += asks.size();
+  if (g->pending == 0) {
+    finish();
+    return;
+  }
+  for (auto& [m, peer] : asks) {
+    auto member = m;
+    self->request(peer, std::chrono::seconds(3), fwd_atom::value,
+                  caf::atom_value{cluster_atom::value}, bytes)
+      .then(
+        [=](const std::string& reply) mutable {
+          auto ns = decode<pb::NodeStatus>(reply, "NodeStatus");
+          if (ns) *g->resp.add_nodes() = std::move(*ns);
+          else *g->resp.add_nodes() = down_status(*env, member, req->with_shards());
+          if (--g->pending == 0) finish();
+        },
+        [=](caf::error& err) mutable {
+          auto ns = down_status(*env, member, req->with_shards());
+          ns.set_error("no answer: " + error_text(err));
+          *g->resp.add_nodes() = std::move(ns);
+          if (--g->pending == 0) finish();
+        });
+  }
+}
+
+// ---- visibility: list ----------------------------------------------------------------------
+
+constexpr int default_page_size = 100;
+constexpr int max_page_size = 1000;
+
+// One list answer before it is cut to a page: entries in visibility order (newest first), each
+// with its position; `more` when a source held further matching entries.
+struct list_part {
+  std::vector<std::pair<std::string, pb::WorkflowExecutionInfo>> items;
+  bool more = false;
+};
+
+std::string check_list(pb::ListWorkflowsRequest& req) {
+  if (req.namespace_().empty()) req.set_namespace_(default_namespace);
+  if (auto r = check_id("namespace", req.namespace_()); !r.empty()) return r;
+  if (req.page_size() < 0 || req.page_size() > max_page_size)
+    return "page_size must be between 1 and " + std::to_string(max_page_size) + " (0: "
+           + std::to_string(default_page_size) + "), got " + std::to_string(req.page_size());
+  if (req.page_size() == 0) req.set_page_size(default_page_size);
+  if (req.start_time_from_ms() < 0 || req.start_time_to_ms() < 0 || req.close_time_from_ms() < 0
+      || req.close_time_to_ms() < 0)
+    return "time bounds must not be negative";
+  if (req.workflow_id_prefix().size() > 1000) return "workflow ID prefix is longer than 1000 bytes";
+  if (req.workflow_type().size() > 1000) return "workflow type is longer than 1000 bytes";
+  if (req.next_page_token().size() > 4096) return "next_page_token is not one this server issued";
+  return {};
+}
+
+storage::visibility_filter list_filter(const pb::ListWorkflowsRequest& req) {
+  storage::visibility_filter f;
+  f.status = req.status();
+  f.workflow_type = req.workflow_type();
+  f.workflow_id_prefix = req.workflow_id_prefix();
+  f.start_time_from_ms = req.start_time_from_ms();
+  f.start_time_to_ms = req.start_time_to_ms();
+  f.close_time_from_ms = req.close_time_from_ms();
+  f.close_time_to_ms = req.close_time_to_ms();
+  return f;
+}
+
+// Keeps the first page_size entries of `part` (sorted); the token is the last one's position.
+pb::ListWorkflowsResponse cut_page(list_part part, size_t page_size) {
+  std::sort(part.items.begin(), part.items.end(),
+            [](auto& a, auto& b) { return a.first < b.first; });
+  pb::ListWorkflowsResponse resp;
+  bool more = part.more || part.items.size() > page_size;
+  if (part.items.size() > page_size) part.items.resize(page_size);
+  for (auto& [pos, info] : part.items) *resp.add_executions() = std::move(info);
+  if (more && !part.items.empty()) resp.set_next_page_token(part.items.back().first);
+  return resp;
+}
+
+using list_shard_atom = caf::atom_constant<caf::atom("listshard")>;  // admin -> list worker
+
+// A list worker: reads pages from RocksDB (storage/visibility.cpp) on its own thread, so that a
+// long scan holds neither the admin actor nor a CAF scheduler thread. Asked for the owned shards
+// first, first + step, ... (one message per worker and list); answers the first page of their
+// merged pages (its next_page_token, when set, only says that there are more).
+caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
+  harden(self, "list worker");
+  return {
+    [=](list_shard_atom, uint32_t first, uint32_t step,
+        const std::string& bytes) -> caf::result<std::string> {
+      auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
+      if (!req) return req.error();
+      const auto filter = list_filter(*req);
+      const auto page = static_cast<size_t>(req->page_size());
+      list_part part;
+      for (uint32_t shard = first; shard < env->config.num_shards; shard += step) {
+        if (!env->owns_shard(shard)) continue;
+        storage::visibility_page got;
+        auto st = env->store->list_visibility(shard, req->namespace_(), filter,
+                                              req->next_page_token(), page, &got);
+        if (!st.ok()) return make_error(errc::internal, st.message());
+        part.more = part.more || got.more;
+        for (auto& item : got.items) part.items.push_back(std::move(item));
+      }
+      return encode(cut_page(std::move(part), page));  // only its first page can be in the answer
+    },
+  };
+}
+
+// Adds a page (from a list worker or a peer) to `part`; the positions come from the records.
+void add_page(list_part& part, pb::ListWorkflowsResponse& r) {
+  for (auto& info : *r.mutable_executions())
+    part.items.emplace_back(storage::keys::visibility_suffix(info), std::move(info));
+  if (!r.next_page_token().empty()) part.more = true;
+}
+
+// The runs of the shards this node owns that match (req checked), one page at most from each
+// shard, read by the list workers in parallel; `done` runs in the admin actor.
+void list_local(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
+                const pb::ListWorkflowsRequest& req,
+                std::function<void(caf::expected<list_part>)> done) {
+  struct gather {
+    list_part part;
+    caf::error err;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  g->pending = workers.size();
+  auto finish = [g, done]() {
+    if (g->err) done(g->err);
+    else done(std::move(g->part));
+  };
+  auto bytes = encode(req);
+  const auto step = static_cast<uint32_t>(workers.size());
+  for (uint32_t i = 0; i < step; ++i)
+    self->request(workers[i], std::chrono::seconds(60), list_shard_atom::value, i, step, bytes)
+      .then(
+        [=](const std::string& reply) {
+          auto r = decode<pb::ListWorkflowsResponse>(reply, "ListWorkflowsResponse");
+          if (r) add_page(g->part, *r);
+          else g->err = r.error();
+          if (--g->pending == 0) finish();
+        },
+        [=](caf::error& err) {
+          g->err = err;
+          if (--g->pending == 0) finish();
+        });
+}
+
+// Decodes and checks a list request; answers `rp` with the error when it is not valid.
+std::optional<pb::ListWorkflowsRequest> list_request(const std::string& bytes,
+                                                     caf::response_promise& rp) {
+  auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
+  if (!req) {
+    rp.deliver(req.error());
+    return std::nullopt;
+  }
+  if (auto reason = check_list(*req); !reason.empty()) {
+    rp.deliver(make_error(errc::invalid_argument, reason));
+    return std::nullopt;
+  }
+  return std::move(*req);
+}
+
+// Lists across the cluster: this node's shards and each live member's, merged newest first.
+void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::vector<caf::actor>& workers,
+                  const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = list_request(bytes, rp);
+  if (!req) return;
+  list_local(self, workers, *req, [=, req = *req](caf::expected<list_part> local) mutable {
+    if (!local) {
+      rp.deliver(local.error());
+      return;
+    }
+    struct gather {
+      list_part part;
+      std::vector<std::string> missing;
+      size_t pending = 0;
+    };
+    auto g = std::make_shared<gather>();
+    g->part = std::move(*local);
+    auto page = static_cast<size_t>(req.page_size());
+    auto finish = [g, rp, page]() mutable {
+      auto resp = cut_page(std::move(g->part), page);
+      std::sort(g->missing.begin(), g->missing.end());
+      for (auto& m : g->missing) resp.add_missing_nodes(m);
+      rp.deliver(encode(resp));
+    };
+    std::vector<std::pair<std::string, caf::actor>> asks;
+    for (auto& m : env->config.members) {
+      if (m.name == env->config.name) continue;
+      if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
+      else g->missing.push_back(m.name);
+    }
+    g->pending = asks.size();
+    if (asks.empty()) {
+      finish();
+      return;
+    }
+    auto fwd_bytes = encode(req);
+    for (auto& [name, peer] : asks) {
+      self->request(peer, std::chrono::seconds(5), fwd_atom::value,
+                    caf::atom_value{list_atom::value}, fwd_bytes)
+        .then(
+          [=](const std::string& reply) mutable {
+            auto r = decode<pb::ListWorkflowsResponse>(reply, "ListWorkflowsResponse");
+            if (r) add_page(g->part, *r);
+            else g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          },
+          [=](caf::error&) mutable {
+            g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          });
+    }
+  });
+}
+
+// A peer's list: this node's shards only, cut to a page.
+void list_fwd(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
+              const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = list_request(bytes, rp);
+  if (!req) return;
+  auto page = static_cast<size_t>(req->page_size());
+  list_local(self, workers, *req, [rp, page](caf::expected<list_part> local) mutable {
+    if (!local) rp.deliver(local.error());
+    else rp.deliver(encode(cut_page(std::move(*local), page)));
+  });
+}
+
+// A query: the run's recorded history goes, with the question, to a worker of the run's task
+// queue (through matching), which replays it and answers the client directly.
+caf::result<caf::message> query_local(caf::event_based_actor* self, const env_ptr& env,
+                                      const std::string& bytes) {
+  auto req = decode<pb::QueryWorkflowRequest>(bytes, "QueryWorkflowRequest");
+  if (!req) return req.error();
+  auto reason = check_id("query type", req->query_type());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  uint32_t shard = 0;
+  auto ms = find_run(*env, req->namespace_(), req->workflow_id(), req->run_id(), &shard);
+  if (!ms) return ms.error();
+  pb::QueryTask task;
+  task.set_namespace_(ms->namespace_());
+  task.set_workflow_id(ms->workflow_id());
+  task.set_run_id(ms->run_id());
+  task.set_workflow_type(ms->workflow_type());
+  task.set_task_queue(ms->task_queue());
+  task.set_query_type(req->query_type());
+  *task.mutable_args() = req->args();
+  std::vector<pb::HistoryEvent> events;
+  auto st = env->store->read_history(
+    storage::run_key{shard, ms->namespace_(), ms->workflow_id(), ms->run_id()}, &events);
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  for (auto& ev : events) *task.add_history() = std::move(ev);
+  self->delegate(env->matching, qtask_atom::value, encode(task));
+  return caf::delegated<caf::message>{};
+}
+
+// Serves a workflow question here when this node owns its shard, else forwards it to the owner.
+template <class Req>
+caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env,
+                                caf::atom_value kind, std::string& bytes, const char* what) {
+  auto req = decode<Req>(bytes, what);
+  if (!req) return req.error();
+  auto ns = req->namespace_().empty() ? default_namespace : req->namespace_();
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  auto where = place_shard(*env, shard_of(ns, req->workflow_id(), env->config.num_shards));
+  if (where.error) return where.error;
+  if (where.local) {
+    if (kind == query_atom::value) return query_local(self, env, bytes);
+    auto res = kind == describe_atom::value ? describe(*env, bytes) : history(*env, bytes);
+    if (res.flag == caf::rt_error) return std::move(res.err);
+    return std::move(res.value);
+  }
+  self->delegate(where.peer, fwd_atom::value, kind, std::move(bytes));
+  return caf::delegated<caf::message>{};
+}
+
+}  // namespace
+
+caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
+  harden(self, "admin");
+  // List workers (detached: each has its own thread), as many as cores up to 4, stopped with the
+  // admin actor.
+  std::vector<caf::actor> workers;
+  const size_t n = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  for (size_t i = 0; i < n; ++i)
+    workers.push_back(self->system().spawn<caf::detached>(list_worker, env));
+  self->attach_functor([workers](const caf::error&) {
+    for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  });
+  return {
+    [=](describe_atom, std::string& bytes) {
+      return route<pb::DescribeWorkflowRequest>(self, env, describe_atom::value, bytes,
+                                                "DescribeWorkflowRequest");
+    },
+    [=](history_atom, std::string& bytes) {
+      return route<pb::GetHistoryRequest>(self, env, history_atom::value, bytes,
+                                          "GetHistoryRequest");
+    },
+    [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
+    [=](list_atom, const std::string& bytes) { list_cluster(self, env, workers, bytes); },
+    [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
+      auto reply = [](caf::result<std::string> r) -> caf::result<caf::message> {
+        if (r.flag == caf::rt_error) return std::move(r.err);
+        return std::move(r.value);
+      };
+      if (kind == describe_atom::value) return reply(describe(*env, bytes));
+      if (kind == history_atom::value) return reply(history(*env, bytes));
+      if (kind == query_atom::value) return query_local(self, env, bytes);
+      if (kind == list_atom::value) {
+        list_fwd(self, workers, bytes);
+        return caf::delegated<caf::message>{};
+      }
+      if (kind == cluster_atom::value) {
+        auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
+        if (!req) return req.error();
+        auto rp = self->make_response_promise();
+        with_local_status(self, env, req->with_shards(),
+                          [rp](pb::NodeStatus ns) mutable { rp.deliver(encode(ns)); });
+        return caf::delegated<caf::message>{};
+      }
+      return make_error(errc::bad_message, "admin cannot serve " + caf::to_string(kind));
+    },
+    [=](query_atom, std::string& bytes) {
+      return route<pb::QueryWorkflowRequest>(self, env, query_atom::value, bytes,
+                                             "QueryWorkflowRequest");
+    },
+    [=](ping_atom) { return env->config.name; },
+  };
+}
+
+}  // namespace chronicle

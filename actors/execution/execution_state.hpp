@@ -1,0 +1,147 @@
+// State of an execution actor (see execution_actor.hpp), and its commit path.
+//
+// Commit protocol (write-behind, acknowledgements after durability; docs/semantics.md "Commit
+// protocol"):
+// - A transition is applied in memory at once and its records go to the shard's commit log
+//   through the execution's commit pipeline (commit_pipeline.hpp): the actor does not wait, so
+//   the transitions of one execution pipeline into successive group commits.
+// - Batches of one execution become durable in submission order and form a chain: once one
+//   failed, the later ones fail unwritten, and the actor quits so that its next activation
+//   reloads what is on disk (no gaps).
+// - Internal effects happen at once, before the write is durable: tasks go to matching (a
+//   worker may run them first: activities are at-least-once, and a workflow task's answer is
+//   recorded in a later batch, so a crash in between loses both and the task runs again), timers
+//   are armed in the shard's memory.
+// - Everything another party may rely on waits until every write before it is durable
+//   (when_durable): replies to clients (start, signal, cancel, terminate, result), messages to
+//   other workflows (child start, parent notification, parent close policy).
+// A few rare writes that change state only once durable (acknowledging an outbound message,
+// retention) await their write (`write` with blocking = true): CAF then holds the actor's other
+// messages, in order, until the write is durable.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "actors/execution/commit_pipeline.hpp"
+#include "actors/execution/execution_actor.hpp"
+#include "actors/execution/history_cache.hpp"
+#include "shards/decide.hpp"
+
+namespace chronicle {
+
+// The answer of the commit log to an execution: sequence number, outcome (committed_outcome),
+// error message.
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+uint8_t committed_outcome(const storage::status& st);  // 0 ok, 1 error, 2 unavailable
+storage::status committed_status(uint8_t outcome, const std::string& what);
+
+struct execution_state {
+  // Called once, before step/commit returns: with none once the transition is applied (`run` is
+  // the new state, its write queued, its internal effects done), else with the rejection
+  // (nothing changed). Replies to others go through when_durable.
+  using step_done = std::function<void(caf::error)>;
+  using durable_fn = std::function<void(const caf::error&)>;
+
+  execution_args args;
+  bool loaded = false;
+  std::optional<pb::MutableState> run;   // the current run, if any
+  std::vector<caf::response_promise> result_waiters;  // for the current run
+  uint64_t handled = 0;                  // messages handled (for passivation)
+  int64_t last_message_ms = 0;
+  int64_t tick_due_ms = 0;               // when the armed tick fires (0: none armed)
+  struct watched_task {
+    int64_t scheduled_id = 0, started_id = 0, deadline_ms = 0;  // 0: none
+  } wt_deadline;                         // the started workflow task's start-to-close deadline
+  // The current run's history: filled on the first workflow task after activation (or at run
+  // creation) and extended by every commit. Sticky cache (see WorkflowTask.first_event_id): the
+  // run's state names the worker handed its last workflow task and the first event that worker
+  // has not seen (MutableState.sticky_*, durable so that they survive passivation); the cache
+  // knows where that event begins (found again when the history is read into it).
+  history_cache history;
+  int outbound_in_flight = 0;            // messages to other workflows awaiting an answer
+  // WorkflowTaskStarted applied in memory but not written yet: its records go to disk at the
+  // start of this execution's next write (new_batch). Losing it in a crash is the same as the
+  // task timing out before it started: on disk the task is still scheduled and its transfer
+  // record makes recovery dispatch it again. Saves a synced write and a wait per workflow task.
+  std::optional<transition> deferred;
+  // Timers removed by applied transitions whose batch is not queued yet: the next write tells
+  // the shard to drop them from its in-memory queue once that batch is durable (before, a failed
+  // write leaves them on disk, and the stale timer firing is harmless).
+  std::vector<pb::TimerRecord> disarm_pending;
+  // The writes of this execution to its shard's commit log (args.log, which outlives it: args
+  // is destroyed last), and who waits for them. Set with args when the actor starts.
+  commit_pipeline pipeline{nullptr};
+
+  storage::run_key key() const;
+  // Loads the current run from the store once. Returns an error when the store fails.
+  caf::error load();
+  // Runs `in` through decide on the current run (a fresh state for a start, or for a
+  // signal-with-start when there is no run yet) and commits it; `done` as described above.
+  void step(caf::event_based_actor* self, const decide_input& in, step_done done);
+  // What decide (or a rule of shards/workflow_rules.hpp) returned: a rejection goes to done; a
+  // transition that would pass the history limit is replaced by the run's termination;
+  // `deferrable` (a task handed to a worker) is applied in memory (see deferred); anything else
+  // is committed.
+  void settle(caf::event_based_actor* self, decide_result res, bool deferrable, step_done done);
+  // Writes a transition in one (grouped) batch, awaits durability, performs its effects, calls done.
+  void commit(caf::event_based_actor* self, transition t, step_done done);
+  // A batch for this execution's next write: it starts with the deferred records, if any (the
+  // caller's records, added after, override them).
+  storage::write_batch new_batch() const;
+  // Queues `batch` (from new_batch, so the deferred records go with it). Blocking: awaits
+  // durability (CAF holds other messages meanwhile), then calls done. Not blocking: returns at
+  // once; done (may be empty) is called when durable, through when_durable.
+  void write(caf::event_based_actor* self, storage::write_batch batch,
+             std::function<void(const storage::status&)> done, bool blocking = true);
+  // Calls fn once every write queued so far is durable (at once when none is pending), or with
+  // the error when one failed.
+  void when_durable(durable_fn fn);
+  // Nothing written is still in flight.
+  bool all_durable() const { return pipeline.all_durable(); }
+  // The commit log's answer for write `seq`.
+  void on_committed(caf::event_based_actor* self, uint64_t seq, const storage::status& st);
+  // Sends a queued message to another workflow (child start, parent notification, parent close
+  // policy) through the frontend; retried until answered, then acknowledged (removed).
+  void send_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
+  // The receiver answered: the message is removed from its run's state and transfer records.
+  void ack_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
+  // Retention: deletes the closed run `info` (history, state, visibility, current record).
+  void purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
+             int64_t delete_at_ms);
+  // Appends to task_wire the started workflow task `task` (its header) and what `worker` (empty:
+  // none in particular) is to be sent of the current run's history: the events it has not seen
+  // when it was handed the run's previous task (unless `whole`), else all, read from the store
+  // first if not cached. `worker` is then the sticky worker.
+  caf::error append_task_history(std::string& task_wire, pb::WorkflowTask& task,
+                                 const std::string& worker, bool whole = false);
+  // Sets the sticky mark, here and in the run's state (empty worker: none).
+  void set_sticky(std::string worker, int64_t next_event_id, size_t offset);
+  // Fills history_wire from the store unless cached (an error while a write is in flight: the
+  // store is then behind; commit fills the cache before its first write).
+  caf::error cache_history();
+  // Sends the current run's pending tasks to matching again (after a restart): its activities,
+  // and its scheduled workflow task when `workflow_task`.
+  void redispatch(caf::event_based_actor* self, bool workflow_task);
+  pb::TransferRecord transfer(pb::TransferKind kind, int64_t scheduled_id,
+                              const std::string& queue) const;
+  void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);
+  void answer_waiters();
+
+private:
+  // Applies a WorkflowTaskStarted transition in memory (see deferred).
+  void defer(caf::event_based_actor* self, transition t);
+  void effects(caf::event_based_actor* self, transition& t, bool new_run);
+  void fail(caf::event_based_actor* self, const storage::status& st);
+  // Adds a transition's records for run `k` to the batch (visibility included).
+  // `carried`: a deferred transition of the same run whose records go with t's.
+  void add_records(storage::write_batch& batch, const transition& t, bool new_run,
+                   const transition* carried = nullptr) const;
+};
+
+}  // namespace chronicle

@@ -1,0 +1,134 @@
+#include "actors/http/api.hpp"
+
+#include "actors/http/json.hpp"
+
+namespace chronicle::http {
+
+namespace {
+
+// Splits "/a/b%2Fc/" into decoded segments {"a", "b/c"}; nullopt on a malformed escape.
+std::optional<std::vector<std::string>> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    if (part.empty()) continue;
+    auto decoded = percent_decode(part);
+    if (!decoded) return std::nullopt;
+    out.push_back(std::move(*decoded));
+  }
+  return out;
+}
+
+step finish(reply r) { return step{std::move(r), std::nullopt}; }
+
+reply method_not_allowed(const std::string& allow) {
+  auto r = error_reply(405, "method_not_allowed", "this path accepts " + allow);
+  r.allow = allow;
+  return r;
+}
+
+step cluster_endpoint(const std::map<std::string, std::string>& query) {
+  pb::ClusterStatusRequest req;
+  auto it = query.find("shards");
+  req.set_with_shards(it == query.end() || it->second != "false");
+  for (auto& [k, v] : query)
+    if (k != "shards")
+      return finish(error_reply(400, "invalid_argument", "unknown query parameter '" + k
+                                                           + "' (allowed: shards)"));
+  return step{std::nullopt,
+              node_call{cluster_atom::value, encode(req), std::chrono::seconds(10),
+                        [](caf::expected<std::string> answer) {
+                          if (!answer) return finish(error_reply(answer.error()));
+                          auto resp = decode<pb::ClusterStatusResponse>(*answer,
+                                                                        "ClusterStatusResponse");
+                          if (!resp) return finish(error_reply(resp.error()));
+                          return finish(reply{200, "application/json", to_json(*resp).dump()});
+                        }}};
+}
+
+}  // namespace
+
+reply error_reply(unsigned status, const std::string& code, const std::string& message) {
+  json body{{"code", code}, {"message", message}};
+  return reply{status, "application/json",
+               body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+reply error_reply(const caf::error& err) {
+  auto text = error_text(err);
+  switch (static_cast<errc>(chronicle_code(err))) {
+    case errc::invalid_argument: return error_reply(400, "invalid_argument", text);
+    case errc::bad_message: return error_reply(400, "invalid_argument", text);
+    case errc::not_found: return error_reply(404, "not_found", text);
+    case errc::already_started: return error_reply(409, "already_started", text);
+    case errc::unavailable: return error_reply(503, "unavailable", text);
+    case errc::overloaded: return error_reply(503, "overloaded", text);
+    case errc::unauthenticated: return error_reply(401, "unauthenticated", text);
+    case errc::stale_task:
+    case errc::internal: return error_reply(500, "internal", text);
+  }
+  if (err == caf::sec::request_timeout)
+    return error_reply(503, "unavailable", "the node did not answer in time (request_timeout)");
+  return error_reply(500, "internal", text);
+}
+
+step handle(const request& req, const node_env& env) {
+  std::string_view target = req.target;
+  auto qmark = target.find('?');
+  auto path = split_path(target.substr(0, qmark));
+  auto query = parse_query(qmark == std::string_view::npos ? std::string_view{}
+                                                           : target.substr(qmark + 1));
+  if (!path || !query)
+    return finish(error_reply(400, "invalid_argument", "malformed percent-escape in the URL"));
+  auto& p = *path;
+  bool get = req.method == "GET";
+  if (p.empty() || p[0] == "ui") {
+    if (!get) return finish(method_not_allowed("GET"));
+    auto file = ui_endpoint(p.empty() ? "/" : "/" + p[0] + (p.size() > 1 ? "/" + p[1] : ""));
+    if (file && p.size() <= 2) return finish(std::move(*file));
+  } else if (p.size() == 1 && p[0] == "metrics") {
+    if (!get) return finish(method_not_allowed("GET"));
+    return finish(metrics_endpoint(env));
+  } else if (p.size() >= 2 && p[0] == "api" && p[1] == "v1") {
+    if (p.size() == 3 && p[2] == "cluster") {
+      if (!get) return finish(method_not_allowed("GET"));
+      return cluster_endpoint(*query);
+    }
+    if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "workflows")
+      return workflows_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
+                                *query);
+  }
+  return finish(error_reply(404, "not_found", "no such path: " + std::string(target.substr(0, qmark))));
+}
+
+}  // namespace chronicle::http
+
+namespace chronicle::http {
+
+reply metrics_endpoint(const node_env& env) {
+  auto out = env.metrics->render(env.config.name);
+  auto node = "node=\"" + metrics::label_value(env.config.name) + "\"";
+  uint32_t owned = 0, ready = 0;
+  for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
+    if (!env.owns_shard(shard)) continue;
+    ++owned;
+    if (env.shard_ready && env.shard_ready[shard].load()) ++ready;
+  }
+  int peers_up = 0;
+  for (auto& m : env.config.members)
+    if (m.name != env.config.name && env.peers->info(m.name).up) ++peers_up;
+  auto gauge = [&](const char* name, const char* help, double value) {
+    metrics::render_header(out, name, "gauge", help);
+    metrics::render_sample(out, name, node, value);
+  };
+  gauge("chronicle_shards_owned", "Shards this node owns on the hash ring.", owned);
+  gauge("chronicle_shards_ready", "Owned shards that have recovered and serve requests.", ready);
+  gauge("chronicle_peers_up", "Other members this node is connected to.", peers_up);
+  gauge("chronicle_uptime_seconds", "Seconds since the node started.",
+        static_cast<double>(now_ms() - env.started_at_ms) / 1000.0);
+  return reply{200, "text/plain; version=0.0.4; charset=utf-8", std::move(out)};
+}
+
+}  // namespace chronicle::http

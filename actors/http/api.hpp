@@ -1,0 +1,70 @@
+// The HTTP gateway's endpoints, independent of the transport: a request becomes either a reply at
+// once or a call to the node actor (the same encoded protobuf request the client library sends)
+// whose answer becomes the reply, possibly after further calls. See docs/http.md.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "actors/node/node_env.hpp"
+
+namespace chronicle::http {
+
+struct request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query string, as received
+  std::string body;
+};
+
+struct reply {
+  reply() = default;
+  reply(unsigned status, std::string content_type, std::string body)
+    : status(status), content_type(std::move(content_type)), body(std::move(body)) {}
+
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string allow;          // 405: the methods the path accepts
+  std::string cache_control;  // empty: none sent
+};
+
+struct step;
+
+// One request to the node actor: (kind, bytes) with a timeout; `finish` turns the answer (the
+// reply bytes or the error) into the next step.
+struct node_call {
+  caf::atom_value kind;
+  std::string bytes;
+  std::chrono::milliseconds timeout;
+  std::function<step(caf::expected<std::string>)> finish;
+};
+
+// Exactly one of the two is set.
+struct step {
+  std::optional<reply> done;
+  std::optional<node_call> call;
+};
+
+// Routes and starts serving `req`. Never throws; garbage gets a 4xx reply.
+step handle(const request& req, const node_env& env);
+
+// A JSON error reply {"code": ..., "message": ...}.
+reply error_reply(unsigned status, const std::string& code, const std::string& message);
+// The reply for an error answered by the node (or a CAF error such as a timeout).
+reply error_reply(const caf::error& err);
+
+// --- the parts of handle() that live in their own files ---
+// /api/v1/namespaces/{ns}/workflows[/...]: `rest` are the decoded path segments after "workflows".
+step workflows_endpoint(const request& req, const std::string& ns,
+                        const std::vector<std::string>& rest,
+                        const std::map<std::string, std::string>& query);
+// GET /metrics.
+reply metrics_endpoint(const node_env& env);
+// GET / and /ui/<file>: the embedded web UI; nullopt when there is no such file.
+std::optional<reply> ui_endpoint(const std::string& path);
+
+}  // namespace chronicle::http

@@ -1,0 +1,316 @@
+// /api/v1/namespaces/{ns}/workflows[/{wid}[/history|result|signal/{name}|query/{name}|cancel|
+// terminate]]: each endpoint builds the client library's request, and renders its answer.
+#include <charconv>
+#include <set>
+
+#include "actors/http/api.hpp"
+#include "actors/http/json.hpp"
+#include "actors/routing/validation.hpp"
+
+namespace chronicle::http {
+
+namespace {
+
+constexpr auto call_timeout = std::chrono::milliseconds(request_timeout);
+constexpr int64_t default_wait_ms = 60'000;
+constexpr int64_t max_wait_ms = 600'000;
+constexpr const char* identity = "http-gateway";
+
+using query_map = std::map<std::string, std::string>;
+
+step finish(reply r) { return step{std::move(r), std::nullopt}; }
+step bad_request(const std::string& message) {
+  return finish(error_reply(400, "invalid_argument", message));
+}
+
+reply json_reply(unsigned status, const json& body) {
+  return reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+// Refuses query parameters outside `allowed` (typos would otherwise be silently ignored).
+std::string check_params(const query_map& query, const std::set<std::string>& allowed) {
+  for (auto& [k, v] : query)
+    if (!allowed.count(k)) {
+      std::string list;
+      for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return "unknown query parameter '" + k + "' (allowed: " + (list.empty() ? "none" : list) + ")";
+    }
+  return {};
+}
+
+std::string param(const query_map& query, const std::string& key) {
+  auto it = query.find(key);
+  return it == query.end() ? std::string() : it->second;
+}
+
+// Parses an integer parameter in [lo, hi]; absent: `fallback`. Sets *error on failure.
+int64_t int_param(const query_map& query, const std::string& key, int64_t fallback, int64_t lo,
+                  int64_t hi, std::string* error) {
+  auto it = query.find(key);
+  if (it == query.end()) return fallback;
+  int64_t v = 0;
+  auto& s = it->second;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi) {
+    *error = "query parameter '" + key + "' must be an integer in " + std::to_string(lo) + ".."
+             + std::to_string(hi) + ", got '" + s + "'";
+    return fallback;
+  }
+  return v;
+}
+
+// "running", "Running", "timed_out", "WORKFLOW_EXECUTION_STATUS_RUNNING" ... -> status.
+std::optional<pb::WorkflowExecutionStatus> parse_status(const std::string& text) {
+  auto norm = [](std::string s) {
+    std::string out;
+    for (char c : s)
+      if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  auto want = norm(text);
+  for (int s = pb::WORKFLOW_EXECUTION_STATUS_RUNNING; s <= pb::WORKFLOW_EXECUTION_STATUS_TIMED_OUT; ++s) {
+    auto status = static_cast<pb::WorkflowExecutionStatus>(s);
+    if (want == norm(status_name(status)) || want == norm(pb::WorkflowExecutionStatus_Name(status)))
+      return status;
+  }
+  return std::nullopt;
+}
+
+// A call whose answer is decoded as Resp and rendered with `render` (default: the whole message).
+template <class Resp>
+step call(caf::atom_value kind, std::string bytes, std::chrono::milliseconds timeout,
+          std::function<reply(const Resp&)> render) {
+  return step{std::nullopt,
+              node_call{kind, std::move(bytes), timeout,
+                        [render = std::move(render)](caf::expected<std::string> answer) {
+                          if (!answer) return finish(error_reply(answer.error()));
+                          auto resp = decode<Resp>(*answer, "reply");
+                          if (!resp) return finish(error_reply(resp.error()));
+                          return finish(render(*resp));
+                        }}};
+}
+
+template <class Resp>
+step call(caf::atom_value kind, std::string bytes) {
+  return call<Resp>(kind, std::move(bytes), call_timeout,
+                    [](const Resp& r) { return json_reply(200, to_json(r)); });
+}
+
+step start(const request& req, const std::string& ns) {
+  std::string error;
+  auto body = parse_body(req.body, json::object(), &error);
+  if (!body) return bad_request(error);
+  if (!body->is_object()) return bad_request("request body must be a JSON object");
+  pb::StartWorkflowRequest start;
+  json input = body->contains("input") ? (*body)["input"] : json(nullptr);
+  body->erase("input");
+  if (body->contains("parent")) return bad_request("'parent' is set by the server only");
+  if (body->contains("namespace") && (*body)["namespace"] != ns)
+    return bad_request("'namespace' in the body differs from the namespace in the path");
+  body->erase("namespace");
+  if (auto why = fill_message(*body, &start); !why.empty())
+    return bad_request("invalid start request: " + why);
+  start.set_namespace_(ns);
+  *start.mutable_input() = to_payload(input);
+  if (start.identity().empty()) start.set_identity(identity);
+  return call<pb::StartWorkflowResponse>(
+    start_atom::value, encode(start), call_timeout,
+    [ns, wid = start.workflow_id()](const pb::StartWorkflowResponse& r) {
+      return json_reply(r.started() ? 201 : 200, json{{"namespace", ns},
+                                                      {"workflow_id", wid},
+                                                      {"run_id", r.run_id()},
+                                                      {"started", r.started()}});
+    });
+}
+
+step list(const std::string& ns, const query_map& query) {
+  if (auto why = check_params(query, {"status", "type", "prefix", "start_time_from_ms",
+                                      "start_time_to_ms", "close_time_from_ms",
+                                      "close_time_to_ms", "page_size", "next_page_token"});
+      !why.empty())
+    return bad_request(why);
+  pb::ListWorkflowsRequest req;
+  req.set_namespace_(ns);
+  if (auto s = param(query, "status"); !s.empty()) {
+    auto status = parse_status(s);
+    if (!status)
+      return bad_request("unknown status '" + s + "' (running, completed, failed, canceled, "
+                         "terminated, continued_as_new, timed_out)");
+    req.set_status(*status);
+  }
+  req.set_workflow_type(param(query, "type"));
+  req.set_workflow_id_prefix(param(query, "prefix"));
+  std::string error;
+  constexpr int64_t max_time = int64_t{1} << 53;
+  req.set_start_time_from_ms(int_param(query, "start_time_from_ms", 0, 0, max_time, &error));
+  req.set_start_time_to_ms(int_param(query, "start_time_to_ms", 0, 0, max_time, &error));
+  req.set_close_time_from_ms(int_param(query, "close_time_from_ms", 0, 0, max_time, &error));
+  req.set_close_time_to_ms(int_param(query, "close_time_to_ms", 0, 0, max_time, &error));
+  req.set_page_size(static_cast<int32_t>(int_param(query, "page_size", 0, 1, 1000, &error)));
+  if (!error.empty()) return bad_request(error);
+  auto token = hex_decode(param(query, "next_page_token"));
+  if (!token) return bad_request("next_page_token must be the hex string of a previous page");
+  req.set_next_page_token(*token);
+  return call<pb::ListWorkflowsResponse>(
+    list_atom::value, encode(req), call_timeout, [](const pb::ListWorkflowsResponse& r) {
+      auto j = to_json(r);
+      j["next_page_token"] = hex_encode(r.next_page_token());
+      return json_reply(200, j);
+    });
+}
+
+template <class Req>
+Req addressed(const std::string& ns, const std::string& wid, const query_map& query) {
+  Req req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(wid);
+  req.set_run_id(param(query, "run_id"));
+  return req;
+}
+
+// GET .../{wid}/result: without wait, the result of a closed run or its Running status at once;
+// with wait=true, a long poll of up to timeout_ms that ends with the result, or the Running status.
+step result(const std::string& ns, const std::string& wid, const query_map& query) {
+  if (auto why = check_params(query, {"run_id", "wait", "timeout_ms"}); !why.empty())
+    return bad_request(why);
+  auto wait = param(query, "wait");
+  if (!wait.empty() && wait != "true" && wait != "false")
+    return bad_request("query parameter 'wait' must be true or false");
+  std::string error;
+  auto timeout = int_param(query, "timeout_ms", default_wait_ms, 1, max_wait_ms, &error);
+  if (!error.empty()) return bad_request(error);
+  auto describe = encode(addressed<pb::DescribeWorkflowRequest>(ns, wid, query));
+  auto get = encode(addressed<pb::GetResultRequest>(ns, wid, query));
+  auto get_result = [get](std::chrono::milliseconds t) {
+    return call<pb::GetResultResponse>(result_atom::value, get, t, [](const auto& r) {
+      auto j = to_json(r);
+      if (r.failure().ByteSizeLong() == 0) j.erase("failure");  // completed: no failure
+      return json_reply(200, j);
+    });
+  };
+  // Describe first: a running run answers its status, a closed one its result.
+  auto at_once = [describe, get_result]() {
+    return step{std::nullopt,
+                node_call{describe_atom::value, describe, call_timeout,
+                          [get_result](caf::expected<std::string> answer) {
+                            if (!answer) return finish(error_reply(answer.error()));
+                            auto d = decode<pb::DescribeWorkflowResponse>(*answer, "reply");
+                            if (!d) return finish(error_reply(d.error()));
+                            if (d->status() != pb::WORKFLOW_EXECUTION_STATUS_RUNNING)
+                              return get_result(call_timeout);
+                            return finish(json_reply(
+                              200, json{{"run_id", d->run_id()},
+                                        {"status", pb::WorkflowExecutionStatus_Name(d->status())}}));
+                          }}};
+  };
+  if (wait != "true") return at_once();
+  auto s = get_result(std::chrono::milliseconds(timeout));
+  s.call->finish = [inner = std::move(s.call->finish), at_once](caf::expected<std::string> answer) {
+    if (!answer && answer.error() == caf::sec::request_timeout) return at_once();
+    return inner(std::move(answer));
+  };
+  return s;
+}
+
+step signal(const request& req, const std::string& ns, const std::string& wid,
+            const std::string& name, const query_map& query) {
+  if (auto why = check_params(query, {"run_id", "request_id"}); !why.empty())
+    return bad_request(why);
+  std::string error;
+  auto input = parse_body(req.body, json(nullptr), &error);
+  if (!input) return bad_request(error);
+  auto sig = addressed<pb::SignalWorkflowRequest>(ns, wid, query);
+  sig.set_signal_name(name);
+  *sig.mutable_input() = to_payload(*input);
+  sig.set_identity(identity);
+  sig.set_request_id(param(query, "request_id"));
+  return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(sig));
+}
+
+step query_workflow(const request& req, const std::string& ns, const std::string& wid,
+                    const std::string& type, const query_map& query) {
+  if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
+  std::string error;
+  auto args = parse_body(req.body, json(nullptr), &error);
+  if (!args) return bad_request(error);
+  auto q = addressed<pb::QueryWorkflowRequest>(ns, wid, query);
+  q.set_query_type(type);
+  *q.mutable_args() = to_payload(*args);
+  return call<pb::QueryWorkflowResponse>(query_atom::value, encode(q));
+}
+
+// Cancel and terminate: an optional body {"reason", "run_id", "identity"[, "request_id"]}.
+template <class Req, class Resp>
+step close_request(caf::atom_value kind, const request& req, const std::string& ns,
+                   const std::string& wid, const query_map& query) {
+  if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
+  std::string error;
+  auto body = parse_body(req.body, json::object(), &error);
+  if (!body) return bad_request(error);
+  if (!body->is_object()) return bad_request("request body must be a JSON object");
+  for (auto key : {"namespace", "workflow_id", "workflowId"})
+    if (body->contains(key)) return bad_request(std::string("'") + key + "' is taken from the path");
+  Req r;  // the body first: parsing it clears the message
+  if (auto why = fill_message(*body, &r); !why.empty()) return bad_request("invalid body: " + why);
+  r.set_namespace_(ns);
+  r.set_workflow_id(wid);
+  if (auto run = param(query, "run_id"); !run.empty()) r.set_run_id(run);
+  if (r.identity().empty()) r.set_identity(identity);
+  return call<Resp>(kind, encode(r));
+}
+
+}  // namespace
+
+step workflows_endpoint(const request& req, const std::string& ns,
+                        const std::vector<std::string>& rest, const query_map& query) {
+  const auto& m = req.method;
+  auto only = [&](const char* method) { return m == method; };
+  auto not_allowed = [](const std::string& allow) {
+    auto r = error_reply(405, "method_not_allowed", "this path accepts " + allow);
+    r.allow = allow;
+    return finish(std::move(r));
+  };
+  if (auto why = check_id("namespace", ns); !why.empty()) return bad_request(why);
+  if (rest.empty()) {
+    if (m == "POST") {
+      if (!query.empty()) return bad_request(check_params(query, {}));
+      return start(req, ns);
+    }
+    if (m == "GET") return list(ns, query);
+    return not_allowed("GET, POST");
+  }
+  const auto& wid = rest[0];
+  if (rest.size() == 1) {
+    if (!only("GET")) return not_allowed("GET");
+    if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
+    return call<pb::DescribeWorkflowResponse>(
+      describe_atom::value, encode(addressed<pb::DescribeWorkflowRequest>(ns, wid, query)));
+  }
+  const auto& what = rest[1];
+  if (rest.size() == 2 && what == "history") {
+    if (!only("GET")) return not_allowed("GET");
+    if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
+    return call<pb::GetHistoryResponse>(
+      history_atom::value, encode(addressed<pb::GetHistoryRequest>(ns, wid, query)));
+  }
+  if (rest.size() == 2 && what == "result") {
+    if (!only("GET")) return not_allowed("GET");
+    return result(ns, wid, query);
+  }
+  if (rest.size() == 3 && (what == "signal" || what == "query")) {
+    if (!only("POST")) return not_allowed("POST");
+    return what == "signal" ? signal(req, ns, wid, rest[2], query)
+                            : query_workflow(req, ns, wid, rest[2], query);
+  }
+  if (rest.size() == 2 && (what == "cancel" || what == "terminate")) {
+    if (!only("POST")) return not_allowed("POST");
+    if (what == "cancel")
+      return close_request<pb::RequestCancelWorkflowRequest, pb::RequestCancelWorkflowResponse>(
+        cancel_atom::value, req, ns, wid, query);
+    return close_request<pb::TerminateWorkflowRequest, pb::TerminateWorkflowResponse>(
+      terminate_atom::value, req, ns, wid, query);
+  }
+  return finish(error_reply(404, "not_found", "no such path: " + req.target));
+}
+
+}  // namespace chronicle::http

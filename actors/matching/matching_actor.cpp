@@ -1,0 +1,192 @@
+#include "actors/matching/matching_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "actors/routing/routing.hpp"
+#include "actors/routing/validation.hpp"
+
+namespace chronicle {
+
+struct matching_state {
+  std::map<std::string, caf::actor> queues;  // key: kind '\0' ns '\0' queue
+  // Workers connected here whose task queue lives on another node: that node may not learn of
+  // their death (CAF does not relay a lost connection through this node), so this node monitors
+  // them and tells it ("gone" notes, sent to the peer node actor).
+  std::map<caf::actor_addr, std::vector<std::pair<caf::actor, std::string>>> forwarded;
+};
+
+namespace {
+
+caf::actor& queue_for(caf::stateful_actor<matching_state>* self, const env_ptr& env,
+                      const std::string& ns, const std::string& queue, task_kind kind) {
+  auto key = std::string(kind == task_kind::workflow ? "w" : "a") + '\0' + ns + '\0' + queue;
+  auto& q = self->state.queues[key];
+  if (!q) q = spawn_task_queue(self, env, ns, queue, kind);
+  return q;
+}
+
+}  // namespace
+
+namespace {
+
+// Validates a registration and fills in defaults.
+caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& bytes) {
+  auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"task queue", &req->task_queue()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  if (!req->workflows() && !req->activities())
+    return make_error(errc::invalid_argument, "a worker must serve workflows or activities");
+  if (req->workflow_slots() < 0 || req->activity_slots() < 0 || req->workflow_slots() > 10000
+      || req->activity_slots() > 10000)
+    return make_error(errc::invalid_argument, "slots must be in 0..10000");
+  return req;
+}
+
+// Registers the sender (the worker; delegation keeps it the sender across nodes) with the local
+// task queues.
+caf::expected<std::string> register_local(caf::stateful_actor<matching_state>* self,
+                                        const env_ptr& env, const pb::RegisterWorkerRequest& req) {
+  auto worker = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!worker) return make_error(errc::invalid_argument, "anonymous worker");
+  auto fwd = encode(req);
+  if (req.workflows())
+    self->send(queue_for(self, env, req.namespace_(), req.task_queue(), task_kind::workflow),
+               register_atom::value, fwd, worker);
+  if (req.activities())
+    self->send(queue_for(self, env, req.namespace_(), req.task_queue(), task_kind::activity),
+               register_atom::value, fwd, worker);
+  pb::RegisterWorkerResponse resp;
+  resp.set_node(env->config.name);
+  return encode(resp);
+}
+
+void dispatch_local(caf::stateful_actor<matching_state>* self, const env_ptr& env,
+                    const pb::DispatchRequest& req, const std::string& bytes) {
+  auto kind = req.has_activity_task() ? task_kind::activity : task_kind::workflow;
+  self->send(queue_for(self, env, req.namespace_(), req.task_queue(), kind), dispatch_atom::value,
+             bytes);
+}
+
+caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr env) {
+  harden(self, "matching");
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto it = self->state.forwarded.find(msg.source);
+    if (it == self->state.forwarded.end()) return;
+    for (auto& [peer, note] : it->second)
+      self->send(peer, fwd_atom::value, caf::atom_value{gone_atom::value}, note);
+    self->state.forwarded.erase(it);
+  });
+  return {
+    [=](register_atom, const std::string& bytes) -> caf::result<caf::message> {
+      auto req = check_registration(bytes);
+      if (!req) return req.error();
+      auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
+      if (where.error) return where.error;
+      if (where.local) {
+        auto res = register_local(self, env, *req);
+        if (!res) return res.error();
+        return caf::make_message(std::move(*res));
+      }
+      if (auto worker = caf::actor_cast<caf::actor>(self->current_sender())) {
+        auto& notes = self->state.forwarded[worker.address()];
+        if (notes.empty()) self->monitor(worker);
+        pb::WorkerGone gone;
+        gone.set_namespace_(req->namespace_());
+        gone.set_task_queue(req->task_queue());
+        gone.set_identity(req->identity());
+        gone.set_actor_id(worker.id());
+        auto note = encode(gone);
+        if (std::find_if(notes.begin(), notes.end(), [&](auto& n) { return n.second == note; })
+            == notes.end())
+          notes.emplace_back(where.peer, std::move(note));
+      }
+      self->delegate(where.peer, fwd_atom::value, caf::atom_value{register_atom::value},
+                     encode(*req));
+      return caf::delegated<caf::message>{};
+    },
+    [=](gone_atom, const std::string& bytes) {
+      // From the node the worker was connected to: tell the local task queues.
+      auto gone = decode<pb::WorkerGone>(bytes, "WorkerGone");
+      if (!gone) return;
+      for (auto kind : {task_kind::workflow, task_kind::activity})
+        self->send(queue_for(self, env, gone->namespace_(), gone->task_queue(), kind),
+                   gone_atom::value, gone->identity(), caf::actor_id{gone->actor_id()});
+    },
+    [=](dispatch_atom, const std::string& bytes) {
+      auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
+      if (!req) return;
+      auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
+      if (where.local) dispatch_local(self, env, *req, bytes);
+      else if (where.peer) self->send(where.peer, fwd_atom::value, caf::atom_value{dispatch_atom::value}, bytes);
+      // Owner down: the task stays in the transfers table and is dispatched again when it is up.
+    },
+    [=](overload_atom, const std::string& ns, const std::string& queue, bool on) {
+      // From a local task queue: record it here and tell every peer; once it has drained, every
+      // shard dispatches its pending tasks again (the dropped ones are among them).
+      env->overloaded->set(ns, queue, on);
+      pb::OverloadNote msg;
+      msg.set_namespace_(ns);
+      msg.set_task_queue(queue);
+      msg.set_overloaded(on);
+      auto note = encode(msg);
+      for (auto& m : env->config.members) {
+        if (m.name == env->config.name) continue;
+        if (auto peer = env->peers->peer(m.name)) {
+          self->send(*peer, fwd_atom::value, caf::atom_value{overload_atom::value}, note);
+          if (!on) self->send(*peer, fwd_atom::value, caf::atom_value{redispatch_atom::value},
+                              std::string{});
+        }
+      }
+      if (!on)
+        for (auto& shard : env->shards)
+          if (shard) self->send(shard, redispatch_atom::value);
+    },
+    [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
+      auto task = decode<pb::QueryTask>(bytes, "QueryTask");
+      if (!task) return task.error();
+      auto where = place_task_queue(*env, task->namespace_(), task->task_queue());
+      if (where.error) return where.error;
+      if (where.local)
+        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
+                                 task_kind::workflow),
+                       atom, std::move(bytes));
+      else
+        self->delegate(where.peer, fwd_atom::value, caf::atom_value{atom}, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
+    [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
+      if (kind == register_atom::value) {
+        auto req = check_registration(bytes);
+        if (!req) return req.error();
+        auto res = register_local(self, env, *req);
+        if (!res) return res.error();
+        return caf::make_message(std::move(*res));
+      }
+      if (kind == qtask_atom::value) {  // this node owns the task queue
+        auto task = decode<pb::QueryTask>(bytes, "QueryTask");
+        if (!task) return task.error();
+        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
+                                 task_kind::workflow),
+                       qtask_atom::value, std::move(bytes));
+        return caf::delegated<caf::message>{};
+      }
+      return make_error(errc::bad_message, "matching cannot serve " + caf::to_string(kind));
+    },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_matching(caf::actor_system& sys, env_ptr env) {
+  return sys.spawn(matching_actor, std::move(env));
+}
+
+}  // namespace chronicle

@@ -1,0 +1,347 @@
+// The task queue actor (see matching_actor.hpp).
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <optional>
+#include <map>
+#include <set>
+#include <type_traits>
+
+#include "actors/routing/routing.hpp"
+#include "actors/matching/matching_actor.hpp"
+
+namespace chronicle {
+
+struct task_queue_state {
+  struct task {
+    std::string key;
+    pb::DispatchRequest req;
+    bool delivered = false;  // a workflow task handed to its worker (started in history)
+    std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
+    // A workflow task whose start was asked of its execution (not answered yet).
+    std::optional<std::chrono::steady_clock::time_point> start_asked;
+  };
+  struct worker {
+    caf::actor handle;
+    std::string identity;
+    std::string sticky_key;  // names it to executions when it keeps a sticky cache (else empty)
+    int32_t slots = 0;
+    std::map<std::string, task> inflight;
+  };
+  env_ptr env;
+  std::string ns, queue;
+  task_kind kind = task_kind::workflow;
+  std::deque<task> backlog;
+  std::set<std::string> known;  // keys of tasks in the backlog or in flight
+  std::map<caf::actor_addr, worker> workers;
+  caf::actor_addr last;         // round-robin position
+  bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
+  bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<task_queue_state>*;
+
+// Activity tasks are keyed per attempt: a retry is a new task even while an earlier attempt (timed
+// out, still running somewhere) holds its slot.
+std::string task_key(const pb::TaskToken& t, bool activity) {
+  auto key = t.run_id() + '\0' + t.workflow_id() + '\0' + std::to_string(t.scheduled_event_id());
+  if (activity) key += '\0' + std::to_string(t.attempt());
+  return key;
+}
+
+// Names a worker with a sticky cache, in executions' state: its actor ID and a hash of its node
+// (short; a collision only costs a worker a request for the whole history).
+std::string sticky_key(const caf::actor& handle) {
+  auto node = std::hash<std::string>{}(caf::to_string(handle.node()));
+  return fmt::format("{}@{:016x}", handle.id(), node);
+}
+
+// The worker a workflow task prefers (it holds the run in its sticky cache) when it has a free
+// slot; else the next worker with a free slot after the last one served; else nullptr.
+task_queue_state::worker* free_worker(self_ptr self, const std::string& sticky) {
+  auto& ws = self->state.workers;
+  if (ws.empty()) return nullptr;
+  if (!sticky.empty())
+    for (auto& [addr, w] : ws)
+      if (w.sticky_key == sticky && static_cast<int32_t>(w.inflight.size()) < w.slots) return &w;
+  auto start = ws.upper_bound(self->state.last);
+  for (size_t i = 0; i < ws.size(); ++i, ++start) {
+    if (start == ws.end()) start = ws.begin();
+    auto& w = start->second;
+    if (static_cast<int32_t>(w.inflight.size()) < w.slots) {
+      self->state.last = start->first;
+      return &w;
+    }
+  }
+  return nullptr;
+}
+
+void lose_workflow_task(self_ptr self, const pb::TaskToken& token, const std::string& cause) {
+  pb::WorkflowTaskLost lost;
+  *lost.mutable_token() = token;
+  lost.set_cause(cause);
+  tell_shard(*self->state.env, wt_lost_atom::value, encode(lost));
+}
+
+void pump(self_ptr self);
+
+using sweep_starts_atom = caf::atom_constant<caf::atom("sweepwts")>;
+
+// Starting a workflow task failed (or its answer did not come in time): it is handed out again,
+// unless it was handled elsewhere already.
+void start_failed(self_ptr self, const caf::actor_addr& addr, const std::string& key,
+                  const caf::error& err) {
+  auto& st = self->state;
+  auto wi = st.workers.find(addr);
+  std::optional<task_queue_state::task> t;
+  if (wi != st.workers.end()) {
+    auto it = wi->second.inflight.find(key);
+    if (it != wi->second.inflight.end() && !it->second.delivered) {
+      t = std::move(it->second);
+      wi->second.inflight.erase(it);
+    }
+  }
+  auto code = chronicle_code(err);
+  if (code == static_cast<uint8_t>(errc::stale_task)
+      || code == static_cast<uint8_t>(errc::not_found)) {
+    st.known.erase(key);  // already handled elsewhere
+  } else if (t) {
+    spdlog::warn("task queue {}: starting workflow task failed ({}), retrying", st.queue,
+                 error_text(err));
+    st.known.erase(key);
+    self->delayed_send(self, std::chrono::seconds(1), dispatch_atom::value, encode(t->req));
+  }
+  pump(self);
+}
+
+// One clock entry per queue instead of a timeout per request: every second while starts are
+// pending, those asked longer than request_timeout ago count as failed. A late answer then finds
+// its task gone and reports it lost (see start_workflow_task).
+void arm_start_sweep(self_ptr self) {
+  if (self->state.sweep_armed) return;
+  self->state.sweep_armed = true;
+  self->delayed_send(self, std::chrono::seconds(1), sweep_starts_atom::value);
+}
+
+void sweep_starts(self_ptr self) {
+  auto& st = self->state;
+  st.sweep_armed = false;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<caf::actor_addr, std::string>> late;
+  bool pending = false;
+  for (auto& [addr, w] : st.workers)
+    for (auto& [key, t] : w.inflight)
+      if (t.start_asked && !t.delivered) {
+        if (now - *t.start_asked >= request_timeout) late.emplace_back(addr, key);
+        else pending = true;
+      }
+  for (auto& [addr, key] : late)
+    start_failed(self, addr, key, caf::make_error(caf::sec::request_timeout));
+  if (pending) arm_start_sweep(self);
+}
+
+void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::string& key) {
+  pb::RecordWorkflowTaskStarted rec;
+  auto& task = w.inflight[key];
+  auto token = task.req.token();
+  task.start_asked = std::chrono::steady_clock::now();
+  *rec.mutable_token() = token;
+  rec.set_identity(w.identity);
+  rec.set_sticky_worker(w.sticky_key);
+  auto addr = w.handle.address();
+  arm_start_sweep(self);
+  caf::atom_value kind = wt_start_atom::value;
+  auto bytes = encode(rec);
+  auto dest = shard_destination_of(*self->state.env, kind, bytes);
+  if (!dest) return start_failed(self, addr, key, dest.error());
+  (dest->forward ? self->request(dest->actor, caf::infinite, fwd_atom::value, kind, std::move(bytes))
+                 : self->request(dest->actor, caf::infinite, kind, std::move(bytes)))
+    .then(
+      [=](std::string& task_bytes) {
+        auto& st = self->state;
+        auto wi = st.workers.find(addr);
+        if (wi == st.workers.end() || !wi->second.inflight.count(key)) {
+          lose_workflow_task(self, token, "worker lost before delivery");
+          return;
+        }
+        auto& t = wi->second.inflight[key];
+        t.delivered = true;
+        t.start_asked.reset();
+        self->send(wi->second.handle, wf_task_atom::value, std::move(task_bytes));
+      },
+      [=](caf::error& err) { start_failed(self, addr, key, err); });
+}
+
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.overflowed && st.backlog.size() <= st.env->config.max_task_queue_backlog / 2) {
+    st.overflowed = false;
+    spdlog::info("task queue {}/{} is no longer overloaded", st.ns, st.queue);
+    self->send(st.env->matching, overload_atom::value, st.ns, st.queue, false);
+  }
+  while (!st.backlog.empty()) {
+    auto* w = free_worker(self, st.backlog.front().req.sticky_worker());
+    if (!w) return;
+    auto t = std::move(st.backlog.front());
+    st.backlog.pop_front();
+    st.env->metrics->on_task_dispatched(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size(), t.queued_at);
+    auto key = t.key;
+    if (t.req.has_activity_task()) {
+      auto bytes = encode(t.req.activity_task());
+      pb::RecordActivityTaskStarted started;
+      *started.mutable_token() = t.req.token();
+      started.set_identity(w->identity);
+      w->inflight.emplace(key, std::move(t));
+      // One-way (through its shard): a stale attempt is refused there.
+      tell_shard(*st.env, act_start_atom::value, encode(started));
+      self->send(w->handle, act_task_atom::value, std::move(bytes));
+    } else {
+      w->inflight.emplace(key, std::move(t));
+      start_workflow_task(self, *w, key);
+    }
+  }
+}
+
+void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto wi = st.workers.find(addr);
+  if (wi == st.workers.end()) return;
+  spdlog::info("task queue {}: worker '{}' is gone, {} task(s) failed or handed out again", st.queue,
+               wi->second.identity, wi->second.inflight.size());
+  auto inflight = std::move(wi->second.inflight);
+  auto wi_identity = wi->second.identity;
+  st.workers.erase(wi);
+  for (auto& [key, t] : inflight) {
+    if (t.req.has_activity_task()) {
+      // A failed attempt (retried by its policy), not a silent re-queue: the retry need not
+      // wait for the start-to-close timeout.
+      st.known.erase(key);
+      pb::RespondActivityTaskFailed failed;
+      *failed.mutable_token() = t.req.token();
+      failed.set_identity(wi_identity);
+      auto* f = failed.mutable_failure();
+      f->set_type("WorkerLost");
+      f->set_message("worker '" + wi_identity + "' was lost while running the activity");
+      f->set_source("server");
+      tell_shard(*st.env, act_fail_atom::value, encode(failed));
+    } else if (t.delivered) {
+      st.known.erase(key);
+      lose_workflow_task(self, t.req.token(), "worker lost");
+    }
+    // An undelivered workflow task is reported lost when its start request returns.
+  }
+  pump(self);
+}
+
+// A worker's message about one of its tasks (catalog: queue_pass): an answer frees the task's
+// slot; then it goes to the workflow's shard (which replies to the worker). A heartbeat or a
+// request for a task's whole history keeps the slot taken.
+caf::result<caf::message> from_worker(self_ptr self, caf::atom_value atom, std::string& bytes) {
+  auto* entry = find_message(atom);
+  if (!entry || entry->pass == queue_pass::none)
+    return make_error(errc::bad_message, "a task queue does not serve " + caf::to_string(atom));
+  auto& st = self->state;
+  if (entry->pass == queue_pass::frees_slot) {
+    auto token = token_of(atom, bytes);
+    if (!token) return token.error();
+    // The answer may come from another actor than the worker (activities run in their own
+    // actors): find the task by its key.
+    auto key = task_key(*token, entry->activity);
+    for (auto& [addr, w] : st.workers)
+      if (w.inflight.erase(key) > 0) {
+        st.known.erase(key);
+        break;
+      }
+    pump(self);
+  }
+  return delegate_to_shard(self, *st.env, atom, bytes);
+}
+
+}  // namespace
+
+caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_ptr env,
+                               std::string ns, std::string queue, task_kind kind) {
+  auto& st = self->state;
+  st.env = std::move(env);
+  st.ns = std::move(ns);
+  st.queue = std::move(queue);
+  st.kind = kind;
+  harden(self, "task queue");
+  self->set_down_handler([=](caf::down_msg& msg) { on_worker_down(self, msg.source); });
+  return {
+    [=](register_atom, const std::string& bytes, const caf::actor& handle) {
+      auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+      if (!req) return;
+      auto& w = self->state.workers[handle.address()];
+      if (!w.handle) {
+        self->monitor(handle);
+        spdlog::info("worker '{}' registered on {}/{} ({} tasks)", req->identity(),
+                     self->state.ns, self->state.queue,
+                     self->state.kind == task_kind::workflow ? "workflow" : "activity");
+      }
+      w.handle = handle;
+      w.identity = req->identity();
+      w.sticky_key = req->sticky_cache_size() > 0 ? sticky_key(handle) : std::string{};
+      w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
+                                                         : req->activity_slots();
+      pump(self);
+    },
+    [=](gone_atom, const std::string& identity, caf::actor_id id) {
+      // A worker connected to another node died (see matching_actor): as if monitored here.
+      for (auto& [addr, w] : self->state.workers)
+        if (w.identity == identity && w.handle.id() == id) {
+          auto gone = addr;  // on_worker_down erases the entry
+          on_worker_down(self, gone);
+          return;
+        }
+    },
+    [=](sweep_starts_atom) { sweep_starts(self); },
+    [=](dispatch_atom, const std::string& bytes) {
+      auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
+      if (!req) return;
+      auto key = task_key(req->token(), req->has_activity_task());
+      auto& st = self->state;
+      if (st.known.count(key)) return;  // already queued or in flight
+      if (st.backlog.size() >= st.env->config.max_task_queue_backlog) {
+        // Bounded memory: the task stays in its shard's transfers table and is dispatched again
+        // once the backlog has drained (see pump).
+        if (!st.overflowed) {
+          st.overflowed = true;
+          spdlog::warn("task queue {}/{} is overloaded ({} tasks waiting)", st.ns, st.queue,
+                       st.backlog.size());
+          self->send(st.env->matching, overload_atom::value, st.ns, st.queue, true);
+        }
+        return;
+      }
+      st.known.insert(key);
+      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false, std::chrono::steady_clock::now(), std::nullopt});
+      st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
+      pump(self);
+    },
+    [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {
+      // A query goes to any registered worker (round-robin, outside the slots: it is read-only);
+      // the worker answers the client directly.
+      auto& ws = self->state.workers;
+      if (ws.empty())
+        return make_error(errc::unavailable, "no worker is polling task queue '"
+                                               + self->state.queue + "': the query cannot be answered");
+      auto it = ws.upper_bound(self->state.last);
+      if (it == ws.end()) it = ws.begin();
+      self->state.last = it->first;
+      self->delegate(it->second.handle, query_atom::value, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
+    // Last: a worker's message about one of its tasks (see from_worker).
+    [=](caf::atom_value atom, std::string& bytes) { return from_worker(self, atom, bytes); },
+  };
+}
+
+caf::actor spawn_task_queue(caf::event_based_actor* parent, env_ptr env, std::string ns,
+                            std::string queue, task_kind kind) {
+  return parent->spawn<caf::linked>(task_queue_actor, std::move(env), std::move(ns),
+                                    std::move(queue), kind);
+}
+
+}  // namespace chronicle

@@ -1,0 +1,58 @@
+// Node configuration, read from a YAML file. Every problem is reported as one line naming it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/store.hpp"
+
+namespace chronicle {
+
+struct member_config {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct node_config {
+  std::string name;             // this node's member name
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string data_dir;
+  uint32_t num_shards = 16;
+  // Copies of each shard: 1 keeps today's single-copy path; more makes each shard a Raft group
+  // over the first replication_factor members clockwise on the ring (docs/replication.md).
+  uint32_t replication_factor = 1;
+  std::vector<member_config> members;  // defaults to this node alone
+  storage::durability durability = storage::durability::fsync;
+  std::string log_level = "info";
+  int64_t passivate_after_ms = 30'000;  // idle execution actors are stopped after this
+  int64_t workflow_task_timeout_ms = 10'000;  // a started workflow task not answered by then is
+                                              // timed out and scheduled again (Temporal's default)
+  size_t scheduler_threads = 0;
+  size_t max_payload_bytes = 2 * 1024 * 1024;
+  size_t max_history_events = 51'200;  // a run that would pass it is terminated (Temporal's limit)
+  std::string cluster_secret;
+  std::string tls_certificate, tls_key, tls_ca;  // PEM files; all empty: plain TCP
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // closed runs are deleted after this
+  std::map<std::string, int64_t> namespace_retention_ms;  // per-namespace override
+  int64_t retention_sweep_ms = 60'000;             // how often each shard deletes expired runs
+  // The retention of namespace `ns`.
+  [[nodiscard]] int64_t retention_of(const std::string& ns) const {
+    auto it = namespace_retention_ms.find(ns);
+    return it == namespace_retention_ms.end() ? retention_ms : it->second;
+  }
+  uint16_t http_port = 0;               // HTTP/JSON gateway and web UI; 0 (key absent): none
+  std::string http_host;                // empty (key absent): the node's host
+  size_t http_max_body_bytes = 1024 * 1024;  // larger request bodies are refused (413)
+  size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
+};
+
+// Parses the file at `path`. On failure returns nullopt and sets *error to one line naming the
+// problem (missing file, bad YAML, unknown key, bad value).
+std::optional<node_config> load_config(const std::string& path, std::string* error);
+
+}  // namespace chronicle

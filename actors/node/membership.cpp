@@ -1,0 +1,39 @@
+#include "actors/node/membership.hpp"
+
+namespace chronicle {
+
+void membership::set_up(const std::string& name, caf::actor node, int64_t now) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& p = peers_[name];
+  p.node = std::move(node);
+  if (!p.up) p.since_ms = now;
+  p.up = true;
+  p.error.clear();
+}
+
+void membership::set_down(const std::string& name, std::string error, int64_t now) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& p = peers_[name];
+  if (p.up || p.since_ms == 0) p.since_ms = now;
+  p.node = nullptr;
+  p.up = false;
+  p.error = std::move(error);
+}
+
+std::optional<caf::actor> membership::peer(const std::string& name, std::string* why) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = peers_.find(name);
+  if (it == peers_.end() || !it->second.up) {
+    if (why) *why = it == peers_.end() ? "not connected yet" : it->second.error;
+    return std::nullopt;
+  }
+  return it->second.node;
+}
+
+peer_info membership::info(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto it = peers_.find(name);
+  return it == peers_.end() ? peer_info{} : it->second;
+}
+
+}  // namespace chronicle

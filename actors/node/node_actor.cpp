@@ -1,0 +1,351 @@
+#include "actors/node/node_actor.hpp"
+
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "actors/admin/admin_actor.hpp"
+#include "actors/routing/catalog.hpp"
+#include "actors/routing/frontend_actor.hpp"
+#include "actors/node/handoff_actor.hpp"
+#include "protocol/runtime.hpp"
+#include "actors/matching/matching_actor.hpp"
+#include "actors/shard/shard_actor.hpp"
+
+namespace chronicle {
+
+namespace {
+
+struct node_state {
+  env_ptr env;
+  std::map<std::string, int64_t> backoff_ms;  // per peer
+  std::map<std::string, bool> connecting;     // a connection attempt is in flight
+  std::map<std::string, std::string> refusal; // why the last handshake with a peer was refused
+  std::set<caf::node_id> authenticated;       // remote processes that presented the secret
+  std::set<caf::node_id> refused;             // logged once each
+};
+
+using self_ptr = caf::stateful_actor<node_state>*;
+
+// Constant-time comparison of secrets.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
+  return diff == 0;
+}
+
+// With a cluster secret configured, only local actors and remote processes that presented it may
+// use the node. Refusals are logged once per remote process.
+caf::error authorize(caf::stateful_actor<struct node_state>* self);
+
+constexpr int64_t min_backoff_ms = 100;
+constexpr int64_t max_backoff_ms = 2000;
+
+// The handshake: both sides must have the same num_shards and member list.
+pb::HelloRequest make_hello(const node_config& c) {
+  pb::HelloRequest hello;
+  hello.set_node(c.name);
+  hello.set_num_shards(c.num_shards);
+  hello.set_replication_factor(c.replication_factor);
+  std::vector<std::string> members;
+  for (auto& m : c.members) members.push_back(m.name + "=" + m.host + ":" + std::to_string(m.port));
+  std::sort(members.begin(), members.end());
+  for (auto& m : members) hello.add_members(m);
+  return hello;
+}
+
+// Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
+std::string compare(const pb::HelloRequest& mine, const pb::HelloRequest& peer) {
+  if (peer.num_shards() != mine.num_shards())
+    return "num_shards differs: " + peer.node() + " has " + std::to_string(peer.num_shards())
+           + ", " + mine.node() + " has " + std::to_string(mine.num_shards());
+  auto rf = [](const pb::HelloRequest& h) { return std::max<uint32_t>(h.replication_factor(), 1); };
+  if (rf(peer) != rf(mine))
+    return "replication_factor differs: " + peer.node() + " has " + std::to_string(rf(peer))
+           + ", " + mine.node() + " has " + std::to_string(rf(mine));
+  auto list = [](const pb::HelloRequest& h) {
+    std::string out;
+    for (auto& m : h.members()) out += (out.empty() ? "" : ",") + m;
+    return out;
+  };
+  if (list(peer) != list(mine))
+    return "member lists differ: " + peer.node() + " has [" + list(peer) + "], " + mine.node()
+           + " has [" + list(mine) + "]";
+  bool listed = false;
+  for (auto& m : mine.members()) listed |= m.rfind(peer.node() + "=", 0) == 0;
+  if (!listed) return "node '" + peer.node() + "' is not a member";
+  return {};
+}
+
+void connect_peer(self_ptr self, const member_config& m);
+
+void retry_later(self_ptr self, const member_config& m, const std::string& why) {
+  auto& st = self->state;
+  auto before = st.env->peers->info(m.name);
+  auto& refusal = st.refusal[m.name];
+  st.env->peers->set_down(m.name, refusal.empty() || why.find(refusal) != std::string::npos
+                                    ? why : why + "; handshake refused: " + refusal,
+                          now_ms());
+  if (before.up || before.error != why)
+    spdlog::warn("peer {} ({}:{}) is down: {}", m.name, m.host, m.port, why);
+  auto& backoff = st.backoff_ms[m.name];
+  backoff = std::clamp<int64_t>(backoff * 2, min_backoff_ms, max_backoff_ms);
+  self->delayed_send(self, std::chrono::milliseconds(backoff), retry_atom::value, m.name);
+}
+
+// Tells every local shard to dispatch its pending tasks again: a peer that (re)joined may own
+// task queues whose tasks were lost with it.
+void redispatch_all(self_ptr self) {
+  for (auto& shard : self->state.env->shards)
+    if (shard) self->send(shard, redispatch_atom::value);
+}
+
+void say_hello(self_ptr self, const member_config& m, caf::actor node);
+
+// Presents the cluster secret (when configured), then says hello.
+void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
+  auto& secret = self->state.env->config.cluster_secret;
+  if (secret.empty()) {
+    say_hello(self, m, node);
+    return;
+  }
+  self->request(node, std::chrono::seconds(5), auth_atom::value, secret)
+    .then([=](const std::string&) { say_hello(self, m, node); },
+          [=](caf::error& err) {
+            self->state.connecting[m.name] = false;
+            spdlog::error("peer {} refused our cluster secret: {}", m.name, error_text(err));
+            retry_later(self, m, "authentication failed: " + error_text(err));
+          });
+}
+
+void say_hello(self_ptr self, const member_config& m, caf::actor node) {
+  auto& st = self->state;
+  self->request(node, std::chrono::seconds(5), hello_atom::value,
+                encode(make_hello(st.env->config)))
+    .then(
+      [=](const std::string&) {
+        auto& st = self->state;
+        st.connecting[m.name] = false;
+        st.backoff_ms[m.name] = 0;
+        st.refusal.erase(m.name);
+        self->monitor(node);
+        st.env->peers->set_up(m.name, node, now_ms());
+        spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
+        self->send(st.env->handoff, hello_atom::value, m.name, node);
+        redispatch_all(self);
+      },
+      [=](caf::error& err) {
+        self->state.connecting[m.name] = false;
+        auto why = error_text(err);
+        if (chronicle_code(err) == static_cast<uint8_t>(errc::invalid_argument)) {
+          spdlog::error("peer {} refused the handshake: {}", m.name, why);
+          self->state.refusal[m.name] = why;
+        }
+        retry_later(self, m, "handshake failed: " + why);
+      });
+}
+
+void connect_peer(self_ptr self, const member_config& m) {
+  auto& st = self->state;
+  if (st.connecting[m.name] || st.env->peers->peer(m.name)) return;
+  st.connecting[m.name] = true;
+  auto mm = network_handle(self->system());
+  self->request(mm, std::chrono::seconds(2), caf::connect_atom::value, m.host, m.port)
+    .then(
+      [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto node = caf::actor_cast<caf::actor>(ptr);
+        if (!node) {
+          self->state.connecting[m.name] = false;
+          retry_later(self, m, "nothing published at its address");
+          return;
+        }
+        on_peer_connected(self, m, node);
+      },
+      [=](caf::error& err) {
+        self->state.connecting[m.name] = false;
+        retry_later(self, m, error_text(err));
+      });
+}
+
+const member_config* member(const node_config& c, const std::string& name) {
+  for (auto& m : c.members)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+// The local actor that serves a message of the catalog (catalog.hpp: served_by).
+caf::actor local_server(const node_env& env, const message_kind& entry) {
+  switch (entry.server) {
+    case served_by::admin: return env.admin;
+    case served_by::matching: return env.matching;
+    default: return env.frontend;
+  }
+}
+
+}  // namespace
+
+caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
+  self->state.env = env;
+  // Anything else that arrives (garbage, unknown kinds) is refused with an error, never a crash.
+  harden(self, "node");
+  self->set_down_handler([=](caf::down_msg& msg) {
+    for (auto& m : self->state.env->config.members) {
+      auto peer = self->state.env->peers->peer(m.name);
+      if (peer && peer->address() == msg.source) {
+        self->state.backoff_ms[m.name] = 0;
+        retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
+      }
+    }
+  });
+  for (auto& m : env->config.members)
+    if (m.name != env->config.name) {
+      env->peers->set_down(m.name, "not connected yet", now_ms());
+      connect_peer(self, m);
+    }
+  return {
+    [=](ping_atom) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      return self->state.env->config.name;
+    },
+    [=](auth_atom, const std::string& secret) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (!sender) return make_error(errc::unauthenticated, "anonymous sender");
+      if (st.env->config.cluster_secret.empty()
+          || same_secret(secret, st.env->config.cluster_secret)) {
+        st.authenticated.insert(sender->node());
+        return std::string{"ok"};
+      }
+      spdlog::warn("refused a peer at {}: wrong cluster secret", caf::to_string(sender->node()));
+      return make_error(errc::unauthenticated, "wrong cluster secret");
+    },
+    [=](hello_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      auto& env = *self->state.env;
+      auto peer = decode<pb::HelloRequest>(bytes, "HelloRequest");
+      if (!peer) return peer.error();
+      auto diff = compare(make_hello(env.config), *peer);
+      if (!diff.empty()) {
+        spdlog::error("refusing handshake from {}: {}", peer->node(), diff);
+        if (member(env.config, peer->node())) {
+          self->state.refusal[peer->node()] = diff;
+          env.peers->set_down(peer->node(), "handshake refused: " + diff, now_ms());
+        }
+        return make_error(errc::invalid_argument, "cluster config mismatch: " + diff);
+      }
+      // The peer is (back) up: connect to it now instead of waiting for the backoff.
+      if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
+      pb::HelloResponse resp;
+      resp.set_node(env.config.name);
+      return encode(resp);
+    },
+    [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      auto chunk = serve_handoff(*self->state.env, bytes);
+      if (!chunk) return chunk.error();
+      return std::move(*chunk);
+    },
+    [=](release_atom, const std::string& bytes) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      auto done = serve_release(*self->state.env, bytes);
+      if (!done) return done.error();
+      return std::move(*done);
+    },
+    [=](raft_atom atom, uint32_t shard, uint64_t from, std::string& bytes) {
+      // A replica of a peer to this node's replica of `shard` (actors/shard/replica.hpp).
+      if (authorize(self)) return;
+      auto& env = *self->state.env;
+      if (shard < env.shards.size() && env.shards[shard])
+        self->send(env.shards[shard], atom, shard, from, std::move(bytes));
+    },
+    [=](retry_atom, const std::string& name) {
+      if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
+    },
+    [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
+      if (auto err = authorize(self)) return err;
+      auto* entry = find_message(kind);
+      if (!entry) return make_error(errc::bad_message, "unknown message kind " + caf::to_string(kind));
+      if (kind == overload_atom::value) {  // one-way, from the queue's owner
+        if (auto note = decode<pb::OverloadNote>(bytes, "OverloadNote"))
+          self->state.env->overloaded->set(note->namespace_(), note->task_queue(),
+                                           note->overloaded());
+        return caf::message{};
+      }
+      if (kind == redispatch_atom::value) {  // one-way: a task queue drained its backlog
+        redispatch_all(self);
+        return caf::message{};
+      }
+      if (kind == gone_atom::value || kind == dispatch_atom::value) {
+        // One-way: a worker registered through the sender died; a task the local matching
+        // places (here).
+        self->send(self->state.env->matching, kind, std::move(bytes));
+        return caf::message{};
+      }
+      self->delegate(local_server(*self->state.env, *entry), fwd_atom::value, kind,
+                     std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
+    // Last: the published API, every kind the catalog lists as sent by clients (and a worker's
+    // registration), handed to the local actor that serves it.
+    [=](caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
+      if (auto err = authorize(self)) return err;
+      auto* entry = find_message(kind);
+      if (!entry || (entry->sender != sent_by::client && kind != register_atom::value))
+        return make_error(errc::bad_message, "unexpected message " + caf::to_string(kind));
+      self->delegate(local_server(*self->state.env, *entry), kind, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    },
+  };
+}
+
+namespace {
+
+caf::error authorize(self_ptr self) {
+  auto& st = self->state;
+  if (st.env->config.cluster_secret.empty()) return caf::none;
+  auto sender = self->current_sender();
+  if (sender && (sender->node() == self->node() || st.authenticated.count(sender->node())))
+    return caf::none;
+  auto who = sender ? caf::to_string(sender->node()) : std::string("an anonymous sender");
+  if (!sender || st.refused.insert(sender->node()).second)
+    spdlog::warn("refused unauthenticated peer {}: it did not present the cluster secret", who);
+  return make_error(errc::unauthenticated,
+                    "unauthenticated: this cluster requires its cluster secret "
+                    "(CHRONICLE_CLUSTER_SECRET)");
+}
+
+}  // namespace
+
+caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
+  env->started_at_ms = now_ms();
+  std::vector<std::string> names;
+  for (auto& m : env->config.members) names.push_back(m.name);
+  env->ring = std::make_unique<hash_ring>(names);
+  env_ptr ro = env;
+  // Handles are filled in before any message flows: the actors read them only when handling.
+  env->frontend = sys.spawn(frontend_actor, ro);
+  env->admin = sys.spawn(admin_actor, ro);
+  env->matching = spawn_matching(sys, ro);
+  env->shards.resize(env->config.num_shards);
+  env->shard_ready = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
+  env->placement = place_shards(*env->ring, env->config.num_shards, env->config.replication_factor);
+  env->shard_leader = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
+  for (uint32_t i = 0; i < env->config.num_shards; ++i)
+    if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
+  // Only now, with every handle in place, may messages flow. Replicated shards start their
+  // replicas (a shard serves once its replica leads); otherwise the handoff actor lets each shard
+  // recover (and dispatch its tasks) once it is sure no peer still holds the shard's data.
+  std::vector<uint32_t> pending;
+  if (env->replicated()) {
+    for (auto& shard : env->shards)
+      if (shard) caf::anon_send(shard, recover_atom::value);
+  } else {
+    pending = start_ready_shards(*env);
+  }
+  env->handoff = spawn_handoff(sys, ro, std::move(pending));
+  return sys.spawn(node_actor, ro);
+}
+
+}  // namespace chronicle

@@ -1,0 +1,59 @@
+// What every actor of a node shares: configuration, the store, the placement ring and the handles
+// of the node's long-lived actors. Filled once at start-up before any message flows, then read-only.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <atomic>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/node/config.hpp"
+#include "actors/node/membership.hpp"
+#include "actors/node/metrics.hpp"
+#include "actors/node/overload.hpp"
+#include "shards/ring.hpp"
+#include "storage/store.hpp"
+
+namespace chronicle {
+
+struct node_env {
+  node_config config;
+  std::shared_ptr<storage::store> store;
+  std::unique_ptr<hash_ring> ring;
+  caf::actor frontend;
+  caf::actor admin;
+  caf::actor matching;
+  caf::actor handoff;
+  std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
+  std::shared_ptr<membership> peers = std::make_shared<membership>();
+  std::shared_ptr<overload_registry> overloaded = std::make_shared<overload_registry>();
+  std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
+  int64_t started_at_ms = 0;
+  // Per shard: its actor has recovered and serves requests (set by the shard actor).
+  std::unique_ptr<std::atomic<bool>[]> shard_ready;
+  // Per shard: its replicas and preferred leader (shards/ring.hpp place_shards).
+  std::vector<shard_placement> placement;
+  // Per shard, replication_factor > 1: the Raft ID of the leader this node knows (0: none),
+  // set by the local replica (actors/shard/replica.hpp); read by routing.
+  std::unique_ptr<std::atomic<uint64_t>[]> shard_leader;
+
+  [[nodiscard]] bool replicated() const { return config.replication_factor > 1; }
+  // Raft IDs of members: position in the ring's sorted member list, plus one (0: none).
+  [[nodiscard]] uint64_t member_id(const std::string& name) const;
+  [[nodiscard]] const std::string& member_by_id(uint64_t id) const;
+  // Whether this node holds a copy of `shard`: its owner (replication_factor 1) or one of its
+  // replicas.
+  [[nodiscard]] bool owns_shard(uint32_t shard) const;
+};
+
+using env_ptr = std::shared_ptr<const node_env>;
+
+// Makes a long-lived actor robust against garbage: an unexpected message is logged and dropped
+// (answered with a bad_message error when it was a request), and a stray error message is logged
+// instead of stopping the actor (CAF's default).
+void harden(caf::scheduled_actor* self, const char* name);
+
+}  // namespace chronicle

@@ -1,0 +1,99 @@
+// chronicle-node --config <file.yaml>: runs one Chronicle node until SIGINT or SIGTERM.
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <thread>
+#include <iostream>
+
+#include "actors/http/gateway.hpp"
+#include "actors/node/memory_release.hpp"
+#include "actors/node/node_actor.hpp"
+#include "protocol/runtime.hpp"
+
+using namespace chronicle;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Chronicle node: hosts shards of workflow executions and their task queues"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path, "YAML config file (see deploy/single-node.yaml)")
+    ->required();
+  CLI11_PARSE(app, argc, argv);
+
+  std::string error;
+  auto config = load_config(config_path, &error);
+  if (!config) {
+    std::cerr << "chronicle-node: " << error << "\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + config->name + "] %v");
+
+  storage::status st;
+  std::shared_ptr<storage::store> store =
+    storage::store::open(config->data_dir, config->num_shards, config->durability, &st);
+  if (!store) {
+    std::cerr << "chronicle-node: " << st.message() << "\n";
+    return 1;
+  }
+
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  auto stop_signals = block_stop_signals();
+
+  caf::actor_system_config cfg;
+  configure_network(cfg, tls_files{config->tls_certificate, config->tls_key, config->tls_ca});
+  if (config->scheduler_threads > 0) cfg.set("scheduler.max-threads", config->scheduler_threads);
+  // Work sharing: idle scheduler threads block on a condition variable instead of polling with
+  // 50 us sleeps (work stealing), which wastes CPU on a small machine shared with workers
+  // (docs/performance.md). One thread per core unless scheduler_threads says otherwise.
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  if (config->scheduler_threads == 0)
+    cfg.set("scheduler.max-threads", size_t{std::max(2u, std::thread::hardware_concurrency())});
+  caf::actor_system sys{cfg};
+
+  auto env = std::make_shared<node_env>();
+  env->config = *config;
+  env->store = store;
+  store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {
+    m->on_storage_write(took, batches);
+  });
+  auto node = start_node(sys, env);
+  auto port = publish_actor(sys, node, config->port, config->host);
+  if (!port) {
+    std::cerr << "chronicle-node: cannot listen on " << config->host << ":" << config->port << ": "
+              << sys.render(port.error()) << "\n";
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    std::_Exit(1);
+  }
+  std::unique_ptr<http::gateway> gateway;
+  if (config->http_port != 0) {
+    std::string http_error;
+    gateway = http::gateway::start(sys, node, env, &http_error);
+    if (!gateway) {
+      std::cerr << "chronicle-node: " << http_error << "\n";
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      std::_Exit(1);
+    }
+    std::cout << "chronicle-node " << config->name << " serving HTTP on http://"
+              << config->http_host << ":" << gateway->port() << "/" << std::endl;
+  }
+  std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
+            << *port << " (data_dir " << config->data_dir << ", " << config->num_shards
+            << " shards" << (cfg.openssl_certificate.empty() ? "" : ", TLS") << ")" << std::endl;
+
+  memory_releaser releaser;  // gives memory freed by passivation back to the OS
+  int sig = wait_for_stop_signal(stop_signals);
+  spdlog::info("signal {}: stopping", sig);
+  if (gateway) gateway->stop();
+  sys.middleman().unpublish(node, *port);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  for (auto& a : {env->frontend, env->admin, env->matching, env->handoff})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& s : env->shards)
+    if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  env.reset();
+  return 0;
+}

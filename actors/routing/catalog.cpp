@@ -1,0 +1,83 @@
+#include "actors/routing/catalog.hpp"
+
+#include "actors/routing/validation.hpp"
+
+namespace chronicle {
+
+namespace {
+
+// The routing fields of each route kind (see message_kind::peek): only the fields needed are
+// read (peek_route, peek_token in protocol/codec.hpp) except for the nested parent of a
+// ChildWorkflowClosed.
+bool peek_workflow(const std::string& bytes, std::string* ns, std::string* wid, pb::TaskToken*) {
+  return peek_route(bytes, ns, wid);
+}
+
+bool peek_parent(const std::string& bytes, std::string* ns, std::string* wid, pb::TaskToken*) {
+  pb::ChildWorkflowClosed msg;
+  if (!msg.ParseFromString(bytes)) return false;
+  *ns = msg.parent().namespace_();
+  *wid = msg.parent().workflow_id();
+  return true;
+}
+
+bool peek_task(const std::string& bytes, std::string* ns, std::string* wid, pb::TaskToken* tok) {
+  if (!peek_token(bytes, tok)) return false;
+  *ns = tok->namespace_();
+  *wid = tok->workflow_id();
+  return true;
+}
+
+using r = route_by;
+using s = served_by;
+using by = sent_by;
+using q = queue_pass;
+
+// clang-format off
+const std::vector<message_kind> catalog = {
+  // atom                      protobuf type                     route         served by     sender        task queue     activity validator                      peek
+  // --- client API: through the published node actor to the frontend, then the workflow's shard
+  {start_atom::value,          "StartWorkflowRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validators::start,             peek_workflow},
+  {result_atom::value,         "GetResultRequest",               r::workflow,  s::frontend,  by::client,   q::none,       false, validators::result,            peek_workflow},
+  {signal_atom::value,         "SignalWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal,            peek_workflow},
+  {sigstart_atom::value,       "SignalWithStartWorkflowRequest", r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal_with_start, peek_workflow},
+  {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow},
+  {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow},
+  // --- client API served by the admin actor (it asks the owning node's admin itself)
+  {describe_atom::value,       "DescribeWorkflowRequest",        r::node,      s::admin,     by::client},
+  {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client},
+  {query_atom::value,          "QueryWorkflowRequest",           r::node,      s::admin,     by::client},
+  {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client},
+  {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client},
+  // --- workers
+  {register_atom::value,       "RegisterWorkerRequest",          r::task_queue, s::matching, by::worker},
+  {wf_done_atom::value,        "RespondWorkflowTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, false, validators::workflow_answer,   peek_task},
+  {wf_fail_atom::value,        "RespondWorkflowTaskFailed",      r::token,     s::frontend,  by::worker,   q::frees_slot, false, nullptr,                       peek_task},
+  {act_done_atom::value,       "RespondActivityTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, true,  validators::activity_answer,   peek_task},
+  {act_fail_atom::value,       "RespondActivityTaskFailed",      r::token,     s::frontend,  by::worker,   q::frees_slot, true,  nullptr,                       peek_task},
+  {wt_history_atom::value,     "GetWorkflowTaskHistory",         r::token,     s::frontend,  by::worker,   q::keeps_slot, false, nullptr,                       peek_task},
+  {act_beat_atom::value,       "RecordActivityTaskHeartbeat",    r::token,     s::frontend,  by::worker,   q::keeps_slot, true,  nullptr,                       peek_task},
+  // --- node-internal: task queue -> shard, execution -> frontend -> shard, between nodes
+  {wt_start_atom::value,       "RecordWorkflowTaskStarted",      r::token,     s::frontend,  by::internal, q::none,       false, nullptr,                       peek_task},
+  {wt_lost_atom::value,        "WorkflowTaskLost",               r::token,     s::frontend,  by::internal, q::none,       false, nullptr,                       peek_task},
+  {act_start_atom::value,      "RecordActivityTaskStarted",      r::token,     s::frontend,  by::internal, q::none,       true,  nullptr,                       peek_task},
+  {child_done_atom::value,     "ChildWorkflowClosed",            r::parent,    s::frontend,  by::internal, q::none,       false, nullptr,                       peek_parent},
+  {dispatch_atom::value,       "DispatchRequest",                r::task_queue, s::matching, by::internal},
+  {qtask_atom::value,          "QueryTask",                      r::task_queue, s::matching, by::internal},
+  {overload_atom::value,       "OverloadNote",                   r::node,      s::node,      by::internal},
+  {gone_atom::value,           "WorkerGone",                     r::node,      s::matching,  by::internal},
+  {redispatch_atom::value,     "(none)",                         r::node,      s::node,      by::internal},
+};
+// clang-format on
+
+}  // namespace
+
+const message_kind* find_message(caf::atom_value atom) {
+  for (auto& k : catalog)
+    if (k.atom == atom) return &k;
+  return nullptr;
+}
+
+const std::vector<message_kind>& message_catalog() { return catalog; }
+
+}  // namespace chronicle

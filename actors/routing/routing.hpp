@@ -1,0 +1,61 @@
+// Where a message goes: the shard of a workflow (this node's shard actor or the owning node),
+// the owner of a task queue, and the routing fields of a message read through the catalog
+// (catalog.hpp). Every actor that passes a message on (frontend, task queue, matching, shard)
+// routes through these functions.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <string>
+
+#include "actors/node/node_env.hpp"
+#include "actors/routing/catalog.hpp"
+
+namespace chronicle {
+
+// Where a message must go: this node, or the node actor of the owning peer; `error` says why it
+// cannot go anywhere (owner down).
+struct placement {
+  bool local = false;
+  caf::actor peer;
+  caf::error error;
+};
+
+placement place_shard(const node_env& env, uint32_t shard);
+placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue);
+
+// Namespace and workflow ID a message is addressed to.
+struct route_key {
+  std::string ns;
+  std::string workflow_id;
+};
+
+// The task token of a message routed by token (a worker's answer, a node-internal task message).
+caf::expected<pb::TaskToken> token_of(caf::atom_value kind, const std::string& bytes);
+
+// The workflow a shard-routed message is addressed to (by its ID, its parent's or its token).
+caf::expected<route_key> route_of(caf::atom_value kind, const std::string& bytes);
+
+// Where a shard-routed message goes: this node's shard actor, or the owning node's node actor
+// (`forward`: the message goes there as (fwd_atom, kind, bytes)). The message is validated as a
+// client's is first (validate_request), which may rewrite `kind` and `bytes`.
+struct shard_destination {
+  caf::actor actor;
+  bool forward = false;
+};
+caf::expected<shard_destination> shard_destination_of(const node_env& env, caf::atom_value& kind,
+                                                      std::string& bytes);
+
+// Delegates (kind, bytes) to its workflow's shard: the shard answers the current sender.
+caf::result<caf::message> delegate_to_shard(caf::event_based_actor* self, const node_env& env,
+                                            caf::atom_value kind, std::string& bytes);
+
+// Sends (kind, bytes) to its workflow's shard, one-way (a message that cannot be routed is
+// logged and dropped).
+void tell_shard(const node_env& env, caf::atom_value kind, std::string bytes);
+
+// The catalog entry of `kind` when it is routed to a workflow's shard, else a bad_message error
+// naming the kind (a message no shard serves).
+caf::expected<const message_kind*> shard_message(caf::atom_value kind);
+
+}  // namespace chronicle

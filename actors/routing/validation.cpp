@@ -1,0 +1,209 @@
+#include "actors/routing/validation.hpp"
+
+#include "actors/node/overload.hpp"
+#include "actors/routing/catalog.hpp"
+
+namespace chronicle {
+
+namespace {
+
+using limits = validation_limits;
+
+// Returns an empty string when the payload fits the limit, else the reason naming `what`.
+std::string check_payload(const std::string& what, const pb::Payload& p, size_t limit) {
+  auto size = p.ByteSizeLong();
+  if (size <= limit) return {};
+  return what + " is " + std::to_string(size) + " bytes, more than max_payload_bytes ("
+         + std::to_string(limit) + ")";
+}
+
+// Refuses a start for a task queue whose owner reported it overloaded.
+caf::error check_overload(const limits& lim, const std::string& ns, const std::string& queue) {
+  if (!lim.overloaded || !lim.overloaded->contains(ns, queue)) return caf::none;
+  return make_error(errc::overloaded, "overloaded: task queue '" + queue + "' has "
+                                        + std::to_string(lim.backlog)
+                                        + " tasks waiting for workers; try again later");
+}
+
+pb::Failure too_large(const std::string& reason) {
+  pb::Failure f;
+  f.set_message(reason);
+  f.set_type("PayloadTooLarge");
+  f.set_non_retryable(true);
+  f.set_source("server");
+  return f;
+}
+
+// Validates a start request and fills in defaults; returns the bytes to forward.
+caf::expected<std::string> validate_start(const std::string& bytes, const limits& lim) {
+  auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"workflow ID", &req->workflow_id()},
+                              std::pair{"workflow type", &req->workflow_type()},
+                              std::pair{"task queue", &req->task_queue()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
+    return make_error(errc::invalid_argument, reason);
+  if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
+  return encode(*req);
+}
+
+caf::expected<std::string> validate_result(const std::string& bytes, const limits&) {
+  auto req = decode<pb::GetResultRequest>(bytes, "GetResultRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+// Signal, terminate and cancel requests: defaults the namespace; checks the workflow ID, the run
+// ID when given, the signal name when `signal` (and the input's size), then the request as Msg.
+
+template <class Msg>
+caf::expected<std::string> validate_addressed(const std::string& bytes, const char* what,
+                                              const limits& lim) {
+  auto req = decode<Msg>(bytes, what);
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (reason.empty() && !req->run_id().empty()) reason = check_id("run ID", req->run_id());
+  if constexpr (std::is_same_v<Msg, pb::SignalWorkflowRequest>) {
+    if (reason.empty()) reason = check_id("signal name", req->signal_name());
+    if (reason.empty()) reason = check_payload("signal input", req->input(), lim.payload);
+  }
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  return encode(*req);
+}
+
+caf::expected<std::string> validate_signal(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::SignalWorkflowRequest>(bytes, "SignalWorkflowRequest", lim);
+}
+caf::expected<std::string> validate_terminate(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest", lim);
+}
+caf::expected<std::string> validate_cancel(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest",
+                                                              lim);
+}
+
+caf::expected<std::string> validate_sigstart(const std::string& bytes, const limits& lim) {
+  auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"workflow ID", &req->workflow_id()},
+                              std::pair{"workflow type", &req->workflow_type()},
+                              std::pair{"task queue", &req->task_queue()},
+                              std::pair{"signal name", &req->signal_name()}}) {
+    auto reason = check_id(what, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  for (auto& [what, p] : {std::pair{"workflow input", &req->input()},
+                          std::pair{"signal input", &req->signal_input()}})
+    if (auto reason = check_payload(what, *p, lim.payload); !reason.empty())
+      return make_error(errc::invalid_argument, reason);
+  if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
+  return encode(*req);
+}
+
+// A worker's activity result over the limit becomes a non-retryable activity failure.
+caf::error check_activity_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  if (bytes.size() <= limit) return caf::none;  // no part is larger than the whole (decoded later)
+  auto msg = decode<pb::RespondActivityTaskCompleted>(bytes, "RespondActivityTaskCompleted");
+  if (!msg) return msg.error();
+  auto reason = check_payload("activity result", msg->result(), limit);
+  if (reason.empty()) return caf::none;
+  pb::RespondActivityTaskFailed failed;
+  *failed.mutable_token() = msg->token();
+  failed.set_identity(msg->identity());
+  *failed.mutable_failure() = too_large(reason);
+  kind = act_fail_atom::value;
+  bytes = encode(failed);
+  return caf::none;
+}
+
+// A workflow task answer whose commands carry a payload over the limit fails the workflow task.
+caf::error check_workflow_answer(caf::atom_value& kind, std::string& bytes, size_t limit) {
+  if (bytes.size() <= limit) return caf::none;  // no command is larger than the whole
+  auto msg = decode<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
+  if (!msg) return msg.error();
+  for (int i = 0; i < msg->commands_size(); ++i) {
+    auto size = msg->commands(i).ByteSizeLong();
+    if (size <= limit) continue;
+    pb::RespondWorkflowTaskFailed failed;
+    *failed.mutable_token() = msg->token();
+    failed.set_identity(msg->identity());
+    *failed.mutable_failure() =
+      too_large("command " + std::to_string(i + 1) + " is " + std::to_string(size)
+                + " bytes, more than max_payload_bytes (" + std::to_string(limit) + ")");
+    kind = wf_fail_atom::value;
+    bytes = encode(failed);
+    return caf::none;
+  }
+  return caf::none;
+}
+
+// A validator that returns the bytes to forward, as the catalog's rewrite-in-place form.
+template <caf::expected<std::string> (*Validate)(const std::string&, const limits&)>
+caf::error rewrite(const limits& lim, caf::atom_value&, std::string& bytes) {
+  auto checked = Validate(bytes, lim);
+  if (!checked) return checked.error();
+  bytes = std::move(*checked);
+  return caf::none;
+}
+
+}  // namespace
+
+namespace validators {
+
+caf::error start(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_start>(lim, kind, bytes);
+}
+caf::error result(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_result>(lim, kind, bytes);
+}
+caf::error signal(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_signal>(lim, kind, bytes);
+}
+caf::error signal_with_start(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_sigstart>(lim, kind, bytes);
+}
+caf::error terminate(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_terminate>(lim, kind, bytes);
+}
+caf::error cancel(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_cancel>(lim, kind, bytes);
+}
+caf::error activity_answer(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return check_activity_answer(kind, bytes, lim.payload);
+}
+caf::error workflow_answer(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return check_workflow_answer(kind, bytes, lim.payload);
+}
+
+}  // namespace validators
+
+caf::error validate_request(const node_config& config, const overload_registry* overloaded,
+                            caf::atom_value& kind, std::string& bytes) {
+  auto* entry = find_message(kind);
+  if (!entry || !entry->validate) return caf::none;  // checked where decided
+  const limits lim{config.max_payload_bytes, overloaded, config.max_task_queue_backlog};
+  return entry->validate(lim, kind, bytes);
+}
+
+std::string check_id(const std::string& what, const std::string& value) {
+  if (value.empty()) return what + " is empty";
+  if (value.size() > max_id_length)
+    return what + " is " + std::to_string(value.size()) + " bytes long (at most "
+           + std::to_string(max_id_length) + ")";
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f) return what + " contains a control character";
+  return {};
+}
+
+}  // namespace chronicle

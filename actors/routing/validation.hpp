@@ -1,0 +1,51 @@
+// Validation of everything that enters a node's workflow path from clients and workers: identifiers,
+// defaults (namespace), and payload sizes (max_payload_bytes, 2 MiB by default like Temporal). The
+// message catalog (catalog.cpp) names the validator of each message kind.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <string>
+
+#include "actors/node/config.hpp"
+
+namespace chronicle {
+
+// The namespace used when a request names none.
+inline const std::string default_namespace = "default";
+
+// Limits on identifiers (bytes).
+inline constexpr size_t max_id_length = 1000;
+
+// Returns an empty string when `value` is a valid identifier (non-empty, at most max_id_length
+// bytes, no control characters), else the reason naming `what`.
+std::string check_id(const std::string& what, const std::string& value);
+
+struct validation_limits {
+  size_t payload;                             // max_payload_bytes
+  const class overload_registry* overloaded;  // may be null (no overload checks)
+  size_t backlog;                             // max_task_queue_backlog, for the message
+};
+
+// Checks a message of kind `kind` with the validator its catalog entry names, and rewrites it in
+// place: fills in the default namespace, and turns a worker answer that carries a payload over
+// the limit into a failure answer (activity: RespondActivityTaskFailed "PayloadTooLarge",
+// non-retryable; workflow task: RespondWorkflowTaskFailed), changing `kind` accordingly. Returns
+// an invalid_argument error for a client request that must be refused, and an overloaded error
+// for a start (or signal-with-start) whose task queue is in `overloaded` (may be null).
+caf::error validate_request(const node_config& config, const class overload_registry* overloaded,
+                            caf::atom_value& kind, std::string& bytes);
+
+// The validators the catalog names (see validate_request).
+namespace validators {
+caf::error start(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error result(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error signal(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error signal_with_start(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error terminate(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error cancel(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error activity_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error workflow_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+}  // namespace validators
+
+}  // namespace chronicle

@@ -1,0 +1,285 @@
+#include "actors/shard/replica.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "storage/raft/group.hpp"
+#include "storage/raft/rocks_log_store.hpp"
+#include "storage/raft/shard_state_machine.hpp"
+
+namespace chronicle {
+
+namespace {
+
+// Raft timing (docs/replication.md): election ~1 s, heartbeat 100 ms. Snapshots are one buffer
+// of the shard's data (chunking is open): taken rarely, with a long tail kept for catch-up.
+constexpr unsigned election_timeout_ms = 1000;
+constexpr unsigned heartbeat_ms = 100;
+constexpr unsigned snapshot_threshold = 16384;
+constexpr unsigned snapshot_trailing = 8192;
+
+}  // namespace
+
+// The shard actor's mailbox as the group's loop, the peers' node actors as its network.
+struct shard_replica::parts final : raft::transport, raft::clock {
+  caf::event_based_actor* self;
+  env_ptr env;
+  uint32_t shard;
+  uint64_t my_id;
+  std::function<void(bool)> on_leadership;
+  std::unique_ptr<raft::rocks_log_store> log_store;
+  std::unique_ptr<raft::shard_state_machine> machine;
+  std::unique_ptr<raft::group> group;
+  std::mt19937 rng{std::random_device{}()};
+  std::function<void()> tick_fn;
+  unsigned tick_ms = 0;
+  bool serving = false;
+  // Work handed over from other threads (committer completions, deferred calls), run in order.
+  std::mutex mutex;
+  std::deque<std::function<void()>> posted;
+  caf::actor_addr addr;
+
+  // raft::transport
+  void send(uint64_t to, std::string bytes) override {
+    auto& name = env->member_by_id(to);
+    if (name.empty()) return;
+    if (auto peer = env->peers->peer(name))
+      self->send(*peer, raft_atom::value, shard, my_id, std::move(bytes));
+  }
+  // raft::clock
+  uint64_t now_ms() override { return static_cast<uint64_t>(chronicle::now_ms()); }
+  int random(int min, int max) override { return std::uniform_int_distribution<int>(min, max)(rng); }
+  void every(unsigned ms, std::function<void()> tick) override {
+    tick_fn = std::move(tick);
+    tick_ms = ms;
+    self->delayed_send(self, std::chrono::milliseconds(ms), raft_tick_atom::value);
+  }
+  void defer(std::function<void()> fn) override { post(std::move(fn)); }
+
+  void post(std::function<void()> fn) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> guard(mutex);
+      wake = posted.empty();
+      posted.push_back(std::move(fn));
+    }
+    if (wake)
+      if (auto me = caf::actor_cast<caf::actor>(addr)) caf::anon_send(me, raft_run_atom::value);
+  }
+};
+
+namespace {
+
+// The executions' writes, proposed to the group by the shard actor: submit may be called from
+// any execution's thread; the batches are proposed in submission order.
+class replicated_log final : public storage::commit_log {
+public:
+  explicit replicated_log(caf::actor_addr shard) : shard_(std::move(shard)) {}
+
+  void submit(storage::write_batch batch, std::function<void(const storage::status&)> done,
+              storage::committer_chain chain) override {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      wake = queue_.empty();
+      queue_.push_back(item{std::move(batch), std::move(done), std::move(chain)});
+    }
+    if (wake)
+      if (auto me = caf::actor_cast<caf::actor>(shard_)) caf::anon_send(me, propose_atom::value);
+  }
+
+  struct item {
+    storage::write_batch batch;
+    std::function<void(const storage::status&)> done;
+    storage::committer_chain chain;
+  };
+  std::deque<item> take() {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return std::move(queue_);
+  }
+
+private:
+  caf::actor_addr shard_;
+  std::mutex mutex_;
+  std::deque<item> queue_;
+};
+
+std::string why(raft::status s, const std::string& leader) {
+  switch (s) {
+    case raft::status::not_leader:
+      return "not the leader of this shard" + (leader.empty() ? "" : " (leader: " + leader + ")");
+    case raft::status::leadership_lost:
+    case raft::status::shutdown:
+      return "leadership lost before the write was committed: its outcome is unknown";
+    default:
+      return std::string("replication failed: ") + raft::to_string(s);
+  }
+}
+
+}  // namespace
+
+shard_replica::shard_replica(caf::event_based_actor* self, env_ptr env, uint32_t shard,
+                             std::function<void(bool)> on_leadership)
+    : p_(std::make_unique<parts>()) {
+  p_->self = self;
+  p_->env = std::move(env);
+  p_->shard = shard;
+  p_->my_id = p_->env->member_id(p_->env->config.name);
+  p_->on_leadership = std::move(on_leadership);
+  p_->addr = self->address();
+  log_ = std::make_shared<replicated_log>(self->address());
+}
+
+shard_replica::~shard_replica() {
+  if (p_) p_->group.reset();  // pending proposals fail with shutdown before the parts go
+}
+
+bool shard_replica::start() {
+  auto& p = *p_;
+  auto* parts = p_.get();
+  p.log_store = std::make_unique<raft::rocks_log_store>(
+    *p.env->store, p.shard, [parts](std::function<void()> fn) { parts->post(std::move(fn)); });
+  storage::status st;
+  p.machine = raft::shard_state_machine::open(*p.env->store, p.shard, &st);
+  if (!p.machine) {
+    spdlog::error("shard {}: cannot open its replica: {}", p.shard, st.message());
+    return false;
+  }
+  raft::group_options opts;
+  opts.id = p.my_id;
+  for (auto& name : p.env->placement.at(p.shard).replicas)
+    opts.members.push_back(raft::member{p.env->member_id(name), name});
+  opts.election_timeout_ms = election_timeout_ms;
+  opts.heartbeat_ms = heartbeat_ms;
+  opts.snapshot_threshold = snapshot_threshold;
+  opts.snapshot_trailing = snapshot_trailing;
+  raft::state_machine sm;
+  sm.apply = [parts](uint64_t index, std::string_view entry) {
+    auto s = parts->machine->apply(index, entry);
+    if (!s.ok()) {
+      // Never apply a later entry over a missing one: this replica stops (the others go on).
+      spdlog::critical("shard {}: applying entry {} failed: {}; the replica stops", parts->shard,
+                       index, s.message());
+      parts->self->quit(make_error(errc::internal, "replica apply failed: " + s.message()));
+    }
+  };
+  sm.take_snapshot = [parts] {
+    std::string out;
+    auto s = parts->machine->take_snapshot(&out);
+    if (!s.ok()) spdlog::error("shard {}: snapshot failed: {}", parts->shard, s.message());
+    return out;
+  };
+  sm.restore = [parts](std::string_view bytes) {
+    auto s = parts->machine->restore(bytes);
+    if (!s.ok()) {
+      spdlog::critical("shard {}: restoring a snapshot failed: {}", parts->shard, s.message());
+      parts->self->quit(make_error(errc::internal, "replica restore failed: " + s.message()));
+    }
+  };
+  sm.on_leadership = [parts](uint64_t leader, uint64_t term) {
+    auto& name = parts->env->member_by_id(leader);
+    parts->env->shard_leader[parts->shard].store(leader);
+    bool serving = leader == parts->my_id && parts->group && parts->group->serving();
+    spdlog::info("shard {}: term {} leader {}", parts->shard, term, name.empty() ? "none" : name);
+    if (serving != parts->serving) {
+      parts->serving = serving;
+      parts->env->metrics->on_leader_change(parts->shard, serving);
+    }
+    parts->on_leadership(serving);
+  };
+  p.group = std::make_unique<raft::group>(opts, *p.log_store, p, p, std::move(sm));
+  auto s = p.group->start();
+  if (s != raft::status::ok) {
+    spdlog::error("shard {}: its replica did not start ({})", p.shard, raft::to_string(s));
+    return false;
+  }
+  return true;
+}
+
+void shard_replica::receive(uint64_t from, const std::string& bytes) {
+  if (p_->group) p_->group->receive(from, bytes);
+}
+
+void shard_replica::run_posted() {
+  std::deque<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> guard(p_->mutex);
+    work.swap(p_->posted);
+  }
+  for (auto& fn : work) fn();
+}
+
+void shard_replica::tick() {
+  if (!p_->tick_fn) return;
+  p_->tick_fn();
+  p_->self->delayed_send(p_->self, std::chrono::milliseconds(p_->tick_ms), raft_tick_atom::value);
+}
+
+void shard_replica::propose_queued() {
+  auto items = static_cast<replicated_log&>(*log_).take();
+  for (auto& it : items) {
+    if (it.chain && it.chain->load()) {  // an earlier batch of this writer failed
+      it.done(storage::status::error("an earlier write of this execution failed"));
+      continue;
+    }
+    std::string bytes;
+    auto st = it.batch.to_bytes(&bytes);
+    if (!st.ok() || !p_->group || !p_->serving) {
+      if (it.chain) it.chain->store(true);
+      it.done(st.ok() ? storage::status::unavailable(why(raft::status::not_leader, leader()))
+                      : st);
+      continue;
+    }
+    p_->group->propose(std::move(bytes), [parts = p_.get(), done = std::move(it.done),
+                                          chain = it.chain](raft::status s, uint64_t) {
+      if (s == raft::status::ok) return done(storage::status{});
+      if (chain) chain->store(true);
+      auto leader = parts->env->member_by_id(parts->group ? parts->group->leader_id() : 0);
+      done(s == raft::status::error ? storage::status::error(why(s, leader))
+                                    : storage::status::unavailable(why(s, leader)));
+    });
+  }
+}
+
+bool shard_replica::serving() const { return p_->serving; }
+
+std::string shard_replica::leader() const {
+  return p_->group ? p_->env->member_by_id(p_->group->leader_id()) : std::string{};
+}
+
+void shard_replica::describe(pb::ShardReplication* out) const {
+  auto& p = *p_;
+  auto& place = p.env->placement.at(p.shard);
+  for (auto& r : place.replicas) out->add_replicas(r);
+  out->set_preferred(place.preferred_leader);
+  if (!p.group) {
+    out->set_role("unavailable");
+    return;
+  }
+  out->set_leader(leader());
+  out->set_term(p.group->term());
+  out->set_commit_index(p.group->commit_index());
+  out->set_applied_index(p.group->applied_index());
+  out->set_role(p.group->is_leader() ? "leader" : (p.group->leader_id() ? "follower" : "candidate"));
+  raft::shard_digest d;
+  if (p.machine && p.machine->digest(&d).ok()) {
+    out->set_digest(d.digest);
+    out->set_digest_index(d.applied_index);
+    out->set_keys(d.keys);
+  }
+}
+
+void shard_replica::transfer_leadership(const std::string& member) {
+  if (!p_->group || !p_->group->is_leader()) return;
+  auto to = member.empty() ? 0 : p_->env->member_id(member);
+  p_->group->transfer_leadership(to, [shard = p_->shard](raft::status s) {
+    if (s != raft::status::ok)
+      spdlog::warn("shard {}: leadership transfer: {}", shard, raft::to_string(s));
+  });
+}
+
+void shard_replica::post(std::function<void()> fn) { p_->post(std::move(fn)); }
+
+}  // namespace chronicle

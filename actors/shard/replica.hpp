@@ -1,0 +1,71 @@
+// One replica of a replicated shard (replication_factor > 1): the shard's Raft group
+// (storage/raft/group.hpp) hosted by its shard actor, with the node's RocksDB as log store and
+// state machine (storage/raft/rocks_log_store.hpp, shard_state_machine.hpp), CAF messages between
+// node actors as transport, and the shard actor's mailbox as the group's loop. Its commit log is
+// what the shard's executions write through: a batch is acknowledged once committed by a
+// majority and applied here (docs/replication.md).
+//
+// Contract (what the shard actor may rely on):
+// - Single-threaded: every method runs on the shard actor; completions from the committer
+//   thread and the executions' submissions come back through the actor's mailbox
+//   (run_posted, on propose_atom).
+// - on_leadership(serving) is called whenever the leader this replica knows changes: serving is
+//   true once this replica leads and its term's barrier is applied (every committed entry is in
+//   the store: the moment to recover and serve), false otherwise. Entries proposed while not
+//   serving fail with "not the leader".
+// - A deposed leader never acknowledges: a write is answered ok only by the group's commit.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/node/node_env.hpp"
+#include "storage/commit_log.hpp"
+
+namespace chronicle {
+
+namespace raft {
+class group;
+}  // namespace raft
+
+class shard_replica {
+public:
+  shard_replica(caf::event_based_actor* self, env_ptr env, uint32_t shard,
+                std::function<void(bool serving)> on_leadership);
+  ~shard_replica();
+
+  // Loads (or bootstraps) the group and starts it; false (logged) when the replica cannot run.
+  bool start();
+  // The commit log the shard's executions write through.
+  std::shared_ptr<storage::commit_log> log() const { return log_; }
+
+  // Messages of the shard actor's mailbox.
+  void receive(uint64_t from, const std::string& bytes);  // raft_atom from a peer
+  void run_posted();                                       // raft_run_atom
+  void tick();                                             // raft_tick_atom
+  void propose_queued();                                   // propose_atom
+
+  [[nodiscard]] bool serving() const;
+  // The member leading the shard (empty: none known).
+  [[nodiscard]] std::string leader() const;
+  // The shard's replication view for the admin actor (leader, term, commit/applied index,
+  // digest of the data at the applied index).
+  void describe(pb::ShardReplication* out) const;
+  // Hands leadership to another replica (SIGTERM) or to `member` (rebalancing).
+  void transfer_leadership(const std::string& member);
+
+  // Thread-safe: runs fn on the shard actor, after what was posted before it.
+  void post(std::function<void()> fn);
+
+private:
+  struct parts;
+  std::unique_ptr<parts> p_;
+  std::shared_ptr<storage::commit_log> log_;
+};
+
+}  // namespace chronicle

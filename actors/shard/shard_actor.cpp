@@ -1,0 +1,396 @@
+#include "actors/shard/shard_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "actors/execution/execution_actor.hpp"
+#include "actors/execution/execution_state.hpp"
+#include "actors/routing/routing.hpp"
+#include "actors/shard/replica.hpp"
+
+namespace chronicle {
+
+struct shard_state {
+  struct entry {
+    caf::actor actor;
+    uint64_t forwarded = 0;  // messages routed to it, compared with its own count to passivate
+  };
+  env_ptr env;
+  uint32_t id = 0;
+  // Where this shard's writes become durable: the node's store (one copy); replication puts the
+  // shard's consensus group here.
+  std::shared_ptr<storage::commit_log> log;
+  std::unordered_map<std::string, entry> executions;  // key: ns '\0' workflow_id
+  std::multimap<int64_t, pb::TimerRecord> timers;     // by fire time
+  // The ticks its executions asked for (execution_actor's arm_tick), by due time rounded up to
+  // a slot: the shard's one clock entry per slot replaces a clock entry per execution (the CAF
+  // clock's insert, wake-up and dispatch were ~7 % of the node's CPU at C=64).
+  std::map<int64_t, std::vector<std::pair<caf::actor_addr, int64_t>>> ticks;  // slot -> (who, due)
+  int64_t wakeup_at = 0;                              // 0: no tick scheduled
+  bool ready = false;  // recovered; until then (e.g. during a handoff) requests are refused
+  // replication_factor > 1: this node's replica of the shard; the shard serves only while it
+  // leads. Requests that arrive while no leader is known (an election) wait here a little.
+  std::unique_ptr<shard_replica> replica;
+  struct held_request {
+    caf::atom_value atom;
+    std::string bytes;
+    caf::response_promise rp;
+    int64_t deadline_ms;
+  };
+  std::vector<held_request> held;
+  bool sweep_armed = false;  // a retention sweep is scheduled
+
+  // The node's gauges count what this shard holds in memory; a stopped shard holds nothing. Its
+  // executions stop with it (they are monitored, not linked: see execution_for).
+  ~shard_state() {
+    for (auto& [key, e] : executions)
+      if (e.actor) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+    if (!env) return;
+    env->metrics->on_timers_queued(-static_cast<int64_t>(timers.size()));
+    env->metrics->on_executions_active(-static_cast<int64_t>(executions.size()));
+  }
+  void queue_timer(pb::TimerRecord rec) {
+    auto fire = rec.fire_time_ms();
+    timers.emplace(fire, std::move(rec));
+    env->metrics->on_timers_queued(1);
+  }
+  void forget_timer(std::multimap<int64_t, pb::TimerRecord>::iterator it) {
+    timers.erase(it);
+    env->metrics->on_timers_queued(-1);
+  }
+  void forget_execution(std::unordered_map<std::string, entry>::iterator it) {
+    executions.erase(it);
+    env->metrics->on_executions_active(-1);
+  }
+};
+
+namespace {
+
+using self_ptr = caf::stateful_actor<shard_state>*;
+
+std::string exec_key(const std::string& ns, const std::string& wid) { return ns + '\0' + wid; }
+
+caf::actor& execution_for(self_ptr self, const std::string& ns, const std::string& wid) {
+  auto& st = self->state;
+  auto& e = st.executions[exec_key(ns, wid)];
+  if (!e.actor) {
+    // Monitored, not linked: unlinking at passivation walks the shard's list of links (one per
+    // live execution), a demonitor only the execution's own short list. The shard stops its
+    // executions when it stops (~shard_state).
+    e.actor = self->spawn(execution_actor, execution_args{st.env, self, st.id, st.log, ns, wid});
+    self->monitor(e.actor);
+    e.forwarded = 0;
+    st.env->metrics->on_executions_active(1);
+  }
+  ++e.forwarded;
+  return e.actor;
+}
+
+// Executions' ticks are sent at most this late (their deadlines are a second or more away).
+constexpr int64_t tick_slot_ms = 50;
+
+// Schedules a tick for the earliest timer or execution tick if none is due earlier.
+void schedule_wakeup(self_ptr self) {
+  auto& st = self->state;
+  if (st.timers.empty() && st.ticks.empty()) return;
+  constexpr auto never = std::numeric_limits<int64_t>::max();
+  auto first = std::min(st.timers.empty() ? never : st.timers.begin()->first,
+                        st.ticks.empty() ? never : st.ticks.begin()->first);
+  if (st.wakeup_at != 0 && st.wakeup_at <= first) return;
+  st.wakeup_at = first;
+  auto delay = std::max<int64_t>(first - now_ms(), 0);
+  self->delayed_send(self, std::chrono::milliseconds(delay), tick_atom::value);
+}
+
+void fire_due_timers(self_ptr self) {
+  auto& st = self->state;
+  st.wakeup_at = 0;
+  auto now = now_ms();
+  while (!st.timers.empty() && st.timers.begin()->first <= now) {
+    auto rec = std::move(st.timers.begin()->second);
+    st.forget_timer(st.timers.begin());
+    self->send(execution_for(self, rec.namespace_(), rec.workflow_id()), timer_atom::value,
+               encode(rec));
+  }
+  while (!st.ticks.empty() && st.ticks.begin()->first <= now) {
+    for (auto& [who, due] : st.ticks.begin()->second)
+      if (auto exec = caf::actor_cast<caf::actor>(who))  // not if passivated meanwhile
+        self->send(exec, tick_atom::value, due);
+    st.ticks.erase(st.ticks.begin());
+  }
+  schedule_wakeup(self);
+}
+
+// An execution's tick (see execution_actor's arm_tick): sent back to it in the first wake-up at
+// or after `due`.
+void arm_execution_tick(self_ptr self, int64_t due) {
+  auto slot = (due + tick_slot_ms - 1) / tick_slot_ms * tick_slot_ms;
+  self->state.ticks[slot].emplace_back(caf::actor_cast<caf::actor_addr>(self->current_sender()), due);
+  schedule_wakeup(self);
+}
+
+void arm(self_ptr self, pb::TimerRecord rec) {
+  self->state.queue_timer(std::move(rec));
+  schedule_wakeup(self);
+}
+
+// Drops one queued entry of a timer whose record was deleted (a completed activity's timeout, a
+// cancelled timer), so that it neither holds memory nor wakes a passivated execution. One entry:
+// a timer armed twice (deleted and put again under the same key) stays queued once.
+void disarm(self_ptr self, const pb::TimerRecord& rec) {
+  auto& timers = self->state.timers;
+  auto [from, to] = timers.equal_range(rec.fire_time_ms());
+  for (auto it = from; it != to; ++it) {
+    if (same_timer(it->second, rec)) {
+      self->state.forget_timer(it);
+      return;
+    }
+  }
+}
+
+// Rebuilds the timer queue and re-activates executions with pending tasks.
+void recover(self_ptr self) {
+  auto& st = self->state;
+  size_t timers = 0;
+  auto s1 = st.env->store->scan_timers(st.id, [&](const pb::TimerRecord& r) {
+    st.queue_timer(r);
+    ++timers;
+  });
+  std::set<std::pair<std::string, std::string>> pending;
+  auto s2 = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
+    pending.emplace(r.namespace_(), r.workflow_id());
+  });
+  if (!s1.ok() || !s2.ok()) {
+    spdlog::error("shard {}: recovery failed: {}", st.id, s1.ok() ? s2.message() : s1.message());
+    return;
+  }
+  for (auto& [ns, wid] : pending) self->send(execution_for(self, ns, wid), recover_atom::value);
+  if (timers || !pending.empty())
+    spdlog::info("shard {}: recovered {} timers, {} executions with pending tasks", st.id, timers,
+                 pending.size());
+  schedule_wakeup(self);
+}
+
+// Retention: asks the execution of every closed run whose retention ended to delete it (at most
+// a thousand per sweep), then sweeps again after retention_sweep_ms.
+void sweep_retention(self_ptr self) {
+  auto& st = self->state;
+  auto s = st.env->store->scan_expired(st.id, now_ms(), 1000,
+                                       [&](int64_t at, const pb::WorkflowExecutionInfo& info) {
+                                         self->send(execution_for(self, info.namespace_(),
+                                                                  info.workflow_id()),
+                                                    purge_atom::value, encode(info), at);
+                                       });
+  if (!s.ok()) spdlog::error("shard {}: retention sweep failed: {}", st.id, s.message());
+  self->delayed_send(self, std::chrono::milliseconds(st.env->config.retention_sweep_ms),
+                     sweep_atom::value);
+  st.sweep_armed = true;
+}
+
+// Asks every execution with pending tasks to dispatch them again (they are deduplicated by the
+// task queues).
+void redispatch(self_ptr self) {
+  auto& st = self->state;
+  std::set<std::pair<std::string, std::string>> pending;
+  auto s = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
+    pending.emplace(r.namespace_(), r.workflow_id());
+  });
+  if (!s.ok()) {
+    spdlog::error("shard {}: redispatch failed: {}", st.id, s.message());
+    return;
+  }
+  // Live executions too: a task whose transition is applied but not yet durable is not in the
+  // transfers table yet, and its first dispatch may have been dropped (its queue's owner was down).
+  for (auto& [key, e] : st.executions)
+    if (e.actor) self->send(e.actor, redispatch_atom::value);
+  for (auto& [ns, wid] : pending)
+    if (!st.executions.count(exec_key(ns, wid)))
+      self->send(execution_for(self, ns, wid), redispatch_atom::value);
+}
+
+// How long a request waits for a leader of a replicated shard before it is refused.
+constexpr int64_t leader_wait_ms = 3000;
+
+// Routes a shard-routed message of the catalog (atom, bytes) to its execution actor, or, for a
+// replicated shard this replica does not lead, to the leader's node; with no leader known, the
+// request waits (release_held).
+caf::result<caf::message> route(self_ptr self, caf::atom_value atom, std::string& bytes) {
+  auto& st = self->state;
+  if (st.ready) {
+    auto key = route_of(atom, bytes);
+    if (!key) return key.error();
+    self->delegate(execution_for(self, key->ns, key->workflow_id), atom, std::move(bytes));
+    return caf::delegated<caf::message>{};
+  }
+  if (!st.replica)
+    return make_error(errc::unavailable,
+                      "shard " + std::to_string(st.id) + " unavailable (taking over its data)");
+  auto leader = st.replica->leader();
+  if (!leader.empty() && leader != st.env->config.name)
+    if (auto peer = st.env->peers->peer(leader)) {
+      self->delegate(*peer, fwd_atom::value, atom, std::move(bytes));
+      return caf::delegated<caf::message>{};
+    }
+  auto rp = self->make_response_promise();
+  st.held.push_back({atom, std::move(bytes), rp, now_ms() + leader_wait_ms});
+  return rp;
+}
+
+// Requests held while no leader was known: served (this replica leads), forwarded (another one
+// does), or refused once they waited leader_wait_ms.
+void release_held(self_ptr self) {
+  auto& st = self->state;
+  if (st.held.empty()) return;
+  auto now = now_ms();
+  auto leader = st.replica ? st.replica->leader() : std::string{};
+  std::optional<caf::actor> peer;
+  if (!st.ready && !leader.empty() && leader != st.env->config.name)
+    peer = st.env->peers->peer(leader);
+  std::vector<shard_state::held_request> keep;
+  for (auto& h : st.held) {
+    if (st.ready) {
+      auto key = route_of(h.atom, h.bytes);
+      if (!key) h.rp.deliver(key.error());
+      else h.rp.delegate(execution_for(self, key->ns, key->workflow_id), h.atom, std::move(h.bytes));
+    } else if (peer) {
+      h.rp.delegate(*peer, fwd_atom::value, h.atom, std::move(h.bytes));
+    } else if (now >= h.deadline_ms) {
+      h.rp.deliver(make_error(errc::unavailable,
+                              "shard " + std::to_string(st.id) + " unavailable: no leader "
+                                + (leader.empty() ? "elected" : leader + " unreachable")
+                                + " (a majority of its replicas must be up)"));
+    } else {
+      keep.push_back(std::move(h));
+    }
+  }
+  st.held = std::move(keep);
+}
+
+// Stops serving: this replica no longer leads (its executions' pending writes fail with the
+// group's "leadership lost"; the new leader recovers from the replicated data).
+void step_down(self_ptr self) {
+  auto& st = self->state;
+  st.ready = false;
+  st.env->shard_ready[st.id] = false;
+  for (auto& [key, e] : st.executions)
+    if (e.actor) {
+      self->demonitor(e.actor);
+      self->send_exit(e.actor, caf::exit_reason::kill);
+    }
+  st.env->metrics->on_executions_active(-static_cast<int64_t>(st.executions.size()));
+  st.executions.clear();
+  st.env->metrics->on_timers_queued(-static_cast<int64_t>(st.timers.size()));
+  st.timers.clear();
+  st.ticks.clear();
+}
+
+void become_ready(self_ptr self) {
+  auto& st = self->state;
+  st.ready = true;
+  recover(self);
+  if (!st.sweep_armed) sweep_retention(self);
+  st.env->shard_ready[st.id] = true;
+}
+
+}  // namespace
+
+caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, uint32_t shard_id) {
+  self->state.env = std::move(env);
+  self->state.id = shard_id;
+  if (self->state.env->replicated()) {
+    self->state.replica = std::make_unique<shard_replica>(self, self->state.env, shard_id,
+                                                          [self](bool serving) {
+      auto& st = self->state;
+      if (serving && !st.ready) become_ready(self);
+      else if (!serving && st.ready) step_down(self);
+      release_held(self);
+    });
+    self->state.log = self->state.replica->log();
+  } else {
+    self->state.log = std::make_shared<storage::store_log>(*self->state.env->store);
+  }
+  harden(self, "shard");
+  // An execution actor that stops by itself (a failed write, an exception) is forgotten (its
+  // state is durable; the next message respawns it). Passivated ones are demonitored first.
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& execs = self->state.executions;
+    for (auto it = execs.begin(); it != execs.end(); ++it) {
+      if (it->second.actor.address() == msg.source) {
+        spdlog::error("shard {}: execution actor failed: {}", self->state.id,
+                      error_text(msg.reason));
+        self->state.forget_execution(it);
+        return;
+      }
+    }
+  });
+  return {
+    [=](recover_atom) {
+      auto& st = self->state;
+      if (st.ready) return;
+      // Replicated: the replica starts; the shard serves once it leads (become_ready).
+      if (st.replica) {
+        if (!st.replica->start()) self->quit(make_error(errc::internal, "replica did not start"));
+        return;
+      }
+      become_ready(self);
+    },
+    [=](raft_atom, uint32_t, uint64_t from, const std::string& bytes) {
+      if (self->state.replica) self->state.replica->receive(from, bytes);
+    },
+    [=](raft_run_atom) {
+      if (self->state.replica) self->state.replica->run_posted();
+    },
+    [=](raft_tick_atom) {
+      if (!self->state.replica) return;
+      self->state.replica->tick();
+      release_held(self);
+    },
+    [=](propose_atom) {
+      if (self->state.replica) self->state.replica->propose_queued();
+    },
+    [=](cluster_atom) -> std::string {
+      pb::ShardReplication view;
+      if (self->state.replica) self->state.replica->describe(&view);
+      return encode(view);
+    },
+    [=](transfer_atom, const std::string& member) {
+      if (self->state.replica) self->state.replica->transfer_leadership(member);
+    },
+    [=](redispatch_atom) {
+      if (self->state.ready) redispatch(self);
+    },
+    [=](sweep_atom) {
+      self->state.sweep_armed = false;
+      if (self->state.ready) sweep_retention(self);
+    },
+    [=](arm_atom, const std::string& bytes) {
+      if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) arm(self, std::move(*rec));
+    },
+    [=](disarm_atom, const std::string& bytes) {
+      if (auto rec = decode<pb::TimerRecord>(bytes, "TimerRecord")) disarm(self, *rec);
+    },
+    [=](tick_atom) { fire_due_timers(self); },
+    [=](tick_atom, int64_t due) { arm_execution_tick(self, due); },
+    [=](passivate_atom, const std::string& ns, const std::string& wid, uint64_t handled) {
+      auto& execs = self->state.executions;
+      auto it = execs.find(exec_key(ns, wid));
+      if (it == execs.end() || it->second.forwarded != handled) return;  // busy again: keep it
+      self->demonitor(it->second.actor);
+      self->send_exit(it->second.actor, caf::exit_reason::kill);
+      self->state.forget_execution(it);
+    },
+    // Last: every shard-routed kind of the catalog (routing.hpp's route_of refuses the others).
+    [=](caf::atom_value atom, std::string& bytes) { return route(self, atom, bytes); },
+  };
+}
+
+caf::actor spawn_shard(caf::actor_system& sys, env_ptr env, uint32_t shard_id) {
+  return sys.spawn(shard_actor, std::move(env), shard_id);
+}
+
+}  // namespace chronicle
