@@ -101,12 +101,26 @@ const std::string& hash_ring::shard_owner(uint32_t shard) const {
   return owner(ring_point("shard/" + std::to_string(shard)));
 }
 
-const std::string& hash_ring::task_queue_owner(std::string_view ns,
-                                               std::string_view queue) const {
+namespace {
+
+std::string task_queue_point_name(std::string_view ns, std::string_view queue) {
   std::string name(ns);
   name += "/tq/";
   name += queue;
-  return owner(ring_point(name));
+  return name;
+}
+
+}  // namespace
+
+const std::string& hash_ring::task_queue_owner(std::string_view ns,
+                                               std::string_view queue) const {
+  return owner(ring_point(task_queue_point_name(ns, queue)));
+}
+
+std::vector<std::string> hash_ring::task_queue_owners(std::string_view ns,
+                                                      std::string_view queue) const {
+  return owners(ring_point(task_queue_point_name(ns, queue)),
+                static_cast<uint32_t>(members_.size()));
 }
 
 std::vector<shard_placement> place_shards(const hash_ring& ring, uint32_t num_shards, uint32_t rf) {

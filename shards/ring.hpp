@@ -33,6 +33,9 @@ public:
   [[nodiscard]] std::vector<std::string> owners(uint64_t point, uint32_t count) const;
   // The replicas of a shard: the first `rf` distinct members clockwise from its point.
   [[nodiscard]] std::vector<std::string> shard_replicas(uint32_t shard, uint32_t rf) const;
+  // Every member in the order a task queue's ownership falls to them (its owner first).
+  [[nodiscard]] std::vector<std::string> task_queue_owners(std::string_view ns,
+                                                           std::string_view queue) const;
   // Owner of a task queue (hash of namespace + queue name).
   [[nodiscard]] const std::string& task_queue_owner(std::string_view ns,
                                                     std::string_view queue) const;

@@ -207,23 +207,15 @@ void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std:
   };
   std::vector<std::pair<member_config, caf::actor>> asks;
   for (auto& m : env->config.members) {
-    if (m.name == env->config.name) {
-      ++g->pending;
-      with_local_status(self, env, req->with_shards(), [g, finish](pb::NodeStatus ns) mutable {
-        *g->resp.add_nodes() = std::move(ns);
-        if (--g->pending == 0) finish();
-      });
-    } else if (auto peer = env->peers->peer(m.name)) {
-      asks.emplace_back(m, *peer);
-    } else {
-      *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
-    }
+    if (m.name == env->config.name) continue;
+    if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m, *peer);
+    else *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
   }
-  g->pending += asks.size();
-  if (g->pending == 0) {
-    finish();
-    return;
-  }
+  g->pending = asks.size() + 1;  // the peers asked and this node
+  with_local_status(self, env, req->with_shards(), [g, finish](pb::NodeStatus ns) mutable {
+    *g->resp.add_nodes() = std::move(ns);
+    if (--g->pending == 0) finish();
+  });
   for (auto& [m, peer] : asks) {
     auto member = m;
     self->request(peer, std::chrono::seconds(3), fwd_atom::value,

@@ -16,6 +16,13 @@ struct matching_state {
   // their death (CAF does not relay a lost connection through this node), so this node monitors
   // them and tells it ("gone" notes, sent to the peer node actor).
   std::map<caf::actor_addr, std::vector<std::pair<caf::actor, std::string>>> forwarded;
+  // Replicated clusters: every registration made through this node, so that it can be placed
+  // again when a task queue's owner changes (a peer went down or came back).
+  struct registration {
+    caf::actor worker;
+    pb::RegisterWorkerRequest req;
+  };
+  std::map<std::pair<caf::actor_addr, std::string>, registration> registrations;  // (worker, ns/queue)
 };
 
 namespace {
@@ -50,11 +57,10 @@ caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& b
   return req;
 }
 
-// Registers the sender (the worker; delegation keeps it the sender across nodes) with the local
-// task queues.
+// Registers `worker` with the local task queues.
 caf::expected<std::string> register_local(caf::stateful_actor<matching_state>* self,
-                                        const env_ptr& env, const pb::RegisterWorkerRequest& req) {
-  auto worker = caf::actor_cast<caf::actor>(self->current_sender());
+                                        const env_ptr& env, const pb::RegisterWorkerRequest& req,
+                                        const caf::actor& worker) {
   if (!worker) return make_error(errc::invalid_argument, "anonymous worker");
   auto fwd = encode(req);
   if (req.workflows())
@@ -75,9 +81,45 @@ void dispatch_local(caf::stateful_actor<matching_state>* self, const env_ptr& en
              bytes);
 }
 
+// Remembers that `worker`, registered through this node, is served by `peer`: the peer is told
+// when the worker dies (CAF does not relay a lost connection through this node).
+void note_forwarded(caf::stateful_actor<matching_state>* self, const caf::actor& worker,
+                    const caf::actor& peer, const pb::RegisterWorkerRequest& req) {
+  auto& notes = self->state.forwarded[worker.address()];
+  if (notes.empty()) self->monitor(worker);
+  pb::WorkerGone gone;
+  gone.set_namespace_(req.namespace_());
+  gone.set_task_queue(req.task_queue());
+  gone.set_identity(req.identity());
+  gone.set_actor_id(worker.id());
+  auto note = encode(gone);
+  for (auto& [p, n] : notes)
+    if (p == peer && n == note) return;
+  notes.emplace_back(peer, std::move(note));
+}
+
+// Replicated clusters: places every registration made through this node again (a task queue's
+// owner changed): registered with the local queue or sent to the new owner on the worker's
+// behalf. Registering twice with the same queue is harmless (its workers are keyed by actor).
+void replace_registrations(caf::stateful_actor<matching_state>* self, const env_ptr& env) {
+  for (auto& [key, r] : self->state.registrations) {
+    auto where = place_task_queue(*env, r.req.namespace_(), r.req.task_queue());
+    if (where.error) continue;
+    if (where.local) {
+      register_local(self, env, r.req, r.worker);
+    } else {
+      note_forwarded(self, r.worker, where.peer, r.req);
+      self->send(where.peer, register_atom::value, encode(r.req), r.worker);
+    }
+  }
+}
+
 caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr env) {
   harden(self, "matching");
   self->set_down_handler([=](caf::down_msg& msg) {
+    auto& regs = self->state.registrations;
+    for (auto r = regs.begin(); r != regs.end();)
+      r = r->first.first == msg.source ? regs.erase(r) : std::next(r);
     auto it = self->state.forwarded.find(msg.source);
     if (it == self->state.forwarded.end()) return;
     for (auto& [peer, note] : it->second)
@@ -91,26 +133,37 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
       auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
       if (where.error) return where.error;
       if (where.local) {
-        auto res = register_local(self, env, *req);
+        auto worker = caf::actor_cast<caf::actor>(self->current_sender());
+        if (env->replicated() && worker) {
+          if (!self->state.forwarded.count(worker.address())) {
+            self->state.forwarded[worker.address()];  // monitored: forgotten when it dies
+            self->monitor(worker);
+          }
+          self->state.registrations[{worker.address(), req->namespace_() + "/" + req->task_queue()}] =
+            {worker, *req};
+        }
+        auto res = register_local(self, env, *req, worker);
         if (!res) return res.error();
         return caf::make_message(std::move(*res));
       }
       if (auto worker = caf::actor_cast<caf::actor>(self->current_sender())) {
-        auto& notes = self->state.forwarded[worker.address()];
-        if (notes.empty()) self->monitor(worker);
-        pb::WorkerGone gone;
-        gone.set_namespace_(req->namespace_());
-        gone.set_task_queue(req->task_queue());
-        gone.set_identity(req->identity());
-        gone.set_actor_id(worker.id());
-        auto note = encode(gone);
-        if (std::find_if(notes.begin(), notes.end(), [&](auto& n) { return n.second == note; })
-            == notes.end())
-          notes.emplace_back(where.peer, std::move(note));
+        note_forwarded(self, worker, where.peer, *req);
+        if (env->replicated())
+          self->state.registrations[{worker.address(), req->namespace_() + "/" + req->task_queue()}] =
+            {worker, *req};
       }
       self->delegate(where.peer, fwd_atom::value, caf::atom_value{register_atom::value},
                      encode(*req));
       return caf::delegated<caf::message>{};
+    },
+    [=](redispatch_atom) {
+      // The node actor: a peer went down or came back, task queue owners may have moved.
+      if (env->replicated()) replace_registrations(self, env);
+    },
+    [=](register_atom, const std::string& bytes, const caf::actor& worker) {
+      // Another node registers `worker` (connected there) with a queue this node now owns.
+      auto req = check_registration(bytes);
+      if (req) register_local(self, env, *req, worker);
     },
     [=](gone_atom, const std::string& bytes) {
       // From the node the worker was connected to: tell the local task queues.
@@ -166,7 +219,8 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
       if (kind == register_atom::value) {
         auto req = check_registration(bytes);
         if (!req) return req.error();
-        auto res = register_local(self, env, *req);
+        auto res = register_local(self, env, *req,
+                                  caf::actor_cast<caf::actor>(self->current_sender()));
         if (!res) return res.error();
         return caf::make_message(std::move(*res));
       }

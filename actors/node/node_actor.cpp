@@ -102,6 +102,15 @@ void redispatch_all(self_ptr self) {
     if (shard) self->send(shard, redispatch_atom::value);
 }
 
+// A peer came up, or (replicated clusters, where task queues move to the next live member) went
+// down: matching places its workers' registrations again, the shards dispatch their pending
+// tasks again.
+void placement_changed(self_ptr self) {
+  if (self->state.env->replicated())
+    self->send(self->state.env->matching, redispatch_atom::value);
+  redispatch_all(self);
+}
+
 void say_hello(self_ptr self, const member_config& m, caf::actor node);
 
 // Presents the cluster secret (when configured), then says hello.
@@ -134,7 +143,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         st.env->peers->set_up(m.name, node, now_ms());
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
         self->send(st.env->handoff, hello_atom::value, m.name, node);
-        redispatch_all(self);
+        placement_changed(self);
       },
       [=](caf::error& err) {
         self->state.connecting[m.name] = false;
@@ -196,6 +205,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (peer && peer->address() == msg.source) {
         self->state.backoff_ms[m.name] = 0;
         retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
+        if (self->state.env->replicated()) placement_changed(self);
       }
     }
   });
@@ -259,6 +269,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       auto& env = *self->state.env;
       if (shard < env.shards.size() && env.shards[shard])
         self->send(env.shards[shard], atom, shard, from, std::move(bytes));
+    },
+    [=](register_atom atom, std::string& bytes, const caf::actor& worker) {
+      // A peer's matching registers a worker connected there with a task queue owned here now.
+      if (authorize(self)) return;
+      self->send(self->state.env->matching, atom, std::move(bytes), worker);
     },
     [=](retry_atom, const std::string& name) {
       if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);

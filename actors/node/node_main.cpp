@@ -16,6 +16,34 @@
 
 using namespace chronicle;
 
+namespace {
+
+// SIGTERM of a node with replicated shards: every shard it leads hands leadership to another
+// replica first (planned, no election timeout for clients to wait out), at most 3 s in all.
+void hand_over_leadership(caf::actor_system& sys, const node_env& env) {
+  caf::scoped_actor self{sys};
+  size_t asked = 0;
+  for (auto& shard : env.shards)
+    if (shard) {
+      self->send(shard, transfer_atom::value, std::string{});
+      ++asked;
+    }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  size_t handed = 0;
+  for (size_t i = 0; i < asked; ++i) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    bool timed_out = false;
+    self->receive([&](bool ok) { handed += ok; },
+                  caf::after(left) >> [&] { timed_out = true; });
+    if (timed_out) break;
+  }
+  spdlog::info("handed over the leadership of {} shard(s) before stopping", handed);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Chronicle node: hosts shards of workflow executions and their task queues"};
   std::string config_path;
@@ -87,6 +115,7 @@ int main(int argc, char** argv) {
   memory_releaser releaser;  // gives memory freed by passivation back to the OS
   int sig = wait_for_stop_signal(stop_signals);
   spdlog::info("signal {}: stopping", sig);
+  if (env->replicated()) hand_over_leadership(sys, *env);
   if (gateway) gateway->stop();
   sys.middleman().unpublish(node, *port);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

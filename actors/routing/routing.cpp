@@ -48,7 +48,17 @@ placement place_shard(const node_env& env, uint32_t shard) {
 }
 
 placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue) {
-  return place_on(env, env.ring->task_queue_owner(ns, queue), "task queue '" + queue + "'");
+  auto what = "task queue '" + queue + "'";
+  if (!env.replicated()) return place_on(env, env.ring->task_queue_owner(ns, queue), what);
+  // Replicated clusters: a task queue is soft state (its tasks are rebuilt from the shards'
+  // transfer records), so it lives on the first member clockwise that is up; when that changes,
+  // matching registers its workers again and the shards dispatch their pending tasks again.
+  placement last;
+  for (auto& owner : env.ring->task_queue_owners(ns, queue)) {
+    last = place_on(env, owner, what);
+    if (!last.error) return last;
+  }
+  return last;
 }
 
 caf::expected<const message_kind*> shard_message(caf::atom_value kind) {

@@ -271,13 +271,25 @@ void shard_replica::describe(pb::ShardReplication* out) const {
   }
 }
 
-void shard_replica::transfer_leadership(const std::string& member) {
-  if (!p_->group || !p_->group->is_leader()) return;
+void shard_replica::transfer_leadership(const std::string& member,
+                                        std::function<void(bool)> done) {
+  if (!p_->group || !p_->group->is_leader()) return done(false);
   auto to = member.empty() ? 0 : p_->env->member_id(member);
-  p_->group->transfer_leadership(to, [shard = p_->shard](raft::status s) {
+  auto started = chronicle::now_ms();
+  p_->group->transfer_leadership(to, [shard = p_->shard, started,
+                                      done = std::move(done)](raft::status s) {
     if (s != raft::status::ok)
-      spdlog::warn("shard {}: leadership transfer: {}", shard, raft::to_string(s));
+      spdlog::warn("shard {}: leadership transfer failed: {}", shard, raft::to_string(s));
+    else
+      spdlog::info("shard {}: leadership handed over in {} ms", shard, chronicle::now_ms() - started);
+    done(s == raft::status::ok);
   });
+}
+
+bool shard_replica::should_rebalance() const {
+  if (!p_->serving) return false;
+  auto& preferred = p_->env->placement.at(p_->shard).preferred_leader;
+  return preferred != p_->env->config.name && p_->env->peers->peer(preferred).has_value();
 }
 
 void shard_replica::post(std::function<void()> fn) { p_->post(std::move(fn)); }

@@ -56,8 +56,12 @@ public:
   // The shard's replication view for the admin actor (leader, term, commit/applied index,
   // digest of the data at the applied index).
   void describe(pb::ShardReplication* out) const;
-  // Hands leadership to another replica (SIGTERM) or to `member` (rebalancing).
-  void transfer_leadership(const std::string& member);
+  // Hands leadership to `member` (empty: the most up-to-date other replica); done(true) once
+  // another replica leads, done(false) when this one does not lead or the transfer failed.
+  void transfer_leadership(const std::string& member, std::function<void(bool)> done);
+  // Leading while the preferred leader (place_shards) is another replica that is up: true when
+  // the shard should hand leadership back to it (rebalancing after a failover).
+  [[nodiscard]] bool should_rebalance() const;
 
   // Thread-safe: runs fn on the shard actor, after what was posted before it.
   void post(std::function<void()> fn);

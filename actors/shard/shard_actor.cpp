@@ -44,6 +44,7 @@ struct shard_state {
   };
   std::vector<held_request> held;
   bool sweep_armed = false;  // a retention sweep is scheduled
+  int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
 
   // The node's gauges count what this shard holds in memory; a stopped shard holds nothing. Its
   // executions stop with it (they are monitored, not linked: see execution_for).
@@ -213,6 +214,10 @@ void redispatch(self_ptr self) {
       self->send(execution_for(self, ns, wid), redispatch_atom::value);
 }
 
+// A replica leading in place of the shard's preferred leader hands leadership back after this
+// long, once the preferred one is up.
+constexpr int64_t rebalance_after_ms = 5000;
+
 // How long a request waits for a leader of a replicated shard before it is refused.
 constexpr int64_t leader_wait_ms = 3000;
 
@@ -346,9 +351,20 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (self->state.replica) self->state.replica->run_posted();
     },
     [=](raft_tick_atom) {
-      if (!self->state.replica) return;
-      self->state.replica->tick();
+      auto& st = self->state;
+      if (!st.replica) return;
+      st.replica->tick();
       release_held(self);
+      // Back to the preferred leader once it is up again (leaders stay spread over the nodes),
+      // after leading for a while here (no flapping right after a failover).
+      auto now = now_ms();
+      if (!st.ready) st.leading_since_ms = 0;
+      else if (st.leading_since_ms == 0) st.leading_since_ms = now;
+      else if (now - st.leading_since_ms >= rebalance_after_ms && st.replica->should_rebalance()) {
+        st.leading_since_ms = now;  // one attempt per period
+        st.replica->transfer_leadership(st.env->placement.at(st.id).preferred_leader,
+                                        [](bool) {});
+      }
     },
     [=](propose_atom) {
       if (self->state.replica) self->state.replica->propose_queued();
@@ -358,8 +374,12 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (self->state.replica) self->state.replica->describe(&view);
       return encode(view);
     },
-    [=](transfer_atom, const std::string& member) {
-      if (self->state.replica) self->state.replica->transfer_leadership(member);
+    [=](transfer_atom, const std::string& member) -> caf::result<bool> {
+      // Leadership away (SIGTERM: empty member) or to `member`; false when not leading.
+      if (!self->state.replica) return false;
+      auto rp = self->make_response_promise<bool>();
+      self->state.replica->transfer_leadership(member, [rp](bool ok) mutable { rp.deliver(ok); });
+      return rp;
     },
     [=](redispatch_atom) {
       if (self->state.ready) redispatch(self);

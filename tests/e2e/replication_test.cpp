@@ -167,16 +167,17 @@ std::vector<std::string> ids_led_by(const std::map<uint32_t, std::string>& leade
 TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged workflows complete - digests equal") {
   replicated_cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
-  auto c1 = cl.connect(0);
-  auto leaders = cl.wait_leaders(c1);
-  // The victim: a node that leads at least one shard; the worker and its task queue elsewhere.
-  std::string victim;
-  for (auto& [shard, node] : leaders)
-    if (node != "node1") victim = node;
-  REQUIRE_FALSE(victim.empty());
-  size_t victim_index = victim == "node2" ? 1 : 2;
-  auto queue = cl.queue_on("node1");
-  cl.start_worker(0, queue);
+  auto leaders = [&] {
+    auto c = cl.connect(0);
+    return cl.wait_leaders(c);
+  }();
+  // The victim: the leader of shard 0; the client, the worker and its task queue elsewhere.
+  std::string victim = leaders.at(0);
+  size_t victim_index = victim == "node1" ? 0 : victim == "node2" ? 1 : 2;
+  size_t home = victim_index == 0 ? 1 : 0;
+  auto c1 = cl.connect(home);
+  auto queue = cl.queue_on(cl.names[home]);
+  cl.start_worker(home, queue);
 
   auto before = ids_led_by(leaders, victim, 6, "before-");
   REQUIRE(before.size() == 6);
@@ -244,4 +245,34 @@ TEST_CASE("replicated shards: losing 2 of 3 replicas makes a shard unavailable w
   }
   REQUIRE_MESSAGE(kept, error_text(kept.error()));
   CHECK(kept->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+}
+
+TEST_CASE("replicated shards: a task queue moves to the next live node when its owner dies - workflows complete") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c1 = cl.connect(0);
+  cl.wait_leaders(c1);
+  auto queue = cl.queue_on("node2");  // owned by node2; the worker is connected to node1
+  cl.start_worker(0, queue);
+  REQUIRE(start(c1, "tq-before", queue));
+  check_done(c1, "tq-before");
+  cl.nodes[1].kill9();
+  // Acknowledged while node2 is down (its shards fail over, its task queue moves on).
+  std::vector<std::string> ids{"tq-after-1", "tq-after-2", "tq-after-3"};
+  for (auto& id : ids) {
+    caf::expected<pb::StartWorkflowResponse> res = caf::error{};
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      res = start(c1, id, queue);
+      if (res) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE_MESSAGE(res, id << ": " << error_text(res.error()));
+  }
+  for (auto& id : ids) check_done(c1, id);
+  // node2 back: the queue returns to it and work still flows.
+  cl.start(1);
+  cl.wait_leaders(c1);
+  REQUIRE(start(c1, "tq-back", queue));
+  check_done(c1, "tq-back");
 }
