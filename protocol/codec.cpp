@@ -67,6 +67,7 @@ const char* event_type_name(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: return "ActivityTaskCancelRequested";
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: return "ActivityTaskCanceled";
     case pb::EVENT_TYPE_TIMER_CANCELED: return "TimerCanceled";
+    case pb::EVENT_TYPE_MARKER_RECORDED: return "MarkerRecorded";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED: return "WorkflowExecutionCancelRequested";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: return "WorkflowExecutionCanceled";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return "WorkflowExecutionSignaled";

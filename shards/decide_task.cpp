@@ -78,6 +78,12 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
       if (c.continue_as_new_workflow_execution().workflow_run_timeout_ms() < 0)
         return "ContinueAsNewWorkflowExecution with a negative run timeout";
       return {};
+    case pb::Command::kRecordMarker: {
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES;
+      auto& name = c.record_marker().marker_name();
+      if (name.empty() || name.size() > 1000) return "RecordMarker needs a marker name of 1 to 1000 bytes";
+      return {};
+    }
     default:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
       return "unknown command";
@@ -284,6 +290,16 @@ void start_child(builder& b, const pb::StartChildWorkflowExecutionCommandAttribu
   b.add_outbound(b.transfer(pb::TRANSFER_KIND_START_CHILD, id, ""));
 }
 
+// MarkerRecorded: the server records the marker and changes no state (the SDK reads it on replay).
+void record_marker(builder& b, const pb::RecordMarkerCommandAttributes& ca, int64_t completed_id) {
+  auto* a = b.add(pb::EVENT_TYPE_MARKER_RECORDED).mutable_marker_recorded();
+  a->set_marker_name(ca.marker_name());
+  *a->mutable_details() = ca.details();
+  if (ca.has_failure()) *a->mutable_failure() = ca.failure();
+  a->set_workflow_task_completed_event_id(completed_id);
+  b.commit();
+}
+
 // Records the closing command and drops every record of work that can no longer matter.
 void close_workflow(builder& b, const pb::Command& c, int64_t completed_id,
                     const std::string& new_run_id) {
@@ -367,6 +383,9 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
         break;
       case pb::Command::kStartChildWorkflowExecution:
         start_child(b, c.start_child_workflow_execution(), completed_id);
+        break;
+      case pb::Command::kRecordMarker:
+        record_marker(b, c.record_marker(), completed_id);
         break;
       default:  // a closing command, the last one (validated above)
         close_workflow(b, c, completed_id, in.new_run_id);
