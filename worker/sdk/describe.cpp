@@ -18,6 +18,8 @@ std::string describe_event(const pb::HistoryEvent& event) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
       return name + "(scheduled_event_id=" +
              std::to_string(event.activity_task_cancel_requested().scheduled_event_id()) + ")";
+    case pb::EVENT_TYPE_MARKER_RECORDED:
+      return name + "(marker_name=" + event.marker_recorded().marker_name() + ")";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
       return name + "(signal_name=" + event.workflow_execution_signaled().signal_name() + ")";
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: {
@@ -49,6 +51,8 @@ std::string describe_command(const pb::Command& command) {
       return "CancelTimer(timer_id=" + command.cancel_timer().timer_id() + ")";
     case pb::Command::kCancelWorkflowExecution:
       return "CancelWorkflowExecution";
+    case pb::Command::kRecordMarker:
+      return "RecordMarker(marker_name=" + command.record_marker().marker_name() + ")";
     case pb::Command::kContinueAsNewWorkflowExecution:
       return "ContinueAsNewWorkflowExecution";
     case pb::Command::kStartChildWorkflowExecution: {

@@ -119,6 +119,9 @@ std::vector<int64_t> history_builder::complete_workflow_task(
       case pb::Command::kContinueAsNewWorkflowExecution:
         ids.push_back(continued_as_new(command.continue_as_new_workflow_execution()));
         break;
+      case pb::Command::kRecordMarker:
+        ids.push_back(marker_recorded(command.record_marker()));
+        break;
       default:
         throw std::invalid_argument("history_builder: empty command");
     }
@@ -235,6 +238,16 @@ int64_t history_builder::activity_canceled(int64_t scheduled_event_id,
   auto* attrs = event.mutable_activity_task_canceled();
   attrs->set_scheduled_event_id(scheduled_event_id);
   attrs->set_latest_cancel_requested_event_id(cancel_requested_event_id);
+  return event.event_id();
+}
+
+int64_t history_builder::marker_recorded(const pb::RecordMarkerCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_MARKER_RECORDED);
+  auto* attrs = event.mutable_marker_recorded();
+  attrs->set_marker_name(command.marker_name());
+  *attrs->mutable_details() = command.details();
+  if (command.has_failure()) *attrs->mutable_failure() = command.failure();
+  attrs->set_workflow_task_completed_event_id(last_wt_completed_);
   return event.event_id();
 }
 

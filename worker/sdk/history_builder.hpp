@@ -57,6 +57,7 @@ class history_builder {
   int64_t activity_cancel_requested(int64_t scheduled_event_id);
   int64_t activity_canceled(int64_t scheduled_event_id, int64_t cancel_requested_event_id);
   int64_t timer_canceled(const std::string& timer_id);
+  int64_t marker_recorded(const pb::RecordMarkerCommandAttributes& command);
   int64_t terminated(const std::string& reason);
   // Children and continue-as-new, as the server records them.
   int64_t child_initiated(const pb::StartChildWorkflowExecutionCommandAttributes& command);

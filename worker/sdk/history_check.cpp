@@ -42,6 +42,7 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: return E::kActivityTaskCancelRequested;
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: return E::kActivityTaskCanceled;
     case pb::EVENT_TYPE_TIMER_CANCELED: return E::kTimerCanceled;
+    case pb::EVENT_TYPE_MARKER_RECORDED: return E::kMarkerRecorded;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: return E::kWorkflowExecutionSignaled;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       return E::kWorkflowExecutionCancelRequested;
@@ -79,6 +80,7 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
     case pb::EVENT_TYPE_TIMER_CANCELED:
+    case pb::EVENT_TYPE_MARKER_RECORDED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED:

@@ -48,6 +48,17 @@ class registry {
   void register_workflow(std::string name, workflow_fn fn);
   void register_activity(std::string name, activity_fn fn);
 
+  // Typed registration (typed.hpp): fn is task<Out>(workflow_context&, In) for a workflow and
+  // Out(const activity_info&, In) for an activity; mismatches are compile errors.
+  template <class In, class Out, class Fn>
+  void register_workflow(std::string name, Fn fn);
+  template <class In, class Out, class Fn>
+  void register_activity(std::string name, Fn fn);
+  template <class In, class Out, class Fn>
+  void register_activity(const activity_def<In, Out>& def, Fn fn) {
+    register_activity<In, Out>(def.name, std::move(fn));
+  }
+
   const workflow_fn* find_workflow(const std::string& name) const;
   const activity_fn* find_activity(const std::string& name) const;
 
@@ -58,5 +69,46 @@ class registry {
   std::map<std::string, workflow_fn> workflows_;
   std::map<std::string, activity_fn> activities_;
 };
+
+template <class In, class Out, class Fn>
+void registry::register_workflow(std::string name, Fn fn) {
+  static_assert(detail::json_value_v<In>,
+                "register_workflow<In, Out>: In needs to_json and from_json (nlohmann) conversions");
+  static_assert(detail::json_result_v<Out>,
+                "register_workflow<In, Out>: Out needs to_json and from_json (nlohmann) conversions");
+  static_assert(detail::returns_v<task<Out>, Fn, workflow_context&, In>(),
+                "register_workflow<In, Out>: the function must be task<Out>(workflow_context&, In)");
+  register_workflow(std::move(name),
+                    workflow_fn([fn = std::move(fn)](workflow_context& ctx, json input) -> task<json> {
+                      In in = detail::convert<In>(input, "workflow input");
+                      if constexpr (std::is_void_v<Out>) {
+                        co_await fn(ctx, std::move(in));
+                        co_return nullptr;
+                      } else {
+                        Out out = co_await fn(ctx, std::move(in));
+                        co_return json(std::move(out));
+                      }
+                    }));
+}
+
+template <class In, class Out, class Fn>
+void registry::register_activity(std::string name, Fn fn) {
+  static_assert(detail::json_value_v<In>,
+                "register_activity<In, Out>: In needs to_json and from_json (nlohmann) conversions");
+  static_assert(detail::json_result_v<Out>,
+                "register_activity<In, Out>: Out needs to_json and from_json (nlohmann) conversions");
+  static_assert(detail::returns_v<Out, Fn, const activity_info&, In>(),
+                "register_activity<In, Out>: the function must be Out(const activity_info&, In)");
+  register_activity(std::move(name),
+                    activity_fn([fn = std::move(fn)](const activity_info& info, const json& input) {
+                      In in = detail::convert<In>(input, "activity input");
+                      if constexpr (std::is_void_v<Out>) {
+                        fn(info, std::move(in));
+                        return json(nullptr);
+                      } else {
+                        return json(fn(info, std::move(in)));
+                      }
+                    }));
+}
 
 }  // namespace chronicle::sdk

@@ -6,6 +6,7 @@
 
 #include "worker/sdk/describe.hpp"
 #include "worker/sdk/errors.hpp"
+#include "worker/sdk/markers.hpp"
 
 namespace chronicle::sdk::detail {
 
@@ -26,7 +27,11 @@ std::vector<pb::Command> replay_machine::run() {
     throw task_failure(payload_error_type, std::string("invalid workflow input: ") + e.what());
   }
   index_tasks(0);
-  for (int i = 0; i < history_.size(); ++i) apply(i, input);
+  scan_markers(0);
+  for (int i = 0; i < history_.size(); ++i) {
+    apply(i, input);
+    check_conditions(i);
+  }
   applied_ = history_.size();
   return unrecorded();
 }
@@ -36,7 +41,11 @@ std::optional<std::vector<pb::Command>> replay_machine::resume() {
   index_tasks(applied_ - 1);
   if (!effective_[static_cast<size_t>(applied_ - 1)]) return std::nullopt;
   json unused;  // the code started in an earlier task
-  for (int i = applied_; i < history_.size(); ++i) apply(i, unused);
+  scan_markers(applied_);
+  for (int i = applied_; i < history_.size(); ++i) {
+    apply(i, unused);
+    check_conditions(i);
+  }
   applied_ = history_.size();
   return unrecorded();
 }
@@ -75,6 +84,23 @@ void replay_machine::index_tasks(int from) {
   }
 }
 
+// Markers the code reads ahead of their events (recorded after the task that produced them):
+// the patches an old run recorded and the side effects' results.
+void replay_machine::scan_markers(int from) {
+  for (int i = from; i < history_.size(); ++i) {
+    if (history_[i].event_type() != pb::EVENT_TYPE_MARKER_RECORDED) continue;
+    const auto& marker = history_[i].marker_recorded();
+    if (marker.marker_name() == patch_marker_name) {
+      auto id = patch_id_of(marker);
+      if (!id.empty()) ctx_.recorded_patches_[id] = true;
+    } else if (marker.marker_name() == side_effect_marker_name) {
+      auto id = side_effect_id_of(marker);
+      auto data = marker.details().find("data");
+      if (id > 0 && data != marker.details().end()) ctx_.recorded_side_effects_[id] = data->second;
+    }
+  }
+}
+
 void replay_machine::apply(int index, json& input) {
   const pb::HistoryEvent& event = history_[index];
   const int task_index = task_of_[static_cast<size_t>(index)];
@@ -105,6 +131,7 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_TIMER_CANCELED:
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+    case pb::EVENT_TYPE_MARKER_RECORDED:
       match(event);
       break;
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: {
@@ -201,6 +228,11 @@ void replay_machine::check_recorded() {
 void replay_machine::match(const pb::HistoryEvent& event) {
   const pb::Command* command =
       matched_ < ctx_.commands_.size() ? &ctx_.commands_[matched_] : nullptr;
+  // A patch marker the code no longer asks for (the patch call was removed): skipped.
+  if (event.event_type() == pb::EVENT_TYPE_MARKER_RECORDED &&
+      event.marker_recorded().marker_name() == patch_marker_name &&
+      (!command || !same(event, *command)))
+    return;
   if (!command || !same(event, *command))
     throw nondeterminism_error("non-deterministic workflow: history event " +
                                std::to_string(event.event_id()) + " is " +
@@ -250,6 +282,9 @@ bool replay_machine::same(const pb::HistoryEvent& event, const pb::Command& comm
       return command.has_request_cancel_activity_task() &&
              event.activity_task_cancel_requested().scheduled_event_id() ==
                  command.request_cancel_activity_task().scheduled_event_id();
+    case pb::EVENT_TYPE_MARKER_RECORDED:
+      return command.has_record_marker() &&
+             same_marker(event.marker_recorded(), command.record_marker());
     case pb::EVENT_TYPE_TIMER_CANCELED:
       return command.has_cancel_timer() &&
              event.timer_canceled().timer_id() == command.cancel_timer().timer_id();

@@ -53,6 +53,7 @@ class replay_machine {
   // History side (replay_machine.cpp): events applied in order, commands matched to them.
   std::vector<pb::Command> unrecorded() const;
   void index_tasks(int from);
+  void scan_markers(int from);
   void apply(int index, json& input);
   void check_recorded();
   void match(const pb::HistoryEvent& event);
@@ -66,6 +67,8 @@ class replay_machine {
   void check_finished();
   void finish(const std::function<json()>& outcome);
   void resolve(operation* op);
+  void check_conditions(int index);
+  void cancel_linked_timer(int index, operation* timer);
   void deliver_signal(const std::string& name, const pb::Payload& input);
   void mark_canceled(operation* op);
   void cancel_workflow(int index, const std::string& reason);

@@ -57,9 +57,48 @@ void replay_machine::finish(const std::function<json()>& outcome) {
 // Marks the operation resolved and resumes the coroutine waiting on it, right now.
 void replay_machine::resolve(operation* op) {
   op->resolved = true;
+  // A condition's timeout timer fired first: the condition wait ends with false.
+  if (op->kind == operation_kind::timer && op->linked && !op->linked->resolved) {
+    operation* condition = op->linked;
+    condition->failed = true;
+    condition->predicate = nullptr;
+    resolve(condition);
+    return;
+  }
   if (!op->waiter || finished_) return;
   std::exchange(op->waiter, {}).resume();
   check_finished();
+}
+
+// After the event at `index`: every unresolved condition whose predicate now holds resolves (its
+// timeout timer canceled), its waiter resumes; repeated until none changes (resumed code may
+// make another condition true).
+void replay_machine::check_conditions(int index) {
+  for (bool progress = true; progress && !finished_;) {
+    progress = false;
+    for (size_t i = 0; i < ctx_.operations_.size() && !finished_; ++i) {
+      operation* op = ctx_.operations_[i].get();
+      if (op->kind != operation_kind::condition || op->resolved || !op->predicate) continue;
+      if (!op->predicate()) continue;
+      op->predicate = nullptr;
+      if (op->linked && !op->linked->resolved) cancel_linked_timer(index, op->linked);
+      resolve(op);
+      progress = true;
+    }
+  }
+}
+
+// Cancels a condition's timeout timer: CancelTimer when the server knows it and its fire is not
+// already in this task's events, else its unsent StartTimer is dropped.
+void replay_machine::cancel_linked_timer(int index, operation* timer) {
+  if (timer->recorded_event_id == 0) {
+    drop_unsent_command(timer);
+  } else if (!resolved_in_batch(index, *timer)) {
+    pb::Command command;
+    command.mutable_cancel_timer()->set_timer_id(timer->name);
+    ctx_.add_command(std::move(command), nullptr);
+  }
+  timer->resolved = timer->canceled = true;
 }
 
 // A signal goes to the oldest wait_signal of its name, else to the queue of its name.

@@ -35,6 +35,26 @@
 //  - continue_as_new(input, options) throws continue_as_new_error; when it escapes the workflow
 //    function the run closes ContinuedAsNew and a new run of the same workflow ID starts with
 //    `input` and an empty history (same type and task queue unless options say otherwise).
+//  - patched(change_id) (Temporal's versioning; the Go SDK's GetVersion with two versions): on a
+//    first run of the code (not replaying) it records a "core_patch" marker and returns true; on
+//    replay it returns true iff the history holds that patch's marker (old runs, started before
+//    the patch, take the old branch). The first answer per change ID holds for the rest of the
+//    run. deprecate_patch(change_id) is the step after every run without the marker has closed:
+//    the code keeps only the new branch and still records the marker; on replay it records it
+//    only when the history has it. Patch markers in history that the code no longer asks for
+//    are skipped on replay (so the call can finally be removed).
+//  - side_effect(fn) calls fn once, on the first run of that point of the code, and records its
+//    result in a "SideEffect" marker; on replay it returns the recorded result without calling
+//    fn. fn must not fail: an exception fails the workflow task (and fn runs again on retry).
+//  - random() / uuid(): deterministic pseudo-random values from a generator seeded by the run
+//    ID (FNV-1a): the same sequence on every replay of the run, a different one per run.
+//  - wait_condition(pred) returns an awaitable that is ready when pred() is true; pred is
+//    evaluated when called and again after every history event the replay applies (only while
+//    the awaitable is unresolved). It must be a pure read of workflow state. `co_await` yields
+//    true. wait_condition(pred, timeout) also starts a timer (a StartTimer command, same timer
+//    IDs as sleep); `co_await` yields false if the timer fires first, and a pred that becomes
+//    true first cancels the timer (CancelTimer, or the unsent StartTimer is dropped). A cancel
+//    request of the workflow cancels a condition wait like a signal wait.
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
 //    With the worker's sticky cache the code of earlier tasks usually does not run again at all
@@ -69,7 +89,7 @@ namespace detail {
 
 class replay_machine;
 
-enum class operation_kind : uint8_t { activity, timer, signal, child };
+enum class operation_kind : uint8_t { activity, timer, signal, child, condition };
 
 // An activity, timer or signal wait issued by workflow code; resolved by a history event or by a
 // cancel request.
@@ -85,6 +105,8 @@ struct operation {
   std::string name;                      // timer_id / signal name / child workflow ID
   std::string how;                       // child: the close event's name when not completed
   int64_t recorded_event_id = 0;         // its ActivityTaskScheduled / TimerStarted, once matched
+  std::function<bool()> predicate;       // condition: what it waits for (cleared once resolved)
+  operation* linked = nullptr;           // condition <-> its timeout timer
 };
 
 void wait_on(operation& op, std::coroutine_handle<> waiter);
@@ -139,6 +161,18 @@ class child_workflow_awaitable {
   detail::operation* op_;
 };
 
+class condition_awaitable {
+ public:
+  bool await_ready() const noexcept { return op_->resolved; }
+  void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
+  bool await_resume() const;  // true: the condition holds; false: timed out; throws canceled_error
+
+ private:
+  friend class workflow_context;
+  explicit condition_awaitable(detail::operation* op) noexcept : op_(op) {}
+  detail::operation* op_;
+};
+
 // How a child workflow is started (zero / empty = not set).
 struct child_workflow_options {
   std::string workflow_id;  // empty: "<parent workflow ID>-child-<n>"
@@ -181,6 +215,10 @@ struct activity_options {
 };
 
 class workflow_context;
+template <class In, class Out>
+struct activity_def;
+template <class Out>
+class typed_activity_awaitable;
 
 // While alive, the activities, timers and signal waits its context creates are not canceled by a
 // cancel request (Temporal's disconnected / non-cancellable scope). Move-only.
@@ -206,6 +244,19 @@ class workflow_context {
                                             std::string task_queue = {});
   [[nodiscard]] activity_awaitable activity(std::string type, json input,
                                             const activity_options& options);
+  // Typed calls (typed.hpp): the input converted with to_json, the result with from_json.
+  template <class Out, class In>
+  [[nodiscard]] typed_activity_awaitable<Out> activity(std::string type, const In& input);
+  template <class Out, class In>
+  [[nodiscard]] typed_activity_awaitable<Out> activity(std::string type, const In& input,
+                                                       const activity_options& options);
+  template <class In, class Out>
+  [[nodiscard]] typed_activity_awaitable<Out> activity(const activity_def<In, Out>& def,
+                                                       const std::type_identity_t<In>& input);
+  template <class In, class Out>
+  [[nodiscard]] typed_activity_awaitable<Out> activity(const activity_def<In, Out>& def,
+                                                       const std::type_identity_t<In>& input,
+                                                       const activity_options& options);
   [[nodiscard]] timer_awaitable sleep(std::chrono::milliseconds duration);
   [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
   std::optional<json> poll_signal(const std::string& name);
@@ -215,6 +266,16 @@ class workflow_context {
   [[nodiscard]] child_workflow_awaitable child_workflow(std::string type, json input,
                                                         const child_workflow_options& options);
   [[noreturn]] void continue_as_new(json input, const continue_as_new_options& options = {});
+
+  // Versioning and escape hatches (see the contract above).
+  bool patched(const std::string& change_id);
+  void deprecate_patch(const std::string& change_id);
+  json side_effect(const std::function<json()>& fn);
+  uint64_t random();
+  std::string uuid();
+  [[nodiscard]] condition_awaitable wait_condition(std::function<bool()> predicate);
+  [[nodiscard]] condition_awaitable wait_condition(std::function<bool()> predicate,
+                                                   std::chrono::milliseconds timeout);
 
   // Registers a query handler: a read-only question answered from the replayed state (never
   // recorded in history). Register it early in the workflow function; the handler must not block
@@ -258,6 +319,11 @@ class workflow_context {
   int64_t activity_seq_ = 0;
   int64_t timer_seq_ = 0;
   int64_t child_seq_ = 0;
+  int64_t side_effect_seq_ = 0;
+  std::optional<uint64_t> random_state_;                  // splitmix64 state, seeded lazily
+  std::map<std::string, bool> patches_;                   // answers given, by change ID
+  std::map<std::string, bool> recorded_patches_;          // patch markers in history (deprecated?)
+  std::map<int64_t, pb::Payload> recorded_side_effects_;  // SideEffect markers in history, by ID
   std::vector<pb::Command> commands_;          // every command produced, in order
   std::vector<detail::operation*> command_ops_;  // parallel to commands_
   std::vector<std::unique_ptr<detail::operation>> operations_;  // in creation order
@@ -267,3 +333,5 @@ class workflow_context {
 };
 
 }  // namespace chronicle::sdk
+
+#include "worker/sdk/typed.hpp"  // the typed members' definitions
