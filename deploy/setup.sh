@@ -13,6 +13,7 @@ PACKAGES=(
   doctest-dev libyaml-cpp-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev   # the libFuzzer target (tests/fuzz)
   openssl                    # certificates in the TLS test
+  spin                       # the replication model (tests/spin)
   chromium                   # the web UI test renders the pages headless (tests/http)
 )
 
