@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Chronicle needs (only those missing) and builds it with CMake
 # (Release, out of tree in build/). Safe to run again.
+#   CHRONICLE_TARGETS="chronicle-node chronicle"  build only these targets (default: everything)
+#   CHRONICLE_SKIP_BUILD=1                         packages only
+#   CHRONICLE_JOBS=N                               parallel compile jobs (default: nproc)
+# Compiles go through ccache when it is installed (a second build of the same sources is quick).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake pkg-config
+  ccache                     # compiler cache (CMAKE_CXX_COMPILER_LAUNCHER below)
   libcaf-dev libssl-dev librocksdb-dev libraft-dev   # libraft: consensus (storage/raft)
   libgoogle-perftools-dev    # tcmalloc for the node and the workers (CMakeLists.txt)
   libboost-dev libboost-system-dev
@@ -31,6 +36,14 @@ fi
 
 if [ "${CHRONICLE_SKIP_BUILD:-0}" != "1" ]; then
   jobs="${CHRONICLE_JOBS:-$(nproc)}"
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-  cmake --build build -j "$jobs"
+  launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    # Paths relative to the source tree in the cache keys: another clone of the repository hits too.
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+  fi
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
+  targets=()
+  for t in ${CHRONICLE_TARGETS:-}; do targets+=(--target "$t"); done
+  cmake --build build -j "$jobs" "${targets[@]}"
 fi

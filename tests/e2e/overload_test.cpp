@@ -33,7 +33,8 @@ TEST_CASE("overload: starts beyond the backlog limit are refused - then accepted
   std::vector<std::string> accepted;
   caf::error refusal;
   for (int i = 0; i < 60 && !refusal; ++i) {
-    auto wid = "o" + std::to_string(i);
+    std::string wid = "o";  // not "o" + to_string(i): g++ 12 -Wrestrict false positive (PR 105329)
+    wid += std::to_string(i);
     auto r = start(wid);
     if (r) accepted.push_back(wid);
     else refusal = r.error();

@@ -335,7 +335,11 @@ TEST_CASE("visibility: newest start first - the per-status index follows a run's
   const auto completed = pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
   const auto any = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
   write_batch b;
-  for (int i = 0; i < 4; ++i) b.put_visibility(3, run_info("w" + std::to_string(i), 1000 + i, running));
+  for (int i = 0; i < 4; ++i) {
+    std::string wid = "w";  // not "w" + to_string(i): g++ 12 -Wrestrict false positive (PR 105329)
+    wid += std::to_string(i);
+    b.put_visibility(3, run_info(wid, 1000 + i, running));
+  }
   REQUIRE(s->write(b).ok());
   CHECK(scan_ids(*s, any) == std::vector<std::string>{"w3", "w2", "w1", "w0"});
   CHECK(scan_ids(*s, running) == std::vector<std::string>{"w3", "w2", "w1", "w0"});
