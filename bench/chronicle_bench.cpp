@@ -4,7 +4,9 @@
 //   chronicle-bench --embedded --shape one-activity --workflows 2000 --concurrency 64
 //   chronicle-bench --address 127.0.0.1:7233 --node-pid 1234 --shape timer-100ms
 //
-// The bench runs its own worker (an in-process worker actor serving the Bench* workflows).
+// The bench runs its own worker (an in-process worker actor serving the Bench* workflows), or
+// with --worker-process a bench-worker process next to the node, as a user's worker runs.
+// --driver http / http-wait drive the node's HTTP gateway instead of the CAF client.
 // Exit codes: 0 all workflows completed; 1 some failed or the node misbehaved; 2 bad arguments.
 #include <CLI/CLI.hpp>
 #include <memory>
@@ -25,6 +27,7 @@
 
 #include "protocol/runtime.hpp"
 #include "bench/bench_workflows.hpp"
+#include "bench/child_process.hpp"
 #include "bench/driver.hpp"
 #include "bench/embedded_node.hpp"
 #include "bench/proc_stats.hpp"
@@ -62,6 +65,8 @@ struct bench_options {
   int64_t max_seconds = 120;
   int64_t warmup = 5;
   std::string driver = "actor";
+  uint16_t http_port = 0;       // with --address: the node's http_port (http drivers)
+  bool worker_process = false;  // the worker in its own process (bench-worker)
   std::string tmp_dir;
   bool keep_tmp = false;
   std::string node_binary;
@@ -71,6 +76,7 @@ struct bench_options {
 struct node_stats {
   std::optional<proc_sample> before, after;
   std::optional<proc_sample> self_before, self_after;
+  std::optional<proc_sample> worker_before, worker_after;  // --worker-process
   // The workers' workflow tasks by how the sticky cache answered them (full, resumed, replayed,
   // fetched), summed over the workers, when the clock starts and stops.
   std::array<uint64_t, 4> tasks_before{}, tasks_after{};
@@ -162,8 +168,16 @@ int parse_args(int argc, char** argv, bench_options* o) {
     ->check(CLI::Range(int64_t{1}, int64_t{86'400}))->capture_default_str();
   app.add_option("--driver", o->driver,
                  "load driver: actor (C request chains from one event-based actor) or threads "
-                 "(C threads with a blocking client each); see bench/driver.hpp")
-    ->check(CLI::IsMember({"actor", "threads"}))->capture_default_str();
+                 "(C threads with a blocking client each), http (C keep-alive HTTP connections: "
+                 "start, then long-poll the result) or http-wait (one start-and-wait request per "
+                 "workflow); see bench/driver.hpp")
+    ->check(CLI::IsMember({"actor", "threads", "http", "http-wait"}))->capture_default_str();
+  app.add_option("--http-port", o->http_port,
+                 "the --address node's http_port (http drivers; --embedded picks a free one)")
+    ->needs(address);
+  app.add_flag("--worker-process", o->worker_process,
+               "run the worker as its own process (bench-worker next to chronicle-bench) instead "
+               "of in the bench");
   app.add_option("--warmup", o->warmup, "workflows run one at a time before the clock starts")
     ->check(CLI::Range(int64_t{0}, int64_t{10'000}))->capture_default_str();
   app.add_option("--tmp-dir", o->tmp_dir,
@@ -180,6 +194,10 @@ int parse_args(int argc, char** argv, bench_options* o) {
   }
   if (!o->embedded && o->address.empty()) {
     std::cerr << "chronicle-bench: give --address host:port or --embedded\n";
+    return 2;
+  }
+  if (o->driver.rfind("http", 0) == 0 && !o->embedded && o->http_port == 0) {
+    std::cerr << "chronicle-bench: --driver " << o->driver << " with --address needs --http-port\n";
     return 2;
   }
   o->durability_given = dur->count() > 0;
@@ -206,7 +224,26 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
   auto reg = make_registry();
   std::vector<caf::actor> workers;
   std::vector<std::shared_ptr<worker_stats>> counters;
-  for (int k = 0; k < o.workers; ++k) {
+  std::vector<std::unique_ptr<child_process>> worker_procs;
+  for (int k = 0; k < o.workers && o.worker_process; ++k) {
+    std::string error;
+    auto log = (std::filesystem::temp_directory_path()
+                / ("bench-worker-" + std::to_string(::getpid()) + "-" + std::to_string(k) + ".log"))
+                 .string();
+    std::filesystem::remove(log);
+    auto p = child_process::spawn(
+      {executable_dir() + "/bench-worker", "--address", host + ":" + std::to_string(port),
+       "--namespace", o.ns, "--task-queue", o.task_queue, "--workflow-slots",
+       std::to_string(o.worker_slots), "--activity-slots", std::to_string(o.activity_slots),
+       "--sticky-cache", std::to_string(o.sticky_cache)},
+      log, &error);
+    if (!p || !p->wait_for_output("serving task queue", std::chrono::seconds(20))) {
+      *warmup_error = p ? "bench-worker did not start (log " + log + ")" : error;
+      return {};
+    }
+    worker_procs.push_back(std::move(p));
+  }
+  for (int k = 0; k < o.workers && !o.worker_process; ++k) {
     worker_options wo;
     wo.host = host;
     wo.port = port;
@@ -231,7 +268,9 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
   ro.send_signal = s.name == "signal-roundtrip";
   ro.result_timeout = std::chrono::seconds(o.timeout_s);
   ro.max_duration = std::chrono::seconds(o.max_seconds);
-  ro.threads = o.driver == "threads";
+  ro.driver = o.driver;
+  ro.http_port = o.http_port;
+  pid_t worker_pid = worker_procs.empty() ? 0 : worker_procs.front()->pid();
 
   run_result result;
   if (o.warmup > 0) {  // also waits for the worker to register
@@ -250,16 +289,23 @@ run_result run_with_worker(const bench_options& o, const shape& s, const std::st
     ro.on_timing_start = [=] {
       if (stats_pid > 0) stats->before = sample_process(stats_pid);
       stats->self_before = sample_process(::getpid());
+      if (worker_pid > 0) stats->worker_before = sample_process(worker_pid);
       stats->tasks_before = task_counts(counters);
     };
     ro.on_timing_end = [=] {
       if (stats_pid > 0) stats->after = sample_process(stats_pid);
       stats->self_after = sample_process(::getpid());
+      if (worker_pid > 0) stats->worker_after = sample_process(worker_pid);
       stats->tasks_after = task_counts(counters);
     };
     result = run_workflows(sys, ro);
   }
   for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+  for (auto& p : worker_procs) {
+    auto log = p->log();
+    p.reset();  // stops it
+    std::filesystem::remove(log);
+  }
   return result;
 }
 
@@ -291,6 +337,11 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
   // The bench (clients + worker) shares the machine with the node: its CPU time says how much.
   if (stats.self_before && stats.self_after)
     out["bench_cpu_s"] = round_to(stats.self_after->cpu_s - stats.self_before->cpu_s, 2);
+  if (stats.worker_before && stats.worker_after)
+    out["worker_cpu_s"] = round_to(stats.worker_after->cpu_s - stats.worker_before->cpu_s, 2);
+  if (stats.before && stats.after && r.completed > 0)
+    out["node_cpu_ms_per_wf"] =
+      round_to((stats.after->cpu_s - stats.before->cpu_s) * 1000.0 / static_cast<double>(r.completed), 3);
   out["completed"] = r.completed;
   out["failed"] = r.failed;
   out["events"] = r.events;
@@ -305,6 +356,7 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
   for (size_t i = 0; i < 4; ++i) tasks[kinds[i]] = stats.tasks_after[i] - stats.tasks_before[i];
   out["workflow_tasks"] = tasks;
   out["driver"] = o.driver;
+  out["worker"] = o.worker_process ? "process" : "in-bench";
   out["node"] = o.embedded ? std::string("embedded") : o.address;
   if (node_log_problems) out["node_log_problems"] = *node_log_problems;
   if (!r.errors.empty()) out["errors"] = r.errors;
@@ -325,6 +377,8 @@ std::unique_ptr<embedded_node> start_embedded(const bench_options& o, int* rc) {
   if (o.node_scheduler_threads > 0)
     eo.extra_config += "scheduler_threads: " + std::to_string(o.node_scheduler_threads) + "\n";
   eo.keep_dir = o.keep_tmp;
+  if (o.http_port != 0)
+    eo.extra_config += "http_host: 127.0.0.1\nhttp_port: " + std::to_string(o.http_port) + "\n";
   if (!std::filesystem::exists(eo.node_binary)) {
     std::cerr << "chronicle-bench: no node binary at " << eo.node_binary
               << " (build the chronicle-node target or pass --node-binary)\n";
@@ -380,6 +434,7 @@ int main(int argc, char** argv) {
   pid_t stats_pid = o.node_pid;
   std::unique_ptr<embedded_node> node;
   if (o.embedded) {
+    if (o.driver.rfind("http", 0) == 0) o.http_port = free_loopback_port();
     node = start_embedded(o, &rc);
     if (!node) return rc;
     child_pid = node->pid();

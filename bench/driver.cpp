@@ -9,6 +9,7 @@
 
 #include <future>
 
+#include "bench/http_driver.hpp"
 #include "protocol/messages.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
@@ -253,32 +254,40 @@ run_result run_with_actor(caf::actor_system& sys, const run_options& opts) {
   auto end = clock_type::now();
   if (opts.on_timing_end) opts.on_timing_end();
   if (opts.count_events) {
-    // Untimed: describe from as many threads as the run had in flight (at most 16).
-    int threads = std::clamp(opts.concurrency, 1, 16);
-    std::vector<thread_out> parts(threads);
-    for (size_t i = 0; i < out.completed_ids.size(); ++i)
-      parts[i % threads].completed_ids.push_back(out.completed_ids[i]);
-    {
-      std::vector<std::jthread> pool;
-      for (auto& part : parts)
-        pool.emplace_back([&] {
-          auto cc = client::connect(sys, opts.host, opts.port);
-          if (!cc) {
-            part.events_unknown += static_cast<int64_t>(part.completed_ids.size());
-            return;
-          }
-          count_events(*cc, opts, part);
-        });
-    }
-    for (auto& part : parts) {
-      out.events += part.events;
-      out.events_unknown += part.events_unknown;
-    }
+    auto counted = count_history_events(sys, opts, out.completed_ids);
+    out.events += counted.first;
+    out.events_unknown += counted.second;
   }
   return collect(outs, std::chrono::duration<double>(end - begin).count());
 }
 
 }  // namespace
+
+std::pair<int64_t, int64_t> count_history_events(caf::actor_system& sys, const run_options& opts,
+                                                 const std::vector<std::string>& ids) {
+  // Untimed: describe from as many threads as the run had in flight (at most 16).
+  int threads = std::clamp(opts.concurrency, 1, 16);
+  std::vector<thread_out> parts(threads);
+  for (size_t i = 0; i < ids.size(); ++i) parts[i % threads].completed_ids.push_back(ids[i]);
+  {
+    std::vector<std::jthread> pool;
+    for (auto& part : parts)
+      pool.emplace_back([&] {
+        auto cc = client::connect(sys, opts.host, opts.port);
+        if (!cc) {
+          part.events_unknown += static_cast<int64_t>(part.completed_ids.size());
+          return;
+        }
+        count_events(*cc, opts, part);
+      });
+  }
+  std::pair<int64_t, int64_t> sum{0, 0};
+  for (auto& part : parts) {
+    sum.first += part.events;
+    sum.second += part.events_unknown;
+  }
+  return sum;
+}
 
 double percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
@@ -335,7 +344,8 @@ run_result run_with_threads(caf::actor_system& sys, const run_options& opts) {
 }  // namespace
 
 run_result run_workflows(caf::actor_system& sys, const run_options& opts) {
-  return opts.threads ? run_with_threads(sys, opts) : run_with_actor(sys, opts);
+  if (opts.driver == "http" || opts.driver == "http-wait") return run_with_http(sys, opts);
+  return opts.driver == "threads" ? run_with_threads(sys, opts) : run_with_actor(sys, opts);
 }
 
 }  // namespace chronicle::bench

@@ -1,9 +1,10 @@
 // The load driver: starts W workflows, C in flight at once, and measures start -> result latency.
-// Two drivers: `actor` (default) keeps C request chains in flight from one event-based CAF actor
+// Drivers: `actor` (default) keeps C request chains in flight from one event-based CAF actor
 // (start, [signal,] result, next), as a program using the node's API asynchronously would;
 // `threads` runs C client threads, each with its own blocking chronicle::client and one workflow
 // in flight. Both send the same requests; the threads cost the bench's own process more CPU
 // (a thread wake-up per reply, a request timeout per call) on the cores the node shares.
+// `http` and `http-wait` go through the node's HTTP gateway instead (bench/http_driver.hpp).
 #pragma once
 
 #include <caf/all.hpp>
@@ -29,7 +30,8 @@ struct run_options {
   std::chrono::milliseconds result_timeout{60'000};
   std::chrono::seconds max_duration{120};  // no new workflow starts after this; the rest fail
   bool count_events = true;       // describe every completed workflow after the timed phase
-  bool threads = false;           // the `threads` driver (see above) instead of `actor`
+  std::string driver = "actor";   // actor | threads | http | http-wait (bench/http_driver.hpp)
+  uint16_t http_port = 0;         // the node's http_port (http drivers)
   std::function<void()> on_timing_start;  // called when the clock starts and stops (once each)
   std::function<void()> on_timing_end;
 };
@@ -47,6 +49,11 @@ struct run_result {
 // Runs the workload. Errors of single workflows are counted in the result; a client that cannot
 // connect counts every workflow it would have run as failed.
 run_result run_workflows(caf::actor_system& sys, const run_options& opts);
+
+// The history lengths of `ids` (describe over the CAF client, from up to 16 threads): the sum and
+// how many could not be described.
+std::pair<int64_t, int64_t> count_history_events(caf::actor_system& sys, const run_options& opts,
+                                                 const std::vector<std::string>& ids);
 
 // The p-th percentile (0..100, nearest rank) of sorted values; 0 when empty.
 double percentile(const std::vector<double>& sorted, double p);

@@ -12,6 +12,9 @@
 #   BENCH_SHAPES       shapes to run                  [one-activity ten-activities timer-100ms]
 #   BENCH_CONCURRENCY  concurrency levels                               [1 16 64 256]
 #   BENCH_DURABILITY   fsync | os                                       [fsync]
+#   BENCH_MODES        driver[:process] per cell, run alternating at each C (process: the worker
+#                      in its own process, bench-worker); drivers actor, threads, http, http-wait
+#                                                [actor http http:process actor:process]
 #   BENCH_SCALE_PCT    scales every W (100 = the defaults below, ~3-6 s per cell on 2 cores) [100]
 #   BENCH_EXTRA_ARGS   more chronicle-bench arguments, e.g. "--num-shards 32"  []
 #   FSYNC_SECONDS      seconds per fsync-limit measurement (0 skips it)  [3]
@@ -30,6 +33,7 @@ shapes="${BENCH_SHAPES:-one-activity ten-activities timer-100ms}"
 concurrency="${BENCH_CONCURRENCY:-1 16 64 256}"
 durability="${BENCH_DURABILITY:-fsync}"
 scale="${BENCH_SCALE_PCT:-100}"
+modes="${BENCH_MODES:-actor http http:process actor:process}"
 extra="${BENCH_EXTRA_ARGS:-}"
 fsync_seconds="${FSYNC_SECONDS:-3}"
 
@@ -38,12 +42,12 @@ fsync_limit="$build/bin/fsync-limit"
 node="$build/bin/chronicle-node"
 
 # --- build what is missing ----------------------------------------------------------------------
-if [[ ! -x "$bench" || ! -x "$fsync_limit" || ! -x "$node" || ! -x "$build/bin/chronicle" ]]; then
+if [[ ! -x "$bench" || ! -x "$build/bin/bench-worker" || ! -x "$fsync_limit" || ! -x "$node" || ! -x "$build/bin/chronicle" ]]; then
   echo "run.sh: building chronicle-bench, fsync-limit and chronicle-node in $build" >&2
   if [[ ! -f "$build/CMakeCache.txt" ]]; then
     cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >&2
   fi
-  cmake --build "$build" -j"$(nproc)" --target chronicle-bench fsync-limit chronicle-node chronicle >&2
+  cmake --build "$build" -j"$(nproc)" --target chronicle-bench bench-worker fsync-limit chronicle-node chronicle >&2
 fi
 
 # json_field LINE KEY: the value of "KEY": in a flat-enough JSON line (our own output).
@@ -95,34 +99,42 @@ fi
 # --- 2. the matrix ------------------------------------------------------------------------------
 echo "## Workflows, 1 node (embedded, durability $durability)"
 echo
-echo "| shape | C | workflows/s | events/s | p50 ms | p90 ms | p99 ms | max ms | node CPU s | node RSS MB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "Modes: driver (actor: CAF client; http: start + long-poll result; http-wait: one"
+echo "start-and-wait request) and where the worker runs (in the bench, or its own process)."
+echo
+echo "| shape | C | mode | workflows/s | events/s | p50 ms | p90 ms | p99 ms | max ms | node CPU s | node CPU ms/wf | node RSS MB |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 notes=()
 for shape in $shapes; do
   for c in $concurrency; do
     w="$(workflows "$shape" "$c")"
-    echo "run.sh: $shape C=$c W=$w" >&2
-    set +e
-    # shellcheck disable=SC2086  # BENCH_EXTRA_ARGS is a list of words
-    line="$("$bench" --embedded --shape "$shape" --workflows "$w" --concurrency "$c" \
-      --durability "$durability" $extra)"
-    rc=$?
-    set -e
-    echo "$line" >&2
-    if [[ -z "$line" ]]; then
-      echo "| $shape | $c | error (exit $rc, see stderr) | | | | | | | |"
-      notes+=("$shape C=$c: chronicle-bench exited $rc without a result")
-      continue
-    fi
-    echo "| $shape | $c | $(json_field "$line" workflows_per_s) | $(json_field "$line" events_per_s)" \
-      "| $(json_field "$line" p50) | $(json_field "$line" p90) | $(json_field "$line" p99)" \
-      "| $(json_field "$line" max) | $(json_field "$line" node_cpu_s)" \
-      "| $(json_field "$line" node_rss_mb) |"
-    failed="$(json_field "$line" failed)"
-    if [[ "$failed" != 0 ]]; then
-      errors="$(printf '%s' "$line" | grep -o '"errors":\[[^]]*\]' | cut -d: -f2-)"
-      notes+=("$shape C=$c: $failed of $w workflows failed: ${errors:-?}")
-    fi
+    for mode in $modes; do
+      driver="${mode%%:*}"
+      wargs=()
+      [[ "$mode" == *:process ]] && wargs=(--worker-process)
+      echo "run.sh: $shape C=$c W=$w mode=$mode" >&2
+      set +e
+      # shellcheck disable=SC2086  # BENCH_EXTRA_ARGS is a list of words
+      line="$("$bench" --embedded --shape "$shape" --workflows "$w" --concurrency "$c" \
+        --durability "$durability" --driver "$driver" "${wargs[@]}" $extra)"
+      rc=$?
+      set -e
+      echo "$line" >&2
+      if [[ -z "$line" ]]; then
+        echo "| $shape | $c | $mode | error (exit $rc, see stderr) | | | | | | | | |"
+        notes+=("$shape C=$c $mode: chronicle-bench exited $rc without a result")
+        continue
+      fi
+      echo "| $shape | $c | $mode | $(json_field "$line" workflows_per_s) | $(json_field "$line" events_per_s)" \
+        "| $(json_field "$line" p50) | $(json_field "$line" p90) | $(json_field "$line" p99)" \
+        "| $(json_field "$line" max) | $(json_field "$line" node_cpu_s)" \
+        "| $(json_field "$line" node_cpu_ms_per_wf) | $(json_field "$line" node_rss_mb) |"
+      failed="$(json_field "$line" failed)"
+      if [[ "$failed" != 0 ]]; then
+        errors="$(printf '%s' "$line" | grep -o '"errors":\[[^]]*\]' | cut -d: -f2-)"
+        notes+=("$shape C=$c $mode: $failed of $w workflows failed: ${errors:-?}")
+      fi
+    done
   done
 done
 echo
