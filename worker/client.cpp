@@ -201,6 +201,14 @@ caf::expected<pb::QueryWorkflowResponse> client::query(const std::string& ns,
   return call<pb::QueryWorkflowResponse>(query_atom::value, encode(req), timeout_);
 }
 
+std::map<uint32_t, std::string> client::serving_leaders(const pb::ClusterStatusResponse& status) {
+  std::map<uint32_t, std::string> out;
+  for (auto& n : status.nodes())
+    for (auto& s : n.shards())
+      if (s.available() && s.replication().leader() == n.node()) out[s.shard()] = n.node();
+  return out;
+}
+
 caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards) {
   pb::ClusterStatusRequest req;
   req.set_with_shards(with_shards);

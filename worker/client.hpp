@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "protocol/messages.hpp"
@@ -81,6 +82,9 @@ public:
 
   // Every member's status (and the shard map when with_shards), as seen from the connected node.
   caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
+  // Replicated clusters: shard -> the member serving it as leader, from a with_shards status
+  // (a shard whose leader does not serve yet, e.g. during an election, is absent).
+  static std::map<uint32_t, std::string> serving_leaders(const pb::ClusterStatusResponse& status);
 
   // The connected node's actor, for callers that send the same requests asynchronously from
   // their own actors (e.g. chronicle-bench's load driver).

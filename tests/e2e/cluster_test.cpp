@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "node_cluster.hpp"
 #include "shards/ring.hpp"
 #include "test_system.hpp"
 #include "worker/client.hpp"
@@ -21,49 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint32_t num_shards = 12;
+constexpr uint32_t test_shards = 12;
 
-struct cluster {
-  temp_dir dir;
-  std::vector<std::string> names{"node1", "node2", "node3"};
-  std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
-  std::vector<process> nodes{3};
-  std::vector<process> workers;
-  hash_ring ring{names};
-
-  // Config of node i listing the first `members` nodes (default: all).
-  std::string config(size_t i, uint32_t shards = num_shards, size_t members = 0) {
-    if (members == 0) members = names.size();
-    auto path = (dir.path() / (names[i] + ".yaml")).string();
-    std::ofstream out(path);
-    out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
-        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
-        << "num_shards: " << shards << "\nmembers:\n";
-    for (size_t j = 0; j < members; ++j)
-      out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
-    return path;
-  }
-
-  void start(size_t i, size_t members = 0) {
-    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i, num_shards, members)},
-                       (dir.path() / (names[i] + ".log")).string());
-    REQUIRE_MESSAGE(nodes[i].wait_for_output("listening on", 20s), nodes[i].output());
-  }
-
-  void start_worker(size_t node, const std::string& queue) {
-    workers.emplace_back(GREETING_WORKER_BIN,
-                         std::vector<std::string>{"--address", address(node), "--task-queue", queue},
-                         (dir.path() / ("worker" + std::to_string(workers.size()) + ".log")).string());
-    REQUIRE(workers.back().wait_for_output("serving task queue", 20s));
-  }
-
-  std::string address(size_t i) const { return "127.0.0.1:" + std::to_string(ports[i]); }
-
-  client connect(size_t i) {
-    auto c = client::connect(test_system(), "127.0.0.1", ports[i]);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
-    return std::move(*c);
-  }
+struct cluster : node_cluster {
+  cluster() : node_cluster(test_shards) {}
 
   // Waits until node i sees every other node up (`count` members in all).
   void wait_all_up(size_t i, int count = 3) {
@@ -157,7 +119,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
     shards += n.shards_size();
   }
   CHECK(closed == all.size());
-  CHECK(shards == num_shards);
+  CHECK(shards == test_shards);
 
   // list from any node merges every node's shards: all runs, newest first, paged across nodes.
   for (auto& c : clients) {
@@ -337,8 +299,8 @@ TEST_CASE("membership change: a fourth node takes over its shards with their dat
   for (auto& id : pending) REQUIRE(start(c, id, "greetings"));
   size_t moving = 0;
   for (auto& id : pending)
-    moving += new_ring.shard_owner(shard_of("default", id, num_shards))
-              != old_ring.shard_owner(shard_of("default", id, num_shards));
+    moving += new_ring.shard_owner(shard_of("default", id, test_shards))
+              != old_ring.shard_owner(shard_of("default", id, test_shards));
   CHECK(moving > 0);  // some of them live on shards that move to node4
 
   // rolling restart with the 4-member list, then the new node
@@ -356,7 +318,7 @@ TEST_CASE("membership change: a fourth node takes over its shards with their dat
   for (auto& id : done_before) {
     auto d = c4.describe("", id);
     REQUIRE(d);
-    CHECK(d->owner_node() == new_ring.shard_owner(shard_of("default", id, num_shards)));
+    CHECK(d->owner_node() == new_ring.shard_owner(shard_of("default", id, test_shards)));
   }
   auto st = c4.cluster_status(true);
   REQUIRE(st);

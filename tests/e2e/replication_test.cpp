@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "node_cluster.hpp"
 #include "shards/ring.hpp"
 #include "test_system.hpp"
 #include "worker/client.hpp"
@@ -21,58 +22,16 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint32_t num_shards = 6;
+constexpr uint32_t test_shards = 6;
 
-struct replicated_cluster {
-  temp_dir dir;
-  std::vector<std::string> names{"node1", "node2", "node3"};
-  std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
-  std::vector<process> nodes{3};
-  std::vector<process> workers;
-  hash_ring ring{names};
-
-  std::string config(size_t i) {
-    auto path = (dir.path() / (names[i] + ".yaml")).string();
-    std::ofstream out(path);
-    out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
-        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
-        << "num_shards: " << num_shards << "\nreplication_factor: 3\nmembers:\n";
-    for (size_t j = 0; j < names.size(); ++j)
-      out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
-    return path;
-  }
-
-  void start(size_t i) {
-    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i)},
-                       (dir.path() / (names[i] + ".log")).string());
-    REQUIRE_MESSAGE(nodes[i].wait_for_output("listening on", 20s), nodes[i].output());
-  }
-
-  void start_worker(size_t node, const std::string& queue) {
-    workers.emplace_back(GREETING_WORKER_BIN,
-                         std::vector<std::string>{"--address", address(node), "--task-queue", queue},
-                         (dir.path() / ("worker" + std::to_string(workers.size()) + ".log")).string());
-    REQUIRE(workers.back().wait_for_output("serving task queue", 20s));
-  }
-
-  std::string address(size_t i) const { return "127.0.0.1:" + std::to_string(ports[i]); }
-
-  client connect(size_t i) {
-    auto c = client::connect(test_system(), "127.0.0.1", ports[i]);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
-    return std::move(*c);
-  }
+struct replicated_cluster : node_cluster {
+  replicated_cluster() : node_cluster(test_shards, 3) {}
 
   // Shard -> leader, as the replicas of the live nodes report it (only shards whose leader
   // serves: its row is available).
   std::map<uint32_t, std::string> leaders(client& c) {
-    std::map<uint32_t, std::string> out;
     auto st = c.cluster_status(true);
-    if (!st) return out;
-    for (auto& n : st->nodes())
-      for (auto& s : n.shards())
-        if (s.available() && s.replication().leader() == n.node()) out[s.shard()] = n.node();
-    return out;
+    return st ? client::serving_leaders(*st) : std::map<uint32_t, std::string>{};
   }
 
   // Waits until every shard has a serving leader; returns the map.
@@ -156,7 +115,7 @@ std::vector<std::string> ids_led_by(const std::map<uint32_t, std::string>& leade
   std::vector<std::string> out;
   for (int i = 0; out.size() < count && i < 100000; ++i) {
     auto id = prefix + std::to_string(i);
-    auto it = leaders.find(shard_of("default", id, num_shards));
+    auto it = leaders.find(shard_of("default", id, test_shards));
     if (it != leaders.end() && it->second == node) out.push_back(id);
   }
   return out;

@@ -190,13 +190,8 @@ std::string check_history(const pb::GetHistoryResponse& h) {
 
 // Shard -> serving leader, as the replicas of the live nodes report it.
 std::map<uint32_t, std::string> leaders(client& c) {
-  std::map<uint32_t, std::string> out;
   auto st = c.cluster_status(true);
-  if (!st) return out;
-  for (auto& n : st->nodes())
-    for (auto& s : n.shards())
-      if (s.available() && s.replication().leader() == n.node()) out[s.shard()] = n.node();
-  return out;
+  return st ? client::serving_leaders(*st) : std::map<uint32_t, std::string>{};
 }
 
 // The member that leads the most shards ("" when none is known).

@@ -1,0 +1,70 @@
+// A cluster of real chronicle-node processes on loopback for multi-node tests: configs, start,
+// workers, clients. `replication_factor` > 1 makes every shard a Raft group over the members.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "shards/ring.hpp"
+#include "test_system.hpp"
+#include "worker/client.hpp"
+
+namespace chronicle::testing {
+
+struct node_cluster {
+  temp_dir dir;
+  std::vector<std::string> names{"node1", "node2", "node3"};
+  std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
+  std::vector<process> nodes{3};
+  std::vector<process> workers;
+  hash_ring ring{names};
+  uint32_t num_shards;
+  uint32_t replication_factor;
+
+  explicit node_cluster(uint32_t shards, uint32_t rf = 1)
+      : num_shards(shards), replication_factor(rf) {}
+
+  // Config of node i with `shards` shards, listing the first `members` nodes (default: all).
+  std::string config(size_t i, uint32_t shards = 0, size_t members = 0) {
+    if (shards == 0) shards = num_shards;
+    if (members == 0) members = names.size();
+    auto path = (dir.path() / (names[i] + ".yaml")).string();
+    std::ofstream out(path);
+    out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
+        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
+        << "num_shards: " << shards << "\n";
+    if (replication_factor > 1) out << "replication_factor: " << replication_factor << "\n";
+    out << "members:\n";
+    for (size_t j = 0; j < members; ++j)
+      out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
+    return path;
+  }
+
+  void start(size_t i, size_t members = 0) {
+    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i, num_shards, members)},
+                       (dir.path() / (names[i] + ".log")).string());
+    REQUIRE_MESSAGE(nodes[i].wait_for_output("listening on", std::chrono::seconds(20)),
+                    nodes[i].output());
+  }
+
+  void start_worker(size_t node, const std::string& queue) {
+    workers.emplace_back(GREETING_WORKER_BIN,
+                         std::vector<std::string>{"--address", address(node), "--task-queue", queue},
+                         (dir.path() / ("worker" + std::to_string(workers.size()) + ".log")).string());
+    REQUIRE(workers.back().wait_for_output("serving task queue", std::chrono::seconds(20)));
+  }
+
+  std::string address(size_t i) const { return "127.0.0.1:" + std::to_string(ports[i]); }
+
+  client connect(size_t i) {
+    auto c = client::connect(test_system(), "127.0.0.1", ports[i]);
+    REQUIRE_MESSAGE(c, error_text(c.error()));
+    return std::move(*c);
+  }
+};
+
+}  // namespace chronicle::testing
