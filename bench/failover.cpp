@@ -1,0 +1,235 @@
+// chronicle-failover: how long a replicated shard (replication_factor 3) is unavailable when its
+// leader dies. 3 real chronicle-node processes on loopback; each trial picks a shard, kill -9s
+// the node leading it and measures, from the kill to the first acknowledged start of a new
+// workflow on that shard (sent to another node, retried with the same request ID until
+// acknowledged). The victim is then restarted and the cluster allowed to settle (every shard led,
+// replicas' digests equal) before the next trial. Prints one JSON line per trial and a summary
+// (p50/p90/p99/max ms) to stdout. Not a test: figures for docs/replication.md.
+//
+//   chronicle-failover [--trials 25] [--num-shards 6] [--durability fsync] [--seed 1]
+#include <CLI/CLI.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "../tests/e2e/harness.hpp"
+#include "protocol/runtime.hpp"
+#include "shards/ring.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+
+using namespace chronicle;
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  int trials = 25;
+  uint32_t num_shards = 6;
+  std::string durability = "fsync";
+  uint32_t seed = 1;
+  int settle_ms = 1000;  // after the cluster looks settled, before the next kill
+};
+
+struct cluster {
+  options opts;
+  temp_dir dir;
+  std::vector<std::string> names{"node1", "node2", "node3"};
+  std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
+  std::vector<process> nodes{3};
+  std::vector<int> starts{0, 0, 0};
+
+  std::string config(size_t i) {
+    auto path = (dir.path() / (names[i] + ".yaml")).string();
+    std::ofstream out(path);
+    out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
+        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
+        << "num_shards: " << opts.num_shards << "\nreplication_factor: 3\n"
+        << "durability: " << opts.durability << "\nlog_level: info\nmembers:\n";
+    for (size_t j = 0; j < names.size(); ++j)
+      out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
+    return path;
+  }
+
+  bool start(size_t i) {
+    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i)},
+                       (dir.path() / (names[i] + "." + std::to_string(++starts[i]) + ".log")).string());
+    return nodes[i].wait_for_output("listening on", 20s);
+  }
+
+  int index_of(const std::string& name) const {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return static_cast<int>(i);
+    return -1;
+  }
+};
+
+// Shard -> serving leader, and whether every shard's 3 replicas report one digest.
+struct view {
+  std::map<uint32_t, std::string> leaders;
+  bool digests_equal = false;
+};
+
+view look(client& c, uint32_t num_shards) {
+  view v;
+  auto st = c.cluster_status(true);
+  if (!st) return v;
+  std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
+  for (auto& n : st->nodes()) {
+    if (!n.up()) continue;
+    for (auto& s : n.shards()) {
+      if (s.available() && s.replication().leader() == n.node()) v.leaders[s.shard()] = n.node();
+      d[s.shard()].emplace_back(s.replication().digest_index(), s.replication().digest());
+    }
+  }
+  v.digests_equal = d.size() == num_shards;
+  for (auto& [shard, x] : d)
+    v.digests_equal = v.digests_equal && x.size() == 3
+                      && std::all_of(x.begin(), x.end(), [&](auto& y) { return y == x.front(); });
+  return v;
+}
+
+pb::StartWorkflowRequest start_request(const std::string& wid) {
+  pb::StartWorkflowRequest req;
+  req.set_workflow_id(wid);
+  req.set_workflow_type("Greeting");
+  req.set_task_queue("failover");  // no worker: the start's commit is what is measured
+  req.set_request_id("req-" + wid);
+  *req.mutable_input() = sdk::to_payload({{"name", wid}});
+  return req;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<size_t>(std::ceil(p / 100.0 * v.size())) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chronicle-failover: kill -9 of a shard's leader to the first acknowledged start"};
+  options opts;
+  app.add_option("--trials", opts.trials)->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--num-shards", opts.num_shards)->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--durability", opts.durability)->check(CLI::IsMember({"fsync", "os"}))
+    ->capture_default_str();
+  app.add_option("--seed", opts.seed)->capture_default_str();
+  app.add_option("--settle-ms", opts.settle_ms)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  caf::actor_system_config cfg;
+  chronicle::configure_network(cfg);
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+
+  cluster cl;
+  cl.opts = opts;
+  for (size_t i = 0; i < 3; ++i)
+    if (!cl.start(i)) {
+      std::cerr << "failover: node" << i + 1 << " did not start\n";
+      return 1;
+    }
+  std::vector<std::optional<client>> conns(3);
+  auto conn = [&](int i) -> client* {
+    if (!conns[i]) {
+      auto c = client::connect(sys, "127.0.0.1", cl.ports[i], 1s);
+      if (!c) return nullptr;
+      c->set_request_timeout(2s);
+      conns[i].emplace(std::move(*c));
+    }
+    return &*conns[i];
+  };
+  // Waits until every shard is led and (when `digests`) every replica's digest is equal.
+  auto settle = [&](int via, bool digests, std::chrono::seconds timeout) {
+    auto until = clock_type::now() + timeout;
+    view v;
+    while (clock_type::now() < until) {
+      if (auto* c = conn(via)) {
+        v = look(*c, opts.num_shards);
+        if (v.leaders.size() == opts.num_shards && (!digests || v.digests_equal)) return v;
+        if (v.leaders.empty()) conns[via].reset();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    std::cerr << "failover: cluster did not settle (" << v.leaders.size() << " shards led, digests "
+              << (v.digests_equal ? "equal" : "different") << ")\n";
+    return v;
+  };
+
+  std::mt19937 rng{opts.seed};
+  std::vector<double> ms;
+  int failed = 0, id = 0;
+  for (int t = 0; t < opts.trials; ++t) {
+    auto v = settle(0, true, 60s);
+    if (v.leaders.size() != opts.num_shards) return 1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(opts.settle_ms));
+    v = settle(0, false, 20s);
+    uint32_t shard = static_cast<uint32_t>(rng() % opts.num_shards);
+    int victim = cl.index_of(v.leaders[shard]);
+    int via = (victim + 1 + static_cast<int>(rng() % 2)) % 3;
+    // A workflow ID on that shard, never used before.
+    std::string wid;
+    do wid = "failover-" + std::to_string(id++);
+    while (shard_of("default", wid, opts.num_shards) != shard);
+    auto req = start_request(wid);
+    if (!conn(via)) {
+      std::cerr << "failover: cannot connect to node" << via + 1 << "\n";
+      return 1;
+    }
+    cl.nodes[victim].kill9();
+    auto killed = clock_type::now();
+    bool ok = false;
+    int attempts = 0;
+    std::string last_error, first_error;
+    double first_error_ms = 0;
+    while (clock_type::now() < killed + 30s) {
+      ++attempts;
+      auto* c = conn(via);
+      if (!c) continue;
+      auto r = c->start(req);
+      if (r) {
+        ok = true;
+        break;
+      }
+      last_error = error_text(r.error());
+      if (first_error.empty()) {
+        first_error = last_error;
+        first_error_ms = std::chrono::duration<double, std::milli>(clock_type::now() - killed).count();
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    double took = std::chrono::duration<double, std::milli>(clock_type::now() - killed).count();
+    std::cout << "{\"trial\":" << t + 1 << ",\"shard\":" << shard << ",\"killed\":\""
+              << cl.names[victim] << "\",\"via\":\"" << cl.names[via] << "\",\"ms\":"
+              << static_cast<int64_t>(took) << ",\"attempts\":" << attempts << ",\"ok\":"
+              << (ok ? "true" : "false");
+    if (!first_error.empty())  // what the attempts before the acknowledged one got, and when
+      std::cout << ",\"first_error_ms\":" << static_cast<int64_t>(first_error_ms)
+                << ",\"first_error\":\"" << first_error << "\"";
+    if (!ok) std::cout << ",\"error\":\"" << last_error << "\"";
+    std::cout << "}" << std::endl;
+    if (ok) ms.push_back(took);
+    else ++failed;
+    if (!cl.start(victim)) {
+      std::cerr << "failover: restart of " << cl.names[victim] << " failed\n";
+      return 1;
+    }
+  }
+  std::cout << "{\"trials\":" << opts.trials << ",\"failed\":" << failed << ",\"num_shards\":"
+            << opts.num_shards << ",\"durability\":\"" << opts.durability
+            << "\",\"p50_ms\":" << percentile(ms, 50) << ",\"p90_ms\":" << percentile(ms, 90)
+            << ",\"p99_ms\":" << percentile(ms, 99) << ",\"max_ms\":" << percentile(ms, 100)
+            << ",\"min_ms\":" << (ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end()))
+            << ",\"planned_transfer\":\"not built yet\"}" << std::endl;
+  return failed == 0 ? 0 : 1;
+}
