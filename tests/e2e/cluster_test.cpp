@@ -68,23 +68,10 @@ struct cluster : node_cluster {
 
 caf::expected<pb::StartWorkflowResponse> start(client& c, const std::string& wid,
                                                const std::string& queue) {
-  pb::StartWorkflowRequest req;
-  req.set_workflow_id(wid);
-  req.set_workflow_type("Greeting");
-  req.set_task_queue(queue);
-  *req.mutable_input() = sdk::to_payload({{"name", wid}});
-  return c.start(req);
+  return start_greeting(c, wid, queue);
 }
 
-void check_done(client& c, const std::string& wid) {
-  auto res = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
-  CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
-  CHECK(sdk::from_payload(res->result())["greeting"] == "Hello, " + wid + "!");
-  auto h = c.history("", wid);
-  REQUIRE(h);
-  for (int i = 0; i < h->events_size(); ++i) CHECK(h->events(i).event_id() == i + 1);
-}
+void check_done(client& c, const std::string& wid) { check_greeting_done(c, wid); }
 
 }  // namespace
 

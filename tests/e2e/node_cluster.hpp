@@ -12,6 +12,7 @@
 #include "shards/ring.hpp"
 #include "test_system.hpp"
 #include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
 
 namespace chronicle::testing {
 
@@ -66,5 +67,31 @@ struct node_cluster {
     return std::move(*c);
   }
 };
+
+// Starts the sample Greeting workflow `wid` on `queue` (with a request ID when given: a retry
+// after an unknown outcome is then idempotent).
+inline caf::expected<pb::StartWorkflowResponse> start_greeting(client& c, const std::string& wid,
+                                                               const std::string& queue,
+                                                               const std::string& request_id = {}) {
+  pb::StartWorkflowRequest req;
+  req.set_workflow_id(wid);
+  req.set_workflow_type("Greeting");
+  req.set_task_queue(queue);
+  req.set_request_id(request_id);
+  *req.mutable_input() = sdk::to_payload({{"name", wid}});
+  return c.start(req);
+}
+
+// Waits for Greeting `wid` to complete with its greeting and checks its history is dense.
+inline void check_greeting_done(client& c, const std::string& wid,
+                                std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  auto res = c.result("", wid, "", timeout);
+  REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
+  CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(sdk::from_payload(res->result())["greeting"] == "Hello, " + wid + "!");
+  auto h = c.history("", wid);
+  REQUIRE(h);
+  for (int i = 0; i < h->events_size(); ++i) CHECK(h->events(i).event_id() == i + 1);
+}
 
 }  // namespace chronicle::testing
