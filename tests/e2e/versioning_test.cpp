@@ -70,7 +70,7 @@ void signal(client& c, const std::string& wid, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("versioning: a run started on v1 finishes on v2 in the old branch, a v2 run takes the new") {
+TEST_CASE("versioning: a run started on v1 finishes on v2 in the old branch - a v2 run takes the new") {
   single_node d;
   d.start_node();
   start_versioning_worker(d, "v1", "100");
@@ -119,7 +119,7 @@ TEST_CASE("versioning: v3 (deprecate_patch) finishes a run started on v2") {
   CHECK(count(history_of(c, "order-v2"), pb::EVENT_TYPE_WORKFLOW_TASK_FAILED) == 0);
 }
 
-TEST_CASE("escape hatches: side_effect replayed from its marker, uuid, wait_condition with timeout") {
+TEST_CASE("escape hatches: side_effect replayed from its marker - uuid - wait_condition with timeout") {
   single_node d;
   d.start_node();
   start_versioning_worker(d, "v2", "0");  // every task replays the whole history

@@ -101,7 +101,7 @@ TEST_CASE("wait_condition: the timer firing first yields false") {
   CHECK(result_of(second) == false);
 }
 
-TEST_CASE("wait_condition: re-evaluated after every event, without a timeout records nothing") {
+TEST_CASE("wait_condition: re-evaluated after every event - without a timeout records nothing") {
   auto reg = make_registry();
   history_builder h("ApprovalForever");
   h.new_workflow_task();
@@ -126,7 +126,7 @@ TEST_CASE("wait_condition: a predicate true at once starts no timer") {
   CHECK(result_of(first) == true);
 }
 
-TEST_CASE("random and uuid: seeded by the run ID, the same on every replay") {
+TEST_CASE("random and uuid: seeded by the run ID - the same on every replay") {
   auto reg = make_registry();
   history_builder h("Dice");
   h.new_workflow_task();

@@ -62,7 +62,7 @@ static_assert(detail::returns_v<shop::receipt, decltype(shop::charge_fn), const 
 // does not compile (no conversion from std::string to shop::order):
 //   co_await ctx.activity(shop::charge, std::string("pen"));
 
-TEST_CASE("typed: register_workflow<In, Out> converts the input and the result") {
+TEST_CASE("typed: register_workflow with In and Out types converts the input and the result") {
   registry reg;
   reg.register_workflow<shop::order, shop::receipt>("Checkout", shop::checkout);
   history_builder h("Checkout", json{{"item", "pen"}, {"quantity", 3}});

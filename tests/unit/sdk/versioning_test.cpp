@@ -167,7 +167,7 @@ TEST_CASE("patched: code without the patch call skips the recorded patch marker"
   CHECK(second.commands(0).has_start_timer());
 }
 
-TEST_CASE("side_effect: runs once, recorded as a SideEffect marker, replayed from history") {
+TEST_CASE("side_effect: runs once - recorded as a SideEffect marker - replayed from history") {
   side_effect_calls = 0;
   side_effect_value = 7;
   auto reg = with("Side", side_effecting);

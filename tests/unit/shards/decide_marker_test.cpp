@@ -52,7 +52,7 @@ TEST_CASE("RecordMarker records MarkerRecorded in command order with its details
   CHECK(t.events[1].event_id() + 1 == t.events[2].event_id());
 }
 
-TEST_CASE("a marker changes no pending work: no transfer, no timer, no new workflow task") {
+TEST_CASE("a marker changes no pending work: no transfer - no timer - no new workflow task") {
   auto r = started();
   auto t = r.step(input::workflow_task_completed{r.wt(), {marker_cmd("core_patch", "patch_id", "\"x\"")}, "w1"});
   CHECK(t.transfers_added.empty());
