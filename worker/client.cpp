@@ -89,7 +89,13 @@ caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
     }
     if (res) return res;
     last = res.error();
-    if (chronicle_code(last) != 0) return last;  // a real answer from the node, e.g. not found
+    // A shard changing leader (replicated clusters) answers `unavailable`: the result is a
+    // read, asked again a moment later. Any other answer from the node is final (not found).
+    if (chronicle_code(last) == static_cast<uint8_t>(errc::unavailable)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (chronicle_code(last) != 0) return last;
     // Timeout or lost connection: make sure the node is still there, else reconnect.
     auto ping = call_ping();
     if (!ping) {

@@ -25,7 +25,8 @@ public:
 
   // Waits up to `timeout` for the run to close (current run when run_id is empty). A run that
   // continued as new is followed to the next run, and so on: the answer is the last run's.
-  // Survives a restart of the node: reconnects and asks again until the deadline.
+  // Survives a restart of the node: reconnects and asks again until the deadline; an
+  // `unavailable` answer (a replicated shard changing leader) is asked again too.
   caf::expected<pb::GetResultResponse> result(const std::string& ns, const std::string& workflow_id,
                                               const std::string& run_id,
                                               std::chrono::milliseconds timeout);
