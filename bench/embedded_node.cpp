@@ -1,5 +1,7 @@
 #include "bench/embedded_node.hpp"
 
+#include "bench/child_process.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,23 +28,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A loopback port that was free a moment ago (the kernel picks it; we release it at once).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0
-      && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -90,7 +75,7 @@ std::unique_ptr<embedded_node> embedded_node::start(const embedded_options& opts
     node->dir_ = buf.data();
   }
 
-  node->port_ = free_port();
+  node->port_ = free_loopback_port();
   if (node->port_ == 0) {
     *error = "cannot find a free loopback port";
     return nullptr;
