@@ -232,6 +232,8 @@ struct gateway::impl {
         });
         return;
       }
+      beast::error_code nd;
+      socket.set_option(tcp::no_delay(true), nd);  // answers are written whole: no Nagle wait
       std::make_shared<session>(std::move(socket), env, bridge)->run();
       accept();
     });

@@ -76,6 +76,52 @@ std::optional<pb::WorkflowExecutionStatus> parse_status(const std::string& text)
   return std::nullopt;
 }
 
+// GetResultResponse as JSON: what to_json prints (failure left out when empty), built directly
+// for the common answers (no failure, a JSON result) without protobuf's JSON printer.
+json render_result(const pb::GetResultResponse& r) {
+  bool simple = r.failure().ByteSizeLong() == 0;
+  json result;
+  if (simple && r.has_result()) {
+    const auto& data = r.result().data();
+    if (data.empty()) {
+      result = nullptr;
+    } else {
+      result = json::parse(data, nullptr, false);
+      simple = !result.is_discarded();
+    }
+  }
+  if (!simple) {
+    auto j = to_json(r);
+    if (r.failure().ByteSizeLong() == 0) j.erase("failure");
+    return j;
+  }
+  json j{{"run_id", r.run_id()},
+         {"status", pb::WorkflowExecutionStatus_Name(r.status())},
+         {"new_run_id", r.new_run_id()}};
+  if (r.has_result()) j["result"] = std::move(result);
+  return j;
+}
+
+// Fills a start request from its JSON body. The common body (string fields only) is read
+// directly; anything else goes through protobuf's JSON parser, which also words the errors.
+std::string fill_start(const json& body, pb::StartWorkflowRequest* start) {
+  using setter = void (pb::StartWorkflowRequest::*)(const std::string&);
+  static const std::map<std::string, setter, std::less<>> direct{
+    {"workflow_id", &pb::StartWorkflowRequest::set_workflow_id},
+    {"workflow_type", &pb::StartWorkflowRequest::set_workflow_type},
+    {"task_queue", &pb::StartWorkflowRequest::set_task_queue},
+    {"identity", &pb::StartWorkflowRequest::set_identity},
+    {"request_id", &pb::StartWorkflowRequest::set_request_id}};
+  bool plain = true;
+  for (auto it = body.begin(); it != body.end() && plain; ++it)
+    plain = it.value().is_string() && direct.count(it.key()) > 0;
+  if (!plain) return fill_message(body, start);
+  start->Clear();
+  for (auto it = body.begin(); it != body.end(); ++it)
+    (start->*direct.find(it.key())->second)(it.value().get_ref<const std::string&>());
+  return {};
+}
+
 // A call whose answer is decoded as Resp and rendered with `render` (default: the whole message).
 template <class Resp>
 step call(caf::atom_value kind, std::string bytes, std::chrono::milliseconds timeout,
@@ -96,8 +142,21 @@ step call(caf::atom_value kind, std::string bytes) {
                     [](const Resp& r) { return json_reply(200, to_json(r)); });
 }
 
-step start(const request& req, const std::string& ns) {
+step start_and_wait(const pb::StartWorkflowRequest& start, std::chrono::milliseconds timeout);
+
+// POST .../workflows: starts a run. With ?wait=true (start-and-wait) the same request then waits
+// up to timeout_ms for the run's result and answers with both; a run still open by then answers
+// its status RUNNING.
+step start(const request& req, const std::string& ns, const query_map& query) {
+  if (auto why = check_params(query, {"wait", "timeout_ms"}); !why.empty()) return bad_request(why);
+  auto wait = param(query, "wait");
+  if (!wait.empty() && wait != "true" && wait != "false")
+    return bad_request("query parameter 'wait' must be true or false");
   std::string error;
+  auto timeout = int_param(query, "timeout_ms", default_wait_ms, 1, max_wait_ms, &error);
+  if (!error.empty()) return bad_request(error);
+  if (wait != "true" && query.count("timeout_ms"))
+    return bad_request("query parameter 'timeout_ms' needs wait=true");
   auto body = parse_body(req.body, json::object(), &error);
   if (!body) return bad_request(error);
   if (!body->is_object()) return bad_request("request body must be a JSON object");
@@ -108,11 +167,12 @@ step start(const request& req, const std::string& ns) {
   if (body->contains("namespace") && (*body)["namespace"] != ns)
     return bad_request("'namespace' in the body differs from the namespace in the path");
   body->erase("namespace");
-  if (auto why = fill_message(*body, &start); !why.empty())
+  if (auto why = fill_start(*body, &start); !why.empty())
     return bad_request("invalid start request: " + why);
   start.set_namespace_(ns);
   *start.mutable_input() = to_payload(input);
   if (start.identity().empty()) start.set_identity(identity);
+  if (wait == "true") return start_and_wait(start, std::chrono::milliseconds(timeout));
   return call<pb::StartWorkflowResponse>(
     start_atom::value, encode(start), call_timeout,
     [ns, wid = start.workflow_id()](const pb::StartWorkflowResponse& r) {
@@ -121,6 +181,44 @@ step start(const request& req, const std::string& ns) {
                                                       {"run_id", r.run_id()},
                                                       {"started", r.started()}});
     });
+}
+
+// The second half of a start-and-wait: the start's answer, then a result long poll of the run.
+step start_and_wait(const pb::StartWorkflowRequest& start, std::chrono::milliseconds timeout) {
+  auto head = [ns = start.namespace_(), wid = start.workflow_id()](const pb::StartWorkflowResponse& r) {
+    return json{{"namespace", ns}, {"workflow_id", wid}, {"run_id", r.run_id()},
+                {"started", r.started()}};
+  };
+  return step{
+    std::nullopt,
+    node_call{
+      start_atom::value, encode(start), call_timeout,
+      [head, timeout, ns = start.namespace_(),
+       wid = start.workflow_id()](caf::expected<std::string> answer) {
+        if (!answer) return finish(error_reply(answer.error()));
+        auto started = decode<pb::StartWorkflowResponse>(*answer, "reply");
+        if (!started) return finish(error_reply(started.error()));
+        pb::GetResultRequest get;
+        get.set_namespace_(ns);
+        get.set_workflow_id(wid);
+        get.set_run_id(started->run_id());
+        unsigned status = started->started() ? 201 : 200;
+        auto j = head(*started);
+        return step{std::nullopt,
+                    node_call{result_atom::value, encode(get), timeout,
+                              [j, status](caf::expected<std::string> answer) mutable {
+                                if (!answer && answer.error() == caf::sec::request_timeout) {
+                                  j["status"] = "WORKFLOW_EXECUTION_STATUS_RUNNING";
+                                  return finish(json_reply(status, j));
+                                }
+                                if (!answer) return finish(error_reply(answer.error()));
+                                auto r = decode<pb::GetResultResponse>(*answer, "reply");
+                                if (!r) return finish(error_reply(r.error()));
+                                auto rendered = render_result(*r);
+                                for (auto& [k, v] : rendered.items()) j[k] = v;
+                                return finish(json_reply(status, j));
+                              }}};
+      }}};
 }
 
 step list(const std::string& ns, const query_map& query) {
@@ -183,9 +281,7 @@ step result(const std::string& ns, const std::string& wid, const query_map& quer
   auto get = encode(addressed<pb::GetResultRequest>(ns, wid, query));
   auto get_result = [get](std::chrono::milliseconds t) {
     return call<pb::GetResultResponse>(result_atom::value, get, t, [](const auto& r) {
-      auto j = to_json(r);
-      if (r.failure().ByteSizeLong() == 0) j.erase("failure");  // completed: no failure
-      return json_reply(200, j);
+      return json_reply(200, render_result(r));
     });
   };
   // Describe first: a running run answers its status, a closed one its result.
@@ -272,10 +368,7 @@ step workflows_endpoint(const request& req, const std::string& ns,
   };
   if (auto why = check_id("namespace", ns); !why.empty()) return bad_request(why);
   if (rest.empty()) {
-    if (m == "POST") {
-      if (!query.empty()) return bad_request(check_params(query, {}));
-      return start(req, ns);
-    }
+    if (m == "POST") return start(req, ns, query);
     if (m == "GET") return list(ns, query);
     return not_allowed("GET, POST");
   }
