@@ -14,7 +14,7 @@
 #   BENCH_DURABILITY   fsync | os                                       [fsync]
 #   BENCH_MODES        driver[:process] per cell, run alternating at each C (process: the worker
 #                      in its own process, bench-worker); drivers actor, threads, http, http-wait
-#                                                [actor http http:process actor:process]
+#                                                [actor http http-wait http:process actor:process]
 #   BENCH_SCALE_PCT    scales every W (100 = the defaults below, ~3-6 s per cell on 2 cores) [100]
 #   BENCH_EXTRA_ARGS   more chronicle-bench arguments, e.g. "--num-shards 32"  []
 #   FSYNC_SECONDS      seconds per fsync-limit measurement (0 skips it)  [3]
@@ -33,7 +33,7 @@ shapes="${BENCH_SHAPES:-one-activity ten-activities timer-100ms}"
 concurrency="${BENCH_CONCURRENCY:-1 16 64 256}"
 durability="${BENCH_DURABILITY:-fsync}"
 scale="${BENCH_SCALE_PCT:-100}"
-modes="${BENCH_MODES:-actor http http:process actor:process}"
+modes="${BENCH_MODES:-actor http http-wait http:process actor:process}"
 extra="${BENCH_EXTRA_ARGS:-}"
 fsync_seconds="${FSYNC_SECONDS:-3}"
 
