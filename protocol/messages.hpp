@@ -71,6 +71,8 @@ using raft_run_atom = caf::atom_constant<caf::atom("raftrun")>;   // shard-inter
 using raft_tick_atom = caf::atom_constant<caf::atom("rafttick")>; // shard-internal: raft's tick
 using propose_atom = caf::atom_constant<caf::atom("propose")>;    // shard-internal: queued writes
 using transfer_atom = caf::atom_constant<caf::atom("transfer")>;  // leadership away / to a member
+// shard -> its executions when the replica stops leading (urgent): answer every waiter, quit.
+using stand_down_atom = caf::atom_constant<caf::atom("standdown")>;
 
 // Builds an error of the "chronicle" category carrying a human-readable message.
 caf::error make_error(errc code, std::string message);

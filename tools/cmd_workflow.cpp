@@ -20,14 +20,6 @@ namespace chronicle::cli {
 
 namespace {
 
-std::string random_id() {
-  std::mt19937_64 rng{std::random_device{}()};
-  char buf[33];
-  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return buf;
-}
-
 const std::map<std::string, pb::WorkflowIdReusePolicy>& reuse_policies() {
   static const std::map<std::string, pb::WorkflowIdReusePolicy> policies{
     {"allow-duplicate", pb::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE},
@@ -70,7 +62,7 @@ std::string start_request(const globals& g, const start_options& o, pb::StartWor
   req.set_workflow_id(o.workflow_id);
   req.set_workflow_type(o.type);
   req.set_task_queue(o.queue);
-  req.set_request_id(o.request_id.empty() ? random_id() : o.request_id);
+  req.set_request_id(o.request_id.empty() ? new_request_id() : o.request_id);
   req.set_identity("chronicle-cli");
   auto input = json_payload(o.input);
   if (!input) return "--input is not valid JSON: " + o.input;

@@ -1,11 +1,21 @@
 #include "worker/client.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 #include <thread>
 
 #include "worker/worker.hpp"
 
 namespace chronicle {
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
 
 client::client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node)
   : sys_(&sys), host_(std::move(host)), port_(port), node_(std::move(node)) {}
@@ -60,8 +70,35 @@ caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
   return out;
 }
 
+template <class Msg, class Atom>
+caf::expected<Msg> client::call_retrying(Atom atom, const std::string& bytes,
+                                         std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(50);
+  caf::error unavailable;  // the last `unavailable` answer
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto res = call<Msg>(atom, bytes, std::max(left, std::chrono::milliseconds(1)));
+    // A retry cut short by the deadline says less than the refusal before it.
+    if (!res && unavailable && chronicle_code(res.error()) == 0
+        && std::chrono::steady_clock::now() >= deadline)
+      return unavailable;
+    if (res || chronicle_code(res.error()) != static_cast<uint8_t>(errc::unavailable)
+        || std::chrono::steady_clock::now() + pause >= deadline)
+      return res;
+    unavailable = res.error();
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(400));
+  }
+}
+
 caf::expected<pb::StartWorkflowResponse> client::start(const pb::StartWorkflowRequest& req) {
-  return call<pb::StartWorkflowResponse>(start_atom::value, encode(req), timeout_);
+  if (!req.request_id().empty())
+    return call_retrying<pb::StartWorkflowResponse>(start_atom::value, encode(req), timeout_);
+  auto with_id = req;
+  with_id.set_request_id(new_request_id());
+  return call_retrying<pb::StartWorkflowResponse>(start_atom::value, encode(with_id), timeout_);
 }
 
 caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
@@ -115,7 +152,7 @@ caf::expected<pb::GetHistoryResponse> client::history(const std::string& ns,
   req.set_namespace_(ns);
   req.set_workflow_id(workflow_id);
   req.set_run_id(run_id);
-  return call<pb::GetHistoryResponse>(history_atom::value, encode(req), timeout_);
+  return call_retrying<pb::GetHistoryResponse>(history_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& ns,
@@ -125,11 +162,11 @@ caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& 
   req.set_namespace_(ns);
   req.set_workflow_id(workflow_id);
   req.set_run_id(run_id);
-  return call<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), timeout_);
+  return call_retrying<pb::DescribeWorkflowResponse>(describe_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::ListWorkflowsResponse> client::list(const pb::ListWorkflowsRequest& req) {
-  return call<pb::ListWorkflowsResponse>(list_atom::value, encode(req), timeout_);
+  return call_retrying<pb::ListWorkflowsResponse>(list_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
@@ -145,7 +182,8 @@ caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
   req.set_signal_name(signal_name);
   *req.mutable_input() = input;
   req.set_identity(identity);
-  return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(req), timeout_);
+  req.set_request_id(new_request_id());
+  return call_retrying<pb::SignalWorkflowResponse>(signal_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::SignalWithStartWorkflowResponse>
@@ -158,10 +196,10 @@ client::signal_with_start(const pb::StartWorkflowRequest& start, const std::stri
   req.set_task_queue(start.task_queue());
   *req.mutable_input() = start.input();
   req.set_identity(start.identity());
-  req.set_request_id(start.request_id());
+  req.set_request_id(start.request_id().empty() ? new_request_id() : start.request_id());
   req.set_signal_name(signal_name);
   *req.mutable_signal_input() = input;
-  return call<pb::SignalWithStartWorkflowResponse>(sigstart_atom::value, encode(req),
+  return call_retrying<pb::SignalWithStartWorkflowResponse>(sigstart_atom::value, encode(req),
                                                    request_timeout);
 }
 
@@ -190,7 +228,8 @@ caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::strin
   req.set_run_id(run_id);
   req.set_reason(reason);
   req.set_identity(identity);
-  return call<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), timeout_);
+  req.set_request_id(new_request_id());
+  return call_retrying<pb::RequestCancelWorkflowResponse>(cancel_atom::value, encode(req), timeout_);
 }
 
 caf::expected<pb::QueryWorkflowResponse> client::query(const std::string& ns,
@@ -204,7 +243,7 @@ caf::expected<pb::QueryWorkflowResponse> client::query(const std::string& ns,
   req.set_run_id(run_id);
   req.set_query_type(type);
   *req.mutable_args() = args;
-  return call<pb::QueryWorkflowResponse>(query_atom::value, encode(req), timeout_);
+  return call_retrying<pb::QueryWorkflowResponse>(query_atom::value, encode(req), timeout_);
 }
 
 std::map<uint32_t, std::string> client::serving_leaders(const pb::ClusterStatusResponse& status) {

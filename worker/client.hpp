@@ -14,6 +14,15 @@
 
 namespace chronicle {
 
+// A fresh random request ID (32 hex digits): what makes a retried start, signal or cancel
+// idempotent.
+std::string new_request_id();
+
+// Calls that change a workflow (start, signal, signal-with-start, cancel) carry a request ID (a
+// fresh one when the caller left it empty) and, like the reads (describe, history, query, list),
+// are asked again while the answer is `unavailable` (a replicated shard changing leader, or the
+// node serving the request lost with it: docs/replication.md), until the request timeout.
+// Terminate is not repeated: a second terminate of a closed run is an error.
 class client {
 public:
   // Connects to the node at host:port. Fails with an "unavailable" error naming the address.
@@ -97,6 +106,10 @@ private:
   // Sends (atom, bytes) and parses the reply as Msg.
   template <class Msg, class Atom>
   caf::expected<Msg> call(Atom atom, const std::string& bytes, std::chrono::milliseconds timeout);
+  // call() asked again while the answer is `unavailable`, until `timeout` in all.
+  template <class Msg, class Atom>
+  caf::expected<Msg> call_retrying(Atom atom, const std::string& bytes,
+                                   std::chrono::milliseconds timeout);
 
   // True when the node answers a ping within a second (a refusal counts as an answer).
   bool call_ping();

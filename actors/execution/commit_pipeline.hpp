@@ -47,6 +47,11 @@ public:
   void when_durable(waiter fn);
   // Calls fn once write `seq` and every one before it are durable (or with the error).
   void after(uint64_t seq, waiter fn);
+  // Fails the pipeline with `st` from outside (the writer stops: its log no longer accepts its
+  // writes): every waiter pending is called with it, as on a failed write. No-op once failed.
+  void abandon(const storage::status& st) {
+    if (!failed()) fail(st);
+  }
 
   [[nodiscard]] bool all_durable() const { return durable_seq_ == write_seq_; }
   [[nodiscard]] bool failed() const { return !failure_.ok(); }

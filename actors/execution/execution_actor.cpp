@@ -477,6 +477,7 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       self->state.redispatch(self, true);
     },
     [=](tick_atom, int64_t due) { on_tick(self, due); },
+    [=](stand_down_atom, const std::string& why) { self->state.stand_down(self, why); },
     [=](committed_atom, uint64_t seq, uint8_t outcome, const std::string& what) {
       self->state.on_committed(self, seq, committed_status(outcome, what));
     },

@@ -260,6 +260,18 @@ void execution_state::fail(caf::event_based_actor* self, const storage::status& 
   self->quit(err);
 }
 
+// The shard's replica stopped leading: every waiter (a write's, a result's) is answered
+// unavailable (a pending write's outcome is unknown: it may still commit under the next leader),
+// and the actor quits; the next leader recovers the run from the replicated data.
+void execution_state::stand_down(caf::event_based_actor* self, const std::string& why) {
+  auto st = storage::status::unavailable(why);
+  pipeline.abandon(st);
+  auto err = make_error(errc::unavailable, why);
+  for (auto& rp : result_waiters) rp.deliver(err);
+  result_waiters.clear();
+  self->quit();
+}
+
 // Applied (its write queued): internal effects now, messages to others once durable.
 void execution_state::effects(caf::event_based_actor* self, transition& t, bool new_run) {
   args.env->metrics->on_transition(new_run, t.closed, t.state.status(), t.events.size());

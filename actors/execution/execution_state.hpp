@@ -132,6 +132,7 @@ struct execution_state {
                               const std::string& queue) const;
   void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);
   void answer_waiters();
+  void stand_down(caf::event_based_actor* self, const std::string& why);
 
 private:
   // Applies a WorkflowTaskStarted transition in memory (see deferred).

@@ -37,6 +37,7 @@ struct task_queue_state {
   caf::actor_addr last;         // round-robin position
   bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
   bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
+  forwards forwarded;           // worker answers passed to a shard on another node
 };
 
 namespace {
@@ -256,7 +257,7 @@ caf::result<caf::message> from_worker(self_ptr self, caf::atom_value atom, std::
       }
     pump(self);
   }
-  return delegate_to_shard(self, *st.env, atom, bytes);
+  return delegate_to_shard(self, *st.env, st.forwarded, atom, bytes);
 }
 
 }  // namespace
@@ -269,7 +270,9 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
   st.queue = std::move(queue);
   st.kind = kind;
   harden(self, "task queue");
-  self->set_down_handler([=](caf::down_msg& msg) { on_worker_down(self, msg.source); });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    if (!self->state.forwarded.on_down(self, msg)) on_worker_down(self, msg.source);
+  });
   return {
     [=](register_atom, const std::string& bytes, const caf::actor& handle) {
       auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");

@@ -23,8 +23,9 @@ caf::result<caf::message> route_local(caf::event_based_actor* self, const env_pt
 
 }  // namespace
 
-caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env) {
+caf::behavior frontend_actor(caf::stateful_actor<frontend_state>* self, env_ptr env) {
   harden(self, "frontend");
+  self->set_down_handler([=](caf::down_msg& msg) { self->state.forwarded.on_down(self, msg); });
   return {
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) {
       return route_local(self, env, kind, bytes);
@@ -32,7 +33,7 @@ caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env) {
     // Every shard-routed kind of the catalog (anything else is refused as bad_message).
     [=](caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (auto entry = shard_message(kind); !entry) return entry.error();
-      return delegate_to_shard(self, *env, kind, bytes);
+      return delegate_to_shard(self, *env, self->state.forwarded, kind, bytes);
     },
   };
 }

@@ -6,9 +6,15 @@
 #include <caf/all.hpp>
 
 #include "actors/node/node_env.hpp"
+#include "actors/routing/forwarding.hpp"
 
 namespace chronicle {
 
-caf::behavior frontend_actor(caf::event_based_actor* self, env_ptr env);
+struct frontend_state {
+  forwards forwarded;  // requests passed to other nodes (routing.hpp: delegate_to_shard)
+  static inline const char* name = "frontend";
+};
+
+caf::behavior frontend_actor(caf::stateful_actor<frontend_state>* self, env_ptr env);
 
 }  // namespace chronicle

@@ -102,11 +102,12 @@ caf::expected<shard_destination> shard_destination_of(const node_env& env, caf::
 }
 
 caf::result<caf::message> delegate_to_shard(caf::event_based_actor* self, const node_env& env,
-                                            caf::atom_value kind, std::string& bytes) {
+                                            forwards& fwd, caf::atom_value kind,
+                                            std::string& bytes) {
   auto dest = shard_destination_of(env, kind, bytes);
   if (!dest) return dest.error();
-  if (dest->forward) self->delegate(dest->actor, fwd_atom::value, kind, std::move(bytes));
-  else self->delegate(dest->actor, kind, std::move(bytes));
+  if (dest->forward) return fwd.forward(self, dest->actor, kind, std::move(bytes));
+  self->delegate(dest->actor, kind, std::move(bytes));
   return caf::delegated<caf::message>{};
 }
 

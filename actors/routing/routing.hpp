@@ -10,6 +10,7 @@
 
 #include "actors/node/node_env.hpp"
 #include "actors/routing/catalog.hpp"
+#include "actors/routing/forwarding.hpp"
 
 namespace chronicle {
 
@@ -46,9 +47,12 @@ struct shard_destination {
 caf::expected<shard_destination> shard_destination_of(const node_env& env, caf::atom_value& kind,
                                                       std::string& bytes);
 
-// Delegates (kind, bytes) to its workflow's shard: the shard answers the current sender.
+// Passes (kind, bytes) to its workflow's shard: a local shard answers the current sender
+// (delegate); a request for another node goes through `fwd` (forwarding.hpp), so that node going
+// down fails it at once instead of leaving the sender waiting.
 caf::result<caf::message> delegate_to_shard(caf::event_based_actor* self, const node_env& env,
-                                            caf::atom_value kind, std::string& bytes);
+                                            forwards& fwd, caf::atom_value kind,
+                                            std::string& bytes);
 
 // Sends (kind, bytes) to its workflow's shard, one-way (a message that cannot be routed is
 // logged and dropped).

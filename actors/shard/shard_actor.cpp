@@ -43,6 +43,7 @@ struct shard_state {
     int64_t deadline_ms;
   };
   std::vector<held_request> held;
+  forwards forwarded;  // requests passed to the leader's node (forwarding.hpp)
   bool sweep_armed = false;  // a retention sweep is scheduled
   int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
 
@@ -238,8 +239,7 @@ caf::result<caf::message> route(self_ptr self, caf::atom_value atom, std::string
   auto leader = st.replica->leader();
   if (!leader.empty() && leader != st.env->config.name)
     if (auto peer = st.env->peers->peer(leader)) {
-      self->delegate(*peer, fwd_atom::value, atom, std::move(bytes));
-      return caf::delegated<caf::message>{};
+      return st.forwarded.forward(self, *peer, atom, std::move(bytes));
     }
   auto rp = self->make_response_promise();
   st.held.push_back({atom, std::move(bytes), rp, now_ms() + leader_wait_ms});
@@ -263,7 +263,7 @@ void release_held(self_ptr self) {
       if (!key) h.rp.deliver(key.error());
       else h.rp.delegate(execution_for(self, key->ns, key->workflow_id), h.atom, std::move(h.bytes));
     } else if (peer) {
-      h.rp.delegate(*peer, fwd_atom::value, h.atom, std::move(h.bytes));
+      st.forwarded.forward(self, *peer, h.atom, std::move(h.bytes), h.rp);
     } else if (now >= h.deadline_ms) {
       h.rp.deliver(make_error(errc::unavailable,
                               "shard " + std::to_string(st.id) + " unavailable: no leader "
@@ -284,8 +284,13 @@ void step_down(self_ptr self) {
   st.env->shard_ready[st.id] = false;
   for (auto& [key, e] : st.executions)
     if (e.actor) {
+      // Urgent, so the execution handles it before anything else in its mailbox (as a kill
+      // would), but it answers its waiters first instead of leaving them hanging.
       self->demonitor(e.actor);
-      self->send_exit(e.actor, caf::exit_reason::kill);
+      self->send<caf::message_priority::high>(
+        e.actor, stand_down_atom::value,
+        "shard " + std::to_string(st.id) + ": " + st.env->config.name
+          + " stopped leading it; the request's outcome is unknown, retry with the same request ID");
     }
   st.env->metrics->on_executions_active(-static_cast<int64_t>(st.executions.size()));
   st.executions.clear();
@@ -323,6 +328,7 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
   // An execution actor that stops by itself (a failed write, an exception) is forgotten (its
   // state is durable; the next message respawns it). Passivated ones are demonitored first.
   self->set_down_handler([=](caf::down_msg& msg) {
+    if (self->state.forwarded.on_down(self, msg)) return;
     auto& execs = self->state.executions;
     for (auto it = execs.begin(); it != execs.end(); ++it) {
       if (it->second.actor.address() == msg.source) {
