@@ -65,6 +65,11 @@ const char* table_name(table t);
 
 inline constexpr std::string_view meta_num_shards = "num_shards";
 inline constexpr std::string_view meta_schema_version = "schema_version";
+// A random number drawn when the data dir is created: tells a wiped-and-restarted node from the
+// same node with its data (docs/replication.md, "Wiped nodes").
+inline constexpr std::string_view meta_incarnation = "incarnation";
+// "peer_incarnation/<member>" -> u64: the incarnation this node first saw each peer with.
+inline constexpr std::string_view meta_peer_incarnation = "peer_incarnation/";
 inline constexpr uint32_t schema_version = 3;
 
 // Fixed-width big-endian integers.

@@ -293,6 +293,10 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
   }
   s->num_shards_ = num_shards;
   s->mode_ = mode;
+  if (auto inc = s->impl_->ensure_incarnation(&s->incarnation_); !inc.ok()) {
+    set_status(st, inc);
+    return nullptr;
+  }
   s->committer_ = std::make_unique<committer>(
     [raw_store = s.get()](std::vector<write_batch*>& batches) { return raw_store->write_group(batches); });
   set_status(st, {});
@@ -470,6 +474,28 @@ status store::count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const
                         });
   if (!st.ok()) return st;
   return parse_error;
+}
+
+}  // namespace chronicle::storage
+
+namespace chronicle::storage {
+
+uint64_t store::peer_incarnation(const std::string& name, status* st) const {
+  auto v = impl_->get(table::meta, std::string(keys::meta_peer_incarnation) + name, st);
+  if (!st->ok() || !v) return 0;
+  auto n = keys::decode_u64(*v);
+  return n ? *n : 0;
+}
+
+status store::set_peer_incarnation(const std::string& name, uint64_t incarnation) {
+  std::string bytes;
+  keys::put_u64(&bytes, incarnation);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto s = impl_->db->Put(wo, impl_->cf(table::meta),
+                          std::string(keys::meta_peer_incarnation) + name, bytes);
+  if (!s.ok()) return status::error("cannot record the incarnation of " + name + ": " + s.ToString());
+  return {};
 }
 
 }  // namespace chronicle::storage

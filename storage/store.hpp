@@ -218,6 +218,12 @@ public:
   status count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const;
 
   [[nodiscard]] uint32_t num_shards() const { return num_shards_; }
+  // This data dir's incarnation (random, non-zero; drawn when the database was created or first
+  // opened by a build that has them).
+  [[nodiscard]] uint64_t incarnation() const { return incarnation_; }
+  // The incarnation recorded for member `name` (0: none yet) / records it (synced).
+  uint64_t peer_incarnation(const std::string& name, status* st) const;
+  status set_peer_incarnation(const std::string& name, uint64_t incarnation);
 
   // RocksDB's memory: the block cache every column family shares (data, index and filter blocks,
   // and the memtables' reservation), the memtables against their budget (part of the cache), and
@@ -267,6 +273,7 @@ private:
   std::unique_ptr<impl> impl_;
   std::unique_ptr<committer> committer_;  // destroyed first (see ~store)
   uint32_t num_shards_ = 0;
+  uint64_t incarnation_ = 0;
   durability mode_ = durability::fsync;
   write_observer observer_;
   uint64_t id_range_alone_bytes_ = uint64_t{1} << 20;

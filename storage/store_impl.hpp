@@ -2,6 +2,7 @@
 // include elsewhere).
 #pragma once
 
+#include <random>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -145,6 +146,30 @@ struct store::impl {
   status upgrade_visibility_indexes(uint32_t from_version);
 
   // Reads num_shards and schema_version; records them on first open; upgrades schemas 1 and 2.
+  // Reads this data dir's incarnation, drawing and recording (synced) one when there is none.
+  status ensure_incarnation(uint64_t* out) {
+    status st;
+    auto have = get(table::meta, std::string(keys::meta_incarnation), &st);
+    if (!st.ok()) return st;
+    if (have) {
+      auto v = keys::decode_u64(*have);
+      if (!v || *v == 0) return status::error("data_dir " + path + " has a corrupt incarnation record");
+      *out = *v;
+      return {};
+    }
+    std::random_device rd;
+    uint64_t inc = 0;
+    while (inc == 0) inc = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    std::string bytes;
+    keys::put_u64(&bytes, inc);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    auto s = db->Put(wo, cf(table::meta), std::string(keys::meta_incarnation), bytes);
+    if (!s.ok()) return status::error("cannot write meta to RocksDB at " + path + ": " + s.ToString());
+    *out = inc;
+    return {};
+  }
+
   status check_meta(uint32_t num_shards) {
     status st;
     auto shards = get(table::meta, std::string(keys::meta_num_shards), &st);

@@ -469,6 +469,22 @@ caf::result<caf::message> query_local(caf::event_based_actor* self, const env_pt
   return caf::delegated<caf::message>{};
 }
 
+// Replicated shards: a question about a workflow is answered from this node's store only while
+// its replica leads the shard (and has applied every committed entry): a follower may lag, and
+// answering from it could say "not found" for a run that was acknowledged. Else `unavailable`,
+// which clients ask again.
+caf::error not_serving(const node_env& env, const std::string& bytes) {
+  if (!env.replicated()) return {};
+  std::string ns, wid;
+  if (!peek_route(bytes, &ns, &wid)) return {};  // the whole decode reports it
+  if (ns.empty()) ns = default_namespace;
+  auto shard = shard_of(ns, wid, env.config.num_shards);
+  if (env.shard_ready[shard]) return {};
+  return make_error(errc::unavailable, "shard " + std::to_string(shard) + ": " + env.config.name
+                                         + " does not lead it now (a leader is being elected "
+                                           "or moved); ask again");
+}
+
 // Serves a workflow question here when this node owns its shard, else forwards it to the owner.
 template <class Req>
 caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env,
@@ -481,6 +497,7 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
   auto where = place_shard(*env, shard_of(ns, req->workflow_id(), env->config.num_shards));
   if (where.error) return where.error;
   if (where.local) {
+    if (auto err = not_serving(*env, bytes)) return err;
     if (kind == query_atom::value) return query_local(self, env, bytes);
     auto res = kind == describe_atom::value ? describe(*env, bytes) : history(*env, bytes);
     if (res.flag == caf::rt_error) return std::move(res.err);
@@ -519,6 +536,8 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         if (r.flag == caf::rt_error) return std::move(r.err);
         return std::move(r.value);
       };
+      if (kind == describe_atom::value || kind == history_atom::value || kind == query_atom::value)
+        if (auto err = not_serving(*env, bytes)) return err;
       if (kind == describe_atom::value) return reply(describe(*env, bytes));
       if (kind == history_atom::value) return reply(history(*env, bytes));
       if (kind == query_atom::value) return query_local(self, env, bytes);

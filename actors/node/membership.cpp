@@ -36,4 +36,15 @@ peer_info membership::info(const std::string& name) const {
   return it == peers_.end() ? peer_info{} : it->second;
 }
 
+void membership::set_fenced(const std::string& name, std::string why) {
+  std::lock_guard lock(mtx_);
+  peers_[name].fenced = std::move(why);
+}
+
+bool membership::fenced(const std::string& name) const {
+  std::lock_guard lock(mtx_);
+  auto it = peers_.find(name);
+  return it != peers_.end() && !it->second.fenced.empty();
+}
+
 }  // namespace chronicle

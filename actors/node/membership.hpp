@@ -17,6 +17,10 @@ struct peer_info {
   bool up = false;
   int64_t since_ms = 0;    // when it last went up or down
   std::string error;       // why it is down (e.g. "connection refused", handshake refusal)
+  // Non-empty: the peer's data dir is not the one this node knew (wiped or replaced), so it
+  // takes no part in the shards' Raft groups (its votes and acknowledgements would count for a
+  // log it no longer has): the reason.
+  std::string fenced;
 };
 
 class membership {
@@ -26,6 +30,10 @@ public:
   // The peer's node actor when it is up, else nullopt and *why set (when given).
   std::optional<caf::actor> peer(const std::string& name, std::string* why = nullptr) const;
   peer_info info(const std::string& name) const;
+  // Fences (why non-empty) or unfences (empty) a peer's replication traffic.
+  void set_fenced(const std::string& name, std::string why);
+  // Whether replication traffic to and from `name` is dropped.
+  bool fenced(const std::string& name) const;
 
 private:
   mutable std::mutex mtx_;

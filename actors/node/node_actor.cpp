@@ -44,8 +44,10 @@ constexpr int64_t min_backoff_ms = 100;
 constexpr int64_t max_backoff_ms = 2000;
 
 // The handshake: both sides must have the same num_shards and member list.
-pb::HelloRequest make_hello(const node_config& c) {
+pb::HelloRequest make_hello(const node_env& env) {
+  auto& c = env.config;
   pb::HelloRequest hello;
+  hello.set_incarnation(env.store->incarnation());
   hello.set_node(c.name);
   hello.set_num_shards(c.num_shards);
   hello.set_replication_factor(c.replication_factor);
@@ -80,6 +82,42 @@ std::string compare(const pb::HelloRequest& mine, const pb::HelloRequest& peer) 
 }
 
 void connect_peer(self_ptr self, const member_config& m);
+
+// A peer's data dir, as its handshake names it (incarnation, storage/store.hpp), against the one
+// this node first saw it with. Another one means the peer was wiped (or replaced) and restarted:
+// its Raft state is gone, so with replication its votes and acknowledgements would count for a
+// log it no longer has (an acknowledged write could be lost). Its replication traffic is then
+// dropped both ways (membership::fenced) until its old data dir is back; re-adding it as a new
+// member (membership changes of the groups) is not built yet (docs/replication.md).
+void check_incarnation(const node_env& env, const std::string& peer, uint64_t incarnation) {
+  if (incarnation == 0) return;
+  storage::status st;
+  auto known = env.store->peer_incarnation(peer, &st);
+  if (!st.ok()) {
+    spdlog::error("reading the incarnation recorded for {}: {}", peer, st.message());
+    return;
+  }
+  if (known == 0) {
+    if (auto w = env.store->set_peer_incarnation(peer, incarnation); !w.ok())
+      spdlog::error("{}", w.message());
+    return;
+  }
+  bool was = env.peers->fenced(peer);
+  if (known == incarnation) {
+    if (was) {
+      env.peers->set_fenced(peer, {});
+      spdlog::info("peer {} is back with its data dir: it takes part in replication again", peer);
+    }
+    return;
+  }
+  if (!env.replicated() || was) return;
+  auto why = "its data dir was wiped or replaced (incarnation " + std::to_string(incarnation)
+             + ", known as " + std::to_string(known)
+             + "): it takes no part in the shards' Raft groups until its old data dir is back "
+               "(re-adding it as a new member is not built yet)";
+  env.peers->set_fenced(peer, why);
+  spdlog::error("peer {}: {}", peer, why);
+}
 
 void retry_later(self_ptr self, const member_config& m, const std::string& why) {
   auto& st = self->state;
@@ -132,10 +170,16 @@ void on_peer_connected(self_ptr self, const member_config& m, caf::actor node) {
 void say_hello(self_ptr self, const member_config& m, caf::actor node) {
   auto& st = self->state;
   self->request(node, std::chrono::seconds(5), hello_atom::value,
-                encode(make_hello(st.env->config)))
+                encode(make_hello(*st.env)))
     .then(
-      [=](const std::string&) {
+      [=](const std::string& bytes) {
         auto& st = self->state;
+        if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse")) {
+          check_incarnation(*st.env, m.name, resp->incarnation());
+          if (!resp->replication_refused().empty())
+            spdlog::error("peer {} refuses this node's replication traffic: {}", m.name,
+                          resp->replication_refused());
+        }
         st.connecting[m.name] = false;
         st.backoff_ms[m.name] = 0;
         st.refusal.erase(m.name);
@@ -236,7 +280,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       auto& env = *self->state.env;
       auto peer = decode<pb::HelloRequest>(bytes, "HelloRequest");
       if (!peer) return peer.error();
-      auto diff = compare(make_hello(env.config), *peer);
+      auto diff = compare(make_hello(env), *peer);
       if (!diff.empty()) {
         spdlog::error("refusing handshake from {}: {}", peer->node(), diff);
         if (member(env.config, peer->node())) {
@@ -247,8 +291,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       }
       // The peer is (back) up: connect to it now instead of waiting for the backoff.
       if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
+      check_incarnation(env, peer->node(), peer->incarnation());
       pb::HelloResponse resp;
       resp.set_node(env.config.name);
+      resp.set_incarnation(env.store->incarnation());
+      resp.set_replication_refused(env.peers->info(peer->node()).fenced);
       return encode(resp);
     },
     [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
@@ -267,6 +314,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       // A replica of a peer to this node's replica of `shard` (actors/shard/replica.hpp).
       if (authorize(self)) return;
       auto& env = *self->state.env;
+      if (env.peers->fenced(env.member_by_id(from))) return;  // check_incarnation
       if (shard < env.shards.size() && env.shards[shard])
         self->send(env.shards[shard], atom, shard, from, std::move(bytes));
     },

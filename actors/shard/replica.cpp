@@ -44,7 +44,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   // raft::transport
   void send(uint64_t to, std::string bytes) override {
     auto& name = env->member_by_id(to);
-    if (name.empty()) return;
+    if (name.empty() || env->peers->fenced(name)) return;  // node_actor.cpp: check_incarnation
     if (auto peer = env->peers->peer(name))
       self->send(*peer, raft_atom::value, shard, my_id, std::move(bytes));
   }

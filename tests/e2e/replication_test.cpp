@@ -4,6 +4,9 @@
 // shard unavailable with a clear error, never empty.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -235,4 +238,99 @@ TEST_CASE("replicated shards: a task queue moves to the next live node when its 
   auto back = start_acknowledged(c1, "tq-back", queue);
   REQUIRE_MESSAGE(back, error_text(back.error()));
   check_done(c1, "tq-back");
+}
+
+// A request passed on to the leader's node is answered by that node; when the node dies with it
+// (kill -9 while a result long poll waits there), the node that passed it on answers at once:
+// `unavailable`, outcome unknown (actors/routing/forwarding.hpp), instead of leaving the client
+// waiting for its own timeout.
+TEST_CASE("replicated shards: a request waiting at a leader that dies is answered unavailable at once") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c = cl.connect(0);
+  auto leaders = cl.wait_leaders(c);
+  // A workflow on a shard led by another node than node1 (the client's): its requests are
+  // forwarded there. No worker runs, so the run stays open and a result request waits.
+  std::string victim;
+  for (auto& [shard, node] : leaders)
+    if (node != "node1") victim = node;
+  REQUIRE_FALSE(victim.empty());
+  size_t victim_index = victim == "node2" ? 1 : 2;
+  auto ids = ids_led_by(leaders, victim, 1, "waiting-");
+  REQUIRE(ids.size() == 1);
+  REQUIRE(start(c, ids[0], "nobody-serves-this"));
+
+  pb::GetResultRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id(ids[0]);
+  caf::scoped_actor self{test_system()};
+  caf::error answer;
+  std::atomic<bool> answered{false};
+  std::chrono::steady_clock::time_point killed_at;
+  std::thread killer([&] {
+    std::this_thread::sleep_for(1s);  // the request is waiting at the leader by then
+    killed_at = std::chrono::steady_clock::now();
+    cl.nodes[victim_index].kill9();
+  });
+  self->request(c.node(), 60s, result_atom::value, encode(req))
+    .receive([&](const std::string&) { answered = true; }, [&](caf::error& err) { answer = err; });
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - killed_at);
+  killer.join();
+  REQUIRE_FALSE(answered.load());
+  CHECK_MESSAGE(chronicle_code(answer) == static_cast<uint8_t>(errc::unavailable), error_text(answer));
+  CHECK_MESSAGE(error_text(answer).find("outcome is unknown") != std::string::npos,
+                error_text(answer));
+  MESSAGE("answered " << waited.count() << " ms after kill -9 of the leader: " << error_text(answer));
+  CHECK(waited < 10s);  // not the request's own 60 s timeout
+}
+
+// A node whose data dir was wiped comes back with a new incarnation. Counted as the voter it was,
+// it could elect a replica that lacks acknowledged writes (it forgot its log and its votes). Here
+// node2 lags (SIGSTOP) while node1 and node3 acknowledge starts; then node3 is wiped and node1
+// killed: node2 and the wiped node3 must not form a majority that answers "not found" for the
+// acknowledged runs. The peers fence the wiped node (no Raft traffic either way); once node1 is
+// back, every acknowledged run is there.
+TEST_CASE("replicated shards: a wiped node takes no part in replication - acknowledged runs survive") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c1 = cl.connect(0);
+  auto leaders = cl.wait_leaders(c1);
+  auto ids = ids_led_by(leaders, "node1", 4, "kept-");
+  REQUIRE(ids.size() == 4);
+
+  ::kill(cl.nodes[1].pid(), SIGSTOP);  // node2 lags from here on
+  for (auto& id : ids) REQUIRE_MESSAGE(start(c1, id, "nobody-serves-this"), id);
+  cl.nodes[2].kill9();
+  std::filesystem::remove_all(cl.dir.path() / "node3");
+  cl.nodes[0].kill9();
+  ::kill(cl.nodes[1].pid(), SIGCONT);
+  cl.start(2);  // node3 with an empty data dir
+
+  REQUIRE(cl.nodes[1].wait_for_output("its data dir was wiped or replaced", 20s));
+  auto c2 = cl.connect(1);
+  c2.set_request_timeout(2s);
+  auto until = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < until) {
+    for (auto& id : ids) {
+      auto d = c2.describe("default", id);
+      if (!d) {
+        CHECK_MESSAGE(chronicle_code(d.error()) == static_cast<uint8_t>(errc::unavailable),
+                      id << ": " << error_text(d.error()));
+      }
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  cl.start(0);
+  for (auto& id : ids) {
+    caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      d = c2.describe("default", id);
+      if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
+  }
+  CHECK(cl.nodes[2].output().find("refuses this node's replication traffic") != std::string::npos);
 }
