@@ -81,9 +81,7 @@ caf::expected<Msg> client::call_retrying(Atom atom, const std::string& bytes,
       deadline - std::chrono::steady_clock::now());
     auto res = call<Msg>(atom, bytes, std::max(left, std::chrono::milliseconds(1)));
     // A retry cut short by the deadline says less than the refusal before it.
-    if (!res && unavailable && chronicle_code(res.error()) == 0
-        && std::chrono::steady_clock::now() >= deadline)
-      return unavailable;
+    if (!res && unavailable && chronicle_code(res.error()) == 0) return unavailable;
     if (res || chronicle_code(res.error()) != static_cast<uint8_t>(errc::unavailable)
         || std::chrono::steady_clock::now() + pause >= deadline)
       return res;
