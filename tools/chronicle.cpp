@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::add_workflow_commands(app, g, commands);
   cli::add_cluster_commands(app, g, commands);
   cli::add_completion_command(app, commands);
+  cli::add_api_key_command(app, commands);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

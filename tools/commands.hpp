@@ -68,5 +68,7 @@ command workflow_list_command(CLI::App* wf, globals& g);
 void add_cluster_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle completion bash|zsh (no node needed)
 void add_completion_command(CLI::App& app, command_list& out);
+// chronicle api-key new (no node needed)
+void add_api_key_command(CLI::App& app, command_list& out);
 
 }  // namespace chronicle::cli

@@ -30,6 +30,7 @@ struct reply {
   std::string body;
   std::string allow;          // 405: the methods the path accepts
   std::string cache_control;  // empty: none sent
+  std::string www_authenticate;  // 401: the scheme expected (actors/http/auth.hpp)
 };
 
 struct step;

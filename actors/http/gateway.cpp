@@ -1,15 +1,19 @@
 #include "actors/http/gateway.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <spdlog/spdlog.h>
 
 #include <optional>
 #include <thread>
 
 #include "actors/http/api.hpp"
+#include "actors/http/auth.hpp"
+#include "actors/http/tls.hpp"
 
 namespace chronicle::http {
 
@@ -37,6 +41,8 @@ using tcp = net::ip::tcp;
 constexpr auto idle_timeout = std::chrono::seconds(60);
 constexpr auto write_timeout = std::chrono::seconds(30);
 constexpr uint32_t header_limit = 16 * 1024;
+constexpr auto handshake_timeout = std::chrono::seconds(10);
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Sends every call to the node actor with its timeout and hands the answer to the session.
 caf::behavior bridge(caf::event_based_actor* self, caf::actor node) {
@@ -55,21 +61,48 @@ bool is_http_error(const beast::error_code& ec) {
 }
 
 // One connection: read a request, serve it (possibly through node calls), write the reply, repeat.
-class session : public std::enable_shared_from_this<session> {
+// Stream: beast::tcp_stream (HTTP) or tls_stream (HTTPS, config http_tls).
+template <class Stream>
+class session : public std::enable_shared_from_this<session<Stream>> {
 public:
   session(tcp::socket&& socket, env_ptr env, caf::actor bridge)
     : stream_(std::move(socket)), env_(std::move(env)), bridge_(std::move(bridge)) {}
+  // HTTPS: `tls` is the context of the certificate current when the connection was accepted.
+  session(tcp::socket&& socket, env_ptr env, caf::actor bridge,
+          std::shared_ptr<net::ssl::context> tls)
+    : stream_(std::move(socket), *tls), env_(std::move(env)), bridge_(std::move(bridge)),
+      tls_(std::move(tls)) {}
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->start(); });
   }
 
 private:
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      lowest().expires_after(handshake_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server,
+                              [self = shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  spdlog::debug("http: TLS handshake failed: {}", ec.message());
+                                  return self->close();
+                                }
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
   void read() {
     parser_.emplace();
     parser_->body_limit(env_->config.http_max_body_bytes);
     parser_->header_limit(header_limit);
-    stream_.expires_after(idle_timeout);
+    lowest().expires_after(idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -122,6 +155,10 @@ private:
     request req{std::string(msg.method_string()), std::string(msg.target()), std::move(msg.body())};
     method_ = req.method;
     target_ = req.target.substr(0, 200);
+    auto authorization = msg[bhttp::field::authorization];
+    if (auto refused = authorize(req, {authorization.data(), authorization.size()},
+                                 *env_->keys->current()))
+      return respond(std::move(*refused));
     serve(guarded([&] { return handle(req, *env_); }));
   }
 
@@ -159,10 +196,11 @@ private:
     res->set(bhttp::field::content_type, r.content_type);
     if (!r.allow.empty()) res->set(bhttp::field::allow, r.allow);
     if (!r.cache_control.empty()) res->set(bhttp::field::cache_control, r.cache_control);
+    if (!r.www_authenticate.empty()) res->set(bhttp::field::www_authenticate, r.www_authenticate);
     res->keep_alive(keep_alive_);
     res->body() = std::move(r.body);
     res->prepare_payload();
-    stream_.expires_after(write_timeout);
+    lowest().expires_after(write_timeout);
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, size_t) {
                          if (ec) return self->close();
@@ -176,8 +214,9 @@ private:
   // connection before the client has read the answer.
   void linger() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(std::chrono::seconds(5));
+    if constexpr (std::is_same_v<Stream, tls_stream>) return close();  // (no half-close in TLS)
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().expires_after(std::chrono::seconds(5));
     stream_.async_read_some(net::buffer(discard_),
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               if (ec) return self->close();
@@ -194,11 +233,11 @@ private:
 
   void close() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::array<char, 16 * 1024> discard_{};
@@ -207,6 +246,7 @@ private:
   std::string method_, target_;  // of the request being served (for the debug log)
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  std::shared_ptr<net::ssl::context> tls_;  // HTTPS: kept alive as long as the connection
 };
 
 }  // namespace
@@ -218,6 +258,8 @@ struct gateway::impl {
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   net::steady_timer retry{ioc};
+  tls_contexts tls;  // config http_tls; no context: plain HTTP
+  bool https = false;
   std::thread thread;
   bool stopped = false;
 
@@ -234,7 +276,12 @@ struct gateway::impl {
       }
       beast::error_code nd;
       socket.set_option(tcp::no_delay(true), nd);  // answers are written whole: no Nagle wait
-      std::make_shared<session>(std::move(socket), env, bridge)->run();
+      if (!https) {
+        std::make_shared<session<beast::tcp_stream>>(std::move(socket), env, bridge)->run();
+      } else {
+        std::make_shared<session<tls_stream>>(std::move(socket), env, bridge, tls.current())
+          ->run();
+      }
       accept();
     });
   }
@@ -250,6 +297,10 @@ std::unique_ptr<gateway> gateway::start(caf::actor_system& sys, caf::actor node,
   im->sys = &sys;
   im->env = env;
   const auto& c = env->config;
+  if (!c.http_tls_certificate.empty()) {
+    if (!im->tls.load(c.http_tls_certificate, c.http_tls_key, error)) return nullptr;
+    im->https = true;
+  }
   beast::error_code ec;
   auto address = net::ip::make_address(c.http_host, ec);
   if (ec) {
@@ -297,6 +348,17 @@ void gateway::stop() {
   self->wait_for(impl_->bridge);
   impl_->ioc.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+bool gateway::https() const { return impl_->https; }
+
+bool gateway::reload_tls(const std::string& certificate, const std::string& key,
+                         std::string* error) {
+  if (!impl_->https) {
+    *error = "http_tls can only be changed by a restart (the gateway started with plain HTTP)";
+    return false;
+  }
+  return impl_->tls.load(certificate, key, error);
 }
 
 uint16_t gateway::port() const {

@@ -29,6 +29,12 @@ public:
   void stop();
 
   [[nodiscard]] uint16_t port() const;
+  // Serving HTTPS (config http_tls).
+  [[nodiscard]] bool https() const;
+  // SIGHUP: new connections use this certificate and key from now on. Returns false and sets
+  // *error (one line) when they do not load, or when the gateway serves plain HTTP; the
+  // certificate in use then stays.
+  bool reload_tls(const std::string& certificate, const std::string& key, std::string* error);
 
   struct impl;
 

@@ -67,7 +67,7 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   check_keys(root, {"node", "data_dir", "num_shards", "replication_factor", "members", "durability", "log_level",
                     "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms",
                     "retention_ms", "retention_sweep_ms", "namespaces", "http_port", "http_host",
-                    "http_max_body_bytes"},
+                    "http_max_body_bytes", "http_tls", "api_keys"},
              "the config");
   node_config c;
   if (!root["node"]) throw config_error("missing key 'node'");
@@ -190,6 +190,24 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
       throw config_error("http_max_body_bytes must be in 1024..268435456");
     c.http_max_body_bytes = static_cast<size_t>(n);
   }
+  if (root["http_tls"]) {
+    auto tls = root["http_tls"];
+    check_keys(tls, {"certificate", "key"}, "'http_tls'");
+    if (!tls["certificate"] || !tls["key"])
+      throw config_error("'http_tls' needs 'certificate' and 'key' (PEM files)");
+    c.http_tls_certificate = get<std::string>(tls, "certificate");
+    c.http_tls_key = get<std::string>(tls, "key");
+    std::error_code ec;
+    for (auto* f : {&c.http_tls_certificate, &c.http_tls_key})
+      if (!std::filesystem::is_regular_file(*f, ec))
+        throw config_error("http_tls file '" + *f + "' does not exist");
+  }
+  if (root["api_keys"]) {
+    std::string why;
+    auto keys = parse_key_table(root["api_keys"], &why);
+    if (!keys) throw config_error(why);
+    c.api_keys = std::move(*keys);
+  }
   if (c.http_port != 0 && c.http_port == c.port && c.http_host == c.host)
     throw config_error("http_port " + std::to_string(c.http_port) + " is the node's own port");
   if (root["members"]) {
@@ -212,6 +230,11 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     throw config_error("replication_factor " + std::to_string(c.replication_factor)
                        + " needs at least as many members, the config lists "
                        + std::to_string(c.members.size()));
+  // Peer messages (forwarded requests, handoff, Raft) are not checked against API keys: in a
+  // cluster, only the cluster secret keeps a client from posing as a peer.
+  if (!c.api_keys.open() && c.members.size() > 1 && c.cluster_secret.empty())
+    throw config_error("'api_keys' in a cluster of several members needs 'cluster_secret' too "
+                       "(else a client could send peer messages; see docs/security.md)");
   if (!c.tls_certificate.empty() && c.members.size() > 1)
     throw config_error("'tls' is supported for single-node clusters only: node-to-node TLS "
                        "connections drop with CAF 0.17 (see docs/security.md)");

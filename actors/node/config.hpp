@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/node/api_keys.hpp"
 #include "storage/store.hpp"
 
 namespace chronicle {
@@ -48,6 +49,10 @@ struct node_config {
   uint16_t http_port = 0;               // HTTP/JSON gateway and web UI; 0 (key absent): none
   std::string http_host;                // empty (key absent): the node's host
   size_t http_max_body_bytes = 1024 * 1024;  // larger request bodies are refused (413)
+  // HTTPS for the gateway (config http_tls): PEM files, both empty: plain HTTP. Re-read on SIGHUP.
+  std::string http_tls_certificate, http_tls_key;
+  // API keys (config api_keys, docs/security.md); empty: every request is allowed. Re-read on SIGHUP.
+  key_table api_keys;
   size_t max_task_queue_backlog = 100'000;  // tasks a task queue keeps in memory; beyond: overloaded  // when set, every peer, worker and client must present it  // per payload, like Temporal's default limit         // 0: CAF's default (number of cores)
 };
 

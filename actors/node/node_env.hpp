@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/node/api_keys.hpp"
 #include "actors/node/config.hpp"
 #include "actors/node/membership.hpp"
 #include "actors/node/metrics.hpp"
@@ -31,6 +32,8 @@ struct node_env {
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   std::shared_ptr<overload_registry> overloaded = std::make_shared<overload_registry>();
   std::shared_ptr<metrics::registry> metrics = std::make_shared<metrics::registry>();
+  // The API keys in force (config api_keys, replaced on SIGHUP); empty table: no keys needed.
+  std::shared_ptr<key_registry> keys = std::make_shared<key_registry>();
   int64_t started_at_ms = 0;
   // Per shard: its actor has recovered and serves requests (set by the shard actor).
   std::unique_ptr<std::atomic<bool>[]> shard_ready;

@@ -42,6 +42,32 @@ void hand_over_leadership(caf::actor_system& sys, const node_env& env) {
   spdlog::info("handed over the leadership of {} shard(s) before stopping", handed);
 }
 
+// SIGHUP: the config file is read again and its api_keys and http_tls take effect (a revoked
+// key is refused from the next request on). A config that does not load, or a certificate that
+// does not, changes nothing of what it concerns; the reason is logged. Other keys need a restart.
+void reload(const std::string& path, node_env& env, http::gateway* gateway) {
+  std::string error;
+  auto config = load_config(path, &error);
+  if (!config) {
+    spdlog::error("SIGHUP: config not reloaded, keeping the API keys and certificate in use: {}",
+                  error);
+    return;
+  }
+  auto keys = config->api_keys.keys.size();
+  env.keys->replace(std::move(config->api_keys));
+  spdlog::info("SIGHUP: {} API key(s) in force{}", keys, keys ? "" : " (none: the node is open)");
+  if (!gateway) return;
+  if (config->http_tls_certificate.empty()) {
+    if (gateway->https())
+      spdlog::error("SIGHUP: http_tls was removed from the config; HTTPS stays on until a restart");
+    return;
+  }
+  if (gateway->reload_tls(config->http_tls_certificate, config->http_tls_key, &error))
+    spdlog::info("SIGHUP: http_tls certificate reloaded from {}", config->http_tls_certificate);
+  else
+    spdlog::error("SIGHUP: keeping the http_tls certificate in use: {}", error);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +96,8 @@ int main(int argc, char** argv) {
 
   // Block the stop signals in every thread; main waits for them with sigwait.
   auto stop_signals = block_stop_signals();
+  sigaddset(&stop_signals, SIGHUP);  // reload (see reload above), waited for with the others
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config cfg;
   configure_network(cfg, tls_files{config->tls_certificate, config->tls_key, config->tls_ca});
@@ -85,6 +113,7 @@ int main(int argc, char** argv) {
   auto env = std::make_shared<node_env>();
   env->config = *config;
   env->store = store;
+  env->keys = std::make_shared<key_registry>(config->api_keys);
   store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {
     m->on_storage_write(took, batches);
   });
@@ -105,7 +134,8 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       std::_Exit(1);
     }
-    std::cout << "chronicle-node " << config->name << " serving HTTP on http://"
+    std::cout << "chronicle-node " << config->name << " serving HTTP on "
+              << (gateway->https() ? "https://" : "http://")
               << config->http_host << ":" << gateway->port() << "/" << std::endl;
   }
   std::cout << "chronicle-node " << config->name << " listening on " << config->host << ":"
@@ -113,7 +143,11 @@ int main(int argc, char** argv) {
             << " shards" << (cfg.openssl_certificate.empty() ? "" : ", TLS") << ")" << std::endl;
 
   memory_releaser releaser;  // gives memory freed by passivation back to the OS
-  int sig = wait_for_stop_signal(stop_signals);
+  if (config->api_keys.open())
+    spdlog::warn("no api_keys configured: every client may do everything (docs/security.md)");
+  int sig = 0;
+  while ((sig = wait_for_stop_signal(stop_signals)) == SIGHUP)
+    reload(config_path, *env, gateway.get());
   spdlog::info("signal {}: stopping", sig);
   if (env->replicated()) hand_over_leadership(sys, *env);
   if (gateway) gateway->stop();

@@ -21,13 +21,53 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// The API key (docs/security.md), asked for once on a 401 and kept in this tab's sessionStorage
+// (not a cookie: no other site's request can carry it); sent as the Authorization header.
+const keyItem = 'chronicle.apiKey';
+const apiKey = () => sessionStorage.getItem(keyItem) || '';
+
 async function api(path, options) {
-  const res = await fetch(path, options);
+  const opts = Object.assign({}, options);
+  if (apiKey()) opts.headers = Object.assign({}, opts.headers, { Authorization: 'Bearer ' + apiKey() });
+  const res = await fetch(path, opts);
   const text = await res.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (e) { body = { message: text }; }
+  if (res.status === 401) {
+    showSignIn(body && body.message);
+    const err = new Error('API key needed');
+    err.signIn = true;
+    throw err;
+  }
   if (!res.ok) throw new Error((body && body.message) || res.status + ' ' + res.statusText);
   return body;
+}
+
+function showSignIn(why) {
+  clearTimeout(refreshTimer);
+  const input = h('input', { type: 'password', id: 'api-key', placeholder: 'chr_…', size: 50,
+                             autocomplete: 'off' });
+  const form = h('form', {
+    id: 'sign-in',
+    onsubmit: e => {
+      e.preventDefault();
+      sessionStorage.setItem(keyItem, input.value.trim());
+      route();
+    },
+  }, input, ' ', h('button', { type: 'submit' }, 'Sign in'));
+  show(h('h1', {}, 'API key'),
+    h('p', {}, 'This node requires an API key (chronicle api-key new makes one). It is kept in ' +
+      'this tab only and sent with every request.'),
+    apiKey() ? h('p', { class: 'error' }, why || 'The key was refused.') : null,
+    form);
+}
+
+function signOutLink() {
+  if (!apiKey() || document.getElementById('sign-out')) return;
+  document.querySelector('header').append(h('a', {
+    href: '#', id: 'sign-out',
+    onclick: e => { e.preventDefault(); sessionStorage.removeItem(keyItem); location.reload(); },
+  }, 'Sign out'));
 }
 
 // "WORKFLOW_EXECUTION_STATUS_TIMED_OUT" -> "TimedOut"
@@ -81,6 +121,7 @@ function compact(attrs) {
 }
 
 function showError(title, err) {
+  if (err && err.signIn) return;  // the sign-in form is shown instead
   show(h('h1', {}, title), h('p', { class: 'error' }, err.message || String(err)));
 }
 
@@ -122,6 +163,7 @@ async function listPage(params) {
   try {
     page = await api(nsBase(ns) + '?' + q.toString());
   } catch (err) {
+    if (err.signIn) return;
     show(h('h1', {}, 'Workflows'), filters, h('p', { class: 'error' }, err.message));
     return;
   }
@@ -182,7 +224,7 @@ function actions(ns, wid, d) {
       await api(base + path, { method: 'POST', body: body === undefined ? '' : body,
                                headers: { 'Content-Type': 'application/json' } });
       route();
-    } catch (err) { alert(err.message); }
+    } catch (err) { if (!err.signIn) alert(err.message); }
   };
   return h('div', { class: 'actions' },
     h('button', { class: 'secondary', onclick: () => {
@@ -302,6 +344,7 @@ async function clusterPage() {
 
 function route() {
   clearTimeout(refreshTimer);
+  signOutLink();
   const hash = location.hash.replace(/^#/, '') || '/workflows';
   const [path, query] = hash.split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
