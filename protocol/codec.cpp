@@ -17,6 +17,7 @@ const char* to_string(errc code) {
     case errc::internal: return "internal";
     case errc::bad_message: return "bad_message";
     case errc::unauthenticated: return "unauthenticated";
+    case errc::permission_denied: return "permission_denied";
     case errc::overloaded: return "overloaded";
   }
   return "unknown";

@@ -30,6 +30,7 @@ enum class errc : uint8_t {
   bad_message,
   unauthenticated,
   overloaded,
+  permission_denied,  // an API key whose role does not cover the request (docs/security.md)
 };
 
 const char* to_string(errc code);

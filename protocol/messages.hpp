@@ -39,6 +39,8 @@ using act_start_atom = caf::atom_constant<caf::atom("actstart")>;  // activity h
 // --- cluster ---
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using auth_atom = caf::atom_constant<caf::atom("auth")>;
+// client/worker -> node: its API key (docs/security.md), presented after connecting.
+using apikey_atom = caf::atom_constant<caf::atom("apikey")>;
 using overload_atom = caf::atom_constant<caf::atom("overload")>;
 using fwd_atom = caf::atom_constant<caf::atom("fwd")>;
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--address", g.address, "node to talk to, host:port (env CHRONICLE_ADDRESS)")
     ->capture_default_str();
   app.add_option("-n,--namespace", g.ns, "namespace")->capture_default_str();
+  std::string api_key;
+  app.add_option("--api-key", api_key,
+                 "API key, when the node requires one (env CHRONICLE_API_KEY; docs/security.md)");
   app.add_option("-o,--output", g.output, "output format: table (for people) or json")
     ->capture_default_str()
     ->check(CLI::IsMember({"table", "json"}));
@@ -38,6 +41,9 @@ int main(int argc, char** argv) {
     return cli::parse_failed(app, e, args);
   }
   if (g.output == "json") g.json = true;
+  // The client library reads the key from the environment (like the cluster secret), also when
+  // it reconnects.
+  if (!api_key.empty()) setenv("CHRONICLE_API_KEY", api_key.c_str(), 1);
   for (const auto& cmd : commands)
     if (cmd.sub->parsed()) return cmd.run(g);
   return cli::usage(g, "no command given");

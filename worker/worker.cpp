@@ -74,6 +74,22 @@ void register_with(self_ptr self) {
       });
 }
 
+// Presents the API key (when one is set), then registers.
+void present_key(self_ptr self, caf::actor node) {
+  if (self->state.opts.api_key.empty()) {
+    register_with(self);
+    return;
+  }
+  self->request(node, std::chrono::seconds(5), apikey_atom::value, self->state.opts.api_key)
+    .then([=](const std::string&) { register_with(self); },
+          [=](caf::error& err) {
+            spdlog::error("worker: the node refused our API key: {}", error_text(err));
+            self->demonitor(node);
+            self->state.node = nullptr;
+            schedule_reconnect(self);
+          });
+}
+
 void connect(self_ptr self) {
   auto& st = self->state;
   auto mm = network_handle(self->system());
@@ -90,11 +106,11 @@ void connect(self_ptr self) {
         ++self->state.connection;
         self->monitor(node);
         if (self->state.opts.secret.empty()) {
-          register_with(self);
+          present_key(self, node);
           return;
         }
         self->request(node, std::chrono::seconds(5), auth_atom::value, self->state.opts.secret)
-          .then([=](const std::string&) { register_with(self); },
+          .then([=](const std::string&) { present_key(self, node); },
                 [=](caf::error& err) {
                   spdlog::error("worker: the node refused our cluster secret: {}", error_text(err));
                   self->demonitor(node);
@@ -302,9 +318,14 @@ std::string secret_from_env() {
   return s ? s : "";
 }
 
+std::string api_key_from_env() {
+  const char* s = std::getenv("CHRONICLE_API_KEY");
+  return s ? s : "";
+}
+
 caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
                                        uint16_t port, std::chrono::milliseconds timeout,
-                                       const std::string& secret) {
+                                       const std::string& secret, const std::string& api_key) {
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result = caf::actor{};
   self->request(network_handle(sys), timeout, caf::connect_atom::value, host, port)
@@ -319,21 +340,31 @@ caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string
         result = make_error(errc::unavailable, "cannot connect to node at " + host + ":"
                                                  + std::to_string(port) + ": " + error_text(err));
       });
-  if (!result || secret.empty()) return result;
-  self->request(*result, timeout, auth_atom::value, secret)
-    .receive([](const std::string&) {},
-             [&](caf::error& err) {
-               result = make_error(errc::unauthenticated, "node at " + host + ":"
-                                                            + std::to_string(port)
-                                                            + " refused the cluster secret: "
-                                                            + error_text(err));
-             });
+  if (result && !secret.empty())
+    self->request(*result, timeout, auth_atom::value, secret)
+      .receive([](const std::string&) {},
+               [&](caf::error& err) {
+                 result = make_error(errc::unauthenticated, "node at " + host + ":"
+                                                              + std::to_string(port)
+                                                              + " refused the cluster secret: "
+                                                              + error_text(err));
+               });
+  if (result && !api_key.empty())
+    self->request(*result, timeout, apikey_atom::value, api_key)
+      .receive([](const std::string&) {},
+               [&](caf::error& err) {
+                 result = make_error(errc::unauthenticated, "node at " + host + ":"
+                                                              + std::to_string(port)
+                                                              + " refused the API key: "
+                                                              + error_text(err));
+               });
   return result;
 }
 
 caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
                         std::shared_ptr<const sdk::registry> reg) {
   if (opts.secret.empty()) opts.secret = secret_from_env();
+  if (opts.api_key.empty()) opts.api_key = api_key_from_env();
   if (opts.identity.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);

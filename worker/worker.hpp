@@ -34,6 +34,9 @@ struct worker_options {
   int32_t workflow_slots = 16;   // workflow tasks in flight at once
   int32_t activity_slots = 16;   // activities running at once (each on its own thread)
   std::string secret;            // cluster secret; defaults to env CHRONICLE_CLUSTER_SECRET
+  // API key (docs/security.md; a worker needs write in its namespace); defaults to env
+  // CHRONICLE_API_KEY.
+  std::string api_key;
   // Runs kept in the sticky cache: a workflow task of a cached run carries only the events since
   // the run's previous task, and the suspended workflow code goes on from there instead of
   // replaying the history (0: no cache, every task carries and replays the whole history).
@@ -43,6 +46,8 @@ struct worker_options {
 
 // The cluster secret from the environment (CHRONICLE_CLUSTER_SECRET), or "".
 std::string secret_from_env();
+// The API key from the environment (CHRONICLE_API_KEY), or "".
+std::string api_key_from_env();
 
 // Spawns the worker actor. It keeps running (reconnecting as needed) until it is sent an exit.
 // REQUIRES: sys has the io middleman loaded; reg outlives nothing (shared).
@@ -53,9 +58,10 @@ caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
 bool parse_address(const std::string& address, std::string* host, uint16_t* port);
 
 // Requests a connection to a node's published actor, failing after `timeout`, and presents the
-// cluster secret when one is given.
+// cluster secret and the API key when they are given (an unknown or revoked key: unauthenticated).
 caf::expected<caf::actor> connect_node(caf::actor_system& sys, const std::string& host,
                                        uint16_t port, std::chrono::milliseconds timeout,
-                                       const std::string& secret = secret_from_env());
+                                       const std::string& secret = secret_from_env(),
+                                       const std::string& api_key = api_key_from_env());
 
 }  // namespace chronicle

@@ -66,6 +66,7 @@ reply error_reply(const caf::error& err) {
     case errc::unavailable: return error_reply(503, "unavailable", text);
     case errc::overloaded: return error_reply(503, "overloaded", text);
     case errc::unauthenticated: return error_reply(401, "unauthenticated", text);
+    case errc::permission_denied: return error_reply(403, "permission_denied", text);
     case errc::stale_task:
     case errc::internal: return error_reply(500, "internal", text);
   }

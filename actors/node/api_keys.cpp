@@ -103,7 +103,10 @@ role api_key::best_role() const {
 }
 
 const api_key* key_table::find(std::string_view presented) const {
-  auto hash = sha256_hex(presented);
+  return find_hash(sha256_hex(presented));
+}
+
+const api_key* key_table::find_hash(std::string_view hash) const {
   const api_key* found = nullptr;
   for (auto& k : keys)
     if (same_bytes(hash, k.sha256)) found = &k;
@@ -138,11 +141,18 @@ std::optional<key_table> parse_key_table(const YAML::Node& list, std::string* er
 
 access check_access(const key_table& table, const std::optional<std::string>& presented,
                     const std::string& ns, role needed) {
+  if (table.open()) return {};
+  std::optional<std::string> hash;
+  if (presented && !presented->empty()) hash = sha256_hex(*presented);
+  return check_access_hash(table, hash, ns, needed);
+}
+
+access check_access_hash(const key_table& table, const std::optional<std::string>& sha256,
+                         const std::string& ns, role needed) {
   using v = access::verdict;
   if (table.open()) return {};
-  if (!presented || presented->empty())
-    return {v::unauthenticated, "", "this node requires an API key"};
-  auto* key = table.find(*presented);
+  if (!sha256) return {v::unauthenticated, "", "this node requires an API key"};
+  auto* key = table.find_hash(*sha256);
   if (!key) return {v::unauthenticated, "unknown", "unknown API key"};
   if (key->revoked) return {v::unauthenticated, key->name, "API key '" + key->name + "' is revoked"};
   auto has = ns.empty() ? key->best_role() : key->role_in(ns);

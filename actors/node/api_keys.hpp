@@ -44,6 +44,8 @@ struct key_table {
   // The entry whose hash is SHA-256(presented) (revoked ones too), or nullptr. Compares every
   // entry in constant time.
   [[nodiscard]] const api_key* find(std::string_view presented) const;
+  // The same by the key's hash (sha256_hex of the key).
+  [[nodiscard]] const api_key* find_hash(std::string_view sha256) const;
 };
 
 // Parses the `api_keys` list of a config. Returns nullopt and sets *error (one line naming the
@@ -65,6 +67,10 @@ struct access {
 // with at least `needed` somewhere passes. An open table allows everything.
 access check_access(const key_table& table, const std::optional<std::string>& presented,
                     const std::string& ns, role needed);
+// The same for a key known by its hash (what the node keeps of a CAF client's key); nullopt: no
+// key presented.
+access check_access_hash(const key_table& table, const std::optional<std::string>& sha256,
+                         const std::string& ns, role needed);
 
 // Lower-case hex of SHA-256(data).
 std::string sha256_hex(std::string_view data);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/admin/admin_actor.hpp"
+#include "actors/node/client_keys.hpp"
 #include "actors/routing/catalog.hpp"
 #include "actors/routing/frontend_actor.hpp"
 #include "actors/node/handoff_actor.hpp"
@@ -25,6 +26,8 @@ struct node_state {
   std::map<std::string, std::string> refusal; // why the last handshake with a peer was refused
   std::set<caf::node_id> authenticated;       // remote processes that presented the secret
   std::set<caf::node_id> refused;             // logged once each
+  client_keys keys;                           // API keys presented by remote processes
+  std::set<caf::node_id> greeted;             // remote processes whose handshake we accepted
 };
 
 using self_ptr = caf::stateful_actor<node_state>*;
@@ -39,6 +42,9 @@ bool same_secret(const std::string& a, const std::string& b) {
 // With a cluster secret configured, only local actors and remote processes that presented it may
 // use the node. Refusals are logged once per remote process.
 caf::error authorize(caf::stateful_actor<struct node_state>* self);
+// authorize, and with api_keys: only peers (remote processes whose handshake was accepted; none
+// in a single-member cluster) may send peer messages, which carry no API key.
+caf::error authorize_peer(caf::stateful_actor<struct node_state>* self);
 
 constexpr int64_t min_backoff_ms = 100;
 constexpr int64_t max_backoff_ms = 2000;
@@ -275,6 +281,13 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       spdlog::warn("refused a peer at {}: wrong cluster secret", caf::to_string(sender->node()));
       return make_error(errc::unauthenticated, "wrong cluster secret");
     },
+    [=](apikey_atom, const std::string& key) -> caf::result<std::string> {
+      if (auto err = authorize(self)) return err;
+      auto sender = self->current_sender();
+      if (!sender) return make_error(errc::unauthenticated, "anonymous sender");
+      if (auto err = self->state.keys.present(*self->state.env, sender->node(), key)) return err;
+      return std::string{"ok"};
+    },
     [=](hello_atom, const std::string& bytes) -> caf::result<std::string> {
       if (auto err = authorize(self)) return err;
       auto& env = *self->state.env;
@@ -292,6 +305,9 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       // The peer is (back) up: connect to it now instead of waiting for the backoff.
       if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
       check_incarnation(env, peer->node(), peer->incarnation());
+      // (A process calling itself this node is not a peer: a single-member cluster has none.)
+      if (auto sender = self->current_sender(); sender && peer->node() != env.config.name)
+        self->state.greeted.insert(sender->node());
       pb::HelloResponse resp;
       resp.set_node(env.config.name);
       resp.set_incarnation(env.store->incarnation());
@@ -299,20 +315,20 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       return encode(resp);
     },
     [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
-      if (auto err = authorize(self)) return err;
+      if (auto err = authorize_peer(self)) return err;
       auto chunk = serve_handoff(*self->state.env, bytes);
       if (!chunk) return chunk.error();
       return std::move(*chunk);
     },
     [=](release_atom, const std::string& bytes) -> caf::result<std::string> {
-      if (auto err = authorize(self)) return err;
+      if (auto err = authorize_peer(self)) return err;
       auto done = serve_release(*self->state.env, bytes);
       if (!done) return done.error();
       return std::move(*done);
     },
     [=](raft_atom atom, uint32_t shard, uint64_t from, std::string& bytes) {
       // A replica of a peer to this node's replica of `shard` (actors/shard/replica.hpp).
-      if (authorize(self)) return;
+      if (authorize_peer(self)) return;
       auto& env = *self->state.env;
       if (env.peers->fenced(env.member_by_id(from))) return;  // check_incarnation
       if (shard < env.shards.size() && env.shards[shard])
@@ -320,14 +336,14 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     },
     [=](register_atom atom, std::string& bytes, const caf::actor& worker) {
       // A peer's matching registers a worker connected there with a task queue owned here now.
-      if (authorize(self)) return;
+      if (authorize_peer(self)) return;
       self->send(self->state.env->matching, atom, std::move(bytes), worker);
     },
     [=](retry_atom, const std::string& name) {
       if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
-      if (auto err = authorize(self)) return err;
+      if (auto err = authorize_peer(self)) return err;
       auto* entry = find_message(kind);
       if (!entry) return make_error(errc::bad_message, "unknown message kind " + caf::to_string(kind));
       if (kind == overload_atom::value) {  // one-way, from the queue's owner
@@ -357,6 +373,11 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       auto* entry = find_message(kind);
       if (!entry || (entry->sender != sent_by::client && kind != register_atom::value))
         return make_error(errc::bad_message, "unexpected message " + caf::to_string(kind));
+      // API keys: checked for remote processes (the HTTP gateway, local, checks its own).
+      auto sender = self->current_sender();
+      if (sender && sender->node() != self->node())
+        if (auto err = self->state.keys.check(*self->state.env, sender->node(), *entry, bytes))
+          return err;
       self->delegate(local_server(*self->state.env, *entry), kind, std::move(bytes));
       return caf::delegated<caf::message>{};
     },
@@ -364,6 +385,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
 }
 
 namespace {
+
+caf::error authorize_peer(self_ptr self) {
+  if (auto err = authorize(self)) return err;
+  auto& st = self->state;
+  if (st.env->keys->current()->open()) return caf::none;
+  auto sender = self->current_sender();
+  if (sender && (sender->node() == self->node() || st.greeted.count(sender->node())))
+    return caf::none;
+  auto who = sender ? caf::to_string(sender->node()) : std::string("an anonymous sender");
+  spdlog::warn("refused a peer message from {}: not a peer (no accepted handshake)", who);
+  return make_error(errc::unauthenticated, "peer messages are for the cluster's nodes only");
+}
 
 caf::error authorize(self_ptr self) {
   auto& st = self->state;

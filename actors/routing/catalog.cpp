@@ -35,22 +35,22 @@ using q = queue_pass;
 
 // clang-format off
 const std::vector<message_kind> catalog = {
-  // atom                      protobuf type                     route         served by     sender        task queue     activity validator                      peek
+  // atom                      protobuf type                     route         served by     sender        task queue     activity validator                      peek           API key role
   // --- client API: through the published node actor to the frontend, then the workflow's shard
-  {start_atom::value,          "StartWorkflowRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validators::start,             peek_workflow},
-  {result_atom::value,         "GetResultRequest",               r::workflow,  s::frontend,  by::client,   q::none,       false, validators::result,            peek_workflow},
-  {signal_atom::value,         "SignalWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal,            peek_workflow},
-  {sigstart_atom::value,       "SignalWithStartWorkflowRequest", r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal_with_start, peek_workflow},
-  {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow},
-  {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow},
+  {start_atom::value,          "StartWorkflowRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validators::start,             peek_workflow, role::write},
+  {result_atom::value,         "GetResultRequest",               r::workflow,  s::frontend,  by::client,   q::none,       false, validators::result,            peek_workflow, role::read},
+  {signal_atom::value,         "SignalWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal,            peek_workflow, role::write},
+  {sigstart_atom::value,       "SignalWithStartWorkflowRequest", r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal_with_start, peek_workflow, role::write},
+  {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow, role::admin},
+  {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow, role::write},
   // --- client API served by the admin actor (it asks the owning node's admin itself)
-  {describe_atom::value,       "DescribeWorkflowRequest",        r::node,      s::admin,     by::client},
-  {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client},
-  {query_atom::value,          "QueryWorkflowRequest",           r::node,      s::admin,     by::client},
-  {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client},
-  {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client},
+  {describe_atom::value,       "DescribeWorkflowRequest",        r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {query_atom::value,          "QueryWorkflowRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers
-  {register_atom::value,       "RegisterWorkerRequest",          r::task_queue, s::matching, by::worker},
+  {register_atom::value,       "RegisterWorkerRequest",          r::task_queue, s::matching, by::worker,   q::none,       false, nullptr,                       nullptr,        role::write},
   {wf_done_atom::value,        "RespondWorkflowTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, false, validators::workflow_answer,   peek_task},
   {wf_fail_atom::value,        "RespondWorkflowTaskFailed",      r::token,     s::frontend,  by::worker,   q::frees_slot, false, nullptr,                       peek_task},
   {act_done_atom::value,       "RespondActivityTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, true,  validators::activity_answer,   peek_task},

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/node/api_keys.hpp"
 #include "protocol/messages.hpp"
 
 namespace chronicle {
@@ -62,6 +63,10 @@ struct message_kind {
   // The routing fields, read without a whole decode (route_of / token_of in routing.hpp).
   bool (*peek)(const std::string& bytes, std::string* ns, std::string* workflow_id,
                pb::TaskToken* token) = nullptr;
+  // The role an API key needs in the request's namespace (field 1 of every client request and
+  // of a worker's registration) when the node has api_keys (docs/security.md); none: not sent
+  // by clients or workers through the node actor.
+  role needs = role::none;
 
   // Routed to the shard of a workflow (by its ID, its parent's or its task token).
   [[nodiscard]] bool to_shard() const {

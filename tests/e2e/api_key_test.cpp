@@ -234,3 +234,24 @@ TEST_CASE("api keys: the web UI asks for a key and shows no data without one") {
   CHECK(node.output().find("refused GET /api/v1/namespaces/default/workflows: key (none)")
         != std::string::npos);
 }
+
+TEST_CASE("api keys: config errors stop the node with one line") {
+  temp_dir dir;
+  auto port = free_port();
+  auto expect = [&](const std::string& extra, const std::string& message) {
+    auto cfg = write_node_config(dir.path(), port, extra);
+    std::string out;
+    CHECK(run(CHRONICLE_NODE_BIN, {"--config", cfg}, &out) == 2);
+    CHECK_MESSAGE(out.find(message) != std::string::npos, out);
+  };
+  expect("api_keys:\n  - {name: a, hash: 'sha256:12', roles: {default: read}}\n",
+         "api key 'a': 'hash' must be sha256: and 64 lower-case hex digits");
+  expect("api_keys:\n" + key_entry("a", reader, "{default: owner}"),
+         "role 'owner' for namespace 'default' is not read, write or admin");
+  expect("members:\n  - {name: node1, address: 127.0.0.1:" + std::to_string(port)
+           + "}\n  - {name: node2, address: 127.0.0.1:1}\napi_keys:\n"
+           + key_entry("a", reader, "{default: read}"),
+         "'api_keys' in a cluster of several members needs 'cluster_secret' too");
+  expect("http_port: " + std::to_string(free_port()) + "\nhttp_tls: {certificate: /nonexistent.pem, key: /x}\n",
+         "http_tls file '/nonexistent.pem' does not exist");
+}
