@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/node/api_keys.hpp"
 #include "harness.hpp"
 #include "test_system.hpp"
@@ -145,4 +147,26 @@ TEST_CASE("api keys: a client cannot skip its key by posing as a peer") {
   self->request(*conn, 5s, start_atom::value, encode(req))
     .receive([](const std::string&) {}, [&](caf::error& err) { got = err; });
   CHECK(chronicle_code(got) == static_cast<uint8_t>(errc::permission_denied));
+}
+
+TEST_CASE("api keys: a key made by chronicle api-key new opens the node") {
+  std::string out;
+  REQUIRE(run(CHRONICLE_CLI_BIN, {"api-key", "new", "--name", "fresh", "--for-namespace", "default",
+                                  "--role", "read", "-o", "json"},
+              &out) == 0);
+  auto made = nlohmann::json::parse(out, nullptr, false);
+  REQUIRE_MESSAGE(made.is_object(), out);
+  auto key = made["key"].get<std::string>();
+  CHECK(made["hash"] == "sha256:" + sha256_hex(key));
+  temp_dir dir;
+  auto port = free_port();
+  auto addr = "127.0.0.1:" + std::to_string(port);
+  auto cfg = write_node_config(dir.path(), port,
+                               "api_keys:\n  " + made["config_entry"].get<std::string>() + "\n");
+  process node(CHRONICLE_NODE_BIN, {"--config", cfg}, (dir.path() / "node.log").string());
+  REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
+  CHECK_MESSAGE(cli(addr, key, {"workflow", "list"}, &out) == 0, out);
+  CHECK(cli(addr, key, start_args("f1"), &out) == 1);
+  CHECK(cli(addr, "", {"workflow", "list"}, &out) == 1);
+  CHECK_FALSE(contains(node.output(), key));
 }
