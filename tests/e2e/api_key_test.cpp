@@ -233,6 +233,14 @@ TEST_CASE("api keys: the web UI asks for a key and shows no data without one") {
   CHECK(dom.find("ui-secret-run") == std::string::npos);
   CHECK(node.output().find("refused GET /api/v1/namespaces/default/workflows: key (none)")
         != std::string::npos);
+  // the UI's metrics page goes through the key too
+  run(chromium, {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--user-data-dir=" + (dir.path() / "profile").string(),
+                 "--virtual-time-budget=5000", "--dump-dom", url + "/#/metrics"},
+      &dom);
+  CHECK_MESSAGE(dom.find("id=\"sign-in\"") != std::string::npos, dom);
+  CHECK(dom.find("chronicle_workflows_started") == std::string::npos);
+  CHECK(node.output().find("refused GET /metrics: key (none)") != std::string::npos);
 }
 
 TEST_CASE("api keys: config errors stop the node with one line") {

@@ -340,6 +340,17 @@ async function clusterPage() {
         s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))));
 }
 
+// ---- metrics ------------------------------------------------------------------------------------
+
+// /metrics (Prometheus text), fetched with the API key like every other call.
+async function metricsPage() {
+  const res = await fetch('/metrics', apiKey() ? { headers: { Authorization: 'Bearer ' + apiKey() } } : {});
+  const text = await res.text();
+  if (res.status === 401) return showSignIn();
+  if (!res.ok) return showError('Metrics', new Error(res.status + ' ' + res.statusText));
+  show(h('h1', {}, 'Metrics'), h('pre', { class: 'mono', id: 'metrics' }, text));
+}
+
 // ---- routing ------------------------------------------------------------------------------------
 
 function route() {
@@ -352,6 +363,7 @@ function route() {
     a.classList.toggle('active', a.getAttribute('href') === '#/' + parts[0]);
   if (parts[0] === 'workflow' && parts.length === 3) return workflowPage(parts[1], parts[2]);
   if (parts[0] === 'cluster') return clusterPage();
+  if (parts[0] === 'metrics') return metricsPage();
   return listPage(new URLSearchParams(query || ''));
 }
 
