@@ -5,6 +5,7 @@
 
 #include "actors/http/auth.hpp"
 #include "actors/node/api_keys.hpp"
+#include "actors/node/client_keys.hpp"
 
 using namespace chronicle;
 
@@ -170,4 +171,22 @@ TEST_CASE("api keys: the bearer key of an Authorization header") {
   CHECK_FALSE(http::bearer_key("Basic dXNlcjpwdw=="));
   CHECK_FALSE(http::bearer_key("Bearer "));
   CHECK_FALSE(http::bearer_key(""));
+}
+
+TEST_CASE("api keys: the namespace of a client request is read from field 1") {
+  pb::StartWorkflowRequest start;
+  start.set_namespace_("orders");
+  start.set_workflow_id("w1");
+  CHECK(peek_namespace(encode(start)) == "orders");
+  pb::ListWorkflowsRequest list;
+  list.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  list.set_namespace_("billing");
+  CHECK(peek_namespace(encode(list)) == "billing");
+  pb::DescribeWorkflowRequest unnamed;
+  unnamed.set_workflow_id("w1");
+  CHECK(peek_namespace(encode(unnamed)) == "");
+  pb::ClusterStatusRequest cluster;
+  cluster.set_with_shards(true);
+  CHECK(peek_namespace(encode(cluster)) == "");
+  CHECK(peek_namespace(std::string("\x0a\xff\xff\xff\xff\x0f", 6)) == "");
 }
