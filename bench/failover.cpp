@@ -37,6 +37,7 @@ struct options {
   std::string durability = "fsync";
   uint32_t seed = 1;
   int settle_ms = 1000;  // after the cluster looks settled, before the next kill
+  int request_timeout_ms = 10000;  // the client library's default
 };
 
 struct cluster {
@@ -125,6 +126,10 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--seed", opts.seed)->capture_default_str();
   app.add_option("--settle-ms", opts.settle_ms)->capture_default_str();
+  app.add_option("--request-timeout-ms", opts.request_timeout_ms,
+                 "the client's timeout per start (the client library itself asks again while "
+                 "the answer is unavailable); a timed-out start is sent again at once")
+    ->check(CLI::Range(100, 60000))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
@@ -144,7 +149,7 @@ int main(int argc, char** argv) {
     if (!conns[i]) {
       auto c = client::connect(sys, "127.0.0.1", cl.ports[i], 1s);
       if (!c) return nullptr;
-      c->set_request_timeout(2s);
+      c->set_request_timeout(std::chrono::milliseconds(opts.request_timeout_ms));
       conns[i].emplace(std::move(*c));
     }
     return &*conns[i];

@@ -18,7 +18,24 @@ std::string new_request_id() {
 }
 
 client::client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node)
-  : sys_(&sys), host_(std::move(host)), port_(port), node_(std::move(node)) {}
+  : sys_(&sys), host_(std::move(host)), port_(port) {
+  use_node(std::move(node));
+}
+
+void client::use_node(caf::actor node) {
+  node_ = std::move(node);
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  node_gone_ = gone;
+  // Runs at once when the proxy is already dead. CAF drops a request sent to the proxy of a node
+  // whose connection was lost (the caller would wait for its whole timeout): call() connects
+  // again first.
+  if (node_) node_->attach_functor([gone] { gone->store(true); });
+}
+
+void client::reconnect_if_gone() {
+  if (!node_gone_ || !node_gone_->load()) return;
+  if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
+}
 
 caf::expected<client> client::connect(caf::actor_system& sys, const std::string& host,
                                       uint16_t port, std::chrono::milliseconds timeout) {
@@ -51,6 +68,7 @@ caf::scoped_actor& client::self() {
 template <class Msg, class Atom>
 caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
                                 std::chrono::milliseconds timeout) {
+  reconnect_if_gone();
   auto& self = this->self();
   caf::expected<Msg> out = make_error(errc::internal, "no reply");
   self->request(node_, timeout, atom, bytes)
@@ -65,7 +83,7 @@ caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
   // so that the caller's next call reaches the node if it came back (e.g. restarted). The failed
   // call itself is not repeated: it may have been carried out.
   if (!out && chronicle_code(out.error()) == 0 && atom != ping_atom::value && !call_ping()) {
-    if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) node_ = *node;
+    if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
   }
   return out;
 }
@@ -136,7 +154,7 @@ caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
     if (!ping) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2));
-      if (node) node_ = *node;
+      if (node) use_node(*node);
     }
   }
   return make_error(errc::unavailable, "timed out waiting for the result of '" + workflow_id

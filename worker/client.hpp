@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
@@ -111,6 +112,11 @@ private:
   caf::expected<Msg> call_retrying(Atom atom, const std::string& bytes,
                                    std::chrono::milliseconds timeout);
 
+  // Takes `node` as the connected node and watches its proxy (node_gone_).
+  void use_node(caf::actor node);
+  // Connects again when the node's proxy died (its connection was lost).
+  void reconnect_if_gone();
+
   // True when the node answers a ping within a second (a refusal counts as an answer).
   bool call_ping();
 
@@ -135,6 +141,7 @@ private:
   uint16_t port_;
   caf::actor node_;
   caller caller_;
+  std::shared_ptr<std::atomic<bool>> node_gone_;  // set when node_'s proxy terminates
   std::chrono::milliseconds timeout_ = request_timeout;
 };
 

@@ -48,7 +48,7 @@ void expect_error(const http_response& r, unsigned status, const std::string& co
 
 }  // namespace
 
-TEST_CASE("http: start-and-wait answers the run's result in one request, like GET result") {
+TEST_CASE("http: start-and-wait answers the run's result in one request - like GET result") {
   node_and_worker n;
   auto r = http_post(n.http, api + "?wait=true&timeout_ms=30000",
                      start_body("sw1", "Greeting", {{"name", "Ada"}}).dump());
@@ -77,7 +77,7 @@ TEST_CASE("http: start-and-wait answers the run's result in one request, like GE
   }());
 }
 
-TEST_CASE("http: start-and-wait that times out answers the running run; errors are JSON") {
+TEST_CASE("http: start-and-wait that times out answers the running run - errors are JSON") {
   node_and_worker n;
   auto r = http_post(n.http, api + "?wait=true&timeout_ms=300",
                      start_body("sw3", "Approval", {{"name", "Bob"}}).dump());
