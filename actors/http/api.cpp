@@ -6,21 +6,6 @@ namespace chronicle::http {
 
 namespace {
 
-// Splits "/a/b%2Fc/" into decoded segments {"a", "b/c"}; nullopt on a malformed escape.
-std::optional<std::vector<std::string>> split_path(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    auto part = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
-    if (part.empty()) continue;
-    auto decoded = percent_decode(part);
-    if (!decoded) return std::nullopt;
-    out.push_back(std::move(*decoded));
-  }
-  return out;
-}
-
 step finish(reply r) { return step{std::move(r), std::nullopt}; }
 
 reply method_not_allowed(const std::string& allow) {

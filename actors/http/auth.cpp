@@ -10,22 +10,6 @@ namespace chronicle::http {
 
 namespace {
 
-// The decoded path segments of a target; nullopt on a malformed escape.
-std::optional<std::vector<std::string>> segments(std::string_view target) {
-  auto path = target.substr(0, target.find('?'));
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    auto slash = path.find('/');
-    auto part = path.substr(0, slash);
-    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
-    if (part.empty()) continue;
-    auto decoded = percent_decode(part);
-    if (!decoded) return std::nullopt;
-    out.push_back(std::move(*decoded));
-  }
-  return out;
-}
-
 // The role of an endpoint under /api/v1/namespaces/{ns}/workflows: `rest` are the segments after
 // "workflows" (docs/http.md lists the endpoints; docs/security.md the roles).
 role workflows_role(std::string_view method, const std::vector<std::string>& rest) {
@@ -40,7 +24,7 @@ role workflows_role(std::string_view method, const std::vector<std::string>& res
 }  // namespace
 
 requirement required_access(std::string_view method, std::string_view target) {
-  auto p = segments(target);
+  auto p = split_path(target.substr(0, target.find('?')));
   if (!p) return requirement{false, "", role::read};
   // The web UI's files carry no data: a browser must load them before it can ask for a key.
   if (p->empty() || ((*p)[0] == "ui" && p->size() <= 2)) return requirement{true, "", role::read};

@@ -166,4 +166,18 @@ std::optional<std::string> hex_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::vector<std::string>> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    if (part.empty()) continue;
+    auto decoded = percent_decode(part);
+    if (!decoded) return std::nullopt;
+    out.push_back(std::move(*decoded));
+  }
+  return out;
+}
+
 }  // namespace chronicle::http

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,8 @@ std::string fill_message(const json& object, google::protobuf::Message* msg);
 
 // Percent-decodes a URL component ('+' stays '+'). nullopt when an escape is malformed.
 std::optional<std::string> percent_decode(std::string_view text);
+// Splits "/a/b%2Fc/" into decoded segments {"a", "b/c"}; nullopt on a malformed escape.
+std::optional<std::vector<std::string>> split_path(std::string_view path);
 
 // Splits "a=1&b=x%20y" into decoded pairs (a key without '=' maps to ""). nullopt when an escape
 // is malformed.

@@ -56,4 +56,11 @@ inline http_response http_post(uint16_t port, const std::string& target,
   return http_call(port, boost::beast::http::verb::post, target, body);
 }
 
+// The JSON body of a start on task queue "greetings".
+inline nlohmann::json start_body(const std::string& wid, const std::string& type,
+                                 const nlohmann::json& input) {
+  return nlohmann::json{{"workflow_id", wid}, {"workflow_type", type},
+                        {"task_queue", "greetings"}, {"input", input}};
+}
+
 }  // namespace chronicle::testing

@@ -49,10 +49,6 @@ struct node_with_http {
   }
 };
 
-json start_body(const std::string& wid, const std::string& type, const json& input) {
-  return json{{"workflow_id", wid}, {"workflow_type", type}, {"task_queue", "greetings"},
-              {"input", input}};
-}
 
 // The value of the metric line that starts with `prefix` (e.g. `name{node="node1"}`), or -1.
 double metric(const std::string& text, const std::string& prefix) {

@@ -31,10 +31,6 @@ struct node_and_worker {
   }
 };
 
-json start_body(const std::string& wid, const std::string& type, const json& input) {
-  return json{{"workflow_id", wid}, {"workflow_type", type}, {"task_queue", "greetings"},
-              {"input", input}};
-}
 
 void expect_error(const http_response& r, unsigned status, const std::string& code,
                   const std::string& words) {
