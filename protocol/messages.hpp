@@ -53,6 +53,7 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using wt_start_atom = caf::atom_constant<caf::atom("wtstart")>;
 using wt_lost_atom = caf::atom_constant<caf::atom("wtlost")>;
 using wt_history_atom = caf::atom_constant<caf::atom("wthistory")>;  // GetWorkflowTaskHistory
+using history_wait_atom = caf::atom_constant<caf::atom("histwait")>;  // GetHistoryRequest long poll
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;

@@ -365,6 +365,26 @@ status store::read_history(const run_key& run, std::vector<pb::HistoryEvent>* ou
   return parse_error;
 }
 
+status store::read_history_after(const run_key& run, int64_t after_event_id,
+                                 std::vector<pb::HistoryEvent>* out) const {
+  out->clear();
+  status parse_error;
+  auto st = impl_->scan_from(table::history, keys::history_prefix(run),
+                             keys::history_key(run, after_event_id + 1),
+                             [&](std::string_view, std::string_view value) {
+                               pb::HistoryBatch batch;
+                               if (!batch.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                                 parse_error = status::error("corrupt history batch of " + run_name(run));
+                                 return false;
+                               }
+                               for (auto& e : *batch.mutable_events())
+                                 if (e.event_id() > after_event_id) out->push_back(std::move(e));
+                               return true;
+                             });
+  if (!st.ok()) return st;
+  return parse_error;
+}
+
 std::optional<pb::MutableState> store::load_state(const run_key& run, status* st) const {
   status local;
   auto value = impl_->get(table::executions, keys::state_key(run), &local);

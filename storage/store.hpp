@@ -182,6 +182,10 @@ public:
 
   // Returns the full history of a run in event ID order (empty when unknown).
   status read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const;
+  // Only the events after `after_event_id`, in order: starts at the history record holding the
+  // next one (its first events dropped), not at the run's first record.
+  status read_history_after(const run_key& run, int64_t after_event_id,
+                            std::vector<pb::HistoryEvent>* out) const;
   // Returns nullopt when the run is unknown.
   std::optional<pb::MutableState> load_state(const run_key& run, status* st) const;
   std::optional<pb::CurrentRun> load_current(uint32_t shard, const std::string& ns,

@@ -140,7 +140,7 @@ command result_command(CLI::App* wf, globals& g) {
             const globals& g = ctx.g;
             result_request req{g.ns, o->workflow_id, o->run_id, std::chrono::seconds(o->timeout_s)};
             auto resp = o->follow
-                          ? follow_result(ctx.c, req, g.json, std::cout)
+                          ? follow_result(ctx.c, req, g.json, std::cout, std::cerr)
                           : wait_result(ctx.c, req, isatty(STDERR_FILENO) ? &std::cerr : nullptr);
             if (!resp) return ctx.failed(resp.error(), o->workflow_id, o->run_id);
             if (resp->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) {

@@ -28,10 +28,13 @@ caf::expected<pb::GetResultResponse> wait_result(client& c, const result_request
                                                  std::ostream* progress);
 
 // Prints each event of the run to `out` as it is appended (like `workflow show`, or one JSON
-// object per line when `json`), polling the history every 200 ms and printing only new events.
-// When the run continues as new, goes on with the next run (table output marks the switch with a
-// "--- continued as new" line). Returns the result of the last run once it closes.
+// object per line when `json`): long polls of the events after the last one printed, so each
+// event is printed once, in order. When the run continues as new, goes on with the next run
+// (table output marks the switch with a "--- continued as new" line). When the node goes away
+// (restart, shard moving), says so once on `notes` ("reconnecting..."), asks again with backoff
+// until it answers, and resumes after the last event printed. Returns the result of the last run
+// once it closes, or an error when the run is unknown or `r.timeout` passes.
 caf::expected<pb::GetResultResponse> follow_result(client& c, const result_request& r, bool json,
-                                                   std::ostream& out);
+                                                   std::ostream& out, std::ostream& notes);
 
 }  // namespace chronicle::cli

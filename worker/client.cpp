@@ -171,6 +171,23 @@ caf::expected<pb::GetHistoryResponse> client::history(const std::string& ns,
   return call_retrying<pb::GetHistoryResponse>(history_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::GetHistoryResponse> client::history_after(const std::string& ns,
+                                                            const std::string& workflow_id,
+                                                            const std::string& run_id,
+                                                            int64_t after_event_id,
+                                                            std::chrono::milliseconds wait) {
+  pb::GetHistoryRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_after_event_id(after_event_id);
+  req.set_wait_ms(wait.count());
+  // The node answers by itself once `wait` passes: a short margin notices a dead node soon.
+  constexpr auto margin = std::chrono::milliseconds(2000);
+  return call<pb::GetHistoryResponse>(history_atom::value, encode(req),
+                                      wait + std::min(timeout_, margin));
+}
+
 caf::expected<pb::DescribeWorkflowResponse> client::describe(const std::string& ns,
                                                              const std::string& workflow_id,
                                                              const std::string& run_id) {

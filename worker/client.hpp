@@ -45,6 +45,16 @@ public:
                                                 const std::string& workflow_id,
                                                 const std::string& run_id = {});
 
+  // The run's events after `after_event_id` (current run when run_id is empty). With `wait` > 0
+  // and no such event yet, a long poll: answered once the run durably appends one, closes, or
+  // `wait` passes (then with no events). One request, given up 2 s after `wait`: a node that
+  // died is not asked again, the next call reconnects (see follow_result in tools/follow.hpp).
+  caf::expected<pb::GetHistoryResponse> history_after(const std::string& ns,
+                                                      const std::string& workflow_id,
+                                                      const std::string& run_id,
+                                                      int64_t after_event_id,
+                                                      std::chrono::milliseconds wait);
+
   caf::expected<pb::DescribeWorkflowResponse> describe(const std::string& ns,
                                                        const std::string& workflow_id,
                                                        const std::string& run_id = {});

@@ -96,20 +96,72 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   return encode(resp);
 }
 
-caf::result<std::string> history(const node_env& env, const std::string& bytes) {
-  auto req = decode<pb::GetHistoryRequest>(bytes, "GetHistoryRequest");
-  if (!req) return req.error();
+// The run's events after req.after_event_id, as on disk now, with its status and last event.
+caf::expected<pb::GetHistoryResponse> read_history(const node_env& env,
+                                                   const pb::GetHistoryRequest& req) {
   uint32_t shard = 0;
-  auto ms = find_run(env, req->namespace_(), req->workflow_id(), req->run_id(), &shard);
+  auto ms = find_run(env, req.namespace_(), req.workflow_id(), req.run_id(), &shard);
   if (!ms) return ms.error();
   std::vector<pb::HistoryEvent> events;
-  auto st = env.store->read_history(
-    storage::run_key{shard, ms->namespace_(), ms->workflow_id(), ms->run_id()}, &events);
+  auto st = env.store->read_history_after(
+    storage::run_key{shard, ms->namespace_(), ms->workflow_id(), ms->run_id()},
+    req.after_event_id(), &events);
   if (!st.ok()) return make_error(errc::internal, st.message());
   pb::GetHistoryResponse resp;
   resp.set_run_id(ms->run_id());
+  resp.set_status(ms->status());
+  // The state was read before the history: a write in between may have added events.
+  resp.set_last_event_id(ms->next_event_id() - 1);
+  if (!events.empty())
+    resp.set_last_event_id(std::max(resp.last_event_id(), events.back().event_id()));
   for (auto& ev : events) *resp.add_events() = std::move(ev);
-  return encode(resp);
+  return resp;
+}
+
+void deliver_history(caf::response_promise& rp, const node_env& env,
+                     const pb::GetHistoryRequest& req) {
+  auto resp = read_history(env, req);
+  if (resp) rp.deliver(encode(*resp));
+  else rp.deliver(resp.error());
+}
+
+constexpr int64_t max_history_wait_ms = 600'000;
+
+// A history request on the node owning the run's shard. A long poll (wait_ms) with nothing to
+// read yet waits in the run's execution actor (history_wait_atom through the frontend), which
+// answers once events after after_event_id are durable, the run closed, or the wait ended; the
+// events are then read from the store here.
+caf::result<caf::message> history(caf::event_based_actor* self, const env_ptr& env,
+                                  const std::string& bytes) {
+  auto req = decode<pb::GetHistoryRequest>(bytes, "GetHistoryRequest");
+  if (!req) return req.error();
+  if (req->after_event_id() < 0)
+    return make_error(errc::invalid_argument, "after_event_id must not be negative");
+  if (req->wait_ms() < 0 || req->wait_ms() > max_history_wait_ms)
+    return make_error(errc::invalid_argument, "wait_ms must be in 0.."
+                                                + std::to_string(max_history_wait_ms));
+  auto resp = read_history(*env, *req);
+  if (!resp) return resp.error();
+  if (!resp->events().empty() || resp->status() != pb::WORKFLOW_EXECUTION_STATUS_RUNNING
+      || req->wait_ms() == 0)
+    return caf::make_message(encode(*resp));
+  req->set_run_id(resp->run_id());  // the run read, even if another one starts meanwhile
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);  // routes like the run
+  auto rp = self->make_response_promise();
+  self->request(env->frontend, std::chrono::milliseconds(req->wait_ms()),
+                history_wait_atom::value, encode(*req))
+    .then(
+      [=](const std::string&) mutable { deliver_history(rp, *env, *req); },
+      [=](caf::error& err) mutable {
+        if (err == caf::sec::request_timeout) return deliver_history(rp, *env, *req);
+        // The execution went away (its shard stopped serving, e.g. a leader change): the
+        // client asks again, wherever the run is served now.
+        if (chronicle_code(err) == 0)
+          err = make_error(errc::unavailable, "history wait of workflow '" + req->workflow_id()
+                                                + "' interrupted: " + error_text(err));
+        rp.deliver(err);
+      });
+  return caf::delegated<caf::message>{};
 }
 
 // This node's own status; with per-shard counts when `with_shards`.
@@ -499,7 +551,8 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
   if (where.local) {
     if (auto err = not_serving(*env, bytes)) return err;
     if (kind == query_atom::value) return query_local(self, env, bytes);
-    auto res = kind == describe_atom::value ? describe(*env, bytes) : history(*env, bytes);
+    if (kind == history_atom::value) return history(self, env, bytes);
+    auto res = describe(*env, bytes);
     if (res.flag == caf::rt_error) return std::move(res.err);
     return std::move(res.value);
   }
@@ -539,7 +592,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       if (kind == describe_atom::value || kind == history_atom::value || kind == query_atom::value)
         if (auto err = not_serving(*env, bytes)) return err;
       if (kind == describe_atom::value) return reply(describe(*env, bytes));
-      if (kind == history_atom::value) return reply(history(*env, bytes));
+      if (kind == history_atom::value) return history(self, env, bytes);
       if (kind == query_atom::value) return query_local(self, env, bytes);
       if (kind == list_atom::value) {
         list_fwd(self, workers, bytes);

@@ -293,6 +293,13 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       if (auto err = self->state.load()) return err;
       return on_result(self, bytes);
     },
+    [=](history_wait_atom, const std::string& bytes) -> caf::result<std::string> {
+      touch(self);
+      if (auto err = self->state.load()) return err;
+      auto req = decode<pb::GetHistoryRequest>(bytes, "GetHistoryRequest");
+      if (!req) return req.error();
+      return self->state.wait_history(self, *req);
+    },
     [=](signal_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_addressed<pb::SignalWorkflowRequest, pb::SignalWorkflowResponse>(
         self, bytes, "SignalWorkflowRequest", [](auto& m) {

@@ -21,6 +21,8 @@ caf::error execution_state::load() {
     if (!st.ok()) return make_error(errc::internal, st.message());
     if (!run) return make_error(errc::internal, "current run " + current->run_id() + " of "
                                                   + args.workflow_id + " has no mutable state");
+    durable_run_id = run->run_id();  // what is on disk is durable
+    durable_event_id = run->next_event_id() - 1;
   }
   loaded = true;
   return caf::none;
@@ -190,11 +192,15 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   write(self, std::move(batch), nullptr, false);
   effects(self, t, new_run);
   if (t.next_run) effects(self, *t.next_run, true);
+  notify_history_when_durable();
   done(caf::none);
 }
 
 void execution_state::write(caf::event_based_actor* self, storage::write_batch batch,
                             std::function<void(const storage::status&)> done, bool blocking) {
+  // Deferred events go to disk with this batch: history long polls may learn of them. (The
+  // current run in memory includes them; commit notifies again for its own events.)
+  bool flushes_events = deferred && !deferred->events.empty();
   deferred.reset();  // its records are in this batch (new_batch)
   auto dest = caf::actor_cast<caf::strong_actor_ptr>(self);
   caf::message_id mid;
@@ -216,6 +222,7 @@ void execution_state::write(caf::event_based_actor* self, storage::write_batch b
                   nullptr);
   });
   if (!blocking && done) pipeline.after(seq, std::move(done));
+  if (flushes_events) notify_history_when_durable();
   if (!disarm_pending.empty()) {
     // Runs once this batch is durable (registered after it).
     pipeline.after(seq, [self, shard = args.shard,
@@ -257,6 +264,8 @@ void execution_state::fail(caf::event_based_actor* self, const storage::status& 
                                  : make_error(errc::internal, "storage write failed: " + st.message());
   for (auto& rp : result_waiters) rp.deliver(err);
   result_waiters.clear();
+  for (auto& w : history_waiters) w.rp.deliver(err);
+  history_waiters.clear();
   self->quit(err);
 }
 
@@ -269,6 +278,8 @@ void execution_state::stand_down(caf::event_based_actor* self, const std::string
   auto err = make_error(errc::unavailable, why);
   for (auto& rp : result_waiters) rp.deliver(err);
   result_waiters.clear();
+  for (auto& w : history_waiters) w.rp.deliver(err);  // the client asks the new leader
+  history_waiters.clear();
   self->quit();
 }
 

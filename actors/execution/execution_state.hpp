@@ -52,6 +52,21 @@ struct execution_state {
   bool loaded = false;
   std::optional<pb::MutableState> run;   // the current run, if any
   std::vector<caf::response_promise> result_waiters;  // for the current run
+  // History long polls (GetHistoryRequest with wait_ms, from the admin actor, which reads the
+  // events from the store once woken): answered "" once a write of their run's events after
+  // after_event_id is durable, once their run is no longer the current one, at their deadline
+  // (on a tick), or with the error when a write fails. They keep the actor from passivating.
+  struct history_waiter {
+    std::string run_id;
+    int64_t after_event_id = 0;
+    int64_t deadline_ms = 0;
+    caf::response_promise rp;
+  };
+  std::vector<history_waiter> history_waiters;
+  // The last event of run durable_run_id known to be durable: set by load() (what is on disk)
+  // and by each write once durable (notify_history_when_durable).
+  std::string durable_run_id;
+  int64_t durable_event_id = 0;
   uint64_t handled = 0;                  // messages handled (for passivation)
   int64_t last_message_ms = 0;
   int64_t tick_due_ms = 0;               // when the armed tick fires (0: none armed)
@@ -133,6 +148,16 @@ struct execution_state {
   void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);
   void answer_waiters();
   void stand_down(caf::event_based_actor* self, const std::string& why);
+  // Answers a history long poll at once ("" once what is in memory is durable) when its run is
+  // not the current running one or has events after req.after_event_id, else keeps it waiting
+  // (an overloaded error past max_history_waiters).
+  caf::result<std::string> wait_history(caf::event_based_actor* self,
+                                        const pb::GetHistoryRequest& req);
+  // Called after queuing a write of the current run's events: once it is durable, those events
+  // are, and the waiters it satisfies are answered.
+  void notify_history_when_durable();
+  // Answers the history waiters whose deadline passed ("": nothing new).
+  void expire_history_waiters(int64_t now);
 
 private:
   // Applies a WorkflowTaskStarted transition in memory (see deferred).

@@ -95,11 +95,12 @@ void on_tick(self_ptr self, int64_t due) {
   // Deferred records (a long activity's start) reach the disk within a tick, and always before
   // the actor is passivated.
   if (st.deferred) st.write(self, st.new_batch(), nullptr, false);
+  st.expire_history_waiters(now);
   auto idle_for = now - st.last_message_ms;
   auto limit = passivate_limit(st);
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
-  if (idle_for >= limit && st.result_waiters.empty() && !task_started
+  if (idle_for >= limit && st.result_waiters.empty() && st.history_waiters.empty() && !task_started
       && st.outbound_in_flight == 0 && st.all_durable()) {
     self->send(st.args.shard, passivate_atom::value, st.args.ns, st.args.workflow_id,
                st.handled);

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,7 +20,10 @@ struct request {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query string, as received
   std::string body;
+  std::string last_event_id;  // the Last-Event-ID header (an event stream's reconnection)
 };
+
+struct node_call;
 
 struct reply {
   reply() = default;
@@ -31,9 +36,15 @@ struct reply {
   std::string allow;          // 405: the methods the path accepts
   std::string cache_control;  // empty: none sent
   std::string www_authenticate;  // 401: the scheme expected (actors/http/auth.hpp)
+  // An event stream (server-sent events): this reply's body is its first piece, sent with the
+  // head, unframed; `more` is the call whose step is the next piece (a reply whose body is
+  // written as is, with its own `more`), until a piece without `more` ends the stream and the
+  // connection. Status and headers come from the first piece only.
+  std::shared_ptr<node_call> more;
 };
 
 struct step;
+using query_map = std::map<std::string, std::string>;
 
 // One request to the node actor: (kind, bytes) with a timeout; `finish` turns the answer (the
 // reply bytes or the error) into the next step.
@@ -63,6 +74,12 @@ reply error_reply(const caf::error& err);
 step workflows_endpoint(const request& req, const std::string& ns,
                         const std::vector<std::string>& rest,
                         const std::map<std::string, std::string>& query);
+// GET .../workflows/{wid}/history[?after=N[&wait=true&timeout_ms=T]]: the run's events (after N;
+// a long poll with wait=true). GET .../workflows/{wid}/events: the same as server-sent events
+// (history.cpp, docs/http.md).
+step history_endpoint(const std::string& ns, const std::string& wid, const query_map& query);
+step events_endpoint(const request& req, const std::string& ns, const std::string& wid,
+                     const query_map& query);
 // GET /metrics.
 reply metrics_endpoint(const node_env& env);
 // GET / and /ui/<file>: the embedded web UI; nullopt when there is no such file.

@@ -73,6 +73,10 @@ public:
     : stream_(std::move(socket), *tls), env_(std::move(env)), bridge_(std::move(bridge)),
       tls_(std::move(tls)) {}
 
+  ~session() {
+    if (streaming_) env_->metrics->on_http_streams(-1);
+  }
+
   void run() {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->start(); });
   }
@@ -152,7 +156,8 @@ private:
     auto msg = parser_->release();
     version_ = msg.version();
     keep_alive_ = msg.keep_alive();
-    request req{std::string(msg.method_string()), std::string(msg.target()), std::move(msg.body())};
+    request req{std::string(msg.method_string()), std::string(msg.target()), std::move(msg.body()),
+                std::string(msg["Last-Event-ID"])};
     method_ = req.method;
     target_ = req.target.substr(0, 200);
     auto authorization = msg[bhttp::field::authorization];
@@ -188,6 +193,7 @@ private:
   }
 
   void respond(reply r) {
+    if (r.more || streaming_) return stream(std::move(r));
     env_->metrics->on_http_request(r.status);
     spdlog::debug("http: {} {} -> {}", method_, target_, r.status);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
@@ -207,6 +213,57 @@ private:
                          if (!self->keep_alive_) return self->linger();
                          self->read();
                        });
+  }
+
+  // An event stream (reply::more): the head (chunked) with the first piece, each piece as a
+  // chunk once its node call answered, the last chunk after the piece without `more`; then the
+  // connection closes. Between pieces nothing is pending on the Asio thread but the node call.
+  void stream(reply r) {
+    auto self = shared_from_this();
+    auto more = std::move(r.more);
+    auto after = [self, more](beast::error_code ec) {
+      if (ec) return self->close();  // the client went away: its next poll is not made
+      if (!more) return self->end_stream();
+      self->serve(step{std::nullopt, std::move(*more)});
+    };
+    lowest().expires_after(write_timeout);
+    if (!streaming_) {
+      streaming_ = true;
+      keep_alive_ = false;
+      env_->metrics->on_http_request(r.status);
+      env_->metrics->on_http_streams(1);
+      spdlog::debug("http: {} {} -> {} (stream)", method_, target_, r.status);
+      auto head = std::make_shared<bhttp::response<bhttp::empty_body>>(
+        static_cast<bhttp::status>(r.status), version_ ? version_ : 11);
+      head->set(bhttp::field::server, "chronicle");
+      head->set(bhttp::field::content_type, r.content_type);
+      head->set(bhttp::field::cache_control, "no-cache");
+      head->keep_alive(false);
+      head->chunked(true);
+      auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*head);
+      auto body = std::make_shared<std::string>(std::move(r.body));
+      bhttp::async_write_header(stream_, *sr, [self, head, sr, body, after](beast::error_code ec,
+                                                                             size_t) {
+        if (ec) return after(ec);
+        self->write_chunk(std::move(*body), after);
+      });
+      return;
+    }
+    write_chunk(std::move(r.body), after);
+  }
+
+  template <class Then>
+  void write_chunk(std::string text, Then then) {
+    if (text.empty()) return then(beast::error_code{});
+    auto buf = std::make_shared<std::string>(std::move(text));
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(*buf)),
+                     [buf, then](beast::error_code ec, size_t) { then(ec); });
+  }
+
+  void end_stream() {
+    lowest().expires_after(write_timeout);
+    net::async_write(stream_, bhttp::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code, size_t) { self->linger(); });
   }
 
   // After an answer that closes the connection: stop sending, and read what the client still
@@ -247,6 +304,7 @@ private:
   unsigned version_ = 11;
   bool keep_alive_ = true;
   std::shared_ptr<net::ssl::context> tls_;  // HTTPS: kept alive as long as the connection
+  bool streaming_ = false;  // an event stream's head was sent
 };
 
 }  // namespace

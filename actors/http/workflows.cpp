@@ -5,6 +5,7 @@
 
 #include "actors/http/api.hpp"
 #include "actors/http/json.hpp"
+#include "actors/http/query_params.hpp"
 #include "actors/routing/validation.hpp"
 
 namespace chronicle::http {
@@ -16,8 +17,6 @@ constexpr int64_t default_wait_ms = 60'000;
 constexpr int64_t max_wait_ms = 600'000;
 constexpr const char* identity = "http-gateway";
 
-using query_map = std::map<std::string, std::string>;
-
 step finish(reply r) { return step{std::move(r), std::nullopt}; }
 step bad_request(const std::string& message) {
   return finish(error_reply(400, "invalid_argument", message));
@@ -25,38 +24,6 @@ step bad_request(const std::string& message) {
 
 reply json_reply(unsigned status, const json& body) {
   return reply{status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
-
-// Refuses query parameters outside `allowed` (typos would otherwise be silently ignored).
-std::string check_params(const query_map& query, const std::set<std::string>& allowed) {
-  for (auto& [k, v] : query)
-    if (!allowed.count(k)) {
-      std::string list;
-      for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return "unknown query parameter '" + k + "' (allowed: " + (list.empty() ? "none" : list) + ")";
-    }
-  return {};
-}
-
-std::string param(const query_map& query, const std::string& key) {
-  auto it = query.find(key);
-  return it == query.end() ? std::string() : it->second;
-}
-
-// Parses an integer parameter in [lo, hi]; absent: `fallback`. Sets *error on failure.
-int64_t int_param(const query_map& query, const std::string& key, int64_t fallback, int64_t lo,
-                  int64_t hi, std::string* error) {
-  auto it = query.find(key);
-  if (it == query.end()) return fallback;
-  int64_t v = 0;
-  auto& s = it->second;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi) {
-    *error = "query parameter '" + key + "' must be an integer in " + std::to_string(lo) + ".."
-             + std::to_string(hi) + ", got '" + s + "'";
-    return fallback;
-  }
-  return v;
 }
 
 // "running", "Running", "timed_out", "WORKFLOW_EXECUTION_STATUS_RUNNING" ... -> status.
@@ -380,11 +347,10 @@ step workflows_endpoint(const request& req, const std::string& ns,
       describe_atom::value, encode(addressed<pb::DescribeWorkflowRequest>(ns, wid, query)));
   }
   const auto& what = rest[1];
-  if (rest.size() == 2 && what == "history") {
+  if (rest.size() == 2 && (what == "history" || what == "events")) {
     if (!only("GET")) return not_allowed("GET");
-    if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
-    return call<pb::GetHistoryResponse>(
-      history_atom::value, encode(addressed<pb::GetHistoryRequest>(ns, wid, query)));
+    return what == "history" ? history_endpoint(ns, wid, query)
+                             : events_endpoint(req, ns, wid, query);
   }
   if (rest.size() == 2 && what == "result") {
     if (!only("GET")) return not_allowed("GET");

@@ -180,6 +180,8 @@ std::string registry::render(const std::string& node) const {
         "Durable timers in this node's shard memory queues (waiting to fire).", timers_queued_);
   level("chronicle_executions_active",
         "Workflow execution actors in memory (not passivated).", executions_active_);
+  level("chronicle_http_event_streams",
+        "Open HTTP event streams (GET .../events: server-sent events).", http_streams_);
   level("chronicle_shards_led",
         "Replicated shards whose leader is this node (replication_factor > 1).", shards_led_);
   render_header(out, "chronicle_leader_changes_total", "counter",

@@ -85,6 +85,8 @@ public:
   void on_storage_write(std::chrono::nanoseconds took, size_t batches);
   // The HTTP gateway answered a request with `status`.
   void on_http_request(unsigned status);
+  // HTTP event streams (server-sent events) opened (+1) or ended (-1).
+  void on_http_streams(int64_t delta) { http_streams_.add(delta); }
   // Shards' in-memory timer queues grew (+) or shrank (-) by `delta` entries.
   void on_timers_queued(int64_t delta) { timers_queued_.add(delta); }
   // Execution actors were activated (+) or passivated / stopped (-).
@@ -118,6 +120,7 @@ private:
   std::array<counter, 6> http_;                // index: status / 100 (1xx..5xx)
   gauge timers_queued_;
   gauge executions_active_;
+  gauge http_streams_;
   counter leader_changes_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history

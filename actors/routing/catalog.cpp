@@ -62,6 +62,7 @@ const std::vector<message_kind> catalog = {
   {wt_lost_atom::value,        "WorkflowTaskLost",               r::token,     s::frontend,  by::internal, q::none,       false, nullptr,                       peek_task},
   {act_start_atom::value,      "RecordActivityTaskStarted",      r::token,     s::frontend,  by::internal, q::none,       true,  nullptr,                       peek_task},
   {child_done_atom::value,     "ChildWorkflowClosed",            r::parent,    s::frontend,  by::internal, q::none,       false, nullptr,                       peek_parent},
+  {history_wait_atom::value,   "GetHistoryRequest",              r::workflow,  s::frontend,  by::internal, q::none,       false, nullptr,                       peek_workflow},
   {dispatch_atom::value,       "DispatchRequest",                r::task_queue, s::matching, by::internal},
   {qtask_atom::value,          "QueryTask",                      r::task_queue, s::matching, by::internal},
   {overload_atom::value,       "OverloadNote",                   r::node,      s::node,      by::internal},

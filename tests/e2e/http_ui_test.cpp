@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "harness.hpp"
 #include "http_client.hpp"
@@ -97,8 +98,30 @@ TEST_CASE("http: web UI in headless chromium shows a started workflow") {
   render(chromium, profile, base + "#/workflow/default/ui-wf-1",
          (shots / "http-ui-workflow.png").string());
 
-  auto running = render(chromium, profile, base + "#/workflow/default/ui-wf-2");
-  CHECK_MESSAGE(contains(running, R"(<span class="status Running">Running</span>)"), running);
+  // Live: the page of the run waiting for its signal, open while the run is approved: the
+  // signal's events are appended from the event stream (class "live": no reload) and the status
+  // turns Completed. The signal goes once the page's stream is open (the gauge on /metrics).
+  auto streams_open = [&] {
+    auto m = http_get(http, "/metrics").body;
+    return m.find("chronicle_http_event_streams{node=\"node1\"} 1") != std::string::npos;
+  };
+  REQUIRE(!streams_open());
+  process page_proc(chromium, {"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--user-data-dir=" + profile.string(), "--virtual-time-budget=5000",
+                               "--dump-dom", base + "#/workflow/default/ui-wf-2"},
+                    (dir.path() / "chromium-live.log").string());
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!streams_open() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  REQUIRE_MESSAGE(streams_open(), page_proc.output());
+  auto approved = http_post(http, api + "/ui-wf-2/signal/approve", R"("Cy")");
+  CHECK_MESSAGE(approved.status == 200, approved.body);
+  REQUIRE(page_proc.wait_exit(60s) == 0);
+  auto live = page_proc.output();
+  CHECK_MESSAGE(contains(live, R"(class="signal live")"), live);
+  CHECK_MESSAGE(contains(live, R"(class="workflow live")"), live);
+  CHECK_MESSAGE(contains(live, R"(<span class="status Completed">Completed</span>)"), live);
+  CHECK_MESSAGE(contains(live, "approved_by"), live);  // the result, read once the run closed
 
   auto cluster = render(chromium, profile, base + "#/cluster");
   CHECK_MESSAGE(contains(cluster, R"(id="shard-map")"), cluster);

@@ -2,7 +2,6 @@
 'use strict';
 
 const app = document.getElementById('app');
-let refreshTimer = null;
 
 // ---- helpers ------------------------------------------------------------------------------------
 
@@ -44,7 +43,7 @@ async function api(path, options) {
 }
 
 function showSignIn(why) {
-  clearTimeout(refreshTimer);
+  stopLive();
   const input = h('input', { type: 'password', id: 'api-key', placeholder: 'chr_…', size: 50,
                              autocomplete: 'off' });
   const form = h('form', {
@@ -200,20 +199,20 @@ function eventClass(type) {
   return 'workflow';
 }
 
-function timeline(events) {
-  if (!events.length) return h('p', { class: 'muted' }, 'No events.');
-  const t0 = Number(events[0].event_time_ms);
-  return h('ol', { class: 'timeline', id: 'history' }, events.map(ev => {
-    const attrs = Object.entries(ev).find(([k]) => !['event_id', 'event_time_ms', 'event_type'].includes(k));
-    const offset = ((Number(ev.event_time_ms) - t0) / 1000).toFixed(3);
-    return h('li', { class: eventClass(ev.event_type) },
-      h('div', { class: 'event-head' },
-        h('span', { class: 'event-id' }, ev.event_id),
-        h('span', { class: 'event-type' }, eventText(ev.event_type)),
-        h('span', { class: 'event-time', title: time(ev.event_time_ms) }, '+' + offset + ' s')),
-      attrs ? h('div', { class: 'attrs mono' }, Object.entries(compact(attrs[1])).map(([k, v]) =>
-        h('span', {}, h('span', { class: 'muted' }, k + ' '), JSON.stringify(v)))) : null);
-  }));
+function eventItem(ev, t0, live) {
+  const attrs = Object.entries(ev).find(([k]) => !['event_id', 'event_time_ms', 'event_type'].includes(k));
+  const offset = ((Number(ev.event_time_ms) - t0) / 1000).toFixed(3);
+  return h('li', { class: eventClass(ev.event_type) + (live ? ' live' : ''), 'data-event-id': ev.event_id },
+    h('div', { class: 'event-head' },
+      h('span', { class: 'event-id' }, ev.event_id),
+      h('span', { class: 'event-type' }, eventText(ev.event_type)),
+      h('span', { class: 'event-time', title: time(ev.event_time_ms) }, '+' + offset + ' s')),
+    attrs ? h('div', { class: 'attrs mono' }, Object.entries(compact(attrs[1])).map(([k, v]) =>
+      h('span', {}, h('span', { class: 'muted' }, k + ' '), JSON.stringify(v)))) : null);
+}
+
+function timeline(events, t0) {
+  return h('ol', { class: 'timeline', id: 'history' }, events.map(ev => eventItem(ev, t0, false)));
 }
 
 function actions(ns, wid, d) {
@@ -243,23 +242,15 @@ function actions(ns, wid, d) {
     } }, 'Terminate'));
 }
 
-async function workflowPage(ns, wid) {
-  const base = nsBase(ns) + '/' + encodeURIComponent(wid);
-  let d, hist, result = null;
-  try {
-    [d, hist] = await Promise.all([api(base), api(base + '/history')]);
-    if (statusText(d.status) !== 'Running') result = await api(base + '/result');
-  } catch (err) {
-    showError('Workflow ' + wid, err);
-    return;
-  }
+// The summary, actions and pending work of a run (re-rendered while the page follows it).
+function details(ns, wid, d, result) {
   const summary = h('dl', { class: 'summary' },
     h('dt', {}, 'Workflow ID'), h('dd', { class: 'mono', id: 'workflow-id' }, d.workflow_id),
     h('dt', {}, 'Run ID'), h('dd', { class: 'mono' }, d.run_id),
     h('dt', {}, 'Namespace'), h('dd', {}, d.namespace),
     h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
     h('dt', {}, 'Task queue'), h('dd', {}, d.task_queue),
-    h('dt', {}, 'Status'), h('dd', {}, statusBadge(d.status)),
+    h('dt', {}, 'Status'), h('dd', { id: 'status' }, statusBadge(d.status)),
     h('dt', {}, 'Started (UTC)'), h('dd', {}, time(d.start_time_ms)),
     h('dt', {}, 'Closed (UTC)'), h('dd', {}, time(d.close_time_ms)),
     h('dt', {}, 'History length'), h('dd', {}, d.history_length),
@@ -272,6 +263,8 @@ async function workflowPage(ns, wid) {
       h('dd', {}, workflowLink(d.parent.namespace || ns, d.parent.workflow_id))] : null,
     d.continued_from_run_id ? [h('dt', {}, 'Continued from run'),
       h('dd', { class: 'mono' }, d.continued_from_run_id)] : null,
+    d.continued_to_run_id ? [h('dt', {}, 'Continued as run'),
+      h('dd', { class: 'mono' }, d.continued_to_run_id)] : null,
     result && 'result' in result ? [h('dt', {}, 'Result'), h('dd', {}, json(result.result))] : null,
     result && failureText(result.failure) ? [h('dt', {}, 'Failure'),
       h('dd', { class: 'mono' }, failureText(result.failure))] : null);
@@ -290,23 +283,105 @@ async function workflowPage(ns, wid) {
   const children = d.pending_children.map(c => h('tr', {},
     h('td', { class: 'mono' }, workflowLink(ns, c.workflow_id)), h('td', { class: 'mono' }, c.run_id || '-'),
     h('td', {}, c.workflow_type), h('td', {}, c.state), h('td', {}, c.initiated_event_id)));
-
-  show(h('p', {}, h('a', { href: '#/workflows?ns=' + encodeURIComponent(ns) }, '← Workflows')),
-    h('h1', {}, 'Workflow ', h('span', { class: 'mono' }, d.workflow_id)),
-    actions(ns, wid, d),
-    summary,
+  return [actions(ns, wid, d), summary,
     h('h2', {}, 'Pending activities'),
     table(['Activity ID', 'Type', 'State', 'Attempt', 'Last failure', 'Last heartbeat', 'Next attempt',
            'Worker'], activities, 'None.'),
     h('h2', {}, 'Pending timers'),
     table(['Timer ID', 'Fires at (UTC)', 'Started event'], timers, 'None.'),
     h('h2', {}, 'Pending child workflows'),
-    table(['Workflow ID', 'Run ID', 'Type', 'State', 'Initiated event'], children, 'None.'),
-    h('h2', {}, 'Event history (' + hist.events.length + ' events)'),
-    timeline(hist.events));
-  if (statusText(d.status) === 'Running') {
-    const here = location.hash;
-    refreshTimer = setTimeout(() => { if (location.hash === here) route(); }, 3000);
+    table(['Workflow ID', 'Run ID', 'Type', 'State', 'Initiated event'], children, 'None.')];
+}
+
+let liveStream = null;  // how the workflow page follows its run (EventSource or long polls)
+
+function stopLive() {
+  if (liveStream) liveStream.close();
+  liveStream = null;
+}
+
+async function workflowPage(ns, wid) {
+  const base = nsBase(ns) + '/' + encodeURIComponent(wid);
+  let d, hist, result = null;
+  try {
+    [d, hist] = await Promise.all([api(base), api(base + '/history')]);
+    if (statusText(d.status) !== 'Running') result = await api(base + '/result');
+  } catch (err) {
+    showError('Workflow ' + wid, err);
+    return;
+  }
+  const here = location.hash;
+  const t0 = hist.events.length ? Number(hist.events[0].event_time_ms) : Date.now();
+  const info = h('div', { id: 'details' }, details(ns, wid, d, result));
+  const count = h('span', { id: 'event-count' }, hist.events.length);
+  const state = h('span', { id: 'live-state', class: 'muted' });
+  const list = timeline(hist.events, t0);
+  show(h('p', {}, h('a', { href: '#/workflows?ns=' + encodeURIComponent(ns) }, '← Workflows')),
+    h('h1', {}, 'Workflow ', h('span', { class: 'mono' }, d.workflow_id)),
+    info,
+    h('h2', {}, 'Event history (', count, ' events) ', state),
+    list);
+  if (statusText(d.status) !== 'Running') return;
+
+  // Live: the run's events after the last one shown, as server-sent events (EventSource resumes
+  // after the last one received when the connection drops), or, when an API key must be sent
+  // (EventSource cannot send an Authorization header), as long polls of the history after the
+  // last one; the details are read again, at most every half second, while events come; the
+  // run's close event ends it.
+  const last = hist.events.length ? hist.events[hist.events.length - 1].event_id : 0;
+  const runQuery = 'run_id=' + encodeURIComponent(d.run_id);
+  let refresh = null;
+  const reread = async () => {
+    refresh = null;
+    try {
+      const nd = await api(base + '?' + runQuery);
+      const closed = statusText(nd.status) !== 'Running';
+      const nr = closed ? await api(base + '/result?' + runQuery) : null;
+      if (location.hash === here) info.replaceChildren(...details(ns, wid, nd, nr).filter(Boolean));
+    } catch (err) { /* the next event reads again */ }
+  };
+  // Shows one event; true once it closed the run.
+  const onEvent = ev => {
+    if (list.querySelector('[data-event-id="' + ev.event_id + '"]')) return false;
+    list.append(eventItem(ev, t0, true));
+    count.textContent = list.children.length;
+    if (/WORKFLOW_EXECUTION_(COMPLETED|FAILED|TIMED_OUT|CANCELED|TERMINATED|CONTINUED_AS_NEW)$/.test(ev.event_type)) {
+      state.textContent = '';
+      clearTimeout(refresh);
+      reread();
+      return true;
+    }
+    if (!refresh) refresh = setTimeout(reread, 500);
+    return false;
+  };
+  state.textContent = '· live';
+  if (!apiKey()) {
+    const es = new EventSource(base + '/events?' + runQuery + '&after=' + last);
+    liveStream = es;
+    es.onmessage = msg => {
+      if (location.hash !== here || onEvent(JSON.parse(msg.data))) es.close();
+    };
+    es.onerror = () => { state.textContent = es.readyState === EventSource.CLOSED ? '' : '· reconnecting…'; };
+    es.onopen = () => { state.textContent = '· live'; };
+    return;
+  }
+  const poll = { stopped: false, close() { this.stopped = true; } };
+  liveStream = poll;
+  let after = last;
+  while (!poll.stopped && location.hash === here) {
+    try {
+      const r = await api(base + '/history?' + runQuery + '&after=' + after + '&wait=true&timeout_ms=15000');
+      state.textContent = '· live';
+      for (const ev of r.events) {
+        after = ev.event_id;
+        if (onEvent(ev)) poll.close();
+      }
+      if (statusText(r.status) !== 'Running' && after >= r.last_event_id) poll.close();
+    } catch (err) {
+      if (err.signIn) return;
+      state.textContent = '· reconnecting…';
+      await new Promise(done => setTimeout(done, 2000));
+    }
   }
 }
 
@@ -354,8 +429,8 @@ async function metricsPage() {
 // ---- routing ------------------------------------------------------------------------------------
 
 function route() {
-  clearTimeout(refreshTimer);
   signOutLink();
+  stopLive();
   const hash = location.hash.replace(/^#/, '') || '/workflows';
   const [path, query] = hash.split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);

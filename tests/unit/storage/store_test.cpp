@@ -76,6 +76,33 @@ TEST_CASE("history batches are read back in event order") {
   CHECK(out[0].event_time_ms() == 1001);
 }
 
+TEST_CASE("history after an event starts inside the record holding the next event") {
+  temp_dir dir;
+  auto s = open_store(dir);
+  run_key run{1, "default", "wf", "r1"};
+  run_key before{1, "default", "wf", "r0"};   // sorts before run: never read
+  run_key after{1, "default", "wf", "r10"};   // run's ID as a prefix: never read
+  write_batch b;
+  b.append_history(before, events(1, 50));
+  b.append_history(after, events(1, 50));
+  for (auto [first, last] : {std::pair{1, 4}, std::pair{5, 9}, std::pair{10, 12}})
+    b.append_history(run, events(first, last));
+  REQUIRE(s->write(b).ok());
+  std::vector<pb::HistoryEvent> out;
+  REQUIRE(s->read_history_after(run, 0, &out).ok());
+  CHECK(out.size() == 12);
+  REQUIRE(s->read_history_after(run, 6, &out).ok());
+  CHECK(ids(out) == std::vector<int64_t>{7, 8, 9, 10, 11, 12});
+  REQUIRE(s->read_history_after(run, 9, &out).ok());
+  CHECK(ids(out) == std::vector<int64_t>{10, 11, 12});
+  REQUIRE(s->read_history_after(run, 12, &out).ok());
+  CHECK(out.empty());
+  REQUIRE(s->read_history_after(run, 500, &out).ok());
+  CHECK(out.empty());
+  REQUIRE(s->read_history_after({1, "default", "nobody", "r"}, 3, &out).ok());
+  CHECK(out.empty());
+}
+
 TEST_CASE("history of an unknown run is empty") {
   temp_dir dir;
   auto s = open_store(dir);
