@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,10 +35,15 @@ public:
   void set_fenced(const std::string& name, std::string why);
   // Whether replication traffic to and from `name` is dropped.
   bool fenced(const std::string& name) const;
+  // A peer refuses this node's replication traffic (this node's data dir was wiped): its
+  // replicas know no leader, so routing asks the other replicas instead.
+  void set_refused(bool refused) { refused_.store(refused); }
+  [[nodiscard]] bool refused() const { return refused_.load(); }
 
 private:
   mutable std::mutex mtx_;
   std::map<std::string, peer_info> peers_;
+  std::atomic<bool> refused_{false};
 };
 
 }  // namespace chronicle

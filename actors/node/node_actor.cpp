@@ -182,9 +182,11 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         auto& st = self->state;
         if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse")) {
           check_incarnation(*st.env, m.name, resp->incarnation());
-          if (!resp->replication_refused().empty())
+          if (!resp->replication_refused().empty()) {
+            st.env->peers->set_refused(true);
             spdlog::error("peer {} refuses this node's replication traffic: {}", m.name,
                           resp->replication_refused());
+          }
         }
         st.connecting[m.name] = false;
         st.backoff_ms[m.name] = 0;

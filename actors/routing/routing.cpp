@@ -33,14 +33,20 @@ placement place_shard(const node_env& env, uint32_t shard) {
   // Replicated: to the leader this node knows. When none is known (an election) or the leader's
   // node is unreachable, to this node's replica, which holds the request until a leader is
   // known (actors/shard/shard_actor.cpp); a node without a replica asks the first one that is up.
+  // A node whose replicas are fenced out (its data dir was wiped: node_actor.cpp) asks the other
+  // replicas.
+  bool local = env.owns_shard(shard) && !env.peers->refused();
   auto leader = env.member_by_id(env.shard_leader[shard].load());
   if (!leader.empty()) {
     auto p = place_on(env, leader, what);
-    if (!p.error || !env.owns_shard(shard)) return p;
+    if (!p.error || !local) return p;
   }
-  if (env.owns_shard(shard)) return placement{true, {}, {}};
+  if (local) return placement{true, {}, {}};
   placement last;
+  last.error = make_error(errc::unavailable, what + " unavailable: this node's replica is fenced "
+                                                    "out and no other replica is up");
   for (auto& replica : env.placement.at(shard).replicas) {
+    if (replica == env.config.name) continue;
     last = place_on(env, replica, what);
     if (!last.error) return last;
   }
