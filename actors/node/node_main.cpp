@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
 
   memory_releaser releaser;  // gives memory freed by passivation back to the OS
   if (config->api_keys.open())
-    spdlog::warn("no api_keys configured: every client may do everything (docs/security.md)");
+    spdlog::info("no api_keys configured: every client may do everything (docs/security.md)");
   int sig = 0;
   while ((sig = wait_for_stop_signal(stop_signals)) == SIGHUP)
     reload(config_path, *env, gateway.get());
