@@ -120,7 +120,7 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
              state_machine sm)
     : options_(std::move(options)),
       sm_(std::move(sm)),
-      io_(io_options{options_.id, "n" + std::to_string(options_.id), options_.hold_results,
+      io_(io_options{options_.id, std::string("n") + std::to_string(options_.id), options_.hold_results,
                      options_.drop_stale_results, options_.cap_results},
           store, net, time),
       raft_(std::make_unique<struct raft>()) {
@@ -149,7 +149,7 @@ status group::start() {
   io_.attach(raft_.get());
   io_.after_event = [this] { after_event(); };
   if (raft_init(raft_.get(), io_.raw(), &fsm_, options_.id,
-                ("n" + std::to_string(options_.id)).c_str()) != 0)
+                (std::string("n") + std::to_string(options_.id)).c_str()) != 0)
     return status::error;
   started_ = true;
   raft_set_election_timeout(raft_.get(), options_.election_timeout_ms);
@@ -162,7 +162,7 @@ status group::start() {
   raft_configuration conf;
   raft_configuration_init(&conf);
   for (const auto& m : options_.members) {
-    std::string address = m.address.empty() ? "n" + std::to_string(m.id) : m.address;
+    std::string address = m.address.empty() ? std::string("n") + std::to_string(m.id) : m.address;
     if (raft_configuration_add(&conf, m.id, address.c_str(), RAFT_VOTER) != 0) {
       raft_configuration_close(&conf);
       return status::error;

@@ -433,7 +433,7 @@ class simulator {
     if (target < 0 || chance(0.05)) target = rnd(0, cfg_.replicas - 1);
     node& n = *nodes_[target];
     if (n.up) {
-      std::string entry = "p" + std::to_string(++res_.proposals) + "@n" + std::to_string(n.id);
+      std::string entry = std::string("p").append(std::to_string(++res_.proposals)) + "@n" + std::to_string(n.id);
       bool after_heal = healed_;
       int i = target;
       n.inc->g->propose(entry, [this, i, entry, after_heal](cr::status s, uint64_t index) {

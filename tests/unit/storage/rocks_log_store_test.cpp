@@ -26,7 +26,8 @@ stored_entry entry(uint64_t term, const std::string& data, uint16_t type = 1) {
 
 std::vector<stored_entry> entries(uint64_t term, uint64_t first, uint64_t last) {
   std::vector<stored_entry> out;
-  for (uint64_t i = first; i <= last; ++i) out.push_back(entry(term, "e" + std::to_string(i)));
+  for (uint64_t i = first; i <= last; ++i)
+    out.push_back(entry(term, std::string("e").append(std::to_string(i))));
   return out;
 }
 
@@ -97,7 +98,7 @@ TEST_CASE("rocks log store: term - vote and entries survive reopen - completions
   CHECK(st.start_index == 1);
   REQUIRE(st.entries.size() == 101);
   CHECK(st.entries[0] == entry(1, "conf", 3));
-  for (uint64_t i = 2; i <= 101; ++i) CHECK(st.entries[i - 1] == entry(4, "e" + std::to_string(i)));
+  for (uint64_t i = 2; i <= 101; ++i) CHECK(st.entries[i - 1] == entry(4, std::string("e").append(std::to_string(i))));
   // set_term clears the vote, durably.
   REQUIRE(log.set_term(5));
   db.reset();
