@@ -105,27 +105,19 @@ struct store::impl {
   // past the prefix (upper bound plus an explicit check).
   status scan(table t, const std::string& prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const {
-    rocksdb::ReadOptions ro;
-    auto upper = keys::prefix_successor(prefix);
-    rocksdb::Slice upper_slice;
-    if (upper) {
-      upper_slice = rocksdb::Slice(*upper);
-      ro.iterate_upper_bound = &upper_slice;
-    }
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf(t)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (!fn(it->key().ToStringView(), it->value().ToStringView())) return {};
-    }
-    if (!it->status().ok())
-      return status::error(std::string("RocksDB scan of ") + keys::table_name(t) +
-                           " failed: " + it->status().ToString());
-    return {};
+    return scan_at(t, prefix, nullptr, fn);
   }
 
   // Like scan, but starts at the last key of `prefix` at or before `from` (the record that may
   // hold `from`'s data; the first key of `prefix` when none is).
   status scan_from(table t, const std::string& prefix, const std::string& from,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    return scan_at(t, prefix, &from, fn);
+  }
+
+  // scan (from == nullptr) and scan_from.
+  status scan_at(table t, const std::string& prefix, const std::string* from,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
     rocksdb::ReadOptions ro;
     auto upper = keys::prefix_successor(prefix);
     rocksdb::Slice upper_slice;
@@ -134,8 +126,8 @@ struct store::impl {
       ro.iterate_upper_bound = &upper_slice;
     }
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf(t)));
-    it->SeekForPrev(from);
-    if (!it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
+    if (from) it->SeekForPrev(*from);
+    if (!from || !it->Valid() || !it->key().starts_with(prefix)) it->Seek(prefix);
     for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
       if (!fn(it->key().ToStringView(), it->value().ToStringView())) return {};
     }
