@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace chronicle::testing {
 
@@ -21,8 +23,11 @@ struct http_response {
 
 // Sends one request to 127.0.0.1:port. Send errors are ignored (a 413 may cut the upload short):
 // the answer is read anyway.
-inline http_response http_call(uint16_t port, boost::beast::http::verb method,
-                               const std::string& target, const std::string& body = {}) {
+// `headers`: extra request header fields (name, value).
+inline http_response http_call(
+  uint16_t port, boost::beast::http::verb method, const std::string& target,
+  const std::string& body = {},
+  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   namespace beast = boost::beast;
   namespace bhttp = beast::http;
   namespace net = boost::asio;
@@ -34,6 +39,7 @@ inline http_response http_call(uint16_t port, boost::beast::http::verb method,
   bhttp::request<bhttp::string_body> req{method, target, 11};
   req.set(bhttp::field::host, "127.0.0.1");
   req.set(bhttp::field::content_type, "application/json");
+  for (auto& [name, value] : headers) req.set(name, value);
   req.body() = body;
   req.prepare_payload();
   bhttp::write(sock, req, ec);

@@ -30,34 +30,11 @@ struct http_node : single_node {
     : single_node("http_port: " + std::to_string(port) + "\n"), http(port) {}
 };
 
-struct sse_answer {
-  unsigned status = 0;
-  std::string content_type;
-  std::string body;
-};
-
 // Reads a whole event stream (the gateway ends it after the run's close event).
-sse_answer read_events(uint16_t port, const std::string& target, const std::string& last_id = {}) {
-  namespace beast = boost::beast;
-  namespace bhttp = beast::http;
-  namespace net = boost::asio;
-  net::io_context ioc;
-  net::ip::tcp::socket sock{ioc};
-  beast::error_code ec;
-  sock.connect(net::ip::tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
-  if (ec) return {};
-  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
-  req.set(bhttp::field::host, "127.0.0.1");
-  req.set(bhttp::field::accept, "text/event-stream");
-  if (!last_id.empty()) req.set("Last-Event-ID", last_id);
-  bhttp::write(sock, req, ec);
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  bhttp::read(sock, buffer, parser, ec);
-  if (ec) return {};
-  auto& res = parser.get();
-  return {res.result_int(), std::string(res[bhttp::field::content_type]), res.body()};
+http_response read_events(uint16_t port, const std::string& target, const std::string& last_id = {}) {
+  std::vector<std::pair<std::string, std::string>> headers{{"Accept", "text/event-stream"}};
+  if (!last_id.empty()) headers.emplace_back("Last-Event-ID", last_id);
+  return http_call(port, boost::beast::http::verb::get, target, {}, headers);
 }
 
 // The "id:" of each message and its data's event_id, which must agree; "data:" lines parse.
