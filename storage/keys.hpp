@@ -70,6 +70,9 @@ inline constexpr std::string_view meta_schema_version = "schema_version";
 inline constexpr std::string_view meta_incarnation = "incarnation";
 // "peer_incarnation/<member>" -> u64: the incarnation this node first saw each peer with.
 inline constexpr std::string_view meta_peer_incarnation = "peer_incarnation/";
+// "raft_identity" -> u64: 1 founding member (Raft ID = position in the member list), 2 joined
+// (Raft ID drawn from the name and incarnation: the data dir was created after the cluster).
+inline constexpr std::string_view meta_raft_identity = "raft_identity";
 inline constexpr uint32_t schema_version = 3;
 
 // Fixed-width big-endian integers.

@@ -501,21 +501,21 @@ status store::count_runs(uint32_t shard, uint64_t* open, uint64_t* closed) const
 namespace chronicle::storage {
 
 uint64_t store::peer_incarnation(const std::string& name, status* st) const {
-  auto v = impl_->get(table::meta, std::string(keys::meta_peer_incarnation) + name, st);
-  if (!st->ok() || !v) return 0;
-  auto n = keys::decode_u64(*v);
-  return n ? *n : 0;
+  return impl_->meta_u64(std::string(keys::meta_peer_incarnation) + name, st);
 }
 
 status store::set_peer_incarnation(const std::string& name, uint64_t incarnation) {
-  std::string bytes;
-  keys::put_u64(&bytes, incarnation);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  auto s = impl_->db->Put(wo, impl_->cf(table::meta),
-                          std::string(keys::meta_peer_incarnation) + name, bytes);
-  if (!s.ok()) return status::error("cannot record the incarnation of " + name + ": " + s.ToString());
-  return {};
+  return impl_->set_meta_u64(std::string(keys::meta_peer_incarnation) + name, incarnation,
+                        "the incarnation of " + name);
+}
+
+uint64_t store::raft_identity(status* st) const {
+  return impl_->meta_u64(std::string(keys::meta_raft_identity), st);
+}
+
+status store::set_raft_identity(uint64_t identity) {
+  return impl_->set_meta_u64(std::string(keys::meta_raft_identity), identity,
+                        "this node's raft identity");
 }
 
 }  // namespace chronicle::storage

@@ -228,6 +228,10 @@ public:
   // The incarnation recorded for member `name` (0: none yet) / records it (synced).
   uint64_t peer_incarnation(const std::string& name, status* st) const;
   status set_peer_incarnation(const std::string& name, uint64_t incarnation);
+  // How this data dir's replicas name themselves in the shards' Raft groups (0: not decided
+  // yet; actors/node/membership.hpp raft_identity) / records it (synced).
+  uint64_t raft_identity(status* st) const;
+  status set_raft_identity(uint64_t identity);
 
   // RocksDB's memory: the block cache every column family shares (data, index and filter blocks,
   // and the memtables' reservation), the memtables against their budget (part of the cache), and

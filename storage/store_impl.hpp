@@ -161,6 +161,23 @@ struct store::impl {
   status upgrade_visibility_indexes(uint32_t from_version);
 
   // Reads num_shards and schema_version; records them on first open; upgrades schemas 1 and 2.
+  // A u64 record of the meta table (0 when absent), and its synced write.
+  uint64_t meta_u64(const std::string& key, status* st) const {
+    auto v = get(table::meta, key, st);
+    if (!st->ok() || !v) return 0;
+    auto n = keys::decode_u64(*v);
+    return n ? *n : 0;
+  }
+  status set_meta_u64(const std::string& key, uint64_t value, const std::string& what) {
+    std::string bytes;
+    keys::put_u64(&bytes, value);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    auto s = db->Put(wo, cf(table::meta), key, bytes);
+    if (!s.ok()) return status::error("cannot record " + what + ": " + s.ToString());
+    return {};
+  }
+
   // Reads this data dir's incarnation, drawing and recording (synced) one when there is none.
   status ensure_incarnation(uint64_t* out) {
     status st;

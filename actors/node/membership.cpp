@@ -47,4 +47,23 @@ bool membership::fenced(const std::string& name) const {
   return it != peers_.end() && !it->second.fenced.empty();
 }
 
+void membership::set_raft_id(const std::string& name, uint64_t id) {
+  std::lock_guard lock(mtx_);
+  peers_[name].raft_id = id;
+}
+
+uint64_t membership::raft_id(const std::string& name) const {
+  std::lock_guard lock(mtx_);
+  auto it = peers_.find(name);
+  return it == peers_.end() ? 0 : it->second.raft_id;
+}
+
+std::string membership::raft_member(uint64_t id) const {
+  if (id == 0) return {};
+  std::lock_guard lock(mtx_);
+  for (auto& [name, p] : peers_)
+    if (p.raft_id == id) return name;
+  return {};
+}
+
 }  // namespace chronicle

@@ -22,6 +22,8 @@ struct peer_info {
   // takes no part in the shards' Raft groups (its votes and acknowledgements would count for a
   // log it no longer has): the reason.
   std::string fenced;
+  // The Raft ID the peer's replicas use, as it announced it in its handshake (0: not yet).
+  uint64_t raft_id = 0;
 };
 
 class membership {
@@ -35,6 +37,14 @@ public:
   void set_fenced(const std::string& name, std::string why);
   // Whether replication traffic to and from `name` is dropped.
   bool fenced(const std::string& name) const;
+  // Raft identities (docs/replication.md "Wiped nodes"): the ID a peer announced (validated by
+  // the node actor), the member that announced `id` ("" none), and this node's own (0: not
+  // decided yet, so its replicas wait).
+  void set_raft_id(const std::string& name, uint64_t id);
+  std::string raft_member(uint64_t id) const;
+  uint64_t raft_id(const std::string& name) const;
+  void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }
+  [[nodiscard]] uint64_t own_raft_id() const { return own_raft_id_.load(); }
   // A peer refuses this node's replication traffic (this node's data dir was wiped): its
   // replicas know no leader, so routing asks the other replicas instead.
   void set_refused(bool refused) { refused_.store(refused); }
@@ -44,6 +54,7 @@ private:
   mutable std::mutex mtx_;
   std::map<std::string, peer_info> peers_;
   std::atomic<bool> refused_{false};
+  std::atomic<uint64_t> own_raft_id_{0};
 };
 
 }  // namespace chronicle

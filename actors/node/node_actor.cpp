@@ -54,6 +54,7 @@ pb::HelloRequest make_hello(const node_env& env) {
   auto& c = env.config;
   pb::HelloRequest hello;
   hello.set_incarnation(env.store->incarnation());
+  hello.set_raft_id(env.peers->own_raft_id());
   hello.set_node(c.name);
   hello.set_num_shards(c.num_shards);
   hello.set_replication_factor(c.replication_factor);
@@ -91,10 +92,11 @@ void connect_peer(self_ptr self, const member_config& m);
 
 // A peer's data dir, as its handshake names it (incarnation, storage/store.hpp), against the one
 // this node first saw it with. Another one means the peer was wiped (or replaced) and restarted:
-// its Raft state is gone, so with replication its votes and acknowledgements would count for a
-// log it no longer has (an acknowledged write could be lost). Its replication traffic is then
-// dropped both ways (membership::fenced) until its old data dir is back; re-adding it as a new
-// member (membership changes of the groups) is not built yet (docs/replication.md).
+// its Raft state is gone, so with replication its votes and acknowledgements under its old Raft
+// ID would count for a log it no longer has (an acknowledged write could be lost). That ID is
+// then fenced (membership::fenced: its traffic is dropped both ways) until the old data dir is
+// back; the peer takes part again under a new, joined Raft ID, which the shards' leaders add to
+// their groups as a new member (decide_identity, actors/shard/replica.cpp).
 void check_incarnation(const node_env& env, const std::string& peer, uint64_t incarnation) {
   if (incarnation == 0) return;
   storage::status st;
@@ -119,10 +121,87 @@ void check_incarnation(const node_env& env, const std::string& peer, uint64_t in
   if (!env.replicated() || was) return;
   auto why = "its data dir was wiped or replaced (incarnation " + std::to_string(incarnation)
              + ", known as " + std::to_string(known)
-             + "): it takes no part in the shards' Raft groups until its old data dir is back "
-               "(re-adding it as a new member is not built yet)";
+             + "): its old Raft ID takes no part in the shards' groups any more; it rejoins "
+               "them as a new member";
   env.peers->set_fenced(peer, why);
-  spdlog::error("peer {}: {}", peer, why);
+  spdlog::warn("peer {}: {}", peer, why);
+}
+
+// Records the Raft ID a peer announced, when it is one the peer may use: its founding ID while
+// its data dir is the one first seen, or the joined ID of the incarnation it presented.
+void record_raft_id(const node_env& env, const std::string& peer, uint64_t id,
+                    uint64_t incarnation) {
+  if (id == 0 || !env.replicated()) return;
+  bool founding = id == env.member_id(peer);
+  bool ok = (founding && !env.peers->fenced(peer))
+            || (incarnation != 0 && id == node_env::joined_raft_id(peer, incarnation));
+  if (!ok) {
+    spdlog::error("peer {} announced Raft ID {}, which is not its own (its data dir was "
+                  "replaced): its replication traffic is dropped", peer, id);
+    return;
+  }
+  if (env.peers->raft_id(peer) == id) return;
+  env.peers->set_raft_id(peer, id);
+  spdlog::info("peer {} takes part in the shards' Raft groups as {} ({} member)", peer, id,
+               founding ? "founding" : "joined");
+}
+
+constexpr uint64_t identity_founding = 1;
+constexpr uint64_t identity_joined = 2;
+
+// This node's Raft ID from the identity recorded in its data dir. A data dir with no identity
+// but with Raft state (made by a build before identities) is a founding member's. Otherwise the
+// identity is decided by the first peer that answers the handshake (decide_identity).
+void load_identity(const node_env& env) {
+  if (!env.replicated()) return;
+  storage::status st;
+  auto identity = env.store->raft_identity(&st);
+  if (!st.ok()) {
+    spdlog::error("reading this node's raft identity: {}", st.message());
+    return;
+  }
+  for (uint32_t shard = 0; identity == 0 && shard < env.config.num_shards; ++shard)
+    if (env.store->has_raft_state(shard, &st)) identity = identity_founding;
+  if (identity == 0) return;
+  if (auto w = env.store->set_raft_identity(identity); !w.ok()) spdlog::error("{}", w.message());
+  env.peers->set_own_raft_id(identity == identity_joined
+                               ? node_env::joined_raft_id(env.config.name, env.store->incarnation())
+                               : env.member_id(env.config.name));
+}
+
+// A data dir with no identity yet, answered by a peer: a peer that knew this node with another
+// data dir refuses its replication (the data dir was wiped or replaced), so the node joins the
+// groups as a new member; a peer that did not know it (or knew this data dir) means the cluster
+// is being founded. Recorded (synced) before any replica starts, and announced to the peers
+// already greeted.
+void decide_identity(self_ptr self, bool refused) {
+  auto& env = *self->state.env;
+  if (!env.replicated() || env.peers->own_raft_id() != 0) return;
+  auto identity = refused ? identity_joined : identity_founding;
+  if (auto w = env.store->set_raft_identity(identity); !w.ok()) {
+    spdlog::error("{}", w.message());
+    return;
+  }
+  auto id = refused ? node_env::joined_raft_id(env.config.name, env.store->incarnation())
+                    : env.member_id(env.config.name);
+  env.peers->set_own_raft_id(id);
+  if (refused)
+    spdlog::warn("this node's data dir is new to a cluster that knew it: its replicas join the "
+                 "shards' Raft groups as new members (Raft ID {}) and catch up", id);
+  else
+    spdlog::info("this node is a founding member of the shards' Raft groups (Raft ID {})", id);
+  for (auto& m : env.config.members) {
+    if (m.name == env.config.name) continue;
+    auto node = env.peers->peer(m.name);
+    if (!node) continue;
+    self->request(*node, std::chrono::seconds(5), hello_atom::value, encode(make_hello(env)))
+      .then(
+        [=](const std::string& bytes) {
+          if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse"))
+            record_raft_id(*self->state.env, m.name, resp->raft_id(), resp->incarnation());
+        },
+        [](caf::error&) {});  // the next handshake announces it
+  }
 }
 
 void retry_later(self_ptr self, const member_config& m, const std::string& why) {
@@ -182,7 +261,12 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         auto& st = self->state;
         if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse")) {
           check_incarnation(*st.env, m.name, resp->incarnation());
-          if (!resp->replication_refused().empty()) {
+          record_raft_id(*st.env, m.name, resp->raft_id(), resp->incarnation());
+          bool refused = !resp->replication_refused().empty();
+          decide_identity(self, refused);
+          if (refused && st.env->peers->own_raft_id() == st.env->member_id(st.env->config.name)) {
+            // A founding member whose data dir the peer does not know (restored from an old
+            // copy?): its replicas stay out; routing asks the other replicas.
             st.env->peers->set_refused(true);
             spdlog::error("peer {} refuses this node's replication traffic: {}", m.name,
                           resp->replication_refused());
@@ -249,6 +333,7 @@ caf::actor local_server(const node_env& env, const message_kind& entry) {
 
 caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
   self->state.env = env;
+  load_identity(*env);
   // Anything else that arrives (garbage, unknown kinds) is refused with an error, never a crash.
   harden(self, "node");
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -307,6 +392,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       // The peer is (back) up: connect to it now instead of waiting for the backoff.
       if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
       check_incarnation(env, peer->node(), peer->incarnation());
+      record_raft_id(env, peer->node(), peer->raft_id(), peer->incarnation());
       // (A process calling itself this node is not a peer: a single-member cluster has none.)
       if (auto sender = self->current_sender(); sender && peer->node() != env.config.name)
         self->state.greeted.insert(sender->node());
@@ -314,6 +400,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       resp.set_node(env.config.name);
       resp.set_incarnation(env.store->incarnation());
       resp.set_replication_refused(env.peers->info(peer->node()).fenced);
+      resp.set_raft_id(env.peers->own_raft_id());
       return encode(resp);
     },
     [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {
@@ -332,7 +419,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       // A replica of a peer to this node's replica of `shard` (actors/shard/replica.hpp).
       if (authorize_peer(self)) return;
       auto& env = *self->state.env;
-      if (env.peers->fenced(env.member_by_id(from))) return;  // check_incarnation
+      if (!env.raft_peer_ok(from)) return;  // check_incarnation, record_raft_id
       if (shard < env.shards.size() && env.shards[shard])
         self->send(env.shards[shard], atom, shard, from, std::move(bytes));
     },
@@ -430,6 +517,7 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->shard_ready = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
   env->placement = place_shards(*env->ring, env->config.num_shards, env->config.replication_factor);
   env->shard_leader = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
+  env->shard_outside = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
     if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
   // Only now, with every handle in place, may messages flow. Replicated shards start their

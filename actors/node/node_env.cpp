@@ -27,10 +27,36 @@ uint64_t node_env::member_id(const std::string& name) const {
   return it == members.end() ? 0 : static_cast<uint64_t>(it - members.begin()) + 1;
 }
 
+uint64_t node_env::joined_raft_id(const std::string& name, uint64_t incarnation) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 over the name and the incarnation
+  auto mix = [&h](unsigned char c) { h = (h ^ c) * 1099511628211ull; };
+  for (unsigned char c : name) mix(c);
+  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(incarnation >> (8 * i)));
+  return h | (1ull << 63);
+}
+
 const std::string& node_env::member_by_id(uint64_t id) const {
   static const std::string none;
   auto& members = ring->members();
-  return id >= 1 && id <= members.size() ? members[id - 1] : none;
+  if (id >= 1 && id <= members.size()) return members[id - 1];
+  if (id == 0) return none;
+  if (id == peers->own_raft_id()) return config.name;
+  auto name = peers->raft_member(id);
+  auto it = std::find(members.begin(), members.end(), name);
+  return it == members.end() ? none : *it;
+}
+
+bool node_env::raft_peer_ok(uint64_t id) const {
+  auto& name = member_by_id(id);
+  if (name.empty()) return false;
+  if (id > ring->members().size()) return true;  // a joined ID resolves only once announced
+  auto announced = peers->raft_id(name);
+  return !peers->fenced(name) && (announced == 0 || announced == id);
+}
+
+uint64_t node_env::current_raft_id(const std::string& name) const {
+  if (name == config.name) return peers->own_raft_id();
+  return peers->raft_id(name);
 }
 
 bool node_env::owns_shard(uint32_t shard) const {

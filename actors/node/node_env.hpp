@@ -42,11 +42,26 @@ struct node_env {
   // Per shard, replication_factor > 1: the Raft ID of the leader this node knows (0: none),
   // set by the local replica (actors/shard/replica.hpp); read by routing.
   std::unique_ptr<std::atomic<uint64_t>[]> shard_leader;
+  // Per shard, replication_factor > 1: this node's replica is not a voter of its group (a
+  // joined replica before its promotion), so routing asks the other replicas.
+  std::unique_ptr<std::atomic<bool>[]> shard_outside;
 
   [[nodiscard]] bool replicated() const { return config.replication_factor > 1; }
-  // Raft IDs of members: position in the ring's sorted member list, plus one (0: none).
+  // Raft IDs (docs/replication.md "Raft identities"). A founding member's replicas use its
+  // position in the ring's sorted member list, plus one (member_id; 0: not a member). A node
+  // whose data dir was created after the cluster (wiped, replaced) joins the groups as a new
+  // member under joined_raft_id(name, incarnation), which has the top bit set.
   [[nodiscard]] uint64_t member_id(const std::string& name) const;
+  [[nodiscard]] static uint64_t joined_raft_id(const std::string& name, uint64_t incarnation);
+  // The member a Raft ID belongs to ("" none): a founding ID's position, or the member (or this
+  // node) that announced the joined ID.
   [[nodiscard]] const std::string& member_by_id(uint64_t id) const;
+  // Whether Raft traffic to or from `id` may flow: a founding ID only while its member is not
+  // fenced (its data dir is the one first seen) and announced nothing else, a joined ID once
+  // announced.
+  [[nodiscard]] bool raft_peer_ok(uint64_t id) const;
+  // The Raft ID `name` uses now: this node's own, or what a peer announced (0: unknown).
+  [[nodiscard]] uint64_t current_raft_id(const std::string& name) const;
   // Whether this node holds a copy of `shard`: its owner (replication_factor 1) or one of its
   // replicas.
   [[nodiscard]] bool owns_shard(uint32_t shard) const;

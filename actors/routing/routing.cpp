@@ -33,9 +33,9 @@ placement place_shard(const node_env& env, uint32_t shard) {
   // Replicated: to the leader this node knows. When none is known (an election) or the leader's
   // node is unreachable, to this node's replica, which holds the request until a leader is
   // known (actors/shard/shard_actor.cpp); a node without a replica asks the first one that is up.
-  // A node whose replicas are fenced out (its data dir was wiped: node_actor.cpp) asks the other
-  // replicas.
-  bool local = env.owns_shard(shard) && !env.peers->refused();
+  // A node whose replica is not a voter of its group (its data dir was wiped and it is
+  // rejoining: node_actor.cpp, replica.cpp) asks the other replicas.
+  bool local = env.owns_shard(shard) && !env.peers->refused() && !env.shard_outside[shard].load();
   auto leader = env.member_by_id(env.shard_leader[shard].load());
   if (!leader.empty()) {
     auto p = place_on(env, leader, what);

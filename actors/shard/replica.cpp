@@ -35,7 +35,9 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   std::mt19937 rng{std::random_device{}()};
   std::function<void()> tick_fn;
   unsigned tick_ms = 0;
+  unsigned ticks = 0;
   bool serving = false;
+  bool changing = false;  // a membership change this replica started is in flight
   // Work handed over from other threads (committer completions, deferred calls), run in order.
   std::mutex mutex;
   std::deque<std::function<void()>> posted;
@@ -43,9 +45,8 @@ struct shard_replica::parts final : raft::transport, raft::clock {
 
   // raft::transport
   void send(uint64_t to, std::string bytes) override {
-    auto& name = env->member_by_id(to);
-    if (name.empty() || env->peers->fenced(name)) return;  // node_actor.cpp: check_incarnation
-    if (auto peer = env->peers->peer(name))
+    if (!env->raft_peer_ok(to)) return;  // node_actor.cpp: check_incarnation, record_raft_id
+    if (auto peer = env->peers->peer(env->member_by_id(to)))
       self->send(*peer, raft_atom::value, shard, my_id, std::move(bytes));
   }
   // raft::clock
@@ -126,7 +127,6 @@ shard_replica::shard_replica(caf::event_based_actor* self, env_ptr env, uint32_t
   p_->self = self;
   p_->env = std::move(env);
   p_->shard = shard;
-  p_->my_id = p_->env->member_id(p_->env->config.name);
   p_->on_leadership = std::move(on_leadership);
   p_->addr = self->address();
   log_ = std::make_shared<replicated_log>(self->address());
@@ -139,6 +139,8 @@ shard_replica::~shard_replica() {
 bool shard_replica::start() {
   auto& p = *p_;
   auto* parts = p_.get();
+  p.my_id = p.env->peers->own_raft_id();
+  if (p.my_id == 0) return false;  // the node's identity is not decided yet (node_actor.cpp)
   p.log_store = std::make_unique<raft::rocks_log_store>(
     *p.env->store, p.shard, [parts](std::function<void()> fn) { parts->post(std::move(fn)); });
   storage::status st;
@@ -149,8 +151,11 @@ bool shard_replica::start() {
   }
   raft::group_options opts;
   opts.id = p.my_id;
-  for (auto& name : p.env->placement.at(p.shard).replicas)
-    opts.members.push_back(raft::member{p.env->member_id(name), name});
+  // A founding member bootstraps the group of the shard's replicas (the same first entry on
+  // each); a joined one starts empty and waits for the leader to add it (reconcile).
+  if (p.my_id == p.env->member_id(p.env->config.name))
+    for (auto& name : p.env->placement.at(p.shard).replicas)
+      opts.members.push_back(raft::member{p.env->member_id(name), name});
   opts.election_timeout_ms = election_timeout_ms;
   opts.heartbeat_ms = heartbeat_ms;
   opts.snapshot_threshold = snapshot_threshold;
@@ -195,6 +200,7 @@ bool shard_replica::start() {
     spdlog::error("shard {}: its replica did not start ({})", p.shard, raft::to_string(s));
     return false;
   }
+  p.env->shard_outside[p.shard].store(!is_voter(p.my_id));
   return true;
 }
 
@@ -214,6 +220,8 @@ void shard_replica::run_posted() {
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
+  if (++p_->ticks % 10 == 0) reconcile();
+  p_->env->shard_outside[p_->shard].store(!is_voter(p_->my_id));
   p_->self->delayed_send(p_->self, std::chrono::milliseconds(p_->tick_ms), raft_tick_atom::value);
 }
 
@@ -263,6 +271,14 @@ void shard_replica::describe(pb::ShardReplication* out) const {
   out->set_commit_index(p.group->commit_index());
   out->set_applied_index(p.group->applied_index());
   out->set_role(p.group->is_leader() ? "leader" : (p.group->leader_id() ? "follower" : "candidate"));
+  out->set_identity(p.my_id == p.env->member_id(p.env->config.name) ? "founding" : "joined");
+  for (auto& m : p.group->configuration()) {
+    auto now = p.env->current_raft_id(m.address);
+    std::string text = m.address;
+    if (now != 0 && now != m.id) text += " (old)";
+    else if (m.role != raft::role::voter) text += " (joining)";
+    out->add_members(text);
+  }
   raft::shard_digest d;
   if (p.machine && p.machine->digest(&d).ok()) {
     out->set_digest(d.digest);
@@ -274,7 +290,8 @@ void shard_replica::describe(pb::ShardReplication* out) const {
 void shard_replica::transfer_leadership(const std::string& member,
                                         std::function<void(bool)> done) {
   if (!p_->group || !p_->group->is_leader()) return done(false);
-  auto to = member.empty() ? 0 : p_->env->member_id(member);
+  auto to = member.empty() ? 0 : p_->env->current_raft_id(member);
+  if (!member.empty() && !is_voter(to)) return done(false);
   auto started = chronicle::now_ms();
   p_->group->transfer_leadership(to, [shard = p_->shard, started,
                                       done = std::move(done)](raft::status s) {
@@ -289,9 +306,64 @@ void shard_replica::transfer_leadership(const std::string& member,
 bool shard_replica::should_rebalance() const {
   if (!p_->serving) return false;
   auto& preferred = p_->env->placement.at(p_->shard).preferred_leader;
-  return preferred != p_->env->config.name && p_->env->peers->peer(preferred).has_value();
+  return preferred != p_->env->config.name && p_->env->peers->peer(preferred).has_value()
+         && is_voter(p_->env->current_raft_id(preferred));
 }
 
 void shard_replica::post(std::function<void()> fn) { p_->post(std::move(fn)); }
+
+bool shard_replica::is_voter(uint64_t id) const {
+  if (!p_->group || id == 0) return false;
+  for (auto& m : p_->group->configuration())
+    if (m.id == id) return m.role == raft::role::voter;
+  return false;
+}
+
+// The leader moves its group's configuration toward the shard's replicas as they are now, one
+// change at a time: a server whose member answers to another Raft ID now (its data dir was
+// wiped or replaced) is removed, then the member's current ID is added and promoted to voter
+// once libraft has caught its log up. Only members that announced their ID and are up count.
+void shard_replica::reconcile() {
+  auto& p = *p_;
+  if (!p.serving || p.changing || !p.group || p.group->changing()) return;
+  auto conf = p.group->configuration();
+  auto finish = [parts = p_.get()](const char* what, uint64_t id) {
+    parts->changing = true;
+    auto started = chronicle::now_ms();
+    return [parts, what, id, started](raft::status s) {
+      parts->changing = false;
+      auto& name = parts->env->member_by_id(id);
+      if (s == raft::status::ok)
+        spdlog::info("shard {}: {} {} (Raft ID {}) in {} ms", parts->shard, what,
+                     name.empty() ? "a server" : name, id, chronicle::now_ms() - started);
+      else
+        spdlog::warn("shard {}: could not {} {} (Raft ID {}): {}", parts->shard, what,
+                     name.empty() ? "a server" : name, id, raft::to_string(s));
+    };
+  };
+  for (auto& m : conf) {
+    if (m.id == p.my_id) continue;
+    auto now = p.env->current_raft_id(m.address);
+    if (now != 0 && now != m.id) {
+      spdlog::info("shard {}: removing {}'s old Raft ID {} (it answers to {} now)", p.shard,
+                   m.address, m.id, now);
+      return p.group->remove_member(m.id, finish("removed the old replica of", m.id));
+    }
+  }
+  for (auto& name : p.env->placement.at(p.shard).replicas) {
+    if (name == p.env->config.name || !p.env->peers->peer(name)) continue;
+    auto id = p.env->current_raft_id(name);
+    if (id == 0 || !p.env->raft_peer_ok(id)) continue;
+    auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
+    if (it == conf.end()) {
+      spdlog::info("shard {}: adding {} as a new member (Raft ID {})", p.shard, name, id);
+      return p.group->add_member(id, name, finish("added", id));
+    }
+    if (it->role != raft::role::voter) {
+      spdlog::info("shard {}: catching {} up to promote it to voter", p.shard, name);
+      return p.group->promote(id, finish("promoted to voter", id));
+    }
+  }
+}
 
 }  // namespace chronicle

@@ -67,6 +67,9 @@ public:
   void post(std::function<void()> fn);
 
 private:
+  [[nodiscard]] bool is_voter(uint64_t id) const;  // a voter of the group's configuration
+  void reconcile();                                // leader: membership toward the replicas
+
   struct parts;
   std::unique_ptr<parts> p_;
   std::shared_ptr<storage::commit_log> log_;

@@ -345,6 +345,12 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       if (st.ready) return;
       // Replicated: the replica starts; the shard serves once it leads (become_ready).
       if (st.replica) {
+        // A data dir the cluster has not placed yet waits for its Raft identity (node_actor.cpp
+        // decide_identity: the first peer to answer the handshake).
+        if (st.env->peers->own_raft_id() == 0) {
+          self->delayed_send(self, std::chrono::milliseconds(100), recover_atom::value);
+          return;
+        }
         if (!st.replica->start()) self->quit(make_error(errc::internal, "replica did not start"));
         return;
       }

@@ -38,6 +38,11 @@ struct barrier_request {
   group::done_fn done;
 };
 
+struct change_request {
+  struct raft_change req{};
+  std::function<void(status)> done;
+};
+
 struct transfer_request {
   struct raft_transfer req{};
   group* owner = nullptr;
@@ -107,6 +112,13 @@ struct group_callbacks {
     if (done) done(from_raft(rv), rv == 0 ? index : 0);
   }
 
+  static void changed(struct raft_change* req, int rv) {
+    auto* r = static_cast<change_request*>(req->data);
+    auto done = std::move(r->done);
+    delete r;
+    if (done) done(from_raft(rv));
+  }
+
   static void transferred(struct raft_transfer* req) {
     auto* r = static_cast<transfer_request*>(req->data);
     auto done = std::move(r->done);
@@ -168,9 +180,15 @@ status group::start() {
       return status::error;
     }
   }
-  int rv = raft_bootstrap(raft_.get(), &conf);
+  int rv = 0;
+  if (!options_.members.empty()) {  // a joining replica starts with no configuration
+    rv = raft_bootstrap(raft_.get(), &conf);
+    if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+      raft_configuration_close(&conf);
+      return status::error;
+    }
+  }
   raft_configuration_close(&conf);
-  if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) return status::error;
   rv = raft_start(raft_.get());
   if (rv != 0) {
     std::fprintf(stderr, "raft_start: %s (%s)\n", raft_strerror(rv), raft_errmsg(raft_.get()));
@@ -230,6 +248,65 @@ void group::transfer_leadership(uint64_t to, std::function<void(status)> done) {
     delete r;
     if (d) d(from_raft(rv));
   }
+}
+
+namespace {
+
+// Starts a membership change; `call` is the libraft function with the request filled in.
+template <class Call>
+void start_change(bool usable, std::function<void(status)> done, Call call) {
+  if (!usable) {
+    if (done) done(status::shutdown);
+    return;
+  }
+  auto* r = new change_request;
+  r->req.data = r;
+  r->done = std::move(done);
+  int rv = call(&r->req);
+  if (rv != 0) {
+    auto d = std::move(r->done);
+    delete r;
+    if (d) d(from_raft(rv));
+  }
+}
+
+}  // namespace
+
+void group::add_member(uint64_t id, const std::string& address, std::function<void(status)> done) {
+  start_change(started_ && !closed_, std::move(done), [&](struct raft_change* req) {
+    return raft_add(raft_.get(), req, id, address.c_str(), group_callbacks::changed);
+  });
+}
+
+void group::promote(uint64_t id, std::function<void(status)> done) {
+  start_change(started_ && !closed_, std::move(done), [&](struct raft_change* req) {
+    return raft_assign(raft_.get(), req, id, RAFT_VOTER, group_callbacks::changed);
+  });
+}
+
+void group::remove_member(uint64_t id, std::function<void(status)> done) {
+  start_change(started_ && !closed_, std::move(done), [&](struct raft_change* req) {
+    return raft_remove(raft_.get(), req, id, group_callbacks::changed);
+  });
+}
+
+std::vector<config_member> group::configuration() const {
+  std::vector<config_member> out;
+  if (!started_ || closed_) return out;
+  auto& conf = raft_->configuration;
+  for (unsigned i = 0; i < conf.n; ++i) {
+    auto& s = conf.servers[i];
+    out.push_back(config_member{s.id, s.address ? s.address : "",
+                                s.role == RAFT_VOTER     ? role::voter
+                                : s.role == RAFT_STANDBY ? role::standby
+                                                         : role::spare});
+  }
+  return out;
+}
+
+bool group::changing() const {
+  if (!started_ || closed_ || raft_->state != RAFT_LEADER) return false;
+  return raft_->leader_state.change != nullptr || raft_->configuration_uncommitted_index != 0;
 }
 
 void group::receive(uint64_t from, std::string_view bytes) {

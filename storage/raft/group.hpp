@@ -38,9 +38,19 @@ struct member {
   std::string address;
 };
 
+// A server of the group's current configuration (the last one appended, committed or not).
+enum class role { voter, standby, spare };
+struct config_member {
+  uint64_t id = 0;
+  std::string address;
+  raft::role role = role::voter;
+};
+
 struct group_options {
   uint64_t id = 0;
-  std::vector<member> members;  // the initial voters, used to bootstrap an empty store
+  // The initial voters, used to bootstrap an empty store. Empty: a replica joining an existing
+  // group (it waits, with no configuration, until the leader adds it and replicates to it).
+  std::vector<member> members;
   unsigned election_timeout_ms = 1000;
   unsigned heartbeat_ms = 100;
   // A snapshot sent to a follower whose answer is lost is sent again after this long
@@ -78,6 +88,19 @@ class group {
   // Asks the leader to hand over to `to` (0: the most up-to-date follower). done(ok) once
   // another replica leads, else an error.
   void transfer_leadership(uint64_t to, std::function<void(status)> done);
+  // Membership changes (leader only; one at a time: an error while another is in progress).
+  // add: a new server as a spare (no votes, no log); promote: to voter, after the leader has
+  // caught its log up (libraft's catch-up rounds); remove: out of the configuration.
+  // done(ok) once the new configuration is committed.
+  void add_member(uint64_t id, const std::string& address, std::function<void(status)> done);
+  void promote(uint64_t id, std::function<void(status)> done);
+  void remove_member(uint64_t id, std::function<void(status)> done);
+  // The current configuration (empty before a joining replica received one).
+  [[nodiscard]] std::vector<config_member> configuration() const;
+  // A membership change is in progress (proposed and not yet committed, or a promotion still
+  // catching the server up).
+  [[nodiscard]] bool changing() const;
+
   // An encoded message from replica `from`, delivered by the transport's owner.
   void receive(uint64_t from, std::string_view bytes);
 

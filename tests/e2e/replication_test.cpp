@@ -291,7 +291,7 @@ TEST_CASE("replicated shards: a request waiting at a leader that dies is answere
 // killed: node2 and the wiped node3 must not form a majority that answers "not found" for the
 // acknowledged runs. The peers fence the wiped node (no Raft traffic either way); once node1 is
 // back, every acknowledged run is there.
-TEST_CASE("replicated shards: a wiped node takes no part in replication - acknowledged runs survive") {
+TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledged runs survive - it votes again") {
   replicated_cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c1 = cl.connect(0);
@@ -307,7 +307,11 @@ TEST_CASE("replicated shards: a wiped node takes no part in replication - acknow
   ::kill(cl.nodes[1].pid(), SIGCONT);
   cl.start(2);  // node3 with an empty data dir
 
+  // Under its old Raft ID the wiped node would vote with an empty log and help node2 elect
+  // itself without the four acknowledged starts. It is fenced: until node1 is back, nothing
+  // answers "not found".
   REQUIRE(cl.nodes[1].wait_for_output("its data dir was wiped or replaced", 20s));
+  REQUIRE(cl.nodes[2].wait_for_output("join the shards' Raft groups as new members", 20s));
   auto c2 = cl.connect(1);
   c2.set_request_timeout(2s);
   auto until = std::chrono::steady_clock::now() + 8s;
@@ -332,5 +336,42 @@ TEST_CASE("replicated shards: a wiped node takes no part in replication - acknow
     }
     CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
   }
-  CHECK(cl.nodes[2].output().find("refuses this node's replication traffic") != std::string::npos);
+
+  // The leaders replace node3's old Raft ID by its new one: removed, added, caught up, promoted.
+  auto joined = [&] {
+    auto st = c2.cluster_status(true);
+    if (!st) return false;
+    std::set<uint32_t> done;
+    for (auto& n : st->nodes())
+      for (auto& s : n.shards()) {
+        auto& r = s.replication();
+        if (r.role() != "leader") continue;
+        std::set<std::string> members(r.members().begin(), r.members().end());
+        if (members == std::set<std::string>{"node1", "node2", "node3"}) done.insert(s.shard());
+      }
+    return done.size() == test_shards;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 40s;
+  while (!joined() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+  REQUIRE_MESSAGE(joined(), "node3 did not become a voter of every shard's group");
+  auto logs = cl.nodes[0].output() + cl.nodes[1].output();
+  CHECK(logs.find("removed the old replica of node3") != std::string::npos);
+  CHECK(logs.find("promoted to voter node3") != std::string::npos);
+  cl.wait_equal_digests(c2, 3);
+
+  // node3 votes and holds the data: with node1 gone, node2 and node3 serve every shard.
+  cl.nodes[0].kill9();
+  for (auto& id : ids) {
+    caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
+    auto deadline2 = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline2) {
+      d = c2.describe("default", id);
+      if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
+  }
+  auto fresh = ids_led_by(leaders, "node1", 2, "after-");
+  for (auto& id : fresh) CHECK_MESSAGE(start_acknowledged(c2, id, "nobody-serves-this", 30s), id);
+  cl.wait_equal_digests(c2, 2);
 }
