@@ -13,11 +13,12 @@
 //                     ~1 s election timeout), then SIGCONT it: the others elect, the paused
 //                     leader comes back deposed and must not acknowledge anything stale;
 //   --wipe N          N times: SIGSTOP node L for --stop-ms (entries commit on W and K only),
-//                     kill -9 W and delete its data dir, kill -9 K, restart W empty (same name,
-//                     same Raft ID: no incarnations yet, which the issue forbids), SIGCONT L, 3 s
-//                     later restart K. L and the empty W are a majority without the entries only
-//                     W and K held. Expected to lose acknowledged data until incarnations /
-//                     membership changes land; not in ctest, see docs/replication.md;
+//                     kill -9 W and delete its data dir, kill -9 K, restart W empty under the
+//                     same name, SIGCONT L, 3 s later restart K. Under its old Raft ID the empty
+//                     W would let L win elections without the entries only W and K held; its new
+//                     data dir makes it a new member instead (fenced old ID, joined Raft ID,
+//                     caught up and promoted by the leaders: docs/replication.md "Wiped nodes"),
+//                     and its replicas must end with the others' digests;
 // and at the end every shard's replicas must report the same digest at the same applied index
 // (ClusterStatus with_shards: ShardReplication digest / digest_index).
 #include <CLI/CLI.hpp>
@@ -272,7 +273,7 @@ int main(int argc, char** argv) {
   app.add_option("--stop-ms", opts.stop_ms)->check(CLI::Range(100, 600000))->capture_default_str();
   app.add_option("--wipe", opts.wipe,
                  "kill -9 a node, wipe its data dir, restart it, then kill -9 another leader "
-                 "(this many times; no incarnations yet: may lose acknowledged data)")
+                 "(this many times; the wiped node rejoins as a new member)")
     ->check(CLI::Range(0, 1000))->capture_default_str();
   app.add_option("--digest-wait-s", opts.digest_wait_s)->check(CLI::Range(1, 3600))
     ->capture_default_str();
@@ -393,7 +394,7 @@ int main(int argc, char** argv) {
         ++n.kills;
         log("wipe scenario: kill -9 node" + std::to_string(k + 1));
         restart(w);
-        log("wipe scenario: node" + std::to_string(w + 1) + " restarted empty (old Raft ID)");
+        log("wipe scenario: node" + std::to_string(w + 1) + " restarted empty (a new data dir: it rejoins as a new member)");
         cl.cont_node(l);
         mark_down(l, false);
         log("wipe scenario: SIGCONT node" + std::to_string(l + 1));
