@@ -73,6 +73,9 @@ inline constexpr std::string_view meta_peer_incarnation = "peer_incarnation/";
 // "raft_identity" -> u64: 1 founding member (Raft ID = position in the member list), 2 joined
 // (Raft ID drawn from the name and incarnation: the data dir was created after the cluster).
 inline constexpr std::string_view meta_raft_identity = "raft_identity";
+// "raft_founders" -> "node1,node2,node3": the members when the groups were founded (sorted); a
+// founding Raft ID is a position in this list.
+inline constexpr std::string_view meta_raft_founders = "raft_founders";
 inline constexpr uint32_t schema_version = 3;
 
 // Fixed-width big-endian integers.

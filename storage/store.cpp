@@ -513,6 +513,16 @@ uint64_t store::raft_identity(status* st) const {
   return impl_->meta_u64(std::string(keys::meta_raft_identity), st);
 }
 
+std::string store::raft_founders(status* st) const {
+  auto v = impl_->get(table::meta, std::string(keys::meta_raft_founders), st);
+  return st->ok() && v ? *v : std::string{};
+}
+
+status store::set_raft_founders(const std::string& names) {
+  return impl_->set_meta(std::string(keys::meta_raft_founders), names,
+                         "the founding members");
+}
+
 status store::set_raft_identity(uint64_t identity) {
   return impl_->set_meta_u64(std::string(keys::meta_raft_identity), identity,
                         "this node's raft identity");

@@ -232,6 +232,9 @@ public:
   // yet; actors/node/membership.hpp raft_identity) / records it (synced).
   uint64_t raft_identity(status* st) const;
   status set_raft_identity(uint64_t identity);
+  // The founding members, comma-separated and sorted ("" none recorded) / records them (synced).
+  std::string raft_founders(status* st) const;
+  status set_raft_founders(const std::string& names);
 
   // RocksDB's memory: the block cache every column family shares (data, index and filter blocks,
   // and the memtables' reservation), the memtables against their budget (part of the cache), and

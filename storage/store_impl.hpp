@@ -171,6 +171,9 @@ struct store::impl {
   status set_meta_u64(const std::string& key, uint64_t value, const std::string& what) {
     std::string bytes;
     keys::put_u64(&bytes, value);
+    return set_meta(key, bytes, what);
+  }
+  status set_meta(const std::string& key, const std::string& bytes, const std::string& what) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     auto s = db->Put(wo, cf(table::meta), key, bytes);

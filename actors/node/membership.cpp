@@ -52,6 +52,33 @@ void membership::set_raft_id(const std::string& name, uint64_t id) {
   peers_[name].raft_id = id;
 }
 
+void membership::set_founders(std::vector<std::string> names) {
+  std::lock_guard lock(mtx_);
+  founders_ = std::move(names);
+}
+
+bool membership::has_founders() const {
+  std::lock_guard lock(mtx_);
+  return !founders_.empty();
+}
+
+std::vector<std::string> membership::founders() const {
+  std::lock_guard lock(mtx_);
+  return founders_;
+}
+
+uint64_t membership::founding_id(const std::string& name) const {
+  std::lock_guard lock(mtx_);
+  for (size_t i = 0; i < founders_.size(); ++i)
+    if (founders_[i] == name) return i + 1;
+  return 0;
+}
+
+std::string membership::founder(uint64_t id) const {
+  std::lock_guard lock(mtx_);
+  return id >= 1 && id <= founders_.size() ? founders_[id - 1] : std::string{};
+}
+
 uint64_t membership::raft_id(const std::string& name) const {
   std::lock_guard lock(mtx_);
   auto it = peers_.find(name);

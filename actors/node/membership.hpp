@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chronicle {
 
@@ -44,6 +45,13 @@ public:
   std::string raft_member(uint64_t id) const;
   uint64_t raft_id(const std::string& name) const;
   void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }
+  // The founding members (sorted), recorded with the identity: a founding Raft ID is a position
+  // in this list, which stays when members are added or removed later. Empty: not decided.
+  void set_founders(std::vector<std::string> names);
+  std::vector<std::string> founders() const;
+  bool has_founders() const;
+  uint64_t founding_id(const std::string& name) const;  // 0: not a founder
+  std::string founder(uint64_t id) const;               // "" : none
   [[nodiscard]] uint64_t own_raft_id() const { return own_raft_id_.load(); }
   // A peer refuses this node's replication traffic (this node's data dir was wiped): its
   // replicas know no leader, so routing asks the other replicas instead.
@@ -55,6 +63,7 @@ private:
   std::map<std::string, peer_info> peers_;
   std::atomic<bool> refused_{false};
   std::atomic<uint64_t> own_raft_id_{0};
+  std::vector<std::string> founders_;  // under mtx_
 };
 
 }  // namespace chronicle

@@ -149,13 +149,32 @@ void record_raft_id(const node_env& env, const std::string& peer, uint64_t id,
 constexpr uint64_t identity_founding = 1;
 constexpr uint64_t identity_joined = 2;
 
+// Records this node's identity and the founding members (synced, before any replica starts) and
+// sets its Raft ID.
+bool record_identity(const node_env& env, uint64_t identity, std::vector<std::string> founders) {
+  std::string list;
+  for (auto& f : founders) list += (list.empty() ? "" : ",") + f;
+  for (auto w : {env.store->set_raft_founders(list), env.store->set_raft_identity(identity)})
+    if (!w.ok()) {
+      spdlog::error("{}", w.message());
+      return false;
+    }
+  env.peers->set_founders(std::move(founders));
+  env.peers->set_own_raft_id(identity == identity_joined
+                               ? node_env::joined_raft_id(env.config.name, env.store->incarnation())
+                               : env.member_id(env.config.name));
+  return true;
+}
+
 // This node's Raft ID from the identity recorded in its data dir. A data dir with no identity
-// but with Raft state (made by a build before identities) is a founding member's. Otherwise the
-// identity is decided by the first peer that answers the handshake (decide_identity).
+// but with Raft state (made by a build before identities) is a founding member's, founded with
+// today's member list. Otherwise the identity is decided by the first peer that answers the
+// handshake (decide_identity).
 void load_identity(const node_env& env) {
   if (!env.replicated()) return;
   storage::status st;
   auto identity = env.store->raft_identity(&st);
+  auto recorded = st.ok() ? env.store->raft_founders(&st) : std::string{};
   if (!st.ok()) {
     spdlog::error("reading this node's raft identity: {}", st.message());
     return;
@@ -163,31 +182,33 @@ void load_identity(const node_env& env) {
   for (uint32_t shard = 0; identity == 0 && shard < env.config.num_shards; ++shard)
     if (env.store->has_raft_state(shard, &st)) identity = identity_founding;
   if (identity == 0) return;
-  if (auto w = env.store->set_raft_identity(identity); !w.ok()) spdlog::error("{}", w.message());
-  env.peers->set_own_raft_id(identity == identity_joined
-                               ? node_env::joined_raft_id(env.config.name, env.store->incarnation())
-                               : env.member_id(env.config.name));
+  std::vector<std::string> founders;
+  for (size_t at = 0; !recorded.empty() && at <= recorded.size();) {
+    auto comma = std::min(recorded.find(',', at), recorded.size());
+    founders.push_back(recorded.substr(at, comma - at));
+    at = comma + 1;
+  }
+  if (founders.empty()) founders = env.ring->members();
+  record_identity(env, identity, std::move(founders));
 }
 
-// A data dir with no identity yet, answered by a peer: a peer that knew this node with another
-// data dir refuses its replication (the data dir was wiped or replaced), so the node joins the
-// groups as a new member; a peer that did not know it (or knew this data dir) means the cluster
-// is being founded. Recorded (synced) before any replica starts, and announced to the peers
-// already greeted.
-void decide_identity(self_ptr self, bool refused) {
+// A data dir with no identity yet, answered by a peer. It joins the groups as a new member when
+// the peer knew this node with another data dir (it refuses its replication: wiped or replaced)
+// or when this node is not among the founders the peer recorded (a node added to a running
+// cluster); otherwise the cluster is being founded, with the peer's founders (or, when it has
+// none yet, today's member list). Announced to the peers already greeted.
+void decide_identity(self_ptr self, bool refused, const std::vector<std::string>& theirs) {
   auto& env = *self->state.env;
   if (!env.replicated() || env.peers->own_raft_id() != 0) return;
-  auto identity = refused ? identity_joined : identity_founding;
-  if (auto w = env.store->set_raft_identity(identity); !w.ok()) {
-    spdlog::error("{}", w.message());
-    return;
-  }
-  auto id = refused ? node_env::joined_raft_id(env.config.name, env.store->incarnation())
-                    : env.member_id(env.config.name);
-  env.peers->set_own_raft_id(id);
-  if (refused)
-    spdlog::warn("this node's data dir is new to a cluster that knew it: its replicas join the "
-                 "shards' Raft groups as new members (Raft ID {}) and catch up", id);
+  bool outsider = !theirs.empty()
+                  && std::find(theirs.begin(), theirs.end(), env.config.name) == theirs.end();
+  auto identity = refused || outsider ? identity_joined : identity_founding;
+  if (!record_identity(env, identity, theirs.empty() ? env.ring->members() : theirs)) return;
+  auto id = env.peers->own_raft_id();
+  if (identity == identity_joined)
+    spdlog::warn("this node's data dir is new to a running cluster ({}): its replicas join the "
+                 "shards' Raft groups as new members (Raft ID {}) and catch up",
+                 refused ? "which knew it with another data dir" : "not one of its founders", id);
   else
     spdlog::info("this node is a founding member of the shards' Raft groups (Raft ID {})", id);
   for (auto& m : env.config.members) {
@@ -263,7 +284,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
           check_incarnation(*st.env, m.name, resp->incarnation());
           record_raft_id(*st.env, m.name, resp->raft_id(), resp->incarnation());
           bool refused = !resp->replication_refused().empty();
-          decide_identity(self, refused);
+          decide_identity(self, refused, {resp->founders().begin(), resp->founders().end()});
           if (refused && st.env->peers->own_raft_id() == st.env->member_id(st.env->config.name)) {
             // A founding member whose data dir the peer does not know (restored from an old
             // copy?): its replicas stay out; routing asks the other replicas.
@@ -401,6 +422,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       resp.set_incarnation(env.store->incarnation());
       resp.set_replication_refused(env.peers->info(peer->node()).fenced);
       resp.set_raft_id(env.peers->own_raft_id());
+      for (auto& f : env.peers->founders()) resp.add_founders(f);
       return encode(resp);
     },
     [=](handoff_atom, const std::string& bytes) -> caf::result<std::string> {

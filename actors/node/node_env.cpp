@@ -22,6 +22,7 @@ void harden(caf::scheduled_actor* self, const char* name) {
 }
 
 uint64_t node_env::member_id(const std::string& name) const {
+  if (auto id = peers->founding_id(name); id != 0 || peers->has_founders()) return id;
   auto& members = ring->members();
   auto it = std::find(members.begin(), members.end(), name);
   return it == members.end() ? 0 : static_cast<uint64_t>(it - members.begin()) + 1;
@@ -35,21 +36,21 @@ uint64_t node_env::joined_raft_id(const std::string& name, uint64_t incarnation)
   return h | (1ull << 63);
 }
 
-const std::string& node_env::member_by_id(uint64_t id) const {
-  static const std::string none;
-  auto& members = ring->members();
-  if (id >= 1 && id <= members.size()) return members[id - 1];
-  if (id == 0) return none;
+std::string node_env::member_by_id(uint64_t id) const {
+  if (id == 0) return {};
+  if (!is_joined_id(id)) {
+    if (auto name = peers->founder(id); !name.empty() || peers->has_founders()) return name;
+    auto& members = ring->members();
+    return id <= members.size() ? members[id - 1] : std::string{};
+  }
   if (id == peers->own_raft_id()) return config.name;
-  auto name = peers->raft_member(id);
-  auto it = std::find(members.begin(), members.end(), name);
-  return it == members.end() ? none : *it;
+  return peers->raft_member(id);
 }
 
 bool node_env::raft_peer_ok(uint64_t id) const {
-  auto& name = member_by_id(id);
+  auto name = member_by_id(id);
   if (name.empty()) return false;
-  if (id > ring->members().size()) return true;  // a joined ID resolves only once announced
+  if (is_joined_id(id)) return true;  // a joined ID resolves only once announced
   auto announced = peers->raft_id(name);
   return !peers->fenced(name) && (announced == 0 || announced == id);
 }

@@ -48,14 +48,16 @@ struct node_env {
 
   [[nodiscard]] bool replicated() const { return config.replication_factor > 1; }
   // Raft IDs (docs/replication.md "Raft identities"). A founding member's replicas use its
-  // position in the ring's sorted member list, plus one (member_id; 0: not a member). A node
-  // whose data dir was created after the cluster (wiped, replaced) joins the groups as a new
-  // member under joined_raft_id(name, incarnation), which has the top bit set.
+  // position in the founders' sorted list, plus one (member_id; 0: not a founder; before the
+  // founders are recorded, the position in today's member list). A node whose data dir was
+  // created after the cluster (wiped, replaced, added) joins the groups as a new member under
+  // joined_raft_id(name, incarnation), which has the top bit set.
   [[nodiscard]] uint64_t member_id(const std::string& name) const;
+  [[nodiscard]] static bool is_joined_id(uint64_t id) { return (id >> 63) != 0; }
   [[nodiscard]] static uint64_t joined_raft_id(const std::string& name, uint64_t incarnation);
   // The member a Raft ID belongs to ("" none): a founding ID's position, or the member (or this
   // node) that announced the joined ID.
-  [[nodiscard]] const std::string& member_by_id(uint64_t id) const;
+  [[nodiscard]] std::string member_by_id(uint64_t id) const;
   // Whether Raft traffic to or from `id` may flow: a founding ID only while its member is not
   // fenced (its data dir is the one first seen) and announced nothing else, a joined ID once
   // announced.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "shards/ring.hpp"
 #include "storage/raft/group.hpp"
 #include "storage/raft/rocks_log_store.hpp"
 #include "storage/raft/shard_state_machine.hpp"
@@ -151,11 +152,17 @@ bool shard_replica::start() {
   }
   raft::group_options opts;
   opts.id = p.my_id;
-  // A founding member bootstraps the group of the shard's replicas (the same first entry on
-  // each); a joined one starts empty and waits for the leader to add it (reconcile).
-  if (p.my_id == p.env->member_id(p.env->config.name))
-    for (auto& name : p.env->placement.at(p.shard).replicas)
-      opts.members.push_back(raft::member{p.env->member_id(name), name});
+  // A founding member bootstraps the group of the shard's replicas under the founders' ring (the
+  // same first entry on each; a no-op when the store has state). Any other replica — a joined
+  // node, or a founder that became a replica of this shard when members changed — starts empty
+  // and waits for the leader to add it (reconcile).
+  if (!node_env::is_joined_id(p.my_id)) {
+    hash_ring founders(p.env->peers->founders());
+    auto first = place_shards(founders, p.env->config.num_shards, p.env->config.replication_factor);
+    auto& replicas = first.at(p.shard).replicas;
+    if (std::find(replicas.begin(), replicas.end(), p.env->config.name) != replicas.end())
+      for (auto& name : replicas) opts.members.push_back(raft::member{p.env->member_id(name), name});
+  }
   opts.election_timeout_ms = election_timeout_ms;
   opts.heartbeat_ms = heartbeat_ms;
   opts.snapshot_threshold = snapshot_threshold;
@@ -184,7 +191,7 @@ bool shard_replica::start() {
     }
   };
   sm.on_leadership = [parts](uint64_t leader, uint64_t term) {
-    auto& name = parts->env->member_by_id(leader);
+    auto name = parts->env->member_by_id(leader);
     parts->env->shard_leader[parts->shard].store(leader);
     bool serving = leader == parts->my_id && parts->group && parts->group->serving();
     spdlog::info("shard {}: term {} leader {}", parts->shard, term, name.empty() ? "none" : name);
@@ -275,7 +282,10 @@ void shard_replica::describe(pb::ShardReplication* out) const {
   for (auto& m : p.group->configuration()) {
     auto now = p.env->current_raft_id(m.address);
     std::string text = m.address;
+    auto& replicas = p.env->placement.at(p.shard).replicas;
     if (now != 0 && now != m.id) text += " (old)";
+    else if (std::find(replicas.begin(), replicas.end(), m.address) == replicas.end())
+      text += " (leaving)";
     else if (m.role != raft::role::voter) text += " (joining)";
     out->add_members(text);
   }
@@ -332,7 +342,7 @@ void shard_replica::reconcile() {
     auto started = chronicle::now_ms();
     return [parts, what, id, started](raft::status s) {
       parts->changing = false;
-      auto& name = parts->env->member_by_id(id);
+      auto name = parts->env->member_by_id(id);
       if (s == raft::status::ok)
         spdlog::info("shard {}: {} {} (Raft ID {}) in {} ms", parts->shard, what,
                      name.empty() ? "a server" : name, id, chronicle::now_ms() - started);
@@ -350,11 +360,14 @@ void shard_replica::reconcile() {
       return p.group->remove_member(m.id, finish("removed the old replica of", m.id));
     }
   }
-  for (auto& name : p.env->placement.at(p.shard).replicas) {
-    if (name == p.env->config.name || !p.env->peers->peer(name)) continue;
+  auto& replicas = p.env->placement.at(p.shard).replicas;
+  bool complete = true;  // every replica of today's ring is a voter
+  for (auto& name : replicas) {
+    if (name == p.env->config.name) continue;
     auto id = p.env->current_raft_id(name);
-    if (id == 0 || !p.env->raft_peer_ok(id)) continue;
     auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
+    if (id == 0 || it == conf.end() || it->role != raft::role::voter) complete = false;
+    if (!p.env->peers->peer(name) || id == 0 || !p.env->raft_peer_ok(id)) continue;
     if (it == conf.end()) {
       spdlog::info("shard {}: adding {} as a new member (Raft ID {})", p.shard, name, id);
       return p.group->add_member(id, name, finish("added", id));
@@ -363,6 +376,16 @@ void shard_replica::reconcile() {
       spdlog::info("shard {}: catching {} up to promote it to voter", p.shard, name);
       return p.group->promote(id, finish("promoted to voter", id));
     }
+  }
+  // Members changed: a replica the ring no longer places here leaves once every new one votes
+  // (the group never has fewer voters of today's replicas than before).
+  if (!complete) return;
+  for (auto& m : conf) {
+    if (m.id == p.my_id || std::find(replicas.begin(), replicas.end(), m.address) != replicas.end())
+      continue;
+    spdlog::info("shard {}: removing {} (Raft ID {}): no longer one of its replicas", p.shard,
+                 m.address, m.id);
+    return p.group->remove_member(m.id, finish("removed the replica that left,", m.id));
   }
 }
 

@@ -25,6 +25,8 @@ struct node_cluster {
   hash_ring ring{names};
   uint32_t num_shards;
   uint32_t replication_factor;
+  // Non-empty: the members every config lists (indexes into names), instead of the first N.
+  std::vector<size_t> listed;
 
   explicit node_cluster(uint32_t shards, uint32_t rf = 1)
       : num_shards(shards), replication_factor(rf) {}
@@ -40,7 +42,10 @@ struct node_cluster {
         << "num_shards: " << shards << "\n";
     if (replication_factor > 1) out << "replication_factor: " << replication_factor << "\n";
     out << "members:\n";
-    for (size_t j = 0; j < members; ++j)
+    std::vector<size_t> which = listed;
+    if (which.empty())
+      for (size_t j = 0; j < members; ++j) which.push_back(j);
+    for (auto j : which)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
     return path;
   }

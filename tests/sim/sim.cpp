@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -114,9 +115,12 @@ struct incarnation {
 };
 
 struct node {
-  explicit node(std::string rocks_path) : store(std::move(rocks_path)) {}
+  explicit node(std::string rocks_path)
+      : path(std::move(rocks_path)), store(std::make_unique<sim_disk>(path)) {}
+  std::string path;
   uint64_t id = 0;
-  sim_disk store;
+  bool joined = false;  // wiped: starts with no configuration, under a new ID
+  std::unique_ptr<sim_disk> store;
   uint64_t disk_epoch = 0;
   uint64_t inc_no = 0;
   bool up = false;
@@ -131,14 +135,25 @@ class simulator {
       nodes_[i] = std::make_unique<node>(
         c.rocks_dir.empty() ? std::string() : c.rocks_dir + "/n" + std::to_string(i + 1));
       nodes_[i]->id = i + 1;
-      nodes_[i]->store.set_ack_before_durable(c.break_durability);
-      nodes_[i]->store.set_on_submit([this, i] { disk_submitted(i); });
+      setup_disk(i);
     }
     blocked_.assign(c.replicas, std::vector<bool>(c.replicas, false));
   }
 
+  void setup_disk(int i) {
+    nodes_[i]->store->set_ack_before_durable(cfg_.break_durability);
+    nodes_[i]->store->set_on_submit([this, i] { disk_submitted(i); });
+  }
+
+  int index_of(uint64_t id) const {
+    for (int i = 0; i < cfg_.replicas; ++i)
+      if (nodes_[i]->id == id) return i;
+    return -1;
+  }
+
   result run() {
     for (int i = 0; i < cfg_.replicas; ++i) start_node(i);
+    if (cfg_.wipes) schedule(200, [this] { reconcile(); });
     schedule(rnd(100, 500), [this] { chaos(); });
     schedule(rnd(10, 60), [this] { client(); });
     schedule(cfg_.chaos_ms, [this] { heal_all(); });
@@ -151,7 +166,7 @@ class simulator {
       e.fn();
       if (res_.ok) check_leaders();
       for (size_t i = 0; i < nodes_.size() && res_.ok; ++i)
-        if (!nodes_[i]->store.mismatch().empty()) fail("n%zu: %s", i + 1, nodes_[i]->store.mismatch().c_str());
+        if (!nodes_[i]->store->mismatch().empty()) fail("n%zu: %s", i + 1, nodes_[i]->store->mismatch().c_str());
     }
     if (res_.ok) final_checks();
     res_.sim_ms = now_;
@@ -185,8 +200,9 @@ class simulator {
   }
 
   void send(int from, uint64_t to_id, std::string bytes) {
-    int to = static_cast<int>(to_id) - 1;
-    if (to < 0 || to >= cfg_.replicas) return;
+    int to = index_of(to_id);
+    if (to < 0) return;  // an ID no replica answers to any more (wiped)
+    uint64_t from_id = nodes_[from]->id;
     ++res_.messages;
     if (cfg_.verbose && std::getenv("CHRONICLE_SIM_MESSAGES") != nullptr) trace_message(from, to, bytes);
     int copies = chance(dup_) ? 2 : 1;
@@ -194,10 +210,10 @@ class simulator {
     for (int k = 0; k < copies; ++k) {
       if (blocked_[from][to] || chance(drop_)) continue;
       uint64_t delay = chance(slow_) ? rnd(50, 700) : rnd(1, 15);
-      schedule(delay, [this, from, to, shared] {
+      schedule(delay, [this, from, to, to_id, from_id, shared] {
         node& n = *nodes_[to];
-        if (!n.up || blocked_[from][to]) return;
-        n.inc->g->receive(from + 1, *shared);
+        if (!n.up || blocked_[from][to] || n.id != to_id) return;
+        n.inc->g->receive(from_id, *shared);
       });
     }
   }
@@ -269,7 +285,7 @@ class simulator {
   void disk_submitted(int i) {
     uint64_t epoch = nodes_[i]->disk_epoch;
     schedule(rnd(1, 25), [this, i, epoch] {
-      if (nodes_[i]->disk_epoch == epoch) nodes_[i]->store.complete_next();
+      if (nodes_[i]->disk_epoch == epoch) nodes_[i]->store->complete_next();
     });
   }
 
@@ -281,7 +297,8 @@ class simulator {
     incarnation* inc = n.inc.get();
     cr::group_options o;
     o.id = n.id;
-    for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), ""});
+    if (!n.joined)
+      for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), "n" + std::to_string(k + 1)});
     o.snapshot_threshold = 24;  // small, so that lagging replicas need snapshots
     o.snapshot_trailing = 6;
     o.hold_results = (cfg_.io_guards & 1) != 0;
@@ -311,7 +328,7 @@ class simulator {
     };
     sm.on_leadership = [this, i, inc](uint64_t leader, uint64_t term) {
       trace("n%d sees leader n%llu term %llu", i + 1, (unsigned long long)leader, (unsigned long long)term);
-      if (leader != uint64_t(i + 1)) return;
+      if (leader != nodes_[i]->id) return;
       // A serving leader has applied every acknowledged entry.
       for (const auto& [index, e] : acked_) {
         auto it = inc->fsm.applied.find(index);
@@ -320,7 +337,7 @@ class simulator {
                (unsigned long long)term, e.c_str(), (unsigned long long)index);
       }
     };
-    n.inc->g = std::make_unique<cr::group>(o, n.store, inc->net, inc->clk, std::move(sm));
+    n.inc->g = std::make_unique<cr::group>(o, *n.store, inc->net, inc->clk, std::move(sm));
     trace("n%d starts (incarnation %llu)", i + 1, (unsigned long long)n.inc_no);
     if (n.inc->g->start() != cr::status::ok) fail("n%d failed to start", i + 1);
   }
@@ -328,13 +345,13 @@ class simulator {
   void crash_node(int i) {
     node& n = *nodes_[i];
     if (!n.up) return;
-    trace("n%d crashes (%zu disk writes lost)", i + 1, n.store.queued());
+    trace("n%d crashes (%zu disk writes lost)", i + 1, n.store->queued());
     ++res_.crashes;
     n.up = false;
-    n.store.crash();
+    n.store->crash();
     n.disk_epoch++;
     if (cfg_.verbose) {
-      auto st = n.store.load();
+      auto st = n.store->load();
       trace("n%d durable: term %llu vote %llu log %llu..%llu (last term %llu)", i + 1,
             (unsigned long long)st.term, (unsigned long long)st.vote,
             (unsigned long long)st.start_index,
@@ -402,11 +419,13 @@ class simulator {
       int leader = serving_node();
       if (leader >= 0) {
         ++res_.transfers;
-        uint64_t to = chance(0.5) ? 0 : uint64_t(rnd(1, n));
-        if (to == uint64_t(leader + 1)) to = 0;
+        uint64_t to = chance(0.5) ? 0 : nodes_[rnd(0, n - 1)]->id;
+        if (to == nodes_[leader]->id) to = 0;
         trace("n%d transfers leadership to %llu", leader + 1, (unsigned long long)to);
         nodes_[leader]->inc->g->transfer_leadership(to, nullptr);
       }
+    } else if (cfg_.wipes && roll >= 90 && wipe_allowed()) {
+      wipe_node(rnd(0, n - 1));
     } else if (roll < 67) {
       static const double drops[] = {0, 0, 0.02, 0.1, 0.3};
       drop_ = drops[rnd(0, 4)];
@@ -415,6 +434,94 @@ class simulator {
       trace("network: drop %.2f dup %.2f slow %.2f", drop_, dup_, slow_);
     }
     schedule(rnd(100, 700), [this] { chaos(); });
+  }
+
+  // The serving leader's configuration, or empty when none serves.
+  std::vector<cr::config_member> leader_configuration() const {
+    int l = serving_node();
+    return l < 0 ? std::vector<cr::config_member>{} : nodes_[l]->inc->g->configuration();
+  }
+
+  // Every replica's current ID is a voter of the leader's configuration and nothing else is in
+  // it: a wipe now loses one of three copies, never two.
+  bool membership_complete() const {
+    auto conf = leader_configuration();
+    if (conf.size() != nodes_.size()) return false;
+    for (auto& m : conf)
+      if (index_of(m.id) < 0 || m.role != cr::role::voter) return false;
+    return true;
+  }
+
+  // Also every replica must know the configuration that makes it a voter: libraft 0.15 grants
+  // no vote while its own configuration says it is not a voter (election.c electionVote), so a
+  // member promoted whose log still lacks the promotion, plus a second replica lost for good,
+  // leaves a 3-replica group with no electable majority (docs/replication.md, "Liveness").
+  bool wipe_allowed() const {
+    if (down_count() != 0 || !membership_complete()) return false;
+    for (auto& n : nodes_) {
+      auto conf = n->inc->g->configuration();
+      auto self = std::find_if(conf.begin(), conf.end(), [&](auto& m) { return m.id == n->id; });
+      if (conf.size() != nodes_.size() || self == conf.end() || self->role != cr::role::voter)
+        return false;
+    }
+    return true;
+  }
+
+  void wipe_node(int i) {
+    node& n = *nodes_[i];
+    crash_node(i);
+    ++res_.wipes;
+    n.store.reset();
+    n.disk_epoch++;
+    if (!n.path.empty()) n.path += "w";
+    n.store = std::make_unique<sim_disk>(n.path);
+    setup_disk(i);
+    if (!cfg_.wipe_keeps_id) {
+      n.id = uint64_t(100 * (res_.wipes + 1) + i + 1);
+      n.joined = true;
+    }
+    trace("n%d wiped: comes back empty as ID %llu", i + 1, (unsigned long long)n.id);
+    schedule(rnd(100, 4000), [this, i] {
+      if (!nodes_[i]->up) start_node(i);
+    });
+  }
+
+  // What the shard actor's reconcile does: the serving leader removes IDs no replica answers to
+  // any more, adds replicas that are up and missing, then promotes them; one change at a time.
+  void reconcile() {
+    schedule(200, [this] { reconcile(); });
+    int l = serving_node();
+    if (l < 0) return;
+    cr::group& g = *nodes_[l]->inc->g;
+    if (g.changing()) return;
+    auto done = [this](const char* what, uint64_t id) {
+      return [this, what, id](cr::status s) {
+        if (s == cr::status::ok) ++res_.membership_changes;
+        trace("membership: %s %llu: %s", what, (unsigned long long)id, cr::to_string(s));
+      };
+    };
+    auto conf = g.configuration();
+    for (auto& m : conf) {
+      int owner = index_of(m.id);
+      int was = static_cast<int>((m.id - 1) % 100);
+      if (owner < 0 && was < cfg_.replicas && nodes_[was]->up) {
+        trace("n%d removes old ID %llu", l + 1, (unsigned long long)m.id);
+        return g.remove_member(m.id, done("removed", m.id));
+      }
+    }
+    for (int i = 0; i < cfg_.replicas; ++i) {
+      if (!nodes_[i]->up) continue;
+      uint64_t id = nodes_[i]->id;
+      auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
+      if (it == conf.end()) {
+        trace("n%d adds ID %llu", l + 1, (unsigned long long)id);
+        return g.add_member(id, "n" + std::to_string(i + 1), done("added", id));
+      }
+      if (it->role != cr::role::voter) {
+        trace("n%d promotes ID %llu", l + 1, (unsigned long long)id);
+        return g.promote(id, done("promoted", id));
+      }
+    }
   }
 
   void heal_all() {
@@ -472,10 +579,10 @@ class simulator {
       n.inc->leader_term = term;
       ++res_.elections;
       trace("n%d is leader of term %llu", i + 1, (unsigned long long)term);
-      uint64_t snap = n.store.visible_snapshot_index();
+      uint64_t snap = n.store->visible_snapshot_index();
       for (const auto& [index, e] : acked_) {
         if (index <= snap) continue;  // covered by the snapshot; checked when it serves
-        auto entry = n.store.visible_entry(index);
+        auto entry = n.store->visible_entry(index);
         if (!entry || entry->data != e) {
           fail("leader n%d of term %llu lacks acknowledged '%s' at %llu in its log", i + 1,
                (unsigned long long)term, e.c_str(), (unsigned long long)index);
@@ -493,8 +600,8 @@ class simulator {
       trace("n%d state %d term %llu commit %llu applied %llu stored %llu last %llu queued %zu snap %llu",
             i + 1, r->state, (unsigned long long)r->current_term, (unsigned long long)r->commit_index,
             (unsigned long long)r->last_applied, (unsigned long long)r->last_stored,
-            (unsigned long long)raft_last_index(r), n.store.queued(),
-            (unsigned long long)n.store.visible_snapshot_index());
+            (unsigned long long)raft_last_index(r), n.store->queued(),
+            (unsigned long long)n.store->visible_snapshot_index());
       if (r->state == RAFT_LEADER)
         for (unsigned k = 0; k < r->configuration.n; ++k) {
           auto& p = r->leader_state.progress[k];
@@ -506,6 +613,10 @@ class simulator {
 
   void final_checks() {
     dump();
+    if (cfg_.wipes && !membership_complete()) {
+      fail("membership: the leader's configuration did not converge to the replicas' IDs");
+      return;
+    }
     if (!acked_after_heal_) {
       fail("liveness: nothing was committed in the %llu ms after healing",
            (unsigned long long)cfg_.settle_ms);

@@ -17,6 +17,14 @@ struct config {
   unsigned io_guards = 7;
   bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
   bool verbose = false;        // print the event trace to stderr
+  // Also wipe replicas: a crashed replica's disk is replaced by an empty one and it comes back
+  // under a new Raft ID with no configuration; the serving leader removes the old ID, adds the
+  // new one and promotes it (actors/shard/replica.cpp reconcile). One wipe at a time, only
+  // while every replica is a voter of the leader's configuration.
+  bool wipes = false;
+  // Self-test: a wiped replica comes back under its old ID and bootstraps the initial
+  // configuration, as before incarnations (must break the invariants in some seeds).
+  bool wipe_keeps_id = false;
   // Non-empty: each replica's disk is also a real rocks_log_store in a database under this
   // directory (n1, n2, ...), written when the model makes an operation durable, reopened at each
   // crash, and raft loads from it (tests/sim/sim_disk.hpp). The directory must be fresh.
@@ -27,6 +35,7 @@ struct result {
   bool ok = true;
   std::string violation;   // the first invariant broken, with the simulated time
   uint64_t proposals = 0, acked = 0, crashes = 0, partitions = 0, transfers = 0;
+  uint64_t wipes = 0, membership_changes = 0;
   uint64_t elections = 0;  // distinct (term, leader) pairs seen
   uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
   uint64_t held_results = 0, stale_results = 0, capped_results = 0;
