@@ -39,6 +39,13 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   unsigned ticks = 0;
   bool serving = false;
   bool changing = false;  // a membership change this replica started is in flight
+  // The watchdog: the commit index last seen and since when (shard_replica::watchdog).
+  uint64_t watch_commit = 0;
+  int64_t watch_since = 0;
+  // Stores of groups the watchdog restarted: kept, since the committer may still complete
+  // their writes (the callbacks check that their group is gone).
+  std::vector<std::unique_ptr<raft::rocks_log_store>> retired_stores;
+  std::vector<std::unique_ptr<raft::shard_state_machine>> retired_machines;
   // Work handed over from other threads (committer completions, deferred calls), run in order.
   std::mutex mutex;
   std::deque<std::function<void()>> posted;
@@ -54,9 +61,10 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   uint64_t now_ms() override { return static_cast<uint64_t>(chronicle::now_ms()); }
   int random(int min, int max) override { return std::uniform_int_distribution<int>(min, max)(rng); }
   void every(unsigned ms, std::function<void()> tick) override {
+    bool running = tick_ms != 0;  // a restarted group keeps the tick loop already running
     tick_fn = std::move(tick);
     tick_ms = ms;
-    self->delayed_send(self, std::chrono::milliseconds(ms), raft_tick_atom::value);
+    if (!running) self->delayed_send(self, std::chrono::milliseconds(ms), raft_tick_atom::value);
   }
   void defer(std::function<void()> fn) override { post(std::move(fn)); }
 
@@ -227,7 +235,11 @@ void shard_replica::run_posted() {
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
-  if (++p_->ticks % 10 == 0) reconcile();
+  if (++p_->ticks % 10 == 0) {
+    watchdog();
+    if (!p_->group) return;
+    reconcile();
+  }
   p_->env->shard_outside[p_->shard].store(!is_voter(p_->my_id));
   p_->self->delayed_send(p_->self, std::chrono::milliseconds(p_->tick_ms), raft_tick_atom::value);
 }
@@ -321,6 +333,36 @@ bool shard_replica::should_rebalance() const {
 }
 
 void shard_replica::post(std::function<void()> fn) { p_->post(std::move(fn)); }
+
+// A leader whose commit index has not moved for 10 s while entries wait in its log is
+// wedged: the simulation found libraft 0.15 leaders whose progress for a live follower stopped
+// after a membership change (docs/replication.md "Liveness"). Restarting the group (as a crash
+// and restart of this replica would) rebuilds that state; pending writes fail as "outcome
+// unknown" and another replica may lead.
+void shard_replica::watchdog() {
+  auto& p = *p_;
+  auto now = chronicle::now_ms();
+  auto commit = p.group->commit_index();
+  if (!p.group->is_leader() || commit != p.watch_commit) {
+    p.watch_commit = commit;
+    p.watch_since = now;
+    return;
+  }
+  if (p.group->last_index() <= commit || now - p.watch_since < 10000) return;
+  spdlog::warn("shard {}: commit index stuck at {} for 10 s with {} entries waiting: restarting "
+               "this replica's group", p.shard, commit, p.group->last_index() - commit);
+  p.watch_since = now;
+  p.group.reset();  // pending proposals fail: shutdown (outcome unknown)
+  p.retired_stores.push_back(std::move(p.log_store));
+  p.retired_machines.push_back(std::move(p.machine));
+  p.env->shard_leader[p.shard].store(0);
+  if (p.serving) {
+    p.serving = false;
+    p.env->metrics->on_leader_change(p.shard, false);
+  }
+  p.on_leadership(false);
+  if (!start()) p.self->quit(make_error(errc::internal, "replica did not restart"));
+}
 
 bool shard_replica::is_voter(uint64_t id) const {
   if (!p_->group || id == 0) return false;

@@ -133,7 +133,8 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
     : options_(std::move(options)),
       sm_(std::move(sm)),
       io_(io_options{options_.id, std::string("n") + std::to_string(options_.id), options_.hold_results,
-                     options_.drop_stale_results, options_.cap_results},
+                     options_.drop_stale_results, options_.cap_results, options_.prevote_term,
+                     options_.repair_progress},
           store, net, time),
       raft_(std::make_unique<struct raft>()) {
   fsm_.version = 1;
@@ -317,6 +318,7 @@ bool group::is_leader() const { return started_ && !closed_ && raft_->state == R
 bool group::serving() const { return is_leader() && serving_term_ == raft_->current_term; }
 uint64_t group::term() const { return started_ ? raft_->current_term : 0; }
 uint64_t group::commit_index() const { return started_ ? raft_->commit_index : 0; }
+uint64_t group::last_index() const { return started_ ? raft_last_index(raft_.get()) : 0; }
 uint64_t group::applied_index() const { return started_ ? raft_->last_applied : 0; }
 
 uint64_t group::leader_id() const {
@@ -330,6 +332,15 @@ uint64_t group::leader_id() const {
 void group::after_event() {
   if (closed_ || !started_) return;
   uint64_t term = raft_->current_term;
+  // libraft 0.15 can keep a configuration marked uncommitted after its entry committed (applied
+  // while this replica was a follower, or covered by an installed snapshot); as leader it then
+  // refuses every membership change for good (RAFT_CANTCHANGE). Committed is committed.
+  if (raft_->state == RAFT_LEADER && raft_->configuration_uncommitted_index != 0 &&
+      raft_->configuration_uncommitted_index <= raft_->commit_index) {
+    raft_->configuration_index = raft_->configuration_uncommitted_index;
+    raft_->configuration_uncommitted_index = 0;
+    ++repaired_configurations_;
+  }
   if (raft_->state == RAFT_LEADER && barrier_term_ != term) {
     // A new leader serves only once a barrier of its own term is applied: then every entry
     // committed by earlier leaders is applied here, and its term has a durable entry.

@@ -62,6 +62,8 @@ struct group_options {
   bool hold_results = true;        // io guards, see io.hpp; off only to show the bugs they fix
   bool drop_stale_results = true;
   bool cap_results = true;
+  bool prevote_term = true;        // io liveness guards, see io.hpp
+  bool repair_progress = true;
 };
 
 struct state_machine {
@@ -109,6 +111,7 @@ class group {
   uint64_t leader_id() const;
   uint64_t term() const;
   uint64_t commit_index() const;
+  uint64_t last_index() const;  // of the log, committed or not
   uint64_t applied_index() const;
   uint64_t id() const { return options_.id; }
   const io& raw_io() const { return io_; }
@@ -128,6 +131,7 @@ class group {
   bool closed_ = false;
   uint64_t seen_leader_ = 0, seen_term_ = 0;
   uint64_t serving_term_ = 0;   // term whose barrier applied while leader
+  uint64_t repaired_configurations_ = 0;
   uint64_t barrier_term_ = 0;   // term a leadership barrier was submitted in
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

@@ -152,6 +152,16 @@ struct io_callbacks {
       m = &capped;
       ++s->stats_.capped_results;
     }
+    raft_message prevote;
+    if (m->type == RAFT_IO_REQUEST_VOTE_RESULT && s->options_.prevote_term && s->raft_ != nullptr &&
+        m->request_vote_result.pre_vote == raft_tribool_true &&
+        !m->request_vote_result.vote_granted &&
+        s->raft_->current_term > m->request_vote_result.term) {
+      prevote = *m;
+      prevote.request_vote_result.term = s->raft_->current_term;
+      m = &prevote;
+      ++s->stats_.prevote_terms;
+    }
     if (stale) {
       ++s->stats_.stale_results;
     } else if (m->server_id != s->options_.id) {
@@ -305,6 +315,22 @@ void io::receive(uint64_t from, std::string_view bytes) {
       raft_->state == RAFT_LEADER && term_at(raft_->last_stored) != raft_->current_term) {
     ++stats_.held_results;
     return;
+  }
+  if (d.msg.type == RAFT_IO_APPEND_ENTRIES_RESULT && options_.repair_progress && raft_ != nullptr &&
+      raft_->state == RAFT_LEADER) {
+    // libraft 0.15 can leave a follower's next index at or below its match index (a probe
+    // rejection whose hint is below what the follower confirmed); results then claim nothing
+    // above the match index, are ignored, and the follower never catches up. The match index
+    // is what the follower confirmed, so sending from just after it is always correct.
+    auto& conf = raft_->configuration;
+    for (unsigned i = 0; i < conf.n; ++i)
+      if (conf.servers[i].id == from) {
+        auto& p = raft_->leader_state.progress[i];
+        if (p.next_index <= p.match_index) {
+          p.next_index = p.match_index + 1;
+          ++stats_.repaired_progress;
+        }
+      }
   }
   auto& address = addresses_[from];
   if (address != d.from_address) address = d.from_address;

@@ -15,6 +15,14 @@
 //   drop_stale_results: an AppendEntries/InstallSnapshot result produced when a write that was
 //     started in an older term completes is not sent (its "last stored" would speak for entries
 //     of a leader the new one does not know).
+//   prevote_term (liveness): a pre-vote refused because this replica's term is higher is
+//     answered with that term, not the request's (libraft 0.15 echoes the request's term, so a
+//     candidate with the longer log never learns the higher term, and a replica with the higher
+//     term but a shorter log can never win: with two voters left the group stays leaderless for
+//     good; found by the simulation with wiped replicas, docs/replication.md "Liveness").
+//   repair_progress (liveness): a leader whose progress for a follower has next <= match (libraft
+//     0.15 after a probe rejection with a low hint) sends from match + 1 again; otherwise every
+//     result is ignored as stale and the follower never catches up (simulation, same section).
 //   cap_results: a follower's successful AppendEntries result claims at most the entries that
 //     request verified (prev_log_index + n_entries), never its whole log: libraft answers with
 //     its last stored index, and the leader takes that as matching even when the follower's
@@ -43,12 +51,16 @@ struct io_options {
   bool hold_results = true;
   bool drop_stale_results = true;
   bool cap_results = true;
+  bool prevote_term = true;
+  bool repair_progress = true;
 };
 
 struct io_stats {
   uint64_t held_results = 0;    // results ignored by hold_results
   uint64_t stale_results = 0;   // results not sent by drop_stale_results
   uint64_t capped_results = 0;  // results whose last index cap_results lowered
+  uint64_t prevote_terms = 0;   // refused pre-votes answered with this replica's higher term
+  uint64_t repaired_progress = 0;  // followers' next index raised above their match index
   uint64_t malformed = 0;       // received messages refused by the decoder
 };
 

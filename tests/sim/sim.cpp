@@ -488,11 +488,33 @@ class simulator {
 
   // What the shard actor's reconcile does: the serving leader removes IDs no replica answers to
   // any more, adds replicas that are up and missing, then promotes them; one change at a time.
+  int leader_node() const {
+    for (int i = 0; i < cfg_.replicas; ++i)
+      if (nodes_[i]->up && nodes_[i]->inc->g->is_leader()) return i;
+    return -1;
+  }
+
   void reconcile() {
     schedule(200, [this] { reconcile(); });
-    int l = serving_node();
+    int l = leader_node();
     if (l < 0) return;
     cr::group& g = *nodes_[l]->inc->g;
+    // The replica's watchdog (actors/shard/replica.cpp): a leader whose commit index has not
+    // moved for 10 s while it holds uncommitted entries restarts its group.
+    if (g.commit_index() != watch_commit_ || l != watch_node_) {
+      watch_commit_ = g.commit_index();
+      watch_node_ = l;
+      watch_since_ = now_;
+    } else if (g.last_index() > g.commit_index() && now_ - watch_since_ >= 10000) {
+      trace("n%d: commit stuck at %llu for 10 s: the watchdog restarts it", l + 1,
+            (unsigned long long)g.commit_index());
+      ++res_.watchdog_restarts;
+      watch_since_ = now_;
+      crash_node(l);
+      start_node(l);
+      return;
+    }
+    if (!g.serving()) return;
     if (g.changing()) return;
     auto done = [this](const char* what, uint64_t id) {
       return [this, what, id](cr::status s) {
@@ -661,6 +683,8 @@ class simulator {
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
   uint64_t held_ = 0, stale_ = 0, capped_ = 0;
+  uint64_t watch_commit_ = 0, watch_since_ = 0;
+  int watch_node_ = -1;
   result res_;
 };
 

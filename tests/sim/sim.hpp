@@ -35,7 +35,7 @@ struct result {
   bool ok = true;
   std::string violation;   // the first invariant broken, with the simulated time
   uint64_t proposals = 0, acked = 0, crashes = 0, partitions = 0, transfers = 0;
-  uint64_t wipes = 0, membership_changes = 0;
+  uint64_t wipes = 0, membership_changes = 0, watchdog_restarts = 0;
   uint64_t elections = 0;  // distinct (term, leader) pairs seen
   uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
   uint64_t held_results = 0, stale_results = 0, capped_results = 0;
