@@ -7,11 +7,22 @@
 // (p50/p90/p99/max ms) to stdout. Not a test: figures for docs/replication.md.
 //
 //   chronicle-failover [--trials 25] [--num-shards 6] [--durability fsync] [--seed 1]
+//
+// --catch-up instead measures a replica catching up: the cluster is filled with --fill starts,
+// the start throughput of --clients concurrent clients is measured for --load-s seconds, then
+// node3 is killed, its data dir deleted and it is restarted (it rejoins every group as a new
+// member, docs/replication.md "Wiped nodes") while the same load runs. Prints the time until
+// every shard's group has node3 back as a voter, the bytes it took in (snapshots installed, its
+// data dir) per second, and the throughput during the catch-up against the one before.
+// --snapshot-entries N sets raft_snapshot_entries (small: the catch-up is from snapshots).
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <set>
+#include <filesystem>
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -38,6 +49,11 @@ struct options {
   uint32_t seed = 1;
   int settle_ms = 1000;  // after the cluster looks settled, before the next kill
   int request_timeout_ms = 10000;  // the client library's default
+  bool catch_up = false;
+  int fill = 20000;
+  int load_s = 10;
+  int clients = 16;
+  int snapshot_entries = 0;  // 0: the node's default
 };
 
 struct cluster {
@@ -54,7 +70,9 @@ struct cluster {
     out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
         << "data_dir: " << (dir.path() / names[i]).string() << "\n"
         << "num_shards: " << opts.num_shards << "\nreplication_factor: 3\n"
-        << "durability: " << opts.durability << "\nlog_level: info\nmembers:\n";
+        << "durability: " << opts.durability << "\nlog_level: info\n";
+    if (opts.snapshot_entries > 0) out << "raft_snapshot_entries: " << opts.snapshot_entries << "\n";
+    out << "members:\n";
     for (size_t j = 0; j < names.size(); ++j)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
     return path;
@@ -108,6 +126,142 @@ pb::StartWorkflowRequest start_request(const std::string& wid) {
   return req;
 }
 
+// Concurrent clients starting new workflows (each its own connection, to node1 or node2) until
+// stopped; counts the acknowledged starts.
+struct start_load {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> ok{0}, failed{0};
+  std::atomic<int> next{0};
+  std::vector<std::thread> threads;
+
+  void run(caf::actor_system& sys, const cluster& cl, int clients, const std::string& prefix) {
+    for (int t = 0; t < clients; ++t)
+      threads.emplace_back([this, &sys, &cl, t, prefix] {
+        auto c = client::connect(sys, "127.0.0.1", cl.ports[t % 2], 2s);
+        if (!c) return;
+        c->set_request_timeout(10s);
+        while (!stop) {
+          auto wid = prefix + std::to_string(next++);
+          if (c->start(start_request(wid))) ++ok;
+          else ++failed;
+        }
+      });
+  }
+  void finish() {
+    stop = true;
+    for (auto& t : threads) t.join();
+    threads.clear();
+  }
+};
+
+uint64_t dir_bytes(const std::filesystem::path& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
+}
+
+// Every shard's serving leader reports its group as exactly node1..3, all voters.
+bool all_voters(client& c, uint32_t num_shards) {
+  auto st = c.cluster_status(true);
+  if (!st) return false;
+  std::set<uint32_t> done;
+  for (auto& n : st->nodes())
+    for (auto& s : n.shards()) {
+      auto& r = s.replication();
+      std::set<std::string> members(r.members().begin(), r.members().end());
+      if (r.role() == "leader" && members == std::set<std::string>{"node1", "node2", "node3"})
+        done.insert(s.shard());
+    }
+  return done.size() == num_shards;
+}
+
+int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
+  auto c = client::connect(sys, "127.0.0.1", cl.ports[0], 2s);
+  if (!c) return 1;
+  auto until = clock_type::now() + 60s;
+  while (!all_voters(*c, opts.num_shards) && clock_type::now() < until) std::this_thread::sleep_for(100ms);
+  {
+    start_load fill;
+    fill.run(sys, cl, opts.clients, "fill-");
+    while (fill.ok < static_cast<uint64_t>(opts.fill)) std::this_thread::sleep_for(50ms);
+    fill.finish();
+  }
+  double before = 0;
+  {
+    start_load steady;
+    auto t0 = clock_type::now();
+    steady.run(sys, cl, opts.clients, "steady-");
+    std::this_thread::sleep_for(std::chrono::seconds(opts.load_s));
+    before = steady.ok / std::chrono::duration<double>(clock_type::now() - t0).count();
+    steady.finish();
+  }
+  // node3 dies (kill -9); once every shard is served by node1 and node2 again, the throughput
+  // with one replica down is measured, then node3 comes back with an empty data dir.
+  cl.nodes[2].kill9();
+  std::filesystem::remove_all(cl.dir.path() / "node3");
+  auto served = [&] {
+    auto st = c->cluster_status(true);
+    std::set<uint32_t> led;
+    if (st)
+      for (auto& n : st->nodes())
+        for (auto& s : n.shards())
+          if (n.up() && s.available() && s.replication().leader() == n.node()) led.insert(s.shard());
+    return led.size() == opts.num_shards;
+  };
+  until = clock_type::now() + 30s;
+  while (!served() && clock_type::now() < until) std::this_thread::sleep_for(100ms);
+  double degraded = 0;
+  {
+    start_load two;
+    auto t1 = clock_type::now();
+    two.run(sys, cl, opts.clients, "two-");
+    std::this_thread::sleep_for(std::chrono::seconds(opts.load_s));
+    degraded = two.ok / std::chrono::duration<double>(clock_type::now() - t1).count();
+    two.finish();
+  }
+  start_load during;
+  during.run(sys, cl, opts.clients, "during-");
+  std::this_thread::sleep_for(2s);  // the load is running before node3 returns
+  uint64_t at_restart = during.ok;
+  if (!cl.start(2)) return 1;
+  auto t0 = clock_type::now();
+  during.run(sys, cl, opts.clients, "during-");
+  double caught = -1;
+  while (clock_type::now() < t0 + 300s) {
+    if (all_voters(*c, opts.num_shards)) {
+      caught = std::chrono::duration<double>(clock_type::now() - t0).count();
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  uint64_t during_ok = during.ok - at_restart;
+  during.finish();
+  double rate = caught > 0 ? during_ok / caught : 0;
+  uint64_t snapshots = 0, snapshot_bytes = 0;
+  {
+    std::ifstream log(cl.dir.path() / ("node3." + std::to_string(cl.starts[2]) + ".log"));
+    std::string line, marker = "installing a snapshot of ";
+    while (std::getline(log, line))
+      if (auto at = line.find(marker); at != std::string::npos) {
+        ++snapshots;
+        snapshot_bytes += std::stoull(line.substr(at + marker.size()));
+      }
+  }
+  auto data = dir_bytes(cl.dir.path() / "node3");
+  std::cout << "{\"catch_up_s\":" << caught << ",\"fill\":" << opts.fill
+            << ",\"snapshots_installed\":" << snapshots << ",\"snapshot_bytes\":" << snapshot_bytes
+            << ",\"snapshot_mb_per_s\":" << (caught > 0 ? snapshot_bytes / 1e6 / caught : 0)
+            << ",\"node3_data_dir_bytes\":" << data
+            << ",\"data_dir_mb_per_s\":" << (caught > 0 ? data / 1e6 / caught : 0)
+            << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
+            << ",\"starts_per_s_during\":" << rate
+            << ",\"ratio\":" << (before > 0 ? rate / before : 0) << ",\"clients\":" << opts.clients
+            << ",\"snapshot_entries\":" << opts.snapshot_entries << "}" << std::endl;
+  return caught > 0 ? 0 : 1;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -130,6 +284,13 @@ int main(int argc, char** argv) {
                  "the client's timeout per start (the client library itself asks again while "
                  "the answer is unavailable); a timed-out start is sent again at once")
     ->check(CLI::Range(100, 60000))->capture_default_str();
+  app.add_flag("--catch-up", opts.catch_up, "measure a wiped replica catching up instead");
+  app.add_option("--fill", opts.fill, "--catch-up: starts before the measurement")
+    ->check(CLI::Range(0, 100000000))->capture_default_str();
+  app.add_option("--load-s", opts.load_s)->check(CLI::Range(1, 3600))->capture_default_str();
+  app.add_option("--clients", opts.clients)->check(CLI::Range(1, 512))->capture_default_str();
+  app.add_option("--snapshot-entries", opts.snapshot_entries, "raft_snapshot_entries (0: default)")
+    ->check(CLI::Range(0, 100000000))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
@@ -144,6 +305,7 @@ int main(int argc, char** argv) {
       std::cerr << "failover: node" << i + 1 << " did not start\n";
       return 1;
     }
+  if (opts.catch_up) return catch_up(cl, sys, opts);
   std::vector<std::optional<client>> conns(3);
   auto conn = [&](int i) -> client* {
     if (!conns[i]) {
@@ -235,6 +397,6 @@ int main(int argc, char** argv) {
             << "\",\"p50_ms\":" << percentile(ms, 50) << ",\"p90_ms\":" << percentile(ms, 90)
             << ",\"p99_ms\":" << percentile(ms, 99) << ",\"max_ms\":" << percentile(ms, 100)
             << ",\"min_ms\":" << (ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end()))
-            << ",\"planned_transfer\":\"not built yet\"}" << std::endl;
+            << "}" << std::endl;
   return failed == 0 ? 0 : 1;
 }

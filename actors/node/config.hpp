@@ -27,6 +27,9 @@ struct node_config {
   // Copies of each shard: 1 keeps today's single-copy path; more makes each shard a Raft group
   // over the first replication_factor members clockwise on the ring (docs/replication.md).
   uint32_t replication_factor = 1;
+  // Replicated shards: entries applied between two snapshots of a shard (half as many are kept
+  // behind each snapshot for lagging replicas); a replica further behind catches up from one.
+  uint32_t raft_snapshot_entries = 16384;
   std::vector<member_config> members;  // defaults to this node alone
   storage::durability durability = storage::durability::fsync;
   std::string log_level = "info";

@@ -188,6 +188,14 @@ std::string registry::render(const std::string& node) const {
                 "Times a replica on this node started or stopped leading its shard.");
   render_sample(out, "chronicle_leader_changes_total", n,
                 static_cast<double>(leader_changes_.value()));
+  render_header(out, "chronicle_snapshots_installed_total", "counter",
+                "Snapshots a replica on this node installed from its leader (catch-up).");
+  render_sample(out, "chronicle_snapshots_installed_total", n,
+                static_cast<double>(snapshots_installed_.value()));
+  render_header(out, "chronicle_snapshot_bytes_installed_total", "counter",
+                "Bytes of the snapshots installed (chronicle_snapshots_installed_total).");
+  render_sample(out, "chronicle_snapshot_bytes_installed_total", n,
+                static_cast<double>(snapshot_bytes_.value()));
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)

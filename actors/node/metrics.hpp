@@ -96,6 +96,11 @@ public:
     leader_changes_.inc();
     shards_led_.add(leading ? 1 : -1);
   }
+  // A replica on this node installed a snapshot sent by its leader (catching up).
+  void on_snapshot_installed(size_t bytes) {
+    snapshots_installed_.inc();
+    snapshot_bytes_.inc(static_cast<uint64_t>(bytes));
+  }
   // A started workflow task was sent to a worker: with its run's whole history, with only the
   // events since the worker's previous task of the run (sticky cache), or whole again because
   // the worker lacked the earlier events.
@@ -122,6 +127,8 @@ private:
   gauge executions_active_;
   gauge http_streams_;
   counter leader_changes_;
+  counter snapshots_installed_;
+  counter snapshot_bytes_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

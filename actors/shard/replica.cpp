@@ -15,11 +15,10 @@ namespace chronicle {
 namespace {
 
 // Raft timing (docs/replication.md): election ~1 s, heartbeat 100 ms. Snapshots are one buffer
-// of the shard's data (chunking is open): taken rarely, with a long tail kept for catch-up.
+// of the shard's data (chunking is open): taken rarely (config raft_snapshot_entries), with half
+// as many entries kept behind for catch-up.
 constexpr unsigned election_timeout_ms = 1000;
 constexpr unsigned heartbeat_ms = 100;
-constexpr unsigned snapshot_threshold = 16384;
-constexpr unsigned snapshot_trailing = 8192;
 
 }  // namespace
 
@@ -173,8 +172,8 @@ bool shard_replica::start() {
   }
   opts.election_timeout_ms = election_timeout_ms;
   opts.heartbeat_ms = heartbeat_ms;
-  opts.snapshot_threshold = snapshot_threshold;
-  opts.snapshot_trailing = snapshot_trailing;
+  opts.snapshot_threshold = p.env->config.raft_snapshot_entries;
+  opts.snapshot_trailing = p.env->config.raft_snapshot_entries / 2;
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
     auto s = parts->machine->apply(index, entry);
@@ -192,6 +191,8 @@ bool shard_replica::start() {
     return out;
   };
   sm.restore = [parts](std::string_view bytes) {
+    spdlog::info("shard {}: installing a snapshot of {} bytes", parts->shard, bytes.size());
+    parts->env->metrics->on_snapshot_installed(bytes.size());
     auto s = parts->machine->restore(bytes);
     if (!s.ok()) {
       spdlog::critical("shard {}: restoring a snapshot failed: {}", parts->shard, s.message());
