@@ -85,6 +85,8 @@ const char* event_type_name(pb::EventType type) {
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT: return "ChildWorkflowExecutionTimedOut";
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
       return "ChildWorkflowExecutionTerminated";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: return "WorkflowExecutionUpdateAccepted";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: return "WorkflowExecutionUpdateCompleted";
     default: return "Unspecified";
   }
 }

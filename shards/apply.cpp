@@ -217,6 +217,18 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.mutable_pending_children()->erase(
         ev.child_workflow_execution_closed().initiated_event_id());
       break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      (*state.mutable_updates())[ev.workflow_execution_update_accepted().update_id()]
+        .set_accepted_event_id(ev.event_id());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: {
+      auto& a = ev.workflow_execution_update_completed();
+      auto& info = (*state.mutable_updates())[a.update_id()];
+      info.set_completed_event_id(ev.event_id());
+      if (a.has_failure()) *info.mutable_failure() = a.failure();
+      else *info.mutable_result() = a.result();
+      break;
+    }
     default:
       break;
   }

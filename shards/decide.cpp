@@ -64,6 +64,12 @@ decide_result on_external_events(const pb::MutableState& s, std::vector<pb::Hist
   r.transfers_removed = std::move(removed.transfers_removed);
   r.timers_removed = std::move(removed.timers_removed);
   bool wt_started = workflow_task_started(s);
+  // A speculative task (update delivery) is written before events are buffered behind it; one
+  // not yet started is replaced by a normal task after the events (its token becomes stale).
+  if (speculative_task(s)) {
+    if (wt_started) b.materialize_speculative(true);
+    else b.state().clear_workflow_task();
+  }
   for (auto& ev : evs) {
     ev.set_event_time_ms(now);
     if (wt_started) {
@@ -132,6 +138,16 @@ decide_result on_wt_started(const pb::MutableState& s, const input::workflow_tas
     return reject(errc::stale_task, "workflow task is no longer scheduled");
   if (s.workflow_task().started_event_id() != 0)
     return reject(errc::stale_task, "workflow task already started");
+  if (s.workflow_task().speculative()) {  // no event until its answer records something
+    transition t;
+    t.state = s;
+    auto* wt = t.state.mutable_workflow_task();
+    wt->set_started_event_id(wt->scheduled_event_id() + 1);
+    wt->set_started_time_ms(now);
+    wt->set_identity(in.identity);
+    t.memory_only = true;
+    return t;
+  }
   builder b(s, now);
   auto& ev = b.add(pb::EVENT_TYPE_WORKFLOW_TASK_STARTED);
   ev.mutable_workflow_task_started()->set_scheduled_event_id(in.scheduled_event_id);
@@ -212,6 +228,7 @@ decide_result on_request_cancel(const pb::MutableState& s,
 void force_close_workflow_task(builder& b, const pb::MutableState& s, const std::string& why,
                                const std::string& identity) {
   if (detail::workflow_task_started(s)) {
+    b.materialize_speculative(false);
     b.remove_workflow_task_transfer();
     auto* a = b.add(pb::EVENT_TYPE_WORKFLOW_TASK_FAILED).mutable_workflow_task_failed();
     a->set_scheduled_event_id(s.workflow_task().scheduled_event_id());
@@ -435,6 +452,8 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
         return on_child_start_failed(state, x, now);
       } else if constexpr (std::is_same_v<T, input::child_closed>) {
         return on_child_closed(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::update_admitted>) {
+        return detail::on_update_admitted(state, now);
       } else if constexpr (std::is_same_v<T, input::terminate_workflow>) {
         return on_terminate(state, x, now);
       } else {

@@ -31,6 +31,10 @@ struct workflow_task_completed {
   std::vector<pb::Command> commands;
   std::string identity;
   std::string new_run_id = {};  // the run ID a ContinueAsNewWorkflowExecution command starts
+  // Workflow Update: updates admitted after this task started (the worker has not seen them).
+  // A task that closes the workflow while some wait is rejected (UnhandledCommand), as Temporal
+  // does, so that the next task delivers them.
+  int undelivered_updates = 0;
 };
 struct workflow_task_failed {
   int64_t scheduled_event_id = 0;
@@ -145,6 +149,13 @@ struct child_closed {
   pb::ChildWorkflowClosed closed;
 };
 
+// Workflow Update: an update was admitted for the running run (the execution keeps the request and
+// its callers in memory; nothing is written). Without a pending workflow task a *speculative* one
+// is scheduled (PendingWorkflowTask.speculative: in memory only, no event, no record; the
+// transition is memory_only) to take the update to the worker's validator. With a workflow task
+// pending, a no-op: the update goes with the next task handed out. Closed run: not_found.
+struct update_admitted {};
+
 }  // namespace input
 
 using decide_input =
@@ -154,7 +165,8 @@ using decide_input =
                input::signal_workflow, input::signal_with_start, input::terminate_workflow,
                input::request_cancel_workflow, input::activity_started,
                input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
-               input::child_started, input::child_start_failed, input::child_closed>;
+               input::child_started, input::child_start_failed, input::child_closed,
+               input::update_admitted>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -169,6 +181,9 @@ struct transition {
   // Continue-as-new: the new run of the same workflow ID, written in the same batch (its events,
   // state and records); the current-run record then names it.
   std::shared_ptr<transition> next_run;
+  // Nothing to write: only the speculative workflow task changed (scheduled, started, or dropped
+  // because its answer recorded nothing). The execution applies `state` in memory.
+  bool memory_only = false;
 };
 
 // The same timer record (every field equal): how a removed timer finds the one that was added.
@@ -199,6 +214,19 @@ using decide_result = std::variant<transition, rejection>;
 // RequestCancelActivityTask records ActivityTaskCancelRequested and, unless the activity's result
 // is already buffered, ActivityTaskCanceled at once (TRY_CANCEL) and drops its transfer. CancelTimer
 // records TimerCanceled, drops the timer record and a buffered TimerFired of that timer.
+//
+// Workflow Update: AcceptWorkflowUpdate records WorkflowExecutionUpdateAccepted (the update must
+// not be accepted already in this run), CompleteWorkflowUpdate records
+// WorkflowExecutionUpdateCompleted (the update must be accepted, by this task or an earlier one,
+// and not completed); otherwise the task fails with cause BadUpdateWorkflowExecutionMessage. The
+// run keeps every accepted update's outcome (MutableState.updates).
+//
+// Speculative workflow task (see update_admitted): its WorkflowTaskScheduled / Started are written
+// (with the IDs and times the worker was given) only when needed: when its answer records an
+// event, when it fails or times out, when the run is closed while it is started, or when another
+// event arrives while it is started (the event is then buffered behind a normal task). An answer
+// with no command drops it: no event, memory_only. An event that arrives while it is scheduled
+// but not started replaces it with a normal workflow task after the event.
 decide_result decide(const pb::MutableState& state, const decide_input& in, int64_t now_ms);
 
 // Updates `state` with one event (the "apply" half: no validation). Folding apply over a history

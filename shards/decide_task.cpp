@@ -84,6 +84,20 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
       if (name.empty() || name.size() > 1000) return "RecordMarker needs a marker name of 1 to 1000 bytes";
       return {};
     }
+    case pb::Command::kAcceptWorkflowUpdate: {
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE;
+      auto& a = c.accept_workflow_update();
+      if (a.update_id().empty() || a.update_id().size() > 1000)
+        return "AcceptWorkflowUpdate needs an update ID of 1 to 1000 bytes";
+      if (a.name().empty() || a.name().size() > 1000)
+        return "AcceptWorkflowUpdate needs an update name of 1 to 1000 bytes";
+      return {};
+    }
+    case pb::Command::kCompleteWorkflowUpdate:
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE;
+      if (c.complete_workflow_update().update_id().empty())
+        return "CompleteWorkflowUpdate without update ID";
+      return {};
     default:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
       return "unknown command";
@@ -142,6 +156,10 @@ std::optional<bad_commands> check_against_state(const pb::MutableState& s,
       open_timers.erase(it);
     }
   }
+  size_t index = 0;
+  if (auto why = check_update_commands(s, commands, &index); !why.empty())
+    return bad_commands{pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+                        label(index) + ": " + why};
   return std::nullopt;
 }
 
@@ -348,17 +366,26 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
   if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution()
       && in.new_run_id.empty())
     return reject(errc::invalid_argument, "continue-as-new needs a new run ID");
+  if (speculative_task(s) && in.commands.empty()) {
+    // Only rejections (or nothing): the speculative task leaves no trace.
+    transition t;
+    t.state = s;
+    t.state.clear_workflow_task();
+    t.memory_only = true;
+    return t;
+  }
   if (!in.commands.empty() && closes_workflow(in.commands.back())) {
-    int unseen = unseen_buffered(s, in.commands);
+    int unseen = unseen_buffered(s, in.commands) + in.undelivered_updates;
     if (unseen > 0) {
       bad_commands unhandled{pb::WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
                              "unhandled command: " + std::to_string(unseen)
-                               + " new event(s) arrived while the workflow task ran; the workflow "
-                                 "code runs again to see them before it may close"};
+                               + " new event(s) or update(s) arrived while the workflow task ran; "
+                                 "the workflow code runs again to see them before it may close"};
       return fail_task(s, in, now, unhandled, "UnhandledCommand", 1);
     }
   }
   builder b(s, now);
+  b.materialize_speculative(false);
   b.remove_workflow_task_transfer();
   auto* done = b.add(pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED).mutable_workflow_task_completed();
   done->set_scheduled_event_id(in.scheduled_event_id);
@@ -386,6 +413,12 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
         break;
       case pb::Command::kRecordMarker:
         record_marker(b, c.record_marker(), completed_id);
+        break;
+      case pb::Command::kAcceptWorkflowUpdate:
+        accept_update(b, c.accept_workflow_update(), completed_id);
+        break;
+      case pb::Command::kCompleteWorkflowUpdate:
+        complete_update(b, c.complete_workflow_update(), completed_id);
         break;
       default:  // a closing command, the last one (validated above)
         close_workflow(b, c, completed_id, in.new_run_id);

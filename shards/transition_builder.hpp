@@ -101,6 +101,33 @@ public:
                                           t_.state.task_queue()));
   }
 
+  // A speculative workflow task becomes a normal one: its WorkflowTaskScheduled (and Started, when
+  // started) are appended with the IDs and times the worker was given (next_event_id is its
+  // scheduled ID: nothing is appended while a speculative task is pending). `keep_transfer`: the
+  // task stays pending, so it gets its transfer record (recovery finds the run by it). No-op for
+  // a normal task.
+  void materialize_speculative(bool keep_transfer) {
+    if (!t_.state.has_workflow_task() || !t_.state.workflow_task().speculative()) return;
+    const pb::PendingWorkflowTask wt = t_.state.workflow_task();
+    t_.state.clear_workflow_task();
+    auto& sched = add(pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+    sched.set_event_time_ms(wt.scheduled_time_ms());
+    sched.mutable_workflow_task_scheduled()->set_task_queue(t_.state.task_queue());
+    sched.mutable_workflow_task_scheduled()->set_attempt(wt.attempt());
+    commit();
+    if (wt.started_event_id() != 0) {
+      auto& started = add(pb::EVENT_TYPE_WORKFLOW_TASK_STARTED);
+      started.set_event_time_ms(wt.started_time_ms());
+      started.mutable_workflow_task_started()->set_scheduled_event_id(wt.scheduled_event_id());
+      started.mutable_workflow_task_started()->set_identity(wt.identity());
+      commit();
+    }
+    if (keep_transfer)
+      t_.transfers_added.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
+                                            t_.state.workflow_task().scheduled_event_id(),
+                                            t_.state.task_queue()));
+  }
+
   void remove_workflow_task_transfer() {
     t_.transfers_removed.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK,
                                             t_.state.workflow_task().scheduled_event_id(),
@@ -223,6 +250,10 @@ inline bool workflow_task_started(const pb::MutableState& s) {
   return s.has_workflow_task() && s.workflow_task().started_event_id() != 0;
 }
 
+inline bool speculative_task(const pb::MutableState& s) {
+  return s.has_workflow_task() && s.workflow_task().speculative();
+}
+
 // True when a result (completed/failed) of the activity scheduled at `scheduled_id` is buffered.
 bool buffered_for_activity(const pb::MutableState& s, int64_t scheduled_id);
 // True when the TimerFired of the timer started at `started_id` is buffered.
@@ -243,6 +274,7 @@ decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled
   if (!is_running(s) || !workflow_task_matches(s, scheduled_id) || !workflow_task_started(s))
     return reject(errc::stale_task, "workflow task is not started");
   builder b(s, now);
+  b.materialize_speculative(false);
   b.remove_workflow_task_transfer();
   fill(b.add(type), s.workflow_task().started_event_id());
   b.commit();
@@ -268,6 +300,18 @@ decide_result on_activity_heartbeat(const pb::MutableState& s,
                                     const input::activity_heartbeat& in, int64_t now);
 decide_result on_activity_timer(const pb::MutableState& s, const input::activity_timer& in,
                                 int64_t now);
+
+// Workflow Update (decide_update.cpp): see decide.hpp.
+decide_result on_update_admitted(const pb::MutableState& s, int64_t now);
+// The workflow task's update commands against the state: each accept names an update not yet
+// accepted, each complete one accepted (earlier, or by a command before it) and not completed.
+// Returns the reason of the first bad one, else empty; `index` is set to its position.
+std::string check_update_commands(const pb::MutableState& s,
+                                  const std::vector<pb::Command>& commands, size_t* index);
+void accept_update(builder& b, const pb::AcceptWorkflowUpdateCommandAttributes& ca,
+                   int64_t completed_id);
+void complete_update(builder& b, const pb::CompleteWorkflowUpdateCommandAttributes& ca,
+                     int64_t completed_id);
 
 // The workflow task completion (decide_task.cpp).
 decide_result on_workflow_task_completed(const pb::MutableState& s,

@@ -26,6 +26,12 @@ std::string describe_event(const pb::HistoryEvent& event) {
       const auto& a = event.start_child_workflow_execution_initiated();
       return name + "(workflow_id=" + a.workflow_id() + ", type=" + a.workflow_type().name() + ")";
     }
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: {
+      const auto& a = event.workflow_execution_update_accepted();
+      return name + "(update_id=" + a.update_id() + ", name=" + a.name() + ")";
+    }
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+      return name + "(update_id=" + event.workflow_execution_update_completed().update_id() + ")";
     default:
       return name;
   }
@@ -60,6 +66,12 @@ std::string describe_command(const pb::Command& command) {
       return "StartChildWorkflowExecution(workflow_id=" + a.workflow_id() +
              ", type=" + a.workflow_type() + ")";
     }
+    case pb::Command::kAcceptWorkflowUpdate:
+      return "AcceptWorkflowUpdate(update_id=" + command.accept_workflow_update().update_id() +
+             ", name=" + command.accept_workflow_update().name() + ")";
+    case pb::Command::kCompleteWorkflowUpdate:
+      return "CompleteWorkflowUpdate(update_id=" + command.complete_workflow_update().update_id() +
+             ")";
     default:
       return "EmptyCommand";
   }

@@ -63,6 +63,10 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
       return E::kChildWorkflowExecutionClosed;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      return E::kWorkflowExecutionUpdateAccepted;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+      return E::kWorkflowExecutionUpdateCompleted;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }
@@ -90,6 +94,8 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       return true;
     default:
       return false;
