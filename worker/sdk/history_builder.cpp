@@ -122,6 +122,12 @@ std::vector<int64_t> history_builder::complete_workflow_task(
       case pb::Command::kRecordMarker:
         ids.push_back(marker_recorded(command.record_marker()));
         break;
+      case pb::Command::kAcceptWorkflowUpdate:
+        ids.push_back(update_accepted(command.accept_workflow_update()));
+        break;
+      case pb::Command::kCompleteWorkflowUpdate:
+        ids.push_back(update_completed(command.complete_workflow_update()));
+        break;
       default:
         throw std::invalid_argument("history_builder: empty command");
     }
@@ -344,6 +350,34 @@ pb::WorkflowTask history_builder::workflow_task() const {
   for (const auto& event : events_) *task.add_history() = event;
   task.set_started_event_id(events_.empty() ? 0 : events_.back().event_id());
   return task;
+}
+
+}  // namespace chronicle::sdk
+
+namespace chronicle::sdk {
+
+int64_t history_builder::update_accepted(const pb::AcceptWorkflowUpdateCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
+  auto* a = event.mutable_workflow_execution_update_accepted();
+  a->set_update_id(command.update_id());
+  a->set_name(command.name());
+  *a->mutable_input() = command.input();
+  a->set_identity(command.identity());
+  a->set_workflow_task_completed_event_id(last_wt_completed_);
+  updates_[command.update_id()] = event.event_id();
+  return event.event_id();
+}
+
+int64_t history_builder::update_completed(
+    const pb::CompleteWorkflowUpdateCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED);
+  auto* a = event.mutable_workflow_execution_update_completed();
+  a->set_update_id(command.update_id());
+  a->set_accepted_event_id(updates_[command.update_id()]);
+  if (command.has_failure()) *a->mutable_failure() = command.failure();
+  else *a->mutable_result() = command.result();
+  a->set_workflow_task_completed_event_id(last_wt_completed_);
+  return event.event_id();
 }
 
 }  // namespace chronicle::sdk

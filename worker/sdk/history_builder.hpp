@@ -58,6 +58,9 @@ class history_builder {
   int64_t activity_canceled(int64_t scheduled_event_id, int64_t cancel_requested_event_id);
   int64_t timer_canceled(const std::string& timer_id);
   int64_t marker_recorded(const pb::RecordMarkerCommandAttributes& command);
+  // Workflow Update, as the server records the commands.
+  int64_t update_accepted(const pb::AcceptWorkflowUpdateCommandAttributes& command);
+  int64_t update_completed(const pb::CompleteWorkflowUpdateCommandAttributes& command);
   int64_t terminated(const std::string& reason);
   // Children and continue-as-new, as the server records them.
   int64_t child_initiated(const pb::StartChildWorkflowExecutionCommandAttributes& command);
@@ -93,6 +96,7 @@ class history_builder {
   std::map<int64_t, int64_t> activity_started_;  // scheduled event id -> started event id
   std::map<std::string, int64_t> timers_;      // timer_id -> started event id
   std::map<int64_t, std::string> children_;    // initiated event id -> child workflow ID
+  std::map<std::string, int64_t> updates_;     // update ID -> accepted event id
 };
 
 }  // namespace chronicle::sdk

@@ -114,6 +114,7 @@ void replay_machine::apply(int index, json& input) {
       check_recorded();
       if (effective_[static_cast<size_t>(index)]) {
         if (!started_) start(std::move(input));
+        deliver_updates(index);
         produced_by_task_ = ctx_.commands_.size();
       }
       break;
@@ -132,6 +133,8 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
     case pb::EVENT_TYPE_MARKER_RECORDED:
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       match(event);
       break;
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: {
@@ -288,6 +291,14 @@ bool replay_machine::same(const pb::HistoryEvent& event, const pb::Command& comm
     case pb::EVENT_TYPE_TIMER_CANCELED:
       return command.has_cancel_timer() &&
              event.timer_canceled().timer_id() == command.cancel_timer().timer_id();
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+      return command.has_accept_workflow_update() &&
+             event.workflow_execution_update_accepted().update_id() ==
+                 command.accept_workflow_update().update_id();
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+      return command.has_complete_workflow_update() &&
+             event.workflow_execution_update_completed().update_id() ==
+                 command.complete_workflow_update().update_id();
     default:
       return false;
   }

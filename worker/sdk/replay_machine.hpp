@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ class replay_machine {
                  const workflow_fn& fn);
 
   const workflow_context& context() const { return ctx_; }
+  // Workflow Update: the updates the task being answered carries (run/resume deliver them at its
+  // WorkflowTaskStarted, validators first), and the ones rejected there (taken once).
+  void set_update_requests(std::vector<pb::UpdateRequest> requests) {
+    requests_ = std::move(requests);
+  }
+  std::vector<pb::UpdateRejection> take_rejections() { return std::exchange(rejections_, {}); }
   std::vector<pb::Command> run();
   std::optional<std::vector<pb::Command>> resume();
   bool finished() const { return finished_; }
@@ -74,11 +81,19 @@ class replay_machine {
   void cancel_workflow(int index, const std::string& reason);
   bool resolved_in_batch(int index, const operation& op) const;
   void drop_unsent_command(operation* op);
+  // Workflow Update (replay_machine_update.cpp): at the effective WorkflowTaskStarted `index`,
+  // the updates its task accepted (from history) and, for the task being answered, the requests.
+  void deliver_updates(int index);
+  void start_update(const pb::UpdateRequest& request, bool validate);
 
   const history_t& history_;
   const workflow_fn& fn_;
   workflow_context ctx_;
   task<json> root_;
+  std::vector<task<void>> update_tasks_;  // one per accepted update: its handler, then the outcome
+  std::vector<pb::UpdateRequest> requests_;
+  std::vector<pb::UpdateRejection> rejections_;
+  std::set<std::string> accepted_updates_;
   std::vector<int> task_of_;      // index of the effective WorkflowTaskStarted of each event
   std::vector<bool> effective_;
   bool started_ = false;

@@ -2,6 +2,7 @@
 #include "worker/sdk/workflow_cache.hpp"
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,15 @@ workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask t
                                          const std::string& identity) {
   const std::string key = cache_key(task.token());
   entry* e = nullptr;
+  std::vector<pb::UpdateRejection> rejections;
+  std::vector<pb::UpdateRequest> requests(task.updates().begin(), task.updates().end());
+  // Runs the machine (run or resume) with the task's updates; keeps its rejections.
+  auto answer = [&](detail::replay_machine& m, bool resume) -> std::optional<std::vector<pb::Command>> {
+    m.set_update_requests(requests);
+    auto commands = resume ? m.resume() : std::optional<std::vector<pb::Command>>(m.run());
+    rejections = m.take_rejections();
+    return commands;
+  };
   auto result = detail::answer_task(task.token(), identity, [&]() -> std::vector<pb::Command> {
     if (task.first_event_id() <= 1) {  // the whole history: whatever was cached is replaced
       drop(key);
@@ -59,7 +69,7 @@ workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask t
       ++stats_.full;
       e->machine = std::make_unique<detail::replay_machine>(e->events, task.token(),
                                                              e->workflow_type, fn);
-      return e->machine->run();
+      return *answer(*e->machine, false);
     }
     auto it = index_.find(key);
     if (it == index_.end() || it->second->last_event_id() + 1 != task.first_event_id())
@@ -79,7 +89,7 @@ workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask t
     e = &cached;  // from here on the code runs: a failure leaves it in an unknown state
     for (auto& event : *task.mutable_history()) e->events.Add(std::move(event));
     if (e->machine && !e->machine->finished()) {
-      if (auto commands = e->machine->resume()) {
+      if (auto commands = answer(*e->machine, true)) {
         ++stats_.resumed;
         return std::move(*commands);
       }
@@ -87,8 +97,8 @@ workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask t
     ++stats_.replayed;  // the last task answered here did not complete: replay from the start
     e->machine = std::make_unique<detail::replay_machine>(e->events, task.token(),
                                                            e->workflow_type, fn);
-    return e->machine->run();
-  });
+    return *answer(*e->machine, false);
+  }, &rejections);
   if (e) {
     // A failed task leaves the code in an unknown state: the next task replays the events.
     if (!std::holds_alternative<pb::RespondWorkflowTaskCompleted>(result)) e->machine.reset();

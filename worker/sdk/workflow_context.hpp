@@ -55,6 +55,20 @@
 //    IDs as sleep); `co_await` yields false if the timer fires first, and a pred that becomes
 //    true first cancels the timer (CancelTimer, or the unsent StartTimer is dropped). A cancel
 //    request of the workflow cancels a condition wait like a signal wait.
+//  - on_update(name, validator, handler) (Temporal's Workflow Update): an update sent to the run
+//    reaches the worker in a workflow task. The validator runs first (in that task, on the state
+//    the code has then; it must only read): when it throws (or no handler is registered under the
+//    name, or the workflow code already returned) the update is rejected and nothing is recorded;
+//    the client gets the exception's message (application_error: its failure). Otherwise an
+//    AcceptWorkflowUpdate command is recorded (WorkflowExecutionUpdateAccepted) and the handler, a
+//    coroutine like the workflow function (it may await activities, timers, signals, conditions),
+//    starts at once; when it returns, CompleteWorkflowUpdate records its result
+//    (WorkflowExecutionUpdateCompleted), when it throws, its failure (application_error: its
+//    failure; anything else: type "UpdateHandlerError"). Updates of a task are delivered after the
+//    events it carries, in the order they were admitted. On replay the updates the history accepted
+//    are delivered at the same point without running the validator. Register handlers before the
+//    workflow function's first co_await, once per name (the handler object must live as long as
+//    the run: it is copied into each update's coroutine).
 //  - now_ms() is the event time of the WorkflowTaskStarted of the workflow task whose events the
 //    code is reacting to; is_replaying() is true while that task is not the one being answered.
 //    With the worker's sticky cache the code of earlier tasks usually does not run again at all
@@ -82,6 +96,7 @@
 
 #include "protocol/messages.hpp"
 #include "worker/sdk/payload.hpp"
+#include "worker/sdk/task.hpp"
 
 namespace chronicle::sdk {
 
@@ -286,6 +301,19 @@ class workflow_context {
   }
   const std::map<std::string, query_handler>& query_handlers() const { return query_handlers_; }
 
+  // Workflow Update (see the contract above). The validator throws to reject; the handler's
+  // result is the update's result. Without a validator every update of that name is accepted.
+  using update_validator = std::function<void(const json& args)>;
+  using update_handler = std::function<task<json>(json args)>;
+  void on_update(std::string name, update_validator validator, update_handler handler) {
+    update_handlers_[std::move(name)] = {std::move(validator), std::move(handler)};
+  }
+  std::vector<std::string> update_names() const {
+    std::vector<std::string> names;
+    for (auto& [name, entry] : update_handlers_) names.push_back(name);
+    return names;
+  }
+
   bool cancel_requested() const { return cancel_requested_; }
   [[nodiscard]] cancel_shield non_cancellable();
 
@@ -328,6 +356,11 @@ class workflow_context {
   std::vector<detail::operation*> command_ops_;  // parallel to commands_
   std::vector<std::unique_ptr<detail::operation>> operations_;  // in creation order
   std::map<std::string, query_handler> query_handlers_;
+  struct update_entry {
+    update_validator validator;
+    update_handler handler;
+  };
+  std::map<std::string, update_entry> update_handlers_;
   std::map<std::string, std::deque<pb::Payload>> signal_queue_;           // received, not taken
   std::map<std::string, std::deque<detail::operation*>> signal_waiters_;  // waiting, oldest first
 };

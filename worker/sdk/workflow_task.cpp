@@ -13,7 +13,8 @@ namespace chronicle::sdk {
 namespace detail {
 
 workflow_task_result answer_task(const pb::TaskToken& token, const std::string& identity,
-                                 const std::function<std::vector<pb::Command>()>& body) {
+                                 const std::function<std::vector<pb::Command>()>& body,
+                                 const std::vector<pb::UpdateRejection>* rejections) {
   auto failed = [&](const std::string& type, const std::string& message) {
     pb::RespondWorkflowTaskFailed response;
     *response.mutable_token() = token;
@@ -26,6 +27,8 @@ workflow_task_result answer_task(const pb::TaskToken& token, const std::string& 
     pb::RespondWorkflowTaskCompleted response;
     *response.mutable_token() = token;
     for (auto& command : commands) *response.add_commands() = std::move(command);
+    if (rejections)
+      for (const auto& rejection : *rejections) *response.add_update_rejections() = rejection;
     response.set_identity(identity);
     return response;
   } catch (const task_failure& e) {
@@ -49,12 +52,16 @@ const workflow_fn& find_workflow(const registry& reg, const std::string& workflo
 
 workflow_task_result run_workflow_task(const registry& reg, const pb::WorkflowTask& task,
                                        const std::string& identity) {
+  std::vector<pb::UpdateRejection> rejections;
   return detail::answer_task(task.token(), identity, [&] {
     std::string workflow_type = detail::validate_history(task);
     const workflow_fn& fn = detail::find_workflow(reg, workflow_type);
     detail::replay_machine machine(task.history(), task.token(), workflow_type, fn);
-    return machine.run();
-  });
+    machine.set_update_requests({task.updates().begin(), task.updates().end()});
+    auto commands = machine.run();
+    rejections = machine.take_rejections();
+    return commands;
+  }, &rejections);
 }
 
 }  // namespace chronicle::sdk

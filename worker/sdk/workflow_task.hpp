@@ -23,6 +23,8 @@
 //  - Failed response: unknown workflow type ("UnknownWorkflowType"), undecodable input
 //    ("PayloadError"), any other exception escaping workflow code ("WorkflowTaskError", message =
 //    what()). Failures carry source "worker" and are retryable.
+//  - Workflow Update: the task's updates are delivered at its WorkflowTaskStarted (see
+//    workflow_context.hpp); the completed response carries the rejected ones.
 //  - The token is copied from the task, identity set on every response. No exception escapes.
 #pragma once
 
@@ -47,8 +49,11 @@ namespace detail {
 // Runs `body` (which returns the commands or throws) and builds the response to the task as the
 // contract above says: Completed with the commands, or Failed (task_failure: its type;
 // nondeterminism_error: "NonDeterminismError"; any other std::exception: "WorkflowTaskError").
+// `rejections` (may be null), read once body returned: the update rejections to send with the
+// commands (Workflow Update).
 workflow_task_result answer_task(const pb::TaskToken& token, const std::string& identity,
-                                 const std::function<std::vector<pb::Command>()>& body);
+                                 const std::function<std::vector<pb::Command>()>& body,
+                                 const std::vector<pb::UpdateRejection>* rejections = nullptr);
 
 // The function registered for `workflow_type`; throws task_failure("UnknownWorkflowType", naming
 // the registered types) when there is none.
