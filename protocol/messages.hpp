@@ -20,6 +20,7 @@ using signal_atom = caf::atom_constant<caf::atom("signal")>;
 using sigstart_atom = caf::atom_constant<caf::atom("sigstart")>;
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using update_atom = caf::atom_constant<caf::atom("update")>;  // UpdateWorkflowRequest
 // --- admin ---
 using describe_atom = caf::atom_constant<caf::atom("describe")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;

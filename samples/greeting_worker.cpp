@@ -1,5 +1,5 @@
 // The sample worker: a CAF actor system whose worker actor serves the "Greeting", "Approval",
-// "ParentGreeting", "ParentSleepy", "Sleepy" and "Counter" workflows and the "ComposeGreeting"
+// "ParentGreeting", "ParentSleepy", "Sleepy", "Counter" and "Account" workflows and the "ComposeGreeting"
 // activity on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
@@ -112,6 +112,50 @@ sdk::task<json> counter(sdk::workflow_context& ctx, json input) {
   co_return json{{"count", n}, {"run_id", ctx.run_id()}};
 }
 
+// Account: a balance changed by Workflow Updates until the update "close". "deposit" (input: a
+// positive integer; the validator rejects anything else) returns the new balance; "withdraw"
+// (validator: no more than the balance) first runs ComposeGreeting (a receipt, so that the
+// handler spans workflow tasks; with --activity-delay-ms it takes that long) and returns
+// {"balance", "receipt"}; "close" returns the final balance, and the workflow completes with it.
+// The query "balance" reads it.
+sdk::task<json> account(sdk::workflow_context& ctx, json input) {
+  auto balance = std::make_shared<int64_t>(input.is_object() ? input.value("balance", int64_t{0}) : 0);
+  auto closed = std::make_shared<bool>(false);
+  ctx.on_query("balance", [balance](const json&) { return json(*balance); });
+  ctx.on_update(
+    "deposit",
+    [](const json& amount) {
+      if (!amount.is_number_integer() || amount.get<int64_t>() <= 0)
+        throw sdk::application_error("InvalidAmount", "deposit needs a positive integer");
+    },
+    [balance](json amount) -> sdk::task<json> {
+      *balance += amount.get<int64_t>();
+      co_return json(*balance);
+    });
+  ctx.on_update(
+    "withdraw",
+    [balance](const json& amount) {
+      if (!amount.is_number_integer() || amount.get<int64_t>() <= 0)
+        throw sdk::application_error("InvalidAmount", "withdraw needs a positive integer");
+      if (amount.get<int64_t>() > *balance)
+        throw sdk::application_error("InsufficientFunds",
+                                     "cannot withdraw " + amount.dump() + " from a balance of "
+                                       + std::to_string(*balance));
+    },
+    [&ctx, balance](json amount) -> sdk::task<json> {
+      *balance -= amount.get<int64_t>();
+      json args = {{"name", "withdrawal of " + amount.dump()}};
+      json receipt = co_await ctx.activity("ComposeGreeting", args);
+      co_return json{{"balance", *balance}, {"receipt", receipt}};
+    });
+  ctx.on_update("close", nullptr, [balance, closed](json) -> sdk::task<json> {
+    *closed = true;
+    co_return json(*balance);
+  });
+  co_await ctx.wait_condition([closed] { return *closed; });
+  co_return json{{"balance", *balance}};
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
   std::string address = "127.0.0.1:7233", queue = "greetings", identity;
@@ -143,6 +187,7 @@ int main(int argc, char** argv) {
   reg->register_workflow("ParentSleepy", parent_sleepy);
   reg->register_workflow("Sleepy", sleepy);
   reg->register_workflow("Counter", counter);
+  reg->register_workflow("Account", account);
   reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())

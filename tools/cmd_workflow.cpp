@@ -248,6 +248,77 @@ command signal_with_start_command(CLI::App* wf, globals& g) {
           })};
 }
 
+// update: waits for the update's outcome; update-with-start with --start-type and --task-queue.
+command update_command(CLI::App* wf, globals& g) {
+  struct options : run_options {
+    std::string name, input = "null", update_id, timeout = "60s";
+    start_options start;
+  };
+  auto o = std::make_shared<options>();
+  auto* sub = wf->add_subcommand(
+    "update", "send an update to a workflow and wait for its handler's result (Workflow Update)");
+  add_run_options(sub, o->workflow_id, o->run_id);
+  sub->add_option("--name", o->name, "update name (a handler registered with on_update)")
+    ->required();
+  sub->add_option("-i,--input", o->input, "update input as JSON")->capture_default_str();
+  sub->add_option("--update-id", o->update_id,
+                  "idempotency key: the same ID gets the same outcome (default: a fresh one)");
+  sub->add_option("--timeout", o->timeout, "how long to wait for the outcome, e.g. 60s")
+    ->capture_default_str();
+  sub->add_option("--start-type", o->start.type,
+                  "update-with-start: start a workflow of this type first when none is running");
+  sub->add_option("-q,--task-queue", o->start.queue, "update-with-start: its task queue");
+  sub->add_option("--start-input", o->start.input, "update-with-start: workflow input as JSON")
+    ->capture_default_str();
+  add_json_flag(sub, g);
+  return {sub, with_node([o](const context& ctx) {
+            auto input = json_payload(o->input);
+            if (!input) return usage(ctx.g, "--input is not valid JSON: " + o->input);
+            auto timeout = parse_duration_ms(o->timeout);
+            if (timeout <= 0) return usage(ctx.g, "--timeout '" + o->timeout + "' is not a duration");
+            pb::UpdateWorkflowRequest req;
+            req.set_namespace_(ctx.g.ns);
+            req.set_workflow_id(o->workflow_id);
+            req.set_run_id(o->run_id);
+            req.set_update_id(o->update_id);
+            req.set_name(o->name);
+            *req.mutable_input() = std::move(*input);
+            req.set_identity("chronicle-cli");
+            if (!o->start.type.empty() || !o->start.queue.empty()) {
+              if (o->start.type.empty() || o->start.queue.empty())
+                return usage(ctx.g, "update-with-start needs both --start-type and --task-queue");
+              o->start.workflow_id = o->workflow_id;
+              auto wrong = start_request(ctx.g, o->start, *req.mutable_start());
+              if (!wrong.empty()) return usage(ctx.g, wrong);
+            }
+            auto resp = ctx.c.update(req, std::chrono::milliseconds(timeout));
+            if (!resp) return ctx.failed(resp.error(), o->workflow_id, o->run_id);
+            const std::string what = "update '" + o->name + "' of workflow '" + o->workflow_id + "'";
+            if (resp->rejected() || resp->has_failure()) {
+              nlohmann::json j{{"workflow_id", o->workflow_id}, {"run_id", resp->run_id()},
+                               {"update_id", resp->update_id()}, {"rejected", resp->rejected()},
+                               {"failure", {{"type", resp->failure().type()},
+                                            {"message", resp->failure().message()}}}};
+              std::string text = what + (resp->rejected() ? " was rejected: " : " failed: ")
+                                 + (resp->failure().type().empty() || resp->rejected()
+                                      ? ""
+                                      : resp->failure().type() + ": ")
+                                 + resp->failure().message();
+              if (ctx.g.json) ctx.print(j, text);
+              else std::cerr << "chronicle: " << text << "\n";
+              return 1;
+            }
+            if (ctx.g.json)
+              return ctx.print({{"workflow_id", o->workflow_id}, {"run_id", resp->run_id()},
+                                {"update_id", resp->update_id()}, {"started", resp->started()},
+                                {"result", nlohmann::json::parse(payload_text(resp->result()),
+                                                                 nullptr, false)}},
+                               "");
+            std::cout << payload_text(resp->result()) << "\n";
+            return 0;
+          })};
+}
+
 // terminate and cancel: a run and a reason.
 command close_command(CLI::App* wf, globals& g, bool terminate) {
   struct options : run_options {
@@ -278,7 +349,8 @@ void add_workflow_commands(CLI::App& app, globals& g, command_list& out) {
   auto* wf = app.add_subcommand("workflow", "operate on workflow executions");
   wf->require_subcommand(1);
   for (auto* add : {start_command, workflow_list_command, result_command, show_command,
-                    query_command, describe_command, signal_command, signal_with_start_command})
+                    query_command, describe_command, signal_command, signal_with_start_command,
+                    update_command})
     out.push_back(add(wf, g));
   out.push_back(close_command(wf, g, true));
   out.push_back(close_command(wf, g, false));

@@ -236,6 +236,55 @@ client::signal_with_start(const pb::StartWorkflowRequest& start, const std::stri
                                                    request_timeout);
 }
 
+caf::expected<pb::UpdateWorkflowResponse> client::update(pb::UpdateWorkflowRequest req,
+                                                         std::chrono::milliseconds timeout) {
+  if (req.update_id().empty()) req.set_update_id(new_request_id());
+  if (req.has_start() && req.start().request_id().empty())
+    req.mutable_start()->set_request_id(new_request_id());
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The node holds each call up to the wait, then answers with the stage reached: ask again.
+  constexpr auto slice = std::chrono::milliseconds(5000);
+  constexpr auto margin = std::chrono::milliseconds(3000);
+  caf::error last;
+  pb::UpdateStage stage = pb::UPDATE_STAGE_UNSPECIFIED;
+  bool started = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto wait = std::max(std::min(left, slice), std::chrono::milliseconds(1));
+    req.set_wait_ms(wait.count());
+    auto res = call<pb::UpdateWorkflowResponse>(update_atom::value, encode(req), wait + margin);
+    if (res && res->started()) {
+      started = true;
+      req.clear_start();  // started by this call: only the update remains
+    }
+    if (res && res->stage() == pb::UPDATE_STAGE_COMPLETED) {
+      res->set_started(started);
+      return res;
+    }
+    if (res) {
+      stage = res->stage();
+      continue;
+    }
+    last = res.error();
+    if (chronicle_code(last) == static_cast<uint8_t>(errc::unavailable)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (chronicle_code(last) != 0) return last;
+    // Timeout or lost connection (a node restart): reconnect when needed and ask again.
+    if (!call_ping()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
+    }
+  }
+  std::string reached = stage == pb::UPDATE_STAGE_ACCEPTED   ? "accepted, its handler still runs"
+                        : stage == pb::UPDATE_STAGE_ADMITTED ? "admitted, not yet taken by a worker"
+                                                             : error_text(last);
+  return make_error(errc::unavailable, "timed out waiting for update '" + req.update_id() + "' of '"
+                                         + req.workflow_id() + "' (" + reached + ")");
+}
+
 caf::expected<pb::TerminateWorkflowResponse> client::terminate(const std::string& ns,
                                                                const std::string& workflow_id,
                                                                const std::string& run_id,

@@ -91,6 +91,16 @@ public:
                                                           const std::string& reason,
                                                           const std::string& identity = {});
 
+  // Workflow Update: sends `req` (a fresh update ID when empty; with req.start: update-with-start)
+  // and waits up to `timeout` for its outcome: the handler's result or failure, or the validator's
+  // rejection (`rejected`, nothing recorded). Asks again with the same update ID while the node
+  // answers that the update is admitted or accepted but not completed, and after a lost
+  // connection or a node restart (reconnecting): the update is idempotent by its ID. Past the
+  // deadline: an `unavailable` error naming the stage reached. A closed or unknown workflow:
+  // not_found.
+  caf::expected<pb::UpdateWorkflowResponse> update(pb::UpdateWorkflowRequest req,
+                                                   std::chrono::milliseconds timeout);
+
   // Timeout of each request except result() (default 10 s). A request to a node that dies is
   // never answered, so callers that switch nodes on failure want it short.
   void set_request_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }

@@ -174,6 +174,7 @@ caf::expected<std::string> started_task(self_ptr self, const pb::TaskToken& toke
   task.mutable_token()->set_attempt(st.run->workflow_task().attempt());
   task.set_workflow_type(st.run->workflow_type());
   task.set_started_event_id(st.run->workflow_task().started_event_id());
+  st.attach_updates(task);
   std::string wire;
   if (auto err = st.append_task_history(wire, task, worker, whole)) return err;
   using kind = metrics::registry::task_history;
@@ -276,6 +277,72 @@ caf::result<std::string> on_signal_with_start(self_ptr self, const std::string& 
   });
 }
 
+// Workflow Update: with a start (update-with-start) and no running run, the run starts first
+// (the ID reuse policy applies; a running run is updated: USE_EXISTING); then the update is
+// admitted (updates.cpp), or answered from the run's state when known.
+caf::result<std::string> on_update(self_ptr self, const std::string& bytes) {
+  touch(self);
+  auto& st = self->state;
+  if (auto err = st.load()) return err;
+  auto req = decode<pb::UpdateWorkflowRequest>(bytes, "UpdateWorkflowRequest");
+  if (!req) return req.error();
+  bool started = false;
+  if (req->has_start() && !(st.run && is_running(*st.run))) {
+    auto start = req->start();
+    start.set_id_conflict_policy(pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING);
+    auto res = decide_start(st.run ? &*st.run : nullptr, start, make_run_id(), now_ms());
+    if (auto* rej = std::get_if<rejection>(&res)) return make_error(rej->code, rej->message);
+    if (auto* t = std::get_if<transition>(&res)) {
+      caf::error failed;
+      st.settle(self, std::move(*t), false, [&failed](caf::error err) { failed = std::move(err); });
+      if (failed) return failed;
+      started = true;
+      spdlog::debug("started workflow {}/{} run {} with update '{}'", st.args.ns,
+                    st.args.workflow_id, st.run->run_id(), req->name());
+    }
+  } else if (auto err = check_addressed_run(self, req->run_id())) {
+    return err;
+  }
+  auto result = st.admit_update(self, *req, started);
+  int64_t wait = req->wait_ms() > 0 ? std::min<int64_t>(req->wait_ms(), 60'000) : 10'000;
+  wake_at(self, now_ms() + wait);
+  return result;
+}
+
+// A worker's answer to a workflow task: decided like the other answers; then the updates its
+// validators refused are answered (when the task completed), and admitted updates that no task
+// carries get a speculative one.
+caf::result<std::string> on_workflow_task_completed(self_ptr self, const std::string& bytes) {
+  touch(self);
+  auto& st = self->state;
+  if (auto err = st.load()) return err;
+  auto msg = decode<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
+  if (!msg) return msg.error();
+  if (auto err = check_token(self, msg->token())) return err;
+  auto scheduled = msg->token().scheduled_event_id();
+  input::workflow_task_completed in{scheduled, {msg->commands().begin(), msg->commands().end()},
+                                    msg->identity(), {}};
+  if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution())
+    in.new_run_id = make_run_id();
+  in.undelivered_updates = st.undelivered_updates(scheduled);
+  const auto& wt = st.run->workflow_task();
+  bool speculative = st.run->has_workflow_task() && wt.speculative()
+                     && wt.scheduled_event_id() == scheduled;
+  auto last_completed = st.run->last_workflow_task_completed_event_id();
+  return reply_after_step(
+    self, decide_input{std::move(in)},
+    [self, speculative, last_completed,
+     rejections = std::move(*msg->mutable_update_rejections())]() -> caf::expected<std::string> {
+      auto& st = self->state;
+      bool completed = st.run->last_workflow_task_completed_event_id() != last_completed
+                       || (speculative && !st.run->has_workflow_task());
+      if (completed) st.reject_updates(rejections);
+      st.schedule_update_task(self);
+      return std::string();
+    },
+    audience::internal);
+}
+
 }  // namespace
 
 caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execution_args args) {
@@ -341,15 +408,10 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       });
     },
     [=](wf_done_atom, const std::string& bytes) -> caf::result<std::string> {
-      return on_answer<pb::RespondWorkflowTaskCompleted>(
-        self, bytes, "RespondWorkflowTaskCompleted", [](auto& m) {
-          input::workflow_task_completed in{m.token().scheduled_event_id(),
-                                            {m.commands().begin(), m.commands().end()},
-                                            m.identity(), {}};
-          if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution())
-            in.new_run_id = make_run_id();
-          return decide_input{std::move(in)};
-        });
+      return on_workflow_task_completed(self, bytes);
+    },
+    [=](update_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_update(self, bytes);
     },
     [=](child_done_atom, const std::string& bytes) -> caf::result<std::string> {
       touch(self);

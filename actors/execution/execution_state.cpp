@@ -44,6 +44,10 @@ void execution_state::settle(caf::event_based_actor* self, decide_result res, bo
                              step_done done) {
   if (auto* rej = std::get_if<rejection>(&res)) return done(make_error(rej->code, rej->message));
   auto& t = std::get<transition>(res);
+  if (t.memory_only) {  // the speculative workflow task (Workflow Update): nothing to write
+    apply_in_memory(self, std::move(t.state));
+    return done(caf::none);
+  }
   auto limit = static_cast<int64_t>(args.env->config.max_history_events);
   if (run)
     if (auto term = over_history_limit(*run, t, limit, now_ms()))
@@ -93,11 +97,20 @@ storage::write_batch execution_state::new_batch() const {
   if (!deferred) return batch;
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, deferred->state.run_id()};
   if (!deferred->events.empty()) batch.append_history(k, deferred->events);
-  batch.put_state(k, deferred->state);
+  put_durable_state(batch, k, deferred->state);
   for (auto& r : deferred->timers_added) batch.put_timer(args.shard_id, r);
   for (auto& r : deferred->timers_removed) batch.delete_timer(args.shard_id, r);
   for (auto& r : deferred->transfers_removed) batch.delete_transfer(args.shard_id, r);
   return batch;
+}
+
+void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
+                       const pb::MutableState& state) {
+  if (!state.has_workflow_task() || !state.workflow_task().speculative())
+    return batch.put_state(k, state);
+  pb::MutableState durable = state;  // a speculative workflow task lives in memory only
+  durable.clear_workflow_task();
+  batch.put_state(k, durable);
 }
 
 namespace {
@@ -146,7 +159,7 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     for (auto& r : carried->timers_removed) batch.delete_timer(args.shard_id, r);
     for (auto& r : carried->transfers_removed) batch.delete_transfer(args.shard_id, r);
   }
-  batch.put_state(k, t.state);  // supersedes the carried state
+  put_durable_state(batch, k, t.state);  // supersedes the carried state
   if (new_run || t.closed) {
     pb::CurrentRun cur;
     cur.set_run_id(t.state.run_id());
@@ -266,6 +279,7 @@ void execution_state::fail(caf::event_based_actor* self, const storage::status& 
   result_waiters.clear();
   for (auto& w : history_waiters) w.rp.deliver(err);
   history_waiters.clear();
+  fail_update_waiters(err);
   self->quit(err);
 }
 
@@ -280,6 +294,7 @@ void execution_state::stand_down(caf::event_based_actor* self, const std::string
   result_waiters.clear();
   for (auto& w : history_waiters) w.rp.deliver(err);  // the client asks the new leader
   history_waiters.clear();
+  fail_update_waiters(err);
   self->quit();
 }
 
@@ -293,6 +308,11 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
   history.append(t.events);
   run = std::move(t.state);
   for (auto& r : t.transfers_added) {
+    // A started workflow task (a speculative one just written) is already with its worker.
+    if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK && run->has_workflow_task()
+        && run->workflow_task().scheduled_event_id() == r.scheduled_event_id()
+        && run->workflow_task().started_event_id() != 0)
+      continue;
     if (r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK || r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK)
       dispatch(self, r);
     else
@@ -303,6 +323,7 @@ void execution_state::effects(caf::event_based_actor* self, transition& t, bool 
   for (auto& r : t.timers_added) self->send(args.shard, arm_atom::value, encode(r));
   // Continue-as-new: waiters get the next run's ID and follow the chain (client::result).
   if (t.closed) answer_waiters();
+  settle_updates();
 }
 
 caf::error execution_state::append_task_history(std::string& task_wire, pb::WorkflowTask& task,
@@ -316,6 +337,12 @@ caf::error execution_state::append_task_history(std::string& task_wire, pb::Work
   }
   task.AppendToString(&task_wire);
   task_wire.append(history.wire(), from, std::string::npos);
+  if (run->workflow_task().speculative()) {
+    append_speculative_events(task_wire);
+    // Its events may never be written: the worker's next task carries the whole history.
+    set_sticky({}, 0, std::string::npos);
+    return caf::none;
+  }
   set_sticky(worker, task.started_event_id() + 1, history.size());
   return caf::none;
 }

@@ -35,6 +35,10 @@
 
 namespace chronicle {
 
+// Puts the run's state into the batch, without a speculative workflow task (memory only).
+void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
+                       const pb::MutableState& state);
+
 // The answer of the commit log to an execution: sequence number, outcome (committed_outcome),
 // error message.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
@@ -63,6 +67,23 @@ struct execution_state {
     caf::response_promise rp;
   };
   std::vector<history_waiter> history_waiters;
+  // Workflow Update (updates.cpp): the updates of the current run being waited for, in the order
+  // they were admitted. In memory only (Temporal's update registry): an update not yet accepted
+  // is lost with the actor (a crash, a passivation without callers) and its caller's retry with
+  // the same update ID admits it again; an accepted one is in the run's state (durable).
+  struct update_waiter {
+    caf::response_promise rp;
+    int64_t deadline_ms = 0;
+    bool started = false;  // update-with-start: the call started the run
+  };
+  struct update_call {
+    pb::UpdateRequest request;
+    std::string run_id;
+    bool admitted = true;       // not yet accepted: goes with the next workflow task handed out
+    int64_t sent_in_task = 0;   // scheduled event ID of the last task that carried it
+    std::vector<update_waiter> waiters;
+  };
+  std::vector<update_call> update_calls;
   // The last event of run durable_run_id known to be durable: set by load() (what is on disk)
   // and by each write once durable (notify_history_when_durable).
   std::string durable_run_id;
@@ -159,7 +180,32 @@ struct execution_state {
   // Answers the history waiters whose deadline passed ("": nothing new).
   void expire_history_waiters(int64_t now);
 
+  // Workflow Update (updates.cpp). Admits `req` to the current run (or answers it from the run's
+  // state when already accepted / completed): the caller is answered with the outcome once it is
+  // durable, with the stage reached at its deadline (req.wait_ms), or with a refusal.
+  caf::result<std::string> admit_update(caf::event_based_actor* self,
+                                        const pb::UpdateWorkflowRequest& req, bool started);
+  // Adds the admitted updates to a workflow task being handed out.
+  void attach_updates(pb::WorkflowTask& task);
+  // Admitted updates that the started task `scheduled_id` does not carry.
+  int undelivered_updates(int64_t scheduled_id) const;
+  // The worker's validators refused these updates: their callers are told; nothing was recorded.
+  void reject_updates(const google::protobuf::RepeatedPtrField<pb::UpdateRejection>& rejections);
+  // Admitted updates and no workflow task pending: a speculative one takes them to a worker.
+  void schedule_update_task(caf::event_based_actor* self);
+  // After a transition: accepted updates are no longer admitted, completed ones answer their
+  // callers, and those of a closed run answer theirs with the error.
+  void settle_updates();
+  void expire_update_waiters(int64_t now);
+  void fail_update_waiters(const caf::error& err);
+  bool update_waiting() const;
+
 private:
+  // A memory_only transition (the speculative workflow task): applied, the new speculative task
+  // dispatched from memory.
+  void apply_in_memory(caf::event_based_actor* self, pb::MutableState state);
+  // The speculative workflow task's Scheduled / Started events, as the worker is sent them.
+  void append_speculative_events(std::string& task_wire) const;
   // Applies a WorkflowTaskStarted transition in memory (see deferred).
   void defer(caf::event_based_actor* self, transition t);
   void effects(caf::event_based_actor* self, transition& t, bool new_run);

@@ -96,11 +96,13 @@ void on_tick(self_ptr self, int64_t due) {
   // the actor is passivated.
   if (st.deferred) st.write(self, st.new_batch(), nullptr, false);
   st.expire_history_waiters(now);
+  st.expire_update_waiters(now);
   auto idle_for = now - st.last_message_ms;
   auto limit = passivate_limit(st);
   bool task_started = st.run && st.run->has_workflow_task()
                       && st.run->workflow_task().started_event_id() != 0;
   if (idle_for >= limit && st.result_waiters.empty() && st.history_waiters.empty() && !task_started
+      && !st.update_waiting()
       && st.outbound_in_flight == 0 && st.all_durable()) {
     self->send(st.args.shard, passivate_atom::value, st.args.ns, st.args.workflow_id,
                st.handled);
@@ -108,8 +110,12 @@ void on_tick(self_ptr self, int64_t due) {
   }
   auto next = now + std::clamp<int64_t>(limit - idle_for, 10, tick_period(self));
   if (st.wt_deadline.deadline_ms != 0) next = std::min(next, st.wt_deadline.deadline_ms);
+  for (auto& call : st.update_calls)  // an update caller is answered at its deadline
+    for (auto& w : call.waiters) next = std::min(next, std::max(w.deadline_ms, now + 10));
   arm_tick(self, next);
 }
+
+void wake_at(self_ptr self, int64_t due) { arm_tick(self, due); }
 
 void watch_workflow_task(self_ptr self) {
   auto& st = self->state;

@@ -20,6 +20,8 @@ void touch_internal(execution_self self);
 void on_tick(execution_self self, int64_t due);
 // WorkflowTaskStarted was applied: its start-to-close deadline is watched from now.
 void watch_workflow_task(execution_self self);
+// A tick at `due` (or up to a shard slot later): a waiter's deadline (Workflow Update).
+void wake_at(execution_self self, int64_t due);
 // The run is closed: the actor is passivated soon (only a late result request or retention may
 // still come for it).
 void passivate_soon_if_closed(execution_self self);

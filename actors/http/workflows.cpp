@@ -1,6 +1,8 @@
-// /api/v1/namespaces/{ns}/workflows[/{wid}[/history|result|signal/{name}|query/{name}|cancel|
-// terminate]]: each endpoint builds the client library's request, and renders its answer.
+// /api/v1/namespaces/{ns}/workflows[/{wid}[/history|result|signal/{name}|query/{name}|
+// update/{name}|cancel|terminate]]: each endpoint builds the client library's request, and renders its answer.
 #include <charconv>
+#include <cstdio>
+#include <random>
 #include <set>
 
 #include "actors/http/api.hpp"
@@ -290,6 +292,70 @@ step signal(const request& req, const std::string& ns, const std::string& wid,
   return call<pb::SignalWorkflowResponse>(signal_atom::value, encode(sig));
 }
 
+// POST .../{wid}/update/{name}: the body is the update's input (JSON); with ?start=true it is
+// {"input": ..., "start": {workflow_type, task_queue, input, ...}} (update-with-start). Waits up
+// to timeout_ms (default 10 s, at most 60 s) for the outcome: 200 with result (or failure, and
+// rejected: true when the validator refused it); 202 with the stage reached when it is not
+// completed yet: ask again with the same update_id (generated when the request named none).
+step update(const request& req, const std::string& ns, const std::string& wid,
+            const std::string& name, const query_map& query) {
+  if (auto why = check_params(query, {"run_id", "update_id", "timeout_ms", "start"}); !why.empty())
+    return bad_request(why);
+  std::string error;
+  auto timeout = int_param(query, "timeout_ms", 10'000, 1, 60'000, &error);
+  if (!error.empty()) return bad_request(error);
+  auto with_start = param(query, "start");
+  if (!with_start.empty() && with_start != "true" && with_start != "false")
+    return bad_request("query parameter 'start' must be true or false");
+  auto body = parse_body(req.body, json(nullptr), &error);
+  if (!body) return bad_request(error);
+  auto u = addressed<pb::UpdateWorkflowRequest>(ns, wid, query);
+  u.set_name(name);
+  u.set_identity(identity);
+  u.set_update_id(param(query, "update_id"));
+  if (u.update_id().empty()) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[33];
+    std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                  static_cast<unsigned long long>(rng()));
+    u.set_update_id(buf);
+  }
+  json input = *body;
+  if (with_start == "true") {
+    if (!body->is_object() || !body->contains("start") || !(*body)["start"].is_object())
+      return bad_request("with start=true the body is {\"input\": ..., \"start\": {...}}");
+    auto start_body = (*body)["start"];
+    json start_input = start_body.contains("input") ? start_body["input"] : json(nullptr);
+    start_body.erase("input");
+    if (auto why = fill_start(start_body, u.mutable_start()); !why.empty())
+      return bad_request("invalid start request: " + why);
+    *u.mutable_start()->mutable_input() = to_payload(start_input);
+    if (u.start().identity().empty()) u.mutable_start()->set_identity(identity);
+    input = body->contains("input") ? (*body)["input"] : json(nullptr);
+  }
+  *u.mutable_input() = to_payload(input);
+  u.set_wait_ms(timeout);
+  return call<pb::UpdateWorkflowResponse>(
+    update_atom::value, encode(u), std::chrono::milliseconds(timeout + 5'000),
+    [ns, wid](const pb::UpdateWorkflowResponse& r) {
+      json j{{"namespace", ns},
+             {"workflow_id", wid},
+             {"run_id", r.run_id()},
+             {"update_id", r.update_id()},
+             {"stage", pb::UpdateStage_Name(r.stage())},
+             {"started", r.started()}};
+      if (r.stage() != pb::UPDATE_STAGE_COMPLETED) return json_reply(202, j);
+      if (r.has_failure()) {
+        j["failure"] = to_json(r.failure());
+        j["rejected"] = r.rejected();
+      } else {
+        auto result = json::parse(r.result().data(), nullptr, false);
+        j["result"] = result.is_discarded() ? json(r.result().data()) : result;
+      }
+      return json_reply(200, j);
+    });
+}
+
 step query_workflow(const request& req, const std::string& ns, const std::string& wid,
                     const std::string& type, const query_map& query) {
   if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
@@ -355,6 +421,10 @@ step workflows_endpoint(const request& req, const std::string& ns,
   if (rest.size() == 2 && what == "result") {
     if (!only("GET")) return not_allowed("GET");
     return result(ns, wid, query);
+  }
+  if (rest.size() == 3 && what == "update") {
+    if (!only("POST")) return not_allowed("POST");
+    return update(req, ns, wid, rest[2], query);
   }
   if (rest.size() == 3 && (what == "signal" || what == "query")) {
     if (!only("POST")) return not_allowed("POST");

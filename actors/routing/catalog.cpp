@@ -43,6 +43,7 @@ const std::vector<message_kind> catalog = {
   {sigstart_atom::value,       "SignalWithStartWorkflowRequest", r::workflow,  s::frontend,  by::client,   q::none,       false, validators::signal_with_start, peek_workflow, role::write},
   {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow, role::admin},
   {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow, role::write},
+  {update_atom::value,         "UpdateWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::update,            peek_workflow, role::write},
   // --- client API served by the admin actor (it asks the owning node's admin itself)
   {describe_atom::value,       "DescribeWorkflowRequest",        r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},

@@ -148,6 +148,37 @@ caf::error check_workflow_answer(caf::atom_value& kind, std::string& bytes, size
   return caf::none;
 }
 
+// An update: namespace defaulted; workflow ID, update ID and name checked, the input's size; an
+// update-with-start's start is the request's workflow (its namespace and workflow ID are filled
+// in) and is validated as a start.
+caf::expected<std::string> validate_update(const std::string& bytes, const limits& lim) {
+  auto req = decode<pb::UpdateWorkflowRequest>(bytes, "UpdateWorkflowRequest");
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  auto reason = check_id("workflow ID", req->workflow_id());
+  if (reason.empty() && !req->run_id().empty()) reason = check_id("run ID", req->run_id());
+  if (reason.empty()) reason = check_id("update ID", req->update_id());
+  if (reason.empty()) reason = check_id("update name", req->name());
+  if (reason.empty()) reason = check_payload("update input", req->input(), lim.payload);
+  if (reason.empty() && req->wait_ms() < 0) reason = "wait_ms must not be negative";
+  if (reason.empty() && req->has_start() && !req->run_id().empty())
+    reason = "an update-with-start names no run ID";
+  if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  if (req->has_start()) {
+    auto* start = req->mutable_start();
+    if ((!start->namespace_().empty() && start->namespace_() != req->namespace_())
+        || (!start->workflow_id().empty() && start->workflow_id() != req->workflow_id()))
+      return make_error(errc::invalid_argument,
+                        "the start of an update-with-start must name the update's workflow");
+    start->set_namespace_(req->namespace_());
+    start->set_workflow_id(req->workflow_id());
+    auto checked = validate_start(encode(*start), lim);
+    if (!checked) return checked.error();
+    start->ParseFromString(*checked);
+  }
+  return encode(*req);
+}
+
 // A validator that returns the bytes to forward, as the catalog's rewrite-in-place form.
 template <caf::expected<std::string> (*Validate)(const std::string&, const limits&)>
 caf::error rewrite(const limits& lim, caf::atom_value&, std::string& bytes) {
@@ -178,6 +209,9 @@ caf::error terminate(const limits& lim, caf::atom_value& kind, std::string& byte
 }
 caf::error cancel(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_cancel>(lim, kind, bytes);
+}
+caf::error update(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_update>(lim, kind, bytes);
 }
 caf::error activity_answer(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return check_activity_answer(kind, bytes, lim.payload);

@@ -44,6 +44,7 @@ caf::error signal(const validation_limits&, caf::atom_value& kind, std::string& 
 caf::error signal_with_start(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error terminate(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error cancel(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error update(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error workflow_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 }  // namespace validators
