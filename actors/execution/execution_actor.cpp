@@ -304,8 +304,7 @@ caf::result<std::string> on_update(self_ptr self, const std::string& bytes) {
     return err;
   }
   auto result = st.admit_update(self, *req, started);
-  int64_t wait = req->wait_ms() > 0 ? std::min<int64_t>(req->wait_ms(), 60'000) : 10'000;
-  wake_at(self, now_ms() + wait);
+  wake_at(self, now_ms() + update_wait_ms(req->wait_ms()));
   return result;
 }
 

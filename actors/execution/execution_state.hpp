@@ -39,6 +39,10 @@ namespace chronicle {
 void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
                        const pb::MutableState& state);
 
+// How long an update call waits for the outcome (UpdateWorkflowRequest.wait_ms: 0 means 10 s; at
+// most 60 s), then answered with the stage reached.
+int64_t update_wait_ms(int64_t requested);
+
 // The answer of the commit log to an execution: sequence number, outcome (committed_outcome),
 // error message.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;

@@ -37,6 +37,10 @@ pb::UpdateWorkflowResponse outcome(const std::string& run_id, const std::string&
 
 }  // namespace
 
+int64_t update_wait_ms(int64_t requested) {
+  return requested > 0 ? std::min(requested, max_update_wait_ms) : default_update_wait_ms;
+}
+
 caf::result<std::string> execution_state::admit_update(caf::event_based_actor* self,
                                                        const pb::UpdateWorkflowRequest& req,
                                                        bool started) {
@@ -77,9 +81,8 @@ caf::result<std::string> execution_state::admit_update(caf::event_based_actor* s
     update_calls.push_back(std::move(c));
     call = update_calls.end() - 1;
   }
-  auto wait = req.wait_ms() > 0 ? std::min(req.wait_ms(), max_update_wait_ms) : default_update_wait_ms;
   auto rp = self->make_response_promise();
-  call->waiters.push_back({rp, now_ms() + wait, started});
+  call->waiters.push_back({rp, now_ms() + update_wait_ms(req.wait_ms()), started});
   if (fresh && call->admitted) {
     spdlog::debug("update {} '{}' admitted for {}/{}", id, req.name(), args.ns, args.workflow_id);
     step(self, input::update_admitted{}, [this](caf::error err) {
