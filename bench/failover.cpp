@@ -188,15 +188,17 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
     while (fill.ok < static_cast<uint64_t>(opts.fill)) std::this_thread::sleep_for(50ms);
     fill.finish();
   }
-  double before = 0;
-  {
-    start_load steady;
+  // Acknowledged starts per second of the load for --load-s seconds.
+  auto rate = [&](const std::string& prefix) {
+    start_load load;
     auto t0 = clock_type::now();
-    steady.run(sys, cl, opts.clients, "steady-");
+    load.run(sys, cl, opts.clients, prefix);
     std::this_thread::sleep_for(std::chrono::seconds(opts.load_s));
-    before = steady.ok / std::chrono::duration<double>(clock_type::now() - t0).count();
-    steady.finish();
-  }
+    double r = load.ok / std::chrono::duration<double>(clock_type::now() - t0).count();
+    load.finish();
+    return r;
+  };
+  double before = rate("steady-");
   // node3 dies (kill -9); once every shard is served by node1 and node2 again, the throughput
   // with one replica down is measured, then node3 comes back with an empty data dir.
   cl.nodes[2].kill9();
@@ -212,15 +214,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   };
   until = clock_type::now() + 30s;
   while (!served() && clock_type::now() < until) std::this_thread::sleep_for(100ms);
-  double degraded = 0;
-  {
-    start_load two;
-    auto t1 = clock_type::now();
-    two.run(sys, cl, opts.clients, "two-");
-    std::this_thread::sleep_for(std::chrono::seconds(opts.load_s));
-    degraded = two.ok / std::chrono::duration<double>(clock_type::now() - t1).count();
-    two.finish();
-  }
+  double degraded = rate("two-");
   start_load during;
   during.run(sys, cl, opts.clients, "during-");
   std::this_thread::sleep_for(2s);  // the load is running before node3 returns
@@ -238,7 +232,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   }
   uint64_t during_ok = during.ok - at_restart;
   during.finish();
-  double rate = caught > 0 ? during_ok / caught : 0;
+  double during_rate = caught > 0 ? during_ok / caught : 0;
   uint64_t snapshots = 0, snapshot_bytes = 0;
   {
     std::ifstream log(cl.dir.path() / ("node3." + std::to_string(cl.starts[2]) + ".log"));
@@ -256,8 +250,8 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
             << ",\"node3_data_dir_bytes\":" << data
             << ",\"data_dir_mb_per_s\":" << (caught > 0 ? data / 1e6 / caught : 0)
             << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
-            << ",\"starts_per_s_during\":" << rate
-            << ",\"ratio\":" << (before > 0 ? rate / before : 0) << ",\"clients\":" << opts.clients
+            << ",\"starts_per_s_during\":" << during_rate
+            << ",\"ratio\":" << (before > 0 ? during_rate / before : 0) << ",\"clients\":" << opts.clients
             << ",\"snapshot_entries\":" << opts.snapshot_entries << "}" << std::endl;
   return caught > 0 ? 0 : 1;
 }

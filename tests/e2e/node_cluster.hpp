@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -85,6 +86,20 @@ inline caf::expected<pb::StartWorkflowResponse> start_greeting(client& c, const 
   req.set_request_id(request_id);
   *req.mutable_input() = sdk::to_payload({{"name", wid}});
   return c.start(req);
+}
+
+// Describes `wid`, asking again while the answer is `unavailable` (an election, a member
+// catching up) until `timeout`; the last answer.
+inline caf::expected<pb::DescribeWorkflowResponse> describe_when_served(
+  client& c, const std::string& wid, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    d = c.describe("default", wid);
+    if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return d;
 }
 
 // Waits for Greeting `wid` to complete with its greeting and checks its history is dense.

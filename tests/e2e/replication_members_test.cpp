@@ -170,13 +170,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   auto logs = cl.nodes[1].output() + cl.nodes[2].output() + cl.nodes[3].output();
   CHECK(logs.find("removed the replica that left, node1") != std::string::npos);
   for (auto& id : ids) {
-    caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      d = c.describe("default", id);
-      if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    auto d = describe_when_served(c, id, 20s);
     CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
   }
   wait_equal_digests(c, 3);

@@ -327,13 +327,7 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
   }
   cl.start(0);
   for (auto& id : ids) {
-    caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      d = c2.describe("default", id);
-      if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    auto d = describe_when_served(c2, id, 30s);
     CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
   }
 
@@ -362,13 +356,7 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
   // node3 votes and holds the data: with node1 gone, node2 and node3 serve every shard.
   cl.nodes[0].kill9();
   for (auto& id : ids) {
-    caf::expected<pb::DescribeWorkflowResponse> d = caf::error{};
-    auto deadline2 = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline2) {
-      d = c2.describe("default", id);
-      if (d || chronicle_code(d.error()) != static_cast<uint8_t>(errc::unavailable)) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    auto d = describe_when_served(c2, id, 30s);
     CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
   }
   auto fresh = ids_led_by(leaders, "node1", 2, "after-");
