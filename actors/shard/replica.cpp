@@ -386,6 +386,7 @@ void shard_replica::reconcile() {
     return [parts, what, id, started](raft::status s) {
       parts->changing = false;
       auto name = parts->env->member_by_id(id);
+      if (s == raft::status::not_yet) return;  // asked again at the next reconcile
       if (s == raft::status::ok)
         spdlog::info("shard {}: {} {} (Raft ID {}) in {} ms", parts->shard, what,
                      name.empty() ? "a server" : name, id, chronicle::now_ms() - started);
@@ -416,8 +417,10 @@ void shard_replica::reconcile() {
       return p.group->add_member(id, name, finish("added", id));
     }
     if (it->role != raft::role::voter) {
-      spdlog::info("shard {}: catching {} up to promote it to voter", p.shard, name);
-      return p.group->promote(id, finish("promoted to voter", id));
+      if (it->role == raft::role::spare)
+        spdlog::info("shard {}: catching {} up to promote it to voter", p.shard, name);
+      return p.group->promote(id, finish(it->role == raft::role::spare ? "made a standby (catching up)"
+                                                                       : "promoted to voter", id));
     }
   }
   // Members changed: a replica the ring no longer places here leaves once every new one votes

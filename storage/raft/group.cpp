@@ -59,6 +59,7 @@ const char* to_string(status s) {
     case status::leadership_lost: return "leadership lost (outcome unknown)";
     case status::shutdown: return "shut down (outcome unknown)";
     case status::error: return "error";
+    case status::not_yet: return "not caught up yet";
   }
   return "?";
 }
@@ -280,8 +281,23 @@ void group::add_member(uint64_t id, const std::string& address, std::function<vo
 }
 
 void group::promote(uint64_t id, std::function<void(status)> done) {
+  int role = RAFT_SPARE;
+  bool caught_up = false;
+  if (started_ && !closed_ && raft_->state == RAFT_LEADER) {
+    auto& conf = raft_->configuration;
+    for (unsigned i = 0; i < conf.n; ++i)
+      if (conf.servers[i].id == id) {
+        role = conf.servers[i].role;
+        caught_up = raft_->leader_state.progress[i].match_index == raft_last_index(raft_.get());
+      }
+  }
+  if (role == RAFT_STANDBY && !caught_up) {
+    if (done) done(status::not_yet);
+    return;
+  }
+  int to = role == RAFT_STANDBY ? RAFT_VOTER : RAFT_STANDBY;
   start_change(started_ && !closed_, std::move(done), [&](struct raft_change* req) {
-    return raft_assign(raft_.get(), req, id, RAFT_VOTER, group_callbacks::changed);
+    return raft_assign(raft_.get(), req, id, to, group_callbacks::changed);
   });
 }
 
@@ -335,7 +351,8 @@ void group::after_event() {
   // libraft 0.15 can keep a configuration marked uncommitted after its entry committed (applied
   // while this replica was a follower, or covered by an installed snapshot); as leader it then
   // refuses every membership change for good (RAFT_CANTCHANGE). Committed is committed.
-  if (raft_->state == RAFT_LEADER && raft_->configuration_uncommitted_index != 0 &&
+  if (options_.repair_configuration && raft_->state == RAFT_LEADER &&
+      raft_->configuration_uncommitted_index != 0 &&
       raft_->configuration_uncommitted_index <= raft_->commit_index) {
     raft_->configuration_index = raft_->configuration_uncommitted_index;
     raft_->configuration_uncommitted_index = 0;

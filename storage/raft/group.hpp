@@ -30,7 +30,7 @@
 
 namespace chronicle::raft {
 
-enum class status { ok, not_leader, leadership_lost, shutdown, error };
+enum class status { ok, not_leader, leadership_lost, shutdown, error, not_yet };
 const char* to_string(status s);
 
 struct member {
@@ -64,6 +64,7 @@ struct group_options {
   bool cap_results = true;
   bool prevote_term = true;        // io liveness guards, see io.hpp
   bool repair_progress = true;
+  bool repair_configuration = true;  // group: a committed configuration is not "uncommitted"
 };
 
 struct state_machine {
@@ -91,8 +92,11 @@ class group {
   // another replica leads, else an error.
   void transfer_leadership(uint64_t to, std::function<void(status)> done);
   // Membership changes (leader only; one at a time: an error while another is in progress).
-  // add: a new server as a spare (no votes, no log); promote: to voter, after the leader has
-  // caught its log up (libraft's catch-up rounds); remove: out of the configuration.
+  // add: a new server as a spare (no votes, no log); promote: a spare becomes a standby (it
+  // receives the log, no vote); a standby whose log has caught up with the leader's last index
+  // becomes a voter; otherwise done(not_yet) and the caller asks again later. (libraft's own
+  // catch-up rounds, raft_assign(VOTER) of a lagging server, crashed libraft 0.15 in the
+  // simulation, seed 18540 of the wipe mode.) remove: out of the configuration.
   // done(ok) once the new configuration is committed.
   void add_member(uint64_t id, const std::string& address, std::function<void(status)> done);
   void promote(uint64_t id, std::function<void(status)> done);

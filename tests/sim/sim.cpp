@@ -304,6 +304,9 @@ class simulator {
     o.hold_results = (cfg_.io_guards & 1) != 0;
     o.drop_stale_results = (cfg_.io_guards & 2) != 0;
     o.cap_results = (cfg_.io_guards & 4) != 0;
+    o.prevote_term = (cfg_.io_guards & 8) != 0;
+    o.repair_progress = (cfg_.io_guards & 16) != 0;
+    o.repair_configuration = (cfg_.io_guards & 32) != 0;
     cr::state_machine sm;
     sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
       if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);

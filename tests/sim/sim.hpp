@@ -13,8 +13,9 @@ struct config {
   uint64_t chaos_ms = 20000;   // faults injected during this much simulated time
   uint64_t settle_ms = 20000;  // then healed: liveness and convergence must follow within this
   // chronicle::raft::io's guards against libraft 0.15 bugs, a bit each:
-  // 1 hold_results, 2 drop_stale_results, 4 cap_results.
-  unsigned io_guards = 7;
+  // 1 hold_results, 2 drop_stale_results, 4 cap_results (safety); 8 prevote_term,
+  // 16 repair_progress, 32 repair_configuration (liveness).
+  unsigned io_guards = 63;
   bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
   bool verbose = false;        // print the event trace to stderr
   // Also wipe replicas: a crashed replica's disk is replaced by an empty one and it comes back

@@ -3,7 +3,7 @@
 //   CHRONICLE_SIM_SEED=N      replay one seed only, with its event trace on stderr
 //   CHRONICLE_SIM_SEEDS=K     run K seeds per case instead of the CI default (soak: 100000)
 //   CHRONICLE_SIM_FIRST=F     first seed of the range (default 1)
-//   CHRONICLE_SIM_GUARDS=M    io's guards against libraft 0.15 bugs as a bit mask (default 7 =
+//   CHRONICLE_SIM_GUARDS=M    the guards against libraft 0.15 bugs as a bit mask (default 63 =
 //                             all; 0 = none, to see the bugs; see sim.hpp)
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
