@@ -62,6 +62,16 @@ struct activity_failed {
   std::string identity;
   int32_t attempt = 1;
 };
+// The task queue handed attempt `attempt` to a worker that no longer holds it (the task or its
+// answer was lost with a connection; the worker lives on). Treated exactly as the start-to-close
+// timeout of that attempt firing now (a retry by the policy, or the final ActivityTaskTimedOut).
+// Stale unless the attempt is the current one and not waiting for a retry; a scheduled attempt
+// (its start notice lost too) counts as started.
+struct activity_lost {
+  int64_t scheduled_event_id = 0;
+  int32_t attempt = 1;
+  std::string cause;
+};
 struct timer_fired {
   int64_t started_event_id = 0;
 };
@@ -166,7 +176,7 @@ using decide_input =
                input::request_cancel_workflow, input::activity_started,
                input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
                input::child_started, input::child_start_failed, input::child_closed,
-               input::update_admitted>;
+               input::update_admitted, input::activity_lost>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.

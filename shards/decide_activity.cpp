@@ -139,6 +139,20 @@ decide_result on_activity_failed(const pb::MutableState& s, const input::activit
   return fail_attempt(s, *std::get<const pb::PendingActivity*>(cur), in.failure, in.identity, now);
 }
 
+decide_result on_activity_lost(const pb::MutableState& s, const input::activity_lost& in,
+                               int64_t now) {
+  auto cur = current_attempt(s, in.scheduled_event_id, in.attempt);
+  if (auto* rej = std::get_if<rejection>(&cur)) return *rej;
+  auto pa = *std::get<const pb::PendingActivity*>(cur);
+  if (pa.state() == pb::ACTIVITY_STATE_SCHEDULED) {  // handed out, its start notice lost too
+    pa.set_state(pb::ACTIVITY_STATE_STARTED);
+    pa.set_started_time_ms(now);
+  }
+  auto failure = activity_timeout_failure(pa, pb::TIMEOUT_TYPE_START_TO_CLOSE);
+  failure.set_message(failure.message() + " (the attempt was lost in flight: " + in.cause + ")");
+  return fail_attempt(s, pa, failure, {}, now);
+}
+
 decide_result on_activity_started(const pb::MutableState& s, const input::activity_started& in,
                                   int64_t now) {
   auto cur = current_attempt(s, in.scheduled_event_id, in.attempt);

@@ -321,3 +321,66 @@ TEST_CASE("a failed workflow task is remembered as the last failure until a task
   r.step(input::workflow_task_completed{r.wt(), {}, "w1"}, t0 + 3);
   CHECK_FALSE(r.state.has_last_workflow_task_failure());
 }
+
+TEST_CASE("a lost attempt is retried at once as a start-to-close timeout of that attempt") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  auto before = r.history.size();
+  // Long before the 10-minute start-to-close deadline.
+  auto t = r.step(input::activity_lost{id, 1, "worker reconnected without it"}, t0 + 500);
+  CHECK(t.events.empty());
+  CHECK(r.history.size() == before);
+  auto& pa = r.act(id);
+  CHECK(pa.attempt() == 2);
+  CHECK(pa.state() == pb::ACTIVITY_STATE_BACKOFF);
+  CHECK(pa.last_failure().type() == "TimeoutError");
+  CHECK(pa.last_failure().timeout_type() == pb::TIMEOUT_TYPE_START_TO_CLOSE);
+  CHECK(pa.last_failure().message().find("lost in flight") != std::string::npos);
+  CHECK(pa.retry_time_ms() == t0 + 500 + 1000);
+  CHECK(t.timers_removed.size() == 1);  // attempt 1's start-to-close deadline
+}
+
+TEST_CASE("a lost report of an attempt that is no longer current is stale") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  r.step(input::activity_failed{id, app_failure("Flaky"), "w1", 1}, t0 + 100);
+  auto res = decide(r.state, input::activity_lost{id, 1, "late"}, t0 + 200);  // waits for attempt 2
+  REQUIRE(std::holds_alternative<rejection>(res));
+  CHECK(std::get<rejection>(res).code == errc::stale_task);
+  r.step(input::activity_timer{id, t0 + 1100}, t0 + 1100);
+  r.step(input::activity_started{id, 2, "w1"}, t0 + 1200);
+  res = decide(r.state, input::activity_lost{id, 1, "late"}, t0 + 1300);  // attempt 2 runs
+  REQUIRE(std::holds_alternative<rejection>(res));
+  CHECK(r.act(id).attempt() == 2);
+}
+
+TEST_CASE("a lost report after the attempt completed is stale and completes nothing twice") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  r.step(input::activity_completed{id, {}, "w1", 1}, t0 + 100);
+  auto res = decide(r.state, input::activity_lost{id, 1, "late"}, t0 + 200);
+  REQUIRE(std::holds_alternative<rejection>(res));
+  CHECK(std::get<rejection>(res).code == errc::stale_task);
+  CHECK(count(r.history, pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 1);
+}
+
+TEST_CASE("a completion that arrives after its attempt was reported lost is refused as stale") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  r.step(input::activity_lost{id, 1, "lost"}, t0 + 100);
+  auto res = decide(r.state, input::activity_completed{id, {}, "w1", 1}, t0 + 200);
+  REQUIRE(std::holds_alternative<rejection>(res));
+  CHECK(std::get<rejection>(res).code == errc::stale_task);
+}
+
+TEST_CASE("a lost last attempt times out with its Started event") {
+  pb::ScheduleActivityTaskCommandAttributes ca;
+  ca.mutable_retry_policy()->set_maximum_attempts(1);
+  int64_t id = 0;
+  auto r = run::with_activity(ca, &id);
+  // Attempt 1 is started (with_activity); the final outcome of a lost last attempt is a timeout.
+  auto t = r.step(input::activity_lost{id, 1, "lost"}, t0 + 100);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_STARTED) == 1);
+  REQUIRE(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) == 1);
+  CHECK(r.state.pending_activities().empty());
+}
