@@ -11,6 +11,9 @@
 //   Heartbeat                       activity Progress heartbeats {"step": 3} on attempt 1 and then
 //                                    stops (heartbeat timeout 1 s); attempt 2 returns
 //                                    {"attempt": k, "resumed_from": <details>}
+//   OneSecond    {"ms": n}          activity OneSecond prints "one-second activity attempt k
+//                                    started", sleeps n ms (1000), then returns {"attempt": k,
+//                                    "worker": identity}; default options (start-to-close 10 min)
 //   Sleepy                          sleeps 60 s
 //   Evolving                        variant 1: activity StepA, sleep 2 s, done; variant 2 (changed
 //                                    code): activity StepB first -> non-determinism on replay
@@ -65,6 +68,12 @@ sdk::task<json> slow_once(sdk::workflow_context& ctx, json input) {
   co_return r;
 }
 
+// One activity of about one second, default options (start-to-close 10 minutes).
+sdk::task<json> one_second(sdk::workflow_context& ctx, json input) {
+  json r = co_await ctx.activity("OneSecond", input);
+  co_return r;
+}
+
 sdk::task<json> heartbeat(sdk::workflow_context& ctx, json input) {
   sdk::activity_options opts;
   opts.heartbeat_timeout = 1s;
@@ -93,6 +102,7 @@ void register_all(sdk::registry& reg, int variant, const std::string& identity) 
   reg.register_workflow("Hang", hang);
   reg.register_workflow("SlowOnce", slow_once);
   reg.register_workflow("Heartbeat", heartbeat);
+  reg.register_workflow("OneSecond", one_second);
   reg.register_workflow("Sleepy", sleepy);
   reg.register_workflow("Evolving", [variant](sdk::workflow_context& ctx, json in) {
     return evolving(ctx, std::move(in), variant);
@@ -115,6 +125,13 @@ void register_all(sdk::registry& reg, int variant, const std::string& identity) 
       std::cout << "slow activity started" << std::endl;
       std::this_thread::sleep_for(60s);
     }
+    return json{{"attempt", info.attempt}, {"worker", identity}};
+  });
+  reg.register_activity("OneSecond", [identity](const sdk::activity_info& info, const json& in) {
+    std::cout << "one-second activity attempt " << info.attempt << " started" << std::endl;
+    int ms = in.is_object() && in.contains("ms") ? in["ms"].get<int>() : 1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::cout << "one-second activity attempt " << info.attempt << " done" << std::endl;
     return json{{"attempt", info.attempt}, {"worker", identity}};
   });
   reg.register_activity("Progress", [](const sdk::activity_info& info, const json&) {

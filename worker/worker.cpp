@@ -2,8 +2,11 @@
 
 #include "protocol/runtime.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <optional>
 
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
@@ -17,6 +20,14 @@ namespace chronicle {
 
 namespace {
 
+// A task the worker was handed: where its answers go (the task queue that sent it, or the one
+// that kept it after a reconnect, see HeldTasks) and, once answered, when.
+struct held_task {
+  caf::actor queue;
+  pb::TaskToken token;
+  std::optional<std::chrono::steady_clock::time_point> answered_at;
+};
+
 struct worker_state {
   worker_options opts;
   std::shared_ptr<const sdk::registry> reg;
@@ -26,11 +37,31 @@ struct worker_state {
   uint64_t connection = 0;  // counts connections; a re-registration tick names its connection
   std::vector<caf::actor> idle_runners;  // activity runners waiting for a task (see run_activity)
   std::unique_ptr<sdk::workflow_cache> cache;
+  std::map<std::string, held_task> held;  // by task_id
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
 
 constexpr int64_t max_backoff_ms = 1000;
+// A task answered this recently is still reported held: its answer may be on its way to the task
+// queue behind the registration (the task queue then keeps it until the answer arrives).
+constexpr auto answered_grace = std::chrono::seconds(1);
+
+std::string task_id(const pb::TaskToken& t) {
+  return t.run_id() + '\0' + t.workflow_id() + '\0' + std::to_string(t.scheduled_event_id()) + '\0'
+         + std::to_string(t.attempt());
+}
+
+// The task queue that answers about task `id` go to: the one that kept it (or sent it).
+caf::actor queue_of(self_ptr self, const std::string& id, const caf::actor& fallback) {
+  auto it = self->state.held.find(id);
+  return it != self->state.held.end() && it->second.queue ? it->second.queue : fallback;
+}
+
+void mark_answered(self_ptr self, const std::string& id) {
+  auto it = self->state.held.find(id);
+  if (it != self->state.held.end()) it->second.answered_at = std::chrono::steady_clock::now();
+}
 // Registrations are repeated: a task queue that moved or whose node restarted learns of the worker
 // again within this interval.
 constexpr auto reregister_interval = std::chrono::seconds(2);
@@ -55,6 +86,18 @@ void register_with(self_ptr self) {
     std::min<size_t>(st.opts.sticky_cache_size, std::numeric_limits<int32_t>::max())));
   for (auto& n : st.reg->workflow_names()) req.add_workflow_types(n);
   for (auto& n : st.reg->activity_names()) req.add_activity_types(n);
+  // What it holds: the task queue reports any task it handed to this worker and the worker does
+  // not hold (lost with a connection) to its shard, which retries it at once.
+  req.set_reports_held(true);
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = st.held.begin(); it != st.held.end();) {
+    if (it->second.answered_at && now - *it->second.answered_at >= answered_grace) {
+      it = st.held.erase(it);
+      continue;
+    }
+    *req.add_held() = it->second.token;
+    ++it;
+  }
   self->request(st.node, request_timeout, register_atom::value, encode(req))
     .then(
       [=](const std::string&) {
@@ -133,9 +176,12 @@ void answer(const caf::actor& queue, Atom atom, const Msg& msg) {
   caf::anon_send(queue, atom, encode(msg));
 }
 
-void answer_workflow_task(self_ptr self, const caf::actor& queue, pb::WorkflowTask task) {
+void answer_workflow_task(self_ptr self, const caf::actor& sender, pb::WorkflowTask task) {
   auto& st = self->state;
   auto workflow_id = task.token().workflow_id();
+  auto id = task_id(task.token());
+  auto queue = queue_of(self, id, sender);
+  mark_answered(self, id);
   auto res = st.cache->run(*st.reg, std::move(task), st.opts.identity);
   if (st.opts.stats) {
     const auto& c = st.cache->stats();
@@ -161,6 +207,7 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
     return;
   }
   auto& st = self->state;
+  st.held[task_id(task->token())] = held_task{queue, task->token(), std::nullopt};
   if (st.cache->can_answer(*task)) {
     answer_workflow_task(self, queue, std::move(*task));
     return;
@@ -184,8 +231,10 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
       [=](caf::error& err) {
         auto code = chronicle_code(err);
         if (code == static_cast<uint8_t>(errc::stale_task)
-            || code == static_cast<uint8_t>(errc::not_found))
+            || code == static_cast<uint8_t>(errc::not_found)) {
+          self->state.held.erase(task_id(req.token()));
           return;  // the task is over (timed out, run closed): nothing to answer
+        }
         // Fail the attempt: the next one is sent with the whole history.
         spdlog::warn("worker: cannot get the history of {}: {}", req.token().workflow_id(),
                      error_text(err));
@@ -196,31 +245,38 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
         failed.mutable_failure()->set_message("the worker could not get the history: "
                                               + error_text(err));
         failed.mutable_failure()->set_source("worker");
-        answer(queue, wf_fail_atom::value, failed);
+        auto id = task_id(req.token());
+        answer(queue_of(self, id, queue), wf_fail_atom::value, failed);
+        mark_answered(self, id);
       });
 }
 
-// Runs one activity on the calling (runner) thread and answers the task queue without waiting.
-void run_activity(const caf::actor& queue, const std::string& bytes,
-                  const sdk::registry& reg, const std::string& identity) {
+// Runs one activity on the calling (runner) thread. Its heartbeats and its answer go one-way to
+// the worker, which passes them to the task queue that holds the task now (see HeldTasks).
+// Returns false for a malformed task (nothing to answer).
+bool run_activity(const caf::actor& worker, const caf::actor& runner, const std::string& id,
+                  const std::string& bytes, const sdk::registry& reg,
+                  const std::string& identity) {
   auto task = decode<pb::ActivityTask>(bytes, "ActivityTask");
   if (!task) {
     spdlog::error("worker: dropped a malformed activity task");
-    return;
+    return false;
   }
-  // Heartbeats go one-way to the task queue (it forwards them to the execution).
-  auto heartbeat = [queue, token = task->token(), identity](const pb::Payload& details) {
+  auto heartbeat = [worker, id, token = task->token(), identity](const pb::Payload& details) {
     pb::RecordActivityTaskHeartbeat beat;
     *beat.mutable_token() = token;
     *beat.mutable_details() = details;
     beat.set_identity(identity);
-    caf::anon_send(queue, act_beat_atom::value, encode(beat));
+    caf::anon_send(worker, act_beat_atom::value, id, encode(beat));
   };
   auto res = sdk::run_activity_task(reg, *task, identity, heartbeat);
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&res))
-    answer(queue, act_done_atom::value, *done);
+    caf::anon_send(worker, act_task_atom::value, runner, id,
+                   caf::atom_value{act_done_atom::value}, encode(*done));
   else
-    answer(queue, act_fail_atom::value, std::get<pb::RespondActivityTaskFailed>(res));
+    caf::anon_send(worker, act_task_atom::value, runner, id, caf::atom_value{act_fail_atom::value},
+                   encode(std::get<pb::RespondActivityTaskFailed>(res)));
+  return true;
 }
 
 // An activity runner: a detached actor (its own thread, so activities may block) linked to its
@@ -232,10 +288,11 @@ void run_activity(const caf::actor& queue, const std::string& bytes,
 caf::behavior activity_runner(caf::event_based_actor* self,
                               std::shared_ptr<const sdk::registry> reg, std::string identity) {
   return {
-    [=](act_task_atom, const caf::actor& queue, const std::string& bytes) {
+    [=](act_task_atom, const std::string& id, const std::string& bytes) {
       auto worker = caf::actor_cast<caf::actor>(self->current_sender());
-      run_activity(queue, bytes, *reg, identity);
-      if (worker) self->send(worker, act_task_atom::value, caf::actor{self});
+      if (!worker) return;
+      if (!run_activity(worker, caf::actor{self}, id, bytes, *reg, identity))
+        self->send(worker, act_task_atom::value, caf::actor{self});
     },
   };
 }
@@ -278,6 +335,13 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
     [=](act_task_atom, const std::string& bytes) {
       auto queue = caf::actor_cast<caf::actor>(self->current_sender());
       if (!queue) return;
+      pb::TaskToken token;
+      if (!peek_token(bytes, &token)) {
+        spdlog::error("worker: dropped a malformed activity task");
+        return;
+      }
+      auto id = task_id(token);
+      self->state.held[id] = held_task{queue, token, std::nullopt};
       auto& idle = self->state.idle_runners;
       caf::actor runner;
       if (idle.empty()) {
@@ -288,10 +352,35 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
         runner = std::move(idle.back());
         idle.pop_back();
       }
-      self->send(runner, act_task_atom::value, queue, bytes);
+      self->send(runner, act_task_atom::value, id, bytes);
     },
     [=](act_task_atom, caf::actor& runner) {
       self->state.idle_runners.push_back(std::move(runner));
+    },
+    // A runner finished an activity: its answer goes to the task queue that holds the task now.
+    [=](act_task_atom, caf::actor& runner, const std::string& id, caf::atom_value atom,
+        std::string& bytes) {
+      auto it = self->state.held.find(id);
+      if (it != self->state.held.end() && it->second.queue) {
+        caf::anon_send(it->second.queue, atom, std::move(bytes));
+        it->second.answered_at = std::chrono::steady_clock::now();
+      }
+      self->state.idle_runners.push_back(std::move(runner));
+    },
+    [=](act_beat_atom, const std::string& id, std::string& bytes) {
+      auto it = self->state.held.find(id);
+      if (it != self->state.held.end() && it->second.queue)
+        caf::anon_send(it->second.queue, act_beat_atom::value, std::move(bytes));
+    },
+    // A task queue kept these tasks for this worker across a reconnect: answers go to it now.
+    [=](held_atom, const std::string& bytes) {
+      auto kept = decode<pb::HeldTasks>(bytes, "HeldTasks");
+      auto queue = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!kept || !queue) return;
+      for (auto& tok : kept->tokens()) {
+        auto it = self->state.held.find(task_id(tok));
+        if (it != self->state.held.end()) it->second.queue = queue;
+      }
     },
   };
 }

@@ -478,6 +478,12 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
                                                      m.identity(), m.token().attempt()}};
         });
     },
+    [=](act_lost_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_answer<pb::ActivityTaskLost>(self, bytes, "ActivityTaskLost", [](auto& m) {
+        return decide_input{input::activity_lost{m.token().scheduled_event_id(),
+                                                 m.token().attempt(), m.cause()}};
+      });
+    },
     [=](act_start_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_answer<pb::RecordActivityTaskStarted>(
         self, bytes, "RecordActivityTaskStarted", [](auto& m) {

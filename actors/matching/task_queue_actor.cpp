@@ -20,13 +20,23 @@ struct task_queue_state {
     std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
     // A workflow task whose start was asked of its execution (not answered yet).
     std::optional<std::chrono::steady_clock::time_point> start_asked;
+    // When it was handed to its worker (an activity sent, a workflow task delivered).
+    std::optional<std::chrono::steady_clock::time_point> handed_at;
+    int misses = 0;  // registrations in a row of its worker that did not list it (see reconcile)
   };
   struct worker {
     caf::actor handle;
     std::string identity;
     std::string sticky_key;  // names it to executions when it keeps a sticky cache (else empty)
     int32_t slots = 0;
+    bool reports_held = false;  // its registrations list the tasks it holds (reconciled)
     std::map<std::string, task> inflight;
+  };
+  // The tasks of a reconciled worker whose connection was lost, kept for it by identity until it
+  // registers again (then reconciled) or `until` passes (then lost as with a dead worker).
+  struct parked_tasks {
+    std::map<std::string, task> inflight;
+    std::chrono::steady_clock::time_point until;
   };
   env_ptr env;
   std::string ns, queue;
@@ -34,6 +44,7 @@ struct task_queue_state {
   std::deque<task> backlog;
   std::set<std::string> known;  // keys of tasks in the backlog or in flight
   std::map<caf::actor_addr, worker> workers;
+  std::map<std::string, parked_tasks> parked;  // by worker identity
   caf::actor_addr last;         // round-robin position
   bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
   bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
@@ -43,6 +54,17 @@ struct task_queue_state {
 namespace {
 
 using self_ptr = caf::stateful_actor<task_queue_state>*;
+using unpark_atom = caf::atom_constant<caf::atom("unpark")>;
+
+// A task counts as lost when two registrations of its worker in a row do not list it and it was
+// handed out at least in_flight_grace ago. One registration is not enough: the worker may have
+// built it before the task reached it (the task still on its way or behind the registration in
+// the worker's mailbox); the next one is built after the worker took the task.
+constexpr auto in_flight_grace = std::chrono::seconds(2);
+constexpr int lost_after_misses = 2;
+// How long the tasks of a reconciled worker whose connection dropped wait for it to register
+// again (it reconnects within about a second) before they count as lost with a dead worker.
+constexpr auto lost_worker_grace = std::chrono::seconds(3);
 
 // Activity tasks are keyed per attempt: a retry is a new task even while an earlier attempt (timed
 // out, still running somewhere) holds its slot.
@@ -170,6 +192,7 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
         auto& t = wi->second.inflight[key];
         t.delivered = true;
         t.start_asked.reset();
+        t.handed_at = std::chrono::steady_clock::now();
         self->send(wi->second.handle, wf_task_atom::value, std::move(task_bytes));
       },
       [=](caf::error& err) { start_failed(self, addr, key, err); });
@@ -194,6 +217,7 @@ void pump(self_ptr self) {
       pb::RecordActivityTaskStarted started;
       *started.mutable_token() = t.req.token();
       started.set_identity(w->identity);
+      t.handed_at = std::chrono::steady_clock::now();
       w->inflight.emplace(key, std::move(t));
       // One-way (through its shard): a stale attempt is refused there.
       tell_shard(*st.env, act_start_atom::value, encode(started));
@@ -205,15 +229,11 @@ void pump(self_ptr self) {
   }
 }
 
-void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
+// The tasks of a worker that is gone (dead, or lost and not back in time): an activity attempt
+// fails (WorkerLost), a delivered workflow task is lost.
+void fail_tasks(self_ptr self, std::map<std::string, task_queue_state::task> inflight,
+                const std::string& wi_identity) {
   auto& st = self->state;
-  auto wi = st.workers.find(addr);
-  if (wi == st.workers.end()) return;
-  spdlog::info("task queue {}: worker '{}' is gone, {} task(s) failed or handed out again", st.queue,
-               wi->second.identity, wi->second.inflight.size());
-  auto inflight = std::move(wi->second.inflight);
-  auto wi_identity = wi->second.identity;
-  st.workers.erase(wi);
   for (auto& [key, t] : inflight) {
     if (t.req.has_activity_task()) {
       // A failed attempt (retried by its policy), not a silent re-queue: the retry need not
@@ -233,7 +253,149 @@ void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
     }
     // An undelivered workflow task is reported lost when its start request returns.
   }
+}
+
+void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
+  auto& st = self->state;
+  auto wi = st.workers.find(addr);
+  if (wi == st.workers.end()) return;
+  auto inflight = std::move(wi->second.inflight);
+  auto identity = wi->second.identity;
+  bool reconciled = wi->second.reports_held && !identity.empty();
+  st.workers.erase(wi);
+  if (reconciled && !inflight.empty()) {
+    // Its connection may only have dropped: the tasks wait for it to register again.
+    spdlog::info("task queue {}: worker '{}' is unreachable, {} task(s) kept for {} s", st.queue,
+                 identity, inflight.size(),
+                 std::chrono::duration_cast<std::chrono::seconds>(lost_worker_grace).count());
+    auto& p = st.parked[identity];
+    for (auto& [key, t] : inflight)
+      if (t.handed_at)  // an undelivered workflow task is reported lost when its start returns
+        p.inflight.insert_or_assign(key, std::move(t));
+    p.until = std::chrono::steady_clock::now() + lost_worker_grace;
+    self->delayed_send(self, lost_worker_grace, unpark_atom::value, identity);
+  } else {
+    spdlog::info("task queue {}: worker '{}' is gone, {} task(s) failed or handed out again",
+                 st.queue, identity, inflight.size());
+    fail_tasks(self, std::move(inflight), identity);
+  }
   pump(self);
+}
+
+// The tasks kept for an unreachable worker that did not come back in time.
+void unpark(self_ptr self, const std::string& identity) {
+  auto& st = self->state;
+  auto it = st.parked.find(identity);
+  if (it == st.parked.end() || std::chrono::steady_clock::now() < it->second.until) return;
+  auto inflight = std::move(it->second.inflight);
+  st.parked.erase(it);
+  spdlog::info("task queue {}: worker '{}' did not come back, {} task(s) failed or handed out again",
+               st.queue, identity, inflight.size());
+  fail_tasks(self, std::move(inflight), identity);
+  pump(self);
+}
+
+// A task handed to a worker that does not hold it any more (the task or its answer was lost
+// with a connection): reported to its shard, which retries it if that attempt is still current.
+void report_lost(self_ptr self, const std::string& key, const task_queue_state::task& t,
+                 const std::string& identity) {
+  auto& st = self->state;
+  st.known.erase(key);
+  auto cause = "worker '" + identity + "' does not hold the task it was handed";
+  if (t.req.has_activity_task()) {
+    pb::ActivityTaskLost lost;
+    *lost.mutable_token() = t.req.token();
+    lost.set_cause(cause);
+    tell_shard(*st.env, act_lost_atom::value, encode(lost));
+  } else {
+    lose_workflow_task(self, t.req.token(), cause);
+  }
+}
+
+// A registration of a worker that reports what it holds (see RegisterWorkerRequest.held): its
+// earlier entries (same identity, an older handle) and the tasks kept for it since its connection
+// dropped become this entry's; every task it does not hold any more is reported lost (see
+// lost_after_misses). The worker is told which of the adopted tasks it holds (its answers
+// for them must go to this queue's new handle).
+void reconcile(self_ptr self, const caf::actor_addr& addr, const pb::RegisterWorkerRequest& req) {
+  auto& st = self->state;
+  auto& w = st.workers[addr];
+  std::map<std::string, task_queue_state::task> adopted;
+  for (auto it = st.workers.begin(); it != st.workers.end();) {
+    if (it->first != addr && it->second.identity == w.identity) {
+      for (auto& [key, t] : it->second.inflight)
+        if (t.handed_at) adopted.insert_or_assign(key, std::move(t));  // (see on_worker_down)
+      self->demonitor(it->second.handle);
+      if (st.last == it->first) st.last = caf::actor_addr{};
+      it = st.workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (auto p = st.parked.find(w.identity); p != st.parked.end()) {
+    for (auto& [key, t] : p->second.inflight) adopted.insert_or_assign(key, std::move(t));
+    st.parked.erase(p);
+  }
+  std::set<std::string> held;
+  for (auto& tok : req.held()) held.insert(task_key(tok, st.kind == task_kind::activity));
+  pb::HeldTasks kept;
+  for (auto& [key, t] : adopted) {
+    if (held.count(key)) *kept.add_tokens() = t.req.token();
+    w.inflight.insert_or_assign(key, std::move(t));
+  }
+  auto now = std::chrono::steady_clock::now();
+  int lost = 0;
+  for (auto it = w.inflight.begin(); it != w.inflight.end();) {
+    auto& t = it->second;
+    if (!t.handed_at) {
+      ++it;
+      continue;
+    }
+    if (held.count(it->first)) t.misses = 0;
+    else ++t.misses;
+    if (t.misses < lost_after_misses || now - *t.handed_at < in_flight_grace) {
+      ++it;
+      continue;
+    }
+    report_lost(self, it->first, t, w.identity);
+    ++lost;
+    it = w.inflight.erase(it);
+  }
+  if (lost > 0 || !adopted.empty())
+    spdlog::info("task queue {}: worker '{}' registered again: {} task(s) kept, {} lost and retried",
+                 st.queue, w.identity, kept.tokens_size(), lost);
+  if (kept.tokens_size() > 0) self->send(w.handle, held_atom::value, encode(kept));
+}
+
+using pass_atom = caf::atom_constant<caf::atom("pass")>;
+constexpr int max_answer_passes = 20;
+
+// Passes a worker's one-way answer to its shard and makes sure it arrives: while the shard's node
+// is unreachable (`unavailable`, e.g. a watched forward failed when the connection to it dropped)
+// or does not answer, the same bytes (same task token) are sent again every second, up to
+// max_answer_passes times. A repeat is harmless: the execution refuses an answer for an attempt
+// it already closed as stale, so nothing is recorded twice.
+void pass_answer(self_ptr self, caf::atom_value atom, std::string bytes, int pass) {
+  auto kind = atom;
+  auto dest = shard_destination_of(*self->state.env, kind, bytes);
+  auto again = [=](const caf::error& err) {
+    auto code = chronicle_code(err);
+    bool system = err.category() == caf::atom("system");
+    bool retry = code == static_cast<uint8_t>(errc::unavailable)
+                 || (system && (err.code() == static_cast<uint8_t>(caf::sec::request_timeout)
+                                || err.code() == static_cast<uint8_t>(caf::sec::request_receiver_down)));
+    if (!retry || pass + 1 >= max_answer_passes) {
+      spdlog::debug("task queue {}: a worker's answer was not recorded: {}", self->state.queue,
+                    error_text(err));
+      return;
+    }
+    // (kind and bytes as validated: a validator may have rewritten them)
+    self->delayed_send(self, std::chrono::seconds(1), pass_atom::value, kind, bytes, pass + 1);
+  };
+  if (!dest) return again(dest.error());
+  (dest->forward ? self->request(dest->actor, request_timeout, fwd_atom::value, kind, bytes)
+                 : self->request(dest->actor, request_timeout, kind, bytes))
+    .then([](const std::string&) {}, [=](caf::error& err) { again(err); });
 }
 
 // A worker's message about one of its tasks (catalog: queue_pass): an answer frees the task's
@@ -255,7 +417,14 @@ caf::result<caf::message> from_worker(self_ptr self, caf::atom_value atom, std::
         st.known.erase(key);
         break;
       }
+    for (auto& [identity, p] : st.parked)
+      if (p.inflight.erase(key) > 0) st.known.erase(key);
     pump(self);
+    // A worker's answer is one-way (no one waits for the reply): make sure it arrives.
+    if (!self->current_message_id().is_request()) {
+      pass_answer(self, atom, std::move(bytes), 0);
+      return caf::message{};
+    }
   }
   return delegate_to_shard(self, *st.env, st.forwarded, atom, bytes);
 }
@@ -289,6 +458,8 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       w.sticky_key = req->sticky_cache_size() > 0 ? sticky_key(handle) : std::string{};
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
                                                          : req->activity_slots();
+      w.reports_held = req->reports_held();
+      if (w.reports_held && !w.identity.empty()) reconcile(self, handle.address(), *req);
       pump(self);
     },
     [=](gone_atom, const std::string& identity, caf::actor_id id) {
@@ -301,6 +472,10 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
         }
     },
     [=](sweep_starts_atom) { sweep_starts(self); },
+    [=](unpark_atom, const std::string& identity) { unpark(self, identity); },
+    [=](pass_atom, caf::atom_value atom, std::string& bytes, int pass) {
+      pass_answer(self, atom, std::move(bytes), pass);
+    },
     [=](dispatch_atom, const std::string& bytes) {
       auto req = decode<pb::DispatchRequest>(bytes, "DispatchRequest");
       if (!req) return;

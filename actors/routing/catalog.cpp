@@ -62,6 +62,7 @@ const std::vector<message_kind> catalog = {
   {wt_start_atom::value,       "RecordWorkflowTaskStarted",      r::token,     s::frontend,  by::internal, q::none,       false, nullptr,                       peek_task},
   {wt_lost_atom::value,        "WorkflowTaskLost",               r::token,     s::frontend,  by::internal, q::none,       false, nullptr,                       peek_task},
   {act_start_atom::value,      "RecordActivityTaskStarted",      r::token,     s::frontend,  by::internal, q::none,       true,  nullptr,                       peek_task},
+  {act_lost_atom::value,       "ActivityTaskLost",               r::token,     s::frontend,  by::internal, q::none,       true,  nullptr,                       peek_task},
   {child_done_atom::value,     "ChildWorkflowClosed",            r::parent,    s::frontend,  by::internal, q::none,       false, nullptr,                       peek_parent},
   {history_wait_atom::value,   "GetHistoryRequest",              r::workflow,  s::frontend,  by::internal, q::none,       false, nullptr,                       peek_workflow},
   {dispatch_atom::value,       "DispatchRequest",                r::task_queue, s::matching, by::internal},
