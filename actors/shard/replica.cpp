@@ -236,11 +236,10 @@ void shard_replica::run_posted() {
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
-  if (++p_->ticks % 10 == 0) {
-    watchdog();
-    if (!p_->group) return;
-    reconcile();
-  }
+  if (++p_->ticks % 10 == 0) watchdog();
+  if (!p_->group) return;
+  // Every tick: a standby is promoted only at a moment its log matches the leader's last index.
+  reconcile();
   p_->env->shard_outside[p_->shard].store(!is_voter(p_->my_id));
   p_->self->delayed_send(p_->self, std::chrono::milliseconds(p_->tick_ms), raft_tick_atom::value);
 }
@@ -372,7 +371,7 @@ bool shard_replica::is_voter(uint64_t id) const {
   return false;
 }
 
-// The leader moves its group's configuration toward the shard's replicas as they are now, one
+// The leader (every heartbeat tick) moves its group's configuration toward the shard's replicas as they are now, one
 // change at a time: a server whose member answers to another Raft ID now (its data dir was
 // wiped or replaced) is removed, then the member's current ID is added and promoted to voter
 // once libraft has caught its log up. Only members that announced their ID and are up count.

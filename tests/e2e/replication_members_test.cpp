@@ -137,9 +137,22 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   });
 
   joiner join_load{stop, load};
+  // Each phase ends only once the load has had starts acknowledged after it.
+  auto load_goes_on = [&](const char* phase) {
+    auto count = [&] {
+      std::lock_guard<std::mutex> lock(mtx);
+      return acknowledged.size();
+    };
+    auto before = count();
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (count() < before + 5 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+    CHECK_MESSAGE(count() >= before + 5, "no starts acknowledged " << phase);
+  };
   auto c = cl.connect(1);
   c.set_request_timeout(3s);
   wait_groups(c, {"node1", "node2", "node3"}, 20s);
+  load_goes_on("before the changes");
 
   // Add node4: every member restarted with the 4-member list, then node4 started.
   cl.listed = {0, 1, 2, 3};
@@ -149,6 +162,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   c = cl.connect(1);
   c.set_request_timeout(3s);
   wait_groups(c, {"node1", "node2", "node3", "node4"}, 60s);
+  load_goes_on("after node4 joined");
 
   // Remove node1 (a founder): the others restarted with a list without it, then it stops.
   cl.listed = {1, 2, 3};
@@ -157,6 +171,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   c = cl.connect(1);
   c.set_request_timeout(3s);
   wait_groups(c, {"node2", "node3", "node4"}, 60s);
+  load_goes_on("after node1 left");
 
   stop = true;
   if (load.joinable()) load.join();
@@ -166,7 +181,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
     ids = acknowledged;
   }
   MESSAGE(ids.size() << " starts acknowledged during the changes");
-  CHECK(ids.size() > 20);
+  CHECK(ids.size() >= 15);
   auto logs = cl.nodes[1].output() + cl.nodes[2].output() + cl.nodes[3].output();
   CHECK(logs.find("removed the replica that left, node1") != std::string::npos);
   for (auto& id : ids) {
