@@ -282,4 +282,30 @@ bool decode_configuration(std::string_view bytes, raft_configuration& c) {
   return read_configuration(r, c) && r.done();
 }
 
+bool decode_change_entry(std::string_view bytes, raft_configuration& c) {
+  size_t at = 0;
+  auto u64 = [&](uint64_t& v) {
+    if (bytes.size() - at < 8) return false;
+    v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(bytes[at + i]);
+    at += 8;
+    return true;
+  };
+  uint64_t n = 0;
+  if (bytes.empty() || bytes[0] != 1) return false;
+  at = 1;
+  if (!u64(n) || n > bytes.size()) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t id = 0;
+    if (!u64(id)) return false;
+    auto end = bytes.find('\0', at);
+    if (end == std::string_view::npos || end + 1 >= bytes.size()) return false;
+    std::string address(bytes.substr(at, end - at));
+    int role = static_cast<uint8_t>(bytes[end + 1]);
+    at = end + 2;
+    if (raft_configuration_add(&c, id, address.c_str(), role) != 0) return false;
+  }
+  return at == bytes.size();
+}
+
 }  // namespace chronicle::raft

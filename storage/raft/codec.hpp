@@ -27,5 +27,9 @@ bool decode_message(std::string_view bytes, decoded_message& out);
 std::string encode_configuration(const raft_configuration& c);
 // Fills an initialised configuration. Returns false on malformed input.
 bool decode_configuration(std::string_view bytes, raft_configuration& c);
+// Decodes libraft's own encoding of a configuration (a RAFT_CHANGE entry's payload: format byte
+// 1, server count, then id, NUL-terminated address and role per server; little-endian). Fills an
+// initialised configuration; false on malformed input.
+bool decode_change_entry(std::string_view bytes, raft_configuration& c);
 
 }  // namespace chronicle::raft

@@ -135,7 +135,7 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
       sm_(std::move(sm)),
       io_(io_options{options_.id, std::string("n") + std::to_string(options_.id), options_.hold_results,
                      options_.drop_stale_results, options_.cap_results, options_.prevote_term,
-                     options_.repair_progress},
+                     options_.repair_progress, options_.rollback_configuration},
           store, net, time),
       raft_(std::make_unique<struct raft>()) {
   fsm_.version = 1;
@@ -347,6 +347,7 @@ uint64_t group::leader_id() const {
 
 void group::after_event() {
   if (closed_ || !started_) return;
+  io_.note_configuration();
   uint64_t term = raft_->current_term;
   // libraft 0.15 can keep a configuration marked uncommitted after its entry committed (applied
   // while this replica was a follower, or covered by an installed snapshot); as leader it then

@@ -65,6 +65,7 @@ struct group_options {
   bool prevote_term = true;        // io liveness guards, see io.hpp
   bool repair_progress = true;
   bool repair_configuration = true;  // group: a committed configuration is not "uncommitted"
+  bool rollback_configuration = true;  // io: see io.hpp
 };
 
 struct state_machine {

@@ -81,9 +81,12 @@ struct io_callbacks {
       if (*snapshot == nullptr) return RAFT_NOMEM;
       s->snap_index_ = st.snapshot->index;
       s->snap_term_ = st.snapshot->term;
+      s->committed_conf_ = st.snapshot->configuration;
+      s->committed_conf_index_ = st.snapshot->configuration_index;
     }
     s->mirror_start_ = st.start_index;
     s->mirror_.clear();
+    s->change_entries_.clear();
     if (!st.entries.empty()) {
       auto* es = static_cast<raft_entry*>(raft_calloc(st.entries.size(), sizeof(raft_entry)));
       if (es == nullptr) return RAFT_NOMEM;
@@ -97,6 +100,7 @@ struct io_callbacks {
         es[i].batch = nullptr;  // raft frees buf.base on its own
         s->mirror_.push_back(e.term);
       }
+      s->note_change_entries(st.start_index, es, st.entries.size());
       *entries = es;
       *n_entries = st.entries.size();
     }
@@ -192,6 +196,7 @@ struct io_callbacks {
                       std::string(static_cast<const char*>(entries[i].buf.base), entries[i].buf.len)});
     }
     s->mirror_append(first, entries, n);
+    s->note_change_entries(first, entries, n);
     uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
     uint64_t last = first + n - 1;
     uint64_t id = s->add_pending([s, req, cb, term, last](int status) {
@@ -215,6 +220,7 @@ struct io_callbacks {
   static int truncate(raft_io* r, raft_index index) {
     io* s = self(r);
     s->mirror_truncate(index);
+    s->change_entries_.erase(s->change_entries_.lower_bound(index), s->change_entries_.end());
     s->store_.truncate(index);
     return 0;
   }
@@ -226,8 +232,19 @@ struct io_callbacks {
     stored_snapshot copy{snap->index, snap->term, encode_configuration(snap->configuration),
                          snap->configuration_index, concat(snap->bufs, snap->n_bufs)};
     s->mirror_snapshot(snap->index, snap->term, trailing);
-    uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
     bool install = trailing == 0;
+    if (install) {  // raft's log is replaced by the snapshot
+      s->change_entries_.clear();
+      s->committed_conf_ = copy.configuration;
+      s->committed_conf_index_ = snap->configuration_index;
+    } else if (s->options_.rollback_configuration && s->raft_ != nullptr &&
+               s->raft_->configuration_uncommitted_index != 0 &&
+               s->committed_conf_index_ == snap->configuration_index &&
+               copy.configuration != s->committed_conf_) {
+      copy.configuration = s->committed_conf_;  // not the uncommitted one libraft 0.15 copied
+      ++s->stats_.snapshot_configurations;
+    }
+    uint64_t term = s->raft_ != nullptr ? s->raft_->current_term : 0;
     uint64_t last = snap->index;
     uint64_t id = s->add_pending([s, req, cb, term, install, last](int status) {
       if (install) {
@@ -332,6 +349,12 @@ void io::receive(uint64_t from, std::string_view bytes) {
         }
       }
   }
+  if (d.msg.type == RAFT_IO_APPEND_ENTRIES && options_.rollback_configuration &&
+      raft_ != nullptr && !before_append_entries(d.msg.append_entries)) {
+    d.release();
+    ++stats_.not_rolled_back;
+    return;
+  }
   auto& address = addresses_[from];
   if (address != d.from_address) address = d.from_address;
   d.msg.server_address = address.c_str();
@@ -399,6 +422,71 @@ void io::mirror_snapshot(uint64_t index, uint64_t term, unsigned trailing) {
     mirror_.pop_front();
     ++mirror_start_;
   }
+}
+
+void io::note_change_entries(uint64_t first_index, const raft_entry* entries, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (entries[i].type == RAFT_CHANGE)
+      change_entries_[first_index + i] =
+          std::string(static_cast<const char*>(entries[i].buf.base), entries[i].buf.len);
+  while (change_entries_.size() > 16) change_entries_.erase(change_entries_.begin());
+}
+
+void io::note_configuration() {
+  if (raft_ == nullptr || raft_->configuration_index == 0 ||
+      raft_->configuration_index == committed_conf_index_)
+    return;
+  if (raft_->configuration_uncommitted_index == 0) {
+    committed_conf_ = encode_configuration(raft_->configuration);
+    committed_conf_index_ = raft_->configuration_index;
+    return;
+  }
+  auto it = change_entries_.find(raft_->configuration_index);
+  if (it == change_entries_.end()) return;
+  raft_configuration c;
+  raft_configuration_init(&c);
+  if (decode_change_entry(it->second, c)) {
+    committed_conf_ = encode_configuration(c);
+    committed_conf_index_ = raft_->configuration_index;
+  }
+  raft_configuration_close(&c);
+}
+
+// libraft truncates a follower's conflicting tail and, when that removes its uncommitted
+// configuration, reads the committed one back from its log: gone after a snapshot, libraft 0.15
+// asserts. When that is about to happen the committed configuration is put back from the copy
+// here first, so raft has nothing to roll back. Without a copy the message is dropped (the
+// leader sends it again; nothing is lost, the follower waits).
+bool io::before_append_entries(const raft_append_entries& a) {
+  auto& r = *raft_;
+  uint64_t uncommitted = r.configuration_uncommitted_index;
+  uint64_t committed = r.configuration_index;
+  if (uncommitted == 0 || committed == 0 || a.term < r.current_term) return true;
+  if (committed >= mirror_start_ && committed - mirror_start_ < mirror_.size()) return true;
+  if (a.prev_log_index > 0 && term_at(a.prev_log_index) != a.prev_log_term) return true;
+  uint64_t conflict = 0;
+  for (unsigned j = 0; j < a.n_entries; ++j) {
+    uint64_t index = a.prev_log_index + 1 + j;
+    uint64_t local = term_at(index);
+    if (local == 0) break;
+    if (local != a.entries[j].term) {
+      conflict = index;
+      break;
+    }
+  }
+  if (conflict == 0 || conflict > uncommitted || conflict <= r.commit_index) return true;
+  if (committed_conf_index_ != committed) return false;
+  raft_configuration c;
+  raft_configuration_init(&c);
+  if (!decode_configuration(committed_conf_, c)) {
+    raft_configuration_close(&c);
+    return false;
+  }
+  raft_configuration_close(&r.configuration);
+  r.configuration = c;
+  r.configuration_uncommitted_index = 0;
+  ++stats_.rolled_back;
+  return true;
 }
 
 void io::done_event() {

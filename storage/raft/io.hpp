@@ -23,6 +23,12 @@
 //   repair_progress (liveness): a leader whose progress for a follower has next <= match (libraft
 //     0.15 after a probe rejection with a low hint) sends from match + 1 again; otherwise every
 //     result is ignored as stale and the follower never catches up (simulation, same section).
+//   rollback_configuration (crash): a follower about to truncate an uncommitted configuration
+//     whose committed predecessor is no longer in its in-memory log (compacted by a snapshot)
+//     gets that predecessor from a copy kept here: libraft 0.15 asserts the entry exists
+//     (membershipRollback; upstream fixed it in 0.16 with a backup configuration). A snapshot
+//     taken while a configuration is uncommitted records the committed one (0.15 copies the
+//     uncommitted one under the committed index). Found by the 5-replica simulation with wipes.
 //   cap_results: a follower's successful AppendEntries result claims at most the entries that
 //     request verified (prev_log_index + n_entries), never its whole log: libraft answers with
 //     its last stored index, and the leader takes that as matching even when the follower's
@@ -53,6 +59,7 @@ struct io_options {
   bool cap_results = true;
   bool prevote_term = true;
   bool repair_progress = true;
+  bool rollback_configuration = true;
 };
 
 struct io_stats {
@@ -62,6 +69,9 @@ struct io_stats {
   uint64_t prevote_terms = 0;   // refused pre-votes answered with this replica's higher term
   uint64_t repaired_progress = 0;  // followers' next index raised above their match index
   uint64_t malformed = 0;       // received messages refused by the decoder
+  uint64_t rolled_back = 0;     // uncommitted configurations rolled back from the kept copy
+  uint64_t not_rolled_back = 0; // AppendEntries dropped: a rollback with no committed copy known
+  uint64_t snapshot_configurations = 0;  // snapshots given the committed configuration
 };
 
 class io {
@@ -80,6 +90,10 @@ class io {
   // Term of the entry at `index` in raft's in-memory log (0 if unknown).
   uint64_t term_at(uint64_t index) const;
 
+  // Keeps a copy of the committed configuration (rollback_configuration); group calls it after
+  // every event.
+  void note_configuration();
+
   std::function<void()> after_event;
   const io_stats& stats() const { return stats_; }
 
@@ -95,6 +109,9 @@ class io {
   void mirror_truncate(uint64_t index);
   void mirror_snapshot(uint64_t index, uint64_t term, unsigned trailing);
   void done_event();
+  // rollback_configuration: false when the AppendEntries must not reach raft.
+  bool before_append_entries(const raft_append_entries& a);
+  void note_change_entries(uint64_t first_index, const raft_entry* entries, size_t n);
 
   io_options options_;
   log_store& store_;
@@ -114,6 +131,11 @@ class io {
   // Terms of raft's in-memory log: snapshot (index, term), then entries from mirror_start_.
   uint64_t snap_index_ = 0, snap_term_ = 0, mirror_start_ = 1;
   std::deque<uint64_t> mirror_;
+  // RAFT_CHANGE entries' payloads by index (the newest few), and the committed configuration
+  // (this file's encoding) with its index.
+  std::map<uint64_t, std::string> change_entries_;
+  std::string committed_conf_;
+  uint64_t committed_conf_index_ = 0;
   io_stats stats_;
 };
 

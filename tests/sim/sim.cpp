@@ -175,6 +175,8 @@ class simulator {
         res_.held_results += n->inc->g->raw_io().stats().held_results;
         res_.stale_results += n->inc->g->raw_io().stats().stale_results;
         res_.capped_results += n->inc->g->raw_io().stats().capped_results;
+        res_.rolled_back += n->inc->g->raw_io().stats().rolled_back;
+        res_.not_rolled_back += n->inc->g->raw_io().stats().not_rolled_back;
       }
       n->up = false;
       n->inc.reset();
@@ -182,6 +184,8 @@ class simulator {
     res_.held_results += held_;
     res_.stale_results += stale_;
     res_.capped_results += capped_;
+    res_.rolled_back += rolled_back_;
+    res_.not_rolled_back += not_rolled_back_;
     return res_;
   }
 
@@ -307,6 +311,7 @@ class simulator {
     o.prevote_term = (cfg_.io_guards & 8) != 0;
     o.repair_progress = (cfg_.io_guards & 16) != 0;
     o.repair_configuration = (cfg_.io_guards & 32) != 0;
+    o.rollback_configuration = (cfg_.io_guards & 64) != 0;
     cr::state_machine sm;
     sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
       if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);
@@ -364,6 +369,8 @@ class simulator {
     held_ += n.inc->g->raw_io().stats().held_results;
     stale_ += n.inc->g->raw_io().stats().stale_results;
     capped_ += n.inc->g->raw_io().stats().capped_results;
+    rolled_back_ += n.inc->g->raw_io().stats().rolled_back;
+    not_rolled_back_ += n.inc->g->raw_io().stats().not_rolled_back;
     n.inc.reset();
   }
 
@@ -685,7 +692,7 @@ class simulator {
   std::map<uint64_t, std::string> committed_;  // index -> entry, from every apply anywhere
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
-  uint64_t held_ = 0, stale_ = 0, capped_ = 0;
+  uint64_t held_ = 0, stale_ = 0, capped_ = 0, rolled_back_ = 0, not_rolled_back_ = 0;
   uint64_t watch_commit_ = 0, watch_since_ = 0;
   int watch_node_ = -1;
   result res_;

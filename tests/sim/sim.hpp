@@ -14,8 +14,8 @@ struct config {
   uint64_t settle_ms = 20000;  // then healed: liveness and convergence must follow within this
   // chronicle::raft::io's guards against libraft 0.15 bugs, a bit each:
   // 1 hold_results, 2 drop_stale_results, 4 cap_results (safety); 8 prevote_term,
-  // 16 repair_progress, 32 repair_configuration (liveness).
-  unsigned io_guards = 63;
+  // 16 repair_progress, 32 repair_configuration (liveness); 64 rollback_configuration (crash).
+  unsigned io_guards = 127;
   bool break_durability = false;  // self-test: disks acknowledge appends before they are durable
   bool verbose = false;        // print the event trace to stderr
   // Also wipe replicas: a crashed replica's disk is replaced by an empty one and it comes back
@@ -40,6 +40,7 @@ struct result {
   uint64_t elections = 0;  // distinct (term, leader) pairs seen
   uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
   uint64_t held_results = 0, stale_results = 0, capped_results = 0;
+  uint64_t rolled_back = 0, not_rolled_back = 0;  // rollback_configuration guard
   uint64_t sim_ms = 0;
 };
 
