@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   worker_options opts;
   opts.task_queue = "bench";
   std::string log_level = "warn";
-  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--address", address,
+                 "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--namespace", opts.ns, "namespace")->capture_default_str();
   app.add_option("--task-queue", opts.task_queue, "task queue to serve")->capture_default_str();
   app.add_option("--workflow-slots", opts.workflow_slots, "workflow tasks in flight at once")
@@ -32,8 +33,8 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   app.add_option("--log-level", log_level, "log level (stderr)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (!parse_address(address, &opts.host, &opts.port)) {
-    std::cerr << "bench-worker: --address '" << address << "' is not host:port\n";
+  if (auto bad = parse_addresses(address, &opts.host, &opts.port, &opts.addresses); !bad.empty()) {
+    std::cerr << "bench-worker: --address '" << bad << "' is not host:port\n";
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(log_level));

@@ -161,7 +161,8 @@ int main(int argc, char** argv) {
   std::string address = "127.0.0.1:7233", queue = "greetings", identity;
   int64_t delay_ms = 0;
   size_t sticky_cache = worker_options{}.sticky_cache_size;
-  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--address", address,
+                 "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
   app.add_option("--activity-delay-ms", delay_ms, "extra time ComposeGreeting takes (for tests)")
@@ -172,8 +173,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
-  if (!parse_address(address, &opts.host, &opts.port)) {
-    std::cerr << "greeting-worker: --address '" << address << "' is not host:port\n";
+  if (auto bad = parse_addresses(address, &opts.host, &opts.port, &opts.addresses); !bad.empty()) {
+    std::cerr << "greeting-worker: --address '" << bad << "' is not host:port\n";
     return 2;
   }
   opts.task_queue = queue;

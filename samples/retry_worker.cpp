@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: retries, timeouts, heartbeats"};
   std::string address = "127.0.0.1:7233", queue = "retries", identity;
   int variant = 1;
-  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--address", address,
+                 "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
   app.add_option("--variant", variant, "workflow code version (2: Evolving changed)")
@@ -159,8 +160,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
-  if (!parse_address(address, &opts.host, &opts.port)) {
-    std::cerr << "retry-worker: --address '" << address << "' is not host:port\n";
+  if (auto bad = parse_addresses(address, &opts.host, &opts.port, &opts.addresses); !bad.empty()) {
+    std::cerr << "retry-worker: --address '" << bad << "' is not host:port\n";
     return 2;
   }
   opts.task_queue = queue;

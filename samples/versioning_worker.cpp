@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: workflow versioning (patched) and escape hatches"};
   std::string address = "127.0.0.1:7233", queue = "greetings", code = "v2";
   size_t sticky_cache = worker_options{}.sticky_cache_size;
-  app.add_option("--address", address, "node to connect to, host:port")->capture_default_str();
+  app.add_option("--address", address,
+                 "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--code", code, "which version of Order to serve")
     ->check(CLI::IsMember({"v1", "v2", "v3"}))->capture_default_str();
@@ -76,8 +77,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
-  if (!parse_address(address, &opts.host, &opts.port)) {
-    std::cerr << "versioning-worker: --address '" << address << "' is not host:port\n";
+  if (auto bad = parse_addresses(address, &opts.host, &opts.port, &opts.addresses); !bad.empty()) {
+    std::cerr << "versioning-worker: --address '" << bad << "' is not host:port\n";
     return 2;
   }
   opts.task_queue = queue;

@@ -2,6 +2,7 @@
 
 #include "protocol/runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <limits>
@@ -28,8 +29,19 @@ struct held_task {
   std::optional<std::chrono::steady_clock::time_point> answered_at;
 };
 
+struct node_address {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const node_address& o) const { return host == o.host && port == o.port; }
+};
+
 struct worker_state {
   worker_options opts;
+  // Where the worker connects: opts' host/port, opts.addresses, then members it learned; it
+  // moves to the next one whenever the current one cannot be reached or is lost.
+  std::vector<node_address> targets;
+  size_t target = 0;
+  const node_address& at() const { return targets[target]; }
   std::shared_ptr<const sdk::registry> reg;
   caf::actor node;
   int64_t backoff_ms = 100;
@@ -68,9 +80,12 @@ constexpr auto reregister_interval = std::chrono::seconds(2);
 
 void schedule_reconnect(self_ptr self) {
   auto& st = self->state;
+  st.target = (st.target + 1) % st.targets.size();
   self->delayed_send(self, std::chrono::milliseconds(st.backoff_ms), retry_atom::value);
   st.backoff_ms = std::min(st.backoff_ms * 2, max_backoff_ms);
 }
+
+void learn_members(self_ptr self);
 
 void register_with(self_ptr self) {
   auto& st = self->state;
@@ -107,13 +122,38 @@ void register_with(self_ptr self) {
         if (self->state.opts.stats) self->state.opts.stats->registered = true;
         self->delayed_send(self, reregister_interval, tick_atom::value, self->state.connection);
         spdlog::info("worker '{}' registered on task queue '{}' at {}:{}", self->state.opts.identity,
-                     self->state.opts.task_queue, self->state.opts.host, self->state.opts.port);
+                     self->state.opts.task_queue, self->state.at().host, self->state.at().port);
+        learn_members(self);
       },
       [=](caf::error& err) {
         spdlog::error("worker: registration refused: {}", error_text(err));
         if (self->state.node) self->demonitor(self->state.node);
         self->state.node = nullptr;
         schedule_reconnect(self);
+      });
+}
+
+// Asks the node it registered with for the cluster's members and adds their addresses to the
+// places it connects to when that node goes away. A refusal (e.g. a key without read) only
+// means the worker keeps the addresses it was given.
+void learn_members(self_ptr self) {
+  pb::ClusterStatusRequest req;
+  self->request(self->state.node, request_timeout, cluster_atom::value, encode(req))
+    .then(
+      [=](const std::string& bytes) {
+        auto status = decode<pb::ClusterStatusResponse>(bytes, "ClusterStatusResponse");
+        if (!status) return;
+        auto& targets = self->state.targets;
+        for (auto& n : status->nodes()) {
+          node_address a;
+          if (!parse_address(n.address(), &a.host, &a.port)) continue;
+          if (std::find(targets.begin(), targets.end(), a) != targets.end()) continue;
+          spdlog::debug("worker: learned node {} at {}", n.node(), n.address());
+          targets.push_back(std::move(a));
+        }
+      },
+      [=](caf::error& err) {
+        spdlog::debug("worker: no member list from the node: {}", error_text(err));
       });
 }
 
@@ -136,7 +176,7 @@ void present_key(self_ptr self, caf::actor node) {
 void connect(self_ptr self) {
   auto& st = self->state;
   auto mm = network_handle(self->system());
-  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.opts.host, st.opts.port)
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, st.at().host, st.at().port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         auto node = caf::actor_cast<caf::actor>(ptr);
@@ -162,8 +202,8 @@ void connect(self_ptr self) {
                 });
       },
       [=](caf::error& err) {
-        spdlog::debug("worker: cannot reach {}:{}: {}", self->state.opts.host,
-                      self->state.opts.port, error_text(err));
+        spdlog::debug("worker: cannot reach {}:{}: {}", self->state.at().host,
+                      self->state.at().port, error_text(err));
         schedule_reconnect(self);
       });
 }
@@ -302,10 +342,16 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
   self->state.opts = std::move(opts);
   self->state.reg = std::move(reg);
   self->state.cache = std::make_unique<sdk::workflow_cache>(self->state.opts.sticky_cache_size);
+  self->state.targets.push_back({self->state.opts.host, self->state.opts.port});
+  for (auto& text : self->state.opts.addresses) {
+    node_address a;
+    if (parse_address(text, &a.host, &a.port)) self->state.targets.push_back(std::move(a));
+    else spdlog::warn("worker: ignoring node address '{}' (not host:port)", text);
+  }
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source != self->state.node) return;
-    spdlog::warn("worker: lost node {}:{} ({}), reconnecting", self->state.opts.host,
-                 self->state.opts.port, error_text(msg.reason));
+    spdlog::warn("worker: lost node {}:{} ({}), reconnecting", self->state.at().host,
+                 self->state.at().port, error_text(msg.reason));
     self->state.node = nullptr;
     self->state.backoff_ms = 100;
     schedule_reconnect(self);
@@ -386,6 +432,26 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
 }
 
 }  // namespace
+
+std::string parse_addresses(const std::string& list, std::string* host, uint16_t* port,
+                            std::vector<std::string>* more) {
+  size_t at = 0;
+  for (bool first = true;; first = false) {
+    auto comma = list.find(',', at);
+    auto item = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    std::string h;
+    uint16_t p = 0;
+    if (!parse_address(item, &h, &p)) return item.empty() ? "(an empty entry)" : item;
+    if (first) {
+      *host = h;
+      *port = p;
+    } else {
+      more->push_back(item);
+    }
+    if (comma == std::string::npos) return "";
+    at = comma + 1;
+  }
+}
 
 bool parse_address(const std::string& address, std::string* host, uint16_t* port) {
   auto colon = address.rfind(':');

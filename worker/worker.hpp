@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "worker/sdk/registry.hpp"
 
@@ -28,6 +29,10 @@ struct worker_stats {
 struct worker_options {
   std::string host = "127.0.0.1";
   uint16_t port = 7233;
+  // More nodes ("host:port") to try, in turn, when the node the worker is connected to cannot be
+  // reached. The worker also learns every member's address from the first node that accepts it,
+  // so one reachable address is enough to start; this list matters when that node is down.
+  std::vector<std::string> addresses;
   std::string ns = "default";
   std::string task_queue;
   std::string identity;          // defaults to "<hostname>:<pid>"
@@ -56,6 +61,11 @@ caf::actor spawn_worker(caf::actor_system& sys, worker_options opts,
 
 // Splits "host:port"; returns false when malformed.
 bool parse_address(const std::string& address, std::string* host, uint16_t* port);
+// Splits a comma-separated list of "host:port" (e.g. a --address option naming several nodes):
+// the first into host/port, the others into *more. Returns the malformed entry, or "" when all
+// parse.
+std::string parse_addresses(const std::string& list, std::string* host, uint16_t* port,
+                            std::vector<std::string>* more);
 
 // Requests a connection to a node's published actor, failing after `timeout`, and presents the
 // cluster secret and the API key when they are given (an unknown or revoked key: unauthenticated).

@@ -363,3 +363,43 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
   for (auto& id : fresh) CHECK_MESSAGE(start_acknowledged(c2, id, "nobody-serves-this", 30s), id);
   cl.wait_equal_digests(c2, 2);
 }
+
+// A worker connected to one node learns the other members from it: when that node dies for good
+// the worker registers with another one and workflows go on. A worker given several addresses
+// whose first is down starts on the next.
+TEST_CASE("replicated shards: a worker whose node dies for good moves to another member - workflows complete") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c3 = cl.connect(2);
+  cl.wait_leaders(c3);
+  auto queue = cl.queue_on("node2");
+  cl.start_worker(0, queue);  // knows only node1's address
+  auto& worker = cl.workers.back();
+  REQUIRE(worker.wait_for_output("registered on task queue", 20s));
+  REQUIRE(start(c3, "moved-before", queue));
+  check_done(c3, "moved-before");
+  cl.nodes[0].kill9();  // not restarted
+  REQUIRE_MESSAGE(worker.wait_for_output("lost node 127.0.0.1:" + std::to_string(cl.ports[0]), 10s),
+                  worker.output());
+  std::vector<std::string> ids{"moved-1", "moved-2", "moved-3"};
+  for (auto& id : ids) {
+    auto res = start_acknowledged(c3, id, queue);
+    REQUIRE_MESSAGE(res, id << ": " << error_text(res.error()));
+  }
+  for (auto& id : ids) check_done(c3, id);
+  auto out = worker.output();
+  CHECK_MESSAGE((out.find("at 127.0.0.1:" + std::to_string(cl.ports[1])) != std::string::npos ||
+                 out.find("at 127.0.0.1:" + std::to_string(cl.ports[2])) != std::string::npos),
+                out);
+
+  // A worker started with node1 (down) first in its list serves from the next address.
+  auto other = cl.queue_on("node3");
+  cl.workers.emplace_back(GREETING_WORKER_BIN,
+                          std::vector<std::string>{"--address", cl.address(0) + "," + cl.address(1),
+                                                   "--task-queue", other},
+                          (cl.dir.path() / "worker-list.log").string());
+  REQUIRE(cl.workers.back().wait_for_output("registered on task queue", 20s));
+  auto res = start_acknowledged(c3, "listed-1", other);
+  REQUIRE_MESSAGE(res, error_text(res.error()));
+  check_done(c3, "listed-1");
+}
