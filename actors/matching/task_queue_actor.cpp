@@ -494,7 +494,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
         return;
       }
       st.known.insert(key);
-      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false, std::chrono::steady_clock::now(), std::nullopt});
+      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false, std::chrono::steady_clock::now(), std::nullopt, std::nullopt, 0});
       st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
       pump(self);
     },

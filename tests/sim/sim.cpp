@@ -302,7 +302,7 @@ class simulator {
     cr::group_options o;
     o.id = n.id;
     if (!n.joined)
-      for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), "n" + std::to_string(k + 1)});
+      for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), std::string("n").append(std::to_string(k + 1))});
     o.snapshot_threshold = 24;  // small, so that lagging replicas need snapshots
     o.snapshot_trailing = 6;
     o.hold_results = (cfg_.io_guards & 1) != 0;
@@ -547,7 +547,7 @@ class simulator {
       auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
       if (it == conf.end()) {
         trace("n%d adds ID %llu", l + 1, (unsigned long long)id);
-        return g.add_member(id, "n" + std::to_string(i + 1), done("added", id));
+        return g.add_member(id, std::string("n").append(std::to_string(i + 1)), done("added", id));
       }
       if (it->role != cr::role::voter) {
         trace("n%d promotes ID %llu", l + 1, (unsigned long long)id);
