@@ -241,9 +241,6 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   if (!c.api_keys.open() && c.members.size() > 1 && c.cluster_secret.empty())
     throw config_error("'api_keys' in a cluster of several members needs 'cluster_secret' too "
                        "(else a client could send peer messages; see docs/security.md)");
-  if (!c.tls_certificate.empty() && c.members.size() > 1)
-    throw config_error("'tls' is supported for single-node clusters only: node-to-node TLS "
-                       "connections drop with CAF 0.17 (see docs/security.md)");
   return c;
 }
 

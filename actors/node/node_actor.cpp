@@ -11,6 +11,7 @@
 #include "actors/routing/catalog.hpp"
 #include "actors/routing/frontend_actor.hpp"
 #include "actors/node/handoff_actor.hpp"
+#include "actors/node/peer_tls.hpp"
 #include "protocol/runtime.hpp"
 #include "actors/matching/matching_actor.hpp"
 #include "actors/shard/shard_actor.hpp"
@@ -313,6 +314,31 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
       });
 }
 
+// A failed connection to a peer. With TLS, CAF says `cannot_connect_to_node` whatever the cause
+// (a certificate from another CA too): a TLS handshake of our own, off the scheduler's threads,
+// then names the cause (peer_tls.hpp), once in the log and in the peer's status.
+void connect_failed(self_ptr self, const member_config& m, const std::string& why) {
+  auto& c = self->state.env->config;
+  if (c.tls_certificate.empty()) {
+    self->state.connecting[m.name] = false;
+    retry_later(self, m, why);
+    return;
+  }
+  tls_files files{c.tls_certificate, c.tls_key, c.tls_ca};
+  auto probe = self->spawn<caf::detached>([=](caf::event_based_actor* p) -> caf::behavior {
+    return {[=](caf::get_atom) {
+      p->quit();
+      return tls_handshake_error(m.host, m.port, files);
+    }};
+  });
+  auto done = [=](const std::string& tls_why) {
+    self->state.connecting[m.name] = false;
+    retry_later(self, m, tls_why.empty() ? why : "TLS: " + tls_why);
+  };
+  self->request(probe, std::chrono::seconds(10), caf::get_atom::value)
+    .then(done, [=](caf::error&) { done({}); });
+}
+
 void connect_peer(self_ptr self, const member_config& m) {
   auto& st = self->state;
   if (st.connecting[m.name] || st.env->peers->peer(m.name)) return;
@@ -329,10 +355,7 @@ void connect_peer(self_ptr self, const member_config& m) {
         }
         on_peer_connected(self, m, node);
       },
-      [=](caf::error& err) {
-        self->state.connecting[m.name] = false;
-        retry_later(self, m, error_text(err));
-      });
+      [=](caf::error& err) { connect_failed(self, m, error_text(err)); });
 }
 
 const member_config* member(const node_config& c, const std::string& name) {
