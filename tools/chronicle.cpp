@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand: `workflow list -o json`
   cli::globals g;
   if (const char* env = std::getenv("CHRONICLE_ADDRESS")) g.address = env;
-  app.add_option("--address", g.address, "node to talk to, host:port (env CHRONICLE_ADDRESS)")
+  app.add_option("--address", g.address, "node to talk to, host:port, or several comma-separated (tried in turn; env CHRONICLE_ADDRESS)")
     ->capture_default_str();
   app.add_option("-n,--namespace", g.ns, "namespace")->capture_default_str();
   std::string api_key;

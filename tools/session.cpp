@@ -48,11 +48,14 @@ std::string not_found_hint(client& c, const globals& g, const std::string& wid) 
 std::optional<client> connect(caf::actor_system& sys, const globals& g) {
   std::string host;
   uint16_t port = 0;
-  if (!parse_address(g.address, &host, &port)) {
-    fail(g, "--address '" + g.address + "' is not host:port");
+  std::vector<std::string> more;
+  if (auto bad = parse_addresses(g.address, &host, &port, &more); !bad.empty()) {
+    fail(g, "--address '" + bad + "' is not host:port");
     return std::nullopt;
   }
-  auto c = client::connect(sys, host, port, std::chrono::seconds(2));
+  // Several nodes (comma-separated): the first that answers; the others when it is lost.
+  more.insert(more.begin(), host + ":" + std::to_string(port));
+  auto c = client::connect(sys, more, std::chrono::seconds(2));
   if (!c) {
     // A refused cluster secret is not a wrong address.
     auto hint = chronicle_code(c.error()) == static_cast<uint8_t>(errc::unauthenticated)

@@ -34,7 +34,54 @@ void client::use_node(caf::actor node) {
 
 void client::reconnect_if_gone() {
   if (!node_gone_ || !node_gone_->load()) return;
-  if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
+  reconnect();
+}
+
+bool client::reconnect() {
+  if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) {
+    use_node(*node);
+    return true;
+  }
+  for (size_t i = 0; i < others_.size(); ++i) {
+    // Rotate: the address tried last goes to the back of the list.
+    others_.emplace_back(std::move(host_), port_);
+    std::tie(host_, port_) = others_.front();
+    others_.erase(others_.begin());
+    if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) {
+      use_node(*node);
+      return true;
+    }
+  }
+  return false;
+}
+
+caf::expected<client> client::connect(caf::actor_system& sys,
+                                      const std::vector<std::string>& addresses,
+                                      std::chrono::milliseconds timeout) {
+  std::vector<std::pair<std::string, uint16_t>> parsed;
+  for (auto& a : addresses) {
+    std::string host;
+    uint16_t port = 0;
+    if (!parse_address(a, &host, &port))
+      return make_error(errc::invalid_argument, "node address '" + a + "' is not host:port");
+    parsed.emplace_back(host, port);
+  }
+  if (parsed.empty()) return make_error(errc::invalid_argument, "no node address given");
+  // Each address gets a share of the time; a refused key or secret is final.
+  auto share = std::max(std::chrono::milliseconds(500), timeout / static_cast<int>(parsed.size()));
+  caf::error last;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    auto c = connect(sys, parsed[i].first, parsed[i].second, share);
+    if (!c) {
+      if (chronicle_code(c.error()) == static_cast<uint8_t>(errc::unauthenticated))
+        return c.error();
+      last = c.error();
+      continue;
+    }
+    for (size_t j = 1; j < parsed.size(); ++j) c->others_.push_back(parsed[(i + j) % parsed.size()]);
+    return c;
+  }
+  return last;
 }
 
 caf::expected<client> client::connect(caf::actor_system& sys, const std::string& host,
@@ -82,9 +129,8 @@ caf::expected<Msg> client::call(Atom atom, const std::string& bytes,
   // No answer (timeout, connection lost): when the node no longer answers pings, connect again
   // so that the caller's next call reaches the node if it came back (e.g. restarted). The failed
   // call itself is not repeated: it may have been carried out.
-  if (!out && chronicle_code(out.error()) == 0 && atom != ping_atom::value && !call_ping()) {
-    if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
-  }
+  if (!out && chronicle_code(out.error()) == 0 && atom != ping_atom::value && !call_ping())
+    reconnect();
   return out;
 }
 
@@ -153,8 +199,7 @@ caf::expected<pb::GetResultResponse> client::result(const std::string& ns,
     auto ping = call_ping();
     if (!ping) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2));
-      if (node) use_node(*node);
+      reconnect();
     }
   }
   return make_error(errc::unavailable, "timed out waiting for the result of '" + workflow_id
@@ -275,7 +320,7 @@ caf::expected<pb::UpdateWorkflowResponse> client::update(pb::UpdateWorkflowReque
     // Timeout or lost connection (a node restart): reconnect when needed and ask again.
     if (!call_ping()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (auto node = connect_node(*sys_, host_, port_, std::chrono::seconds(2))) use_node(*node);
+      reconnect();
     }
   }
   std::string reached = stage == pb::UPDATE_STAGE_ACCEPTED   ? "accepted, its handler still runs"

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "protocol/messages.hpp"
 
@@ -29,6 +30,13 @@ public:
   // Connects to the node at host:port. Fails with an "unavailable" error naming the address.
   static caf::expected<client> connect(caf::actor_system& sys, const std::string& host,
                                        uint16_t port,
+                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // Connects to the first of `addresses` ("host:port" each) that answers, trying them in turn
+  // until `timeout`. When the connected node is lost later, the client reconnects to it or, if
+  // it stays unreachable, to the next address: one dead node does not stop a client that knows
+  // two others. Fails with an invalid_argument error for a malformed address.
+  static caf::expected<client> connect(caf::actor_system& sys,
+                                       const std::vector<std::string>& addresses,
                                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   caf::expected<pb::StartWorkflowResponse> start(const pb::StartWorkflowRequest& req);
@@ -136,6 +144,9 @@ private:
   void use_node(caf::actor node);
   // Connects again when the node's proxy died (its connection was lost).
   void reconnect_if_gone();
+  // Connects to host_:port_ again or, when it does not answer, to the next address the client
+  // knows (which becomes host_:port_). False when none answered.
+  bool reconnect();
 
   // True when the node answers a ping within a second (a refusal counts as an answer).
   bool call_ping();
@@ -159,6 +170,7 @@ private:
   caf::actor_system* sys_;
   std::string host_;
   uint16_t port_;
+  std::vector<std::pair<std::string, uint16_t>> others_;  // more nodes to move to (reconnect)
   caf::actor node_;
   caller caller_;
   std::shared_ptr<std::atomic<bool>> node_gone_;  // set when node_'s proxy terminates

@@ -378,6 +378,10 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
   REQUIRE(worker.wait_for_output("registered on task queue", 20s));
   REQUIRE(start(c3, "moved-before", queue));
   check_done(c3, "moved-before");
+  // A client given node1 then node2 is connected to node1.
+  auto listed = client::connect(test_system(), {cl.address(0), cl.address(1)}, 5s);
+  REQUIRE_MESSAGE(listed, error_text(listed.error()));
+  listed->set_request_timeout(3s);
   cl.nodes[0].kill9();  // not restarted
   REQUIRE_MESSAGE(worker.wait_for_output("lost node 127.0.0.1:" + std::to_string(cl.ports[0]), 10s),
                   worker.output());
@@ -387,6 +391,13 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
     REQUIRE_MESSAGE(res, id << ": " << error_text(res.error()));
   }
   for (auto& id : ids) check_done(c3, id);
+  // The client moved to node2; so does the CLI given the dead node first.
+  auto d = describe_when_served(*listed, "moved-1", 20s);
+  CHECK_MESSAGE(d, error_text(d.error()));
+  std::string cli_out;
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", cl.address(0) + "," + cl.address(2), "workflow",
+                                "describe", "-w", "moved-1"}, &cli_out) == 0);
+  CHECK_MESSAGE(cli_out.find("COMPLETED") != std::string::npos, cli_out);
   auto out = worker.output();
   CHECK_MESSAGE((out.find("at 127.0.0.1:" + std::to_string(cl.ports[1])) != std::string::npos ||
                  out.find("at 127.0.0.1:" + std::to_string(cl.ports[2])) != std::string::npos),
