@@ -243,6 +243,7 @@ TEST_CASE("peer tls: a node whose certificate another CA signed cannot join - bo
     CHECK_MESSAGE(log.find(i == 1 ? ") is up" : "peer node2 (127.0.0.1:" + std::to_string(cl.ports[1])
                                                   + ") is up") == std::string::npos, log);
   }
-  // Each cause is logged once, not at every retry.
-  CHECK(count(cl.nodes[0].output(), "its certificate is not signed by our CA") == 1);
+  // The cause is logged when it changes, not at every retry (node1 tried node2 every 2 s or
+  // sooner; a probe that timed out on a busy machine may log it once more).
+  CHECK(count(cl.nodes[0].output(), "its certificate is not signed by our CA") <= 2);
 }
