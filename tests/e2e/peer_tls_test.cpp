@@ -177,6 +177,12 @@ size_t count(const std::string& text, const std::string& what) {
 TEST_CASE("peer tls: 3 nodes with RF 3 over TLS serve workflows - a node killed with kill -9 rejoins - digests equal") {
   tls_cluster cl(6, 3);
   for (size_t i = 0; i < 3; ++i) cl.start_tls(i);
+  // A client without TLS is refused (its failed handshake must not cost node1 its peers: checked
+  // below).
+  std::string out;
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", cl.address(0), "workflow", "show", "-w", "x"}, &out)
+        == 1);
+  CHECK_MESSAGE(out.find("cannot connect") != std::string::npos, out);
   cl.tls_env();
   auto c = cl.connect_tls(cl.client_system(), 0);
   cl.wait_leaders(c);
