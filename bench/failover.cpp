@@ -223,13 +223,23 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   auto t0 = clock_type::now();
   during.run(sys, cl, opts.clients, "during-");
   double caught = -1;
+  // The acknowledged starts of each second of the catch-up (stderr): where the time goes.
+  uint64_t last_ok = during.ok;
+  auto last_at = clock_type::now();
+  std::string timeline;
   while (clock_type::now() < t0 + 300s) {
     if (all_voters(*c, opts.num_shards)) {
       caught = std::chrono::duration<double>(clock_type::now() - t0).count();
       break;
     }
     std::this_thread::sleep_for(100ms);
+    if (clock_type::now() - last_at >= 1s) {
+      timeline += " " + std::to_string(during.ok - last_ok);
+      last_ok = during.ok;
+      last_at = clock_type::now();
+    }
   }
+  std::cerr << "starts per second during the catch-up:" << timeline << std::endl;
   uint64_t during_ok = during.ok - at_restart;
   during.finish();
   double during_rate = caught > 0 ? during_ok / caught : 0;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "shards/ring.hpp"
@@ -18,6 +19,17 @@ namespace {
 // of the shard's data (chunking is open): taken rarely (config raft_snapshot_entries), with half
 // as many entries kept behind for catch-up.
 constexpr unsigned election_timeout_ms = 1000;
+// The most a follower is sent in one AppendEntries (libraft 0.15 would send the whole tail).
+// CHRONICLE_RAFT_MAX_APPEND_BYTES overrides it for A/B benchmarks (0: the whole tail).
+size_t max_append_bytes() {
+  static const size_t bytes = [] {
+    const char* v = std::getenv("CHRONICLE_RAFT_MAX_APPEND_BYTES");
+    return v != nullptr && *v != '\0' ? static_cast<size_t>(std::strtoull(v, nullptr, 10))
+                                       : size_t{1} << 20;
+  }();
+  return bytes;
+}
+
 constexpr unsigned heartbeat_ms = 100;
 
 }  // namespace
@@ -174,6 +186,7 @@ bool shard_replica::start() {
   opts.heartbeat_ms = heartbeat_ms;
   opts.snapshot_threshold = p.env->config.raft_snapshot_entries;
   opts.snapshot_trailing = p.env->config.raft_snapshot_entries / 2;
+  opts.max_append_bytes = max_append_bytes();
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
     auto s = parts->machine->apply(index, entry);

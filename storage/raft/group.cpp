@@ -135,7 +135,8 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
       sm_(std::move(sm)),
       io_(io_options{options_.id, std::string("n") + std::to_string(options_.id), options_.hold_results,
                      options_.drop_stale_results, options_.cap_results, options_.prevote_term,
-                     options_.repair_progress, options_.rollback_configuration},
+                     options_.repair_progress, options_.rollback_configuration,
+                     options_.max_append_bytes},
           store, net, time),
       raft_(std::make_unique<struct raft>()) {
   fsm_.version = 1;

@@ -66,6 +66,7 @@ struct group_options {
   bool repair_progress = true;
   bool repair_configuration = true;  // group: a committed configuration is not "uncommitted"
   bool rollback_configuration = true;  // io: see io.hpp
+  size_t max_append_bytes = 0;  // io: see io.hpp (0: libraft's whole tail per message)
 };
 
 struct state_machine {

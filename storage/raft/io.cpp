@@ -1,5 +1,6 @@
 #include "storage/raft/io.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -155,6 +156,17 @@ struct io_callbacks {
       capped.append_entries_result.last_log_index = *s->result_bound_;
       m = &capped;
       ++s->stats_.capped_results;
+    }
+    raft_message cut;
+    if (m->type == RAFT_IO_APPEND_ENTRIES && m->append_entries.n_entries > 0 &&
+        s->options_.max_append_bytes > 0) {
+      unsigned k = s->entries_to_send(m->append_entries);
+      if (k < m->append_entries.n_entries) {
+        cut = *m;
+        cut.append_entries.n_entries = k;
+        m = &cut;
+        s->clamp_next_[m->server_id] = m->append_entries.prev_log_index + k + 1;
+      }
     }
     raft_message prevote;
     if (m->type == RAFT_IO_REQUEST_VOTE_RESULT && s->options_.prevote_term && s->raft_ != nullptr &&
@@ -322,6 +334,7 @@ io::~io() { alive_.reset(); }
 
 void io::receive(uint64_t from, std::string_view bytes) {
   if (closed_ || recv_cb_ == nullptr) return;
+  apply_clamps();
   decoded_message d;
   if (!decode_message(bytes, d) || d.from != from) {
     if (d.from == from) d.release();
@@ -489,7 +502,35 @@ bool io::before_append_entries(const raft_append_entries& a) {
   return true;
 }
 
+unsigned io::entries_to_send(const raft_append_entries& a) {
+  unsigned k = 0;
+  size_t bytes = 0;
+  for (; k < a.n_entries; ++k) {
+    size_t next = bytes + a.entries[k].buf.len + 16;
+    if (k > 0 && options_.max_append_bytes > 0 && next > options_.max_append_bytes) break;
+    bytes = next;
+  }
+  if (k < a.n_entries) ++stats_.split_appends;
+  return k;
+}
+
+void io::apply_clamps() {
+  if (clamp_next_.empty()) return;
+  if (raft_ != nullptr && raft_->state == RAFT_LEADER) {
+    auto& conf = raft_->configuration;
+    for (unsigned i = 0; i < conf.n; ++i) {
+      auto it = clamp_next_.find(conf.servers[i].id);
+      if (it == clamp_next_.end()) continue;
+      auto& p = raft_->leader_state.progress[i];
+      // Only lower, and never to or below what the follower confirmed.
+      if (p.next_index > it->second && it->second > p.match_index) p.next_index = it->second;
+    }
+  }
+  clamp_next_.clear();
+}
+
 void io::done_event() {
+  apply_clamps();
   if (after_event) after_event();
 }
 

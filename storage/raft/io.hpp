@@ -60,6 +60,12 @@ struct io_options {
   bool prevote_term = true;
   bool repair_progress = true;
   bool rollback_configuration = true;
+  // libraft 0.15 puts every entry from a follower's next index to the end of the log into one
+  // AppendEntries, and in probe mode sends it again every heartbeat: megabytes per 100 ms for a
+  // follower thousands of entries behind. Above `max_append_bytes` (0: no limit) only the
+  // first entries are sent (at least one) and the follower's next index is moved back to
+  // just after them; the rest goes with the next message.
+  size_t max_append_bytes = 0;
 };
 
 struct io_stats {
@@ -72,6 +78,7 @@ struct io_stats {
   uint64_t rolled_back = 0;     // uncommitted configurations rolled back from the kept copy
   uint64_t not_rolled_back = 0; // AppendEntries dropped: a rollback with no committed copy known
   uint64_t snapshot_configurations = 0;  // snapshots given the committed configuration
+  uint64_t split_appends = 0;   // AppendEntries cut to max_append_bytes
 };
 
 class io {
@@ -111,6 +118,10 @@ class io {
   void done_event();
   // rollback_configuration: false when the AppendEntries must not reach raft.
   bool before_append_entries(const raft_append_entries& a);
+  // max_append_bytes: the entries of `a` to send (<= a.n_entries).
+  unsigned entries_to_send(const raft_append_entries& a);
+  // Moves leaders' next index for followers back to what was really sent (clamp_next_).
+  void apply_clamps();
   void note_change_entries(uint64_t first_index, const raft_entry* entries, size_t n);
 
   io_options options_;
@@ -134,6 +145,7 @@ class io {
   // RAFT_CHANGE entries' payloads by index (the newest few), and the committed configuration
   // (this file's encoding) with its index.
   std::map<uint64_t, std::string> change_entries_;
+  std::map<uint64_t, uint64_t> clamp_next_;  // follower -> next index after a cut AppendEntries
   std::string committed_conf_;
   uint64_t committed_conf_index_ = 0;
   io_stats stats_;

@@ -177,6 +177,7 @@ class simulator {
         res_.capped_results += n->inc->g->raw_io().stats().capped_results;
         res_.rolled_back += n->inc->g->raw_io().stats().rolled_back;
         res_.not_rolled_back += n->inc->g->raw_io().stats().not_rolled_back;
+        res_.split_appends += n->inc->g->raw_io().stats().split_appends;
       }
       n->up = false;
       n->inc.reset();
@@ -186,6 +187,7 @@ class simulator {
     res_.capped_results += capped_;
     res_.rolled_back += rolled_back_;
     res_.not_rolled_back += not_rolled_back_;
+    res_.split_appends += split_;
     return res_;
   }
 
@@ -312,6 +314,8 @@ class simulator {
     o.repair_progress = (cfg_.io_guards & 16) != 0;
     o.repair_configuration = (cfg_.io_guards & 32) != 0;
     o.rollback_configuration = (cfg_.io_guards & 64) != 0;
+    o.max_append_bytes = cfg_.max_append_bytes;
+
     cr::state_machine sm;
     sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
       if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);
@@ -371,6 +375,7 @@ class simulator {
     capped_ += n.inc->g->raw_io().stats().capped_results;
     rolled_back_ += n.inc->g->raw_io().stats().rolled_back;
     not_rolled_back_ += n.inc->g->raw_io().stats().not_rolled_back;
+    split_ += n.inc->g->raw_io().stats().split_appends;
     n.inc.reset();
   }
 
@@ -692,7 +697,8 @@ class simulator {
   std::map<uint64_t, std::string> committed_;  // index -> entry, from every apply anywhere
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
-  uint64_t held_ = 0, stale_ = 0, capped_ = 0, rolled_back_ = 0, not_rolled_back_ = 0;
+  uint64_t held_ = 0, stale_ = 0, capped_ = 0, rolled_back_ = 0, not_rolled_back_ = 0,
+           split_ = 0;
   uint64_t watch_commit_ = 0, watch_since_ = 0;
   int watch_node_ = -1;
   result res_;

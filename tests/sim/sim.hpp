@@ -30,6 +30,8 @@ struct config {
   // directory (n1, n2, ...), written when the model makes an operation durable, reopened at each
   // crash, and raft loads from it (tests/sim/sim_disk.hpp). The directory must be fresh.
   std::string rocks_dir;
+  // io's cut of AppendEntries (0: libraft's whole tail per message), as a node sets it.
+  size_t max_append_bytes = 0;
 };
 
 struct result {
@@ -41,6 +43,7 @@ struct result {
   uint64_t max_term = 0, last_index = 0, snapshots_installed = 0, messages = 0;
   uint64_t held_results = 0, stale_results = 0, capped_results = 0;
   uint64_t rolled_back = 0, not_rolled_back = 0;  // rollback_configuration guard
+  uint64_t split_appends = 0;  // AppendEntries cut to max_append_bytes
   uint64_t sim_ms = 0;
 };
 
