@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +102,36 @@ inline caf::expected<pb::DescribeWorkflowResponse> describe_when_served(
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return d;
+}
+
+// Waits until every one of `shards` shards has `replicas` live replicas reporting the same applied
+// index and digest (replicated clusters); on failure prints each replica's role and digest.
+inline void wait_equal_digests(client& c, uint32_t shards, size_t replicas,
+                               std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::map<uint32_t, std::vector<std::string>> seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
+    seen.clear();
+    if (auto st = c.cluster_status(true))
+      for (auto& n : st->nodes())
+        if (n.up())
+          for (auto& s : n.shards()) {
+            d[s.shard()].emplace_back(s.replication().digest_index(), s.replication().digest());
+            seen[s.shard()].push_back(n.node() + " " + s.replication().role() + " "
+                                      + std::to_string(s.replication().digest()) + "@"
+                                      + std::to_string(s.replication().digest_index()));
+          }
+    bool equal = d.size() == shards;
+    for (auto& [shard, v] : d)
+      equal = equal && v.size() == replicas
+              && std::all_of(v.begin(), v.end(), [&](auto& x) { return x == v.front(); });
+    if (equal) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& [shard, rows] : seen)
+    for (auto& r : rows) MESSAGE("shard " << shard << ": " << r);
+  FAIL("replicas did not converge to equal digests");
 }
 
 // Waits for Greeting `wid` to complete with its greeting and checks its history is dense.

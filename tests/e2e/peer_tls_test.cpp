@@ -130,27 +130,8 @@ struct tls_cluster : node_cluster {
     FAIL("not every shard has a leader: " << led << " of " << num_shards);
   }
 
-  // Waits until every shard's `replicas` live replicas report the same applied index and digest.
   void wait_equal_digests(client& c, size_t replicas) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
-    while (std::chrono::steady_clock::now() < deadline) {
-      d.clear();
-      if (auto st = c.cluster_status(true))
-        for (auto& n : st->nodes())
-          if (n.up())
-            for (auto& s : n.shards())
-              d[s.shard()].emplace_back(s.replication().digest_index(), s.replication().digest());
-      bool equal = d.size() == num_shards;
-      for (auto& [shard, v] : d)
-        equal = equal && v.size() == replicas
-                && std::all_of(v.begin(), v.end(), [&](auto& x) { return x == v.front(); });
-      if (equal) return;
-      std::this_thread::sleep_for(100ms);
-    }
-    for (auto& [shard, v] : d)
-      for (auto& [index, digest] : v) MESSAGE("shard " << shard << " at " << index << ": " << digest);
-    FAIL("replicas did not converge to equal digests");
+    testing::wait_equal_digests(c, num_shards, replicas);
   }
 };
 

@@ -66,34 +66,6 @@ void wait_groups(client& c, const std::vector<std::string>& members, std::chrono
   FAIL("the groups did not follow the new member list");
 }
 
-// Per shard, the live replicas' (applied index, digest); waits until equal with `rows` each.
-void wait_equal_digests(client& c, size_t rows) {
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  std::map<uint32_t, std::vector<std::string>> seen;
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
-    seen.clear();
-    if (auto st = c.cluster_status(true))
-      for (auto& n : st->nodes())
-        if (n.up())
-          for (auto& s : n.shards()) {
-            d[s.shard()].emplace_back(s.replication().digest_index(), s.replication().digest());
-            seen[s.shard()].push_back(n.node() + " " + s.replication().role() + " "
-                                      + std::to_string(s.replication().digest()) + "@"
-                                      + std::to_string(s.replication().digest_index()));
-          }
-    bool equal = d.size() == shards;
-    for (auto& [shard, v] : d)
-      equal = equal && v.size() == rows
-              && std::all_of(v.begin(), v.end(), [&](auto& x) { return x == v.front(); });
-    if (equal) return;
-    std::this_thread::sleep_for(200ms);
-  }
-  for (auto& [shard, rows_seen] : seen)
-    for (auto& r : rows_seen) MESSAGE("shard " << shard << ": " << r);
-  FAIL("replicas did not converge to equal digests");
-}
-
 }  // namespace
 
 TEST_CASE("replicated shards: a fourth node joins and a founder leaves under load - nothing acknowledged is lost") {
@@ -188,5 +160,5 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
     auto d = describe_when_served(c, id, 20s);
     CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
   }
-  wait_equal_digests(c, 3);
+  wait_equal_digests(c, shards, 3);
 }

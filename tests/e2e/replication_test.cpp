@@ -50,35 +50,8 @@ struct replicated_cluster : node_cluster {
     return l;
   }
 
-  // Per shard, the (applied index, digest) of every live replica.
-  std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> digests(client& c) {
-    std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> out;
-    auto st = c.cluster_status(true);
-    if (!st) return out;
-    for (auto& n : st->nodes())
-      if (n.up())
-        for (auto& s : n.shards())
-          out[s.shard()].emplace_back(s.replication().digest_index(), s.replication().digest());
-    return out;
-  }
-
-  // Waits until every shard's live replicas (`replicas` of them) report the same applied index
-  // and digest.
   void wait_equal_digests(client& c, size_t replicas) {
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
-    while (std::chrono::steady_clock::now() < deadline) {
-      d = digests(c);
-      bool equal = d.size() == num_shards;
-      for (auto& [shard, v] : d)
-        equal = equal && v.size() == replicas
-                && std::all_of(v.begin(), v.end(), [&](auto& x) { return x == v.front(); });
-      if (equal) return;
-      std::this_thread::sleep_for(100ms);
-    }
-    for (auto& [shard, v] : d)
-      for (auto& [index, digest] : v) MESSAGE("shard " << shard << " at " << index << ": " << digest);
-    FAIL("replicas did not converge to equal digests");
+    testing::wait_equal_digests(c, num_shards, replicas, 20s);
   }
 
   // A task queue the ring places on `node`.
