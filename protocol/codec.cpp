@@ -87,6 +87,17 @@ const char* event_type_name(pb::EventType type) {
       return "ChildWorkflowExecutionTerminated";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED: return "WorkflowExecutionUpdateAccepted";
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED: return "WorkflowExecutionUpdateCompleted";
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return "SignalExternalWorkflowExecutionInitiated";
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      return "SignalExternalWorkflowExecutionFailed";
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: return "ExternalWorkflowExecutionSignaled";
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return "RequestCancelExternalWorkflowExecutionInitiated";
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      return "RequestCancelExternalWorkflowExecutionFailed";
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      return "ExternalWorkflowExecutionCancelRequested";
     default: return "Unspecified";
   }
 }

@@ -67,6 +67,8 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using child_done_atom = caf::atom_constant<caf::atom("childdone")>;  // ChildWorkflowClosed
 using child_started_atom = caf::atom_constant<caf::atom("childup")>;  // execution-internal
 using outbound_atom = caf::atom_constant<caf::atom("outbound")>;      // execution-internal
+// execution-internal: the answer to a signal / cancel request sent to another workflow
+using external_done_atom = caf::atom_constant<caf::atom("extdone")>;
 using purge_atom = caf::atom_constant<caf::atom("purge")>;            // retention
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // retention
 // A worker registered through another node is gone: "ns \0 queue \0 identity \0 actor id".

@@ -1,6 +1,6 @@
 // The sample worker: a CAF actor system whose worker actor serves the "Greeting", "Approval",
-// "ParentGreeting", "ParentSleepy", "Sleepy", "Counter" and "Account" workflows and the "ComposeGreeting"
-// activity on a task queue.
+// "ParentGreeting", "ParentSleepy", "Sleepy", "Counter", "Account" and "Notifier" workflows and the
+// "ComposeGreeting" activity on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
 #include <CLI/CLI.hpp>
@@ -101,6 +101,35 @@ sdk::task<json> sleepy(sdk::workflow_context& ctx, json) {
   co_return json{{"woke", woke}};
 }
 
+// Notifier: messages to other workflows. Input {"target": ID, "signal": name (default "wake"),
+// "input": the signal's input, "cancel": ID}: signals `target` (when given), then asks `cancel`
+// to cancel (when given), each on whatever node the ID lives. Returns {"signal": "delivered" or
+// the failure, "cancel": the same}; a failure is caught (external_workflow_failure names the
+// cause, e.g. ExternalWorkflowExecutionNotFound).
+sdk::task<json> notifier(sdk::workflow_context& ctx, json input) {
+  json out = json::object();
+  if (!input.is_object()) co_return out;
+  std::string target = input.value("target", ""), cancel = input.value("cancel", "");
+  if (!target.empty()) {
+    json signal_input = input.value("input", json());
+    try {
+      co_await ctx.signal_external(target, input.value("signal", "wake"), signal_input);
+      out["signal"] = "delivered";
+    } catch (const sdk::external_workflow_failure& e) {
+      out["signal"] = e.what();
+    }
+  }
+  if (!cancel.empty()) {
+    try {
+      co_await ctx.cancel_external(cancel);
+      out["cancel"] = "delivered";
+    } catch (const sdk::external_workflow_failure& e) {
+      out["cancel"] = e.what();
+    }
+  }
+  co_return out;
+}
+
 // Counter: input {"n": n, "upto": m}. Runs ComposeGreeting once per run and continues as new with
 // n + 1 until n == m; the last run returns {"count": m, "run_id": ...}.
 sdk::task<json> counter(sdk::workflow_context& ctx, json input) {
@@ -189,6 +218,7 @@ int main(int argc, char** argv) {
   reg->register_workflow("Sleepy", sleepy);
   reg->register_workflow("Counter", counter);
   reg->register_workflow("Account", account);
+  reg->register_workflow("Notifier", notifier);
   reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())

@@ -8,7 +8,38 @@ bool is_running(const pb::MutableState& state) {
   return state.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING;
 }
 
+bool self_contained_outbound(pb::TransferKind kind) {
+  return kind == pb::TRANSFER_KIND_CHILD_POLICY || kind == pb::TRANSFER_KIND_SIGNAL_EXTERNAL
+         || kind == pb::TRANSFER_KIND_CANCEL_EXTERNAL;
+}
+
+bool same_outbound(const pb::TransferRecord& a, const pb::TransferRecord& b) {
+  return a.kind() == b.kind() && a.scheduled_event_id() == b.scheduled_event_id()
+         && a.run_id() == b.run_id();
+}
+
+void carry_outbound(const pb::MutableState& closed, pb::MutableState& next) {
+  for (auto& rec : closed.outbound()) {
+    if (!self_contained_outbound(rec.kind())) continue;
+    bool listed = false;
+    for (auto& have : next.outbound()) listed = listed || same_outbound(have, rec);
+    if (!listed) *next.add_outbound() = rec;
+  }
+}
+
 namespace {
+
+// A signal / cancel request to another workflow was initiated (PendingExternal).
+void add_external(pb::MutableState& state, int64_t id, pb::TransferKind kind,
+                  const std::string& ns, const pb::WorkflowExecution& target) {
+  pb::PendingExternal pe;
+  pe.set_initiated_event_id(id);
+  pe.set_kind(kind);
+  pe.set_namespace_(ns);
+  pe.set_workflow_id(target.workflow_id());
+  pe.set_run_id(target.run_id());
+  (*state.mutable_pending_externals())[id] = std::move(pe);
+}
 
 void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t time) {
   state.set_status(status);
@@ -19,6 +50,7 @@ void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t 
   state.clear_buffered_events();
   state.clear_workflow_timeout_fire_ms();
   state.clear_pending_children();
+  state.clear_pending_externals();  // still delivered (outbound), but no answer is recorded
 }
 
 }  // namespace
@@ -229,6 +261,34 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       else *info.mutable_result() = a.result();
       break;
     }
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: {
+      auto& a = ev.signal_external_workflow_execution_initiated();
+      add_external(state, ev.event_id(), pb::TRANSFER_KIND_SIGNAL_EXTERNAL, a.namespace_(),
+                   a.workflow_execution());
+      break;
+    }
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: {
+      auto& a = ev.request_cancel_external_workflow_execution_initiated();
+      add_external(state, ev.event_id(), pb::TRANSFER_KIND_CANCEL_EXTERNAL, a.namespace_(),
+                   a.workflow_execution());
+      break;
+    }
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      state.mutable_pending_externals()->erase(
+        ev.signal_external_workflow_execution_failed().initiated_event_id());
+      break;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+      state.mutable_pending_externals()->erase(
+        ev.external_workflow_execution_signaled().initiated_event_id());
+      break;
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      state.mutable_pending_externals()->erase(
+        ev.request_cancel_external_workflow_execution_failed().initiated_event_id());
+      break;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      state.mutable_pending_externals()->erase(
+        ev.external_workflow_execution_cancel_requested().initiated_event_id());
+      break;
     default:
       break;
   }

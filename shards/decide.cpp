@@ -454,6 +454,11 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
         return on_child_start_failed(state, x, now);
       } else if constexpr (std::is_same_v<T, input::child_closed>) {
         return on_child_closed(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::external_delivered>) {
+        return detail::on_external_answer(state, x.initiated_event_id, true, x.run_id, "", "", now);
+      } else if constexpr (std::is_same_v<T, input::external_failed>) {
+        return detail::on_external_answer(state, x.initiated_event_id, false, "", x.cause,
+                                          x.message, now);
       } else if constexpr (std::is_same_v<T, input::update_admitted>) {
         return detail::on_update_admitted(state, now);
       } else if constexpr (std::is_same_v<T, input::terminate_workflow>) {

@@ -159,6 +159,26 @@ struct child_closed {
   pb::ChildWorkflowClosed closed;
 };
 
+// Messages to other workflows (SignalExternalWorkflowExecution / RequestCancelExternalWorkflowExecution
+// commands): the target recorded the message initiated at `initiated_event_id` (its run `run_id`):
+// ExternalWorkflowExecutionSignaled / ExternalWorkflowExecutionCancelRequested, by the message's
+// kind. External events (buffered while a workflow task is started). The message leaves
+// `outbound` and `pending_externals`. Stale when it is not pending (answered already) or the run
+// is closed.
+struct external_delivered {
+  int64_t initiated_event_id = 0;
+  std::string run_id;
+};
+// The target refused it for good (`cause`: ExternalWorkflowExecutionNotFound when there is no such
+// workflow or it is closed): SignalExternalWorkflowExecutionFailed /
+// RequestCancelExternalWorkflowExecutionFailed with the target's `message`. Stale like
+// external_delivered.
+struct external_failed {
+  int64_t initiated_event_id = 0;
+  std::string cause;
+  std::string message;
+};
+
 // Workflow Update: an update was admitted for the running run (the execution keeps the request and
 // its callers in memory; nothing is written). Without a pending workflow task a *speculative* one
 // is scheduled (PendingWorkflowTask.speculative: in memory only, no event, no record; the
@@ -176,7 +196,8 @@ using decide_input =
                input::request_cancel_workflow, input::activity_started,
                input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
                input::child_started, input::child_start_failed, input::child_closed,
-               input::update_admitted, input::activity_lost>;
+               input::update_admitted, input::activity_lost, input::external_delivered,
+               input::external_failed>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -231,6 +252,14 @@ using decide_result = std::variant<transition, rejection>;
 // and not completed); otherwise the task fails with cause BadUpdateWorkflowExecutionMessage. The
 // run keeps every accepted update's outcome (MutableState.updates).
 //
+// Messages to other workflows: SignalExternalWorkflowExecution records
+// SignalExternalWorkflowExecutionInitiated, RequestCancelExternalWorkflowExecution records
+// RequestCancelExternalWorkflowExecutionInitiated; each queues an outbound message (its transfer
+// record carries the target and the message) and a PendingExternal. Unlike child starts, these
+// messages are still delivered when the run closes before they were (the answer is then not
+// recorded); a continue-as-new carries the closing run's undelivered messages (and parent close
+// policies) into the new run's `outbound`, so that they are re-sent after a crash (carry_outbound).
+//
 // Speculative workflow task (see update_admitted): its WorkflowTaskScheduled / Started are written
 // (with the IDs and times the worker was given) only when needed: when its answer records an
 // event, when it fails or times out, when the run is closed while it is started, or when another
@@ -244,5 +273,15 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
 void apply(pb::MutableState& state, const pb::HistoryEvent& event);
 
 [[nodiscard]] bool is_running(const pb::MutableState& state);
+
+// Outbound messages that carry everything they need in their transfer record (parent close
+// policies, signals and cancel requests to other workflows): they may outlive their run.
+[[nodiscard]] bool self_contained_outbound(pb::TransferKind kind);
+// A new run of the workflow ID replaces the closed run `closed`: its self-contained outbound
+// messages not yet acknowledged are listed in `next.outbound` too (their records keep the run ID
+// of their sender), so that recovery, which wakes the current run, sends them again.
+void carry_outbound(const pb::MutableState& closed, pb::MutableState& next);
+// The same queued message (kind, event, sending run).
+[[nodiscard]] bool same_outbound(const pb::TransferRecord& a, const pb::TransferRecord& b);
 
 }  // namespace chronicle

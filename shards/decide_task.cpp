@@ -98,6 +98,12 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
       if (c.complete_workflow_update().update_id().empty())
         return "CompleteWorkflowUpdate without update ID";
       return {};
+    case pb::Command::kSignalExternalWorkflowExecution:
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
+      return check_external_command(c);
+    case pb::Command::kRequestCancelExternalWorkflowExecution:
+      *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
+      return check_external_command(c);
     default:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
       return "unknown command";
@@ -284,6 +290,9 @@ void continue_as_new(builder& b, const pb::MutableState& open, const std::string
                              s->set_workflow_execution_expiration_time_ms(expiration);
                            });
   next.schedule_workflow_task(1);
+  // The closing run's undelivered messages are re-sent by the new run after a crash (recovery
+  // wakes the current run); their records are written by the closing run's part of the batch.
+  carry_outbound(b.state(), next.state());
   b.result().next_run = std::make_shared<transition>(std::move(next.result()));
 }
 
@@ -419,6 +428,12 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
         break;
       case pb::Command::kCompleteWorkflowUpdate:
         complete_update(b, c.complete_workflow_update(), completed_id);
+        break;
+      case pb::Command::kSignalExternalWorkflowExecution:
+        signal_external(b, c.signal_external_workflow_execution(), completed_id);
+        break;
+      case pb::Command::kRequestCancelExternalWorkflowExecution:
+        cancel_external(b, c.request_cancel_external_workflow_execution(), completed_id);
         break;
       default:  // a closing command, the last one (validated above)
         close_workflow(b, c, completed_id, in.new_run_id);

@@ -2,6 +2,7 @@
 // part of the decide() interface.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <utility>
@@ -162,8 +163,12 @@ public:
       t_.timers_removed.push_back(workflow_timeout_timer(before.workflow_timeout_fire_ms()));
     for (auto& [id, pt] : before.pending_timers())
       t_.timers_removed.push_back(timer(pt));
-    // Nothing this transition added may run for a closed execution.
-    t_.transfers_added.clear();
+    // Nothing this transition added may run for a closed execution, except its messages to
+    // other workflows: the code asked for them, they are delivered after the close.
+    std::erase_if(t_.transfers_added, [](const pb::TransferRecord& r) {
+      return r.kind() != pb::TRANSFER_KIND_SIGNAL_EXTERNAL
+             && r.kind() != pb::TRANSFER_KIND_CANCEL_EXTERNAL;
+    });
     t_.timers_added.clear();
     t_.closed = true;
     close_outbound(before);
@@ -175,11 +180,13 @@ public:
     t_.transfers_added.push_back(std::move(rec));
   }
 
-  // Drops the queued message of `kind` for `scheduled_id`, if any.
+  // Drops this run's queued message of `kind` for `scheduled_id`, if any (messages a
+  // continue-as-new carried over keep the run ID of the run that sent them).
   void remove_outbound(pb::TransferKind kind, int64_t scheduled_id) {
     auto* out = t_.state.mutable_outbound();
     for (int i = 0; i < out->size(); ++i) {
-      if (out->Get(i).kind() == kind && out->Get(i).scheduled_event_id() == scheduled_id) {
+      if (out->Get(i).kind() == kind && out->Get(i).scheduled_event_id() == scheduled_id
+          && out->Get(i).run_id() == t_.state.run_id()) {
         t_.transfers_removed.push_back(out->Get(i));
         out->DeleteSubrange(i, 1);
         return;
@@ -314,6 +321,18 @@ void accept_update(builder& b, const pb::AcceptWorkflowUpdateCommandAttributes& 
                    int64_t completed_id);
 void complete_update(builder& b, const pb::CompleteWorkflowUpdateCommandAttributes& ca,
                      int64_t completed_id);
+
+// Messages to other workflows (decide_external.cpp): see decide.hpp. check_external_command
+// returns why a SignalExternal / RequestCancelExternal command is malformed (empty: it is not).
+std::string check_external_command(const pb::Command& c);
+void signal_external(builder& b, const pb::SignalExternalWorkflowExecutionCommandAttributes& ca,
+                     int64_t completed_id);
+void cancel_external(builder& b,
+                     const pb::RequestCancelExternalWorkflowExecutionCommandAttributes& ca,
+                     int64_t completed_id);
+decide_result on_external_answer(const pb::MutableState& s, int64_t initiated_id, bool ok,
+                                 const std::string& run_id, const std::string& cause,
+                                 const std::string& message, int64_t now);
 
 // The workflow task completion (decide_task.cpp).
 decide_result on_workflow_task_completed(const pb::MutableState& s,

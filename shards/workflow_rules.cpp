@@ -44,6 +44,7 @@ start_result decide_start(const pb::MutableState* current, const pb::StartWorkfl
       if (auto* rej = std::get_if<rejection>(&next)) return std::move(*rej);
       auto t = must_transition(std::move(closing));
       t.next_run = std::make_shared<transition>(must_transition(std::move(next)));
+      carry_outbound(t.state, t.next_run->state);
       return t;
     }
     return rejection{errc::already_started,
@@ -59,7 +60,10 @@ start_result decide_start(const pb::MutableState* current, const pb::StartWorkfl
                             ? "reject duplicate"
                             : "allow duplicate failed only")
                        + ") refuses a new run"};
-  return from(new_run(req, run_id, now_ms));
+  auto next = new_run(req, run_id, now_ms);
+  // The closed run's undelivered messages are re-sent by the new current run after a crash.
+  if (auto* t = std::get_if<transition>(&next)) carry_outbound(cur, t->state);
+  return from(std::move(next));
 }
 
 std::string history_limit_reason(int64_t limit) {

@@ -435,6 +435,27 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
           spdlog::error("child of {}: {}", self->state.args.workflow_id, error_text(err));
       });
     },
+    [=](external_done_atom, const std::string& bytes, const std::string& run_id,
+        const std::string& cause, const std::string& message) {
+      touch_internal(self);
+      auto& st = self->state;
+      if (auto err = st.load()) return;
+      auto rec = decode<pb::TransferRecord>(bytes, "TransferRecord");
+      if (!rec) return;
+      // Recorded in the run that sent it while it runs; otherwise the answer is only forgotten.
+      if (!st.run || st.run->run_id() != rec->run_id() || !is_running(*st.run))
+        return st.ack_outbound(self, *rec);
+      decide_input in = input::external_delivered{rec->scheduled_event_id(), run_id};
+      if (!cause.empty()) in = input::external_failed{rec->scheduled_event_id(), cause, message};
+      st.step(self, in, [self, rec = *rec](caf::error err) {
+        if (!err) return;
+        if (chronicle_code(err) == static_cast<uint8_t>(errc::stale_task))
+          self->state.ack_outbound(self, rec);  // answered meanwhile, or the run closed
+        else
+          spdlog::error("message of {} to {}: {}", self->state.args.workflow_id,
+                        rec.target_workflow_id(), error_text(err));
+      });
+    },
     [=](outbound_atom, const std::string& bytes) {
       touch_internal(self);
       auto& st = self->state;
@@ -528,7 +549,10 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
         spdlog::error("recovering {}: {}", st.args.workflow_id, error_text(err));
         return;
       }
-      if (!st.run || !is_running(*st.run)) return;
+      if (!st.run) return;
+      // A closed run may still have messages to other workflows to send (its own, or those of
+      // the runs it replaced): redispatch sends them and nothing else.
+      if (!is_running(*st.run)) return st.redispatch(self, false);
       auto& wt = st.run->workflow_task();
       if (st.run->has_workflow_task() && wt.started_event_id() != 0) {
         // The worker's answer can never arrive: this node restarted since the task started.

@@ -103,7 +103,8 @@ void on_tick(self_ptr self, int64_t due) {
                       && st.run->workflow_task().started_event_id() != 0;
   if (idle_for >= limit && st.result_waiters.empty() && st.history_waiters.empty() && !task_started
       && !st.update_waiting()
-      && st.outbound_in_flight == 0 && st.all_durable()) {
+      && st.outbound_in_flight == 0 && st.all_durable()
+      && (!st.run || st.run->outbound().empty())) {  // a message waiting to be retried
     self->send(st.args.shard, passivate_atom::value, st.args.ns, st.args.workflow_id,
                st.handled);
     return;

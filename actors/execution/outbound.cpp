@@ -1,9 +1,12 @@
-// Messages from one workflow execution to another (child workflows): the start of a child, the
-// notification of a parent when its child closed, the parent close policy. Each is queued in the
-// sender's mutable state (and a transfer record) by the transition that causes it, sent through
-// the frontend (so it reaches the owning shard on any node) after that transition is durable,
-// retried while the receiver is unavailable, and removed when answered. Receivers are idempotent
-// (request IDs, "not pending" checks), so a message sent twice after a crash does no harm.
+// Messages from one workflow execution to another: the start of a child, the notification of a
+// parent when its child closed, the parent close policy, signals and cancel requests to other
+// workflows (ctx.signal_external / cancel_external). Each is queued in the sender's mutable state
+// (and a transfer record) by the transition that causes it, sent through the frontend (so it
+// reaches the owning shard on any node) after that transition is durable, retried while the
+// receiver is unavailable, and removed when answered. Receivers are idempotent (request IDs,
+// "not pending" checks), so a message sent twice after a crash does no harm. Recovery wakes the
+// current run of a workflow ID, which lists the messages of the runs it replaced that are still
+// unanswered (carry_outbound in shards/).
 #include <spdlog/spdlog.h>
 
 #include "actors/execution/execution_state.hpp"
@@ -14,6 +17,16 @@ namespace {
 
 constexpr auto outbound_timeout = std::chrono::seconds(30);
 constexpr auto outbound_retry = std::chrono::seconds(1);
+
+bool is_external(const pb::TransferRecord& rec) {
+  return rec.kind() == pb::TRANSFER_KIND_SIGNAL_EXTERNAL
+         || rec.kind() == pb::TRANSFER_KIND_CANCEL_EXTERNAL;
+}
+
+// "<sending run>/<initiated event>": unique per message, the same for each of its retries.
+std::string external_request_id(const pb::TransferRecord& rec) {
+  return rec.run_id() + "/" + std::to_string(rec.scheduled_event_id());
+}
 
 bool permanent(const caf::error& err) {
   auto code = chronicle_code(err);
@@ -94,6 +107,33 @@ void execution_state::send_outbound(caf::event_based_actor* self, const pb::Tran
       }
       break;
     }
+    case pb::TRANSFER_KIND_SIGNAL_EXTERNAL: {
+      // The same request ID for every retry: the target records the signal once.
+      kind = signal_atom::value;
+      pb::SignalWorkflowRequest req;
+      req.set_namespace_(rec.target_namespace());
+      req.set_workflow_id(rec.target_workflow_id());
+      req.set_run_id(rec.target_run_id());
+      req.set_signal_name(rec.signal_name());
+      *req.mutable_input() = rec.input();
+      req.set_identity("workflow " + rec.workflow_id());
+      req.set_request_id(external_request_id(rec));
+      bytes = encode(req);
+      break;
+    }
+    case pb::TRANSFER_KIND_CANCEL_EXTERNAL: {
+      kind = cancel_atom::value;
+      pb::RequestCancelWorkflowRequest req;
+      req.set_namespace_(rec.target_namespace());
+      req.set_workflow_id(rec.target_workflow_id());
+      req.set_run_id(rec.target_run_id());
+      req.set_reason(rec.reason().empty() ? "requested by workflow " + rec.workflow_id()
+                                          : rec.reason());
+      req.set_identity("workflow " + rec.workflow_id());
+      req.set_request_id(external_request_id(rec));
+      bytes = encode(req);
+      break;
+    }
     default:
       return;
   }
@@ -109,6 +149,13 @@ void execution_state::send_outbound(caf::event_based_actor* self, const pb::Tran
           auto resp = decode<pb::StartWorkflowResponse>(reply, "StartWorkflowResponse");
           self->send(self, child_started_atom::value, rec.scheduled_event_id(),
                      resp ? resp->run_id() : std::string{}, std::string{});
+          return;
+        }
+        if (is_external(rec)) {
+          // Signal and cancel responses both carry the target's run ID as field 1.
+          auto resp = decode<pb::SignalWorkflowResponse>(reply, "SignalWorkflowResponse");
+          self->send(self, external_done_atom::value, encode(rec),
+                     resp ? resp->run_id() : std::string{}, std::string{}, std::string{});
           return;
         }
         ack_outbound(self, rec);
@@ -129,6 +176,14 @@ void execution_state::send_outbound(caf::event_based_actor* self, const pb::Tran
                      cause);
           return;
         }
+        if (is_external(rec)) {
+          auto cause = chronicle_code(err) == static_cast<uint8_t>(errc::not_found)
+                         ? std::string("ExternalWorkflowExecutionNotFound")
+                         : std::string("ExternalWorkflowExecutionRefused");
+          self->send(self, external_done_atom::value, encode(rec), std::string{}, cause,
+                     error_text(err));
+          return;
+        }
         ack_outbound(self, rec);  // the receiver is gone or closed: nothing left to tell it
       });
 }
@@ -137,35 +192,46 @@ void execution_state::ack_outbound(caf::event_based_actor* self, const pb::Trans
   auto remove = [&rec](pb::MutableState& ms) {
     auto* out = ms.mutable_outbound();
     for (int i = 0; i < out->size(); ++i)
-      if (out->Get(i).kind() == rec.kind()
-          && out->Get(i).scheduled_event_id() == rec.scheduled_event_id()) {
+      if (same_outbound(out->Get(i), rec)) {
         out->DeleteSubrange(i, 1);
         return true;
       }
     return false;
   };
-  storage::run_key k{args.shard_id, args.ns, args.workflow_id, rec.run_id()};
-  pb::MutableState ms;
-  if (run && run->run_id() == rec.run_id()) {
-    ms = *run;
-  } else {
-    storage::status st;
-    auto other = args.env->store->load_state(k, &st);
-    if (!other) return;
-    ms = std::move(*other);
-  }
-  if (!remove(ms)) return;
+  // The message is listed by the run that sent it and, when a later run replaced that one, by
+  // the current run (carry_outbound): both forget it in one write.
   storage::write_batch batch = new_batch();
-  batch.put_state(k, ms);
+  bool changed = false;
+  std::shared_ptr<pb::MutableState> current;
+  if (run) {
+    current = std::make_shared<pb::MutableState>(*run);
+    if (remove(*current)) {
+      put_durable_state(batch, storage::run_key{args.shard_id, args.ns, args.workflow_id,
+                                                current->run_id()},
+                        *current);
+      changed = true;
+    } else {
+      current.reset();
+    }
+  }
+  if (!run || run->run_id() != rec.run_id()) {
+    storage::run_key k{args.shard_id, args.ns, args.workflow_id, rec.run_id()};
+    storage::status st;
+    auto sender = args.env->store->load_state(k, &st);
+    if (sender && remove(*sender)) {
+      batch.put_state(k, *sender);
+      changed = true;
+    }
+  }
+  if (!changed) return;
   batch.delete_transfer(args.shard_id, rec);
-  auto updated = std::make_shared<pb::MutableState>(std::move(ms));
-  write(self, std::move(batch), [this, updated](const storage::status& st) {
+  write(self, std::move(batch), [this, current](const storage::status& st) {
     if (!st.ok()) {
       spdlog::error("{}/{}: acknowledging a message failed: {}", args.ns, args.workflow_id,
                     st.message());
       return;
     }
-    if (run && run->run_id() == updated->run_id()) *run = std::move(*updated);
+    if (current && run && run->run_id() == current->run_id()) *run = std::move(*current);
   });
 }
 

@@ -194,6 +194,7 @@ function eventClass(type) {
   if (/FAILED|TIMED_OUT|TERMINATED/.test(type)) return 'failure';
   if (type.includes('ACTIVITY')) return 'activity';
   if (type.includes('TIMER')) return 'timer';
+  if (type.includes('EXTERNAL')) return 'child';  // messages to other workflows
   if (type.includes('SIGNAL')) return 'signal';
   if (type.includes('CHILD')) return 'child';
   return 'workflow';

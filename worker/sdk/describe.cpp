@@ -32,6 +32,17 @@ std::string describe_event(const pb::HistoryEvent& event) {
     }
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       return name + "(update_id=" + event.workflow_execution_update_completed().update_id() + ")";
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: {
+      const auto& a = event.signal_external_workflow_execution_initiated();
+      return name + "(workflow_id=" + a.workflow_execution().workflow_id() +
+             ", signal_name=" + a.signal_name() + ")";
+    }
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return name + "(workflow_id=" +
+             event.request_cancel_external_workflow_execution_initiated()
+                 .workflow_execution()
+                 .workflow_id() +
+             ")";
     default:
       return name;
   }
@@ -72,6 +83,14 @@ std::string describe_command(const pb::Command& command) {
     case pb::Command::kCompleteWorkflowUpdate:
       return "CompleteWorkflowUpdate(update_id=" + command.complete_workflow_update().update_id() +
              ")";
+    case pb::Command::kSignalExternalWorkflowExecution: {
+      const auto& a = command.signal_external_workflow_execution();
+      return "SignalExternalWorkflowExecution(workflow_id=" + a.workflow_id() +
+             ", signal_name=" + a.signal_name() + ")";
+    }
+    case pb::Command::kRequestCancelExternalWorkflowExecution:
+      return "RequestCancelExternalWorkflowExecution(workflow_id=" +
+             command.request_cancel_external_workflow_execution().workflow_id() + ")";
     default:
       return "EmptyCommand";
   }

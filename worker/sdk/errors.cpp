@@ -33,4 +33,13 @@ child_workflow_failure::child_workflow_failure(std::string how, pb::Failure fail
       how_(std::move(how)),
       failure_(std::move(failure)) {}
 
+external_workflow_failure::external_workflow_failure(std::string workflow_id,
+                                                     const std::string& what_sent,
+                                                     std::string cause, const std::string& message)
+    : application_error(cause,
+                        what_sent + " to workflow '" + workflow_id + "' failed: " + cause
+                          + (message.empty() ? "" : " (" + message + ")"),
+                        true),
+      workflow_id_(std::move(workflow_id)) {}
+
 }  // namespace chronicle::sdk

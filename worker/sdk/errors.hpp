@@ -81,6 +81,21 @@ class child_workflow_failure : public application_error {
   pb::Failure failure_;
 };
 
+// A signal or cancel request to another workflow (signal_external / cancel_external) that the
+// target refused: type() is the cause (ExternalWorkflowExecutionNotFound when the workflow does
+// not exist or is closed), what() says what was sent to whom and the target's answer.
+class external_workflow_failure : public application_error {
+ public:
+  external_workflow_failure(std::string workflow_id, const std::string& what_sent,
+                            std::string cause, const std::string& message);
+
+  const std::string& workflow_id() const { return workflow_id_; }
+  const std::string& cause() const { return type(); }
+
+ private:
+  std::string workflow_id_;
+};
+
 class continue_as_new_error : public std::exception {
  public:
   explicit continue_as_new_error(pb::Command command) : command_(std::move(command)) {}

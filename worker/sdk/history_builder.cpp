@@ -128,6 +128,13 @@ std::vector<int64_t> history_builder::complete_workflow_task(
       case pb::Command::kCompleteWorkflowUpdate:
         ids.push_back(update_completed(command.complete_workflow_update()));
         break;
+      case pb::Command::kSignalExternalWorkflowExecution:
+        ids.push_back(signal_external_initiated(command.signal_external_workflow_execution()));
+        break;
+      case pb::Command::kRequestCancelExternalWorkflowExecution:
+        ids.push_back(
+            cancel_external_initiated(command.request_cancel_external_workflow_execution()));
+        break;
       default:
         throw std::invalid_argument("history_builder: empty command");
     }
@@ -282,6 +289,76 @@ int64_t history_builder::child_initiated(
   *attrs->mutable_input() = command.input();
   attrs->set_parent_close_policy(command.parent_close_policy());
   children_[event.event_id()] = command.workflow_id();
+  return event.event_id();
+}
+
+int64_t history_builder::signal_external_initiated(
+    const pb::SignalExternalWorkflowExecutionCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
+  auto* attrs = event.mutable_signal_external_workflow_execution_initiated();
+  attrs->mutable_workflow_execution()->set_workflow_id(command.workflow_id());
+  attrs->mutable_workflow_execution()->set_run_id(command.run_id());
+  attrs->set_signal_name(command.signal_name());
+  *attrs->mutable_input() = command.input();
+  attrs->set_workflow_task_completed_event_id(last_wt_completed_);
+  externals_[event.event_id()] = command.workflow_id();
+  return event.event_id();
+}
+
+int64_t history_builder::cancel_external_initiated(
+    const pb::RequestCancelExternalWorkflowExecutionCommandAttributes& command) {
+  auto& event = append(pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
+  auto* attrs = event.mutable_request_cancel_external_workflow_execution_initiated();
+  attrs->mutable_workflow_execution()->set_workflow_id(command.workflow_id());
+  attrs->mutable_workflow_execution()->set_run_id(command.run_id());
+  attrs->set_reason(command.reason());
+  attrs->set_workflow_task_completed_event_id(last_wt_completed_);
+  externals_[event.event_id()] = command.workflow_id();
+  return event.event_id();
+}
+
+int64_t history_builder::external_delivered(int64_t initiated_event_id,
+                                            const std::string& run_id) {
+  const bool signal = events_[static_cast<size_t>(initiated_event_id - 1)].event_type() ==
+                      pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED;
+  pb::WorkflowExecution target;
+  target.set_workflow_id(externals_[initiated_event_id]);
+  target.set_run_id(run_id);
+  if (signal) {
+    auto& event = append(pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED);
+    auto* attrs = event.mutable_external_workflow_execution_signaled();
+    attrs->set_initiated_event_id(initiated_event_id);
+    *attrs->mutable_workflow_execution() = target;
+    return event.event_id();
+  }
+  auto& event = append(pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED);
+  auto* attrs = event.mutable_external_workflow_execution_cancel_requested();
+  attrs->set_initiated_event_id(initiated_event_id);
+  *attrs->mutable_workflow_execution() = target;
+  return event.event_id();
+}
+
+int64_t history_builder::external_failed(int64_t initiated_event_id, const std::string& cause,
+                                         const std::string& message) {
+  const bool signal = events_[static_cast<size_t>(initiated_event_id - 1)].event_type() ==
+                      pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED;
+  pb::WorkflowExecution target;
+  target.set_workflow_id(externals_[initiated_event_id]);
+  if (signal) {
+    auto& event = append(pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED);
+    auto* attrs = event.mutable_signal_external_workflow_execution_failed();
+    attrs->set_initiated_event_id(initiated_event_id);
+    *attrs->mutable_workflow_execution() = target;
+    attrs->set_cause(cause);
+    attrs->set_message(message);
+    return event.event_id();
+  }
+  auto& event = append(pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED);
+  auto* attrs = event.mutable_request_cancel_external_workflow_execution_failed();
+  attrs->set_initiated_event_id(initiated_event_id);
+  *attrs->mutable_workflow_execution() = target;
+  attrs->set_cause(cause);
+  attrs->set_message(message);
   return event.event_id();
 }
 

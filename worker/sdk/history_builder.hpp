@@ -69,6 +69,17 @@ class history_builder {
   // `type`: one of the five ChildWorkflowExecution* close types; result for Completed, else failure.
   int64_t child_closed(pb::EventType type, int64_t initiated_event_id, const json& result,
                        const pb::Failure& failure = {});
+  // Messages to other workflows, as the server records them: the Initiated event of the command,
+  // then its answer (ExternalWorkflowExecutionSignaled / CancelRequested by the initiated kind, or
+  // Signal/RequestCancelExternalWorkflowExecutionFailed).
+  int64_t signal_external_initiated(
+      const pb::SignalExternalWorkflowExecutionCommandAttributes& command);
+  int64_t cancel_external_initiated(
+      const pb::RequestCancelExternalWorkflowExecutionCommandAttributes& command);
+  int64_t external_delivered(int64_t initiated_event_id, const std::string& run_id = "run-t");
+  int64_t external_failed(int64_t initiated_event_id,
+                          const std::string& cause = "ExternalWorkflowExecutionNotFound",
+                          const std::string& message = "workflow not found");
   int64_t continued_as_new(const pb::ContinueAsNewWorkflowExecutionCommandAttributes& command,
                            const std::string& new_run_id = "run-2");
 
@@ -97,6 +108,7 @@ class history_builder {
   std::map<std::string, int64_t> timers_;      // timer_id -> started event id
   std::map<int64_t, std::string> children_;    // initiated event id -> child workflow ID
   std::map<std::string, int64_t> updates_;     // update ID -> accepted event id
+  std::map<int64_t, std::string> externals_;   // initiated event id -> target workflow ID
 };
 
 }  // namespace chronicle::sdk

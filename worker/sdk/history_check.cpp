@@ -67,6 +67,18 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
       return E::kWorkflowExecutionUpdateAccepted;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       return E::kWorkflowExecutionUpdateCompleted;
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return E::kSignalExternalWorkflowExecutionInitiated;
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      return E::kSignalExternalWorkflowExecutionFailed;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+      return E::kExternalWorkflowExecutionSignaled;
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return E::kRequestCancelExternalWorkflowExecutionInitiated;
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+      return E::kRequestCancelExternalWorkflowExecutionFailed;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      return E::kExternalWorkflowExecutionCancelRequested;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }
@@ -96,6 +108,12 @@ bool attributes_required(pb::EventType type) {
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED:
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       return true;
     default:
       return false;

@@ -17,7 +17,9 @@ replay_machine::replay_machine(const history_t& history, const pb::TaskToken& to
       ctx_(token.workflow_id().empty()
                ? history.Get(0).workflow_execution_started().workflow_id()
                : token.workflow_id(),
-           token.run_id(), std::move(workflow_type)) {}
+           token.run_id(), std::move(workflow_type)) {
+  ctx_.cancel_scope_ = [this](scope_state* scope) { cancel_scope(scope); };
+}
 
 std::vector<pb::Command> replay_machine::run() {
   json input;
@@ -103,6 +105,7 @@ void replay_machine::scan_markers(int from) {
 
 void replay_machine::apply(int index, json& input) {
   const pb::HistoryEvent& event = history_[index];
+  current_index_ = index;
   const int task_index = task_of_[static_cast<size_t>(index)];
   ctx_.now_ms_ = history_[task_index].event_time_ms();
   ctx_.replaying_ = task_index != history_.size() - 1;
@@ -135,8 +138,29 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_MARKER_RECORDED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
       match(event);
       break;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
+      resolve_external(event, event.external_workflow_execution_signaled().initiated_event_id(),
+                       nullptr, "");
+      break;
+    case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+      resolve_external(event,
+                       event.external_workflow_execution_cancel_requested().initiated_event_id(),
+                       nullptr, "");
+      break;
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: {
+      const auto& attrs = event.signal_external_workflow_execution_failed();
+      resolve_external(event, attrs.initiated_event_id(), &attrs.cause(), attrs.message());
+      break;
+    }
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: {
+      const auto& attrs = event.request_cancel_external_workflow_execution_failed();
+      resolve_external(event, attrs.initiated_event_id(), &attrs.cause(), attrs.message());
+      break;
+    }
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED: {
       const auto& attrs = event.start_child_workflow_execution_failed();
       operation* op = child_of(event, attrs.initiated_event_id());
@@ -150,9 +174,17 @@ void replay_machine::apply(int index, json& input) {
       resolve(op);
       break;
     }
-    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
-      child_of(event, event.child_workflow_execution_started().initiated_event_id());
+    case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED: {
+      const auto& attrs = event.child_workflow_execution_started();
+      operation* op = child_of(event, attrs.initiated_event_id());
+      op->child_started = true;
+      op->run_id = attrs.workflow_execution().run_id();
+      if (op->cancel_sent) {  // canceled before it started: the request goes now
+        op->cancel_sent = false;
+        cancel_child(op);
+      }
       break;
+    }
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
     case pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
@@ -251,6 +283,11 @@ void replay_machine::match(const pb::HistoryEvent& event) {
   } else if (event.event_type() == pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
     children_[event.event_id()] = op;
     op->recorded_event_id = event.event_id();
+  } else if (event.event_type() == pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED ||
+             event.event_type() ==
+                 pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED) {
+    externals_[event.event_id()] = op;
+    op->recorded_event_id = event.event_id();
   }
   ++matched_;
 }
@@ -295,6 +332,19 @@ bool replay_machine::same(const pb::HistoryEvent& event, const pb::Command& comm
       return command.has_accept_workflow_update() &&
              event.workflow_execution_update_accepted().update_id() ==
                  command.accept_workflow_update().update_id();
+    case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: {
+      if (!command.has_signal_external_workflow_execution()) return false;
+      const auto& e = event.signal_external_workflow_execution_initiated();
+      const auto& c = command.signal_external_workflow_execution();
+      return e.workflow_execution().workflow_id() == c.workflow_id() &&
+             e.signal_name() == c.signal_name();
+    }
+    case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+      return command.has_request_cancel_external_workflow_execution() &&
+             event.request_cancel_external_workflow_execution_initiated()
+                     .workflow_execution()
+                     .workflow_id() ==
+                 command.request_cancel_external_workflow_execution().workflow_id();
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
       return command.has_complete_workflow_update() &&
              event.workflow_execution_update_completed().update_id() ==
@@ -325,6 +375,31 @@ operation* replay_machine::child_of(const pb::HistoryEvent& event,
   if (it->second->resolved)
     invalid_history(event_label(event) + " refers to a child that already closed");
   return it->second;
+}
+
+operation* replay_machine::external_of(const pb::HistoryEvent& event,
+                                       int64_t initiated_event_id) {
+  auto it = externals_.find(initiated_event_id);
+  if (it == externals_.end())
+    invalid_history(event_label(event) + " refers to initiated event " +
+                    std::to_string(initiated_event_id) +
+                    ", not a known signal or cancel request to another workflow");
+  if (it->second->resolved)
+    invalid_history(event_label(event) + " answers a message that was answered");
+  return it->second;
+}
+
+// The answer to a signal / cancel request the code sent: `cause` null when delivered.
+void replay_machine::resolve_external(const pb::HistoryEvent& event, int64_t initiated_event_id,
+                                      const std::string* cause, const std::string& message) {
+  operation* op = external_of(event, initiated_event_id);
+  if (cause) {
+    op->failed = true;
+    op->failure.set_type(*cause);
+    op->failure.set_message(message);
+    op->failure.set_source("server");
+  }
+  resolve(op);
 }
 
 operation* replay_machine::timer_of(const pb::HistoryEvent& event) {

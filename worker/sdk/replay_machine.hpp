@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -68,6 +69,9 @@ class replay_machine {
   operation* activity_of(const pb::HistoryEvent& event, int64_t scheduled_event_id);
   operation* child_of(const pb::HistoryEvent& event, int64_t initiated_event_id);
   operation* timer_of(const pb::HistoryEvent& event);
+  operation* external_of(const pb::HistoryEvent& event, int64_t initiated_event_id);
+  void resolve_external(const pb::HistoryEvent& event, int64_t initiated_event_id,
+                        const std::string* cause, const std::string& message);
 
   // Code side (replay_machine_code.cpp): starting, resuming and ending the workflow coroutine.
   void start(json input);
@@ -79,6 +83,16 @@ class replay_machine {
   void deliver_signal(const std::string& name, const pb::Payload& input);
   void mark_canceled(operation* op);
   void cancel_workflow(int index, const std::string& reason);
+  // Cancels every unresolved operation `reached` selects (commands, dropped unsent commands),
+  // then resumes the code waiting on those it canceled.
+  void cancel_operations(int index, const std::function<bool(const operation&)>& reached,
+                         const std::string& message);
+  // One operation; false when it stays pending (a message already sent, a child whose
+  // cancellation was requested: its close event resolves it).
+  bool cancel_one(int index, operation* op, const std::string& message);
+  // A child's cancellation: RequestCancelExternalWorkflowExecution once it started.
+  void cancel_child(operation* op);
+  void cancel_scope(scope_state* scope);
   bool resolved_in_batch(int index, const operation& op) const;
   void drop_unsent_command(operation* op);
   // Workflow Update (replay_machine_update.cpp): at the effective WorkflowTaskStarted `index`,
@@ -106,6 +120,9 @@ class replay_machine {
   std::map<int64_t, operation*> activities_;  // by ActivityTaskScheduled event id
   std::map<int64_t, timer_entry> timers_;     // by TimerStarted event id
   std::map<int64_t, operation*> children_;    // by StartChildWorkflowExecutionInitiated event id
+  std::map<int64_t, operation*> externals_;   // by Signal/RequestCancelExternal...Initiated id
+  std::vector<std::unique_ptr<operation>> internal_ops_;  // a child's cancel request
+  int current_index_ = 0;                     // the event being applied (code runs "at" it)
 };
 
 }  // namespace chronicle::sdk::detail

@@ -120,34 +120,97 @@ void replay_machine::mark_canceled(operation* op) {
 }
 
 // WorkflowExecutionCancelRequested at history index `index`: cancels every cancellable operation
-// not yet resolved (see workflow_context.hpp), then resumes the code waiting on one of them.
+// not yet resolved that no shielded scope protects (see workflow_context.hpp), then resumes the
+// code waiting on one of them.
 void replay_machine::cancel_workflow(int index, const std::string& reason) {
   if (ctx_.cancel_requested_) return;
   ctx_.cancel_requested_ = true;
   ctx_.cancel_reason_ = reason;
   if (finished_) return;
+  cancel_operations(
+      index,
+      [](const operation& op) {
+        if (!op.cancellable) return false;
+        for (const scope_state* s = op.scope; s; s = s->parent)
+          if (s->shielded) return false;
+        return true;
+      },
+      ctx_.cancel_message());
+}
+
+// cancellation_scope::cancel() from the code, running at the event being applied: the scope's
+// operations and those of its scopes not shielded from it.
+void replay_machine::cancel_scope(scope_state* scope) {
+  if (finished_) return;
+  cancel_operations(
+      current_index_,
+      [scope](const operation& op) {
+        for (const scope_state* s = op.scope; s; s = s->parent) {
+          if (s == scope) return true;
+          if (s->shielded) return false;
+        }
+        return false;
+      },
+      scope->reason);
+}
+
+void replay_machine::cancel_operations(int index,
+                                       const std::function<bool(const operation&)>& reached,
+                                       const std::string& message) {
   std::vector<operation*> waiting;
   for (const auto& owned : ctx_.operations_) {
     operation* op = owned.get();
-    if (op->resolved || !op->cancellable) continue;
-    if (op->kind == operation_kind::signal) {
-      auto& waiters = ctx_.signal_waiters_[op->name];
-      waiters.erase(std::remove(waiters.begin(), waiters.end(), op), waiters.end());
-    } else if (op->recorded_event_id == 0) {
-      drop_unsent_command(op);
-    } else if (!resolved_in_batch(index, *op)) {
-      pb::Command command;
-      if (op->kind == operation_kind::activity)
-        command.mutable_request_cancel_activity_task()->set_scheduled_event_id(
-            op->recorded_event_id);
-      else
-        command.mutable_cancel_timer()->set_timer_id(op->name);
-      ctx_.add_command(std::move(command), nullptr);
-    }
-    mark_canceled(op);
+    if (op->resolved || !reached(*op)) continue;
+    if (!cancel_one(index, op, message)) continue;
     if (op->waiter) waiting.push_back(op);
   }
   for (operation* op : waiting) resolve(op);
+}
+
+bool replay_machine::cancel_one(int index, operation* op, const std::string& message) {
+  if (op->kind == operation_kind::signal) {
+    auto& waiters = ctx_.signal_waiters_[op->name];
+    waiters.erase(std::remove(waiters.begin(), waiters.end(), op), waiters.end());
+  } else if (op->recorded_event_id == 0) {
+    drop_unsent_command(op);
+  } else if (op->kind == operation_kind::external) {
+    return false;  // sent: delivered whatever happens, the await gets its answer
+  } else if (op->kind == operation_kind::child) {
+    cancel_child(op);  // the child's close event resolves the await
+    return false;
+  } else if (!resolved_in_batch(index, *op)) {
+    pb::Command command;
+    if (op->kind == operation_kind::activity)
+      command.mutable_request_cancel_activity_task()->set_scheduled_event_id(
+          op->recorded_event_id);
+    else
+      command.mutable_cancel_timer()->set_timer_id(op->name);
+    ctx_.add_command(std::move(command), nullptr);
+  }
+  op->resolved = op->canceled = true;
+  op->failure.set_message(message);
+  return true;
+}
+
+// Temporal's way: a RequestCancelExternalWorkflowExecution to the child (its own operation,
+// answered by ExternalWorkflowExecutionCancelRequested / ...Failed, awaited by nobody). A child
+// initiated but not started yet gets it when ChildWorkflowExecutionStarted is applied (sent
+// earlier, the request could overtake the start and find no workflow).
+void replay_machine::cancel_child(operation* op) {
+  if (op->cancel_sent) return;
+  op->cancel_sent = true;
+  if (!op->child_started) return;
+  pb::Command command;
+  auto* attrs = command.mutable_request_cancel_external_workflow_execution();
+  attrs->set_workflow_id(op->name);
+  attrs->set_run_id(op->run_id);
+  attrs->set_reason("parent workflow " + ctx_.workflow_id_ + " canceled it");
+  internal_ops_.push_back(std::make_unique<operation>());
+  operation* request = internal_ops_.back().get();
+  request->kind = operation_kind::external;
+  request->name = op->name;
+  request->how = "cancel request";
+  ctx_.add_command(std::move(command), request);
 }
 
 // True when the history the code reacts to in this workflow task (up to its WorkflowTaskStarted)

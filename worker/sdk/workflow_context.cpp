@@ -43,6 +43,20 @@ json child_workflow_awaitable::await_resume() const {
   return from_payload(op_->result);
 }
 
+void external_awaitable::await_resume() const {
+  detail::throw_if_canceled(*op_);
+  if (op_->failed)
+    throw external_workflow_failure(op_->name, op_->how, op_->failure.type(),
+                                    op_->failure.message());
+}
+
+void cancellation_scope::cancel(const std::string& reason) {
+  if (state_->canceled) return;
+  state_->canceled = true;
+  state_->reason = reason;
+  if (ctx_->cancel_scope_) ctx_->cancel_scope_(state_);
+}
+
 cancel_shield::~cancel_shield() {
   if (ctx_) --ctx_->shields_;
 }
@@ -136,13 +150,10 @@ child_workflow_awaitable workflow_context::child_workflow(std::string type, json
   auto* attrs = command.mutable_start_child_workflow_execution();
   *attrs->mutable_input() = to_payload(input);  // may throw: before the sequence number is taken
   auto* op = new_operation(detail::operation_kind::child);
-  // A parent's cancel request does not cancel the await (see workflow_context.hpp).
-  op->cancellable = false;
-  op->resolved = op->canceled = false;
-  op->failure.Clear();
-  ++child_seq_;
+  ++child_seq_;  // taken even when canceled at once: the IDs of later children do not move
   op->name = options.workflow_id.empty() ? workflow_id_ + "-child-" + std::to_string(child_seq_)
                                          : options.workflow_id;
+  if (op->canceled) return child_workflow_awaitable{op};
   attrs->set_workflow_id(op->name);
   attrs->set_workflow_type(std::move(type));
   attrs->set_task_queue(options.task_queue);
@@ -162,6 +173,79 @@ void workflow_context::continue_as_new(json input, const continue_as_new_options
   attrs->set_task_queue(options.task_queue);
   attrs->set_workflow_run_timeout_ms(options.run_timeout.count());
   throw continue_as_new_error(std::move(command));
+}
+
+external_awaitable workflow_context::signal_external(std::string workflow_id,
+                                                     std::string signal_name, json input) {
+  return signal_external(std::move(workflow_id), {}, std::move(signal_name), std::move(input));
+}
+
+external_awaitable workflow_context::signal_external(std::string workflow_id, std::string run_id,
+                                                     std::string signal_name, json input) {
+  if (workflow_id.empty()) throw std::invalid_argument("signal_external needs a workflow ID");
+  if (signal_name.empty()) throw std::invalid_argument("signal_external needs a signal name");
+  pb::Command command;
+  auto* attrs = command.mutable_signal_external_workflow_execution();
+  *attrs->mutable_input() = to_payload(input);
+  attrs->set_workflow_id(workflow_id);
+  attrs->set_run_id(std::move(run_id));
+  attrs->set_signal_name(std::move(signal_name));
+  return external(std::move(command), std::move(workflow_id), "signal");
+}
+
+external_awaitable workflow_context::cancel_external(std::string workflow_id) {
+  return cancel_external(std::move(workflow_id), {}, {});
+}
+
+external_awaitable workflow_context::cancel_external(std::string workflow_id, std::string run_id,
+                                                     std::string reason) {
+  if (workflow_id.empty()) throw std::invalid_argument("cancel_external needs a workflow ID");
+  pb::Command command;
+  auto* attrs = command.mutable_request_cancel_external_workflow_execution();
+  attrs->set_workflow_id(workflow_id);
+  attrs->set_run_id(std::move(run_id));
+  attrs->set_reason(std::move(reason));
+  return external(std::move(command), std::move(workflow_id), "cancel request");
+}
+
+external_awaitable workflow_context::external(pb::Command command, std::string workflow_id,
+                                              const char* what) {
+  auto* op = new_operation(detail::operation_kind::external);
+  op->name = std::move(workflow_id);
+  op->how = what;
+  if (!op->canceled) add_command(std::move(command), op);
+  return external_awaitable{op};
+}
+
+::chronicle::sdk::cancellation_scope workflow_context::cancellation_scope(
+    const std::function<void()>& fn) {
+  return new_scope(false, fn);
+}
+
+::chronicle::sdk::cancellation_scope workflow_context::shielded_scope(
+    const std::function<void()>& fn) {
+  return new_scope(true, fn);
+}
+
+::chronicle::sdk::cancellation_scope workflow_context::new_scope(bool shielded,
+                                                                 const std::function<void()>& fn) {
+  scopes_.push_back(std::make_unique<detail::scope_state>());
+  auto* state = scopes_.back().get();
+  state->parent = active_scope();
+  state->shielded = shielded;
+  ::chronicle::sdk::cancellation_scope scope{this, state};
+  if (fn) scope.run(fn);
+  return scope;
+}
+
+std::optional<std::string> workflow_context::canceled_at_creation(const detail::scope_state* scope,
+                                                                  bool cancellable) const {
+  for (; scope; scope = scope->parent) {
+    if (scope->canceled) return scope->reason;
+    if (scope->shielded) return std::nullopt;
+  }
+  if (cancel_requested_ && cancellable) return cancel_message();
+  return std::nullopt;
 }
 
 cancel_shield workflow_context::non_cancellable() {
@@ -184,9 +268,10 @@ detail::operation* workflow_context::new_operation(detail::operation_kind kind) 
   auto* op = operations_.back().get();
   op->kind = kind;
   op->cancellable = shields_ == 0;
-  if (cancel_requested_ && op->cancellable) {
+  op->scope = active_scope();
+  if (auto why = canceled_at_creation(op->scope, op->cancellable)) {
     op->resolved = op->canceled = true;
-    op->failure.set_message(cancel_message());
+    op->failure.set_message(*why);
   }
   return op;
 }

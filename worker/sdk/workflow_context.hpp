@@ -21,17 +21,33 @@
 //    becomes true and every activity, timer and signal wait not yet resolved is canceled: its
 //    `co_await` throws canceled_error, RequestCancelActivityTask / CancelTimer commands are recorded
 //    for activities / timers the server knows (those whose result is not already in the history
-//    the task carries), and the commands of ones not yet sent are dropped. Activities, timers and
-//    signal waits created after the request are canceled at once (no command). Those created while
-//    a non_cancellable() shield is alive are never canceled: use it to clean up. A canceled_error
-//    escaping the workflow function ends the execution Canceled (CancelWorkflowExecution).
+//    the task carries), and the commands of ones not yet sent are dropped. A started child gets
+//    RequestCancelExternalWorkflowExecution (an initiated one once ChildWorkflowExecutionStarted
+//    arrives) and its await goes on until the child closes; a signal / cancel request to another
+//    workflow already sent is delivered anyway. Operations created after the request are canceled
+//    at once (no command). Those created while a non_cancellable() shield is alive, or inside a
+//    shielded_scope, are never canceled: use them to clean up. A canceled_error escaping the
+//    workflow function ends the execution Canceled (CancelWorkflowExecution).
+//  - Cancellation scopes (Temporal's CancellationScope): cancellation_scope(fn) makes a scope
+//    inside the active one and runs fn in it (synchronously); the operations created meanwhile
+//    (and by later scope.run(fn) calls) belong to it. scope.cancel(reason) cancels them (and those
+//    of scopes inside it that are not shielded) as a cancel request does, at the point of the code
+//    where it is called (deterministic on replay); canceled_error carries `reason`. Operations
+//    created in a canceled scope are canceled at once. shielded_scope(fn): neither the workflow's
+//    cancel request nor a parent scope reaches it. A scope's canceled_error escaping the workflow
+//    function fails it (the workflow itself was not asked to cancel).
+//  - signal_external(workflow_id, [run_id,] name, input) / cancel_external(workflow_id[, run_id,
+//    reason]) record SignalExternalWorkflowExecution / RequestCancelExternalWorkflowExecution when
+//    called; the server delivers them to the target on any node (exactly once). `co_await`
+//    returns once the target recorded it, or throws external_workflow_failure (cause
+//    ExternalWorkflowExecutionNotFound when there is no such workflow or it is closed).
 //  - child_workflow(type, input, options) records a StartChildWorkflowExecution command *when
 //    called* and returns an awaitable; `co_await` yields the child's JSON result, or throws
 //    child_workflow_failure when the child could not start (e.g. its ID is in use) or closed
 //    otherwise than Completed. The child's workflow ID defaults to "<parent ID>-child-<n>" (n in
 //    call order). What happens to a running child when the parent closes is its
-//    parent_close_policy (default: terminate). A cancel request of the parent does not cancel a
-//    child await (the child keeps running until it closes or the parent closes).
+//    parent_close_policy (default: terminate). A cancel request of the parent (or a canceled
+//    scope) asks the child to cancel (see Cancellation).
 //  - continue_as_new(input, options) throws continue_as_new_error; when it escapes the workflow
 //    function the run closes ContinuedAsNew and a new run of the same workflow ID starts with
 //    `input` and an empty history (same type and task queue unless options say otherwise).
@@ -104,7 +120,16 @@ namespace detail {
 
 class replay_machine;
 
-enum class operation_kind : uint8_t { activity, timer, signal, child, condition };
+enum class operation_kind : uint8_t { activity, timer, signal, child, condition, external };
+
+// A cancellation scope (see cancellation_scope): the operations created while it is active belong
+// to it. Owned by the context.
+struct scope_state {
+  scope_state* parent = nullptr;  // null: the workflow itself (its cancel request)
+  bool shielded = false;          // its parent's cancellation (and the workflow's) does not reach it
+  bool canceled = false;
+  std::string reason;
+};
 
 // An activity, timer or signal wait issued by workflow code; resolved by a history event or by a
 // cancel request.
@@ -122,6 +147,10 @@ struct operation {
   int64_t recorded_event_id = 0;         // its ActivityTaskScheduled / TimerStarted, once matched
   std::function<bool()> predicate;       // condition: what it waits for (cleared once resolved)
   operation* linked = nullptr;           // condition <-> its timeout timer
+  scope_state* scope = nullptr;          // the cancellation scope it was created in (null: none)
+  std::string run_id;                    // child: its run, once started
+  bool child_started = false;            // child: ChildWorkflowExecutionStarted applied
+  bool cancel_sent = false;              // child: its cancellation was asked for (scope, workflow)
 };
 
 void wait_on(operation& op, std::coroutine_handle<> waiter);
@@ -188,6 +217,19 @@ class condition_awaitable {
   detail::operation* op_;
 };
 
+// A signal or cancel request sent to another workflow (signal_external, cancel_external).
+class external_awaitable {
+ public:
+  bool await_ready() const noexcept { return op_->resolved; }
+  void await_suspend(std::coroutine_handle<> waiter) { detail::wait_on(*op_, waiter); }
+  void await_resume() const;  // delivered; or throws external_workflow_failure / canceled_error
+
+ private:
+  friend class workflow_context;
+  explicit external_awaitable(detail::operation* op) noexcept : op_(op) {}
+  detail::operation* op_;
+};
+
 // How a child workflow is started (zero / empty = not set).
 struct child_workflow_options {
   std::string workflow_id;  // empty: "<parent workflow ID>-child-<n>"
@@ -250,6 +292,28 @@ class [[nodiscard]] cancel_shield {
   workflow_context* ctx_;
 };
 
+// A cancellation scope (Temporal's CancellationScope): the activities, timers, signal waits,
+// conditions, child workflows and external signals created inside run(fn) belong to it, and
+// cancel() cancels those not yet resolved (see the contract above). A handle: copies name the same
+// scope, which lives as long as its workflow context.
+class cancellation_scope {
+ public:
+  // Calls fn() with this scope active (operations fn creates belong to it) and returns its result.
+  // fn runs synchronously: awaitables it returns may be awaited after run() returned.
+  template <class F>
+  decltype(auto) run(F&& fn);
+  void cancel(const std::string& reason = "canceled scope");
+  bool canceled() const { return state_->canceled; }
+  bool shielded() const { return state_->shielded; }
+
+ private:
+  friend class workflow_context;
+  cancellation_scope(workflow_context* ctx, detail::scope_state* state) noexcept
+      : ctx_(ctx), state_(state) {}
+  workflow_context* ctx_;
+  detail::scope_state* state_;
+};
+
 class workflow_context {
  public:
   workflow_context(const workflow_context&) = delete;
@@ -281,6 +345,21 @@ class workflow_context {
   [[nodiscard]] child_workflow_awaitable child_workflow(std::string type, json input,
                                                         const child_workflow_options& options);
   [[noreturn]] void continue_as_new(json input, const continue_as_new_options& options = {});
+
+  // Messages to other workflows (see the contract above). An empty run_id: the current run.
+  [[nodiscard]] external_awaitable signal_external(std::string workflow_id, std::string signal_name,
+                                                   json input);
+  [[nodiscard]] external_awaitable signal_external(std::string workflow_id, std::string run_id,
+                                                   std::string signal_name, json input);
+  [[nodiscard]] external_awaitable cancel_external(std::string workflow_id);
+  [[nodiscard]] external_awaitable cancel_external(std::string workflow_id, std::string run_id,
+                                                   std::string reason);
+
+  // Cancellation scopes (see the contract above): a new scope inside the active one (the
+  // workflow when none), fn run inside it; the scope is returned for cancel() and further run().
+  // A shielded scope is not canceled by the workflow's cancel request nor by its parent's.
+  ::chronicle::sdk::cancellation_scope cancellation_scope(const std::function<void()>& fn = {});
+  ::chronicle::sdk::cancellation_scope shielded_scope(const std::function<void()>& fn = {});
 
   // Versioning and escape hatches (see the contract above).
   bool patched(const std::string& change_id);
@@ -326,6 +405,20 @@ class workflow_context {
  private:
   friend class detail::replay_machine;
   friend class cancel_shield;
+  friend class ::chronicle::sdk::cancellation_scope;
+
+  // The scope new operations belong to (null: none) and a new scope inside it.
+  detail::scope_state* active_scope() const {
+    return scope_stack_.empty() ? nullptr : scope_stack_.back();
+  }
+  ::chronicle::sdk::cancellation_scope new_scope(bool shielded, const std::function<void()>& fn);
+  // Why an operation of `scope` is canceled from its creation (nullopt: it is not): a canceled
+  // scope reaches it (no shielded scope in between), or the workflow's cancel request does
+  // (`cancellable`: no cancel_shield alive).
+  std::optional<std::string> canceled_at_creation(const detail::scope_state* scope,
+                                                  bool cancellable) const;
+  // The command of a signal / cancel request to another workflow, with its operation.
+  external_awaitable external(pb::Command command, std::string workflow_id, const char* what);
 
   workflow_context(std::string workflow_id, std::string run_id, std::string workflow_type);
 
@@ -363,7 +456,22 @@ class workflow_context {
   std::map<std::string, update_entry> update_handlers_;
   std::map<std::string, std::deque<pb::Payload>> signal_queue_;           // received, not taken
   std::map<std::string, std::deque<detail::operation*>> signal_waiters_;  // waiting, oldest first
+  std::vector<std::unique_ptr<detail::scope_state>> scopes_;
+  std::vector<detail::scope_state*> scope_stack_;  // the scopes whose run() is on the stack
+  // Set by the replay machine: cancels the operations of a scope (commands, resumed waiters).
+  std::function<void(detail::scope_state*)> cancel_scope_;
 };
+
+template <class F>
+decltype(auto) cancellation_scope::run(F&& fn) {
+  struct active {
+    workflow_context* ctx;
+    ~active() { ctx->scope_stack_.pop_back(); }
+  };
+  ctx_->scope_stack_.push_back(state_);
+  active guard{ctx_};
+  return std::forward<F>(fn)();
+}
 
 }  // namespace chronicle::sdk
 
