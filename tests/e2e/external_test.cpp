@@ -21,7 +21,7 @@ struct cluster : node_cluster {
     auto c = connect(via);
     auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
-      auto st = c.cluster_status(false);
+      auto st = c.cluster_status(true);
       if (st) {
         int up = 0, available = 0;
         for (auto& n : st->nodes()) {
