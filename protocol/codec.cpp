@@ -98,6 +98,8 @@ const char* event_type_name(pb::EventType type) {
       return "RequestCancelExternalWorkflowExecutionFailed";
     case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       return "ExternalWorkflowExecutionCancelRequested";
+    case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: return "UpsertWorkflowSearchAttributes";
+    case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: return "WorkflowPropertiesModified";
     default: return "Unspecified";
   }
 }

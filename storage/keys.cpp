@@ -1,6 +1,8 @@
 // Key encoding; the layout is documented in keys.hpp.
 #include "storage/keys.hpp"
 
+#include <algorithm>
+
 namespace chronicle::storage::keys {
 
 namespace {
@@ -10,6 +12,7 @@ constexpr char executions_current_tag = 'c';
 constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
 constexpr char visibility_type_status_tag = 'y';
+constexpr char visibility_attribute_tag = 'a';
 constexpr char raft_term_tag = 't';
 constexpr char raft_vote_tag = 'v';
 constexpr char raft_entry_tag = 'e';
@@ -323,6 +326,59 @@ size_t insert_hint_prefix_length(table t, std::string_view key) {
     case table::meta: return 0;
   }
   return 0;
+}
+
+std::optional<std::string> attribute_value_prefix(uint32_t shard, std::string_view ns,
+                                                  std::string_view name,
+                                                  const pb::SearchAttributeValue& value) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_attribute_tag);
+  put_string(&k, ns);
+  put_string(&k, name);
+  // A type byte first, so that a schema change of the attribute's type never mixes encodings.
+  switch (value.value_case()) {
+    case pb::SearchAttributeValue::kKeyword:
+    case pb::SearchAttributeValue::kKeywordList:  // an element, given as a keyword
+      k.push_back('k');
+      put_string(&k, value.keyword());
+      return k;
+    case pb::SearchAttributeValue::kIntValue:
+      k.push_back('i');
+      put_u64(&k, static_cast<uint64_t>(value.int_value()) ^ (1ULL << 63));  // signed order
+      return k;
+    case pb::SearchAttributeValue::kDatetimeMs:
+      k.push_back('d');
+      put_u64(&k, static_cast<uint64_t>(value.datetime_ms()) ^ (1ULL << 63));
+      return k;
+    case pb::SearchAttributeValue::kBoolValue:
+      k.push_back('b');
+      k.push_back(value.bool_value() ? '\x01' : '\x00');
+      return k;
+    default: return std::nullopt;  // text, double: not indexed
+  }
+}
+
+std::vector<std::string> attribute_visibility_keys(uint32_t shard,
+                                                   const pb::WorkflowExecutionInfo& info) {
+  std::vector<std::string> out;
+  if (info.search_attributes().empty()) return out;
+  const auto suffix = visibility_suffix(info);
+  for (const auto& [name, value] : info.search_attributes()) {
+    if (value.has_keyword_list()) {
+      for (const auto& element : value.keyword_list().values()) {
+        pb::SearchAttributeValue one;
+        one.set_keyword(element);
+        out.push_back(*attribute_value_prefix(shard, info.namespace_(), name, one) + suffix);
+      }
+      continue;
+    }
+    if (auto prefix = attribute_value_prefix(shard, info.namespace_(), name, value))
+      out.push_back(*prefix + suffix);
+  }
+  // A list holding a value twice has one entry for it.
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::string retention_prefix(uint32_t shard) {

@@ -22,8 +22,12 @@
 //                    | run_id -> the same (per type and status, as Temporal's by-type index)
 //              shard | 'i' | ns | workflow_id | ~start_time_ms | run_id      -> the same
 //              (by workflow ID: an ID prefix is one range; newest first only within one ID)
+//              shard | 'a' | ns | attribute | value | ~start_time_ms | workflow_id | run_id
+//                    -> the same (per custom search attribute value, newest first per value;
+//                    keyword, keyword list (one entry per element), int, bool, datetime; value
+//                    encoded by attribute_value_prefix; text and double are not indexed)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
-//              'v', 's', 't', 'y' share their suffix after the index's prefix (visibility_suffix),
+//              'v', 's', 't', 'y', 'a' share their suffix after the index's prefix (visibility_suffix),
 //              which is the position a list page token names.
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
 //              (schema 2 added 't' and 'i', schema 3 'y'; opening an older database writes
@@ -45,6 +49,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/codec.hpp"
 #include "storage/store.hpp"
@@ -146,6 +151,15 @@ std::string id_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& i
 // `id_offset` is where the workflow ID starts (id_visibility_range(shard, ns, "").size()).
 // Returns nullopt when the key is malformed.
 std::optional<std::string> id_visibility_position(std::string_view key, size_t id_offset);
+// The per-attribute index: the prefix of the runs whose attribute `name` has `value` (for a
+// keyword list: holds it as one element, given as a keyword), and the keys of `info`'s indexed
+// attributes (one per value; text and double attributes have none). nullopt / nothing for a value
+// of a type that is not indexed.
+std::optional<std::string> attribute_value_prefix(uint32_t shard, std::string_view ns,
+                                                  std::string_view name,
+                                                  const pb::SearchAttributeValue& value);
+std::vector<std::string> attribute_visibility_keys(uint32_t shard,
+                                                   const pb::WorkflowExecutionInfo& info);
 std::string retention_prefix(uint32_t shard);
 std::string retention_key(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
 

@@ -16,6 +16,7 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -186,7 +187,8 @@ void write_batch::delete_transfer(uint32_t shard, const pb::TransferRecord& tran
 }
 
 void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
-                                 pb::WorkflowExecutionStatus previous) {
+                                 pb::WorkflowExecutionStatus previous,
+                                 const pb::WorkflowExecutionInfo* before) {
   // Every index holds the same record: serialized once.
   const std::string value = impl_->serialize(info);
   impl_->put_bytes(table::visibility, keys::visibility_key(shard, info), value);
@@ -204,6 +206,18 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
   impl_->put_bytes(table::visibility, keys::type_status_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::type_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::id_visibility_key(shard, info), value);
+  put_attribute_entries(shard, info, value, before);
+}
+
+void write_batch::put_attribute_entries(uint32_t shard, const pb::WorkflowExecutionInfo& info,
+                                        const std::string& value,
+                                        const pb::WorkflowExecutionInfo* before) {
+  auto now = keys::attribute_visibility_keys(shard, info);  // sorted
+  if (before)
+    for (auto& old : keys::attribute_visibility_keys(shard, *before))
+      if (!std::binary_search(now.begin(), now.end(), old))
+        impl_->del(table::visibility, std::move(old));  // a value the upsert replaced or removed
+  for (auto& k : now) impl_->put_bytes(table::visibility, std::move(k), value);
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
@@ -212,6 +226,7 @@ void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionI
   impl_->del(table::visibility, keys::type_visibility_key(shard, info));
   impl_->del(table::visibility, keys::type_status_visibility_key(shard, info));
   impl_->del(table::visibility, keys::id_visibility_key(shard, info));
+  for (auto& k : keys::attribute_visibility_keys(shard, info)) impl_->del(table::visibility, std::move(k));
 }
 
 void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,9 +73,12 @@ public:
   // its entries in the per-status and per-type-and-status indexes (under info.status();
   // `previous` != UNSPECIFIED: the entries under that status are deleted, e.g. Running when the
   // run closes), the per-type index and the per-ID index (neither includes the status: a closing
-  // run rewrites the same keys).
+  // run rewrites the same keys), and the per-attribute index (one entry per indexed search
+  // attribute value; `before`: the record as last written, whose entries for values the run no
+  // longer has are deleted, after an upsert).
   void put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info,
-                      pb::WorkflowExecutionStatus previous = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
+                      pb::WorkflowExecutionStatus previous = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED,
+                      const pb::WorkflowExecutionInfo* before = nullptr);
   // Deletes the record and its entries in every index (under info.status()).
   void delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info);
   // The record that has retention delete a closed run at `delete_at_ms`.
@@ -117,12 +121,17 @@ public:
 private:
   friend class store;
   struct impl;
+  // The per-attribute index entries of put_visibility.
+  void put_attribute_entries(uint32_t shard, const pb::WorkflowExecutionInfo& info,
+                             const std::string& value, const pb::WorkflowExecutionInfo* before);
   std::unique_ptr<impl> impl_;
 };
 
 class committer;
 // Shared by the batches of one writer: set once one of them failed (see committer.hpp).
 using committer_chain = std::shared_ptr<std::atomic<bool>>;
+
+namespace query { struct expr; }
 
 // Which runs a list wants (ListWorkflowsRequest's filters); an unset field does not filter.
 struct visibility_filter {
@@ -133,6 +142,11 @@ struct visibility_filter {
   int64_t start_time_to_ms = 0;    // exclusive
   int64_t close_time_from_ms = 0;  // either close bound set: closed runs only
   int64_t close_time_to_ms = 0;    // exclusive
+  // A list query (storage/query.hpp), checked against every record as well; null: none.
+  std::shared_ptr<const query::expr> where;
+  // Search attributes the query requires to equal a value (an AND of `Attr = value` at its top
+  // level, on an indexed type): each one's index is a candidate (storage/visibility.cpp).
+  std::vector<std::pair<std::string, pb::SearchAttributeValue>> attribute_equals;
   // Returns true iff `info` passes every filter that is set.
   [[nodiscard]] bool matches(const pb::WorkflowExecutionInfo& info) const;
 };
@@ -142,8 +156,14 @@ struct visibility_filter {
 struct visibility_page {
   std::vector<std::pair<std::string, pb::WorkflowExecutionInfo>> items;
   bool more = false;
-  std::string index;  // the index that answered: "all", "status", "type", "type+status"
-                      // or "id" (diagnostics)
+  std::string index;  // the index that answered: "all", "status", "type", "type+status",
+                      // "id" or "attribute" (diagnostics)
+};
+
+// One shard's count of a filter's runs, per status.
+struct visibility_count {
+  std::map<pb::WorkflowExecutionStatus, int64_t> per_status;
+  std::string index;  // the index read (diagnostics), as visibility_page::index
 };
 
 class store {
@@ -208,6 +228,10 @@ public:
   // cheapest index for the filter (storage/visibility.cpp). Fails on page_size 0.
   status list_visibility(uint32_t shard, const std::string& ns, const visibility_filter& filter,
                          const std::string& after, size_t page_size, visibility_page* out) const;
+  // Counts the shard's runs in namespace `ns` that match `filter`, per status: reads the whole
+  // range of the candidate index that RocksDB estimates smallest (storage/visibility.cpp).
+  status count_visibility(uint32_t shard, const std::string& ns, const visibility_filter& filter,
+                          visibility_count* out) const;
   // An ID-prefix range RocksDB estimates at no more than this many bytes is read alone, without
   // a newest-first index in step (default 1 MB; 0: always in step, as tests of the choice do).
   void set_id_range_alone_bytes(uint64_t bytes) { id_range_alone_bytes_ = bytes; }

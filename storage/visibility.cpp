@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "storage/query.hpp"
 #include "storage/store_impl.hpp"
 
 namespace chronicle::storage {
@@ -47,7 +48,7 @@ bool visibility_filter::matches(const pb::WorkflowExecutionInfo& info) const {
     if (info.close_time_ms() < close_time_from_ms) return false;
     if (close_time_to_ms && info.close_time_ms() >= close_time_to_ms) return false;
   }
-  return true;
+  return !where || query::matches(*where, info);
 }
 
 namespace {
@@ -196,7 +197,7 @@ private:
 // status or close-time filter), so that no entry has to be parsed to know it matches.
 bool id_key_decides(const visibility_filter& filter) {
   return filter.workflow_type.empty() && filter.status == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED &&
-         !filter.close_time_from_ms && !filter.close_time_to_ms;
+         !filter.close_time_from_ms && !filter.close_time_to_ms && !filter.where;
 }
 
 // Reads the per-ID index's range of an ID prefix, keeping the page_size + 1 first matches in list
@@ -352,6 +353,13 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
           id_range_alone_bytes_)
       return answer(candidates, out);
   }
+  // Each `Attr = value` of the query: its index holds every match, newest first.
+  for (const auto& [name, value] : filter.attribute_equals)
+    if (auto prefix = keys::attribute_value_prefix(shard, ns, name, value))
+      candidates.push_back(std::make_unique<newest_first>("attribute", src, shard,
+                                                          std::move(*prefix), from, from_is_token,
+                                                          filter, page_size));
+  const bool by_attribute = candidates.size() > (filter.workflow_id_prefix.empty() ? 0 : 1);
   const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
   if (!filter.workflow_type.empty() && by_status)  // holds exactly the runs of both: enough
     candidates.push_back(std::make_unique<newest_first>(
@@ -366,11 +374,68 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
     candidates.push_back(std::make_unique<newest_first>(
       "status", src, shard, keys::status_visibility_prefix(shard, ns, filter.status),
       from, from_is_token, filter, page_size));
-  if (filter.workflow_type.empty() && !by_status)
+  if (filter.workflow_type.empty() && !by_status && !by_attribute)
     candidates.push_back(std::make_unique<newest_first>("all", src, shard,
                                                         keys::visibility_prefix(shard, ns), from,
                                                         from_is_token, filter, page_size));
   return answer(candidates, out);
+}
+
+status store::count_visibility(uint32_t shard, const std::string& ns,
+                               const visibility_filter& filter, visibility_count* out) const {
+  *out = {};
+  if (shard >= num_shards_)
+    return status::error("shard " + std::to_string(shard) + " is out of range (num_shards " +
+                         std::to_string(num_shards_) + ")");
+  rocksdb::ManagedSnapshot snapshot(impl_->db.get());
+  const source src{impl_->db.get(), impl_->cf(table::visibility), snapshot.snapshot()};
+  // Every index that holds all matches; the one RocksDB estimates smallest is read whole.
+  std::vector<std::pair<const char*, std::string>> ranges;
+  const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+  if (!filter.workflow_type.empty() && by_status)
+    ranges.emplace_back("type+status", keys::type_status_visibility_prefix(
+                                         shard, ns, filter.workflow_type, filter.status));
+  else if (!filter.workflow_type.empty())
+    ranges.emplace_back("type", keys::type_visibility_prefix(shard, ns, filter.workflow_type));
+  else if (by_status)
+    ranges.emplace_back("status", keys::status_visibility_prefix(shard, ns, filter.status));
+  for (const auto& [name, value] : filter.attribute_equals)
+    if (auto prefix = keys::attribute_value_prefix(shard, ns, name, value))
+      ranges.emplace_back("attribute", std::move(*prefix));
+  if (ranges.empty()) ranges.emplace_back("all", keys::visibility_prefix(shard, ns));
+  size_t best = 0;
+  if (ranges.size() > 1) {
+    uint64_t smallest = std::numeric_limits<uint64_t>::max();
+    for (size_t i = 0; i < ranges.size(); ++i)
+      if (auto bytes = range_bytes(src, ranges[i].second); bytes < smallest) {
+        smallest = bytes;
+        best = i;
+      }
+  }
+  out->index = ranges[best].first;
+  // Only the status of each entry counts when the index alone decides the filter: the status
+  // index (its key has the status), or the type+status one, with nothing else to check.
+  const bool key_decides = (out->index == std::string("status") ||
+                            out->index == std::string("type+status")) &&
+                           filter.workflow_id_prefix.empty() && !filter.where &&
+                           !filter.start_time_from_ms && !filter.start_time_to_ms &&
+                           !filter.close_time_from_ms && !filter.close_time_to_ms &&
+                           filter.attribute_equals.empty();
+  prefix_iterator it(src, ranges[best].second);
+  it.seek({}, false);
+  int64_t n = 0;
+  pb::WorkflowExecutionInfo info;
+  for (; it.valid(); it.next()) {
+    if (key_decides) {
+      ++n;
+      continue;
+    }
+    if (!it.parse(&info))
+      return status::error("corrupt visibility record in shard " + std::to_string(shard));
+    if (filter.matches(info)) ++out->per_status[info.status()];
+  }
+  if (n) out->per_status[filter.status] += n;
+  return it.error();
 }
 
 status store::scan_visibility(
