@@ -27,6 +27,7 @@ using query_atom = caf::atom_constant<caf::atom("query")>;
 using qtask_atom = caf::atom_constant<caf::atom("qtask")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;      // ListWorkflowsRequest (visibility)
+using count_atom = caf::atom_constant<caf::atom("count")>;    // CountWorkflowsRequest (visibility)
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using wf_task_atom = caf::atom_constant<caf::atom("wftask")>;

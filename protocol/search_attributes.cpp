@@ -86,7 +86,7 @@ std::optional<pb::SearchAttributeValue> typed(const pb::Payload& payload, pb::In
   }
   pb::SearchAttributeValue v;
   const auto want = [&](const char* what) {
-    *err = std::string("must be ") + what + " (a " + type_name(type) + " attribute), got " +
+    *err = std::string("must be ") + what + " (type " + type_name(type) + "), got " +
            j->dump().substr(0, 100);
     return std::nullopt;
   };

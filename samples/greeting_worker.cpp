@@ -60,6 +60,19 @@ sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
                  {"ping_inputs", pings}};
 }
 
+// Tagged: upserts search attributes and memo from its signals "tag" ({"attrs": {...},
+// "memo": {...}}) until a "tag" signal with null input, then completes with the number of tags.
+sdk::task<json> tagged(sdk::workflow_context& ctx, json) {
+  int tags = 0;
+  for (;;) {
+    json sig = co_await ctx.wait_signal("tag");
+    if (!sig.is_object()) co_return json{{"tags", tags}};
+    if (sig.contains("attrs")) ctx.upsert_search_attributes(sig["attrs"]);
+    if (sig.contains("memo")) ctx.upsert_memo(sig["memo"]);
+    ++tags;
+  }
+}
+
 // ParentGreeting: starts one child "Greeting" per name of input {"names": [...]}, all at once, then
 // collects their results in order; a child that fails is reported, not rethrown.
 sdk::task<json> parent_greeting(sdk::workflow_context& ctx, json input) {
@@ -213,6 +226,7 @@ int main(int argc, char** argv) {
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Greeting", greeting);
   reg->register_workflow("Approval", approval);
+  reg->register_workflow("Tagged", tagged);
   reg->register_workflow("ParentGreeting", parent_greeting);
   reg->register_workflow("ParentSleepy", parent_sleepy);
   reg->register_workflow("Sleepy", sleepy);

@@ -1,6 +1,7 @@
 // apply: how each history event changes mutable state. Used by decide for every event it creates,
 // so live transitions and a fold over history share one path.
 #include "shards/decide.hpp"
+#include "shards/transition_builder.hpp"
 
 namespace chronicle {
 
@@ -70,6 +71,8 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       if (a.has_parent()) *state.mutable_parent() = a.parent();
       state.set_parent_close_policy(a.parent_close_policy());
       state.set_continued_from_run_id(a.continued_execution_run_id());
+      *state.mutable_search_attributes() = a.search_attributes();
+      *state.mutable_memo() = a.memo();
       // The execution timeout spans a continue-as-new chain (the expiration is carried over);
       // the run timeout counts from this run's start. The earlier deadline applies.
       int64_t expiration = a.workflow_execution_expiration_time_ms();
@@ -288,6 +291,10 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
     case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       state.mutable_pending_externals()->erase(
         ev.external_workflow_execution_cancel_requested().initiated_event_id());
+      break;
+    case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+    case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+      detail::apply_search_event(state, ev);
       break;
     default:
       break;

@@ -50,6 +50,9 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
     *a->mutable_parent() = req.parent();
     a->set_parent_close_policy(req.parent_close_policy());
   }
+  if (!req.search_attributes().indexed_fields().empty())
+    *a->mutable_search_attributes() = req.search_attributes();
+  if (!req.memo().fields().empty()) *a->mutable_memo() = req.memo();
   if (fill) fill(a);
   b.commit();
   if (b.state().workflow_timeout_fire_ms() != 0)

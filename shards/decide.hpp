@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/codec.hpp"
+#include "protocol/search_attributes.hpp"
 
 namespace chronicle {
 
@@ -35,6 +36,9 @@ struct workflow_task_completed {
   // A task that closes the workflow while some wait is rejected (UnhandledCommand), as Temporal
   // does, so that the next task delivers them.
   int undelivered_updates = 0;
+  // The namespace's search attributes, which UpsertWorkflowSearchAttributes is checked against
+  // (null: none registered). Must outlive the call.
+  const search::schema* search_schema = nullptr;
 };
 struct workflow_task_failed {
   int64_t scheduled_event_id = 0;
@@ -245,6 +249,12 @@ using decide_result = std::variant<transition, rejection>;
 // RequestCancelActivityTask records ActivityTaskCancelRequested and, unless the activity's result
 // is already buffered, ActivityTaskCanceled at once (TRY_CANCEL) and drops its transfer. CancelTimer
 // records TimerCanceled, drops the timer record and a buffered TimerFired of that timer.
+//
+// UpsertWorkflowSearchAttributes records UpsertWorkflowSearchAttributes (each attribute must be
+// registered in `search_schema` with a value of its type, or null to remove it), and
+// ModifyWorkflowProperties records WorkflowPropertiesModified (a memo within its size limit);
+// otherwise the task fails with cause BadSearchAttributes / BadModifyWorkflowPropertiesAttributes.
+// apply() merges them into the run's search attributes / memo.
 //
 // Workflow Update: AcceptWorkflowUpdate records WorkflowExecutionUpdateAccepted (the update must
 // not be accepted already in this run), CompleteWorkflowUpdate records

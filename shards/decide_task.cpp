@@ -104,6 +104,9 @@ std::string validate(const pb::Command& c, pb::WorkflowTaskFailedCause* cause) {
     case pb::Command::kRequestCancelExternalWorkflowExecution:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES;
       return check_external_command(c);
+    case pb::Command::kUpsertWorkflowSearchAttributes:  // checked by check_search_commands
+    case pb::Command::kModifyWorkflowProperties:
+      return {};
     default:
       *cause = pb::WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
       return "unknown command";
@@ -282,6 +285,9 @@ void continue_as_new(builder& b, const pb::MutableState& open, const std::string
     *req.mutable_parent() = open.parent();
     req.set_parent_close_policy(open.parent_close_policy());
   }
+  // The new run keeps the search attributes and memo (Temporal's default).
+  *req.mutable_search_attributes() = open.search_attributes();
+  *req.mutable_memo() = open.memo();
   auto expiration = open.execution_expiration_ms();
   auto from = open.run_id();
   builder next = start_run(req, new_run_id, b.now(),
@@ -368,6 +374,12 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
     return reject(errc::stale_task, "workflow task is not started");
   auto bad = validate_commands(in.commands);
   if (!bad) bad = check_against_state(s, in.commands);
+  if (!bad) {
+    size_t index = 0;
+    pb::WorkflowTaskFailedCause cause{};
+    if (auto why = check_search_commands(in.commands, in.search_schema, &index, &cause); !why.empty())
+      bad = bad_commands{cause, label(index) + ": " + why};
+  }
   if (bad) {
     bad->message = "bad commands: " + bad->message;
     return fail_task(s, in, now, *bad, "BadCommand", s.workflow_task().attempt() + 1);
@@ -434,6 +446,12 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
         break;
       case pb::Command::kRequestCancelExternalWorkflowExecution:
         cancel_external(b, c.request_cancel_external_workflow_execution(), completed_id);
+        break;
+      case pb::Command::kUpsertWorkflowSearchAttributes:
+        upsert_search_attributes(b, c.upsert_workflow_search_attributes(), completed_id);
+        break;
+      case pb::Command::kModifyWorkflowProperties:
+        modify_workflow_properties(b, c.modify_workflow_properties(), completed_id);
         break;
       default:  // a closing command, the last one (validated above)
         close_workflow(b, c, completed_id, in.new_run_id);

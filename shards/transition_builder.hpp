@@ -333,6 +333,19 @@ void cancel_external(builder& b,
 decide_result on_external_answer(const pb::MutableState& s, int64_t initiated_id, bool ok,
                                  const std::string& run_id, const std::string& cause,
                                  const std::string& message, int64_t now);
+// Search attributes and memo (decide_search.cpp): the upsert commands checked against the
+// namespace's schema (null: none registered); returns the first bad one's reason (its position in
+// `index`, its cause in `cause`), else empty. The commands' events, and their apply.
+std::string check_search_commands(const std::vector<pb::Command>& commands,
+                                  const search::schema* schema, size_t* index,
+                                  pb::WorkflowTaskFailedCause* cause);
+void upsert_search_attributes(builder& b,
+                              const pb::UpsertWorkflowSearchAttributesCommandAttributes& ca,
+                              int64_t completed_id);
+void modify_workflow_properties(builder& b,
+                                const pb::ModifyWorkflowPropertiesCommandAttributes& ca,
+                                int64_t completed_id);
+void apply_search_event(pb::MutableState& state, const pb::HistoryEvent& ev);
 
 // The workflow task completion (decide_task.cpp).
 decide_result on_workflow_task_completed(const pb::MutableState& s,

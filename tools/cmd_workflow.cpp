@@ -42,6 +42,7 @@ struct start_options {
   std::string type, queue, workflow_id, input = "null", request_id;
   std::string execution_timeout, run_timeout, reuse_policy, conflict_policy;
   std::string signal_name, signal_input = "null";
+  std::vector<std::string> search_attributes, memo;  // NAME=VALUE each
 };
 
 // The options of the commands that name one run.
@@ -76,6 +77,16 @@ std::string start_request(const globals& g, const start_options& o, pb::StartWor
     auto ms = parse_duration_ms(*text);
     if (ms < 0) return std::string(flag) + " '" + *text + "' is not a duration (e.g. 30s)";
     (req.*set)(ms);
+  }
+  for (const auto& text : o.search_attributes) {
+    auto field = named_payload(text);
+    if (!field) return "--search-attribute '" + text + "' is not NAME=VALUE";
+    (*req.mutable_search_attributes()->mutable_indexed_fields())[field->first] = field->second;
+  }
+  for (const auto& text : o.memo) {
+    auto field = named_payload(text);
+    if (!field) return "--memo '" + text + "' is not NAME=VALUE";
+    (*req.mutable_memo()->mutable_fields())[field->first] = field->second;
   }
   if (!o.reuse_policy.empty()) req.set_id_reuse_policy(reuse_policies().at(o.reuse_policy));
   if (!o.conflict_policy.empty())
@@ -114,6 +125,10 @@ command start_command(CLI::App* wf, globals& g) {
   sub->add_option("--id-conflict-policy", o->conflict_policy,
                   "when a run of the ID is running (default fail)")
     ->check(CLI::IsMember(conflict_policies()));
+  sub->add_option("--search-attribute", o->search_attributes,
+                  "NAME=VALUE, repeatable: a search attribute the namespace registers; VALUE is "
+                  "JSON (42, true, [\"a\",\"b\"], \"2026-12-01T00:00:00Z\") or else a string");
+  sub->add_option("--memo", o->memo, "NAME=VALUE, repeatable: a memo field (VALUE as above)");
   add_json_flag(sub, g);
   return {sub, with_node([o](const context& ctx) {
             pb::StartWorkflowRequest req;
@@ -348,7 +363,7 @@ command close_command(CLI::App* wf, globals& g, bool terminate) {
 void add_workflow_commands(CLI::App& app, globals& g, command_list& out) {
   auto* wf = app.add_subcommand("workflow", "operate on workflow executions");
   wf->require_subcommand(1);
-  for (auto* add : {start_command, workflow_list_command, result_command, show_command,
+  for (auto* add : {start_command, workflow_list_command, workflow_count_command, result_command, show_command,
                     query_command, describe_command, signal_command, signal_with_start_command,
                     update_command})
     out.push_back(add(wf, g));

@@ -57,4 +57,13 @@ std::optional<pb::Payload> json_payload(const std::string& text) {
   return sdk::to_payload(j);
 }
 
+std::optional<std::pair<std::string, pb::Payload>> named_payload(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  auto value = text.substr(eq + 1);
+  auto j = nlohmann::json::parse(value, nullptr, false);
+  if (j.is_discarded()) j = value;
+  return std::make_pair(text.substr(0, eq), sdk::to_payload(j));
+}
+
 }  // namespace chronicle::cli

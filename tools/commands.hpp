@@ -58,12 +58,16 @@ void add_json_flag(CLI::App* sub, globals& g,
                    const std::string& what = "print as JSON (same as -o json)");
 // The payload of a JSON argument; nullopt when `text` is not JSON.
 std::optional<pb::Payload> json_payload(const std::string& text);
+// NAME=VALUE as a name and a payload: VALUE's JSON, or VALUE as a JSON string when it is not JSON
+// (CustomerId=c-42). nullopt without '=' or with an empty name.
+std::optional<std::pair<std::string, pb::Payload>> named_payload(const std::string& text);
 
 // chronicle workflow start|list|result|show|query|describe|signal|signal-with-start|terminate|
 // cancel
 void add_workflow_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle workflow list (cmd_workflow_list.cpp; add_workflow_commands declares it in its place).
 command workflow_list_command(CLI::App* wf, globals& g);
+command workflow_count_command(CLI::App* wf, globals& g);
 // chronicle cluster status|shards
 void add_cluster_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle completion bash|zsh (no node needed)

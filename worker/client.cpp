@@ -247,6 +247,10 @@ caf::expected<pb::ListWorkflowsResponse> client::list(const pb::ListWorkflowsReq
   return call_retrying<pb::ListWorkflowsResponse>(list_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::CountWorkflowsResponse> client::count(const pb::CountWorkflowsRequest& req) {
+  return call_retrying<pb::CountWorkflowsResponse>(count_atom::value, encode(req), timeout_);
+}
+
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
                                                          const std::string& workflow_id,
                                                          const std::string& run_id,

@@ -70,6 +70,8 @@ public:
   // One page of runs from the visibility index (newest start first); pass the response's
   // next_page_token in the next request for the following page.
   caf::expected<pb::ListWorkflowsResponse> list(const pb::ListWorkflowsRequest& req);
+  // The number of runs a list query matches (per status with GROUP BY ExecutionStatus).
+  caf::expected<pb::CountWorkflowsResponse> count(const pb::CountWorkflowsRequest& req);
 
   // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
   // not_found error ("workflow 'x' is closed (Completed)" / "... not found").

@@ -7,6 +7,7 @@
 #include "actors/routing/validation.hpp"
 #include "shards/ring.hpp"
 #include "storage/keys.hpp"
+#include "storage/query.hpp"
 
 namespace chronicle {
 
@@ -316,6 +317,28 @@ std::string check_list(pb::ListWorkflowsRequest& req) {
   return {};
 }
 
+// The request's query parsed against its namespace's search attributes; sets *why (the error
+// pointing at the bad token) when it is not valid. GROUP BY only counts.
+std::optional<storage::query::parsed> parse_query(const node_env& env, const std::string& ns,
+                                                  const std::string& text, bool counting,
+                                                  std::string* why) {
+  if (text.size() > 10'000) {
+    *why = "the query is longer than 10000 bytes";
+    return std::nullopt;
+  }
+  auto r = storage::query::parse(text, env.config.search_attributes_of(ns));
+  if (auto* e = std::get_if<storage::query::error>(&r)) {
+    *why = e->message();
+    return std::nullopt;
+  }
+  auto& q = std::get<storage::query::parsed>(r);
+  if (q.group_by_status && !counting) {
+    *why = "GROUP BY is for counts (chronicle workflow count), not for lists";
+    return std::nullopt;
+  }
+  return std::move(q);
+}
+
 storage::visibility_filter list_filter(const pb::ListWorkflowsRequest& req) {
   storage::visibility_filter f;
   f.status = req.status();
@@ -341,6 +364,36 @@ pb::ListWorkflowsResponse cut_page(list_part part, size_t page_size) {
 }
 
 using list_shard_atom = caf::atom_constant<caf::atom("listshard")>;  // admin -> list worker
+using count_shard_atom = caf::atom_constant<caf::atom("countshard")>;  // admin -> list worker
+
+// A list worker's count of the owned shards first, first + step, ...: a CountWorkflowsResponse
+// with the total and the count per status (groups, by status name).
+caf::expected<std::string> count_shards(const node_env& env, uint32_t first, uint32_t step,
+                                        const std::string& bytes) {
+  auto req = decode<pb::CountWorkflowsRequest>(bytes, "CountWorkflowsRequest");
+  if (!req) return req.error();
+  std::string why;
+  auto q = parse_query(env, req->namespace_(), req->query(), true, &why);
+  if (!q) return make_error(errc::invalid_argument, why);
+  storage::visibility_filter filter;
+  storage::query::plan(*q, &filter);
+  std::map<pb::WorkflowExecutionStatus, int64_t> per_status;
+  for (uint32_t shard = first; shard < env.config.num_shards; shard += step) {
+    if (!env.owns_shard(shard)) continue;
+    storage::visibility_count got;
+    auto st = env.store->count_visibility(shard, req->namespace_(), filter, &got);
+    if (!st.ok()) return make_error(errc::internal, st.message());
+    for (auto& [status, n] : got.per_status) per_status[status] += n;
+  }
+  pb::CountWorkflowsResponse resp;
+  for (auto& [status, n] : per_status) {
+    resp.set_count(resp.count() + n);
+    auto* g = resp.add_groups();
+    g->set_value(status_name(status));
+    g->set_count(n);
+  }
+  return encode(resp);
+}
 
 // A list worker: reads pages from RocksDB (storage/visibility.cpp) on its own thread, so that a
 // long scan holds neither the admin actor nor a CAF scheduler thread. Asked for the owned shards
@@ -349,11 +402,19 @@ using list_shard_atom = caf::atom_constant<caf::atom("listshard")>;  // admin ->
 caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
   harden(self, "list worker");
   return {
+    [=](count_shard_atom, uint32_t first, uint32_t step,
+        const std::string& bytes) -> caf::result<std::string> {
+      return count_shards(*env, first, step, bytes);
+    },
     [=](list_shard_atom, uint32_t first, uint32_t step,
         const std::string& bytes) -> caf::result<std::string> {
       auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
       if (!req) return req.error();
-      const auto filter = list_filter(*req);
+      auto filter = list_filter(*req);
+      std::string why;
+      auto q = parse_query(*env, req->namespace_(), req->query(), false, &why);
+      if (!q) return make_error(errc::invalid_argument, why);
+      storage::query::plan(*q, &filter);
       const auto page = static_cast<size_t>(req->page_size());
       list_part part;
       for (uint32_t shard = first; shard < env->config.num_shards; shard += step) {
@@ -411,14 +472,16 @@ void list_local(caf::event_based_actor* self, const std::vector<caf::actor>& wor
 }
 
 // Decodes and checks a list request; answers `rp` with the error when it is not valid.
-std::optional<pb::ListWorkflowsRequest> list_request(const std::string& bytes,
+std::optional<pb::ListWorkflowsRequest> list_request(const node_env& env, const std::string& bytes,
                                                      caf::response_promise& rp) {
   auto req = decode<pb::ListWorkflowsRequest>(bytes, "ListWorkflowsRequest");
   if (!req) {
     rp.deliver(req.error());
     return std::nullopt;
   }
-  if (auto reason = check_list(*req); !reason.empty()) {
+  auto reason = check_list(*req);
+  if (reason.empty()) parse_query(env, req->namespace_(), req->query(), false, &reason);
+  if (!reason.empty()) {
     rp.deliver(make_error(errc::invalid_argument, reason));
     return std::nullopt;
   }
@@ -429,7 +492,7 @@ std::optional<pb::ListWorkflowsRequest> list_request(const std::string& bytes,
 void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::vector<caf::actor>& workers,
                   const std::string& bytes) {
   auto rp = self->make_response_promise();
-  auto req = list_request(bytes, rp);
+  auto req = list_request(*env, bytes, rp);
   if (!req) return;
   list_local(self, workers, *req, [=, req = *req](caf::expected<list_part> local) mutable {
     if (!local) {
@@ -481,15 +544,155 @@ void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::v
 }
 
 // A peer's list: this node's shards only, cut to a page.
-void list_fwd(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
-              const std::string& bytes) {
+void list_fwd(caf::event_based_actor* self, const env_ptr& env,
+              const std::vector<caf::actor>& workers, const std::string& bytes) {
   auto rp = self->make_response_promise();
-  auto req = list_request(bytes, rp);
+  auto req = list_request(*env, bytes, rp);
   if (!req) return;
   auto page = static_cast<size_t>(req->page_size());
   list_local(self, workers, *req, [rp, page](caf::expected<list_part> local) mutable {
     if (!local) rp.deliver(local.error());
     else rp.deliver(encode(cut_page(std::move(*local), page)));
+  });
+}
+
+// ---- visibility: count ---------------------------------------------------------------------
+
+// Counts per status name, summed over shards and nodes.
+using count_part = std::map<std::string, int64_t>;
+
+void add_count(count_part& part, const pb::CountWorkflowsResponse& r) {
+  for (const auto& g : r.groups()) part[g.value()] += g.count();
+}
+
+// The answer: the total, and the groups when the query groups by status.
+pb::CountWorkflowsResponse count_answer(const count_part& part, bool grouped) {
+  pb::CountWorkflowsResponse resp;
+  for (const auto& [value, n] : part) {
+    resp.set_count(resp.count() + n);
+    if (!grouped || n == 0) continue;
+    auto* g = resp.add_groups();
+    g->set_value(value);
+    g->set_count(n);
+  }
+  return resp;
+}
+
+// The counts of this node's shards, read by the list workers in parallel.
+void count_local(caf::event_based_actor* self, const std::vector<caf::actor>& workers,
+                 const std::string& bytes, std::function<void(caf::expected<count_part>)> done) {
+  struct gather {
+    count_part part;
+    caf::error err;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  g->pending = workers.size();
+  auto finish = [g, done]() {
+    if (g->err) done(g->err);
+    else done(std::move(g->part));
+  };
+  const auto step = static_cast<uint32_t>(workers.size());
+  for (uint32_t i = 0; i < step; ++i)
+    self->request(workers[i], std::chrono::seconds(60), count_shard_atom::value, i, step, bytes)
+      .then(
+        [=](const std::string& reply) {
+          auto r = decode<pb::CountWorkflowsResponse>(reply, "CountWorkflowsResponse");
+          if (r) add_count(g->part, *r);
+          else g->err = r.error();
+          if (--g->pending == 0) finish();
+        },
+        [=](caf::error& err) {
+          g->err = err;
+          if (--g->pending == 0) finish();
+        });
+}
+
+// Decodes and checks a count request (namespace defaulted, query parsed); answers `rp` with the
+// error when it is not valid.
+std::optional<std::pair<pb::CountWorkflowsRequest, bool>> count_request(
+  const node_env& env, const std::string& bytes, caf::response_promise& rp) {
+  auto req = decode<pb::CountWorkflowsRequest>(bytes, "CountWorkflowsRequest");
+  if (!req) {
+    rp.deliver(req.error());
+    return std::nullopt;
+  }
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  std::string why = check_id("namespace", req->namespace_());
+  std::optional<storage::query::parsed> q;
+  if (why.empty()) q = parse_query(env, req->namespace_(), req->query(), true, &why);
+  if (!why.empty()) {
+    rp.deliver(make_error(errc::invalid_argument, why));
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*req), q->group_by_status);
+}
+
+// Counts across the cluster: this node's shards and each live member's (the per-status counts
+// are summed; a member that does not answer is named in missing_nodes).
+void count_cluster(caf::event_based_actor* self, const env_ptr& env,
+                   const std::vector<caf::actor>& workers, const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = count_request(*env, bytes, rp);
+  if (!req) return;
+  auto fwd_bytes = encode(req->first);
+  const bool grouped = req->second;
+  count_local(self, workers, fwd_bytes, [=](caf::expected<count_part> local) mutable {
+    if (!local) {
+      rp.deliver(local.error());
+      return;
+    }
+    struct gather {
+      count_part part;
+      std::vector<std::string> missing;
+      size_t pending = 0;
+    };
+    auto g = std::make_shared<gather>();
+    g->part = std::move(*local);
+    auto finish = [g, rp, grouped]() mutable {
+      auto resp = count_answer(g->part, grouped);
+      std::sort(g->missing.begin(), g->missing.end());
+      for (auto& m : g->missing) resp.add_missing_nodes(m);
+      rp.deliver(encode(resp));
+    };
+    std::vector<std::pair<std::string, caf::actor>> asks;
+    for (auto& m : env->config.members) {
+      if (m.name == env->config.name) continue;
+      if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
+      else g->missing.push_back(m.name);
+    }
+    g->pending = asks.size();
+    if (asks.empty()) {
+      finish();
+      return;
+    }
+    for (auto& [name, peer] : asks) {
+      self->request(peer, std::chrono::seconds(5), fwd_atom::value,
+                    caf::atom_value{count_atom::value}, fwd_bytes)
+        .then(
+          [=](const std::string& reply) mutable {
+            auto r = decode<pb::CountWorkflowsResponse>(reply, "CountWorkflowsResponse");
+            if (r) add_count(g->part, *r);
+            else g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          },
+          [=](caf::error&) mutable {
+            g->missing.push_back(name);
+            if (--g->pending == 0) finish();
+          });
+    }
+  });
+}
+
+// A peer's count: this node's shards only, per status.
+void count_fwd(caf::event_based_actor* self, const env_ptr& env,
+               const std::vector<caf::actor>& workers, const std::string& bytes) {
+  auto rp = self->make_response_promise();
+  auto req = count_request(*env, bytes, rp);
+  if (!req) return;
+  count_local(self, workers, encode(req->first), [rp](caf::expected<count_part> local) mutable {
+    if (!local) rp.deliver(local.error());
+    else rp.deliver(encode(count_answer(*local, true)));
   });
 }
 
@@ -584,6 +787,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
     },
     [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
     [=](list_atom, const std::string& bytes) { list_cluster(self, env, workers, bytes); },
+    [=](count_atom, const std::string& bytes) { count_cluster(self, env, workers, bytes); },
     [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
       auto reply = [](caf::result<std::string> r) -> caf::result<caf::message> {
         if (r.flag == caf::rt_error) return std::move(r.err);
@@ -595,7 +799,11 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       if (kind == history_atom::value) return history(self, env, bytes);
       if (kind == query_atom::value) return query_local(self, env, bytes);
       if (kind == list_atom::value) {
-        list_fwd(self, workers, bytes);
+        list_fwd(self, env, workers, bytes);
+        return caf::delegated<caf::message>{};
+      }
+      if (kind == count_atom::value) {
+        count_fwd(self, env, workers, bytes);
         return caf::delegated<caf::message>{};
       }
       if (kind == cluster_atom::value) {

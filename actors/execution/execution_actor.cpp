@@ -324,6 +324,7 @@ caf::result<std::string> on_workflow_task_completed(self_ptr self, const std::st
   if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution())
     in.new_run_id = make_run_id();
   in.undelivered_updates = st.undelivered_updates(scheduled);
+  in.search_schema = &st.args.env->config.search_attributes_of(st.args.ns);  // used by the step
   const auto& wt = st.run->workflow_task();
   bool speculative = st.run->has_workflow_task() && wt.speculative()
                      && wt.scheduled_event_id() == scheduled;

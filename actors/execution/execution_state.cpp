@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "shards/workflow_rules.hpp"
 
 namespace chronicle {
@@ -115,7 +117,7 @@ void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
 
 namespace {
 
-pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms) {
+pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const search::schema& schema) {
   pb::WorkflowExecutionInfo info;
   info.set_namespace_(ms.namespace_());
   info.set_workflow_id(ms.workflow_id());
@@ -130,7 +132,16 @@ pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms) {
     info.set_parent_workflow_id(ms.parent().workflow_id());
     info.set_parent_run_id(ms.parent().run_id());
   }
+  search::put_typed(ms.search_attributes(), schema, info.mutable_search_attributes());
+  if (!ms.memo().fields().empty()) *info.mutable_memo() = ms.memo();
   return info;
+}
+
+// Whether the events upsert the run's search attributes or memo (its visibility record changes).
+bool upserts_visibility(const std::vector<pb::HistoryEvent>& events) {
+  return std::any_of(events.begin(), events.end(), [](const pb::HistoryEvent& ev) {
+    return ev.has_upsert_workflow_search_attributes() || ev.has_workflow_properties_modified();
+  });
 }
 
 }  // namespace
@@ -160,6 +171,14 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     for (auto& r : carried->transfers_removed) batch.delete_transfer(args.shard_id, r);
   }
   put_durable_state(batch, k, t.state);  // supersedes the carried state
+  const auto& schema = args.env->config.search_attributes_of(args.ns);
+  if (!new_run && !t.closed && upserts_visibility(t.events) && run) {
+    // An upsert: the record is rewritten (same key), the entries of replaced values deleted.
+    // `run` is the state before this transition (as written: a carried transition never upserts).
+    auto before = visibility_info(*run, schema);
+    batch.put_visibility(args.shard_id, visibility_info(t.state, schema),
+                         pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
+  }
   if (new_run || t.closed) {
     pb::CurrentRun cur;
     cur.set_run_id(t.state.run_id());
@@ -167,11 +186,16 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     batch.put_current(args.shard_id, args.ns, args.workflow_id, cur);
     // The visibility record: written when the run starts, rewritten when it closes (same key),
     // with the retention record that deletes the closed run later.
-    auto info = visibility_info(t.state);
-    // A closing run leaves the Running entry of the per-status index (a run closes once).
+    auto info = visibility_info(t.state, schema);
+    // A closing run leaves the Running entry of the per-status index (a run closes once); its
+    // last task may have upserted too (the entries of replaced values go).
+    std::optional<pb::WorkflowExecutionInfo> before;
+    if (t.closed && !new_run && run && upserts_visibility(t.events))
+      before = visibility_info(*run, schema);
     batch.put_visibility(args.shard_id, info,
                          t.closed && !new_run ? pb::WORKFLOW_EXECUTION_STATUS_RUNNING
-                                              : pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED);
+                                              : pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED,
+                         before ? &*before : nullptr);
     if (t.closed)
       batch.put_retention(args.shard_id,
                           t.state.close_time_ms() + args.env->config.retention_of(args.ns), info);

@@ -74,6 +74,9 @@ reply error_reply(const caf::error& err);
 step workflows_endpoint(const request& req, const std::string& ns,
                         const std::vector<std::string>& rest,
                         const std::map<std::string, std::string>& query);
+// GET /api/v1/namespaces/{ns}/workflow-count?query=...: CountWorkflowsResponse (as Temporal's path).
+step count_endpoint(const request& req, const std::string& ns,
+                    const std::map<std::string, std::string>& query);
 // GET .../workflows/{wid}/history[?after=N[&wait=true&timeout_ms=T]]: the run's events (after N;
 // a long poll with wait=true). GET .../workflows/{wid}/events: the same as server-sent events
 // (history.cpp, docs/http.md).

@@ -116,6 +116,23 @@ step start_and_wait(const pb::StartWorkflowRequest& start, std::chrono::millisec
 // POST .../workflows: starts a run. With ?wait=true (start-and-wait) the same request then waits
 // up to timeout_ms for the run's result and answers with both; a run still open by then answers
 // its status RUNNING.
+// A start body's "search_attributes" and "memo": plain JSON objects (name -> any JSON value), as
+// `input` is plain JSON; moved out of `body` into `start`. Returns what is wrong, else "".
+std::string take_named_payloads(json& body, pb::StartWorkflowRequest* start) {
+  for (const char* key : {"search_attributes", "memo"}) {
+    if (!body.contains(key)) continue;
+    const json& fields = body[key];
+    if (!fields.is_object())
+      return std::string("'") + key + "' must be a JSON object of name to value";
+    for (const auto& [name, value] : fields.items()) {
+      if (std::string(key) == "memo") (*start->mutable_memo()->mutable_fields())[name] = to_payload(value);
+      else (*start->mutable_search_attributes()->mutable_indexed_fields())[name] = to_payload(value);
+    }
+    body.erase(key);
+  }
+  return {};
+}
+
 step start(const request& req, const std::string& ns, const query_map& query) {
   if (auto why = check_params(query, {"wait", "timeout_ms"}); !why.empty()) return bad_request(why);
   auto wait = param(query, "wait");
@@ -132,6 +149,7 @@ step start(const request& req, const std::string& ns, const query_map& query) {
   pb::StartWorkflowRequest start;
   json input = body->contains("input") ? (*body)["input"] : json(nullptr);
   body->erase("input");
+  if (auto why = take_named_payloads(*body, &start); !why.empty()) return bad_request(why);
   if (body->contains("parent")) return bad_request("'parent' is set by the server only");
   if (body->contains("namespace") && (*body)["namespace"] != ns)
     return bad_request("'namespace' in the body differs from the namespace in the path");
@@ -193,7 +211,7 @@ step start_and_wait(const pb::StartWorkflowRequest& start, std::chrono::millisec
 step list(const std::string& ns, const query_map& query) {
   if (auto why = check_params(query, {"status", "type", "prefix", "start_time_from_ms",
                                       "start_time_to_ms", "close_time_from_ms",
-                                      "close_time_to_ms", "page_size", "next_page_token"});
+                                      "close_time_to_ms", "page_size", "next_page_token", "query"});
       !why.empty())
     return bad_request(why);
   pb::ListWorkflowsRequest req;
@@ -207,6 +225,7 @@ step list(const std::string& ns, const query_map& query) {
   }
   req.set_workflow_type(param(query, "type"));
   req.set_workflow_id_prefix(param(query, "prefix"));
+  req.set_query(param(query, "query"));
   std::string error;
   constexpr int64_t max_time = int64_t{1} << 53;
   req.set_start_time_from_ms(int_param(query, "start_time_from_ms", 0, 0, max_time, &error));
@@ -389,6 +408,23 @@ step close_request(caf::atom_value kind, const request& req, const std::string& 
 }
 
 }  // namespace
+
+step count_endpoint(const request& req, const std::string& ns, const query_map& query) {
+  if (req.method != "GET") {
+    auto r = error_reply(405, "method_not_allowed", "this path accepts GET");
+    r.allow = "GET";
+    return finish(std::move(r));
+  }
+  if (auto why = check_id("namespace", ns); !why.empty()) return bad_request(why);
+  if (auto why = check_params(query, {"query"}); !why.empty()) return bad_request(why);
+  pb::CountWorkflowsRequest c;
+  c.set_namespace_(ns);
+  c.set_query(param(query, "query"));
+  return call<pb::CountWorkflowsResponse>(count_atom::value, encode(c), call_timeout,
+                                          [](const pb::CountWorkflowsResponse& r) {
+                                            return json_reply(200, to_json(r));
+                                          });
+}
 
 step workflows_endpoint(const request& req, const std::string& ns,
                         const std::vector<std::string>& rest, const query_map& query) {

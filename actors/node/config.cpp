@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -34,6 +35,31 @@ T get(const YAML::Node& node, const std::string& key) {
   } catch (const YAML::Exception&) {
     throw config_error("key '" + key + "' has an invalid value '" + YAML::Dump(node[key]) + "'");
   }
+}
+
+// namespaces.<ns>.search_attributes: a map of attribute name to type.
+search::schema search_attributes(const YAML::Node& node, const std::string& ns) {
+  const std::string where = "namespace '" + ns + "': search_attributes";
+  if (!node.IsMap()) throw config_error(where + " must be a map of attribute name to type");
+  search::schema out;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    auto name = it->first.as<std::string>();
+    bool ok_name = !name.empty() && name.size() <= search::max_name_bytes &&
+                   (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
+    for (char ch : name) ok_name = ok_name && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+    if (!ok_name)
+      throw config_error(where + ": '" + name + "' is not a valid name (letters, digits and _, "
+                         "starting with a letter or _, at most 64)");
+    if (search::is_builtin(name))
+      throw config_error(where + ": '" + name + "' is a built-in field");
+    auto type = it->second.IsScalar() ? search::type_from_name(it->second.as<std::string>())
+                                      : std::nullopt;
+    if (!type)
+      throw config_error(where + ": '" + name + "' has type '" + YAML::Dump(it->second) +
+                         "' (keyword, text, int, double, bool, datetime or keyword_list)");
+    out[name] = *type;
+  }
+  return out;
 }
 
 uint16_t parse_port(const YAML::Node& node, const std::string& key) {
@@ -122,7 +148,9 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
       if (name.empty()) throw config_error("'namespaces' has an empty namespace name");
       auto entry = it->second;
       if (!entry.IsMap()) throw config_error("namespace '" + name + "' settings must be a map");
-      check_keys(entry, {"retention_ms"}, "namespace '" + name + "'");
+      check_keys(entry, {"retention_ms", "search_attributes"}, "namespace '" + name + "'");
+      if (entry["search_attributes"])
+        c.namespace_search_attributes[name] = search_attributes(entry["search_attributes"], name);
       if (entry["retention_ms"]) {
         auto ms = get<int64_t>(entry, "retention_ms");
         if (ms < 0) throw config_error("namespace '" + name + "': retention_ms must be >= 0");

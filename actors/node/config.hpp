@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/node/api_keys.hpp"
+#include "protocol/search_attributes.hpp"
 #include "storage/store.hpp"
 
 namespace chronicle {
@@ -48,6 +49,14 @@ struct node_config {
   [[nodiscard]] int64_t retention_of(const std::string& ns) const {
     auto it = namespace_retention_ms.find(ns);
     return it == namespace_retention_ms.end() ? retention_ms : it->second;
+  }
+  // Custom search attributes per namespace (config namespaces.<ns>.search_attributes: name ->
+  // type); a namespace without any has none. docs/semantics.md "Search attributes".
+  std::map<std::string, search::schema> namespace_search_attributes;
+  [[nodiscard]] const search::schema& search_attributes_of(const std::string& ns) const {
+    static const search::schema none;
+    auto it = namespace_search_attributes.find(ns);
+    return it == namespace_search_attributes.end() ? none : it->second;
   }
   uint16_t http_port = 0;               // HTTP/JSON gateway and web UI; 0 (key absent): none
   std::string http_host;                // empty (key absent): the node's host

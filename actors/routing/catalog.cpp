@@ -49,6 +49,7 @@ const std::vector<message_kind> catalog = {
   {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {query_atom::value,          "QueryWorkflowRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {count_atom::value,          "CountWorkflowsRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers
   {register_atom::value,       "RegisterWorkerRequest",          r::task_queue, s::matching, by::worker,   q::none,       false, nullptr,                       nullptr,        role::write},

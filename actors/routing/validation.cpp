@@ -34,6 +34,15 @@ pb::Failure too_large(const std::string& reason) {
   return f;
 }
 
+// A start's search attributes against its namespace's schema, and its memo's size.
+std::string check_start_attributes(const limits& lim, const std::string& ns,
+                                   const pb::SearchAttributes& sa, const pb::Memo& memo) {
+  if (!lim.config) return {};
+  if (auto why = search::check(sa, lim.config->search_attributes_of(ns), false); !why.empty())
+    return why + " (namespace '" + ns + "')";
+  return search::check_memo(memo);
+}
+
 // Validates a start request and fills in defaults; returns the bytes to forward.
 caf::expected<std::string> validate_start(const std::string& bytes, const limits& lim) {
   auto req = decode<pb::StartWorkflowRequest>(bytes, "StartWorkflowRequest");
@@ -47,6 +56,10 @@ caf::expected<std::string> validate_start(const std::string& bytes, const limits
     if (!reason.empty()) return make_error(errc::invalid_argument, reason);
   }
   if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
+    return make_error(errc::invalid_argument, reason);
+  if (auto reason = check_start_attributes(lim, req->namespace_(), req->search_attributes(),
+                                           req->memo());
+      !reason.empty())
     return make_error(errc::invalid_argument, reason);
   if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
   return encode(*req);
@@ -226,7 +239,7 @@ caf::error validate_request(const node_config& config, const overload_registry* 
                             caf::atom_value& kind, std::string& bytes) {
   auto* entry = find_message(kind);
   if (!entry || !entry->validate) return caf::none;  // checked where decided
-  const limits lim{config.max_payload_bytes, overloaded, config.max_task_queue_backlog};
+  const limits lim{config.max_payload_bytes, overloaded, config.max_task_queue_backlog, &config};
   return entry->validate(lim, kind, bytes);
 }
 

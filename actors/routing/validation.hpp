@@ -25,6 +25,7 @@ struct validation_limits {
   size_t payload;                             // max_payload_bytes
   const class overload_registry* overloaded;  // may be null (no overload checks)
   size_t backlog;                             // max_task_queue_backlog, for the message
+  const node_config* config = nullptr;        // search attributes of a start; null: unchecked
 };
 
 // Checks a message of kind `kind` with the validator its catalog entry names, and rewrites it in

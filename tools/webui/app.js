@@ -145,6 +145,9 @@ async function listPage(params) {
         .map(s => h('option', { value: s, selected: params.get('status') === s }, s || 'any')))),
     h('label', {}, 'Type', h('input', { name: 'type', value: params.get('type') || '', size: 14 })),
     h('label', {}, 'ID prefix', h('input', { name: 'prefix', value: params.get('prefix') || '', size: 14 })),
+    h('label', { class: 'query' }, 'Query', h('input', {
+      name: 'query', id: 'query', value: params.get('query') || '', size: 60, spellcheck: 'false',
+      placeholder: "WorkflowType = 'Order' AND ExecutionStatus = 'Running' AND CustomerId = 'c-42'" })),
     h('button', { type: 'submit' }, 'Filter'));
   filters.addEventListener('submit', e => {
     e.preventDefault();
@@ -155,15 +158,20 @@ async function listPage(params) {
   show(h('h1', {}, 'Workflows'), filters, h('p', { class: 'muted' }, 'Loading…'));
 
   const q = new URLSearchParams();
-  for (const k of ['status', 'type', 'prefix']) if (params.get(k)) q.set(k, params.get(k));
+  for (const k of ['status', 'type', 'prefix', 'query']) if (params.get(k)) q.set(k, params.get(k));
   if (params.get('token')) q.set('next_page_token', params.get('token'));
   q.set('page_size', '50');
-  let page;
+  let page, count = null;
   try {
     page = await api(nsBase(ns) + '?' + q.toString());
+    // The count of a query alone (the other filters are not part of it).
+    if (params.get('query') && !params.get('status') && !params.get('type') && !params.get('prefix'))
+      count = await api('/api/v1/namespaces/' + encodeURIComponent(ns) + '/workflow-count?query=' +
+                        encodeURIComponent(params.get('query')));
   } catch (err) {
     if (err.signIn) return;
-    show(h('h1', {}, 'Workflows'), filters, h('p', { class: 'error' }, err.message));
+    // A query's error names the position and shows the query with a caret under it.
+    show(h('h1', {}, 'Workflows'), filters, h('pre', { class: 'error', id: 'query-error' }, err.message));
     return;
   }
   const rows = page.executions.map(e => h('tr', {},
@@ -173,8 +181,10 @@ async function listPage(params) {
     h('td', {}, statusBadge(e.status)),
     h('td', {}, time(e.start_time_ms)),
     h('td', {}, time(e.close_time_ms)),
-    h('td', {}, e.task_queue)));
+    h('td', {}, e.task_queue),
+    h('td', { class: 'mono attrs' }, searchAttributesText(e.search_attributes))));
   const more = [];
+  if (count) more.unshift(h('p', { class: 'muted', id: 'count' }, count.count + ' matching runs'));
   if (page.next_page_token) {
     const next = new URLSearchParams(params);
     next.set('token', page.next_page_token);
@@ -184,8 +194,21 @@ async function listPage(params) {
     more.push(h('p', { class: 'error' }, 'Nodes that did not answer (their runs are missing): ' +
                                          page.missing_nodes.join(', ')));
   show(h('h1', {}, 'Workflows'), filters,
-       table(['Workflow ID', 'Run ID', 'Type', 'Status', 'Started (UTC)', 'Closed (UTC)', 'Task queue'],
+       table(['Workflow ID', 'Run ID', 'Type', 'Status', 'Started (UTC)', 'Closed (UTC)', 'Task queue',
+              'Search attributes'],
              rows, 'No workflows match.'), more);
+}
+
+// "CustomerId=c-42 Amount=7" from a record's typed search attributes ({name: {keyword: ...}}).
+function searchAttributesText(attrs) {
+  if (!attrs) return '';
+  return Object.keys(attrs).sort().map(name => {
+    const v = attrs[name];
+    let text = Object.values(v)[0];
+    if (v.datetime_ms !== undefined) text = time(v.datetime_ms);
+    if (v.keyword_list) text = '[' + (v.keyword_list.values || []).join(', ') + ']';
+    return name + '=' + text;
+  }).join(' ');
 }
 
 // ---- one workflow -------------------------------------------------------------------------------

@@ -91,6 +91,10 @@ std::string describe_command(const pb::Command& command) {
     case pb::Command::kRequestCancelExternalWorkflowExecution:
       return "RequestCancelExternalWorkflowExecution(workflow_id=" +
              command.request_cancel_external_workflow_execution().workflow_id() + ")";
+    case pb::Command::kUpsertWorkflowSearchAttributes:
+      return "UpsertWorkflowSearchAttributes";
+    case pb::Command::kModifyWorkflowProperties:
+      return "ModifyWorkflowProperties";
     default:
       return "EmptyCommand";
   }

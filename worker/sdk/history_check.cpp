@@ -79,6 +79,9 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
       return E::kRequestCancelExternalWorkflowExecutionFailed;
     case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       return E::kExternalWorkflowExecutionCancelRequested;
+    case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      return E::kUpsertWorkflowSearchAttributes;
+    case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: return E::kWorkflowPropertiesModified;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }

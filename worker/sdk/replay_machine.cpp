@@ -140,6 +140,8 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
     case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
     case pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+    case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+    case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
       match(event);
       break;
     case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
@@ -349,6 +351,11 @@ bool replay_machine::same(const pb::HistoryEvent& event, const pb::Command& comm
       return command.has_complete_workflow_update() &&
              event.workflow_execution_update_completed().update_id() ==
                  command.complete_workflow_update().update_id();
+    // As Temporal's SDKs: the kind of command only (the values may change with the code).
+    case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+      return command.has_upsert_workflow_search_attributes();
+    case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
+      return command.has_modify_workflow_properties();
     default:
       return false;
   }

@@ -393,6 +393,15 @@ class workflow_context {
     return names;
   }
 
+  // Search attributes and memo (docs/semantics.md "Search attributes"): `fields` is a JSON
+  // object merged into the run's (a null value removes one), recorded with this workflow task's
+  // commands (UpsertWorkflowSearchAttributes / WorkflowPropertiesModified) and visible to lists
+  // once that task's answer is durable. An attribute the namespace does not register, or a value
+  // of the wrong type, fails the workflow task (BadSearchAttributes), as Temporal does. Throws
+  // std::invalid_argument when `fields` is not a non-empty object.
+  void upsert_search_attributes(const json& fields);
+  void upsert_memo(const json& fields);
+
   bool cancel_requested() const { return cancel_requested_; }
   [[nodiscard]] cancel_shield non_cancellable();
 
