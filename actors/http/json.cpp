@@ -27,6 +27,30 @@ void rewrite_value(json& j, const Message& msg) {
   rewrite(j, msg);
 }
 
+// Maps of string to message whose values are rewritten too: the memo's payloads and the typed
+// search attributes (datetime_ms, int_value) of a visibility record. (Other maps, e.g. a marker's
+// details, stay as protobuf prints them.)
+bool rewrites_map_values(const Message& msg) {
+  const auto* d = msg.GetDescriptor();
+  return d == pb::Memo::descriptor() || d == pb::WorkflowExecutionInfo::descriptor() ||
+         d == pb::SearchAttributes::descriptor();
+}
+
+void rewrite_map(json& j, const Message& msg, const FieldDescriptor* f) {
+  if (!j.is_object()) return;
+  const auto* refl = msg.GetReflection();
+  for (int k = 0; k < refl->FieldSize(msg, f); ++k) {
+    const Message& entry = refl->GetRepeatedMessage(msg, f, k);
+    const auto* key = entry.GetDescriptor()->map_key();
+    const auto* value = entry.GetDescriptor()->map_value();
+    if (key->cpp_type() != FieldDescriptor::CPPTYPE_STRING ||
+        value->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE)
+      return;
+    auto it = j.find(entry.GetReflection()->GetString(entry, key));
+    if (it != j.end()) rewrite_value(*it, entry.GetReflection()->GetMessage(entry, value));
+  }
+}
+
 // Walks the message and its JSON side by side (reflection), rewriting payloads and 64-bit ints.
 void rewrite(json& j, const Message& msg) {
   if (!j.is_object()) return;
@@ -35,7 +59,11 @@ void rewrite(json& j, const Message& msg) {
   for (int i = 0; i < desc->field_count(); ++i) {
     const auto* f = desc->field(i);
     auto it = j.find(f->name());
-    if (it == j.end() || f->is_map()) continue;
+    if (it == j.end()) continue;
+    if (f->is_map()) {
+      if (rewrites_map_values(msg)) rewrite_map(*it, msg, f);
+      continue;
+    }
     bool repeated = f->is_repeated();
     if (repeated && (!it->is_array() || it->size() != static_cast<size_t>(refl->FieldSize(msg, f))))
       continue;

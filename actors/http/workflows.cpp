@@ -149,7 +149,8 @@ step start(const request& req, const std::string& ns, const query_map& query) {
   pb::StartWorkflowRequest start;
   json input = body->contains("input") ? (*body)["input"] : json(nullptr);
   body->erase("input");
-  if (auto why = take_named_payloads(*body, &start); !why.empty()) return bad_request(why);
+  pb::StartWorkflowRequest named;  // set after fill_start, whose parse clears the message
+  if (auto why = take_named_payloads(*body, &named); !why.empty()) return bad_request(why);
   if (body->contains("parent")) return bad_request("'parent' is set by the server only");
   if (body->contains("namespace") && (*body)["namespace"] != ns)
     return bad_request("'namespace' in the body differs from the namespace in the path");
@@ -158,6 +159,8 @@ step start(const request& req, const std::string& ns, const query_map& query) {
     return bad_request("invalid start request: " + why);
   start.set_namespace_(ns);
   *start.mutable_input() = to_payload(input);
+  *start.mutable_search_attributes() = named.search_attributes();
+  *start.mutable_memo() = named.memo();
   if (start.identity().empty()) start.set_identity(identity);
   if (wait == "true") return start_and_wait(start, std::chrono::milliseconds(timeout));
   return call<pb::StartWorkflowResponse>(

@@ -88,6 +88,15 @@ TEST_CASE("http: web UI in headless chromium shows a started workflow") {
   auto filtered = render(chromium, profile, base + "#/workflows?status=running");
   CHECK_MESSAGE(contains(filtered, ">ui-wf-2</a>"), filtered);
   CHECK_MESSAGE(!contains(filtered, ">ui-wf-1</a>"), filtered);
+  // The query box: a list query with the count of its matches; a bad one shows its error.
+  auto queried = render(chromium, profile,
+                        base + "#/workflows?query=WorkflowType%20%3D%20%27Greeting%27");
+  CHECK_MESSAGE(contains(queried, ">ui-wf-1</a>"), queried);
+  CHECK_MESSAGE(!contains(queried, ">ui-wf-2</a>"), queried);
+  CHECK_MESSAGE(contains(queried, R"(id="count">1 matching runs<)"), queried);
+  auto bad_query = render(chromium, profile, base + "#/workflows?query=WorkflowType%20%3D");
+  CHECK_MESSAGE(contains(bad_query, R"(id="query-error")"), bad_query);
+  CHECK_MESSAGE(contains(bad_query, "position 15"), bad_query);
 
   auto page = render(chromium, profile, base + "#/workflow/default/ui-wf-1");
   CHECK_MESSAGE(contains(page, R"(id="workflow-id">ui-wf-1<)"), page);

@@ -163,7 +163,8 @@ async function listPage(params) {
   q.set('page_size', '50');
   let page, count = null;
   try {
-    page = await api(nsBase(ns) + '?' + q.toString());
+    // Spaces as %20: the gateway decodes percent-escapes only ('+' stays a plus).
+    page = await api(nsBase(ns) + '?' + q.toString().replace(/\+/g, '%20'));
     // The count of a query alone (the other filters are not part of it).
     if (params.get('query') && !params.get('status') && !params.get('type') && !params.get('prefix'))
       count = await api('/api/v1/namespaces/' + encodeURIComponent(ns) + '/workflow-count?query=' +
