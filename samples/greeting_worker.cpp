@@ -207,6 +207,9 @@ int main(int argc, char** argv) {
                  "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
+  bool listed_only = false;
+  app.add_flag("--listed-addresses-only", listed_only,
+               "connect only to --address, never to the members' addresses learned from the node");
   app.add_option("--activity-delay-ms", delay_ms, "extra time ComposeGreeting takes (for tests)")
     ->check(CLI::Range(int64_t{0}, int64_t{3'600'000}));
   app.add_option("--sticky-cache", sticky_cache,
@@ -215,6 +218,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
+  opts.learn_members = !listed_only;
   if (auto bad = parse_addresses(address, &opts.host, &opts.port, &opts.addresses); !bad.empty()) {
     std::cerr << "greeting-worker: --address '" << bad << "' is not host:port\n";
     return 2;

@@ -123,7 +123,7 @@ void register_with(self_ptr self) {
         self->delayed_send(self, reregister_interval, tick_atom::value, self->state.connection);
         spdlog::info("worker '{}' registered on task queue '{}' at {}:{}", self->state.opts.identity,
                      self->state.opts.task_queue, self->state.at().host, self->state.at().port);
-        learn_members(self);
+        if (self->state.opts.learn_members) learn_members(self);
       },
       [=](caf::error& err) {
         spdlog::error("worker: registration refused: {}", error_text(err));

@@ -33,6 +33,9 @@ struct worker_options {
   // reached. The worker also learns every member's address from the first node that accepts it,
   // so one reachable address is enough to start; this list matters when that node is down.
   std::vector<std::string> addresses;
+  // False: only host:port and `addresses` are used (e.g. a worker that must reach the cluster
+  // through a proxy, not at the members' own addresses).
+  bool learn_members = true;
   std::string ns = "default";
   std::string task_queue;
   std::string identity;          // defaults to "<hostname>:<pid>"

@@ -39,7 +39,8 @@ struct proxied_deployment {
     REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
     proxy = std::make_unique<tcp_proxy>(port);
     worker = process(binary(RETRY_WORKER_BIN, "bin/retry-worker"),
-                     {"--address", "127.0.0.1:" + std::to_string(proxy->port()), "--identity",
+                     {"--address", "127.0.0.1:" + std::to_string(proxy->port()),
+                      "--listed-addresses-only", "--identity",
                       "w-proxied"},
                      (dir.path() / "worker.log").string());
     REQUIRE_MESSAGE(worker.wait_for_output("registered on task queue", 20s), worker.output());

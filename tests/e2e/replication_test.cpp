@@ -370,7 +370,7 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
   std::string cli_out;
   CHECK(run(CHRONICLE_CLI_BIN, {"--address", cl.address(0) + "," + cl.address(2), "workflow",
                                 "describe", "-w", "moved-1"}, &cli_out) == 0);
-  CHECK_MESSAGE(cli_out.find("COMPLETED") != std::string::npos, cli_out);
+  CHECK_MESSAGE(cli_out.find("Completed") != std::string::npos, cli_out);
   auto out = worker.output();
   CHECK_MESSAGE((out.find("at 127.0.0.1:" + std::to_string(cl.ports[1])) != std::string::npos ||
                  out.find("at 127.0.0.1:" + std::to_string(cl.ports[2])) != std::string::npos),
