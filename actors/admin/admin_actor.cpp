@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/routing/forwarding.hpp"
 #include "actors/routing/routing.hpp"
 #include "actors/routing/validation.hpp"
 #include "shards/ring.hpp"
@@ -740,9 +741,11 @@ caf::error not_serving(const node_env& env, const std::string& bytes) {
                                            "or moved); ask again");
 }
 
-// Serves a workflow question here when this node owns its shard, else forwards it to the owner.
+// Serves a workflow question here when this node owns its shard, else forwards it to the owner
+// (watched: a long poll at an owner that dies is answered `unavailable` at once, not at the
+// client's timeout).
 template <class Req>
-caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env,
+caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env, forwards& fwd,
                                 caf::atom_value kind, std::string& bytes, const char* what) {
   auto req = decode<Req>(bytes, what);
   if (!req) return req.error();
@@ -759,8 +762,7 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
     if (res.flag == caf::rt_error) return std::move(res.err);
     return std::move(res.value);
   }
-  self->delegate(where.peer, fwd_atom::value, kind, std::move(bytes));
-  return caf::delegated<caf::message>{};
+  return fwd.forward(self, where.peer, kind, std::move(bytes));
 }
 
 }  // namespace
@@ -776,13 +778,15 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
   self->attach_functor([workers](const caf::error&) {
     for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   });
+  auto fwd = std::make_shared<forwards>();  // questions passed to the owner's node
+  self->set_down_handler([self, fwd](caf::down_msg& msg) { fwd->on_down(self, msg); });
   return {
     [=](describe_atom, std::string& bytes) {
-      return route<pb::DescribeWorkflowRequest>(self, env, describe_atom::value, bytes,
+      return route<pb::DescribeWorkflowRequest>(self, env, *fwd, describe_atom::value, bytes,
                                                 "DescribeWorkflowRequest");
     },
     [=](history_atom, std::string& bytes) {
-      return route<pb::GetHistoryRequest>(self, env, history_atom::value, bytes,
+      return route<pb::GetHistoryRequest>(self, env, *fwd, history_atom::value, bytes,
                                           "GetHistoryRequest");
     },
     [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
@@ -817,7 +821,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       return make_error(errc::bad_message, "admin cannot serve " + caf::to_string(kind));
     },
     [=](query_atom, std::string& bytes) {
-      return route<pb::QueryWorkflowRequest>(self, env, query_atom::value, bytes,
+      return route<pb::QueryWorkflowRequest>(self, env, *fwd, query_atom::value, bytes,
                                              "QueryWorkflowRequest");
     },
     [=](ping_atom) { return env->config.name; },

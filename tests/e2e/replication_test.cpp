@@ -387,3 +387,57 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
   REQUIRE_MESSAGE(res, error_text(res.error()));
   check_done(c3, "listed-1");
 }
+
+// A history long poll waiting at a leader that dies is answered `unavailable` at once; asked
+// again, the new leader answers with the next event. `workflow result --follow` waiting on the
+// run goes on through the failover and prints the result.
+TEST_CASE("replicated shards: a history long poll across a leader change - follow goes on at the new leader") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c = cl.connect(0);
+  auto leaders = cl.wait_leaders(c);
+  std::string victim;
+  for (auto& [shard, node] : leaders)
+    if (node != "node1") victim = node;
+  REQUIRE_FALSE(victim.empty());
+  size_t victim_index = victim == "node2" ? 1 : 2;
+  auto ids = ids_led_by(leaders, victim, 1, "polled-");
+  REQUIRE(ids.size() == 1);
+  auto wid = ids[0];
+  auto queue = cl.queue_on("node1");  // the worker, started later, and its queue outlive the kill
+  REQUIRE(start(c, wid, queue));
+  auto h = c.history("default", wid);
+  REQUIRE(h);
+  int64_t last = h->events(h->events_size() - 1).event_id();
+
+  process follow(CHRONICLE_CLI_BIN,
+                 {"--address", cl.address(0), "workflow", "result", "-w", wid, "--follow"},
+                 (cl.dir.path() / "follow.log").string());
+  std::this_thread::sleep_for(1s);  // the long poll and the follower wait at the leader
+  auto killed_at = std::chrono::steady_clock::now();
+  std::thread killer([&] { cl.nodes[victim_index].kill9(); });
+  auto polled = c.history_after("default", wid, "", last, 30s);
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+    std::chrono::steady_clock::now() - killed_at);
+  killer.join();
+  REQUIRE_FALSE(polled);
+  CHECK_MESSAGE(chronicle_code(polled.error()) == static_cast<uint8_t>(errc::unavailable),
+                error_text(polled.error()));
+  MESSAGE("long poll answered " << waited.count() << " ms after kill -9: " << error_text(polled.error()));
+  CHECK(waited < 10s);
+
+  // The new leader: the next long poll sees the run progress once a worker serves it.
+  cl.start_worker(0, queue);
+  pb::GetHistoryResponse next;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (next.events_size() == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto r = c.history_after("default", wid, "", last, 5s);
+    if (r) next = *r;
+    else std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(next.events_size() > 0);
+  CHECK(next.events(0).event_id() == last + 1);
+  check_done(c, wid);
+  CHECK_MESSAGE(follow.wait_exit(30s) == 0, follow.output());
+  CHECK_MESSAGE(follow.output().find("Hello, " + wid + "!") != std::string::npos, follow.output());
+}
