@@ -14,51 +14,14 @@
 
 #include "worker/sdk/errors.hpp"
 #include "protocol/runtime.hpp"
+#include "worker/replay_check.hpp"
 #include "worker/worker.hpp"
+#include "greeting_workflows.hpp"  // beside this file (also where it is installed)
 
 using namespace chronicle;
 using sdk::json;
-
-// Greeting: compose a greeting with an activity, sleep on a durable timer, return it.
-sdk::task<json> greeting(sdk::workflow_context& ctx, json input) {
-  json greeting = co_await ctx.activity("ComposeGreeting", input);
-  co_await ctx.sleep(std::chrono::seconds(1));
-  co_return json{{"greeting", greeting}, {"workflow_id", ctx.workflow_id()}};
-}
-
-// Approval: waits for the signal "approve" ({"by": name}), counting the "ping" signals received,
-// then composes a greeting for the approver with an activity and returns. Canceled while it waits:
-// with input {"cleanup": true} it runs ComposeGreeting for "cleanup" (shielded from the
-// cancellation) and completes with {"canceled": true, ...}; otherwise it ends Canceled.
-sdk::task<json> approval(sdk::workflow_context& ctx, json input) {
-  bool cleanup = input.is_object() && input.value("cleanup", false);
-  // The query "status" answers from replayed state: where the workflow is, who approved.
-  auto status = std::make_shared<json>(json{{"stage", "waiting for approval"}});
-  ctx.on_query("status", [status](const json&) { return *status; });
-  json approved;
-  bool canceled = false;
-  try {
-    approved = co_await ctx.wait_signal("approve");
-  } catch (const sdk::canceled_error&) {
-    if (!cleanup) throw;
-    canceled = true;  // no co_await inside a handler: clean up below
-  }
-  if (canceled) {
-    auto shield = ctx.non_cancellable();
-    json args = {{"name", "cleanup"}};
-    json undone = co_await ctx.activity("ComposeGreeting", args);
-    co_return json{{"canceled", true}, {"cleanup", undone}};
-  }
-  json pings = json::array();
-  while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);
-  std::string by = approved.is_object() ? approved.value("by", "someone") : "someone";
-  *status = json{{"stage", "approved"}, {"by", by}};
-  json args = {{"name", by}};
-  json greeting = co_await ctx.activity("ComposeGreeting", args);
-  while (auto ping = ctx.poll_signal("ping")) pings.push_back(*ping);
-  co_return json{{"approved_by", by}, {"greeting", greeting}, {"pings", pings.size()},
-                 {"ping_inputs", pings}};
-}
+using samples::approval;
+using samples::greeting;
 
 // Tagged: upserts search attributes and memo from its signals "tag" ({"attrs": {...},
 // "memo": {...}}) until a "tag" signal with null input, then completes with the number of tags.
@@ -215,6 +178,13 @@ int main(int argc, char** argv) {
   app.add_option("--sticky-cache", sticky_cache,
                  "workflow runs kept in the sticky cache (0: replay whole histories)")
     ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
+  std::string replay_type;
+  replay_check_options replay;
+  app.add_option("--replay-check", replay_type,
+                 "do not serve: replay every closed run of this workflow type from the cluster "
+                 "against this build's code, report the runs that would fail (exit code 1) and exit");
+  app.add_option("--replay-query", replay.query,
+                 "with --replay-check: only the closed runs this list query matches");
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
@@ -243,6 +213,13 @@ int main(int argc, char** argv) {
       throw sdk::application_error("InvalidInput", "input needs a string field 'name'", true);
     return json("Hello, " + in["name"].get<std::string>() + "!");
   });
+
+  if (!replay_type.empty()) {  // the check before a deploy (worker/replay_check.hpp)
+    caf::actor_system_config check_cfg;
+    configure_network(check_cfg);
+    caf::actor_system check_sys{check_cfg};
+    return replay_check_main(check_sys, address, replay_type, *reg, replay, std::cout, std::cerr);
+  }
 
   auto stop_signals = block_stop_signals();
   caf::actor_system_config cfg;

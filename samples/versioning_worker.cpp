@@ -18,6 +18,7 @@
 
 #include "protocol/runtime.hpp"
 #include "worker/sdk/errors.hpp"
+#include "worker/replay_check.hpp"
 #include "worker/worker.hpp"
 
 using namespace chronicle;
@@ -74,6 +75,13 @@ int main(int argc, char** argv) {
   app.add_option("--sticky-cache", sticky_cache,
                  "workflow runs kept in the sticky cache (0: replay whole histories)")
     ->capture_default_str();
+  std::string replay_type;
+  replay_check_options replay;
+  app.add_option("--replay-check", replay_type,
+                 "do not serve: replay every closed run of this workflow type from the cluster "
+                 "against this build's code, report the runs that would fail (exit code 1) and exit");
+  app.add_option("--replay-query", replay.query,
+                 "with --replay-check: only the closed runs this list query matches");
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;
@@ -93,6 +101,13 @@ int main(int argc, char** argv) {
   reg->register_activity("ChargeWithReceipt", [](const sdk::activity_info&, const json& in) {
     return json("charged with receipt " + in.dump());
   });
+
+  if (!replay_type.empty()) {  // the check before a deploy (worker/replay_check.hpp)
+    caf::actor_system_config check_cfg;
+    configure_network(check_cfg);
+    caf::actor_system check_sys{check_cfg};
+    return replay_check_main(check_sys, address, replay_type, *reg, replay, std::cout, std::cerr);
+  }
 
   auto stop_signals = block_stop_signals();
   caf::actor_system_config cfg;

@@ -14,12 +14,13 @@
 //  - continue_as_new_error: thrown by ctx.continue_as_new(); ends the run with ContinueAsNew when
 //    it escapes the workflow function (do not swallow it in a catch (std::exception&)).
 //  - nondeterminism_error: workflow code did not produce the commands its history records; the
-//    message names the event and both sides.
+//    message names the event and both sides, event_id() is that event's id (0: not known).
 //
 // Also the failure types of the responses the SDK builds (workflow_task.hpp, activity_runner.hpp
 // say when each is used) and worker_failure(), the one way those failures are made.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -118,7 +119,13 @@ class canceled_error : public std::exception {
 
 class nondeterminism_error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit nondeterminism_error(const std::string& message, int64_t event_id = 0)
+      : std::runtime_error(message), event_id_(event_id) {}
+  // The history event at which code and history diverged (replay_history reports it).
+  int64_t event_id() const { return event_id_; }
+
+ private:
+  int64_t event_id_;
 };
 
 }  // namespace chronicle::sdk

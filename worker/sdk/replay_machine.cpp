@@ -258,7 +258,8 @@ void replay_machine::check_recorded() {
     throw nondeterminism_error(
         "non-deterministic workflow: workflow code produced " +
         describe_command(ctx_.commands_[matched_]) + " but history records no such event after " +
-        "the workflow task completed at event " + std::to_string(*pending_check_));
+        "the workflow task completed at event " + std::to_string(*pending_check_),
+        history_[current_index_].event_id());
   pending_check_.reset();
 }
 
@@ -274,7 +275,8 @@ void replay_machine::match(const pb::HistoryEvent& event) {
     throw nondeterminism_error("non-deterministic workflow: history event " +
                                std::to_string(event.event_id()) + " is " +
                                describe_event(event) + " but workflow code produced " +
-                               (command ? describe_command(*command) : "no further command"));
+                               (command ? describe_command(*command) : "no further command"),
+                               event.event_id());
   operation* op = ctx_.command_ops_[matched_];
   if (event.event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
     activities_[event.event_id()] = op;

@@ -1,0 +1,103 @@
+// A time-skipping test environment for workflow code (Temporal's TestWorkflowEnvironment): one
+// workflow runs in-process against the server's own state machine (shards/decide.hpp: the same
+// decide and apply a node runs) and the SDK's own replay (run_workflow_task), with a virtual
+// clock. No node, no actors, no threads: a workflow that sleeps for days finishes in
+// milliseconds inside a doctest case.
+//
+// Contract:
+//  - execute(type, input) starts the workflow at the virtual time the environment was made with
+//    and runs it until it closes: every workflow task is answered at once by the registry's
+//    code; every activity task runs at once, by its mock (mock_activity) or else by the
+//    registry's activity, and its result is recorded as a worker's would be (failures go through
+//    the activity's retry policy, the backoff skipped like any timer).
+//  - Time skips: when nothing is left to run, the clock jumps to the earliest of the durable
+//    timers decide armed (user timers, activity retries and timeouts, the workflow's timeouts)
+//    and the callbacks registered with at(); callbacks come first at equal times.
+//  - at(delay, fn): fn runs when the virtual clock reaches start + delay (before execute, or from
+//    another callback). In it, signal / cancel / update / query act on the running workflow at
+//    that virtual time, as a client's calls would (signal and cancel: recorded at once; update:
+//    validated and run by the next workflow task; query: answered from the replayed history).
+//  - The outcome: the close status with the result (Completed) or failure, or `error` when the
+//    environment had to stop: a workflow task failed (a bug in the code, a non-determinism
+//    error: its type and message), the code used what the environment does not run (child
+//    workflows, messages to other workflows), or it waits for nothing that can happen
+//    (blocked with no timer and no callback left). ContinuedAsNew ends execute too (the next run
+//    is not run).
+//  - history() is the run's history as a node would have recorded it (replay_history and the
+//    JSON loaders read it the same way), now_ms() the virtual clock.
+//  - Search attribute upserts are checked against no schema (they fail the workflow task, as on
+//    a namespace without registered attributes). One execute per environment.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/messages.hpp"
+#include "worker/sdk/registry.hpp"
+
+namespace chronicle::sdk::testing {
+
+struct workflow_outcome {
+  pb::WorkflowExecutionStatus status = pb::WORKFLOW_EXECUTION_STATUS_RUNNING;
+  json result;          // Completed: the workflow's result
+  pb::Failure failure;  // Failed, TimedOut, Canceled, Terminated: why
+  std::string error;    // non-empty: the environment stopped (see the contract); status Running
+
+  bool completed() const { return status == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED; }
+};
+
+// An update's progress, filled in as the workflow handles it.
+struct update_outcome {
+  bool accepted = false;   // the validator passed: WorkflowExecutionUpdateAccepted recorded
+  bool completed = false;  // the handler finished (or the validator rejected it)
+  bool rejected = false;   // the validator refused it: nothing recorded; failure says why
+  json result;
+  pb::Failure failure;
+};
+
+struct start_options {
+  std::string workflow_id = "test-workflow";
+  std::string task_queue = "test";
+  std::chrono::milliseconds execution_timeout{0};  // 0: none
+};
+
+class environment {
+ public:
+  // `reg` must outlive the environment. The clock starts at `start_time_ms` (epoch ms).
+  explicit environment(const registry& reg, int64_t start_time_ms = 1'767'225'600'000);
+  ~environment();
+  environment(const environment&) = delete;
+  environment& operator=(const environment&) = delete;
+
+  // Activities of `type` run `fn` instead of the registry's (or in addition to it).
+  void mock_activity(const std::string& type, activity_fn fn);
+  // Runs `fn` at virtual time start + delay.
+  void at(std::chrono::milliseconds delay, std::function<void()> fn);
+
+  workflow_outcome execute(const std::string& workflow_type, const json& input = nullptr,
+                           const start_options& options = {});
+
+  // Client calls on the running workflow (from a callback, or after execute for query).
+  // False (and nothing done) when the workflow is not running.
+  bool signal(const std::string& name, const json& input = nullptr);
+  bool cancel(const std::string& reason = "canceled by the test");
+  std::shared_ptr<const update_outcome> update(const std::string& name,
+                                               const json& input = nullptr);
+  // The query handler's answer, or the error run_query gives (query.hpp).
+  std::variant<json, std::string> query(const std::string& name, const json& args = nullptr);
+
+  int64_t now_ms() const;
+  const std::vector<pb::HistoryEvent>& history() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace chronicle::sdk::testing
