@@ -21,7 +21,7 @@ std::map<pb::EventType, int> count_events(const pb::GetHistoryResponse& h) {
 
 json result_json(client& c, const std::string& wid, const std::string& run_id = {}) {
   auto r = c.result("", wid, run_id, 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   REQUIRE_MESSAGE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED,
                   status_name(r->status()) << ": " << r->failure().message());
   return sdk::from_payload(r->result());
@@ -36,7 +36,7 @@ TEST_CASE("child: ParentGreeting runs a child per name - results and a failed ch
   auto c = d.connect();
   json input = {{"names", json::array({"Ann", "Bob", 42})}};
   auto start = c.start(start_request("family", "ParentGreeting", input));
-  REQUIRE_MESSAGE(start, error_text(start.error()));
+  REQUIRE_MESSAGE(start, error_text(start));
   auto out = result_json(c, "family");
   REQUIRE(out["children"].size() == 3);
   CHECK(out["children"][0]["greeting"] == "Hello, Ann!");
@@ -130,7 +130,7 @@ TEST_CASE("child: a child survives kill -9 of the node and the parent still gets
     std::this_thread::sleep_for(100ms);
     sent = c2.signal("", "kid-crash", "", "wake", sdk::to_payload(1));
   }
-  REQUIRE_MESSAGE(sent, error_text(sent.error()) << "\nnode log:\n" << d.node.output());
+  REQUIRE_MESSAGE(sent, error_text(sent) << "\nnode log:\n" << d.node.output());
   CHECK(result_json(c2, "kid-crash")["woke"] == 1);
   REQUIRE(c2.signal("", "p-crash", "", "finish", sdk::to_payload(nullptr)));
   result_json(c2, "p-crash");
@@ -142,7 +142,7 @@ TEST_CASE("continue-as-new: Counter runs 4 times under one workflow ID - each ru
   d.start_worker();
   auto c = d.connect();
   auto start = c.start(start_request("counter", "Counter", json{{"n", 0}, {"upto", 3}}));
-  REQUIRE_MESSAGE(start, error_text(start.error()));
+  REQUIRE_MESSAGE(start, error_text(start));
   // A result waiter on the first run follows the chain to the last run's result.
   auto out = result_json(c, "counter", start->run_id());
   CHECK(out["count"] == 3);

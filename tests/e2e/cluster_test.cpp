@@ -88,7 +88,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
     for (auto& id : cl.ids_on(owner, 2, "w-" + owner + "-")) all.push_back(id);
   for (size_t i = 0; i < all.size(); ++i) {
     auto r = start(clients[i % 3], all[i], "greetings");  // started through any node
-    REQUIRE_MESSAGE(r, error_text(r.error()));
+    REQUIRE_MESSAGE(r, error_text(r));
   }
   for (size_t i = 0; i < all.size(); ++i) check_done(clients[(i + 1) % 3], all[i]);
   // describe works from any node, and names the owner
@@ -116,7 +116,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
     int64_t last_start = INT64_MAX;
     while (true) {
       auto l = c.list(req);
-      REQUIRE_MESSAGE(l, error_text(l.error()));
+      REQUIRE_MESSAGE(l, error_text(l));
       CHECK(l->missing_nodes_size() == 0);
       for (auto& e : l->executions()) {
         listed.push_back(e.workflow_id());
@@ -141,7 +141,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
   *parent.mutable_input() = sdk::to_payload({{"names", {"a", "b", "c", "d"}}});
   REQUIRE(clients[0].start(parent));
   auto r = clients[1].result("", "family", "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   REQUIRE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   auto out = sdk::from_payload(r->result());
   REQUIRE(out["children"].size() == 4);
@@ -177,7 +177,7 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
   auto refused = start(c1, on2[1], queue);
   REQUIRE_FALSE(refused);
   CHECK(chronicle_code(refused.error()) == static_cast<uint8_t>(errc::unavailable));
-  CHECK_MESSAGE(error_text(refused.error()).find("unavailable (owner node2 down") != std::string::npos,
+  CHECK_MESSAGE(error_text(refused).find("unavailable (owner node2 down") != std::string::npos,
                 error_text(refused.error()));
   // the other nodes keep working
   for (auto& owner : {"node1", "node3"})
@@ -190,7 +190,7 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
   for (auto& n : st->nodes()) CHECK(n.up() == (n.node() != "node2"));
   // list answers from the live nodes and names the missing one.
   auto l = c1.list(pb::ListWorkflowsRequest{});
-  REQUIRE_MESSAGE(l, error_text(l.error()));
+  REQUIRE_MESSAGE(l, error_text(l));
   REQUIRE(l->missing_nodes_size() == 1);
   CHECK(l->missing_nodes(0) == "node2");
   CHECK(l->executions_size() == 2);

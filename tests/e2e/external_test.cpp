@@ -71,7 +71,7 @@ int count(const pb::GetHistoryResponse& h, pb::EventType type) {
 
 pb::GetResultResponse closed(client& c, const std::string& wid) {
   auto r = c.result("", wid, "", 60s);
-  REQUIRE_MESSAGE(r, wid << ": " << error_text(r.error()));
+  REQUIRE_MESSAGE(r, wid << ": " << error_text(r));
   return *r;
 }
 

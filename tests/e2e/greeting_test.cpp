@@ -47,7 +47,7 @@ struct deployment {
 
   client connect() {
     auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
+    REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
 
@@ -58,7 +58,7 @@ struct deployment {
     req.set_task_queue("greetings");
     *req.mutable_input() = sdk::to_payload({{"name", name}});
     auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    REQUIRE_MESSAGE(resp, error_text(resp));
     return resp->run_id();
   }
 
@@ -101,7 +101,7 @@ void check_greeting_history(const pb::GetHistoryResponse& h) {
 
 void check_result(client& c, const std::string& wid, const std::string& name) {
   auto res = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   auto value = sdk::from_payload(res->result());
   CHECK(value["greeting"] == "Hello, " + name + "!");

@@ -119,7 +119,7 @@ TEST_CASE("hostile: bad identifiers and oversized payloads are refused with clea
     auto r = c.start(req);
     REQUIRE_FALSE(r);
     CHECK(chronicle_code(r.error()) == static_cast<uint8_t>(errc::invalid_argument));
-    CHECK_MESSAGE(error_text(r.error()).find(expected) != std::string::npos, error_text(r.error()));
+    CHECK_MESSAGE(error_text(r).find(expected) != std::string::npos, error_text(r.error()));
   };
   refused(start_req(""), "workflow ID is empty");
   refused(start_req(std::string(2000, 'w')), "workflow ID is 2000 bytes long");
@@ -165,7 +165,7 @@ TEST_CASE("hostile: raw TCP garbage on the node's port does not hurt it") {
   CHECK(f.node.running());
   auto c2 = f.connect();
   auto d = c2.describe("", "before-garbage");
-  REQUIRE_MESSAGE(d, error_text(d.error()));
+  REQUIRE_MESSAGE(d, error_text(d));
   CHECK(d->history_length() == 2);
   CHECK(c2.start(start_req("after-garbage")));
 }
@@ -199,7 +199,7 @@ TEST_CASE("hostile: corrupted or missing RocksDB files stop the node with one cl
   f.start();
   auto c2 = f.connect();
   auto d = c2.describe("", "kept");
-  REQUIRE_MESSAGE(d, error_text(d.error()));
+  REQUIRE_MESSAGE(d, error_text(d));
   CHECK(d->workflow_type() == "Greeting");
 }
 
@@ -216,7 +216,7 @@ TEST_CASE("hostile: a history that would pass max_history_events terminates the 
   REQUIRE(c);
   REQUIRE(c->start(start_req("long")));
   auto res = c->result("", "long", "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_TERMINATED);
   auto h = c->history("", "long");
   REQUIRE(h);

@@ -71,7 +71,7 @@ struct node_cluster {
 
   client connect(size_t i) {
     auto c = client::connect(test_system(), "127.0.0.1", ports[i]);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
+    REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
 };
@@ -138,7 +138,7 @@ inline void wait_equal_digests(client& c, uint32_t shards, size_t replicas,
 inline void check_greeting_done(client& c, const std::string& wid,
                                 std::chrono::seconds timeout = std::chrono::seconds(30)) {
   auto res = c.result("", wid, "", timeout);
-  REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
+  REQUIRE_MESSAGE(res, wid << ": " << error_text(res));
   CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   CHECK(sdk::from_payload(res->result())["greeting"] == "Hello, " + wid + "!");
   auto h = c.history("", wid);

@@ -52,10 +52,10 @@ TEST_CASE("overload: starts beyond the backlog limit are refused - then accepted
   REQUIRE(worker.wait_for_output("serving task queue", 20s));
   for (auto& wid : accepted) {
     auto res = c->result("", wid, "", 60s);
-    REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
+    REQUIRE_MESSAGE(res, wid << ": " << error_text(res));
     CHECK(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   }
   CHECK(node.wait_for_output("no longer overloaded", 10s));
   auto again = start("after-drain");
-  CHECK_MESSAGE(again, error_text(again.error()));
+  CHECK_MESSAGE(again, error_text(again));
 }

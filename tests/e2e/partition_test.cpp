@@ -48,7 +48,7 @@ struct proxied_deployment {
 
   client connect() {
     auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
+    REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
 
@@ -59,7 +59,7 @@ struct proxied_deployment {
     req.set_task_queue("retries");
     *req.mutable_input() = sdk::to_payload(sdk::json{{"ms", activity_ms}});
     auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    REQUIRE_MESSAGE(resp, error_text(resp));
   }
 
   // Times the worker logged that it registered (once per connection).
@@ -82,7 +82,7 @@ struct proxied_deployment {
 
 std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
   auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
+  REQUIRE_MESSAGE(h, error_text(h));
   std::vector<pb::HistoryEvent> out;
   for (auto& ev : h->events())
     if (ev.event_type() == type) out.push_back(ev);
@@ -109,7 +109,7 @@ TEST_CASE("partition: an activity whose completion is lost with a cut connection
   d.proxy->pause(false);
   d.wait_reconnected(before);
   auto r = c.result("", "lost-completion", "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   auto took = std::chrono::steady_clock::now() - cut_at;
   CHECK_MESSAGE(took < 15s, "completed "
                   << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
@@ -134,7 +134,7 @@ TEST_CASE("partition: an activity the worker still runs across a reconnect is no
   CHECK(d.proxy->cut() >= 1);
   d.wait_reconnected(before);
   auto r = c.result("", "held-across", "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   REQUIRE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   CHECK(sdk::from_payload(r->result())["attempt"] == 1);
   CHECK(d.worker.output().find("attempt 2 started") == std::string::npos);

@@ -106,7 +106,7 @@ struct tls_cluster : node_cluster {
 
   client connect_tls(caf::actor_system& sys, size_t i) {
     auto c = client::connect(sys, "127.0.0.1", ports[i]);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
+    REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
 
@@ -144,7 +144,7 @@ void start_acknowledged(client& c, const std::string& wid, const std::string& qu
     if (res || chronicle_code(res.error()) != static_cast<uint8_t>(errc::unavailable)) break;
     std::this_thread::sleep_for(50ms);
   }
-  REQUIRE_MESSAGE(res, wid << ": " << error_text(res.error()));
+  REQUIRE_MESSAGE(res, wid << ": " << error_text(res));
 }
 
 size_t count(const std::string& text, const std::string& what) {

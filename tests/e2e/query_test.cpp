@@ -37,7 +37,7 @@ TEST_CASE("query: answered from replayed state - not recorded - clear errors oth
                  (dir.path() / "worker.log").string());
   REQUIRE(worker.wait_for_output("registered on task queue", 20s));
   auto waiting = status();
-  REQUIRE_MESSAGE(waiting, error_text(waiting.error()));
+  REQUIRE_MESSAGE(waiting, error_text(waiting));
   CHECK(sdk::from_payload(waiting->result())["stage"] == "waiting for approval");
 
   auto unknown = c->query("", "q1", "", "nope", sdk::to_payload(nullptr));
@@ -48,7 +48,7 @@ TEST_CASE("query: answered from replayed state - not recorded - clear errors oth
   REQUIRE(c->signal("", "q1", "", "approve", sdk::to_payload({{"by", "Ada"}})));
   REQUIRE(c->result("", "q1", "", 30s));
   auto approved = status();  // a closed workflow can still be queried
-  REQUIRE_MESSAGE(approved, error_text(approved.error()));
+  REQUIRE_MESSAGE(approved, error_text(approved));
   CHECK(sdk::from_payload(approved->result()) == sdk::json{{"stage", "approved"}, {"by", "Ada"}});
   // three queries, none recorded: start, signal, one activity and their workflow tasks only
   auto h = c->history("", "q1");

@@ -158,7 +158,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   CHECK(logs.find("removed the replica that left, node1") != std::string::npos);
   for (auto& id : ids) {
     auto d = describe_when_served(c, id, 20s);
-    CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
   }
   wait_equal_digests(c, shards, 3);
 }

@@ -132,12 +132,12 @@ TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged 
     if (res) break;
     std::this_thread::sleep_for(50ms);
   }
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   auto failover = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - killed_at);
   MESSAGE("first acknowledged start after kill -9 of the leader: " << failover.count() << " ms");
   auto second = start_acknowledged(c1, after[1], queue);
-  REQUIRE_MESSAGE(second, error_text(second.error()));
+  REQUIRE_MESSAGE(second, error_text(second));
   for (auto& id : before) check_done(c1, id);
   for (auto& id : after) check_done(c1, id);
   auto now_leaders = cl.wait_leaders(c1);
@@ -182,7 +182,7 @@ TEST_CASE("replicated shards: losing 2 of 3 replicas makes a shard unavailable w
     if (kept) break;
     std::this_thread::sleep_for(100ms);
   }
-  REQUIRE_MESSAGE(kept, error_text(kept.error()));
+  REQUIRE_MESSAGE(kept, error_text(kept));
   CHECK(kept->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
 }
 
@@ -200,7 +200,7 @@ TEST_CASE("replicated shards: a task queue moves to the next live node when its 
   std::vector<std::string> ids{"tq-after-1", "tq-after-2", "tq-after-3"};
   for (auto& id : ids) {
     auto res = start_acknowledged(c1, id, queue);
-    REQUIRE_MESSAGE(res, id << ": " << error_text(res.error()));
+    REQUIRE_MESSAGE(res, id << ": " << error_text(res));
   }
   for (auto& id : ids) check_done(c1, id);
   // node2 back: the queue returns to it and work still flows. Leaders move back to their
@@ -209,7 +209,7 @@ TEST_CASE("replicated shards: a task queue moves to the next live node when its 
   cl.start(1);
   cl.wait_leaders(c1);
   auto back = start_acknowledged(c1, "tq-back", queue);
-  REQUIRE_MESSAGE(back, error_text(back.error()));
+  REQUIRE_MESSAGE(back, error_text(back));
   check_done(c1, "tq-back");
 }
 
@@ -301,7 +301,7 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
   cl.start(0);
   for (auto& id : ids) {
     auto d = describe_when_served(c2, id, 30s);
-    CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
   }
 
   // The leaders replace node3's old Raft ID by its new one: removed, added, caught up, promoted.
@@ -330,7 +330,7 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
   cl.nodes[0].kill9();
   for (auto& id : ids) {
     auto d = describe_when_served(c2, id, 30s);
-    CHECK_MESSAGE(d, id << ": " << error_text(d.error()));
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
   }
   auto fresh = ids_led_by(leaders, "node1", 2, "after-");
   for (auto& id : fresh) CHECK_MESSAGE(start_acknowledged(c2, id, "nobody-serves-this", 30s), id);
@@ -353,7 +353,7 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
   check_done(c3, "moved-before");
   // A client given node1 then node2 is connected to node1.
   auto listed = client::connect(test_system(), {cl.address(0), cl.address(1)}, 5s);
-  REQUIRE_MESSAGE(listed, error_text(listed.error()));
+  REQUIRE_MESSAGE(listed, error_text(listed));
   listed->set_request_timeout(3s);
   cl.nodes[0].kill9();  // not restarted
   REQUIRE_MESSAGE(worker.wait_for_output("lost node 127.0.0.1:" + std::to_string(cl.ports[0]), 10s),
@@ -361,12 +361,12 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
   std::vector<std::string> ids{"moved-1", "moved-2", "moved-3"};
   for (auto& id : ids) {
     auto res = start_acknowledged(c3, id, queue);
-    REQUIRE_MESSAGE(res, id << ": " << error_text(res.error()));
+    REQUIRE_MESSAGE(res, id << ": " << error_text(res));
   }
   for (auto& id : ids) check_done(c3, id);
   // The client moved to node2; so does the CLI given the dead node first.
   auto d = describe_when_served(*listed, "moved-1", 20s);
-  CHECK_MESSAGE(d, error_text(d.error()));
+  CHECK_MESSAGE(d, error_text(d));
   std::string cli_out;
   CHECK(run(CHRONICLE_CLI_BIN, {"--address", cl.address(0) + "," + cl.address(2), "workflow",
                                 "describe", "-w", "moved-1"}, &cli_out) == 0);
@@ -384,7 +384,7 @@ TEST_CASE("replicated shards: a worker whose node dies for good moves to another
                           (cl.dir.path() / "worker-list.log").string());
   REQUIRE(cl.workers.back().wait_for_output("registered on task queue", 20s));
   auto res = start_acknowledged(c3, "listed-1", other);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   check_done(c3, "listed-1");
 }
 

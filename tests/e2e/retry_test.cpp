@@ -42,7 +42,7 @@ struct retry_deployment {
 
   client connect() {
     auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
+    REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
 
@@ -54,12 +54,12 @@ struct retry_deployment {
     req.set_task_queue("retries");
     *req.mutable_input() = sdk::to_payload(input);
     auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    REQUIRE_MESSAGE(resp, error_text(resp));
   }
 
   pb::GetResultResponse result(client& c, const std::string& wid) {
     auto r = c.result("", wid, "", 30s);
-    REQUIRE_MESSAGE(r, error_text(r.error()));
+    REQUIRE_MESSAGE(r, error_text(r));
     return *r;
   }
 
@@ -88,7 +88,7 @@ struct retry_deployment {
 
 std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
   auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
+  REQUIRE_MESSAGE(h, error_text(h));
   std::vector<pb::HistoryEvent> out;
   for (auto& ev : h->events())
     if (ev.event_type() == type) out.push_back(ev);

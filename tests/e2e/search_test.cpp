@@ -35,7 +35,7 @@ std::vector<std::string> listed(client& c, const std::string& query) {
   pb::ListWorkflowsRequest req;
   req.set_query(query);
   auto r = c.list(req);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   std::vector<std::string> out;
   for (auto& e : r->executions()) out.push_back(e.workflow_id());
   return out;
@@ -45,7 +45,7 @@ int64_t counted(client& c, const std::string& query) {
   pb::CountWorkflowsRequest req;
   req.set_query(query);
   auto r = c.count(req);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   return r->count();
 }
 
@@ -63,7 +63,7 @@ void wait_listed(client& c, const std::string& query, const std::vector<std::str
 
 void tag(client& c, const std::string& wid, const json& signal) {
   auto s = c.signal("", wid, "", "tag", sdk::to_payload(signal));
-  REQUIRE_MESSAGE(s, error_text(s.error()));
+  REQUIRE_MESSAGE(s, error_text(s));
 }
 
 }  // namespace
@@ -101,7 +101,7 @@ TEST_CASE("search attributes: set at start and upserted by workflow code - liste
   // A closed run keeps its attributes in the index, with its new status.
   tag(c, "t2", nullptr);
   auto r = c.result("", "t2", "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
   wait_listed(c, "CustomerId = 'c-2' AND ExecutionStatus = 'Completed'", {"t2"});
 
   // The CLI: start with attributes and memo, list and count with --query.

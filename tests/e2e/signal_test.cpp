@@ -33,7 +33,7 @@ pb::StartWorkflowRequest approval_request(const std::string& wid, const json& in
 
 std::string start_approval(client& c, const std::string& wid, const json& input = nullptr) {
   auto resp = c.start(approval_request(wid, input));
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
   return resp->run_id();
 }
 
@@ -50,12 +50,12 @@ void wait_until_waiting(client& c, const std::string& wid) {
 
 void signal(client& c, const std::string& wid, const std::string& name, const json& input) {
   auto resp = c.signal("", wid, "", name, sdk::to_payload(input));
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
 }
 
 pb::GetResultResponse result_of(client& c, const std::string& wid) {
   auto res = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   return *res;
 }
 
@@ -67,7 +67,7 @@ json completed_value(client& c, const std::string& wid) {
 
 pb::GetHistoryResponse history_of(client& c, const std::string& wid) {
   auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
+  REQUIRE_MESSAGE(h, error_text(h));
   for (int i = 0; i < h->events_size(); ++i) CHECK(h->events(i).event_id() == i + 1);
   return *h;
 }
@@ -163,7 +163,7 @@ TEST_CASE("signal-with-start: starts and signals atomically - then only signals 
   d.start_node();
   auto c = d.connect();  // no worker yet: the first events are exactly what the start wrote
   auto first = c.signal_with_start(approval_request("sws"), "ping", sdk::to_payload("hello"));
-  REQUIRE_MESSAGE(first, error_text(first.error()));
+  REQUIRE_MESSAGE(first, error_text(first));
   CHECK(first->started());
   auto h = history_of(c, "sws");
   REQUIRE(h.events_size() == 3);

@@ -91,12 +91,12 @@ struct sticky_deployment {
     auto req = start_request(wid, type, n);
     req.set_task_queue("steps");
     auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    REQUIRE_MESSAGE(resp, error_text(resp));
   }
 
   void check_result(client& c, const std::string& wid, int n) {
     auto res = c.result("", wid, "", 30s);
-    REQUIRE_MESSAGE(res, error_text(res.error()));
+    REQUIRE_MESSAGE(res, error_text(res));
     REQUIRE(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
     CHECK(sdk::from_payload(res->result()) == 10 * n * (n - 1) / 2);
     auto h = c.history("", wid);
@@ -177,7 +177,7 @@ TEST_CASE("sticky cache: a run passivated between tasks still gets only new even
     return r.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
   }, "napper completed");
   auto res = c.result("", "napper", "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   CHECK(sdk::from_payload(res->result()) == "rested");
   // Five tasks: the first, after each activity and after each timer (the execution was
   // passivated while sleeping and reloaded from disk by the timer, the sticky worker with it).

@@ -20,7 +20,7 @@ namespace {
 
 std::string start_account(client& c, const std::string& wid, int64_t balance) {
   auto resp = c.start(start_request(wid, "Account", json{{"balance", balance}}));
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
   return resp->run_id();
 }
 
@@ -45,7 +45,7 @@ pb::UpdateWorkflowRequest update_request(const std::string& wid, const std::stri
 pb::UpdateWorkflowResponse update(client& c, const pb::UpdateWorkflowRequest& req,
                                   std::chrono::milliseconds timeout = 30s) {
   auto resp = c.update(req, timeout);
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
   return *resp;
 }
 
@@ -57,7 +57,7 @@ json result_of(const pb::UpdateWorkflowResponse& r) {
 
 pb::GetHistoryResponse history_of(client& c, const std::string& wid) {
   auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
+  REQUIRE_MESSAGE(h, error_text(h));
   for (int i = 0; i < h->events_size(); ++i) CHECK(h->events(i).event_id() == i + 1);
   return *h;
 }
@@ -78,7 +78,7 @@ size_t update_events(const pb::GetHistoryResponse& h, pb::EventType type,
 
 json completed_value(client& c, const std::string& wid) {
   auto res = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   REQUIRE(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   return sdk::from_payload(res->result());
 }

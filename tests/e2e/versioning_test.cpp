@@ -27,13 +27,13 @@ void start_versioning_worker(single_node& d, const std::string& code, const std:
 
 std::string start(client& c, const std::string& wid, const std::string& type, const json& in) {
   auto resp = c.start(start_request(wid, type, in));
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
   return resp->run_id();
 }
 
 pb::GetHistoryResponse history_of(client& c, const std::string& wid) {
   auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
+  REQUIRE_MESSAGE(h, error_text(h));
   return *h;
 }
 
@@ -58,14 +58,14 @@ void wait_charged(client& c, const std::string& wid) {
 
 json completed_value(client& c, const std::string& wid) {
   auto res = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(res, error_text(res.error()));
+  REQUIRE_MESSAGE(res, error_text(res));
   REQUIRE_MESSAGE(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, res->DebugString());
   return sdk::from_payload(res->result());
 }
 
 void signal(client& c, const std::string& wid, const std::string& name) {
   auto resp = c.signal("", wid, "", name, sdk::to_payload(nullptr));
-  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  REQUIRE_MESSAGE(resp, error_text(resp));
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace {
 
 void wait_closed(client& c, const std::string& wid) {
   auto r = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r, error_text(r));
 }
 
 pb::StartWorkflowRequest with_policies(pb::StartWorkflowRequest req, pb::WorkflowIdReusePolicy reuse,
@@ -52,7 +52,7 @@ TEST_CASE("id policies: reuse of a closed ID and conflicts with a running run") 
   REQUIRE(!failed_only);
   CHECK(error_text(failed_only.error()).find("Completed") != std::string::npos);
   auto again = c.start(with_policies(greet, pb::WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE));
-  REQUIRE_MESSAGE(again, error_text(again.error()));
+  REQUIRE_MESSAGE(again, error_text(again));
   CHECK(again->run_id() != first->run_id());
   wait_closed(c, "reuse");
 
@@ -65,12 +65,12 @@ TEST_CASE("id policies: reuse of a closed ID and conflicts with a running run") 
   CHECK(error_text(dup.error()).find("already") != std::string::npos);
   auto existing = c.start(with_policies(wait, pb::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED,
                                         pb::WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING));
-  REQUIRE_MESSAGE(existing, error_text(existing.error()));
+  REQUIRE_MESSAGE(existing, error_text(existing));
   CHECK(existing->run_id() == running->run_id());
   CHECK(!existing->started());
   auto replaced = c.start(with_policies(wait, pb::WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED,
                                         pb::WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING));
-  REQUIRE_MESSAGE(replaced, error_text(replaced.error()));
+  REQUIRE_MESSAGE(replaced, error_text(replaced));
   CHECK(replaced->started());
   CHECK(replaced->run_id() != running->run_id());
   auto old = c.describe("", "busy", running->run_id());
@@ -139,7 +139,7 @@ TEST_CASE("list: filters on status - type - ID prefix - start and close time - n
 
   pb::ListWorkflowsRequest all;
   auto l = c.list(all);
-  REQUIRE_MESSAGE(l, error_text(l.error()));
+  REQUIRE_MESSAGE(l, error_text(l));
   CHECK(ids(*l) == std::vector<std::string>{"wait-2", "wait-1", "wait-0", "order-4", "order-3",
                                             "order-2", "order-1", "order-0"});
   CHECK(l->next_page_token().empty());
@@ -148,7 +148,7 @@ TEST_CASE("list: filters on status - type - ID prefix - start and close time - n
     pb::ListWorkflowsRequest r;
     set(r);
     auto resp = c.list(r);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    REQUIRE_MESSAGE(resp, error_text(resp));
     return ids(*resp);
   };
   CHECK(with([](auto& r) { r.set_status(pb::WORKFLOW_EXECUTION_STATUS_RUNNING); })
