@@ -40,11 +40,11 @@ int count(const pb::GetHistoryResponse& h, pb::EventType type) {
 // Starts an Order, waits until it was charged, then (when `ship`) ships it and waits for its end.
 std::string order(client& c, const std::string& wid, bool ship) {
   auto started = c.start(start_request(wid, "Order", "book"));
-  REQUIRE_MESSAGE(started, error_text(started.error()));
+  REQUIRE_MESSAGE(started, error_text(started));
   auto deadline = std::chrono::steady_clock::now() + 20s;
   for (;;) {
     auto h = c.history("", wid);
-    REQUIRE_MESSAGE(h, error_text(h.error()));
+    REQUIRE_MESSAGE(h, error_text(h));
     if (count(*h, pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED) == 1 &&
         count(*h, pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 2)
       break;
@@ -53,9 +53,9 @@ std::string order(client& c, const std::string& wid, bool ship) {
   }
   if (ship) {
     auto sent = c.signal("", wid, "", "ship", sdk::to_payload(nullptr));
-    REQUIRE_MESSAGE(sent, error_text(sent.error()));
+    REQUIRE_MESSAGE(sent, error_text(sent));
     auto res = c.result("", wid, "", 30s);
-    REQUIRE_MESSAGE(res, error_text(res.error()));
+    REQUIRE_MESSAGE(res, error_text(res));
     REQUIRE(res->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
   }
   return started->run_id();
@@ -115,14 +115,14 @@ TEST_CASE("replay check: the library call reports the diverging event of each cl
   sdk::registry old_code;
   old_code.register_workflow("Order", order_v1);
   auto clean = replay_closed_runs(c, "Order", old_code);
-  REQUIRE_MESSAGE(clean, error_text(clean.error()));
+  REQUIRE_MESSAGE(clean, error_text(clean));
   CHECK(clean->runs_checked == 1);
   CHECK(clean->ok());
 
   sdk::registry changed;
   changed.register_workflow("Order", order_unpatched);
   auto report = replay_closed_runs(c, "Order", changed);
-  REQUIRE_MESSAGE(report, error_text(report.error()));
+  REQUIRE_MESSAGE(report, error_text(report));
   CHECK(!report->ok());
   REQUIRE(report->failed.size() == 1);
   const auto& failure = report->failed[0];
