@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Chronicle from the build dir into a temp prefix, builds the sample worker out of tree
-# against the installed package (find_package(Chronicle)), and runs it.
+# against the installed package (find_package(Chronicle)), and runs it; and a test of workflow code
+# in the time-skipping environment (Chronicle::testing).
 #   tests/package/run.sh <build-dir>
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,4 +15,5 @@ cmake -S tests/package/consumer -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$WORK/build" -j "${CHRONICLE_JOBS:-2}" > "$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; exit 1; }
 "$WORK/build/my-greeting-worker" --help | head -3
 "$WORK/prefix/bin/chronicle" --help | head -2
+"$WORK/build/my-workflow-test"
 echo "package test: built and ran a worker against the installed Chronicle package"
