@@ -48,13 +48,17 @@ inline tls_files tls_from_env() {
   return tls_files{get("CHRONICLE_TLS_CERT"), get("CHRONICLE_TLS_KEY"), get("CHRONICLE_TLS_CA")};
 }
 
+// Defined beside the SSL_* wrappers that fix CAF 0.17.6's TLS transport (tls_fix.cpp); calling
+// it keeps them in the program.
+bool tls_fix_linked();
+
 // Loads CAF's network module with heartbeats on (a hung peer, not only a dead one, is detected),
 // and CAF's OpenSSL module when `tls` is enabled: then every connection is TLS.
 inline void configure_network(caf::actor_system_config& cfg, const tls_files& tls = tls_from_env()) {
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
-  if (tls.enabled()) {
+  if (tls.enabled() && tls_fix_linked()) {
     cfg.load<caf::openssl::manager>();
     cfg.openssl_certificate = tls.certificate;
     cfg.openssl_key = tls.key;

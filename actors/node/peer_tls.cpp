@@ -1,6 +1,5 @@
 #include "actors/node/peer_tls.hpp"
 
-#include <dlfcn.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -13,58 +12,8 @@
 #include <cstdlib>
 #include <memory>
 
-// The fix for CAF 0.17.6's TLS transport (libcaf_openssl), which dropped healthy connections.
-// OpenSSL's SSL_get_error reports SSL_ERROR_SSL whenever the calling thread's error queue holds
-// an error, whatever the call it is asked about did; its manual requires an empty queue before
-// each TLS I/O call. CAF empties the queue of its I/O thread only inside a log statement, which
-// Debian's build (log level QUIET) compiles out. So once one TLS connection failed (a peer
-// killed, a redundant connection BASP closes when two nodes dial each other at once, a client
-// without TLS), the next read of another connection that had to wait for data was taken for a
-// failure, and that connection was closed: the drops of node-to-node TLS. CAF fixed this in its
-// later TLS layer (caf-net, commit 2815cf2: ERR_clear_error before each call). Here the calls
-// libcaf_openssl makes are wrapped the same way: a program's own definitions of these functions
-// take precedence over libssl's for every shared library it loads (ELF symbol interposition);
-// the wrappers empty the queue and call libssl's. Boost.Asio (the HTTP gateway) empties it
-// before these calls itself, so nothing changes for it.
-namespace {
-
-template <class F>
-F libssl(const char* name) {
-  auto f = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-  if (!f) abort();  // libssl is linked: cannot happen
-  return f;
-}
-
-}  // namespace
-
-extern "C" {
-
-int SSL_read(SSL* ssl, void* buf, int num) {
-  static auto real = libssl<int (*)(SSL*, void*, int)>("SSL_read");
-  ERR_clear_error();
-  return real(ssl, buf, num);
-}
-
-int SSL_write(SSL* ssl, const void* buf, int num) {
-  static auto real = libssl<int (*)(SSL*, const void*, int)>("SSL_write");
-  ERR_clear_error();
-  return real(ssl, buf, num);
-}
-
-int SSL_connect(SSL* ssl) {
-  static auto real = libssl<int (*)(SSL*)>("SSL_connect");
-  ERR_clear_error();
-  return real(ssl);
-}
-
-int SSL_accept(SSL* ssl) {
-  static auto real = libssl<int (*)(SSL*)>("SSL_accept");
-  ERR_clear_error();
-  return real(ssl);
-}
-
-}  // extern "C"
-
+// The SSL_* wrappers that keep CAF's TLS transport from dropping healthy connections are in
+// protocol/tls_fix.cpp (every process that speaks TLS needs them, workers and the CLI too).
 namespace chronicle {
 
 namespace {
