@@ -184,6 +184,23 @@ TEST_CASE("test environment: a failing activity is retried by its policy after b
   CHECK(env.now_ms() - start == 30'000);  // backoffs of 10 s and 20 s
 }
 
+TEST_CASE("test environment: a retried activity finds the heartbeat details of the failed attempt") {
+  registry reg = make_registry();
+  environment env(reg);
+  std::vector<json> seen;
+  env.mock_activity("Flaky", [&seen](const activity_info& info, const json&) -> json {
+    seen.push_back(info.heartbeat_details);
+    info.heartbeat(json{{"progress", info.attempt * 10}});
+    if (info.attempt == 1) throw application_error("Busy", "try again later");
+    return info.heartbeat_details;
+  });
+  auto outcome = env.execute("FlakyCaller");
+  INFO(outcome.error);
+  REQUIRE(outcome.completed());
+  CHECK(seen == std::vector<json>{nullptr, json{{"progress", 10}}});
+  CHECK(outcome.result == json{{"progress", 10}});
+}
+
 TEST_CASE("test environment: an activity that keeps failing fails the workflow") {
   registry reg = make_registry();
   environment env(reg);

@@ -9,7 +9,8 @@
 //    and runs it until it closes: every workflow task is answered at once by the registry's
 //    code; every activity task runs at once, by its mock (mock_activity) or else by the
 //    registry's activity, and its result is recorded as a worker's would be (failures go through
-//    the activity's retry policy, the backoff skipped like any timer).
+//    the activity's retry policy, the backoff skipped like any timer; heartbeats are recorded,
+//    so a retry finds the last details in activity_info::heartbeat_details).
 //  - Time skips: when nothing is left to run, the clock jumps to the earliest of the durable
 //    timers decide armed (user timers, activity retries and timeouts, the workflow's timeouts)
 //    and the callbacks registered with at(); callbacks come first at equal times.

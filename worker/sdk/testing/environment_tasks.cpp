@@ -116,7 +116,11 @@ void environment::impl::run_activity_task(const pb::TransferRecord& r) {
   *task.mutable_heartbeat_details() = activity.last_heartbeat_details();
   task.set_heartbeat_timeout_ms(activity.heartbeat_timeout_ms());
   const registry& runner = mocks.find_activity(activity.activity_type()) ? mocks : reg;
-  auto result = sdk::run_activity_task(runner, task, test_identity);
+  // Heartbeats are recorded as a worker's are: the next attempt finds the last details.
+  auto heartbeat = [this, scheduled, attempt](const pb::Payload& details) {
+    step(input::activity_heartbeat{scheduled, attempt, details, test_identity});
+  };
+  auto result = sdk::run_activity_task(runner, task, test_identity, heartbeat);
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&result))
     step(input::activity_completed{scheduled, done->result(), test_identity, attempt});
   else
