@@ -1,5 +1,5 @@
 // replay_history and the loaders of exported histories, on histories exported from real runs of
-// the sample worker (fixtures/README.md says how they were made).
+// the sample worker (made by fixtures/make_fixtures.sh: a real node, worker, CLI and HTTP API).
 #include <doctest/doctest.h>
 
 #include <google/protobuf/util/message_differencer.h>
