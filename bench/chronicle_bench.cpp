@@ -359,6 +359,7 @@ ojson to_json(const bench_options& o, const run_result& r, const node_stats& sta
   out["worker"] = o.worker_process ? "process" : "in-bench";
   out["node"] = o.embedded ? std::string("embedded") : o.address;
   if (node_log_problems) out["node_log_problems"] = *node_log_problems;
+  if (r.retried > 0) out["retried_unavailable"] = r.retried;
   if (!r.errors.empty()) out["errors"] = r.errors;
   return out;
 }

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <barrier>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -29,6 +31,7 @@ struct thread_out {
   int64_t failed = 0;
   int64_t events = 0;
   int64_t events_unknown = 0;
+  int64_t retried = 0;  // requests answered `unavailable` and sent again (actor driver)
   std::vector<std::string> errors;
 
   void fail(const std::string& why) {
@@ -98,6 +101,7 @@ void count_events(client& c, const run_options& opts, thread_out& out) {
 // ---- the actor driver -------------------------------------------------------------------------
 
 using watchdog_atom = caf::atom_constant<caf::atom("watchdog")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
 
 struct driver_state {
   const run_options* opts = nullptr;
@@ -107,6 +111,10 @@ struct driver_state {
   int64_t next = 0;
   int64_t in_flight = 0;
   bool over = false;  // watchdog fired: what is still in flight has failed
+  // Requests answered `unavailable` (a shard changing leader), sent again after a pause as the
+  // client library does (starts and signals carry request IDs: a retry is recorded once).
+  std::map<uint64_t, std::function<void()>> retries;
+  uint64_t next_retry = 0;
 };
 
 using driver_ptr = caf::stateful_actor<driver_state>*;
@@ -114,11 +122,20 @@ using driver_ptr = caf::stateful_actor<driver_state>*;
 void launch(driver_ptr self);
 void ended(driver_ptr self);
 
-// The error handler of a request in workflow n's chain: counts the failure, goes on.
-auto failing(driver_ptr self, const char* step) {
-  return [self, step](caf::error& err) {
-    if (self->state.over) return;
-    self->state.out->fail(std::string(step) + ": " + error_text(err));
+// The error handler of a request in workflow n's chain: `unavailable` sends it again (`again`)
+// 50 ms later; another error counts the failure and goes on.
+auto failing(driver_ptr self, const char* step, std::function<void()> again) {
+  return [self, step, again = std::move(again)](caf::error& err) {
+    auto& st = self->state;
+    if (st.over) return;
+    if (chronicle_code(err) == static_cast<uint8_t>(errc::unavailable)) {
+      ++st.out->retried;
+      auto id = ++st.next_retry;
+      st.retries.emplace(id, again);
+      self->delayed_send(self, std::chrono::milliseconds(50), retry_atom::value, id);
+      return;
+    }
+    st.out->fail(std::string(step) + ": " + error_text(err));
     ended(self);
   };
 }
@@ -151,17 +168,27 @@ void ask_result(driver_ptr self, std::string wid, std::string run_id,
                                 t0);
         ended(self);
       },
-      failing(self, "result"));
+      failing(self, "result", [=] { ask_result(self, wid, run_id, t0); }));
 }
+
+void send_signal(driver_ptr self, pb::SignalWorkflowRequest sig, clock_type::time_point t0) {
+  self->request(self->state.node, caf::infinite, signal_atom::value, encode(sig))
+    .then([=](const std::string&) { ask_result(self, sig.workflow_id(), sig.run_id(), t0); },
+          failing(self, "signal", [=] { send_signal(self, sig, t0); }));
+}
+
+void send_start(driver_ptr self, pb::StartWorkflowRequest req, clock_type::time_point t0);
 
 void launch(driver_ptr self) {
   auto& st = self->state;
   if (st.over || st.next >= st.opts->workflows) return;
   auto req = start_request(*st.opts, st.next++);
   ++st.in_flight;
-  auto t0 = clock_type::now();
-  auto wid = req.workflow_id();
-  auto input = req.input();
+  send_start(self, std::move(req), clock_type::now());
+}
+
+void send_start(driver_ptr self, pb::StartWorkflowRequest req, clock_type::time_point t0) {
+  auto& st = self->state;
   self->request(st.node, caf::infinite, start_atom::value, encode(req))
     .then(
       [=](const std::string& bytes) {
@@ -173,19 +200,18 @@ void launch(driver_ptr self) {
           return ended(self);
         }
         auto run_id = started->run_id();
-        if (!st.opts->send_signal) return ask_result(self, wid, run_id, t0);
+        if (!st.opts->send_signal) return ask_result(self, req.workflow_id(), run_id, t0);
         pb::SignalWorkflowRequest sig;
         sig.set_namespace_(st.opts->ns);
-        sig.set_workflow_id(wid);
+        sig.set_workflow_id(req.workflow_id());
         sig.set_run_id(run_id);
         sig.set_signal_name("go");
-        *sig.mutable_input() = input;
+        *sig.mutable_input() = req.input();
         sig.set_identity("chronicle-bench");
-        self->request(st.node, caf::infinite, signal_atom::value, encode(sig))
-          .then([=](const std::string&) { ask_result(self, wid, run_id, t0); },
-                failing(self, "signal"));
+        sig.set_request_id(req.workflow_id() + "-go");
+        send_signal(self, std::move(sig), t0);
       },
-      failing(self, "start"));
+      failing(self, "start", [=] { send_start(self, req, t0); }));
 }
 
 caf::behavior driver_actor(driver_ptr self, const run_options* opts, caf::actor node,
@@ -204,6 +230,14 @@ caf::behavior driver_actor(driver_ptr self, const run_options* opts, caf::actor 
     self->quit();
   }
   return {
+    [=](retry_atom, uint64_t id) {
+      auto& st = self->state;
+      auto it = st.retries.find(id);
+      if (it == st.retries.end()) return;
+      auto again = std::move(it->second);
+      st.retries.erase(it);
+      if (!st.over) again();
+    },
     [=](watchdog_atom) {
       auto& st = self->state;
       if (st.over) return;
@@ -226,6 +260,7 @@ run_result collect(std::vector<thread_out>& outs, double seconds) {
     r.failed += out.failed;
     r.events += out.events;
     r.events_unknown += out.events_unknown;
+    r.retried += out.retried;
     for (auto& e : out.errors)
       if (r.errors.size() < max_errors
           && std::find(r.errors.begin(), r.errors.end(), e) == r.errors.end())

@@ -43,6 +43,7 @@ struct run_result {
   int64_t failed = 0;
   int64_t events = 0;                // history events of the completed workflows
   int64_t events_unknown = 0;        // completed workflows whose describe failed
+  int64_t retried = 0;               // requests answered `unavailable` and sent again
   std::vector<std::string> errors;   // a few distinct error messages
 };
 
