@@ -73,7 +73,32 @@ task<json> greets(workflow_context& ctx, json input) {
   co_return co_await ctx.activity("Greet", input);
 }
 
-task<json> parent(workflow_context& ctx, json) { co_return co_await ctx.child_workflow("Greets", "x"); }
+task<json> napper(workflow_context& ctx, json input) {
+  co_await ctx.sleep(48h);
+  co_return "rested " + input.get<std::string>();
+}
+
+// A child that sleeps two days, one that greets at once, a day between them.
+task<json> parent(workflow_context& ctx, json) {
+  auto napping = ctx.child_workflow("Napper", "a");
+  co_await ctx.sleep(24h);
+  json greeted = co_await ctx.child_workflow("Greets", "Ada");
+  json rested = co_await napping;
+  co_return json::array({rested, greeted});
+}
+
+task<json> parent_of_flaky(workflow_context& ctx, json) {
+  co_return co_await ctx.child_workflow("FlakyCaller", nullptr);
+}
+
+task<json> parent_of_buggy(workflow_context& ctx, json) {
+  co_return co_await ctx.child_workflow("Buggy", nullptr);
+}
+
+task<json> signals_a_stranger(workflow_context& ctx, json) {
+  co_await ctx.signal_external("stranger", "hello", nullptr);
+  co_return nullptr;
+}
 
 registry make_registry() {
   registry reg;
@@ -84,6 +109,10 @@ registry make_registry() {
   reg.register_workflow("FlakyCaller", flaky_caller);
   reg.register_workflow("Greets", greets);
   reg.register_workflow("Parent", parent);
+  reg.register_workflow("Napper", napper);
+  reg.register_workflow("ParentOfFlaky", parent_of_flaky);
+  reg.register_workflow("ParentOfBuggy", parent_of_buggy);
+  reg.register_workflow("SignalsAStranger", signals_a_stranger);
   reg.register_activity("Charge", [](const activity_info&, const json&) -> json {
     throw std::runtime_error("the real payment service is not reachable from a unit test");
   });
@@ -253,10 +282,46 @@ TEST_CASE("test environment: a failing workflow task stops the environment with 
   CHECK(unknown.execute("NoSuchWorkflow").error.find("UnknownWorkflowType") != std::string::npos);
 }
 
-TEST_CASE("test environment: child workflows are refused with a clear error") {
+TEST_CASE("test environment: child workflows run in virtual time and their results reach the parent") {
   registry reg = make_registry();
   environment env(reg);
+  const int64_t start = env.now_ms();
   auto outcome = env.execute("Parent");
-  CHECK(outcome.error.find("does not run child workflows") != std::string::npos);
-  CHECK(env.execute("Parent").error.find("called already") != std::string::npos);
+  INFO(outcome.error);
+  REQUIRE(outcome.completed());
+  CHECK(outcome.result == json::array({"rested a", "Hello, Ada!"}));
+  CHECK(env.now_ms() - start == 2 * day_ms);  // the napping child's two days
+  int started = 0, completed = 0;
+  for (const auto& e : env.history()) {
+    started += e.event_type() == pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED;
+    completed += e.event_type() == pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED;
+  }
+  CHECK(started == 2);
+  CHECK(completed == 2);
+  CHECK(replay_history(reg, env.history()).ok());
+}
+
+TEST_CASE("test environment: a failed child fails its parent - a child's failing task stops the environment") {
+  registry reg = make_registry();
+  environment env(reg);
+  env.mock_activity("Flaky", [](const activity_info&, const json&) -> json {
+    throw application_error("Declined", "card declined", true);
+  });
+  auto outcome = env.execute("ParentOfFlaky");
+  INFO(outcome.error);
+  CHECK(outcome.status == pb::WORKFLOW_EXECUTION_STATUS_FAILED);
+  CHECK(outcome.failure.message().find("card declined") != std::string::npos);
+  environment buggy(reg);
+  auto stopped = buggy.execute("ParentOfBuggy");
+  CHECK(stopped.error.find("child workflow 'test-workflow-child-1'") == 0);
+  CHECK(stopped.error.find("bug in workflow code") != std::string::npos);
+}
+
+TEST_CASE("test environment: messages to other workflows are refused with a clear error") {
+  registry reg = make_registry();
+  environment env(reg);
+  auto outcome = env.execute("SignalsAStranger");
+  CHECK(outcome.error.find("does not deliver messages to other workflows") != std::string::npos);
+  CHECK(outcome.error.find("stranger") != std::string::npos);
+  CHECK(env.execute("SignalsAStranger").error.find("called already") != std::string::npos);
 }

@@ -49,10 +49,7 @@ void environment::impl::dispatch(const pb::TransferRecord& r) {
   switch (r.kind()) {
     case pb::TRANSFER_KIND_WORKFLOW_TASK: return run_workflow_task(r);
     case pb::TRANSFER_KIND_ACTIVITY_TASK: return run_activity_task(r);
-    case pb::TRANSFER_KIND_START_CHILD:
-      error = "the test environment does not run child workflows (event " +
-              std::to_string(r.scheduled_event_id()) + " starts one)";
-      return;
+    case pb::TRANSFER_KIND_START_CHILD: return run_child(r);
     case pb::TRANSFER_KIND_SIGNAL_EXTERNAL:
     case pb::TRANSFER_KIND_CANCEL_EXTERNAL:
       error = "the test environment does not deliver messages to other workflows (event " +

@@ -20,10 +20,14 @@
 //    validated and run by the next workflow task; query: answered from the replayed history).
 //  - The outcome: the close status with the result (Completed) or failure, or `error` when the
 //    environment had to stop: a workflow task failed (a bug in the code, a non-determinism
-//    error: its type and message), the code used what the environment does not run (child
-//    workflows, messages to other workflows), or it waits for nothing that can happen
-//    (blocked with no timer and no callback left). ContinuedAsNew ends execute too (the next run
-//    is not run).
+//    error: its type and message), the code used what the environment does not run (messages
+//    to other workflows), or it waits for nothing that can happen (blocked with no timer and no
+//    callback left). ContinuedAsNew ends execute too (the next run is not run).
+//  - Child workflows run when initiated, each in an environment of its own (same registry and
+//    mocks) from that virtual time to its close; the parent records their start at once and
+//    their close at the child's virtual close time. A child's own stop ("child workflow 'id':
+//    ...") stops the parent's environment. Children cannot be signaled or canceled (those are
+//    messages to other workflows), and their parent close policy is not applied.
 //  - history() is the run's history as a node would have recorded it (replay_history and the
 //    JSON loaders read it the same way), now_ms() the virtual clock.
 //  - Search attribute upserts are checked against no schema (they fail the workflow task, as on

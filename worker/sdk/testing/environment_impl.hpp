@@ -1,7 +1,7 @@
 // The test environment's insides (environment.hpp says what it does): the run's state and
 // history as decide leaves them, the records a node would act on, the virtual clock.
 // environment.cpp: the loop, time skipping and the client calls; environment_tasks.cpp:
-// answering workflow and activity tasks, updates.
+// answering workflow and activity tasks, updates; environment_children.cpp: child workflows.
 #pragma once
 
 #include <deque>
@@ -27,6 +27,8 @@ struct environment::impl {
   void dispatch(const pb::TransferRecord& r);
   void run_workflow_task(const pb::TransferRecord& r);
   void run_activity_task(const pb::TransferRecord& r);
+  // A child workflow runs to its close in an environment of its own (environment_children.cpp).
+  void run_child(const pb::TransferRecord& r);
   pb::WorkflowTask workflow_task() const;
   void answer_workflow_task(int64_t scheduled_event_id, const pb::RespondWorkflowTaskCompleted& r);
   // Updates whose outcome the run's state (or its close) now tells.
