@@ -1,11 +1,14 @@
-// libFuzzer target: arbitrary bytes as the messages a node and a worker decode, and as histories
-// that the SDK replays. Must never crash, hang or leak; errors are fine.
+// libFuzzer target: arbitrary bytes as the messages a node and a worker decode, as histories
+// that the SDK replays, and as exported histories (JSON) that replay_history loads and replays.
+// Must never crash, hang or leak; errors are fine.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "protocol/messages.hpp"
 #include "worker/sdk/errors.hpp"
+#include "worker/sdk/history_json.hpp"
+#include "worker/sdk/replay_history.hpp"
 #include "worker/sdk/replayer.hpp"
 
 using namespace chronicle;
@@ -71,6 +74,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tail.set_first_event_id(task->history(cut).event_id());
       if (cache.can_answer(tail)) (void)cache.run(registry(), tail, "fuzz");
     }
+  }
+  // A whole recorded history, as replay_history reads it (the replayer of docs/testing.md).
+  if (auto task = decode<pb::WorkflowTask>(bytes, "WorkflowTask"))
+    (void)sdk::replay_history(registry(), {task->history().begin(), task->history().end()});
+  // The bytes as an exported history (CLI / HTTP JSON), replayed when they load.
+  auto loaded = sdk::parse_history(bytes);
+  if (loaded.ok() && !loaded.events.empty()) {
+    auto& first = loaded.events.front();
+    if (first.has_workflow_execution_started())
+      first.mutable_workflow_execution_started()->mutable_workflow_type()->set_name("W");
+    (void)sdk::replay_history(registry(), loaded.events);
   }
   if (auto act = decode<pb::ActivityTask>(bytes, "ActivityTask")) {
     act->set_activity_type("A");

@@ -23,6 +23,8 @@ if [ ! -x "$OUT/fuzz_decode_replay" ] || [ -n "$(find protocol worker/sdk tests/
   wait
   $CXX $FLAGS $INCLUDES tests/fuzz/fuzz_decode_replay.cpp "${objs[@]}" -lprotobuf -lcaf_core -o "$OUT/fuzz_decode_replay"
 fi
-# Seed corpus: a real Greeting-like workflow task, so the fuzzer starts from valid histories.
+# Seed corpus: a real Greeting-like workflow task, so the fuzzer starts from valid histories; and
+# histories exported by the CLI and the HTTP API (the replayer's loaders).
+cp tests/unit/sdk/fixtures/*.json "$OUT/corpus/"
 "$OUT/fuzz_decode_replay" -max_total_time="${FUZZ_SECONDS:-20}" -rss_limit_mb=2048 -timeout=10 \
   -print_final_stats=1 "$OUT/corpus" 2>&1 | tail -15
