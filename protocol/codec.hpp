@@ -13,6 +13,7 @@
 #include "chronicle/v1/history.pb.h"
 #include "chronicle/v1/state.pb.h"
 #include "chronicle/v1/task.pb.h"
+#include "chronicle/v1/task_queue.pb.h"
 
 namespace chronicle {
 

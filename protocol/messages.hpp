@@ -28,6 +28,7 @@ using qtask_atom = caf::atom_constant<caf::atom("qtask")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;      // ListWorkflowsRequest (visibility)
 using count_atom = caf::atom_constant<caf::atom("count")>;    // CountWorkflowsRequest (visibility)
+using tq_describe_atom = caf::atom_constant<caf::atom("tqdescribe")>;  // DescribeTaskQueueRequest
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using wf_task_atom = caf::atom_constant<caf::atom("wftask")>;

@@ -163,13 +163,14 @@ sdk::task<json> account(sdk::workflow_context& ctx, json input) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
-  std::string address = "127.0.0.1:7233", queue = "greetings", identity;
+  std::string address = "127.0.0.1:7233", queue = "greetings", identity, build_id;
   int64_t delay_ms = 0;
   size_t sticky_cache = worker_options{}.sticky_cache_size;
   app.add_option("--address", address,
                  "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
+  app.add_option("--build-id", build_id, "the worker's build, shown by task-queue describe");
   bool listed_only = false;
   app.add_flag("--listed-addresses-only", listed_only,
                "connect only to --address, never to the members' addresses learned from the node");
@@ -195,6 +196,7 @@ int main(int argc, char** argv) {
   }
   opts.task_queue = queue;
   opts.identity = identity;
+  opts.build_id = build_id;
   opts.sticky_cache_size = sticky_cache;
 
   auto reg = std::make_shared<sdk::registry>();

@@ -251,6 +251,15 @@ caf::expected<pb::CountWorkflowsResponse> client::count(const pb::CountWorkflows
   return call_retrying<pb::CountWorkflowsResponse>(count_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::DescribeTaskQueueResponse> client::describe_task_queue(const std::string& ns,
+                                                                         const std::string& queue) {
+  pb::DescribeTaskQueueRequest req;
+  req.set_namespace_(ns);
+  req.set_task_queue(queue);
+  return call_retrying<pb::DescribeTaskQueueResponse>(tq_describe_atom::value, encode(req),
+                                                      timeout_);
+}
+
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
                                                          const std::string& workflow_id,
                                                          const std::string& run_id,

@@ -72,6 +72,10 @@ public:
   caf::expected<pb::ListWorkflowsResponse> list(const pb::ListWorkflowsRequest& req);
   // The number of runs a list query matches (per status with GROUP BY ExecutionStatus).
   caf::expected<pb::CountWorkflowsResponse> count(const pb::CountWorkflowsRequest& req);
+  // A task queue's pollers and backlog per kind, from every node that hosts it (an unknown
+  // queue: an empty description; a bad name: invalid_argument).
+  caf::expected<pb::DescribeTaskQueueResponse> describe_task_queue(const std::string& ns,
+                                                                   const std::string& queue);
 
   // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
   // not_found error ("workflow 'x' is closed (Completed)" / "... not found").

@@ -97,6 +97,7 @@ void register_with(self_ptr self) {
   req.set_workflow_slots(st.opts.workflow_slots);
   req.set_activity_slots(st.opts.activity_slots);
   req.set_identity(st.opts.identity);
+  req.set_build_id(st.opts.build_id);
   req.set_sticky_cache_size(static_cast<int32_t>(
     std::min<size_t>(st.opts.sticky_cache_size, std::numeric_limits<int32_t>::max())));
   for (auto& n : st.reg->workflow_names()) req.add_workflow_types(n);

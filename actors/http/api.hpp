@@ -77,6 +77,10 @@ step workflows_endpoint(const request& req, const std::string& ns,
 // GET /api/v1/namespaces/{ns}/workflow-count?query=...: CountWorkflowsResponse (as Temporal's path).
 step count_endpoint(const request& req, const std::string& ns,
                     const std::map<std::string, std::string>& query);
+// GET /api/v1/namespaces/{ns}/task-queues/{name}: `rest` are the segments after "task-queues"
+// (task_queues.cpp).
+step task_queues_endpoint(const request& req, const std::string& ns,
+                          const std::vector<std::string>& rest, const query_map& query);
 // GET .../workflows/{wid}/history[?after=N[&wait=true&timeout_ms=T]]: the run's events (after N;
 // a long poll with wait=true). GET .../workflows/{wid}/events: the same as server-sent events
 // (history.cpp, docs/http.md).

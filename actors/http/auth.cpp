@@ -32,6 +32,9 @@ requirement required_access(std::string_view method, std::string_view target) {
       && (*p)[4] == "workflows")
     return requirement{false, (*p)[3],
                        workflows_role(method, std::vector<std::string>(p->begin() + 5, p->end()))};
+  if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
+      && (*p)[4] == "task-queues")
+    return requirement{false, (*p)[3], role::read};
   return requirement{false, "", role::read};  // /metrics, /api/v1/cluster, unknown paths
 }
 

@@ -35,6 +35,21 @@ caf::actor& queue_for(caf::stateful_actor<matching_state>* self, const env_ptr& 
   return q;
 }
 
+// The queue actors this node has for the queue a DescribeTaskQueueRequest names (none spawned:
+// a queue nobody used is described as empty).
+std::vector<caf::actor> local_queues(caf::stateful_actor<matching_state>* self,
+                                     const std::string& bytes) {
+  std::vector<caf::actor> found;
+  auto req = decode<pb::DescribeTaskQueueRequest>(bytes, "DescribeTaskQueueRequest");
+  if (!req) return found;
+  auto ns = req->namespace_().empty() ? std::string(default_namespace) : req->namespace_();
+  for (auto kind : {"w", "a"}) {
+    auto it = self->state.queues.find(std::string(kind) + '\0' + ns + '\0' + req->task_queue());
+    if (it != self->state.queues.end()) found.push_back(it->second);
+  }
+  return found;
+}
+
 }  // namespace
 
 namespace {
@@ -130,6 +145,7 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
     [=](register_atom, const std::string& bytes) -> caf::result<caf::message> {
       auto req = check_registration(bytes);
       if (!req) return req.error();
+      req->set_via_node(env->config.name);  // the worker is connected here
       auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
       if (where.error) return where.error;
       if (where.local) {
@@ -202,6 +218,9 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         for (auto& shard : env->shards)
           if (shard) self->send(shard, redispatch_atom::value);
     },
+    [=](tq_describe_atom, const std::string& bytes) {
+      describe_task_queue(self, env, local_queues(self, bytes), bytes);
+    },
     [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
       auto task = decode<pb::QueryTask>(bytes, "QueryTask");
       if (!task) return task.error();
@@ -230,6 +249,10 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
                                  task_kind::workflow),
                        qtask_atom::value, std::move(bytes));
+        return caf::delegated<caf::message>{};
+      }
+      if (kind == tq_describe_atom::value) {  // a peer asks for this node's part
+        describe_task_queue_here(self, env, local_queues(self, bytes), bytes);
         return caf::delegated<caf::message>{};
       }
       return make_error(errc::bad_message, "matching cannot serve " + caf::to_string(kind));

@@ -28,6 +28,10 @@ struct task_queue_state {
     caf::actor handle;
     std::string identity;
     std::string sticky_key;  // names it to executions when it keeps a sticky cache (else empty)
+    std::string build_id;    // as it registered (shown by describe)
+    std::string via_node;    // the node it is connected to
+    int32_t sticky_cache_size = 0;
+    int64_t last_seen_ms = 0;  // its latest registration
     int32_t slots = 0;
     bool reports_held = false;  // its registrations list the tasks it holds (reconciled)
     std::map<std::string, task> inflight;
@@ -429,6 +433,44 @@ caf::result<caf::message> from_worker(self_ptr self, caf::atom_value atom, std::
   return delegate_to_shard(self, *st.env, st.forwarded, atom, bytes);
 }
 
+// This queue's part of a task queue's description (matching merges the kinds and the nodes):
+// its workers and its backlog.
+pb::DescribeTaskQueueResponse describe(self_ptr self) {
+  auto& st = self->state;
+  pb::DescribeTaskQueueResponse resp;
+  resp.set_namespace_(st.ns);
+  resp.set_task_queue(st.queue);
+  auto kind = st.kind == task_kind::workflow ? "workflow" : "activity";
+  for (auto& [addr, w] : st.workers) {
+    auto* p = resp.add_pollers();
+    p->set_identity(w.identity);
+    p->set_build_id(w.build_id);
+    p->set_kind(kind);
+    p->set_node(w.via_node);
+    p->set_queue_node(st.env->config.name);
+    p->set_slots(w.slots);
+    p->set_free_slots(std::max(0, w.slots - static_cast<int32_t>(w.inflight.size())));
+    p->set_last_seen_ms(w.last_seen_ms);
+    p->set_sticky_cache_size(w.sticky_cache_size);
+  }
+  auto* b = resp.add_backlogs();
+  b->set_kind(kind);
+  b->set_count(static_cast<int64_t>(st.backlog.size()));
+  if (!st.backlog.empty()) {
+    // The deque is in arrival order, but a task whose start failed comes back at its end.
+    auto oldest = std::chrono::steady_clock::now();
+    for (auto& t : st.backlog) oldest = std::min(oldest, t.queued_at);
+    b->set_oldest_age_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - oldest).count());
+  }
+  int64_t in_flight = 0;
+  for (auto& [addr, w] : st.workers) in_flight += static_cast<int64_t>(w.inflight.size());
+  for (auto& [identity, p] : st.parked) in_flight += static_cast<int64_t>(p.inflight.size());
+  b->set_in_flight(in_flight);
+  b->set_capped(st.overflowed);
+  return resp;
+}
+
 }  // namespace
 
 caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_ptr env,
@@ -455,6 +497,10 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       }
       w.handle = handle;
       w.identity = req->identity();
+      w.build_id = req->build_id();
+      w.via_node = req->via_node().empty() ? self->state.env->config.name : req->via_node();
+      w.sticky_cache_size = req->sticky_cache_size();
+      w.last_seen_ms = now_ms();
       w.sticky_key = req->sticky_cache_size() > 0 ? sticky_key(handle) : std::string{};
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
                                                          : req->activity_slots();
@@ -498,6 +544,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
       pump(self);
     },
+    [=](tq_describe_atom) { return encode(describe(self)); },
     [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {
       // A query goes to any registered worker (round-robin, outside the slots: it is read-only);
       // the worker answers the client directly.

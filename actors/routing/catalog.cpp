@@ -51,6 +51,8 @@ const std::vector<message_kind> catalog = {
   {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {count_atom::value,          "CountWorkflowsRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  // --- client API served by matching (it asks every node that hosts the task queue itself)
+  {tq_describe_atom::value,    "DescribeTaskQueueRequest",       r::node,      s::matching,  by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers
   {register_atom::value,       "RegisterWorkerRequest",          r::task_queue, s::matching, by::worker,   q::none,       false, nullptr,                       nullptr,        role::write},
   {wf_done_atom::value,        "RespondWorkflowTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, false, validators::workflow_answer,   peek_task},

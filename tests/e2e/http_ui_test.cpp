@@ -8,48 +8,12 @@
 #include <sstream>
 #include <thread>
 
+#include "chromium.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
 
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-// The chromium binary on PATH, or empty.
-std::string find_chromium() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':'))
-    for (auto name : {"chromium", "chromium-browser"}) {
-      auto candidate = std::filesystem::path(dir) / name;
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(candidate, ec)) return candidate.string();
-    }
-  return {};
-}
-
-// Loads `url`, lets its scripts run and fetch, and returns the rendered DOM (with chromium's own
-// log lines mixed in: callers look for markup only the scripts produce).
-std::string render(const std::string& chromium, const std::filesystem::path& profile,
-                   const std::string& url, const std::string& screenshot = {}) {
-  std::vector<std::string> args{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                "--user-data-dir=" + profile.string(),
-                                "--virtual-time-budget=5000", "--window-size=1280,1400"};
-  args.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
-  args.push_back(url);
-  std::string out;
-  int code = run(chromium, args, &out);
-  CHECK_MESSAGE(code == 0, out);
-  return out;
-}
-
-bool contains(const std::string& text, const std::string& what) {
-  return text.find(what) != std::string::npos;
-}
-
-}  // namespace
 
 TEST_CASE("http: web UI in headless chromium shows a started workflow") {
   auto chromium = find_chromium();

@@ -102,6 +102,11 @@ function workflowLink(ns, wid, text) {
            text || wid);
 }
 
+function taskQueueLink(ns, queue) {
+  return h('a', { href: '#/task-queue/' + encodeURIComponent(ns) + '/' + encodeURIComponent(queue),
+                  class: 'task-queue-link' }, queue);
+}
+
 function show(...nodes) {
   app.replaceChildren(...nodes.flat().filter(n => n !== null && n !== undefined));
 }
@@ -274,7 +279,7 @@ function details(ns, wid, d, result) {
     h('dt', {}, 'Run ID'), h('dd', { class: 'mono' }, d.run_id),
     h('dt', {}, 'Namespace'), h('dd', {}, d.namespace),
     h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
-    h('dt', {}, 'Task queue'), h('dd', {}, d.task_queue),
+    h('dt', {}, 'Task queue'), h('dd', {}, taskQueueLink(d.namespace || ns, d.task_queue)),
     h('dt', {}, 'Status'), h('dd', { id: 'status' }, statusBadge(d.status)),
     h('dt', {}, 'Started (UTC)'), h('dd', {}, time(d.start_time_ms)),
     h('dt', {}, 'Closed (UTC)'), h('dd', {}, time(d.close_time_ms)),
@@ -440,6 +445,55 @@ async function clusterPage() {
         s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))));
 }
 
+// ---- task queues --------------------------------------------------------------------------------
+
+// "850 ms", "12 s", "3 min 5 s"
+function ageText(ms) {
+  ms = Number(ms);
+  if (ms < 1000) return ms + ' ms';
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+}
+
+// A task queue's pollers and backlog per kind (every node that hosts it answers), read again every
+// 2 s while the page is open.
+async function taskQueuePage(ns, queue) {
+  const path = '/api/v1/namespaces/' + encodeURIComponent(ns) + '/task-queues/' +
+    encodeURIComponent(queue);
+  // Closed when the page is left (stopLive): a read still on its way then shows nothing.
+  const mine = { closed: false, timer: null,
+                 close() { this.closed = true; clearTimeout(this.timer); } };
+  liveStream = mine;
+  let d;
+  try {
+    d = await api(path);
+  } catch (err) {
+    if (!mine.closed) showError('Task queue ' + queue, err);
+    return;
+  }
+  if (mine.closed) return;
+  const now = Date.now();
+  const backlog = d.backlogs.map(b => h('tr', { id: 'backlog-' + b.kind },
+    h('td', {}, b.kind), h('td', { class: 'count' }, b.count + (b.capped ? '+' : '')),
+    h('td', {}, Number(b.count) > 0 ? ageText(b.oldest_age_ms) : '-'), h('td', {}, b.in_flight)));
+  const pollers = d.pollers.map(p => h('tr', { class: 'poller' },
+    h('td', {}, p.kind), h('td', { class: 'mono identity' }, p.identity),
+    h('td', { class: 'mono' }, p.build_id || '-'), h('td', {}, p.node), h('td', {}, p.queue_node),
+    h('td', {}, p.free_slots + ' / ' + p.slots),
+    h('td', {}, ageText(Math.max(0, now - Number(p.last_seen_ms))) + ' ago')));
+  show(h('h1', {}, 'Task queue ', h('span', { class: 'mono', id: 'task-queue' }, d.task_queue)),
+    h('p', { class: 'muted' }, 'Namespace ' + d.namespace + '; placed on ' +
+      (d.owner_node || '(owner down)') + (d.nodes.length ? '; hosted by ' + d.nodes.join(', ') : '') +
+      (d.missing_nodes.length ? '; not answered: ' + d.missing_nodes.join(', ') : '')),
+    h('h2', {}, 'Backlog'),
+    table(['Kind', 'Waiting', 'Oldest', 'In flight'], backlog, 'No backlog.'),
+    h('h2', {}, 'Pollers'),
+    h('div', { id: 'pollers' }, table(['Kind', 'Identity', 'Build ID', 'Node', 'Queue node',
+                                       'Free slots', 'Last seen'], pollers,
+                                      'No worker is registered with this task queue.')));
+  mine.timer = setTimeout(() => { if (!mine.closed) taskQueuePage(ns, queue); }, 2000);
+}
+
 // ---- metrics ------------------------------------------------------------------------------------
 
 // /metrics (Prometheus text), fetched with the API key like every other call.
@@ -462,6 +516,7 @@ function route() {
   for (const a of document.querySelectorAll('header nav a'))
     a.classList.toggle('active', a.getAttribute('href') === '#/' + parts[0]);
   if (parts[0] === 'workflow' && parts.length === 3) return workflowPage(parts[1], parts[2]);
+  if (parts[0] === 'task-queue' && parts.length === 3) return taskQueuePage(parts[1], parts[2]);
   if (parts[0] === 'cluster') return clusterPage();
   if (parts[0] === 'metrics') return metricsPage();
   return listPage(new URLSearchParams(query || ''));
