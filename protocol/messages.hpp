@@ -28,6 +28,14 @@ using qtask_atom = caf::atom_constant<caf::atom("qtask")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;      // ListWorkflowsRequest (visibility)
 using count_atom = caf::atom_constant<caf::atom("count")>;    // CountWorkflowsRequest (visibility)
+// Namespaces (actors/admin/namespaces.cpp): client requests, node-to-node records, and the node
+// actor telling admin that a peer connected (its records are sent to it).
+using ns_register_atom = caf::atom_constant<caf::atom("nsregister")>;  // RegisterNamespaceRequest
+using ns_update_atom = caf::atom_constant<caf::atom("nsupdate")>;      // UpdateNamespaceRequest
+using ns_describe_atom = caf::atom_constant<caf::atom("nsdescribe")>;  // DescribeNamespaceRequest
+using ns_list_atom = caf::atom_constant<caf::atom("nslist")>;          // ListNamespacesRequest
+using ns_sync_atom = caf::atom_constant<caf::atom("nssync")>;          // NamespaceSync
+using ns_push_atom = caf::atom_constant<caf::atom("nspush")>;          // (member name)
 using tq_describe_atom = caf::atom_constant<caf::atom("tqdescribe")>;  // DescribeTaskQueueRequest
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;

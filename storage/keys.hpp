@@ -81,6 +81,9 @@ inline constexpr std::string_view meta_raft_identity = "raft_identity";
 // "raft_founders" -> "node1,node2,node3": the members when the groups were founded (sorted); a
 // founding Raft ID is a position in this list.
 inline constexpr std::string_view meta_raft_founders = "raft_founders";
+// "namespace/<name>" -> NamespaceInfo: the namespaces this node knows (actors/node/namespaces.hpp;
+// every node keeps every one).
+inline constexpr std::string_view meta_namespace = "namespace/";
 inline constexpr uint32_t schema_version = 3;
 
 // Fixed-width big-endian integers.

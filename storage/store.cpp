@@ -528,6 +528,19 @@ uint64_t store::raft_identity(status* st) const {
   return impl_->meta_u64(std::string(keys::meta_raft_identity), st);
 }
 
+status store::put_namespace(const std::string& name, const std::string& bytes) {
+  return impl_->set_meta(std::string(keys::meta_namespace) + name, bytes,
+                         "namespace '" + name + "'");
+}
+
+status store::load_namespaces(std::vector<std::string>* out) const {
+  return impl_->scan(table::meta, std::string(keys::meta_namespace),
+                     [&](std::string_view, std::string_view value) {
+                       out->emplace_back(value);
+                       return true;
+                     });
+}
+
 std::string store::raft_founders(status* st) const {
   auto v = impl_->get(table::meta, std::string(keys::meta_raft_founders), st);
   return st->ok() && v ? *v : std::string{};

@@ -256,6 +256,10 @@ public:
   // yet; actors/node/membership.hpp raft_identity) / records it (synced).
   uint64_t raft_identity(status* st) const;
   status set_raft_identity(uint64_t identity);
+  // Namespace records (NamespaceInfo bytes by name, docs/operations.md "Namespaces"): records one
+  // (synced) / reads them all.
+  status put_namespace(const std::string& name, const std::string& bytes);
+  status load_namespaces(std::vector<std::string>* out) const;
   // The founding members, comma-separated and sorted ("" none recorded) / records them (synced).
   std::string raft_founders(status* st) const;
   status set_raft_founders(const std::string& names);

@@ -70,6 +70,8 @@ command workflow_list_command(CLI::App* wf, globals& g);
 command workflow_count_command(CLI::App* wf, globals& g);
 // chronicle cluster status|shards
 void add_cluster_commands(CLI::App& app, globals& g, command_list& out);
+// chronicle namespace register|describe|update|list
+void add_namespace_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle task-queue describe
 void add_task_queue_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle completion bash|zsh (no node needed)

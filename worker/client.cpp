@@ -251,6 +251,26 @@ caf::expected<pb::CountWorkflowsResponse> client::count(const pb::CountWorkflows
   return call_retrying<pb::CountWorkflowsResponse>(count_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::NamespaceResponse> client::register_namespace(
+  const pb::RegisterNamespaceRequest& req) {
+  return call<pb::NamespaceResponse>(ns_register_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::NamespaceResponse> client::update_namespace(const pb::UpdateNamespaceRequest& req) {
+  return call<pb::NamespaceResponse>(ns_update_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::NamespaceResponse> client::describe_namespace(const std::string& ns) {
+  pb::DescribeNamespaceRequest req;
+  req.set_namespace_(ns);
+  return call_retrying<pb::NamespaceResponse>(ns_describe_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ListNamespacesResponse> client::list_namespaces() {
+  return call_retrying<pb::ListNamespacesResponse>(ns_list_atom::value,
+                                                   encode(pb::ListNamespacesRequest{}), timeout_);
+}
+
 caf::expected<pb::DescribeTaskQueueResponse> client::describe_task_queue(const std::string& ns,
                                                                          const std::string& queue) {
   pb::DescribeTaskQueueRequest req;

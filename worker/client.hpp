@@ -72,6 +72,12 @@ public:
   caf::expected<pb::ListWorkflowsResponse> list(const pb::ListWorkflowsRequest& req);
   // The number of runs a list query matches (per status with GROUP BY ExecutionStatus).
   caf::expected<pb::CountWorkflowsResponse> count(const pb::CountWorkflowsRequest& req);
+  // Namespaces as objects (docs/operations.md "Namespaces"): register (already registered:
+  // already_started), update (unknown: not_found), describe, list.
+  caf::expected<pb::NamespaceResponse> register_namespace(const pb::RegisterNamespaceRequest& req);
+  caf::expected<pb::NamespaceResponse> update_namespace(const pb::UpdateNamespaceRequest& req);
+  caf::expected<pb::NamespaceResponse> describe_namespace(const std::string& ns);
+  caf::expected<pb::ListNamespacesResponse> list_namespaces();
   // A task queue's pollers and backlog per kind, from every node that hosts it (an unknown
   // queue: an empty description; a bad name: invalid_argument).
   caf::expected<pb::DescribeTaskQueueResponse> describe_task_queue(const std::string& ns,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/node/namespaces.hpp"
 #include "actors/routing/forwarding.hpp"
 #include "actors/routing/routing.hpp"
 #include "actors/routing/validation.hpp"
@@ -302,9 +303,16 @@ struct list_part {
   bool more = false;
 };
 
-std::string check_list(pb::ListWorkflowsRequest& req) {
+// "" or why `ns` cannot be listed or counted: not registered (docs/operations.md "Namespaces").
+std::string check_namespace(const node_env& env, const std::string& ns) {
+  if (auto r = check_id("namespace", ns); !r.empty()) return r;
+  if (!env.config.namespace_known(ns)) return unknown_namespace(ns);
+  return {};
+}
+
+std::string check_list(const node_env& env, pb::ListWorkflowsRequest& req) {
   if (req.namespace_().empty()) req.set_namespace_(default_namespace);
-  if (auto r = check_id("namespace", req.namespace_()); !r.empty()) return r;
+  if (auto r = check_namespace(env, req.namespace_()); !r.empty()) return r;
   if (req.page_size() < 0 || req.page_size() > max_page_size)
     return "page_size must be between 1 and " + std::to_string(max_page_size) + " (0: "
            + std::to_string(default_page_size) + "), got " + std::to_string(req.page_size());
@@ -480,7 +488,7 @@ std::optional<pb::ListWorkflowsRequest> list_request(const node_env& env, const 
     rp.deliver(req.error());
     return std::nullopt;
   }
-  auto reason = check_list(*req);
+  auto reason = check_list(env, *req);
   if (reason.empty()) parse_query(env, req->namespace_(), req->query(), false, &reason);
   if (!reason.empty()) {
     rp.deliver(make_error(errc::invalid_argument, reason));
@@ -628,7 +636,7 @@ std::optional<std::pair<pb::CountWorkflowsRequest, bool>> count_request(
     return std::nullopt;
   }
   if (req->namespace_().empty()) req->set_namespace_(default_namespace);
-  std::string why = check_id("namespace", req->namespace_());
+  std::string why = check_namespace(env, req->namespace_());
   std::optional<storage::query::parsed> q;
   if (why.empty()) q = parse_query(env, req->namespace_(), req->query(), true, &why);
   if (!why.empty()) {
@@ -787,6 +795,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         count_fwd(self, env, workers, bytes);
         return caf::delegated<caf::message>{};
       }
+      if (kind == ns_sync_atom::value) return reply(sync_namespaces(*env, bytes));
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
@@ -797,6 +806,11 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       }
       return make_error(errc::bad_message, "admin cannot serve " + caf::to_string(kind));
     },
+    [=](ns_register_atom, const std::string& bytes) { register_namespace(self, env, bytes); },
+    [=](ns_update_atom, const std::string& bytes) { update_namespace(self, env, bytes); },
+    [=](ns_describe_atom, const std::string& bytes) { return describe_namespace(*env, bytes); },
+    [=](ns_list_atom, const std::string& bytes) { return list_namespaces(*env, bytes); },
+    [=](ns_push_atom, const std::string& member) { push_namespaces(self, env, member); },
     [=](query_atom, std::string& bytes) {
       return route<pb::QueryWorkflowRequest>(self, env, *fwd, query_atom::value, bytes,
                                              "QueryWorkflowRequest");

@@ -10,4 +10,15 @@ namespace chronicle {
 
 caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env);
 
+// Namespaces as objects (namespaces.cpp, docs/operations.md "Namespaces"). Register and update
+// answer the current request themselves (once every member up recorded the change).
+void register_namespace(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
+void update_namespace(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
+caf::result<std::string> describe_namespace(const node_env& env, const std::string& bytes);
+caf::result<std::string> list_namespaces(const node_env& env, const std::string& bytes);
+// A peer's records (NamespaceSync): each newer one recorded here.
+caf::result<std::string> sync_namespaces(const node_env& env, const std::string& bytes);
+// Sends this node's registered records to `member` (it just connected).
+void push_namespaces(caf::event_based_actor* self, const env_ptr& env, const std::string& member);
+
 }  // namespace chronicle

@@ -84,6 +84,9 @@ step handle(const request& req, const node_env& env) {
     }
     if (p.size() == 5 && p[2] == "namespaces" && p[4] == "workflow-count")
       return count_endpoint(req, p[3], *query);
+    if (p.size() >= 3 && p.size() <= 5 && p[2] == "namespaces"
+        && (p.size() < 5 || p[4] == "update"))
+      return namespaces_endpoint(req, std::vector<std::string>(p.begin() + 3, p.end()), *query);
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "task-queues")
       return task_queues_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
                                   *query);

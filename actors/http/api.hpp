@@ -77,6 +77,9 @@ step workflows_endpoint(const request& req, const std::string& ns,
 // GET /api/v1/namespaces/{ns}/workflow-count?query=...: CountWorkflowsResponse (as Temporal's path).
 step count_endpoint(const request& req, const std::string& ns,
                     const std::map<std::string, std::string>& query);
+// /api/v1/namespaces[/{ns}[/update]]: `rest` are the segments after "namespaces" (namespaces.cpp).
+step namespaces_endpoint(const request& req, const std::vector<std::string>& rest,
+                         const query_map& query);
 // GET /api/v1/namespaces/{ns}/task-queues/{name}: `rest` are the segments after "task-queues"
 // (task_queues.cpp).
 step task_queues_endpoint(const request& req, const std::string& ns,

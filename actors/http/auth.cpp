@@ -32,6 +32,14 @@ requirement required_access(std::string_view method, std::string_view target) {
       && (*p)[4] == "workflows")
     return requirement{false, (*p)[3],
                        workflows_role(method, std::vector<std::string>(p->begin() + 5, p->end()))};
+  // Namespaces: listing needs read in some namespace, registering admin in every one ('*': the
+  // new namespace is named in the body), describing read and updating admin in the namespace.
+  if (p->size() >= 3 && p->size() <= 5 && (*p)[0] == "api" && (*p)[1] == "v1"
+      && (*p)[2] == "namespaces" && (p->size() < 5 || (*p)[4] == "update")) {
+    bool get = method == "GET" || method == "HEAD";
+    if (p->size() == 3) return requirement{false, get ? "" : "*", get ? role::read : role::admin};
+    return requirement{false, (*p)[3], get ? role::read : role::admin};
+  }
   if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
       && (*p)[4] == "task-queues")
     return requirement{false, (*p)[3], role::read};

@@ -1,4 +1,6 @@
 #include "actors/node/config.hpp"
+#include "actors/node/namespaces.hpp"
+#include "actors/routing/validation.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -149,6 +151,7 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
       auto entry = it->second;
       if (!entry.IsMap()) throw config_error("namespace '" + name + "' settings must be a map");
       check_keys(entry, {"retention_ms", "search_attributes"}, "namespace '" + name + "'");
+      c.configured_namespaces.insert(name);
       if (entry["search_attributes"])
         c.namespace_search_attributes[name] = search_attributes(entry["search_attributes"], name);
       if (entry["retention_ms"]) {
@@ -290,6 +293,25 @@ std::optional<node_config> load_config(const std::string& path, std::string* err
     *error = "config '" + path + "' is not valid YAML: " + e.what();
   }
   return std::nullopt;
+}
+
+int64_t node_config::retention_of(const std::string& ns) const {
+  if (namespaces)
+    if (auto ms = namespaces->retention_of(ns)) return *ms;
+  auto it = namespace_retention_ms.find(ns);
+  return it == namespace_retention_ms.end() ? retention_ms : it->second;
+}
+
+const search::schema& node_config::search_attributes_of(const std::string& ns) const {
+  if (namespaces) return namespaces->schema_of(ns);
+  static const search::schema none;
+  auto it = namespace_search_attributes.find(ns);
+  return it == namespace_search_attributes.end() ? none : it->second;
+}
+
+bool node_config::namespace_known(const std::string& ns) const {
+  if (namespaces) return namespaces->known(ns);
+  return ns == default_namespace || configured_namespaces.count(ns) > 0;
 }
 
 }  // namespace chronicle

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,8 @@
 #include "storage/store.hpp"
 
 namespace chronicle {
+
+class namespace_registry;
 
 struct member_config {
   std::string name;
@@ -45,19 +49,18 @@ struct node_config {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // closed runs are deleted after this
   std::map<std::string, int64_t> namespace_retention_ms;  // per-namespace override
   int64_t retention_sweep_ms = 60'000;             // how often each shard deletes expired runs
-  // The retention of namespace `ns`.
-  [[nodiscard]] int64_t retention_of(const std::string& ns) const {
-    auto it = namespace_retention_ms.find(ns);
-    return it == namespace_retention_ms.end() ? retention_ms : it->second;
-  }
   // Custom search attributes per namespace (config namespaces.<ns>.search_attributes: name ->
   // type); a namespace without any has none. docs/semantics.md "Search attributes".
   std::map<std::string, search::schema> namespace_search_attributes;
-  [[nodiscard]] const search::schema& search_attributes_of(const std::string& ns) const {
-    static const search::schema none;
-    auto it = namespace_search_attributes.find(ns);
-    return it == namespace_search_attributes.end() ? none : it->second;
-  }
+  std::set<std::string> configured_namespaces;  // the names under `namespaces:`
+  // The namespaces of the cluster (actors/node/namespaces.hpp), made at start from the above and
+  // the records in the data dir; the three below read it when set, else the config alone.
+  std::shared_ptr<namespace_registry> namespaces;
+  // The retention of namespace `ns`.
+  [[nodiscard]] int64_t retention_of(const std::string& ns) const;
+  [[nodiscard]] const search::schema& search_attributes_of(const std::string& ns) const;
+  // Whether `ns` is registered ("default" always is).
+  [[nodiscard]] bool namespace_known(const std::string& ns) const;
   uint16_t http_port = 0;               // HTTP/JSON gateway and web UI; 0 (key absent): none
   std::string http_host;                // empty (key absent): the node's host
   size_t http_max_body_bytes = 1024 * 1024;  // larger request bodies are refused (413)

@@ -301,6 +301,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         st.env->peers->set_up(m.name, node, now_ms());
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
         self->send(st.env->handoff, hello_atom::value, m.name, node);
+        self->send(st.env->admin, ns_push_atom::value, m.name);  // its namespaces may be older
         placement_changed(self);
       },
       [=](caf::error& err) {

@@ -11,6 +11,7 @@
 
 #include "actors/http/gateway.hpp"
 #include "actors/node/memory_release.hpp"
+#include "actors/node/namespaces.hpp"
 #include "actors/node/node_actor.hpp"
 #include "protocol/runtime.hpp"
 
@@ -68,6 +69,30 @@ void reload(const std::string& path, node_env& env, http::gateway* gateway) {
     spdlog::error("SIGHUP: keeping the http_tls certificate in use: {}", error);
 }
 
+// The namespaces: the config's, then the records in the data dir (registered or updated in the
+// cluster: they win over the config's).
+std::shared_ptr<namespace_registry> load_namespaces(const node_config& config,
+                                                    const storage::store& store,
+                                                    std::string* error) {
+  auto registry = std::make_shared<namespace_registry>(
+    config.configured_namespaces, config.namespace_search_attributes, config.namespace_retention_ms);
+  std::vector<std::string> stored;
+  auto st = store.load_namespaces(&stored);
+  if (!st.ok()) {
+    *error = st.message();
+    return nullptr;
+  }
+  for (auto& bytes : stored) {
+    pb::NamespaceInfo info;
+    if (!info.ParseFromString(bytes) || info.name().empty()) {
+      *error = "a namespace record in " + config.data_dir + " is corrupt";
+      return nullptr;
+    }
+    registry->merge(info);
+  }
+  return registry;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,6 +119,12 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  auto namespaces = load_namespaces(*config, *store, &error);
+  if (!namespaces) {
+    std::cerr << "chronicle-node: " << error << "\n";
+    return 1;
+  }
+
   // Block the stop signals in every thread; main waits for them with sigwait.
   auto stop_signals = block_stop_signals();
   sigaddset(&stop_signals, SIGHUP);  // reload (see reload above), waited for with the others
@@ -112,6 +143,7 @@ int main(int argc, char** argv) {
 
   auto env = std::make_shared<node_env>();
   env->config = *config;
+  env->config.namespaces = namespaces;
   env->store = store;
   env->keys = std::make_shared<key_registry>(config->api_keys);
   store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {

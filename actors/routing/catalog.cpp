@@ -51,6 +51,11 @@ const std::vector<message_kind> catalog = {
   {list_atom::value,           "ListWorkflowsRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {count_atom::value,          "CountWorkflowsRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {cluster_atom::value,        "ClusterStatusRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  // --- namespaces, served by the admin actor (a change goes to every member from there)
+  {ns_register_atom::value,    "RegisterNamespaceRequest",       r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::admin},
+  {ns_update_atom::value,      "UpdateNamespaceRequest",         r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::admin},
+  {ns_describe_atom::value,    "DescribeNamespaceRequest",       r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {ns_list_atom::value,        "ListNamespacesRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- client API served by matching (it asks every node that hosts the task queue itself)
   {tq_describe_atom::value,    "DescribeTaskQueueRequest",       r::node,      s::matching,  by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers
@@ -71,6 +76,7 @@ const std::vector<message_kind> catalog = {
   {dispatch_atom::value,       "DispatchRequest",                r::task_queue, s::matching, by::internal},
   {qtask_atom::value,          "QueryTask",                      r::task_queue, s::matching, by::internal},
   {overload_atom::value,       "OverloadNote",                   r::node,      s::node,      by::internal},
+  {ns_sync_atom::value,        "NamespaceSync",                  r::node,      s::admin,     by::internal},
   {gone_atom::value,           "WorkerGone",                     r::node,      s::matching,  by::internal},
   {redispatch_atom::value,     "(none)",                         r::node,      s::node,      by::internal},
 };

@@ -1,5 +1,6 @@
 #include "actors/routing/validation.hpp"
 
+#include "actors/node/namespaces.hpp"
 #include "actors/node/overload.hpp"
 #include "actors/routing/catalog.hpp"
 
@@ -57,6 +58,8 @@ caf::expected<std::string> validate_start(const std::string& bytes, const limits
   }
   if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
     return make_error(errc::invalid_argument, reason);
+  if (lim.config && !lim.config->namespace_known(req->namespace_()))
+    return make_error(errc::invalid_argument, unknown_namespace(req->namespace_()));
   if (auto reason = check_start_attributes(lim, req->namespace_(), req->search_attributes(),
                                            req->memo());
       !reason.empty())
@@ -120,6 +123,8 @@ caf::expected<std::string> validate_sigstart(const std::string& bytes, const lim
                           std::pair{"signal input", &req->signal_input()}})
     if (auto reason = check_payload(what, *p, lim.payload); !reason.empty())
       return make_error(errc::invalid_argument, reason);
+  if (lim.config && !lim.config->namespace_known(req->namespace_()))
+    return make_error(errc::invalid_argument, unknown_namespace(req->namespace_()));
   if (auto err = check_overload(lim, req->namespace_(), req->task_queue())) return err;
   return encode(*req);
 }

@@ -35,7 +35,7 @@ std::string entry(const std::string& name, const std::string& key, const std::st
 std::string keys(bool revoke_reader) {
   return "api_keys:\n" + entry("reader", reader, "{default: read}", revoke_reader)
          + entry("writer", writer, "{default: write}") + entry("admin", admin, "{'*': admin}")
-         + entry("orders", orders, "{orders: write}");
+         + entry("orders", orders, "{orders: write}") + "namespaces:\n  orders: {}\n";
 }
 
 // The CLI with `key` (empty: none) against `addr`; returns the exit code, output in *out.

@@ -431,6 +431,18 @@ async function clusterPage() {
     h('td', {}, n.up ? Math.round(Number(n.uptime_ms) / 1000) + ' s' : '-'),
     h('td', {}, n.shards_owned), h('td', {}, n.up ? n.workflows_open : '-'),
     h('td', {}, n.up ? n.workflows_closed : '-'), h('td', { class: 'muted' }, n.error)));
+  let namespaces = [];
+  try {
+    namespaces = (await api('/api/v1/namespaces')).namespaces;
+  } catch (err) { if (err.signIn) return; }
+  const nsRows = namespaces.map(n => h('tr', { class: 'namespace' },
+    h('td', {}, h('a', { href: '#/workflows?ns=' + encodeURIComponent(n.name) }, n.name)),
+    h('td', {}, n.description || '-'),
+    h('td', {}, Number(n.retention_ms) <= 0 ? 'node default' : Number(n.retention_ms) % 86400000
+      ? ageText(n.retention_ms) : Number(n.retention_ms) / 86400000 + ' d'),
+    h('td', { class: 'mono' }, Object.entries(n.search_attributes).sort()
+      .map(([k, t]) => k + ' ' + t).join(', ') || '-'),
+    h('td', {}, n.version)));
   const shards = [];
   for (const n of c.nodes) for (const s of n.shards || []) shards.push(s);
   shards.sort((a, b) => a.shard - b.shard);
@@ -438,6 +450,9 @@ async function clusterPage() {
     h('p', { class: 'muted' }, c.num_shards + ' shards; answered by ' + c.answered_by),
     h('h2', {}, 'Members'),
     table(['Node', 'Address', 'State', 'Uptime', 'Shards', 'Open', 'Closed', 'Note'], members, 'No members.'),
+    h('h2', {}, 'Namespaces'),
+    h('div', { id: 'namespaces' }, table(['Namespace', 'Description', 'Retention',
+                                          'Search attributes', 'Version'], nsRows, 'None.')),
     h('h2', {}, 'Shard map'),
     h('div', { class: 'shards', id: 'shard-map' }, shards.map(s =>
       h('div', { class: 'shard' + (s.available ? '' : ' down') },

@@ -163,6 +163,11 @@ TEST_CASE("api keys: the role each HTTP endpoint needs") {
   CHECK(need("POST", wf + "/w1/cancel") == "orders:write");
   CHECK(need("POST", wf + "/w1/terminate") == "orders:admin");
   CHECK(need("GET", "/api/v1/namespaces/a%2Fb/workflows") == "a/b:read");
+  CHECK(need("GET", "/api/v1/namespaces/orders/task-queues/q") == "orders:read");
+  CHECK(need("GET", "/api/v1/namespaces") == ":read");
+  CHECK(need("POST", "/api/v1/namespaces") == "*:admin");
+  CHECK(need("GET", "/api/v1/namespaces/orders") == "orders:read");
+  CHECK(need("POST", "/api/v1/namespaces/orders/update") == "orders:admin");
 }
 
 TEST_CASE("api keys: the bearer key of an Authorization header") {

@@ -1,0 +1,155 @@
+// Namespaces as objects (admin_actor.hpp): register, update, describe, list, and the exchange of
+// records between nodes. Every node keeps every namespace record (its registry, and its meta
+// table for restarts). A change is made by the node that receives it: checked, recorded here
+// (synced), then sent to every member that is up, which records it before it answers; the
+// client is answered once they did, with the members that were down named. A node that connects
+// to a peer sends it all its records, so a member that was down catches up; of two records of a
+// namespace the higher version wins (docs/operations.md "Namespaces").
+//
+// All changes to the registry are made on the admin actor (one at a time).
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "actors/admin/admin_actor.hpp"
+#include "actors/node/namespaces.hpp"
+#include "actors/routing/validation.hpp"
+
+namespace chronicle {
+
+namespace {
+
+constexpr auto peer_answer_timeout = std::chrono::seconds(3);
+
+namespace_registry& registry(const node_env& env) { return *env.config.namespaces; }
+
+// Records `info` on this node when it is newer than the one here: the registry and the meta
+// table. Returns an error only when the write failed.
+caf::error take(const node_env& env, const pb::NamespaceInfo& info) {
+  auto have = registry(env).find(info.name());
+  if (have && !namespace_newer(info, *have)) return caf::none;
+  auto st = env.store->put_namespace(info.name(), encode(info));
+  if (!st.ok()) return make_error(errc::internal, st.message());
+  registry(env).merge(info);
+  return caf::none;
+}
+
+// Sends `info` to every other member and answers `rp` with it once each answered (or did not in
+// time): the members it did not reach are named in not_stored_on.
+void spread(caf::event_based_actor* self, const env_ptr& env, const pb::NamespaceInfo& info,
+            caf::response_promise rp) {
+  struct gather {
+    pb::NamespaceResponse resp;
+    size_t pending = 0;
+  };
+  auto g = std::make_shared<gather>();
+  *g->resp.mutable_info() = info;
+  std::vector<std::pair<std::string, caf::actor>> asks;
+  for (auto& m : env->config.members) {
+    if (m.name == env->config.name) continue;
+    if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
+    else g->resp.add_not_stored_on(m.name);
+  }
+  g->pending = asks.size();
+  if (asks.empty()) return rp.deliver(encode(g->resp));
+  pb::NamespaceSync sync;
+  *sync.add_namespaces() = info;
+  auto bytes = encode(sync);
+  for (auto& [name, peer] : asks) {
+    auto member = name;
+    auto one = [g, rp, member](bool stored) mutable {
+      if (!stored) g->resp.add_not_stored_on(member);
+      if (--g->pending == 0) rp.deliver(encode(g->resp));
+    };
+    self->request(peer, peer_answer_timeout, fwd_atom::value, caf::atom_value{ns_sync_atom::value},
+                  bytes)
+      .then([one](const std::string&) mutable { one(true); },
+            [one](caf::error&) mutable { one(false); });
+  }
+}
+
+// Makes `info` the namespace's record here (stamped by this node) and on every member up.
+void change(caf::event_based_actor* self, const env_ptr& env, pb::NamespaceInfo info) {
+  auto rp = self->make_response_promise();
+  info.set_update_time_ms(now_ms());
+  info.set_updated_by(env->config.name);
+  if (auto err = take(*env, info)) return rp.deliver(err);
+  spdlog::info("namespace '{}' recorded (version {})", info.name(), info.version());
+  spread(self, env, info, rp);
+}
+
+}  // namespace
+
+void register_namespace(caf::event_based_actor* self, const env_ptr& env,
+                        const std::string& bytes) {
+  auto req = decode<pb::RegisterNamespaceRequest>(bytes, "RegisterNamespaceRequest");
+  if (!req) return self->make_response_promise().deliver(req.error());
+  std::string why;
+  auto info = registered(*req, &why);
+  if (!info) return self->make_response_promise().deliver(make_error(errc::invalid_argument, why));
+  if (registry(*env).known(req->namespace_()))
+    return self->make_response_promise().deliver(make_error(
+      errc::already_started, "namespace '" + req->namespace_() + "' is already registered"));
+  change(self, env, std::move(*info));
+}
+
+void update_namespace(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
+  auto req = decode<pb::UpdateNamespaceRequest>(bytes, "UpdateNamespaceRequest");
+  if (!req) return self->make_response_promise().deliver(req.error());
+  auto ns = req->namespace_().empty() ? std::string(default_namespace) : req->namespace_();
+  auto current = registry(*env).find(ns);
+  if (!current)
+    return self->make_response_promise().deliver(
+      make_error(errc::not_found, "namespace '" + ns + "' is not registered"));
+  std::string why;
+  auto next = updated(*current, *req, &why);
+  if (!next) return self->make_response_promise().deliver(make_error(errc::invalid_argument, why));
+  change(self, env, std::move(*next));
+}
+
+caf::result<std::string> describe_namespace(const node_env& env, const std::string& bytes) {
+  auto req = decode<pb::DescribeNamespaceRequest>(bytes, "DescribeNamespaceRequest");
+  if (!req) return req.error();
+  auto ns = req->namespace_().empty() ? std::string(default_namespace) : req->namespace_();
+  auto info = registry(env).find(ns);
+  if (!info) return make_error(errc::not_found, "namespace '" + ns + "' is not registered");
+  pb::NamespaceResponse resp;
+  *resp.mutable_info() = std::move(*info);
+  return encode(resp);
+}
+
+caf::result<std::string> list_namespaces(const node_env& env, const std::string& bytes) {
+  auto req = decode<pb::ListNamespacesRequest>(bytes, "ListNamespacesRequest");
+  if (!req) return req.error();
+  pb::ListNamespacesResponse resp;
+  for (auto& info : registry(env).all()) *resp.add_namespaces() = std::move(info);
+  return encode(resp);
+}
+
+caf::result<std::string> sync_namespaces(const node_env& env, const std::string& bytes) {
+  auto sync = decode<pb::NamespaceSync>(bytes, "NamespaceSync");
+  if (!sync) return sync.error();
+  for (auto& info : sync->namespaces()) {
+    if (info.name().empty()) continue;
+    if (auto err = take(env, info)) return err;
+  }
+  return std::string{};
+}
+
+void push_namespaces(caf::event_based_actor* self, const env_ptr& env, const std::string& member) {
+  auto peer = env->peers->peer(member);
+  if (!peer) return;
+  pb::NamespaceSync sync;
+  for (auto& info : registry(*env).all())
+    if (info.version() > 0) *sync.add_namespaces() = std::move(info);  // config ones stay local
+  if (sync.namespaces().empty()) return;
+  self->request(*peer, peer_answer_timeout, fwd_atom::value, caf::atom_value{ns_sync_atom::value},
+                encode(sync))
+    .then([](const std::string&) {},
+          [member](caf::error& err) {
+            spdlog::warn("namespaces not sent to {}: {} (sent again when it connects)", member,
+                         error_text(err));
+          });
+}
+
+}  // namespace chronicle
