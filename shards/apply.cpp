@@ -108,18 +108,10 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.set_last_workflow_task_completed_event_id(ev.event_id());
       state.clear_last_workflow_task_failure();
       break;
-    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT: {
-      state.clear_workflow_task();
-      auto* f = state.mutable_last_workflow_task_failure();
-      f->Clear();
-      f->set_message("workflow task timed out: " + ev.workflow_task_timed_out().cause());
-      f->set_type("TimeoutError");
-      f->set_source("server");
-      break;
-    }
+    case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
     case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED:
       state.clear_workflow_task();
-      *state.mutable_last_workflow_task_failure() = ev.workflow_task_failed().failure();
+      *state.mutable_last_workflow_task_failure() = detail::workflow_task_failure(ev);
       break;
     case pb::EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
       auto& a = ev.activity_task_scheduled();

@@ -70,8 +70,12 @@ decide_result on_external_events(const pb::MutableState& s, std::vector<pb::Hist
   // A speculative task (update delivery) is written before events are buffered behind it; one
   // not yet started is replaced by a normal task after the events (its token becomes stale).
   if (speculative_task(s)) {
-    if (wt_started) b.materialize_speculative(true);
-    else b.state().clear_workflow_task();
+    if (wt_started) {
+      b.materialize_speculative(true);
+    } else {
+      if (transient_task(s)) b.remove_workflow_task_transfer();  // a normal task follows
+      b.state().clear_workflow_task();
+    }
   }
   for (auto& ev : evs) {
     ev.set_event_time_ms(now);

@@ -11,6 +11,15 @@
 
 namespace chronicle::detail {
 
+pb::Failure workflow_task_failure(const pb::HistoryEvent& ev) {
+  if (ev.has_workflow_task_failed()) return ev.workflow_task_failed().failure();
+  pb::Failure f;
+  f.set_message("workflow task timed out: " + ev.workflow_task_timed_out().cause());
+  f.set_type("TimeoutError");
+  f.set_source("server");
+  return f;
+}
+
 namespace {
 
 constexpr int64_t max_timer_ms = int64_t{100} * 365 * 24 * 3600 * 1000;  // 100 years
@@ -387,7 +396,7 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
   if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution()
       && in.new_run_id.empty())
     return reject(errc::invalid_argument, "continue-as-new needs a new run ID");
-  if (speculative_task(s) && in.commands.empty()) {
+  if (speculative_task(s) && !transient_task(s) && in.commands.empty()) {
     // Only rejections (or nothing): the speculative task leaves no trace.
     transition t;
     t.state = s;

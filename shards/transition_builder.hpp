@@ -102,6 +102,21 @@ public:
                                           t_.state.task_queue()));
   }
 
+  // The retry of a failed or timed-out workflow task (attempt >= 2) as a transient task: no
+  // WorkflowTaskScheduled yet (its ID is next_event_id), but the state and a transfer record are
+  // written, so it is dispatched now and again after a restart (state.proto, transient).
+  void schedule_transient_workflow_task(int32_t attempt) {
+    auto* wt = t_.state.mutable_workflow_task();
+    wt->Clear();
+    wt->set_scheduled_event_id(t_.state.next_event_id());
+    wt->set_attempt(attempt);
+    wt->set_speculative(true);
+    wt->set_transient(true);
+    wt->set_scheduled_time_ms(now_);
+    t_.transfers_added.push_back(transfer(pb::TRANSFER_KIND_WORKFLOW_TASK, wt->scheduled_event_id(),
+                                          t_.state.task_queue()));
+  }
+
   // A speculative workflow task becomes a normal one: its WorkflowTaskScheduled (and Started, when
   // started) are appended with the IDs and times the worker was given (next_event_id is its
   // scheduled ID: nothing is appended while a speculative task is pending). `keep_transfer`: the
@@ -261,6 +276,14 @@ inline bool speculative_task(const pb::MutableState& s) {
   return s.has_workflow_task() && s.workflow_task().speculative();
 }
 
+inline bool transient_task(const pb::MutableState& s) {
+  return s.has_workflow_task() && s.workflow_task().transient();
+}
+
+// The failure an unsuccessful end of a workflow task records (`ev`: its WorkflowTaskFailed or
+// WorkflowTaskTimedOut), as apply keeps it in last_workflow_task_failure.
+pb::Failure workflow_task_failure(const pb::HistoryEvent& ev);
+
 // True when a result (completed/failed) of the activity scheduled at `scheduled_id` is buffered.
 bool buffered_for_activity(const pb::MutableState& s, int64_t scheduled_id);
 // True when the TimerFired of the timer started at `started_id` is buffered.
@@ -273,7 +296,10 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
 
 // Ends the started workflow task without success (failed or timed out), writes the buffered events
 // and schedules the next workflow task with `next_attempt`. `fill(event, started_event_id)` fills
-// the attributes of the event of `type`.
+// the attributes of the event of `type`. As Temporal does, only the first failure in a row is
+// written: the retries (attempt >= 2) are transient tasks, and a transient task that fails with
+// no new event behind it writes nothing: the next attempt goes out and the state keeps the
+// attempt and the last failure (describe shows them).
 template <class Fill>
 decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled_id,
                                     pb::EventType type, int64_t now, int32_t next_attempt,
@@ -281,12 +307,21 @@ decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled
   if (!is_running(s) || !workflow_task_matches(s, scheduled_id) || !workflow_task_started(s))
     return reject(errc::stale_task, "workflow task is not started");
   builder b(s, now);
+  if (transient_task(s) && s.buffered_events_size() == 0 && next_attempt > 1) {
+    pb::HistoryEvent ev;  // not written: only its failure is kept
+    ev.set_event_type(type);
+    fill(ev, s.workflow_task().started_event_id());
+    *b.state().mutable_last_workflow_task_failure() = workflow_task_failure(ev);
+    b.schedule_transient_workflow_task(next_attempt);  // same ID: its transfer record is rewritten
+    return std::move(b.result());
+  }
   b.materialize_speculative(false);
   b.remove_workflow_task_transfer();
   fill(b.add(type), s.workflow_task().started_event_id());
   b.commit();
   b.flush_buffered();
-  b.schedule_workflow_task(next_attempt);
+  if (next_attempt > 1) b.schedule_transient_workflow_task(next_attempt);
+  else b.schedule_workflow_task(next_attempt);
   return std::move(b.result());
 }
 

@@ -33,6 +33,14 @@ caf::error check_token(self_ptr self, const pb::TaskToken& tok) {
   if (tok.run_id() != st.run->run_id())
     return make_error(errc::stale_task, "task belongs to run " + tok.run_id()
                                           + ", current run is " + st.run->run_id());
+  // The retries of a failing workflow task (transient) share its scheduled ID: a late answer
+  // of an earlier attempt is told apart by the attempt.
+  const auto& wt = st.run->workflow_task();
+  if (st.run->has_workflow_task() && wt.transient() && tok.scheduled_event_id() == wt.scheduled_event_id()
+      && tok.attempt() != 0 && tok.attempt() != wt.attempt())
+    return make_error(errc::stale_task, "workflow task attempt " + std::to_string(tok.attempt())
+                                          + " was retried (attempt " + std::to_string(wt.attempt())
+                                          + " is current)");
   return caf::none;
 }
 

@@ -108,9 +108,10 @@ storage::write_batch execution_state::new_batch() const {
 
 void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
                        const pb::MutableState& state) {
-  if (!state.has_workflow_task() || !state.workflow_task().speculative())
+  if (!state.has_workflow_task() || !state.workflow_task().speculative()
+      || state.workflow_task().transient())  // a transient one is durable (state.proto)
     return batch.put_state(k, state);
-  pb::MutableState durable = state;  // a speculative workflow task lives in memory only
+  pb::MutableState durable = state;  // an update's speculative workflow task lives in memory only
   durable.clear_workflow_task();
   batch.put_state(k, durable);
 }

@@ -254,3 +254,63 @@ TEST_CASE("a worker with changed workflow code fails the workflow task with a no
   auto t = c.terminate("", "evolve", "", "test over");
   CHECK(t);
 }
+
+namespace {
+
+size_t count_type(const pb::GetHistoryResponse& h, pb::EventType type) {
+  size_t n = 0;
+  for (auto& e : h.events()) n += e.event_type() == type;
+  return n;
+}
+
+}  // namespace
+
+// Transient workflow tasks (docs/semantics.md, "Workflow task failures"): a bad deployment
+// fails attempt after attempt, the history keeps only the first failure; a kill -9 of the node
+// keeps the attempt count (the retry is durable); the fixed code's attempt completes and its
+// WorkflowTaskScheduled carries the attempt.
+TEST_CASE("transient workflow tasks: a bad deployment does not grow the history - kill -9 keeps the attempt - the fix completes") {
+  retry_deployment d;
+  auto v1 = d.worker("v1");
+  auto c = d.connect();
+  d.start(c, "transient", "Evolving");
+  d.wait_until(c, "transient", [](auto& x) { return x.pending_timers_size() == 1; },
+               "the workflow sleeps after StepA");
+  v1.kill9();
+  auto v2 = d.worker("v2", 2);
+  d.wait_until(c, "transient", [](auto& x) { return x.workflow_task_attempt() >= 4; },
+               "the changed code failed three attempts");
+  auto h = c.history("", "transient");
+  REQUIRE_MESSAGE(h, error_text(h));
+  CHECK(count_type(*h, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1);
+  auto length = h->events_size();
+
+  d.node.kill9();
+  d.node = process(CHRONICLE_NODE_BIN, {"--config", d.config}, (d.dir.path() / "node2.log").string());
+  REQUIRE_MESSAGE(d.node.wait_for_output("listening on", 20s), d.node.output());
+  auto c2 = d.connect();
+  auto before = d.wait_until(c2, "transient", [](auto& x) { return x.workflow_task_attempt() >= 4; },
+                             "the attempt is kept across the restart");
+  d.wait_until(c2, "transient", [&](auto& x) {
+    return x.workflow_task_attempt() > before.workflow_task_attempt();
+  }, "the worker fails the next attempt after the restart");
+  h = c2.history("", "transient");
+  REQUIRE_MESSAGE(h, error_text(h));
+  CHECK(h->events_size() == length);
+  CHECK(count_type(*h, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1);
+
+  v2.kill9();
+  auto fixed = d.worker("v1-again");
+  auto res = d.result(c2, "transient");
+  CHECK(res.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  h = c2.history("", "transient");
+  REQUIRE_MESSAGE(h, error_text(h));
+  CHECK(count_type(*h, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1);
+  int32_t last_attempt = 0;
+  for (auto& e : h->events())
+    if (e.event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+      last_attempt = std::max(last_attempt, e.workflow_task_scheduled().attempt());
+  CHECK(last_attempt >= 5);
+  auto text = d.cli({"workflow", "describe", "-w", "transient"});
+  CHECK_MESSAGE(text.find("Completed") != std::string::npos, text);
+}

@@ -160,12 +160,21 @@ TEST_CASE("external: malformed commands fail the workflow task with the matching
   CHECK(failed->workflow_task_failed().cause()
         == pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES);
   CHECK(r.state.outbound().empty());
+  // The retries are transient: their failures write no event, the state keeps the last one.
   r.take_task();
   auto t2 = r.step(input::workflow_task_completed{r.wt(), {signal_cmd("x", "")}, "w1"});
-  CHECK(find_event(t2.events, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED));
+  CHECK(t2.events.empty());
+  CHECK(r.state.workflow_task().attempt() == 3);
+  CHECK(r.state.last_workflow_task_failure().message().find("SignalExternal") != std::string::npos);
   r.take_task();
   auto t3 = r.step(input::workflow_task_completed{r.wt(), {cancel_cmd("")}, "w1"});
-  failed = find_event(t3.events, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  CHECK(t3.events.empty());
+  CHECK(r.state.last_workflow_task_failure().message().find("RequestCancelExternal")
+        != std::string::npos);
+  // A fresh run: the first failure of a cancel command is written with its cause.
+  auto r2 = run::started();
+  auto t4 = r2.step(input::workflow_task_completed{r2.wt(), {cancel_cmd("")}, "w1"});
+  failed = find_event(t4.events, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
   REQUIRE(failed);
   CHECK(failed->workflow_task_failed().cause()
         == pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES);

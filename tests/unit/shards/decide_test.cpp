@@ -145,11 +145,92 @@ TEST_CASE("completion of an old workflow task is stale") {
 TEST_CASE("timed-out workflow task is rescheduled with the next attempt") {
   auto r = run::started();
   auto t = r.step(input::workflow_task_timed_out{r.wt(), "node restarted"});
+  REQUIRE(t.events.size() == 1);  // the retry is transient: no WorkflowTaskScheduled yet
   CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT);
-  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
   CHECK(r.state.workflow_task().attempt() == 2);
+  CHECK(r.state.workflow_task().transient());
+  CHECK(r.state.workflow_task().scheduled_event_id() == r.state.next_event_id());
+  CHECK(r.state.last_workflow_task_failure().type() == "TimeoutError");
   CHECK(t.transfers_removed.size() == 1);
   CHECK(t.transfers_added.size() == 1);
+  check_dense(r.history);
+}
+
+pb::Failure failure(const std::string& message) {
+  pb::Failure f;
+  f.set_message(message);
+  return f;
+}
+
+TEST_CASE("transient workflow tasks: only the first failure in a row is written - a retry's events when it completes") {
+  auto r = run::started();
+  auto t = r.step(input::workflow_task_failed{r.wt(), failure("bug 1"), "w1"});
+  REQUIRE(t.events.size() == 1);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  auto length = r.history.size();
+  for (int attempt = 2; attempt <= 5; ++attempt) {
+    CHECK(r.state.workflow_task().attempt() == attempt);
+    CHECK(r.state.workflow_task().transient());
+    auto started = r.step(input::workflow_task_started{r.wt(), "w1"});
+    CHECK(started.memory_only);
+    t = r.step(input::workflow_task_failed{r.wt(), failure("bug " + std::to_string(attempt)), "w1"});
+    CHECK(t.events.empty());
+    CHECK(t.transfers_removed.empty());
+    REQUIRE(t.transfers_added.size() == 1);  // the same record, rewritten: dispatched again
+    CHECK(t.transfers_added[0].scheduled_event_id() == r.wt());
+    CHECK(r.state.last_workflow_task_failure().message() == "bug " + std::to_string(attempt));
+  }
+  CHECK(r.history.size() == length);  // four failed attempts, no event
+  // The sixth attempt completes: its Scheduled (attempt 6) and Started are written before it.
+  r.take_task();
+  t = r.step(input::workflow_task_completed{r.wt(), {timer_cmd("t", 1000)}, "w1"});
+  REQUIRE(t.events.size() == 4);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  CHECK(t.events[0].workflow_task_scheduled().attempt() == 6);
+  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  CHECK(t.events[2].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  CHECK(t.events[3].event_type() == pb::EVENT_TYPE_TIMER_STARTED);
+  CHECK_FALSE(r.state.has_workflow_task());
+  CHECK_FALSE(r.state.has_last_workflow_task_failure());
+  REQUIRE(t.transfers_removed.size() == 1);
+  CHECK(t.transfers_removed[0].scheduled_event_id() == t.events[0].event_id());
+  check_dense(r.history);
+  pb::MutableState folded;
+  for (const auto& ev : r.history) apply(folded, ev);
+  CHECK(folded.next_event_id() == r.state.next_event_id());
+}
+
+TEST_CASE("transient workflow tasks: a new event makes the waiting retry a normal task - a running one is written") {
+  auto r = run::started();
+  r.step(input::workflow_task_failed{r.wt(), failure("bug"), "w1"});
+  REQUIRE(r.state.workflow_task().transient());
+  int64_t transient_id = r.wt();
+  // Not started: replaced by a normal task after the signal (attempt 1: the code sees news).
+  auto t = r.step(input::signal_workflow{"go", {}, "client", ""});
+  REQUIRE(t.events.size() == 2);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  CHECK_FALSE(r.state.workflow_task().transient());
+  CHECK(r.state.workflow_task().attempt() == 1);
+  REQUIRE(t.transfers_removed.size() == 1);
+  CHECK(t.transfers_removed[0].scheduled_event_id() == transient_id);
+  check_dense(r.history);
+  // Started: its Scheduled and Started are written, the signal is buffered behind them; its
+  // failure is then written like a first one.
+  r.take_task();
+  r.step(input::workflow_task_failed{r.wt(), failure("bug"), "w1"});
+  r.take_task();
+  t = r.step(input::signal_workflow{"again", {}, "client", ""});
+  REQUIRE(t.events.size() == 2);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED);
+  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  CHECK(r.state.buffered_events_size() == 1);
+  t = r.step(input::workflow_task_failed{r.wt(), failure("bug"), "w1"});
+  REQUIRE(t.events.size() == 2);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+  CHECK(r.state.workflow_task().transient());
+  CHECK(r.state.workflow_task().attempt() == 3);
   check_dense(r.history);
 }
 
@@ -211,12 +292,16 @@ TEST_CASE("invalid commands fail the workflow task and schedule another") {
   CHECK(r.state.status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
   CHECK(r.state.workflow_task().attempt() == 2);
 
+  // The retries are transient: their failures are kept in the state, not written.
   r.step(input::workflow_task_started{r.wt(), "w1"});
   t = r.step(input::workflow_task_completed{r.wt(), {timer_cmd("1", -5)}, "w1"});
-  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_WORKFLOW_TASK_FAILED);
+  CHECK(t.events.empty());
+  CHECK(r.state.last_workflow_task_failure().message().find("bad commands") != std::string::npos);
   r.step(input::workflow_task_started{r.wt(), "w1"});
   t = r.step(input::workflow_task_completed{r.wt(), {pb::Command{}}, "w1"});
-  CHECK(t.events[0].workflow_task_failed().failure().message().find("unknown command") != std::string::npos);
+  CHECK(t.events.empty());
+  CHECK(r.state.last_workflow_task_failure().message().find("unknown command") != std::string::npos);
+  CHECK(r.state.workflow_task().attempt() == 4);
 }
 
 TEST_CASE("activity result for a closed execution is stale") {

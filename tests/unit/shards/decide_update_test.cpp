@@ -182,11 +182,11 @@ TEST_CASE("completing an update twice in one task fails the workflow task") {
   r.step(input::workflow_task_started{r.wt(), "w1"});
   auto t = r.step(input::workflow_task_completed{
     r.wt(), {accept("up-4"), complete("up-4", "1"), complete("up-4", "2")}, "w1"});
-  // Materialized (a failed speculative task is written), then failed.
+  // Materialized (a failed speculative task is written), then failed; the retry is transient.
   REQUIRE(types_are(t.events, {pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
                                pb::EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                               pb::EVENT_TYPE_WORKFLOW_TASK_FAILED,
-                               pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
+                               pb::EVENT_TYPE_WORKFLOW_TASK_FAILED}));
+  CHECK(r.state.workflow_task().transient());
   CHECK(r.state.updates().empty());
 }
 
@@ -224,16 +224,16 @@ TEST_CASE("a signal while a speculative task is only scheduled replaces it with 
   CHECK(std::holds_alternative<rejection>(res));
 }
 
-TEST_CASE("a speculative task that times out is written before WorkflowTaskTimedOut and a normal task follows") {
+TEST_CASE("a speculative task that times out is written before WorkflowTaskTimedOut and a durable retry follows") {
   auto r = idle();
   r.step(input::update_admitted{});
   r.step(input::workflow_task_started{r.wt(), "w1"});
   auto t = r.step(input::workflow_task_timed_out{r.wt(), "node restarted"});
   REQUIRE(types_are(t.events, {pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
                                pb::EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                               pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
-                               pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}));
-  CHECK_FALSE(r.state.workflow_task().speculative());
+                               pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT}));
+  CHECK(r.state.workflow_task().transient());  // attempt 2: written in the state, not as events
+  CHECK(r.state.workflow_task().attempt() == 2);
   REQUIRE(t.transfers_added.size() == 1);
   CHECK(t.transfers_added[0].scheduled_event_id() == r.wt());
 }
