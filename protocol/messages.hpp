@@ -46,6 +46,9 @@ using wf_fail_atom = caf::atom_constant<caf::atom("wffail")>;
 using act_done_atom = caf::atom_constant<caf::atom("actdone")>;
 using act_fail_atom = caf::atom_constant<caf::atom("actfail")>;
 using act_beat_atom = caf::atom_constant<caf::atom("actbeat")>;    // activity heartbeat
+using act_cancel_atom = caf::atom_constant<caf::atom("actcancel")>;  // RespondActivityTaskCanceled
+using act_async_atom = caf::atom_constant<caf::atom("actasync")>;    // ActivityTaskAsync
+using act_token_atom = caf::atom_constant<caf::atom("acttoken")>;    // RespondActivityByTokenRequest
 using act_start_atom = caf::atom_constant<caf::atom("actstart")>;  // activity handed to a worker
 // --- cluster ---
 using hello_atom = caf::atom_constant<caf::atom("hello")>;

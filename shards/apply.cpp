@@ -173,8 +173,13 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       *state.mutable_failure() = ev.workflow_execution_failed().failure();
       close(state, pb::WORKFLOW_EXECUTION_STATUS_FAILED, ev.event_time_ms());
       break;
-    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
-      break;  // the activity stays pending until ActivityTaskCanceled or its result
+    case pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: {
+      // The activity stays pending until ActivityTaskCanceled or its result.
+      auto& pending = *state.mutable_pending_activities();
+      auto it = pending.find(ev.activity_task_cancel_requested().scheduled_event_id());
+      if (it != pending.end()) it->second.set_cancel_requested_event_id(ev.event_id());
+      break;
+    }
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED:
       state.mutable_pending_activities()->erase(ev.activity_task_canceled().scheduled_event_id());
       break;

@@ -439,6 +439,8 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
         return detail::on_activity_completed(state, x, now);
       } else if constexpr (std::is_same_v<T, input::activity_failed>) {
         return detail::on_activity_failed(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::activity_canceled>) {
+        return detail::on_activity_canceled(state, x, now);
       } else if constexpr (std::is_same_v<T, input::activity_lost>) {
         return detail::on_activity_lost(state, x, now);
       } else if constexpr (std::is_same_v<T, input::activity_started>) {

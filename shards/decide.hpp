@@ -76,6 +76,16 @@ struct activity_lost {
   int32_t attempt = 1;
   std::string cause;
 };
+// The worker stopped attempt `attempt` after its cancellation was requested (the workflow's
+// RequestCancelActivityTask reached a started attempt): ActivityTaskStarted +
+// ActivityTaskCanceled. Stale like activity_failed; refused (invalid_argument) when no
+// cancellation was requested.
+struct activity_canceled {
+  int64_t scheduled_event_id = 0;
+  int32_t attempt = 1;
+  pb::Payload details;
+  std::string identity;
+};
 struct timer_fired {
   int64_t started_event_id = 0;
 };
@@ -201,7 +211,7 @@ using decide_input =
                input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
                input::child_started, input::child_start_failed, input::child_closed,
                input::update_admitted, input::activity_lost, input::external_delivered,
-               input::external_failed>;
+               input::external_failed, input::activity_canceled>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -247,7 +257,10 @@ using decide_result = std::variant<transition, rejection>;
 // rejected as Temporal does: WorkflowTaskFailed (cause UnhandledCommand), the buffered events, and a
 // new workflow task (attempt 1), so that the code sees them; none of its commands is recorded.
 // RequestCancelActivityTask records ActivityTaskCancelRequested and, unless the activity's result
-// is already buffered, ActivityTaskCanceled at once (TRY_CANCEL) and drops its transfer. CancelTimer
+// is already buffered or a worker runs the attempt (state STARTED), ActivityTaskCanceled at once
+// (TRY_CANCEL) and drops its transfer; a started attempt stays pending, cancel-requested (its
+// heartbeats are answered so, a failure is not retried, activity_canceled closes it). A second
+// RequestCancelActivityTask of a cancel-requested activity is a bad command. CancelTimer
 // records TimerCanceled, drops the timer record and a buffered TimerFired of that timer.
 //
 // UpsertWorkflowSearchAttributes records UpsertWorkflowSearchAttributes (each attribute must be

@@ -60,7 +60,9 @@ decide_result close_activity(const pb::MutableState& s, const pb::PendingActivit
     evs.emplace_back().set_event_type(pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
     auto* st = evs.back().mutable_activity_task_started();
     st->set_scheduled_event_id(id);
-    st->set_identity(identity.empty() ? pa.started_identity() : identity);
+    // Who started the attempt (an activity completed by task token names its completer only in
+    // the closing event).
+    st->set_identity(pa.started_identity().empty() ? identity : pa.started_identity());
     st->set_attempt(pa.attempt());
     if (pa.has_last_failure()) *st->mutable_last_failure() = pa.last_failure();
   }
@@ -73,7 +75,8 @@ decide_result close_activity(const pb::MutableState& s, const pb::PendingActivit
 // event (ActivityTaskFailed, or ActivityTaskTimedOut for a timeout failure).
 decide_result fail_attempt(const pb::MutableState& s, const pb::PendingActivity& pa,
                            const pb::Failure& failure, const std::string& identity, int64_t now) {
-  int64_t delay = retry_delay_ms(pa, failure, now);
+  // A cancel-requested activity is not retried (Temporal: RETRY_STATE_CANCEL_REQUESTED).
+  int64_t delay = pa.cancel_requested_event_id() != 0 ? -1 : retry_delay_ms(pa, failure, now);
   int64_t id = pa.scheduled_event_id();
   if (delay >= 0) {
     builder b(s, now);
@@ -137,6 +140,25 @@ decide_result on_activity_failed(const pb::MutableState& s, const input::activit
   auto cur = current_attempt(s, in.scheduled_event_id, in.attempt);
   if (auto* rej = std::get_if<rejection>(&cur)) return *rej;
   return fail_attempt(s, *std::get<const pb::PendingActivity*>(cur), in.failure, in.identity, now);
+}
+
+decide_result on_activity_canceled(const pb::MutableState& s, const input::activity_canceled& in,
+                                   int64_t now) {
+  auto cur = current_attempt(s, in.scheduled_event_id, in.attempt);
+  if (auto* rej = std::get_if<rejection>(&cur)) return *rej;
+  auto& pa = *std::get<const pb::PendingActivity*>(cur);
+  if (pa.cancel_requested_event_id() == 0)
+    return reject(errc::invalid_argument,
+                  "activity " + pa.activity_id() + " was not asked to cancel: report its result or "
+                  "a failure instead");
+  return close_activity(s, pa, in.identity, true, now, pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+                        [&](pb::HistoryEvent& ev) {
+                          auto* a = ev.mutable_activity_task_canceled();
+                          *a->mutable_details() = in.details;
+                          a->set_latest_cancel_requested_event_id(pa.cancel_requested_event_id());
+                          a->set_scheduled_event_id(in.scheduled_event_id);
+                          a->set_identity(in.identity);
+                        });
 }
 
 decide_result on_activity_lost(const pb::MutableState& s, const input::activity_lost& in,

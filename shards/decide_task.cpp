@@ -160,9 +160,11 @@ std::optional<bad_commands> check_against_state(const pb::MutableState& s,
     if (c.has_start_timer()) open_timers.insert(c.start_timer().timer_id());
     if (c.has_request_cancel_activity_task()) {
       auto id = c.request_cancel_activity_task().scheduled_event_id();
-      if (!s.pending_activities().count(id) || !canceled_activities.insert(id).second)
+      auto pending = s.pending_activities().find(id);
+      if (pending == s.pending_activities().end() || pending->second.cancel_requested_event_id() != 0
+          || !canceled_activities.insert(id).second)
         return bad_commands{pb::WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
-                            label(i) + ": RequestCancelActivityTask names no pending activity "
+                            label(i) + ": RequestCancelActivityTask names no pending activity not yet asked to cancel "
                               "(scheduled event " + std::to_string(id) + ")"};
     }
     if (c.has_cancel_timer()) {
@@ -236,18 +238,21 @@ void start_timer(builder& b, const pb::StartTimerCommandAttributes& ca, int64_t 
 }
 
 // TRY_CANCEL: ActivityTaskCancelRequested, then ActivityTaskCanceled at once unless the result is
-// already buffered (then the result stands and is written after this task).
+// already buffered (then the result stands and is written after this task) or a worker runs the
+// attempt (then the activity stays pending, cancel-requested: its heartbeats are answered "cancel
+// requested" and its RespondActivityTaskCanceled, or whatever outcome it reports, closes it).
 void cancel_activity(builder& b, int64_t scheduled_id, int64_t completed_id,
                      const std::string& identity) {
   auto queue = b.state().pending_activities().at(scheduled_id).task_queue();
   auto armed = b.state().pending_activities().at(scheduled_id).timer_fire_ms();
   auto attempt = b.state().pending_activities().at(scheduled_id).attempt();
+  bool running = b.state().pending_activities().at(scheduled_id).state() == pb::ACTIVITY_STATE_STARTED;
   bool result_in = buffered_for_activity(b.state(), scheduled_id);
   auto* r = b.add(pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED).mutable_activity_task_cancel_requested();
   r->set_scheduled_event_id(scheduled_id);
   r->set_workflow_task_completed_event_id(completed_id);
   b.commit();
-  if (result_in) return;
+  if (result_in || running) return;
   int64_t requested_id = b.state().next_event_id() - 1;
   auto* c = b.add(pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED).mutable_activity_task_canceled();
   c->set_scheduled_event_id(scheduled_id);

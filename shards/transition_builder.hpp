@@ -342,6 +342,8 @@ decide_result on_activity_heartbeat(const pb::MutableState& s,
                                     const input::activity_heartbeat& in, int64_t now);
 decide_result on_activity_lost(const pb::MutableState& s, const input::activity_lost& in,
                                int64_t now);
+decide_result on_activity_canceled(const pb::MutableState& s, const input::activity_canceled& in,
+                                   int64_t now);
 decide_result on_activity_timer(const pb::MutableState& s, const input::activity_timer& in,
                                 int64_t now);
 

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
 
   cli::command_list commands;
   cli::add_workflow_commands(app, g, commands);
+  cli::add_activity_commands(app, g, commands);
   cli::add_cluster_commands(app, g, commands);
   cli::add_task_queue_commands(app, g, commands);
   cli::add_namespace_commands(app, g, commands);

@@ -68,6 +68,8 @@ void add_workflow_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle workflow list (cmd_workflow_list.cpp; add_workflow_commands declares it in its place).
 command workflow_list_command(CLI::App* wf, globals& g);
 command workflow_count_command(CLI::App* wf, globals& g);
+// chronicle activity complete|fail|heartbeat (by task token)
+void add_activity_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle cluster status|shards
 void add_cluster_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle namespace register|describe|update|list

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "protocol/task_token.hpp"
 #include "worker/worker.hpp"
 
 namespace chronicle {
@@ -375,6 +376,43 @@ caf::expected<pb::TerminateWorkflowResponse> client::terminate(const std::string
   req.set_reason(reason);
   req.set_identity(identity);
   return call<pb::TerminateWorkflowResponse>(terminate_atom::value, encode(req), timeout_);
+}
+
+template <class Fill>
+caf::expected<pb::RespondActivityByTokenResponse>
+client::by_token(const std::string& task_token, const std::string& identity, bool retry,
+                 Fill fill) {
+  pb::RespondActivityByTokenRequest req;
+  if (auto why = parse_task_token(task_token, req.mutable_token()); !why.empty())
+    return make_error(errc::invalid_argument, why);
+  req.set_namespace_(req.token().namespace_());
+  req.set_workflow_id(req.token().workflow_id());
+  req.set_identity(identity);
+  fill(req);
+  using resp = pb::RespondActivityByTokenResponse;
+  return retry ? call_retrying<resp>(act_token_atom::value, encode(req), timeout_)
+               : call<resp>(act_token_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::RespondActivityByTokenResponse>
+client::complete_activity(const std::string& task_token, const pb::Payload& result,
+                          const std::string& identity) {
+  return by_token(task_token, identity, false,
+                  [&](auto& req) { *req.mutable_result() = result; });
+}
+
+caf::expected<pb::RespondActivityByTokenResponse>
+client::fail_activity(const std::string& task_token, const pb::Failure& failure,
+                      const std::string& identity) {
+  return by_token(task_token, identity, false,
+                  [&](auto& req) { *req.mutable_failure() = failure; });
+}
+
+caf::expected<pb::RespondActivityByTokenResponse>
+client::heartbeat_activity(const std::string& task_token, const pb::Payload& details,
+                           const std::string& identity) {
+  return by_token(task_token, identity, true,
+                  [&](auto& req) { *req.mutable_heartbeat_details() = details; });
 }
 
 caf::expected<pb::RequestCancelWorkflowResponse> client::cancel(const std::string& ns,

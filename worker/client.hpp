@@ -121,6 +121,24 @@ public:
   caf::expected<pb::UpdateWorkflowResponse> update(pb::UpdateWorkflowRequest req,
                                                    std::chrono::milliseconds timeout);
 
+  // Asynchronous completion (docs/semantics.md): the outcome of an activity attempt, or a
+  // heartbeat of it, by its task token (the text of sdk::activity_info::task_token). A
+  // completion is recorded like the worker's answer (a failure is retried by the activity's
+  // policy); a heartbeat's answer says whether the workflow asked to cancel the activity
+  // (cancel_requested). A token whose attempt is over (completed, failed, timed out, retried, or
+  // its run closed): stale_task error saying why; a malformed token: invalid_argument.
+  // Completions are not asked again after an `unavailable` answer (its outcome is unknown; a
+  // second one may find the attempt closed); heartbeats are.
+  caf::expected<pb::RespondActivityByTokenResponse>
+  complete_activity(const std::string& task_token, const pb::Payload& result,
+                    const std::string& identity = {});
+  caf::expected<pb::RespondActivityByTokenResponse>
+  fail_activity(const std::string& task_token, const pb::Failure& failure,
+                const std::string& identity = {});
+  caf::expected<pb::RespondActivityByTokenResponse>
+  heartbeat_activity(const std::string& task_token, const pb::Payload& details,
+                     const std::string& identity = {});
+
   // Timeout of each request except result() (default 10 s). A request to a node that dies is
   // never answered, so callers that switch nodes on failure want it short.
   void set_request_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
@@ -143,6 +161,11 @@ public:
 
 private:
   client(caf::actor_system& sys, std::string host, uint16_t port, caf::actor node);
+
+  // An activity request by token: `fill` sets its outcome; retried on `unavailable` when `retry`.
+  template <class Fill>
+  caf::expected<pb::RespondActivityByTokenResponse>
+  by_token(const std::string& task_token, const std::string& identity, bool retry, Fill fill);
 
   // Sends (atom, bytes) and parses the reply as Msg.
   template <class Msg, class Atom>

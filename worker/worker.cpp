@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include <caf/io/all.hpp>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "worker/sdk/activity_runner.hpp"
+#include "worker/sdk/heartbeat_throttle.hpp"
 #include "worker/sdk/query.hpp"
 #include "worker/sdk/workflow_cache.hpp"
 
@@ -27,6 +29,26 @@ struct held_task {
   caf::actor queue;
   pb::TaskToken token;
   std::optional<std::chrono::steady_clock::time_point> answered_at;
+};
+
+// The controls of the activities running in this worker's runners, by task ID: a runner adds
+// its activity's when it starts it and removes it when it ends; the worker sets cancel_requested
+// when a heartbeat's answer says so. Shared by the worker and its runners (threads).
+struct activity_controls {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<sdk::activity_control>> by_id;
+
+  std::shared_ptr<sdk::activity_control> find(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = by_id.find(id);
+    return it == by_id.end() ? nullptr : it->second;
+  }
+};
+
+// A running activity that heartbeats: its throttle (see heartbeat_throttle.hpp).
+struct beating_activity {
+  sdk::heartbeat_throttle throttle;
+  bool flush_armed = false;  // a timer will send the kept heartbeat when its window ends
 };
 
 struct node_address {
@@ -50,6 +72,8 @@ struct worker_state {
   std::vector<caf::actor> idle_runners;  // activity runners waiting for a task (see run_activity)
   std::unique_ptr<sdk::workflow_cache> cache;
   std::map<std::string, held_task> held;  // by task_id
+  std::shared_ptr<activity_controls> controls = std::make_shared<activity_controls>();
+  std::map<std::string, beating_activity> beating;  // by task_id, from the first heartbeat on
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
@@ -293,31 +317,112 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
 }
 
 // Runs one activity on the calling (runner) thread. Its heartbeats and its answer go one-way to
-// the worker, which passes them to the task queue that holds the task now (see HeldTasks).
-// Returns false for a malformed task (nothing to answer).
+// the worker, which throttles the heartbeats and passes them and the answer to the task queue
+// that holds the task now (see HeldTasks). Returns false for a malformed task (nothing to answer).
 bool run_activity(const caf::actor& worker, const caf::actor& runner, const std::string& id,
                   const std::string& bytes, const sdk::registry& reg,
-                  const std::string& identity) {
+                  const std::string& identity, activity_controls& controls) {
   auto task = decode<pb::ActivityTask>(bytes, "ActivityTask");
   if (!task) {
     spdlog::error("worker: dropped a malformed activity task");
     return false;
   }
-  auto heartbeat = [worker, id, token = task->token(), identity](const pb::Payload& details) {
+  auto interval = sdk::heartbeat_throttle_interval(task->heartbeat_timeout_ms(),
+                                                   task->start_to_close_timeout_ms());
+  auto heartbeat = [worker, id, token = task->token(), identity,
+                    interval_ms = static_cast<int64_t>(interval.count())](const pb::Payload& details) {
     pb::RecordActivityTaskHeartbeat beat;
     *beat.mutable_token() = token;
     *beat.mutable_details() = details;
     beat.set_identity(identity);
-    caf::anon_send(worker, act_beat_atom::value, id, encode(beat));
+    caf::anon_send(worker, act_beat_atom::value, id, encode(beat), interval_ms);
   };
-  auto res = sdk::run_activity_task(reg, *task, identity, heartbeat);
+  auto control = std::make_shared<sdk::activity_control>();
+  {
+    std::lock_guard<std::mutex> lock(controls.mutex);
+    controls.by_id[id] = control;
+  }
+  auto res = sdk::run_activity_task(reg, *task, identity, heartbeat, control);
+  {
+    std::lock_guard<std::mutex> lock(controls.mutex);
+    controls.by_id.erase(id);
+  }
+  auto send = [&](auto atom, const auto& msg) {
+    caf::anon_send(worker, act_task_atom::value, runner, id, caf::atom_value{atom}, encode(msg));
+  };
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&res))
-    caf::anon_send(worker, act_task_atom::value, runner, id,
-                   caf::atom_value{act_done_atom::value}, encode(*done));
+    send(act_done_atom::value, *done);
+  else if (auto* failed = std::get_if<pb::RespondActivityTaskFailed>(&res))
+    send(act_fail_atom::value, *failed);
+  else if (auto* canceled = std::get_if<pb::RespondActivityTaskCanceled>(&res))
+    send(act_cancel_atom::value, *canceled);
   else
-    caf::anon_send(worker, act_task_atom::value, runner, id, caf::atom_value{act_fail_atom::value},
-                   encode(std::get<pb::RespondActivityTaskFailed>(res)));
+    send(act_async_atom::value, std::get<pb::ActivityTaskAsync>(res));
   return true;
+}
+
+// Sends a heartbeat to the task queue that holds the task and tells the running activity when
+// the answer says the workflow asked to cancel it, or that its attempt is no longer current (as
+// Temporal's SDKs do: the activity's context is canceled).
+void send_heartbeat(self_ptr self, const std::string& id, std::string bytes) {
+  auto it = self->state.held.find(id);
+  if (it == self->state.held.end() || !it->second.queue) return;
+  auto controls = self->state.controls;
+  self->request(it->second.queue, request_timeout, act_beat_atom::value, std::move(bytes))
+    .then(
+      [=](const std::string& reply) {
+        pb::RecordActivityTaskHeartbeatResponse resp;
+        if (!resp.ParseFromString(reply) || !resp.cancel_requested()) return;
+        if (auto control = controls->find(id))
+          control->request_cancel("the workflow asked to cancel the activity");
+      },
+      [=](caf::error& err) {
+        auto code = chronicle_code(err);
+        if (code != static_cast<uint8_t>(errc::stale_task)
+            && code != static_cast<uint8_t>(errc::not_found)) {
+          spdlog::debug("worker: a heartbeat was not recorded: {}", error_text(err));
+          return;
+        }
+        if (auto control = controls->find(id))
+          control->request_cancel("the activity attempt is no longer current: " + error_text(err));
+      });
+}
+
+// Arms the timer that sends a kept heartbeat when its throttle window ends.
+void arm_heartbeat_flush(self_ptr self, const std::string& id, beating_activity& b) {
+  auto at = b.throttle.due_at();
+  if (!at || b.flush_armed) return;
+  b.flush_armed = true;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+    *at - std::chrono::steady_clock::now());
+  self->delayed_send(self, std::max(wait, std::chrono::milliseconds(0)), act_beat_atom::value, id);
+}
+
+// A runner's heartbeat: sent now, or kept until its throttle window ends.
+void on_heartbeat(self_ptr self, const std::string& id, std::string bytes, int64_t interval_ms) {
+  if (!self->state.held.count(id)) return;  // answered already
+  auto it = self->state.beating.find(id);
+  if (it == self->state.beating.end())
+    it = self->state.beating
+           .emplace(id, beating_activity{sdk::heartbeat_throttle(std::chrono::milliseconds(interval_ms))})
+           .first;
+  if (auto now = it->second.throttle.offer(std::move(bytes), std::chrono::steady_clock::now()))
+    send_heartbeat(self, id, std::move(*now));
+  else
+    arm_heartbeat_flush(self, id, it->second);
+}
+
+// The activity ended: a heartbeat still kept by the throttle goes first (its details reach the
+// next attempt when this one failed), unless the activity completed.
+void flush_heartbeat(self_ptr self, const std::string& id, caf::atom_value answer) {
+  auto it = self->state.beating.find(id);
+  if (it == self->state.beating.end()) return;
+  auto kept = it->second.throttle.take();
+  self->state.beating.erase(it);
+  if (!kept || answer == act_done_atom::value) return;
+  auto held = self->state.held.find(id);
+  if (held != self->state.held.end() && held->second.queue)
+    caf::anon_send(held->second.queue, act_beat_atom::value, std::move(*kept));
 }
 
 // An activity runner: a detached actor (its own thread, so activities may block) linked to its
@@ -327,12 +432,13 @@ bool run_activity(const caf::actor& worker, const caf::actor& runner, const std:
 // It holds no handle of its worker (that would be a reference cycle keeping both alive): it
 // answers the sender of the task.
 caf::behavior activity_runner(caf::event_based_actor* self,
-                              std::shared_ptr<const sdk::registry> reg, std::string identity) {
+                              std::shared_ptr<const sdk::registry> reg, std::string identity,
+                              std::shared_ptr<activity_controls> controls) {
   return {
     [=](act_task_atom, const std::string& id, const std::string& bytes) {
       auto worker = caf::actor_cast<caf::actor>(self->current_sender());
       if (!worker) return;
-      if (!run_activity(worker, caf::actor{self}, id, bytes, *reg, identity))
+      if (!run_activity(worker, caf::actor{self}, id, bytes, *reg, identity, *controls))
         self->send(worker, act_task_atom::value, caf::actor{self});
     },
   };
@@ -394,7 +500,8 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
       if (idle.empty()) {
         runner = self->spawn<caf::detached + caf::linked>(activity_runner,
                                                           self->state.reg,
-                                                          self->state.opts.identity);
+                                                          self->state.opts.identity,
+                                                          self->state.controls);
       } else {
         runner = std::move(idle.back());
         idle.pop_back();
@@ -407,6 +514,7 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
     // A runner finished an activity: its answer goes to the task queue that holds the task now.
     [=](act_task_atom, caf::actor& runner, const std::string& id, caf::atom_value atom,
         std::string& bytes) {
+      flush_heartbeat(self, id, atom);
       auto it = self->state.held.find(id);
       if (it != self->state.held.end() && it->second.queue) {
         caf::anon_send(it->second.queue, atom, std::move(bytes));
@@ -414,10 +522,18 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
       }
       self->state.idle_runners.push_back(std::move(runner));
     },
-    [=](act_beat_atom, const std::string& id, std::string& bytes) {
-      auto it = self->state.held.find(id);
-      if (it != self->state.held.end() && it->second.queue)
-        caf::anon_send(it->second.queue, act_beat_atom::value, std::move(bytes));
+    [=](act_beat_atom, const std::string& id, std::string& bytes, int64_t interval_ms) {
+      on_heartbeat(self, id, std::move(bytes), interval_ms);
+    },
+    // A throttle window ended: its kept heartbeat goes now.
+    [=](act_beat_atom, const std::string& id) {
+      auto it = self->state.beating.find(id);
+      if (it == self->state.beating.end()) return;
+      it->second.flush_armed = false;
+      if (auto kept = it->second.throttle.due(std::chrono::steady_clock::now()))
+        send_heartbeat(self, id, std::move(*kept));
+      else
+        arm_heartbeat_flush(self, id, it->second);
     },
     // A task queue kept these tasks for this worker across a reconnect: answers go to it now.
     [=](held_atom, const std::string& bytes) {

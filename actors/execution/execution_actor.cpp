@@ -113,6 +113,90 @@ caf::result<std::string> on_answer(self_ptr self, const std::string& bytes, cons
                           audience::internal);
 }
 
+// Whether the workflow asked to cancel the activity of `tok` (its heartbeats say so).
+bool cancel_requested(self_ptr self, const pb::TaskToken& tok) {
+  auto& st = self->state;
+  if (!st.run) return false;
+  auto it = st.run->pending_activities().find(tok.scheduled_event_id());
+  return it != st.run->pending_activities().end() && it->second.cancel_requested_event_id() != 0;
+}
+
+// A worker's heartbeat: recorded like an answer, then answered with whether the workflow asked to
+// cancel the activity (the SDK's heartbeat() reports it).
+caf::result<std::string> on_heartbeat(self_ptr self, const std::string& bytes) {
+  touch(self);
+  if (auto err = self->state.load()) return err;
+  auto msg = decode<pb::RecordActivityTaskHeartbeat>(bytes, "RecordActivityTaskHeartbeat");
+  if (!msg) return msg.error();
+  if (auto err = check_token(self, msg->token())) return err;
+  decide_input in = input::activity_heartbeat{msg->token().scheduled_event_id(),
+                                              msg->token().attempt(), msg->details(),
+                                              msg->identity()};
+  return reply_after_step(
+    self, in,
+    [self, tok = msg->token()] {
+      pb::RecordActivityTaskHeartbeatResponse resp;
+      resp.set_cancel_requested(cancel_requested(self, tok));
+      return caf::expected<std::string>{encode(resp)};
+    },
+    audience::internal);
+}
+
+// The worker's activity function returned without a result: it is completed elsewhere by its
+// token. Nothing changes (the attempt stays started, its timeouts run); a stale token is refused
+// so that the worker's log says so.
+caf::result<std::string> on_async(self_ptr self, const std::string& bytes) {
+  touch(self);
+  if (auto err = self->state.load()) return err;
+  auto msg = decode<pb::ActivityTaskAsync>(bytes, "ActivityTaskAsync");
+  if (!msg) return msg.error();
+  if (auto err = check_token(self, msg->token())) return err;
+  if (!is_running(*self->state.run))
+    return make_error(errc::stale_task, "workflow execution is closed");
+  return std::string{};
+}
+
+// A client completes, fails or heartbeats an activity attempt by its task token (asynchronous
+// completion): decided as the worker's answer would be, answered once durable.
+caf::result<std::string> on_by_token(self_ptr self, const std::string& bytes) {
+  touch(self);
+  auto& st = self->state;
+  if (auto err = st.load()) return err;
+  auto msg = decode<pb::RespondActivityByTokenRequest>(bytes, "RespondActivityByTokenRequest");
+  if (!msg) return msg.error();
+  const auto& tok = msg->token();
+  if (!st.run)
+    return make_error(errc::not_found, "workflow " + st.args.workflow_id + " not found");
+  if (tok.run_id() != st.run->run_id())
+    return make_error(errc::stale_task, "the activity's run " + tok.run_id() + " of workflow "
+                                          + st.args.workflow_id + " is not its current run");
+  if (!is_running(*st.run))
+    return make_error(errc::stale_task, "the activity's run " + tok.run_id() + " of workflow "
+                                          + st.args.workflow_id + " is closed ("
+                                          + status_name(st.run->status()) + ")");
+  auto id = tok.scheduled_event_id();
+  auto identity = msg->identity().empty() ? std::string("async completion") : msg->identity();
+  decide_input in;
+  switch (msg->outcome_case()) {
+    case pb::RespondActivityByTokenRequest::kResult:
+      in = input::activity_completed{id, msg->result(), identity, tok.attempt()};
+      break;
+    case pb::RespondActivityByTokenRequest::kFailure:
+      in = input::activity_failed{id, msg->failure(), identity, tok.attempt()};
+      break;
+    case pb::RespondActivityByTokenRequest::kHeartbeatDetails:
+      in = input::activity_heartbeat{id, tok.attempt(), msg->heartbeat_details(), identity};
+      break;
+    default:
+      return make_error(errc::invalid_argument, "no result, failure or heartbeat given");
+  }
+  return reply_after_step(self, in, [self, tok] {
+    pb::RespondActivityByTokenResponse resp;
+    resp.set_cancel_requested(cancel_requested(self, tok));
+    return caf::expected<std::string>{encode(resp)};
+  });
+}
+
 std::string start_response(const std::string& run_id, bool started) {
   pb::StartWorkflowResponse resp;
   resp.set_run_id(run_id);
@@ -522,12 +606,21 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
         });
     },
     [=](act_beat_atom, const std::string& bytes) -> caf::result<std::string> {
-      return on_answer<pb::RecordActivityTaskHeartbeat>(
-        self, bytes, "RecordActivityTaskHeartbeat", [](auto& m) {
-          return decide_input{input::activity_heartbeat{m.token().scheduled_event_id(),
-                                                        m.token().attempt(), m.details(),
-                                                        m.identity()}};
+      return on_heartbeat(self, bytes);
+    },
+    [=](act_cancel_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_answer<pb::RespondActivityTaskCanceled>(
+        self, bytes, "RespondActivityTaskCanceled", [](auto& m) {
+          return decide_input{input::activity_canceled{m.token().scheduled_event_id(),
+                                                       m.token().attempt(), m.details(),
+                                                       m.identity()}};
         });
+    },
+    [=](act_async_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_async(self, bytes);
+    },
+    [=](act_token_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_by_token(self, bytes);
     },
     [=](timer_atom, const std::string& bytes) {
       touch(self);

@@ -419,6 +419,9 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     if (it == run->pending_activities().end()) return;
     auto& pa = it->second;
     if (pa.state() == pb::ACTIVITY_STATE_BACKOFF) return;  // its retry timer dispatches it
+    // Asked to cancel while a worker ran it (e.g. dispatched again after a restart): not run again;
+    // the running attempt hears of it at its next heartbeat, else its timeouts close it.
+    if (pa.cancel_requested_event_id() != 0) return;
     tok->set_attempt(pa.attempt());
     auto* at = req.mutable_activity_task();
     *at->mutable_token() = *tok;
@@ -428,6 +431,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     at->set_workflow_type(run->workflow_type());
     if (pa.has_last_heartbeat_details()) *at->mutable_heartbeat_details() = pa.last_heartbeat_details();
     at->set_heartbeat_timeout_ms(pa.heartbeat_timeout_ms());
+    at->set_start_to_close_timeout_ms(pa.start_to_close_timeout_ms());
   }
   if (delay.count() > 0)
     self->delayed_send(args.env->matching, delay, dispatch_atom::value, encode(req));

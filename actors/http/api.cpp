@@ -52,7 +52,8 @@ reply error_reply(const caf::error& err) {
     case errc::overloaded: return error_reply(503, "overloaded", text);
     case errc::unauthenticated: return error_reply(401, "unauthenticated", text);
     case errc::permission_denied: return error_reply(403, "permission_denied", text);
-    case errc::stale_task:
+    // A task token whose attempt is over (asynchronous completion): the request came too late.
+    case errc::stale_task: return error_reply(409, "stale_task", text);
     case errc::internal: return error_reply(500, "internal", text);
   }
   if (err == caf::sec::request_timeout)
@@ -90,6 +91,8 @@ step handle(const request& req, const node_env& env) {
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "task-queues")
       return task_queues_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
                                   *query);
+    if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "activities")
+      return activities_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()));
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "workflows")
       return workflows_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
                                 *query);

@@ -74,6 +74,10 @@ reply error_reply(const caf::error& err);
 step workflows_endpoint(const request& req, const std::string& ns,
                         const std::vector<std::string>& rest,
                         const std::map<std::string, std::string>& query);
+// POST /api/v1/namespaces/{ns}/activities/complete|fail|heartbeat (activities.cpp): an activity
+// attempt by its task token; `rest` are the segments after "activities".
+step activities_endpoint(const request& req, const std::string& ns,
+                         const std::vector<std::string>& rest);
 // GET /api/v1/namespaces/{ns}/workflow-count?query=...: CountWorkflowsResponse (as Temporal's path).
 step count_endpoint(const request& req, const std::string& ns,
                     const std::map<std::string, std::string>& query);

@@ -43,6 +43,10 @@ requirement required_access(std::string_view method, std::string_view target) {
   if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
       && (*p)[4] == "task-queues")
     return requirement{false, (*p)[3], role::read};
+  // Activities completed by task token: write in the path's namespace (the token's).
+  if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
+      && (*p)[4] == "activities")
+    return requirement{false, (*p)[3], method == "POST" ? role::write : role::read};
   return requirement{false, "", role::read};  // /metrics, /api/v1/cluster, unknown paths
 }
 

@@ -44,6 +44,7 @@ const std::vector<message_kind> catalog = {
   {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow, role::admin},
   {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow, role::write},
   {update_atom::value,         "UpdateWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::update,            peek_workflow, role::write},
+  {act_token_atom::value,      "RespondActivityByTokenRequest",  r::workflow,  s::frontend,  by::client,   q::none,       true,  validators::activity_by_token, peek_workflow, role::write},
   // --- client API served by the admin actor (it asks the owning node's admin itself)
   {describe_atom::value,       "DescribeWorkflowRequest",        r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {history_atom::value,        "GetHistoryRequest",              r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
@@ -64,6 +65,8 @@ const std::vector<message_kind> catalog = {
   {wf_fail_atom::value,        "RespondWorkflowTaskFailed",      r::token,     s::frontend,  by::worker,   q::frees_slot, false, nullptr,                       peek_task},
   {act_done_atom::value,       "RespondActivityTaskCompleted",   r::token,     s::frontend,  by::worker,   q::frees_slot, true,  validators::activity_answer,   peek_task},
   {act_fail_atom::value,       "RespondActivityTaskFailed",      r::token,     s::frontend,  by::worker,   q::frees_slot, true,  nullptr,                       peek_task},
+  {act_cancel_atom::value,     "RespondActivityTaskCanceled",    r::token,     s::frontend,  by::worker,   q::frees_slot, true,  nullptr,                       peek_task},
+  {act_async_atom::value,      "ActivityTaskAsync",              r::token,     s::frontend,  by::worker,   q::frees_slot, true,  nullptr,                       peek_task},
   {wt_history_atom::value,     "GetWorkflowTaskHistory",         r::token,     s::frontend,  by::worker,   q::keeps_slot, false, nullptr,                       peek_task},
   {act_beat_atom::value,       "RecordActivityTaskHeartbeat",    r::token,     s::frontend,  by::worker,   q::keeps_slot, true,  nullptr,                       peek_task},
   // --- node-internal: task queue -> shard, execution -> frontend -> shard, between nodes

@@ -107,6 +107,32 @@ caf::expected<std::string> validate_cancel(const std::string& bytes, const limit
                                                               lim);
 }
 
+// An activity's outcome or heartbeat by task token: the routing fields must be the token's (the
+// namespace picks the API key's role), the payload within the limit.
+caf::expected<std::string> validate_by_token(const std::string& bytes, const limits& lim) {
+  auto req = decode<pb::RespondActivityByTokenRequest>(bytes, "RespondActivityByTokenRequest");
+  if (!req) return req.error();
+  const auto& tok = req->token();
+  if (tok.workflow_id().empty() || tok.run_id().empty() || tok.scheduled_event_id() <= 0
+      || tok.attempt() <= 0)
+    return make_error(errc::invalid_argument, "the task token does not name an activity attempt");
+  auto ns = tok.namespace_().empty() ? std::string(default_namespace) : tok.namespace_();
+  if ((!req->namespace_().empty() && req->namespace_() != ns)
+      || req->workflow_id() != tok.workflow_id())
+    return make_error(errc::invalid_argument,
+                      "the request's namespace and workflow ID are not its task token's");
+  req->set_namespace_(ns);
+  const pb::Payload* p = req->has_result()              ? &req->result()
+                         : req->has_heartbeat_details() ? &req->heartbeat_details()
+                                                        : nullptr;
+  if (p)
+    if (auto reason = check_payload("activity result or details", *p, lim.payload); !reason.empty())
+      return make_error(errc::invalid_argument, reason);
+  if (req->outcome_case() == pb::RespondActivityByTokenRequest::OUTCOME_NOT_SET)
+    return make_error(errc::invalid_argument, "no result, failure or heartbeat given");
+  return encode(*req);
+}
+
 caf::expected<std::string> validate_sigstart(const std::string& bytes, const limits& lim) {
   auto req = decode<pb::SignalWithStartWorkflowRequest>(bytes, "SignalWithStartWorkflowRequest");
   if (!req) return req.error();
@@ -230,6 +256,9 @@ caf::error cancel(const limits& lim, caf::atom_value& kind, std::string& bytes) 
 }
 caf::error update(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_update>(lim, kind, bytes);
+}
+caf::error activity_by_token(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_by_token>(lim, kind, bytes);
 }
 caf::error activity_answer(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return check_activity_answer(kind, bytes, lim.payload);

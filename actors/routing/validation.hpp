@@ -47,6 +47,7 @@ caf::error terminate(const validation_limits&, caf::atom_value& kind, std::strin
 caf::error cancel(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error update(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error activity_by_token(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error workflow_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 }  // namespace validators
 

@@ -13,6 +13,10 @@
 //    with the child's failure, so a parent that does not catch it fails with it.
 //  - continue_as_new_error: thrown by ctx.continue_as_new(); ends the run with ContinueAsNew when
 //    it escapes the workflow function (do not swallow it in a catch (std::exception&)).
+//  - activity_canceled_error: what activity_info::heartbeat() throws in an activity once the
+//    workflow asked to cancel it (or its attempt is no longer current). Letting it escape the
+//    activity function answers RespondActivityTaskCanceled (ActivityTaskCanceled in history).
+//    Derived from canceled_error.
 //  - nondeterminism_error: workflow code did not produce the commands its history records; the
 //    message names the event and both sides, event_id() is that event's id (0: not known).
 //
@@ -115,6 +119,12 @@ class canceled_error : public std::exception {
 
  private:
   std::string message_;
+};
+
+class activity_canceled_error : public canceled_error {
+ public:
+  explicit activity_canceled_error(std::string message = "activity canceled")
+      : canceled_error(std::move(message)) {}
 };
 
 class nondeterminism_error : public std::runtime_error {

@@ -8,9 +8,12 @@
 // threads at once (the functions themselves then must be thread-safe).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,11 +25,44 @@ namespace chronicle::sdk {
 
 using workflow_fn = std::function<task<json>(workflow_context&, json input)>;
 
+// What the worker tells a running activity (shared with it; any thread): whether the workflow
+// asked to cancel it, and whether the function asked not to be completed on return.
+struct activity_control {
+  std::atomic<bool> cancel_requested{false};
+  std::atomic<bool> completes_async{false};
+  mutable std::mutex mutex;
+  std::string cancel_reason;  // under mutex; set before cancel_requested
+
+  void request_cancel(const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (cancel_requested) return;
+      cancel_reason = reason;
+    }
+    cancel_requested = true;
+  }
+  std::string reason() const {
+    std::lock_guard<std::mutex> lock(mutex);
+    return cancel_reason;
+  }
+};
+
 // What an activity function knows about its task. Heartbeats: heartbeat(details) tells the server
 // the attempt is alive (resetting its heartbeat timeout) and keeps `details`; when the attempt
 // fails or times out, the next attempt finds the last details in heartbeat_details (null when
-// none). heartbeat() sends a one-way message and never blocks; it may be called from any thread
-// while the activity function runs; without a server connection (tests) it does nothing.
+// none). heartbeat() never blocks: the worker sends at most one heartbeat per throttle interval
+// (80 % of the heartbeat timeout, see heartbeat_throttle.hpp; the last details win) and the node's
+// answer arrives later. It may be called from any thread while the activity function runs;
+// without a server connection (tests) it only checks for cancellation.
+//
+// Cancellation: once an answer to an earlier heartbeat said the workflow asked to cancel the
+// activity (or that its attempt is no longer current: timed out, run closed),
+// is_cancel_requested() is true and heartbeat() throws activity_canceled_error; letting it escape
+// records ActivityTaskCanceled. An activity that never heartbeats never hears of a cancellation.
+//
+// Asynchronous completion: do_not_complete_on_return() says the function's return value is not
+// the result: another system completes the attempt by `task_token` (`chronicle activity complete
+// --task-token`, the client library, HTTP). The attempt's timeouts still apply.
 struct activity_info {
   std::string workflow_id;
   std::string run_id;
@@ -34,10 +70,14 @@ struct activity_info {
   std::string activity_type;
   int32_t attempt = 0;  // the task token's attempt, as the server numbers it (from 1)
   json heartbeat_details = nullptr;  // the last heartbeat of an earlier attempt
+  std::string task_token;  // this attempt's token as text (protocol/task_token.hpp)
   std::function<void(const json&)> heartbeat_sink;
+  std::shared_ptr<activity_control> control;  // set by the activity runner
 
-  void heartbeat(const json& details = nullptr) const {
-    if (heartbeat_sink) heartbeat_sink(details);
+  void heartbeat(const json& details = nullptr) const;
+  bool is_cancel_requested() const { return control && control->cancel_requested; }
+  void do_not_complete_on_return() const {
+    if (control) control->completes_async = true;
   }
 };
 

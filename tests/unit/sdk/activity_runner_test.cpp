@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "protocol/task_token.hpp"
 #include "worker/sdk/errors.hpp"
 #include "worker/sdk/replayer.hpp"
 
@@ -104,4 +105,76 @@ TEST_CASE("activity runner: undecodable input is a non-retryable PayloadError") 
   auto failed = run_failed(reg, task);
   CHECK(failed.failure().type() == "PayloadError");
   CHECK(failed.failure().non_retryable());
+}
+
+namespace {
+
+// Heartbeats until told to cancel; the worker's control says so after its third heartbeat.
+registry cancel_registry(int* beats) {
+  registry reg;
+  reg.register_activity("Long", [beats](const activity_info& info, const json&) -> json {
+    for (int i = 0; i < 1000; ++i) {
+      ++*beats;
+      info.heartbeat(i);
+    }
+    return "never canceled";
+  });
+  reg.register_activity("GivesUp", [](const activity_info&, const json&) -> json {
+    throw activity_canceled_error("gave up by itself");
+  });
+  reg.register_activity("Elsewhere", [](const activity_info& info, const json&) -> json {
+    info.do_not_complete_on_return();
+    return info.task_token;
+  });
+  return reg;
+}
+
+}  // namespace
+
+TEST_CASE("activity runner: a cancel seen by heartbeat answers Canceled") {
+  int beats = 0;
+  registry reg = cancel_registry(&beats);
+  auto control = std::make_shared<activity_control>();
+  auto sink = [&](const pb::Payload&) {
+    if (beats == 3) control->request_cancel("the workflow canceled it");
+  };
+  auto result = run_activity_task(reg, make_task("Long", nullptr), "w", sink, control);
+  REQUIRE(std::holds_alternative<pb::RespondActivityTaskCanceled>(result));
+  auto& canceled = std::get<pb::RespondActivityTaskCanceled>(result);
+  CHECK(beats == 3);
+  CHECK(canceled.token().scheduled_event_id() == 5);
+  CHECK(canceled.identity() == "w");
+  CHECK(from_payload(canceled.details()) == "the workflow canceled it");
+}
+
+TEST_CASE("activity runner: activity_canceled_error without a cancel request is a failure") {
+  int beats = 0;
+  registry reg = cancel_registry(&beats);
+  auto failed = run_failed(reg, make_task("GivesUp", nullptr));
+  CHECK(failed.failure().type() == canceled_error_type);
+  CHECK(failed.failure().message() == "gave up by itself");
+}
+
+TEST_CASE("activity runner: do_not_complete_on_return answers Async with the task token") {
+  int beats = 0;
+  registry reg = cancel_registry(&beats);
+  auto task = make_task("Elsewhere", nullptr);
+  auto result = run_activity_task(reg, task, "w");
+  REQUIRE(std::holds_alternative<pb::ActivityTaskAsync>(result));
+  CHECK(std::get<pb::ActivityTaskAsync>(result).token().SerializeAsString()
+        == task.token().SerializeAsString());
+  // The token the function saw decodes to its attempt.
+  pb::TaskToken back;
+  CHECK(parse_task_token(task_token_text(task.token()), &back) == "");
+  CHECK(back.attempt() == 2);
+}
+
+TEST_CASE("activity info without a worker: heartbeat only checks for cancellation") {
+  activity_info info;
+  CHECK_NOTHROW(info.heartbeat(1));
+  CHECK_FALSE(info.is_cancel_requested());
+  info.control = std::make_shared<activity_control>();
+  info.control->request_cancel("stop");
+  CHECK(info.is_cancel_requested());
+  CHECK_THROWS_AS(info.heartbeat(2), activity_canceled_error);
 }

@@ -384,3 +384,76 @@ TEST_CASE("a lost last attempt times out with its Started event") {
   REQUIRE(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) == 1);
   CHECK(r.state.pending_activities().empty());
 }
+
+namespace {
+
+// A new workflow task (by a signal), started and answered with RequestCancelActivityTask of `id`.
+transition cancel_by_workflow(run& r, int64_t id, int64_t now) {
+  r.step(input::signal_workflow{"stop", {}, "cli", ""}, now);
+  r.step(input::workflow_task_started{r.wt(), "w1"}, now);
+  pb::Command c;
+  c.mutable_request_cancel_activity_task()->set_scheduled_event_id(id);
+  return r.step(input::workflow_task_completed{r.wt(), {c}, "w1"}, now);
+}
+
+}  // namespace
+
+TEST_CASE("cancel of a started attempt records only CancelRequested - the worker's canceled answer closes it") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  auto t = cancel_by_workflow(r, id, t0 + 100);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED) == 1);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED) == 0);
+  REQUIRE(r.state.pending_activities().count(id) == 1);
+  int64_t requested = r.act(id).cancel_requested_event_id();
+  CHECK(requested == r.history.back().event_id());
+  CHECK(t.transfers_removed.size() == 1);  // the workflow task's only: the attempt runs on
+  // Heartbeats still count (the execution answers them "cancel requested").
+  r.step(input::activity_heartbeat{id, 1, {}, "w1"}, t0 + 200);
+  pb::Payload details;
+  details.set_data("\"stopped at 7\"");
+  t = r.step(input::activity_canceled{id, 1, details, "w1"}, t0 + 300);
+  REQUIRE(t.events.size() >= 2);
+  CHECK(t.events[0].event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_STARTED);
+  CHECK(t.events[1].event_type() == pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
+  CHECK(t.events[1].activity_task_canceled().latest_cancel_requested_event_id() == requested);
+  CHECK(t.events[1].activity_task_canceled().details().data() == "\"stopped at 7\"");
+  CHECK(r.state.pending_activities().empty());
+  CHECK(count(t.events, pb::EVENT_TYPE_WORKFLOW_TASK_SCHEDULED) == 1);
+  // A late completion of the same attempt is stale.
+  CHECK(std::holds_alternative<rejection>(
+    decide(r.state, input::activity_completed{id, {}, "w1", 1}, t0 + 400)));
+}
+
+TEST_CASE("a cancel-requested attempt that fails or times out is not retried") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  cancel_by_workflow(r, id, t0 + 100);
+  auto t = r.step(input::activity_failed{id, app_failure("Boom"), "w1", 1}, t0 + 200);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_FAILED) == 1);
+  CHECK(r.state.pending_activities().empty());
+
+  auto r2 = run::with_activity({}, &id);
+  cancel_by_workflow(r2, id, t0 + 100);
+  t = r2.step(input::activity_lost{id, 1, "worker died"}, t0 + 200);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) == 1);
+  CHECK(r2.state.pending_activities().empty());
+}
+
+TEST_CASE("a canceled answer without a cancel request is refused - the attempt runs on") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  auto res = decide(r.state, input::activity_canceled{id, 1, {}, "w1"}, t0 + 20);
+  REQUIRE(std::holds_alternative<rejection>(res));
+  CHECK(std::get<rejection>(res).code == errc::invalid_argument);
+  CHECK(r.state.pending_activities().count(id) == 1);
+}
+
+TEST_CASE("a second RequestCancelActivityTask of a cancel-requested activity fails the workflow task") {
+  int64_t id = 0;
+  auto r = run::with_activity({}, &id);
+  cancel_by_workflow(r, id, t0 + 100);
+  auto t = cancel_by_workflow(r, id, t0 + 200);
+  CHECK(count(t.events, pb::EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1);
+  CHECK(count(t.events, pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED) == 0);
+}

@@ -1,0 +1,264 @@
+// End-to-end: activity cancellation delivered through heartbeats and asynchronous completion by
+// task token (CLI, HTTP, client library, a stale token, kill -9 of the node), with a real
+// chronicle-node and real activity-worker processes (samples/activity_worker.cpp).
+#include <doctest/doctest.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <thread>
+
+#include "harness.hpp"
+#include "http_client.hpp"
+#include "test_system.hpp"
+#include "worker/client.hpp"
+#include "worker/sdk/payload.hpp"
+
+using namespace chronicle;
+using namespace chronicle::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct activity_deployment {
+  temp_dir dir;
+  uint16_t port = free_port();
+  uint16_t http = free_port();
+  std::string config;
+  process node;
+  process worker;
+  std::string address = "127.0.0.1:" + std::to_string(port);
+
+  activity_deployment()
+    : config(write_node_config(dir.path(), port, "http_port: " + std::to_string(http) + "\n")) {
+    start_node();
+    worker = process(ACTIVITY_WORKER_BIN, {"--address", address, "--identity", "act-worker"},
+                     (dir.path() / "worker.log").string());
+    REQUIRE_MESSAGE(worker.wait_for_output("registered on task queue", 20s), worker.output());
+  }
+
+  void start_node() {
+    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
+    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
+  }
+
+  client connect() {
+    auto c = client::connect(test_system(), "127.0.0.1", port);
+    REQUIRE_MESSAGE(c, error_text(c.error()));
+    return std::move(*c);
+  }
+
+  void start(client& c, const std::string& wid, const std::string& type,
+             const sdk::json& input = nullptr) {
+    pb::StartWorkflowRequest req;
+    req.set_workflow_id(wid);
+    req.set_workflow_type(type);
+    req.set_task_queue("activities");
+    *req.mutable_input() = sdk::to_payload(input);
+    auto resp = c.start(req);
+    REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  }
+
+  // The task token the worker printed for `attempt` of the n-th activity it ran (from 1).
+  std::string token(int attempt, int nth = 1) {
+    std::string marker = "task token " + std::to_string(attempt) + ": ";
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      out = worker.output();
+      size_t at = 0;
+      for (int i = 0; i < nth && at != std::string::npos; ++i) {
+        at = out.find(marker, i == 0 ? 0 : at + 1);
+      }
+      if (at != std::string::npos) {
+        auto begin = at + marker.size();
+        return out.substr(begin, out.find('\n', begin) - begin);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL("the worker printed no " << marker << "\n" << out);
+    return {};
+  }
+
+  std::string cli(const std::vector<std::string>& args, int* code) {
+    std::vector<std::string> all{"--address", address};
+    all.insert(all.end(), args.begin(), args.end());
+    std::string out;
+    *code = run(CHRONICLE_CLI_BIN, all, &out);
+    return out;
+  }
+};
+
+std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
+  auto h = c.history("", wid);
+  REQUIRE_MESSAGE(h, error_text(h.error()));
+  std::vector<pb::HistoryEvent> out;
+  for (auto& ev : h->events())
+    if (ev.event_type() == type) out.push_back(ev);
+  return out;
+}
+
+// Waits until the run's history has an event of `type`.
+pb::HistoryEvent wait_event(client& c, const std::string& wid, pb::EventType type) {
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto found = events_of(c, wid, type);
+    if (!found.empty()) return found.front();
+    std::this_thread::sleep_for(50ms);
+  }
+  FAIL("no " << event_type_name(type) << " in the history of " << wid);
+  return {};
+}
+
+sdk::json result_of(client& c, const std::string& wid) {
+  auto r = c.result("", wid, "", 30s);
+  REQUIRE_MESSAGE(r, error_text(r.error()));
+  REQUIRE_MESSAGE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, r->DebugString());
+  return sdk::from_payload(r->result());
+}
+
+}  // namespace
+
+TEST_CASE("activity: a heartbeating activity canceled by its workflow sees it and ActivityTaskCanceled is recorded") {
+  activity_deployment d;
+  auto c = d.connect();
+  d.start(c, "hb-cancel", "CancelHeartbeating");
+  // Running and heartbeating: the node has its details.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  bool beating = false;
+  while (!beating && std::chrono::steady_clock::now() < deadline) {
+    auto desc = c.describe("", "hb-cancel");
+    beating = desc && desc->pending_activities_size() == 1
+              && desc->pending_activities(0).last_heartbeat_time_ms() > 0;
+    if (!beating) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(beating);
+  auto sig = c.signal("", "hb-cancel", "", "cancel", sdk::to_payload(nullptr));
+  REQUIRE_MESSAGE(sig, error_text(sig.error()));
+  REQUIRE_MESSAGE(d.worker.wait_for_output("activity saw cancellation", 20s), d.worker.output());
+  auto canceled = wait_event(c, "hb-cancel", pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED);
+  auto requested = events_of(c, "hb-cancel", pb::EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED);
+  REQUIRE(requested.size() == 1);
+  CHECK(canceled.activity_task_canceled().latest_cancel_requested_event_id()
+        == requested[0].event_id());
+  CHECK(canceled.activity_task_canceled().identity() == "act-worker");
+  CHECK(canceled.event_id() > requested[0].event_id());
+  CHECK(events_of(c, "hb-cancel", pb::EVENT_TYPE_ACTIVITY_TASK_STARTED).size() == 1);
+  // Every 50 ms for over a second, yet throttled to one heartbeat per 1.6 s: the activity made
+  // many more calls than the node could have answered, and it still heard of the cancel.
+  CHECK(d.worker.output().find("activity heartbeats: ") != std::string::npos);
+  REQUIRE(c.signal("", "hb-cancel", "", "finish", sdk::to_payload(nullptr)));
+  CHECK(result_of(c, "hb-cancel") == "finished");
+}
+
+TEST_CASE("activity: completed asynchronously from the CLI - then its token is stale") {
+  activity_deployment d;
+  auto c = d.connect();
+  d.start(c, "async-cli", "Async");
+  auto token = d.token(1);
+  // The worker's slot is free meanwhile and the attempt waits: no result yet.
+  auto desc = c.describe("", "async-cli");
+  REQUIRE(desc);
+  CHECK(desc->pending_activities_size() == 1);
+  int code = -1;
+  auto out = d.cli({"activity", "complete", "--task-token", token, "--result", R"({"done":true})"},
+                   &code);
+  CHECK_MESSAGE(code == 0, out);
+  CHECK(result_of(c, "async-cli") == sdk::json{{"done", true}});
+  auto completed = events_of(c, "async-cli", pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED);
+  REQUIRE(completed.size() == 1);
+  CHECK(completed[0].activity_task_completed().identity() == "chronicle-cli");
+  // The run is closed: the same token again is refused, and says why.
+  out = d.cli({"activity", "complete", "--task-token", token, "--result", "1"}, &code);
+  CHECK(code == 1);
+  CHECK_MESSAGE(out.find("is closed") != std::string::npos, out);
+  // Garbage is a usage-level refusal, not a crash.
+  out = d.cli({"activity", "fail", "--task-token", "not-a-token!", "--reason", "x"}, &code);
+  CHECK(code == 1);
+  CHECK_MESSAGE(out.find("not base64url") != std::string::npos, out);
+}
+
+TEST_CASE("activity: a timed-out attempt's token is stale - the retry's token completes it") {
+  activity_deployment d;
+  auto c = d.connect();
+  d.start(c, "async-stale", "Async", {{"start_to_close_ms", 1000}, {"attempts", 2}});
+  auto first = d.token(1);
+  auto second = d.token(2);  // attempt 1 timed out after 1 s (start-to-close) and was retried
+  CHECK(first != second);
+  auto stale = c.complete_activity(first, sdk::to_payload("late"));
+  REQUIRE_FALSE(stale);
+  CHECK(chronicle_code(stale.error()) == static_cast<uint8_t>(errc::stale_task));
+  CHECK_MESSAGE(error_text(stale.error()).find("attempt 1 is not the current one")
+                  != std::string::npos,
+                error_text(stale.error()));
+  // A heartbeat by token keeps the attempt alive and says it is not asked to cancel.
+  auto beat = c.heartbeat_activity(second, sdk::to_payload(sdk::json{{"progress", 50}}));
+  REQUIRE_MESSAGE(beat, error_text(beat.error()));
+  CHECK_FALSE(beat->cancel_requested());
+  auto done = c.complete_activity(second, sdk::to_payload("on time"), "billing-system");
+  REQUIRE_MESSAGE(done, error_text(done.error()));
+  CHECK(result_of(c, "async-stale") == "on time");
+}
+
+TEST_CASE("activity: completed and failed asynchronously over HTTP") {
+  activity_deployment d;
+  auto c = d.connect();
+  const std::string api = "/api/v1/namespaces/default/activities/";
+  d.start(c, "async-http", "Async");
+  auto token = d.token(1);
+  // A token of another namespace, a missing token and a GET are refused with JSON errors.
+  CHECK(http_post(d.http, "/api/v1/namespaces/other/activities/complete",
+                  sdk::json{{"task_token", token}}.dump()).status == 400);
+  CHECK(http_post(d.http, api + "complete", "{}").status == 400);
+  CHECK(http_get(d.http, api + "complete").status == 405);
+  auto beat = http_post(d.http, api + "heartbeat",
+                        sdk::json{{"task_token", token}, {"details", {{"n", 1}}}}.dump());
+  CHECK_MESSAGE(beat.status == 200, beat.body);
+  CHECK(beat.body_json().value("cancel_requested", true) == false);
+  auto done = http_post(d.http, api + "complete",
+                        sdk::json{{"task_token", token}, {"result", {{"via", "http"}}}}.dump());
+  CHECK_MESSAGE(done.status == 200, done.body);
+  CHECK(result_of(c, "async-http") == sdk::json{{"via", "http"}});
+  auto again = http_post(d.http, api + "complete", sdk::json{{"task_token", token}}.dump());
+  CHECK_MESSAGE(again.status == 409, again.body);
+  CHECK(again.body_json().value("code", "") == "stale_task");
+
+  // A non-retryable failure fails the workflow with it.
+  d.start(c, "async-http-fail", "Async");
+  auto token2 = d.token(1, 2);
+  auto failed = http_post(d.http, api + "fail",
+                          sdk::json{{"task_token", token2},
+                                    {"failure", {{"message", "card declined"},
+                                                 {"type", "PaymentDeclined"},
+                                                 {"non_retryable", true}}}}.dump());
+  CHECK_MESSAGE(failed.status == 200, failed.body);
+  auto r = c.result("", "async-http-fail", "", 30s);
+  REQUIRE(r);
+  CHECK(r->status() == pb::WORKFLOW_EXECUTION_STATUS_FAILED);
+  CHECK_MESSAGE(r->failure().message().find("card declined") != std::string::npos,
+                r->DebugString());
+}
+
+TEST_CASE("activity: asynchronous completion across kill -9 of the node") {
+  activity_deployment d;
+  std::string token;
+  {
+    auto c = d.connect();
+    d.start(c, "async-crash", "Async");
+    token = d.token(1);
+  }
+  d.node.kill9();
+  d.start_node();
+  // The node recovers its shards; the worker reconnects (and may be handed the attempt again).
+  auto c = d.connect();
+  caf::expected<pb::RespondActivityByTokenResponse> done = caf::error{};
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    done = c.complete_activity(token, sdk::to_payload("after the crash"));
+    if (done || chronicle_code(done.error()) != static_cast<uint8_t>(errc::unavailable)) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_MESSAGE(done, error_text(done.error()));
+  CHECK(result_of(c, "async-crash") == "after the crash");
+  CHECK(events_of(c, "async-crash", pb::EVENT_TYPE_ACTIVITY_TASK_COMPLETED).size() == 1);
+}
