@@ -123,9 +123,11 @@ void environment::impl::run_activity_task(const pb::TransferRecord& r) {
   auto result = sdk::run_activity_task(runner, task, test_identity, heartbeat);
   if (auto* done = std::get_if<pb::RespondActivityTaskCompleted>(&result))
     step(input::activity_completed{scheduled, done->result(), test_identity, attempt});
-  else
-    step(input::activity_failed{scheduled, std::get<pb::RespondActivityTaskFailed>(result).failure(),
-                                test_identity, attempt});
+  else if (auto* failed = std::get_if<pb::RespondActivityTaskFailed>(&result))
+    step(input::activity_failed{scheduled, failed->failure(), test_identity, attempt});
+  else if (auto* canceled = std::get_if<pb::RespondActivityTaskCanceled>(&result))
+    step(input::activity_canceled{scheduled, attempt, canceled->details(), test_identity});
+  // ActivityTaskAsync (do_not_complete_on_return): nobody completes it here; its timeouts apply.
 }
 
 void environment::impl::settle_updates() {
