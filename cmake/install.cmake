@@ -18,7 +18,7 @@ install(DIRECTORY protocol/chronicle DESTINATION ${CMAKE_INSTALL_DATADIR}/chroni
 install(FILES worker/worker.hpp worker/client.hpp worker/replay_check.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/worker)
 install(DIRECTORY worker/sdk DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/worker
   FILES_MATCHING PATTERN "*.hpp")
-install(FILES samples/greeting_worker.cpp samples/greeting_workflows.hpp DESTINATION ${CMAKE_INSTALL_DATADIR}/chronicle/samples)
+install(FILES samples/greeting_worker.cpp samples/greeting_workflows.hpp samples/replay_flags.hpp DESTINATION ${CMAKE_INSTALL_DATADIR}/chronicle/samples)
 install(EXPORT ChronicleTargets NAMESPACE Chronicle:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Chronicle)
 configure_package_config_file(cmake/ChronicleConfig.cmake.in
   ${CMAKE_BINARY_DIR}/ChronicleConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Chronicle)

@@ -14,6 +14,7 @@
 
 #include "worker/sdk/errors.hpp"
 #include "protocol/runtime.hpp"
+#include "replay_flags.hpp"  // beside this file (also where it is installed)
 #include "worker/replay_check.hpp"
 #include "worker/worker.hpp"
 #include "greeting_workflows.hpp"  // beside this file (also where it is installed)
@@ -181,11 +182,7 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
   std::string replay_type;
   replay_check_options replay;
-  app.add_option("--replay-check", replay_type,
-                 "do not serve: replay every closed run of this workflow type from the cluster "
-                 "against this build's code, report the runs that would fail (exit code 1) and exit");
-  app.add_option("--replay-query", replay.query,
-                 "with --replay-check: only the closed runs this list query matches");
+  add_replay_check_flags(app, replay_type, replay);
   CLI11_PARSE(app, argc, argv);
 
   worker_options opts;

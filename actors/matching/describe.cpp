@@ -20,15 +20,7 @@ constexpr auto node_answer_timeout = std::chrono::seconds(3);
 
 // The request with its namespace defaulted, or why it is refused (a bad name).
 caf::expected<pb::DescribeTaskQueueRequest> check_request(const std::string& bytes) {
-  auto req = decode<pb::DescribeTaskQueueRequest>(bytes, "DescribeTaskQueueRequest");
-  if (!req) return req.error();
-  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
-  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
-                              std::pair{"task queue", &req->task_queue()}}) {
-    auto reason = check_id(what, *value);
-    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
-  }
-  return req;
+  return decode_queue_request<pb::DescribeTaskQueueRequest>(bytes, "DescribeTaskQueueRequest");
 }
 
 // An empty description: both kinds with nothing waiting.

@@ -56,14 +56,8 @@ namespace {
 
 // Validates a registration and fills in defaults.
 caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& bytes) {
-  auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
+  auto req = decode_queue_request<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
   if (!req) return req.error();
-  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
-  for (auto& [what, value] : {std::pair{"namespace", &req->namespace_()},
-                              std::pair{"task queue", &req->task_queue()}}) {
-    auto reason = check_id(what, *value);
-    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
-  }
   if (!req->workflows() && !req->activities())
     return make_error(errc::invalid_argument, "a worker must serve workflows or activities");
   if (req->workflow_slots() < 0 || req->activity_slots() < 0 || req->workflow_slots() > 10000

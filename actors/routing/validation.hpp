@@ -6,8 +6,10 @@
 #include <caf/all.hpp>
 
 #include <string>
+#include <utility>
 
 #include "actors/node/config.hpp"
+#include "protocol/messages.hpp"
 
 namespace chronicle {
 
@@ -20,6 +22,21 @@ inline constexpr size_t max_id_length = 1000;
 // Returns an empty string when `value` is a valid identifier (non-empty, at most max_id_length
 // bytes, no control characters), else the reason naming `what`.
 std::string check_id(const std::string& what, const std::string& value);
+
+// A request naming a task queue (a worker's registration, a describe), decoded as `what`, its
+// namespace defaulted, the namespace and queue names checked.
+template <class Req>
+caf::expected<Req> decode_queue_request(const std::string& bytes, const char* what) {
+  auto req = decode<Req>(bytes, what);
+  if (!req) return req.error();
+  if (req->namespace_().empty()) req->set_namespace_(default_namespace);
+  for (auto& [name, value] : {std::pair{"namespace", &req->namespace_()},
+                              std::pair{"task queue", &req->task_queue()}}) {
+    auto reason = check_id(name, *value);
+    if (!reason.empty()) return make_error(errc::invalid_argument, reason);
+  }
+  return req;
+}
 
 struct validation_limits {
   size_t payload;                             // max_payload_bytes
