@@ -14,7 +14,7 @@ FLAGS="-std=c++20 -O1 -g -fsanitize=fuzzer,address"
 INCLUDES="-I. -I$BUILD/protocol"
 if [ ! -x "$OUT/fuzz_decode_replay" ] || [ -n "$(find protocol worker/sdk tests/fuzz -newer "$OUT/fuzz_decode_replay" -name '*.*pp' | head -1)" ]; then
   objs=()
-  for src in "$BUILD"/protocol/chronicle/v1/*.pb.cc protocol/codec.cpp protocol/messages.cpp worker/sdk/*.cpp; do
+  for src in "$BUILD"/protocol/chronicle/v1/*.pb.cc protocol/codec.cpp protocol/task_token.cpp protocol/messages.cpp worker/sdk/*.cpp; do
     obj="$OUT/$(echo "$src" | tr '/' '_').o"
     $CXX ${FLAGS/fuzzer,/fuzzer-no-link,} $INCLUDES -c "$src" -o "$obj" &
     objs+=("$obj")
