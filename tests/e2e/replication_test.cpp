@@ -100,6 +100,19 @@ std::vector<std::string> ids_led_by(const std::map<uint32_t, std::string>& leade
   return out;
 }
 
+// A node other than node1 (the tests' client) that leads a shard, as an index into the
+// cluster's nodes, and one workflow ID led by it: requests for it are forwarded from node1.
+std::pair<size_t, std::vector<std::string>> led_away_from_node1(
+  const std::map<uint32_t, std::string>& leaders, const std::string& prefix) {
+  std::string victim;
+  for (auto& [shard, node] : leaders)
+    if (node != "node1") victim = node;
+  REQUIRE_FALSE(victim.empty());
+  auto ids = ids_led_by(leaders, victim, 1, prefix);
+  REQUIRE(ids.size() == 1);
+  return {victim == "node2" ? 1 : 2, ids};
+}
+
 }  // namespace
 
 TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged workflows complete - digests equal") {
@@ -224,13 +237,7 @@ TEST_CASE("replicated shards: a request waiting at a leader that dies is answere
   auto leaders = cl.wait_leaders(c);
   // A workflow on a shard led by another node than node1 (the client's): its requests are
   // forwarded there. No worker runs, so the run stays open and a result request waits.
-  std::string victim;
-  for (auto& [shard, node] : leaders)
-    if (node != "node1") victim = node;
-  REQUIRE_FALSE(victim.empty());
-  size_t victim_index = victim == "node2" ? 1 : 2;
-  auto ids = ids_led_by(leaders, victim, 1, "waiting-");
-  REQUIRE(ids.size() == 1);
+  auto [victim_index, ids] = led_away_from_node1(leaders, "waiting-");
   REQUIRE(start(c, ids[0], "nobody-serves-this"));
 
   pb::GetResultRequest req;
@@ -396,13 +403,7 @@ TEST_CASE("replicated shards: a history long poll across a leader change - follo
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c = cl.connect(0);
   auto leaders = cl.wait_leaders(c);
-  std::string victim;
-  for (auto& [shard, node] : leaders)
-    if (node != "node1") victim = node;
-  REQUIRE_FALSE(victim.empty());
-  size_t victim_index = victim == "node2" ? 1 : 2;
-  auto ids = ids_led_by(leaders, victim, 1, "polled-");
-  REQUIRE(ids.size() == 1);
+  auto [victim_index, ids] = led_away_from_node1(leaders, "polled-");
   auto wid = ids[0];
   auto queue = cl.queue_on("node1");  // the worker, started later, and its queue outlive the kill
   REQUIRE(start(c, wid, queue));

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <utility>
 #include <thread>
 
 #include "harness.hpp"
@@ -10,13 +12,40 @@
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
 
+namespace {
+
+// A self-signed certificate and its key in `dir` (the node's, and the CA it trusts).
+std::pair<std::string, std::string> self_signed(const std::filesystem::path& dir) {
+  auto cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  std::string out;
+  REQUIRE_MESSAGE(run("/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                           "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                                           "/CN=chronicle-test"},
+                      &out) == 0,
+                  out);
+  return {cert, key};
+}
+
+// CHRONICLE_TLS_* set for the child processes while it lives.
+struct tls_env {
+  tls_env(const std::string& cert, const std::string& key) {
+    setenv("CHRONICLE_TLS_CERT", cert.c_str(), 1);
+    setenv("CHRONICLE_TLS_KEY", key.c_str(), 1);
+    setenv("CHRONICLE_TLS_CA", cert.c_str(), 1);
+  }
+  ~tls_env() {
+    unsetenv("CHRONICLE_TLS_CERT");
+    unsetenv("CHRONICLE_TLS_KEY");
+    unsetenv("CHRONICLE_TLS_CA");
+  }
+};
+
+}  // namespace
+
 TEST_CASE("tls: node - worker and CLI over TLS - a plain-TCP client is refused") {
   temp_dir dir;
-  auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
+  auto [cert, key] = self_signed(dir.path());
   std::string out;
-  REQUIRE(run("/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                                   "-out", cert, "-days", "2", "-subj", "/CN=chronicle-test"},
-              &out) == 0);
   auto port = free_port();
   auto addr = "127.0.0.1:" + std::to_string(port);
   auto cfg = write_node_config(dir.path(), port,
@@ -29,9 +58,7 @@ TEST_CASE("tls: node - worker and CLI over TLS - a plain-TCP client is refused")
   CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "show", "-w", "x"}, &out) == 1);
   CHECK(out.find("cannot connect") != std::string::npos);
 
-  setenv("CHRONICLE_TLS_CERT", cert.c_str(), 1);
-  setenv("CHRONICLE_TLS_KEY", key.c_str(), 1);
-  setenv("CHRONICLE_TLS_CA", cert.c_str(), 1);
+  tls_env env(cert, key);  // for the worker and CLI processes started below
   process worker(GREETING_WORKER_BIN, {"--address", addr}, (dir.path() / "worker.log").string());
   CHECK(worker.wait_for_output("registered on task queue", 20s));
   CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "start", "--type", "Greeting",
@@ -39,9 +66,6 @@ TEST_CASE("tls: node - worker and CLI over TLS - a plain-TCP client is refused")
             &out) == 0);
   CHECK(run(CHRONICLE_CLI_BIN, {"--address", addr, "workflow", "result", "-w", "tls1"}, &out) == 0);
   CHECK(out.find("Hello, Tia!") != std::string::npos);
-  unsetenv("CHRONICLE_TLS_CERT");
-  unsetenv("CHRONICLE_TLS_KEY");
-  unsetenv("CHRONICLE_TLS_CA");
 }
 
 // A worker and the CLI whose first address is a port that does not speak TLS (the node's HTTP
@@ -51,11 +75,8 @@ TEST_CASE("tls: node - worker and CLI over TLS - a plain-TCP client is refused")
 // worker's connection drops and this test fails.)
 TEST_CASE("tls: a worker and the CLI whose first address fails the TLS handshake use the next one") {
   temp_dir dir;
-  auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
+  auto [cert, key] = self_signed(dir.path());
   std::string out;
-  REQUIRE(run("/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                                   "-out", cert, "-days", "2", "-subj", "/CN=chronicle-test"},
-              &out) == 0);
   auto port = free_port(), http = free_port();
   auto addr = "127.0.0.1:" + std::to_string(port);
   auto plain = "127.0.0.1:" + std::to_string(http);
@@ -65,9 +86,7 @@ TEST_CASE("tls: a worker and the CLI whose first address fails the TLS handshake
   process node(CHRONICLE_NODE_BIN, {"--config", cfg}, (dir.path() / "node.log").string());
   REQUIRE_MESSAGE(node.wait_for_output("serving HTTP", 20s), node.output());
 
-  setenv("CHRONICLE_TLS_CERT", cert.c_str(), 1);
-  setenv("CHRONICLE_TLS_KEY", key.c_str(), 1);
-  setenv("CHRONICLE_TLS_CA", cert.c_str(), 1);
+  tls_env env(cert, key);  // for the worker and CLI processes started below
   process worker(GREETING_WORKER_BIN, {"--address", plain + "," + addr, "--listed-addresses-only"},
                  (dir.path() / "worker.log").string());
   CHECK_MESSAGE(worker.wait_for_output("registered on task queue", 20s), worker.output());
@@ -86,7 +105,4 @@ TEST_CASE("tls: a worker and the CLI whose first address fails the TLS handshake
     CHECK_MESSAGE(out.find("Hello, Tia!") != std::string::npos, out);
   }
   CHECK_MESSAGE(worker.output().find("lost node") == std::string::npos, worker.output());
-  unsetenv("CHRONICLE_TLS_CERT");
-  unsetenv("CHRONICLE_TLS_KEY");
-  unsetenv("CHRONICLE_TLS_CA");
 }
