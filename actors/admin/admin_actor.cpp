@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "actors/node/namespaces.hpp"
+#include "actors/admin/ask_peers.hpp"
 #include "actors/routing/forwarding.hpp"
 #include "actors/routing/routing.hpp"
 #include "actors/routing/validation.hpp"
@@ -497,48 +498,6 @@ std::optional<pb::ListWorkflowsRequest> list_request(const node_env& env, const 
   return std::move(*req);
 }
 
-// Asks every other live member for its part of a cluster-wide answer (list, count: `kind`
-// forwarded with `bytes`), merging each answer into `part` with `add`; `done` gets the merged
-// part and the members that are down or did not answer in 5 s (sorted).
-template <class Response, class Part, class Add, class Done>
-void ask_peers(caf::event_based_actor* self, const node_env& env, caf::atom_value kind,
-               const std::string& bytes, Part part, Add add, Done done) {
-  struct gather {
-    Part part;
-    std::vector<std::string> missing;
-    size_t pending = 0;
-  };
-  auto g = std::make_shared<gather>();
-  g->part = std::move(part);
-  auto finish = [g, done]() mutable {
-    std::sort(g->missing.begin(), g->missing.end());
-    done(std::move(g->part), g->missing);
-  };
-  std::vector<std::pair<std::string, caf::actor>> asks;
-  for (auto& m : env.config.members) {
-    if (m.name == env.config.name) continue;
-    if (auto peer = env.peers->peer(m.name)) asks.emplace_back(m.name, *peer);
-    else g->missing.push_back(m.name);
-  }
-  g->pending = asks.size();
-  if (asks.empty()) return finish();
-  const auto what = Response::descriptor()->name();
-  for (auto& [name, peer] : asks) {
-    self->request(peer, std::chrono::seconds(5), fwd_atom::value, kind, bytes)
-      .then(
-        [=](const std::string& reply) mutable {
-          auto r = decode<Response>(reply, what.c_str());
-          if (r) add(g->part, *r);
-          else g->missing.push_back(name);
-          if (--g->pending == 0) finish();
-        },
-        [=](caf::error&) mutable {
-          g->missing.push_back(name);
-          if (--g->pending == 0) finish();
-        });
-  }
-}
-
 // Lists across the cluster: this node's shards and each live member's, merged newest first.
 void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::vector<caf::actor>& workers,
                   const std::string& bytes) {
@@ -552,7 +511,7 @@ void list_cluster(caf::event_based_actor* self, const env_ptr& env, const std::v
     }
     auto page = static_cast<size_t>(req.page_size());
     ask_peers<pb::ListWorkflowsResponse>(
-      self, *env, list_atom::value, encode(req), std::move(*local), add_page,
+      self, *env, std::chrono::seconds(5), list_atom::value, encode(req), std::move(*local), add_page,
       [rp, page](list_part part, const std::vector<std::string>& missing) mutable {
         auto resp = cut_page(std::move(part), page);
         for (auto& m : missing) resp.add_missing_nodes(m);
@@ -661,7 +620,7 @@ void count_cluster(caf::event_based_actor* self, const env_ptr& env,
       return;
     }
     ask_peers<pb::CountWorkflowsResponse>(
-      self, *env, count_atom::value, fwd_bytes, std::move(*local), add_count,
+      self, *env, std::chrono::seconds(5), count_atom::value, fwd_bytes, std::move(*local), add_count,
       [rp, grouped](count_part part, const std::vector<std::string>& missing) mutable {
         auto resp = count_answer(part, grouped);
         for (auto& m : missing) resp.add_missing_nodes(m);

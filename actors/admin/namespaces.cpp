@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "actors/admin/admin_actor.hpp"
+#include "actors/admin/ask_peers.hpp"
 #include "actors/node/namespaces.hpp"
 #include "actors/routing/validation.hpp"
 
@@ -38,34 +39,17 @@ caf::error take(const node_env& env, const pb::NamespaceInfo& info) {
 // time): the members it did not reach are named in not_stored_on.
 void spread(caf::event_based_actor* self, const env_ptr& env, const pb::NamespaceInfo& info,
             caf::response_promise rp) {
-  struct gather {
-    pb::NamespaceResponse resp;
-    size_t pending = 0;
-  };
-  auto g = std::make_shared<gather>();
-  *g->resp.mutable_info() = info;
-  std::vector<std::pair<std::string, caf::actor>> asks;
-  for (auto& m : env->config.members) {
-    if (m.name == env->config.name) continue;
-    if (auto peer = env->peers->peer(m.name)) asks.emplace_back(m.name, *peer);
-    else g->resp.add_not_stored_on(m.name);
-  }
-  g->pending = asks.size();
-  if (asks.empty()) return rp.deliver(encode(g->resp));
   pb::NamespaceSync sync;
   *sync.add_namespaces() = info;
-  auto bytes = encode(sync);
-  for (auto& [name, peer] : asks) {
-    auto member = name;
-    auto one = [g, rp, member](bool stored) mutable {
-      if (!stored) g->resp.add_not_stored_on(member);
-      if (--g->pending == 0) rp.deliver(encode(g->resp));
-    };
-    self->request(peer, peer_answer_timeout, fwd_atom::value, caf::atom_value{ns_sync_atom::value},
-                  bytes)
-      .then([one](const std::string&) mutable { one(true); },
-            [one](caf::error&) mutable { one(false); });
-  }
+  pb::NamespaceResponse resp;
+  *resp.mutable_info() = info;
+  ask_peers<pb::NamespaceSync>(
+    self, *env, peer_answer_timeout, ns_sync_atom::value, encode(sync), std::move(resp),
+    [](pb::NamespaceResponse&, const pb::NamespaceSync&) {},  // stored there: nothing to add
+    [rp](pb::NamespaceResponse resp, const std::vector<std::string>& missing) mutable {
+      for (auto& m : missing) resp.add_not_stored_on(m);
+      rp.deliver(encode(resp));
+    });
 }
 
 // Makes `info` the namespace's record here (stamped by this node) and on every member up.
