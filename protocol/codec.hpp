@@ -12,6 +12,7 @@
 #include "chronicle/v1/common.pb.h"
 #include "chronicle/v1/history.pb.h"
 #include "chronicle/v1/namespace.pb.h"
+#include "chronicle/v1/schedule.pb.h"
 #include "chronicle/v1/state.pb.h"
 #include "chronicle/v1/task.pb.h"
 #include "chronicle/v1/task_queue.pb.h"
