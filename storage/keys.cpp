@@ -9,6 +9,7 @@ namespace {
 
 constexpr char executions_state_tag = 'm';
 constexpr char executions_current_tag = 'c';
+constexpr char executions_schedule_tag = 'S';
 constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
 constexpr char visibility_type_status_tag = 'y';
@@ -170,6 +171,19 @@ std::string current_key(uint32_t shard, std::string_view ns, std::string_view wo
   k.push_back(executions_current_tag);
   put_string(&k, ns);
   put_string(&k, workflow_id);
+  return k;
+}
+
+std::string schedules_prefix(uint32_t shard) {
+  std::string k = shard_prefix(shard);
+  k.push_back(executions_schedule_tag);
+  return k;
+}
+
+std::string schedule_key(uint32_t shard, std::string_view ns, std::string_view schedule_id) {
+  std::string k = schedules_prefix(shard);
+  put_string(&k, ns);
+  put_string(&k, schedule_id);
   return k;
 }
 

@@ -9,6 +9,9 @@
 //   history    shard | ns | workflow_id | run_id | first_event_id (u64)       -> pb::HistoryBatch
 //   executions shard | 'm' | ns | workflow_id | run_id                          -> pb::MutableState
 //              shard | 'c' | ns | workflow_id                                   -> pb::CurrentRun
+//              shard | 'S' | ns | schedule_id                                   -> pb::ScheduleRecord
+//              (schedules, docs/schedules.md: state on the shard of their ID, replicated and
+//              handed off with the shard's other data)
 //   timers     shard | fire_time_ms (u64, negatives as 0) | ns | workflow_id | run_id
 //                    | started_event_id (u64)                                   -> pb::TimerRecord
 //   transfers  shard | ns | workflow_id | run_id | scheduled_event_id (u64)     -> pb::TransferRecord
@@ -116,6 +119,9 @@ std::string history_key(const run_key& run, int64_t first_event_id);
 // executions
 std::string state_key(const run_key& run);
 std::string current_key(uint32_t shard, std::string_view ns, std::string_view workflow_id);
+// schedules: one schedule's key, and the prefix of all of a shard's.
+std::string schedule_key(uint32_t shard, std::string_view ns, std::string_view schedule_id);
+std::string schedules_prefix(uint32_t shard);
 // timers, transfers
 std::string timer_key(uint32_t shard, const pb::TimerRecord& timer);
 std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);

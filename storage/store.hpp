@@ -85,6 +85,9 @@ public:
   void put_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
   void delete_retention(uint32_t shard, int64_t delete_at_ms, const pb::WorkflowExecutionInfo& info);
   void delete_state(const run_key& run);
+  // A schedule's record (storage/schedules.cpp).
+  void put_schedule(uint32_t shard, const pb::ScheduleRecord& rec);
+  void delete_schedule(uint32_t shard, const std::string& ns, const std::string& schedule_id);
   void delete_current(uint32_t shard, const std::string& ns, const std::string& workflow_id);
   [[nodiscard]] bool empty() const;
   // Empty unless a record could not be serialized (store::write then fails the batch).
@@ -210,6 +213,10 @@ public:
   std::optional<pb::MutableState> load_state(const run_key& run, status* st) const;
   std::optional<pb::CurrentRun> load_current(uint32_t shard, const std::string& ns,
                                              const std::string& workflow_id, status* st) const;
+
+  // Visits every schedule record of a shard (storage/schedules.cpp).
+  status scan_schedules(uint32_t shard,
+                        const std::function<void(const pb::ScheduleRecord&)>& fn) const;
 
   // Visits every timer of a shard in fire-time order / every transfer of a shard.
   status scan_timers(uint32_t shard, const std::function<void(const pb::TimerRecord&)>& fn) const;
