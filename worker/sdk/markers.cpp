@@ -1,6 +1,8 @@
 // markers: see markers.hpp for the contract.
 #include "worker/sdk/markers.hpp"
 
+#include "worker/sdk/local_activity.hpp"
+
 namespace chronicle::sdk::detail {
 
 namespace {
@@ -51,6 +53,10 @@ bool same_marker(const pb::MarkerRecordedEventAttributes& event,
   if (event.marker_name() != command.marker_name()) return false;
   if (event.marker_name() == patch_marker_name)
     return detail_json(event.details(), "patch_id") == detail_json(command.details(), "patch_id");
+  if (event.marker_name() == local_activity_marker_name)  // the same attempt of the same one
+    return detail_json(event.details(), "activity_id") ==
+               detail_json(command.details(), "activity_id") &&
+           detail_json(event.details(), "attempt") == detail_json(command.details(), "attempt");
   if (event.marker_name() == side_effect_marker_name)
     return detail_json(event.details(), "side_effect_id") ==
            detail_json(command.details(), "side_effect_id");

@@ -7,8 +7,8 @@
 //  - Side-effect markers: marker name "SideEffect", details "side_effect_id" (JSON number, 1, 2,
 //    ... in call order per run) and "data" (the recorded result payload).
 //  - marker_key(name, details) is what two markers must share to be "the same" on replay:
-//    the name plus the patch ID or side-effect ID ("" for other markers: then name and all
-//    details must be equal).
+//    the name plus the patch ID, side-effect ID or local activity ID and attempt ("" for other
+//    markers: then name and all details must be equal). LocalActivity markers: local_activity.hpp.
 #pragma once
 
 #include <cstdint>

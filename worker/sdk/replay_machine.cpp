@@ -116,6 +116,7 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_WORKFLOW_TASK_STARTED:
       check_recorded();
       if (effective_[static_cast<size_t>(index)]) {
+        task_time_ms_ = event.event_time_ms();
         if (!started_) start(std::move(input));
         deliver_updates(index);
         produced_by_task_ = ctx_.commands_.size();
@@ -135,7 +136,6 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_TIMER_CANCELED:
     case pb::EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-    case pb::EVENT_TYPE_MARKER_RECORDED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
     case pb::EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
@@ -143,6 +143,13 @@ void replay_machine::apply(int index, json& input) {
     case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
     case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED:
       match(event);
+      break;
+    case pb::EVENT_TYPE_MARKER_RECORDED:
+      if (event.marker_recorded().marker_name() == local_activity_marker_name &&
+          !is_own_marker(event))
+        apply_local_marker(event);
+      else
+        match(event);
       break;
     case pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED:
       resolve_external(event, event.external_workflow_execution_signaled().initiated_event_id(),

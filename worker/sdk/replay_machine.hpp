@@ -28,6 +28,7 @@
 
 #include "protocol/messages.hpp"
 #include "worker/sdk/history_check.hpp"
+#include "worker/sdk/local_activity.hpp"
 #include "worker/sdk/registry.hpp"
 #include "worker/sdk/workflow_context.hpp"
 
@@ -52,6 +53,18 @@ class replay_machine {
   std::optional<std::vector<pb::Command>> resume();
   bool finished() const { return finished_; }
 
+  // Local activities of the task being answered (replay_machine_local.cpp), after run()/resume():
+  // the ones the code waits for and nobody runs yet (marked taken: a worker runs them); whether
+  // the code still waits for one taken (not canceled, code not finished); an outcome recorded
+  // (its marker, and a timer when it falls back to one) and the code resumed there. Throws as
+  // run() does (the code runs).
+  std::vector<local_activity_request> take_local_activities();
+  bool wants_local_activity(const std::string& activity_id) const;
+  void deliver_local_activity(const local_activity_outcome& outcome);
+  // The commands produced but not recorded in history, in order (what run() returned, grown by
+  // local activity outcomes).
+  std::vector<pb::Command> pending_commands() const { return unrecorded(); }
+
  private:
   struct timer_entry {
     operation* op;
@@ -72,6 +85,12 @@ class replay_machine {
   operation* external_of(const pb::HistoryEvent& event, int64_t initiated_event_id);
   void resolve_external(const pb::HistoryEvent& event, int64_t initiated_event_id,
                         const std::string* cause, const std::string& message);
+  // Local activities (replay_machine_local.cpp): a LocalActivity marker in history that is not the
+  // echo of a command of this machine delivers its outcome (replay); the outcome's commands.
+  bool is_own_marker(const pb::HistoryEvent& event) const;
+  void apply_local_marker(const pb::HistoryEvent& event);
+  void record_local_outcome(operation* op, const local_activity_outcome& outcome, bool replay);
+  operation* local_activity_op(const std::string& activity_id) const;
 
   // Code side (replay_machine_code.cpp): starting, resuming and ending the workflow coroutine.
   void start(json input);
@@ -123,6 +142,7 @@ class replay_machine {
   std::map<int64_t, operation*> externals_;   // by Signal/RequestCancelExternal...Initiated id
   std::vector<std::unique_ptr<operation>> internal_ops_;  // a child's cancel request
   int current_index_ = 0;                     // the event being applied (code runs "at" it)
+  int64_t task_time_ms_ = 0;  // event time of the last effective WorkflowTaskStarted applied
 };
 
 }  // namespace chronicle::sdk::detail

@@ -57,6 +57,15 @@ void replay_machine::finish(const std::function<json()>& outcome) {
 // Marks the operation resolved and resumes the coroutine waiting on it, right now.
 void replay_machine::resolve(operation* op) {
   op->resolved = true;
+  // A local activity's fallback timer fired: its next attempt is to run (in this task).
+  if (op->kind == operation_kind::timer && op->linked &&
+      op->linked->kind == operation_kind::local_activity) {
+    if (!op->linked->resolved) {
+      op->linked->local->phase = local_activity_state::ready;
+      op->linked->local->timer = nullptr;
+    }
+    return;
+  }
   // A condition's timeout timer fired first: the condition wait ends with false.
   if (op->kind == operation_kind::timer && op->linked && !op->linked->resolved) {
     operation* condition = op->linked;
@@ -168,7 +177,12 @@ void replay_machine::cancel_operations(int index,
 }
 
 bool replay_machine::cancel_one(int index, operation* op, const std::string& message) {
-  if (op->kind == operation_kind::signal) {
+  if (op->kind == operation_kind::local_activity) {
+    // Nothing is recorded for it: a running attempt's result is dropped (the worker tells the
+    // function), a fallback timer is canceled.
+    if (op->local && op->local->timer && !op->local->timer->resolved)
+      cancel_linked_timer(index, op->local->timer);
+  } else if (op->kind == operation_kind::signal) {
     auto& waiters = ctx_.signal_waiters_[op->name];
     waiters.erase(std::remove(waiters.begin(), waiters.end(), op), waiters.end());
   } else if (op->recorded_event_id == 0) {

@@ -8,8 +8,9 @@
 //    (static_assert naming the type's role), as is a function whose signature does not match
 //    the In / Out it is registered or called with.
 //  - activity_def<In, Out>{"Name"} names an activity once; registry::register_activity(def, fn)
-//    and workflow_context::activity(def, input) then check In and Out at compile time on both
-//    sides. ctx.activity<Out>("Name", input) is the unnamed form (only Out is checked).
+//    and workflow_context::activity(def, input) (or local_activity(def, input, options)) then
+//    check In and Out at compile time on both sides. ctx.activity<Out>("Name", input) is the
+//    unnamed form (only Out is checked).
 //  - Conversions at run time: a JSON value that does not convert to the expected type throws
 //    application_error of type "PayloadError", non-retryable: in workflow code (its input or an
 //    activity result) it fails the workflow unless caught; in an activity it fails the activity
@@ -122,6 +123,24 @@ template <class In, class Out>
 typed_activity_awaitable<Out> workflow_context::activity(const activity_def<In, Out>& def,
                                                           const std::type_identity_t<In>& input) {
   return activity<Out, In>(def.name, input, activity_options{});
+}
+
+// Local activities: the same conversions and checks as the activity calls above.
+template <class Out, class In>
+typed_activity_awaitable<Out> workflow_context::local_activity(
+    std::string type, const In& input, const local_activity_options& options) {
+  static_assert(detail::json_writable_v<In>,
+                "ctx.local_activity<Out>(type, input): the input type has no to_json conversion");
+  static_assert(detail::json_result_v<Out>,
+                "ctx.local_activity<Out>(type, input): Out has no from_json / to_json conversion");
+  return typed_activity_awaitable<Out>{local_activity(std::move(type), json(input), options)};
+}
+
+template <class In, class Out>
+typed_activity_awaitable<Out> workflow_context::local_activity(
+    const activity_def<In, Out>& def, const std::type_identity_t<In>& input,
+    const local_activity_options& options) {
+  return local_activity<Out, In>(def.name, input, options);
 }
 
 }  // namespace chronicle::sdk

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "worker/sdk/errors.hpp"
 #include "worker/sdk/history_check.hpp"
 #include "worker/sdk/replay_machine.hpp"
 
@@ -17,6 +18,8 @@ struct workflow_cache::entry {
   std::string workflow_type;
   google::protobuf::RepeatedPtrField<pb::HistoryEvent> events;
   std::unique_ptr<detail::replay_machine> machine;  // null: replay `events` at the next task
+  bool pinned = false;  // its task waits for local activities: never evicted
+  std::vector<detail::local_activity_request> local;  // taken from the machine, not handed out
   int64_t last_event_id() const { return events.empty() ? 0 : events.rbegin()->event_id(); }
 };
 
@@ -100,16 +103,95 @@ workflow_task_result workflow_cache::run(const registry& reg, pb::WorkflowTask t
     return *answer(*e->machine, false);
   }, &rejections);
   if (e) {
+    e->pinned = false;
     // A failed task leaves the code in an unknown state: the next task replays the events.
-    if (!std::holds_alternative<pb::RespondWorkflowTaskCompleted>(result)) e->machine.reset();
-    else if (e->machine && e->machine->finished()) drop(key);  // the run is closing
+    if (!std::holds_alternative<pb::RespondWorkflowTaskCompleted>(result)) {
+      e->machine.reset();
+    } else if (e->machine && e->machine->finished()) {
+      drop(key);  // the run is closing
+    } else if (e->machine) {
+      e->local = e->machine->take_local_activities();
+      e->pinned = !e->local.empty();  // the answer waits for them
+    }
   }
-  while (lru_.size() > capacity_) {
-    index_.erase(lru_.back().key);
-    lru_.pop_back();
+  evict();
+  return result;
+}
+
+void workflow_cache::evict() {
+  for (auto it = lru_.end(); lru_.size() > capacity_ && it != lru_.begin();) {
+    --it;
+    if (it->pinned) continue;
+    index_.erase(it->key);
+    it = lru_.erase(it);
     ++stats_.evicted;
   }
-  return result;
+}
+
+workflow_cache::entry* workflow_cache::find(const pb::TaskToken& token) const {
+  auto it = index_.find(cache_key(token));
+  return it == index_.end() || !it->second->machine ? nullptr : &*it->second;
+}
+
+std::vector<detail::local_activity_request> workflow_cache::take_local_activities(
+    const pb::TaskToken& token) {
+  entry* e = find(token);
+  if (!e) return {};
+  auto out = std::exchange(e->local, {});
+  for (auto& r : e->machine->take_local_activities()) out.push_back(std::move(r));
+  return out;
+}
+
+bool workflow_cache::wants_local_activity(const pb::TaskToken& token,
+                                          const std::string& activity_id) const {
+  entry* e = find(token);
+  return e && e->machine->wants_local_activity(activity_id);
+}
+
+std::optional<pb::RespondWorkflowTaskFailed> workflow_cache::deliver_local_activity(
+    const pb::TaskToken& token, const detail::local_activity_outcome& outcome,
+    const std::string& identity) {
+  entry* e = find(token);
+  if (!e) return std::nullopt;
+  auto result = detail::answer_task(token, identity, [&] {
+    e->machine->deliver_local_activity(outcome);
+    return std::vector<pb::Command>{};
+  });
+  if (auto* failed = std::get_if<pb::RespondWorkflowTaskFailed>(&result)) {
+    abandon_local(token);
+    return *failed;
+  }
+  return std::nullopt;
+}
+
+workflow_task_result workflow_cache::finish_local(const pb::TaskToken& token,
+                                                  const std::string& identity,
+                                                  const pb::RespondWorkflowTaskCompleted& first) {
+  entry* e = find(token);
+  if (!e) {  // dropped meanwhile: the task's attempt fails and the next one replays
+    pb::RespondWorkflowTaskFailed failed;
+    *failed.mutable_token() = token;
+    *failed.mutable_failure() = worker_failure(workflow_task_error_type,
+                                               "the run's code was dropped from the cache");
+    failed.set_identity(identity);
+    return failed;
+  }
+  pb::RespondWorkflowTaskCompleted done = first;
+  done.clear_commands();
+  for (auto& command : e->machine->pending_commands()) *done.add_commands() = std::move(command);
+  e->pinned = false;
+  if (e->machine->finished()) drop(e->key);
+  evict();
+  return done;
+}
+
+void workflow_cache::abandon_local(const pb::TaskToken& token) {
+  auto it = index_.find(cache_key(token));
+  if (it == index_.end()) return;
+  it->second->machine.reset();
+  it->second->local.clear();
+  it->second->pinned = false;
+  evict();
 }
 
 }  // namespace chronicle::sdk

@@ -17,15 +17,25 @@
 //    first.
 // A run is dropped once its code has finished (its last task closes it); beyond `capacity` runs
 // the least recently used is evicted (0: nothing is kept). Not thread-safe: one caller at a time.
+//
+// Local activities (local_activity.hpp): when the code of a completed run() waits for local
+// activities, its answer is not final: the run is kept (never evicted, whatever the capacity)
+// until finish_local or abandon_local. take_local_activities gives the requests nobody runs yet;
+// deliver_local_activity records an outcome and resumes the code (a failure answer when the code
+// threw: the run's code is then dropped); finish_local gives the task's answer with every command
+// produced so far; abandon_local drops the run's code (the task is given up: a newer task of the
+// run arrived).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "protocol/messages.hpp"
+#include "worker/sdk/local_activity.hpp"
 #include "worker/sdk/registry.hpp"
 #include "worker/sdk/workflow_task.hpp"
 
@@ -52,11 +62,22 @@ class workflow_cache {
   bool can_answer(const pb::WorkflowTask& task) const;
   workflow_task_result run(const registry& reg, pb::WorkflowTask task, const std::string& identity);
   size_t size() const { return lru_.size(); }
+
+  std::vector<detail::local_activity_request> take_local_activities(const pb::TaskToken& token);
+  bool wants_local_activity(const pb::TaskToken& token, const std::string& activity_id) const;
+  std::optional<pb::RespondWorkflowTaskFailed> deliver_local_activity(
+      const pb::TaskToken& token, const detail::local_activity_outcome& outcome,
+      const std::string& identity);
+  workflow_task_result finish_local(const pb::TaskToken& token, const std::string& identity,
+                                    const pb::RespondWorkflowTaskCompleted& first);
+  void abandon_local(const pb::TaskToken& token);
   const counters& stats() const { return stats_; }
 
  private:
   struct entry;
   void drop(const std::string& key);
+  entry* find(const pb::TaskToken& token) const;
+  void evict();
 
   size_t capacity_;
   std::list<entry> lru_;  // most recently used first

@@ -59,6 +59,18 @@
 //    the code keeps only the new branch and still records the marker; on replay it records it
 //    only when the history has it. Patch markers in history that the code no longer asks for
 //    are skipped on replay (so the call can finally be removed).
+//  - local_activity(type, input, options) (Temporal's local activity): the registered activity
+//    `type` is run by this worker inside the workflow task, not scheduled on the server. The
+//    code goes on meanwhile; once every coroutine waits and only local activities are left, the
+//    worker runs them (retries with short backoffs included) and records each outcome as a
+//    "LocalActivity" marker (local_activity.hpp) when it is known, then resumes the code there.
+//    `co_await` yields the result, or throws activity_failure / canceled_error as for an
+//    activity. On replay the marker's outcome is used and the function is not called. A retry
+//    whose backoff exceeds local_retry_threshold, or that would outlive the task's budget,
+//    records a marker with the attempt and failure so far and waits on a timer (same timer IDs
+//    as sleep); the next attempt runs in the task of the timer's fire. A cancel request or a
+//    canceled scope resolves it with canceled_error (its timer canceled; a running function is
+//    told through activity_info::is_cancel_requested and its result dropped).
 //  - side_effect(fn) calls fn once, on the first run of that point of the code, and records its
 //    result in a "SideEffect" marker; on replay it returns the recorded result without calling
 //    fn. fn must not fail: an exception fails the workflow task (and fn runs again on retry).
@@ -120,7 +132,11 @@ namespace detail {
 
 class replay_machine;
 
-enum class operation_kind : uint8_t { activity, timer, signal, child, condition, external };
+enum class operation_kind : uint8_t {
+  activity, timer, signal, child, condition, external, local_activity
+};
+
+struct local_activity_state;  // local_activity.hpp
 
 // A cancellation scope (see cancellation_scope): the operations created while it is active belong
 // to it. Owned by the context.
@@ -151,6 +167,7 @@ struct operation {
   std::string run_id;                    // child: its run, once started
   bool child_started = false;            // child: ChildWorkflowExecutionStarted applied
   bool cancel_sent = false;              // child: its cancellation was asked for (scope, workflow)
+  std::shared_ptr<local_activity_state> local;  // local activity: its request and phase
 };
 
 void wait_on(operation& op, std::coroutine_handle<> waiter);
@@ -271,6 +288,18 @@ struct activity_options {
   retry_policy retry;
 };
 
+// How a local activity runs (zero = not set; see local_activity.hpp and docs/semantics.md "Local
+// activities"). An attempt runs until start_to_close_timeout (without one: until
+// schedule_to_close_timeout), and never beyond the workflow task's budget (80 % of its timeout):
+// longer work belongs in a normal activity. A retry whose backoff is longer than
+// local_retry_threshold (0: 1 minute) waits on a durable timer instead of in the worker.
+struct local_activity_options {
+  std::chrono::milliseconds schedule_to_close_timeout{0};
+  std::chrono::milliseconds start_to_close_timeout{0};
+  retry_policy retry;
+  std::chrono::milliseconds local_retry_threshold{0};
+};
+
 class workflow_context;
 template <class In, class Out>
 struct activity_def;
@@ -336,6 +365,18 @@ class workflow_context {
   [[nodiscard]] typed_activity_awaitable<Out> activity(const activity_def<In, Out>& def,
                                                        const std::type_identity_t<In>& input,
                                                        const activity_options& options);
+  // Local activities (see the contract and local_activity_options): the same awaitable as an
+  // activity's; the function is a registered activity run by this worker inside the task.
+  [[nodiscard]] activity_awaitable local_activity(std::string type, json input);
+  [[nodiscard]] activity_awaitable local_activity(std::string type, json input,
+                                                  const local_activity_options& options);
+  template <class Out, class In>
+  [[nodiscard]] typed_activity_awaitable<Out> local_activity(std::string type, const In& input,
+                                                             const local_activity_options& options);
+  template <class In, class Out>
+  [[nodiscard]] typed_activity_awaitable<Out> local_activity(const activity_def<In, Out>& def,
+                                                             const std::type_identity_t<In>& input,
+                                                             const local_activity_options& options);
   [[nodiscard]] timer_awaitable sleep(std::chrono::milliseconds duration);
   [[nodiscard]] signal_awaitable wait_signal(const std::string& name);
   std::optional<json> poll_signal(const std::string& name);
@@ -450,6 +491,7 @@ class workflow_context {
   int64_t timer_seq_ = 0;
   int64_t child_seq_ = 0;
   int64_t side_effect_seq_ = 0;
+  int64_t local_activity_seq_ = 0;
   std::optional<uint64_t> random_state_;                  // splitmix64 state, seeded lazily
   std::map<std::string, bool> patches_;                   // answers given, by change ID
   std::map<std::string, bool> recorded_patches_;          // patch markers in history (deprecated?)
