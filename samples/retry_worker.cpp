@@ -17,6 +17,15 @@
 //   Sleepy                          sleeps 60 s
 //   Evolving                        variant 1: activity StepA, sleep 2 s, done; variant 2 (changed
 //                                    code): activity StepB first -> non-determinism on replay
+// Local activities (run inside the workflow task, recorded as LocalActivity markers):
+//   LocalSteps   {"n": 3}           n local activities Add in parallel, then one more; returns
+//                                    {"sum": 1 + 2 + ... + n + 100}
+//   LocalFlaky   {"fail_times": n}  local activity LocalFlaky prints "local activity attempt k",
+//                                    fails n times, then returns {"attempt": k}; retries every
+//                                    100 ms in the worker
+//   LocalBackoff {"fail_times": n}  the same with a 3 s backoff over a 1 s local retry threshold:
+//                                    each retry waits on a durable timer (a marker with the
+//                                    attempt, then TimerStarted)
 //
 //   retry-worker --address 127.0.0.1:7233 [--task-queue retries] [--identity id] [--variant 1]
 #include <CLI/CLI.hpp>
@@ -26,6 +35,7 @@
 #include <csignal>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "worker/sdk/errors.hpp"
 #include "protocol/runtime.hpp"
@@ -96,7 +106,48 @@ sdk::task<json> evolving(sdk::workflow_context& ctx, json input, int variant) {
   co_return a;
 }
 
+sdk::task<json> local_steps(sdk::workflow_context& ctx, json input) {
+  int n = input.is_object() ? input.value("n", 3) : 3;
+  std::vector<sdk::activity_awaitable> parts;  // started together, run by the worker in parallel
+  for (int i = 1; i <= n; ++i) parts.push_back(ctx.local_activity("Add", json{{"a", 0}, {"b", i}}));
+  int sum = 0;
+  for (auto& part : parts) sum += (co_await part).get<int>();
+  json last = json{{"a", sum}, {"b", 100}};
+  json total = co_await ctx.local_activity("Add", last);
+  co_return json{{"sum", total}};
+}
+
+sdk::task<json> local_flaky(sdk::workflow_context& ctx, json input) {
+  sdk::local_activity_options opts;
+  opts.retry.initial_interval = 100ms;
+  opts.retry.backoff_coefficient = 1.0;
+  json r = co_await ctx.local_activity("LocalFlaky", input, opts);
+  co_return r;
+}
+
+sdk::task<json> local_backoff(sdk::workflow_context& ctx, json input) {
+  sdk::local_activity_options opts;
+  opts.retry.initial_interval = 3s;
+  opts.retry.backoff_coefficient = 1.0;
+  opts.local_retry_threshold = 1s;  // 3 s backoffs wait on durable timers
+  json r = co_await ctx.local_activity("LocalFlaky", input, opts);
+  co_return r;
+}
+
 void register_all(sdk::registry& reg, int variant, const std::string& identity) {
+  reg.register_workflow("LocalSteps", local_steps);
+  reg.register_workflow("LocalFlaky", local_flaky);
+  reg.register_workflow("LocalBackoff", local_backoff);
+  reg.register_activity("Add", [](const sdk::activity_info&, const json& in) {
+    return json(in.at("a").get<int>() + in.at("b").get<int>());
+  });
+  reg.register_activity("LocalFlaky", [](const sdk::activity_info& info, const json& in) {
+    std::cout << "local activity attempt " << info.attempt << std::endl;
+    int fail_times = in.is_object() ? in.value("fail_times", 2) : 2;
+    if (info.attempt <= fail_times)
+      throw sdk::application_error("Flaky", "attempt " + std::to_string(info.attempt) + " failed");
+    return attempt_of(info);
+  });
   reg.register_workflow("FlakyTwice", flaky_twice);
   reg.register_workflow("NonRetryable", non_retryable);
   reg.register_workflow("Hang", hang);

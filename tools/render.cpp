@@ -76,6 +76,30 @@ std::string format_time(int64_t epoch_ms) {
   return out;
 }
 
+namespace {
+
+// A LocalActivity marker (worker/sdk/local_activity.hpp) read as what happened: "LocalActivity
+// <type> (id <id>) attempt <n>: result <json>" / ": failed <type>: <message>[, retry after <ms>
+// ms timer]". Empty when it is not one.
+std::string local_activity_text(const pb::MarkerRecordedEventAttributes& m) {
+  if (m.marker_name() != "LocalActivity") return {};
+  auto detail = [&](const char* key) -> std::string {
+    auto it = m.details().find(key);
+    return it == m.details().end() ? std::string{} : payload_text(it->second);
+  };
+  auto unquoted = [](std::string s) {
+    return s.size() >= 2 && s.front() == '"' ? s.substr(1, s.size() - 2) : s;
+  };
+  std::string text = "LocalActivity " + unquoted(detail("activity_type")) + " (id " +
+                     unquoted(detail("activity_id")) + ") attempt " + detail("attempt") + ": ";
+  if (m.details().count("data")) return text + "result " + detail("data");
+  text += "failed " + m.failure().type() + ": " + m.failure().message();
+  if (m.details().count("backoff_ms")) text += ", retry after a " + detail("backoff_ms") + " ms timer";
+  return text;
+}
+
+}  // namespace
+
 std::string event_line(const pb::HistoryEvent& ev) {
   auto j = to_json(ev);
   nlohmann::json attrs = nlohmann::json::object();
@@ -84,6 +108,8 @@ std::string event_line(const pb::HistoryEvent& ev) {
   char head[96];
   std::snprintf(head, sizeof(head), "%4lld  %s  %-32s ", static_cast<long long>(ev.event_id()),
                 format_time(ev.event_time_ms()).c_str(), event_type_name(ev.event_type()));
+  if (ev.has_marker_recorded())
+    if (auto text = local_activity_text(ev.marker_recorded()); !text.empty()) return head + text;
   return std::string(head) + attrs.dump();
 }
 

@@ -16,12 +16,15 @@
 
 #include "worker/sdk/activity_runner.hpp"
 #include "worker/sdk/heartbeat_throttle.hpp"
+#include "worker/sdk/local_activity.hpp"
 #include "worker/sdk/query.hpp"
 #include "worker/sdk/workflow_cache.hpp"
 
 namespace chronicle {
 
 namespace {
+
+using namespace std::string_literals;
 
 // A task the worker was handed: where its answers go (the task queue that sent it, or the one
 // that kept it after a reconnect, see HeldTasks) and, once answered, when.
@@ -51,6 +54,20 @@ struct beating_activity {
   bool flush_armed = false;  // a timer will send the kept heartbeat when its window ends
 };
 
+// A workflow task held open while its local activities run (sdk/local_activity.hpp): answered
+// once none runs or waits for a retry here, or at its budget's end.
+struct open_task {
+  caf::actor queue;
+  std::string id;                          // task_id of its token
+  pb::TaskToken token;
+  pb::RespondWorkflowTaskCompleted first;  // the answer before them (its update rejections)
+  sdk::detail::local_activity_session session{0};
+  std::map<std::string, std::string> running;  // activity ID -> its control's ID in `controls`
+  uint64_t generation = 0;
+};
+
+using local_atom = caf::atom_constant<caf::atom("localact")>;
+
 struct node_address {
   std::string host;
   uint16_t port = 0;
@@ -74,6 +91,9 @@ struct worker_state {
   std::map<std::string, held_task> held;  // by task_id
   std::shared_ptr<activity_controls> controls = std::make_shared<activity_controls>();
   std::map<std::string, beating_activity> beating;  // by task_id, from the first heartbeat on
+  std::map<std::string, open_task> open;  // by run (workflow ID, run ID)
+  uint64_t generation = 0;                // names open tasks, so late messages find theirs
+  std::vector<caf::actor> idle_local_runners;
 };
 
 using self_ptr = caf::stateful_actor<worker_state>*;
@@ -241,12 +261,17 @@ void answer(const caf::actor& queue, Atom atom, const Msg& msg) {
   caf::anon_send(queue, atom, encode(msg));
 }
 
+bool start_local(self_ptr self, const caf::actor& queue, const std::string& id,
+                 const pb::RespondWorkflowTaskCompleted& done);
+void abandon_open(self_ptr self, const std::string& key);
+std::string run_key(const pb::TaskToken& t) { return t.workflow_id() + '\0' + t.run_id(); }
+
 void answer_workflow_task(self_ptr self, const caf::actor& sender, pb::WorkflowTask task) {
   auto& st = self->state;
   auto workflow_id = task.token().workflow_id();
   auto id = task_id(task.token());
   auto queue = queue_of(self, id, sender);
-  mark_answered(self, id);
+  abandon_open(self, run_key(task.token()));  // a newer task of the run: the old one is over
   auto res = st.cache->run(*st.reg, std::move(task), st.opts.identity);
   if (st.opts.stats) {
     const auto& c = st.cache->stats();
@@ -255,6 +280,9 @@ void answer_workflow_task(self_ptr self, const caf::actor& sender, pb::WorkflowT
     st.opts.stats->replayed = c.replayed;
     st.opts.stats->evicted = c.evicted;
   }
+  if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res))
+    if (start_local(self, queue, id, *done)) return;  // answered when they are done
+  mark_answered(self, id);
   if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
     answer(queue, wf_done_atom::value, *done);
   } else {
@@ -262,6 +290,199 @@ void answer_workflow_task(self_ptr self, const caf::actor& sender, pb::WorkflowT
     spdlog::warn("worker: workflow task of {} failed: {}", workflow_id, failed.failure().message());
     answer(queue, wf_fail_atom::value, failed);
   }
+}
+
+// --- Local activities: a workflow task held open while they run on runner threads. ---
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string control_id(const std::string& key, const std::string& activity_id, int32_t attempt) {
+  return "local\0"s + key + '\0' + activity_id + '\0' + std::to_string(attempt);
+}
+
+void forget_control(self_ptr self, const std::string& id) {
+  std::lock_guard<std::mutex> lock(self->state.controls->mutex);
+  self->state.controls->by_id.erase(id);
+}
+
+void tell_running(self_ptr self, open_task& t, const std::string& activity_id,
+                  const std::string& why) {
+  auto it = t.running.find(activity_id);
+  if (it == t.running.end()) return;
+  if (auto control = self->state.controls->find(it->second)) control->request_cancel(why);
+  forget_control(self, it->second);
+  t.running.erase(it);
+}
+
+// The task's answer goes out (its commands so far, or the failure) and it is forgotten; running
+// functions are told (their results will be dropped).
+template <class Msg>
+void close_open(self_ptr self, const std::string& key, caf::atom_value atom, const Msg& msg) {
+  auto it = self->state.open.find(key);
+  if (it == self->state.open.end()) return;
+  auto& t = it->second;
+  for (auto& id : t.session.ids()) tell_running(self, t, id, "the workflow task is over");
+  caf::anon_send(queue_of(self, t.id, t.queue), atom, encode(msg));
+  mark_answered(self, t.id);
+  self->state.open.erase(it);
+}
+
+void abandon_open(self_ptr self, const std::string& key) {
+  auto it = self->state.open.find(key);
+  if (it == self->state.open.end()) return;
+  for (auto& id : it->second.session.ids()) tell_running(self, it->second, id, "task abandoned");
+  self->state.cache->abandon_local(it->second.token);
+  self->state.open.erase(it);
+}
+
+// Records an outcome in the run's code; false when the code failed (the task answered so).
+bool deliver_local(self_ptr self, const std::string& key,
+                   const sdk::detail::local_activity_outcome& outcome) {
+  auto& t = self->state.open.at(key);
+  auto failed = self->state.cache->deliver_local_activity(t.token, outcome,
+                                                          self->state.opts.identity);
+  if (!failed) return true;
+  spdlog::warn("worker: workflow task of {} failed: {}", t.token.workflow_id(),
+               failed->failure().message());
+  close_open(self, key, wf_fail_atom::value, *failed);
+  return false;
+}
+
+// A local activity runner: a detached actor (activities may block) reused for one attempt after
+// another; it answers the worker that sent the attempt.
+caf::behavior local_runner(caf::event_based_actor* self, std::shared_ptr<const sdk::registry> reg,
+                           std::string identity, std::shared_ptr<activity_controls> controls) {
+  return {
+    [=](local_atom, const std::string& key, uint64_t generation, const std::string& control_id,
+        const std::string& bytes) {
+      auto worker = caf::actor_cast<caf::actor>(self->current_sender());
+      pb::ActivityTask task;
+      if (!worker || !task.ParseFromString(bytes)) return;
+      sdk::detail::local_activity_request r;
+      r.workflow_id = task.token().workflow_id();
+      r.run_id = task.token().run_id();
+      r.attempt = task.token().attempt();
+      r.activity_id = task.activity_id();
+      r.activity_type = task.activity_type();
+      *r.input.mutable_data() = task.input().data();
+      *r.input.mutable_metadata() = task.input().metadata();
+      auto result = sdk::detail::run_local_attempt(*reg, r, identity, controls->find(control_id));
+      std::string out = result.ok ? result.result.SerializeAsString()
+                                  : result.failure.SerializeAsString();
+      self->send(worker, local_atom::value, key, generation, r.activity_id, r.attempt, result.ok,
+                 out, caf::actor{self});
+    },
+  };
+}
+
+void start_attempt(self_ptr self, open_task& t, const std::string& key,
+                   const sdk::detail::local_activity_request& r) {
+  auto& st = self->state;
+  pb::ActivityTask task;
+  task.mutable_token()->set_workflow_id(r.workflow_id);
+  task.mutable_token()->set_run_id(r.run_id);
+  task.mutable_token()->set_attempt(r.attempt);
+  task.set_activity_id(r.activity_id);
+  task.set_activity_type(r.activity_type);
+  *task.mutable_input() = r.input;
+  auto id = control_id(key, r.activity_id, r.attempt);
+  {
+    std::lock_guard<std::mutex> lock(st.controls->mutex);
+    st.controls->by_id[id] = std::make_shared<sdk::activity_control>();
+  }
+  t.running[r.activity_id] = id;
+  caf::actor runner;
+  if (st.idle_local_runners.empty()) {
+    runner = self->spawn<caf::detached + caf::linked>(local_runner, st.reg, st.opts.identity,
+                                                      st.controls);
+  } else {
+    runner = std::move(st.idle_local_runners.back());
+    st.idle_local_runners.pop_back();
+  }
+  self->send(runner, local_atom::value, key, t.generation, id, task.SerializeAsString());
+}
+
+// Moves an open task on at the present time: attempts past their deadline, outcomes recorded,
+// new requests of the code taken, canceled ones forgotten, due attempts started; answers the
+// task when nothing is left, else looks again at the next deadline.
+void pump_local(self_ptr self, const std::string& key, uint64_t generation) {
+  auto& st = self->state;
+  auto it = st.open.find(key);
+  if (it == st.open.end() || it->second.generation != generation) return;
+  auto& t = it->second;
+  for (bool again = true; again;) {
+    const int64_t now = wall_ms();
+    std::vector<std::string> timed_out;
+    auto outcomes = t.session.expire(now, &timed_out);
+    for (auto& id : timed_out) tell_running(self, t, id, "local activity attempt timed out");
+    for (auto& o : outcomes)
+      if (!deliver_local(self, key, o)) return;
+    auto requests = st.cache->take_local_activities(t.token);
+    again = !outcomes.empty() || !requests.empty();
+    t.session.add(std::move(requests), now);
+    for (auto& id : t.session.ids()) {
+      if (st.cache->wants_local_activity(t.token, id)) continue;
+      t.session.forget(id);  // canceled by the code, or the code finished
+      tell_running(self, t, id, "the workflow canceled the local activity");
+    }
+    for (auto& r : t.session.start_due(now)) start_attempt(self, t, key, r);
+  }
+  if (!t.session.busy()) {
+    auto res = st.cache->finish_local(t.token, st.opts.identity, t.first);
+    if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res))
+      close_open(self, key, wf_done_atom::value, *done);
+    else
+      close_open(self, key, wf_fail_atom::value, std::get<pb::RespondWorkflowTaskFailed>(res));
+    return;
+  }
+  auto wait = std::max<int64_t>(t.session.next_wakeup() - wall_ms(), 0);
+  self->delayed_send(self, std::chrono::milliseconds(wait), local_atom::value, key, generation);
+}
+
+// A runner's attempt ended.
+void on_local_result(self_ptr self, const std::string& key, uint64_t generation,
+                     const std::string& activity_id, int32_t attempt, bool ok,
+                     const std::string& bytes) {
+  auto it = self->state.open.find(key);
+  if (it == self->state.open.end() || it->second.generation != generation) return;
+  auto& t = it->second;
+  auto run = t.running.find(activity_id);
+  if (run != t.running.end() && run->second == control_id(key, activity_id, attempt)) {
+    forget_control(self, run->second);
+    t.running.erase(run);
+  }
+  sdk::detail::attempt_result result;
+  result.ok = ok;
+  if (!(ok ? result.result.ParseFromString(bytes) : result.failure.ParseFromString(bytes)))
+    result = {false, {}, sdk::worker_failure("Error", "a malformed local activity result")};
+  if (auto outcome = t.session.finish(activity_id, attempt, result, wall_ms()))
+    if (!deliver_local(self, key, *outcome)) return;
+  pump_local(self, key, generation);
+}
+
+bool start_local(self_ptr self, const caf::actor& queue, const std::string& id,
+                 const pb::RespondWorkflowTaskCompleted& done) {
+  auto& st = self->state;
+  auto requests = st.cache->take_local_activities(done.token());
+  if (requests.empty()) return false;
+  auto key = run_key(done.token());
+  const int64_t now = wall_ms();
+  open_task t;
+  t.queue = queue;
+  t.id = id;
+  t.token = done.token();
+  t.first = done;
+  t.session = sdk::detail::local_activity_session(now + st.opts.workflow_task_timeout.count() * 8 / 10);
+  t.session.add(std::move(requests), now);
+  t.generation = ++st.generation;
+  auto generation = t.generation;
+  st.open[key] = std::move(t);
+  pump_local(self, key, generation);
+  return true;
 }
 
 void on_workflow_task(self_ptr self, const std::string& bytes) {
@@ -521,6 +742,14 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
         it->second.answered_at = std::chrono::steady_clock::now();
       }
       self->state.idle_runners.push_back(std::move(runner));
+    },
+    [=](local_atom, const std::string& key, uint64_t generation) {
+      pump_local(self, key, generation);
+    },
+    [=](local_atom, const std::string& key, uint64_t generation, const std::string& activity_id,
+        int32_t attempt, bool ok, const std::string& bytes, caf::actor& runner) {
+      self->state.idle_local_runners.push_back(std::move(runner));
+      on_local_result(self, key, generation, activity_id, attempt, ok, bytes);
     },
     [=](act_beat_atom, const std::string& id, std::string& bytes, int64_t interval_ms) {
       on_heartbeat(self, id, std::move(bytes), interval_ms);

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ struct worker_options {
   // the run's previous task, and the suspended workflow code goes on from there instead of
   // replaying the history (0: no cache, every task carries and replays the whole history).
   size_t sticky_cache_size = 10000;
+  // The nodes' workflow_task_timeout_ms: a workflow task whose local activities run is answered
+  // within 80 % of it (see docs/semantics.md "Local activities").
+  std::chrono::milliseconds workflow_task_timeout{10'000};
   std::shared_ptr<worker_stats> stats;  // filled when set
 };
 

@@ -152,10 +152,12 @@ struct local_clock {
 // the other (tests, the time-skipping environment; the worker runs them on their own threads):
 // the task through `cache` (run), then the local activity session until its answer is final.
 // An attempt cannot be interrupted here: one that returns after its deadline counts as timed out.
-// The task's budget is 80 % of task_timeout_ms from its start.
+// The task's budget is 80 % of task_timeout_ms from its start. The local activities' functions
+// come from `activities` when given (e.g. mocks), else from `reg`.
 workflow_task_result run_workflow_task_inline(workflow_cache& cache, const registry& reg,
                                               pb::WorkflowTask task, const std::string& identity,
                                               int64_t task_timeout_ms,
-                                              const local_clock& clock = {});
+                                              const local_clock& clock = {},
+                                              const registry* activities = nullptr);
 
 }  // namespace chronicle::sdk

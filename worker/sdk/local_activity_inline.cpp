@@ -31,7 +31,8 @@ local_clock with_defaults(local_clock clock) {
 
 workflow_task_result run_workflow_task_inline(workflow_cache& cache, const registry& reg,
                                               pb::WorkflowTask task, const std::string& identity,
-                                              int64_t task_timeout_ms, const local_clock& given) {
+                                              int64_t task_timeout_ms, const local_clock& given,
+                                              const registry* activities) {
   const local_clock clock = with_defaults(given);
   const pb::TaskToken token = task.token();
   const int64_t start = clock.now();
@@ -58,7 +59,8 @@ workflow_task_result run_workflow_task_inline(workflow_cache& cache, const regis
     for (const auto& request : session.start_due(clock.now())) {
       progress = true;
       if (!cache.wants_local_activity(token, request.activity_id)) continue;
-      auto result = detail::run_local_attempt(reg, request, identity, nullptr);
+      auto result = detail::run_local_attempt(activities ? *activities : reg, request, identity,
+                                              nullptr);
       if (auto outcome = session.finish(request.activity_id, request.attempt, result, clock.now()))
         if (auto failed = deliver(*outcome)) return *failed;
     }

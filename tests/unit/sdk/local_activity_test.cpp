@@ -11,6 +11,7 @@
 #include "worker/sdk/local_activity.hpp"
 #include "worker/sdk/replay_history.hpp"
 #include "worker/sdk/replayer.hpp"
+#include "worker/sdk/testing/environment.hpp"
 #include "worker/sdk/workflow_cache.hpp"
 
 using namespace chronicle;
@@ -356,4 +357,23 @@ TEST_CASE("local activity session: an attempt past the task budget moves to a ti
   detail::attempt_result late;
   late.ok = true;
   CHECK_FALSE(session.finish("1", 1, late, 10'500).has_value());
+}
+
+TEST_CASE("local activity: the time-skipping environment runs a mocked one and its timer fallback") {
+  reset();
+  auto reg = make_registry();
+  sdk::testing::environment env(reg);
+  const int64_t start = env.now_ms();
+  int mocked = 0;
+  env.mock_activity("Flaky", [&mocked](const activity_info& info, const json&) -> json {
+    ++mocked;
+    if (info.attempt == 1) throw application_error("Flaky", "first attempt fails");
+    return json{{"attempt", info.attempt}};
+  });
+  auto outcome = env.execute("LongBackoff");
+  REQUIRE(outcome.status == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(outcome.result["attempt"] == 2);
+  CHECK(mocked == 2);
+  CHECK(calls == 0);  // the registry's function is not called
+  CHECK(env.now_ms() - start >= 120'000);  // the 2 min backoff waited on a (virtual) timer
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "worker/sdk/activity_runner.hpp"
+#include "worker/sdk/local_activity.hpp"
 #include "worker/sdk/testing/environment_impl.hpp"
+#include "worker/sdk/workflow_cache.hpp"
 #include "worker/sdk/workflow_task.hpp"
 
 namespace chronicle::sdk::testing {
@@ -59,7 +61,18 @@ void environment::impl::run_workflow_task(const pb::TransferRecord& r) {
     error = "workflow task " + std::to_string(scheduled) + " could not start: " + refused->message;
     return;
   }
-  auto result = sdk::run_workflow_task(reg, workflow_task(), test_identity);
+  // Local activities run inside the task, by their mocks too, on a clock of their own that
+  // skips their retries' backoffs (the environment's clock does not move during a task).
+  registry local;
+  for (const auto& name : reg.activity_names())
+    if (!mocks.find_activity(name)) local.register_activity(name, *reg.find_activity(name));
+  for (const auto& name : mocks.activity_names())
+    local.register_activity(name, *mocks.find_activity(name));
+  int64_t local_now = now;
+  sdk::local_clock clock{[&] { return local_now; }, [&](int64_t until) { local_now = until; }};
+  workflow_cache cache(0);
+  auto result = sdk::run_workflow_task_inline(cache, reg, workflow_task(), test_identity,
+                                              10'000, clock, &local);
   if (auto* failed = std::get_if<pb::RespondWorkflowTaskFailed>(&result)) {
     error = "workflow task failed: " + failed->failure().type() + ": " +
             failed->failure().message();
