@@ -37,6 +37,13 @@ using ns_list_atom = caf::atom_constant<caf::atom("nslist")>;          // ListNa
 using ns_sync_atom = caf::atom_constant<caf::atom("nssync")>;          // NamespaceSync
 using ns_push_atom = caf::atom_constant<caf::atom("nspush")>;          // (member name)
 using tq_describe_atom = caf::atom_constant<caf::atom("tqdescribe")>;  // DescribeTaskQueueRequest
+// Schedules (actors/schedule/, docs/schedules.md)
+using sch_create_atom = caf::atom_constant<caf::atom("schcreate")>;    // CreateScheduleRequest
+using sch_update_atom = caf::atom_constant<caf::atom("schupdate")>;    // UpdateScheduleRequest
+using sch_patch_atom = caf::atom_constant<caf::atom("schpatch")>;      // PatchScheduleRequest
+using sch_delete_atom = caf::atom_constant<caf::atom("schdelete")>;    // DeleteScheduleRequest
+using sch_describe_atom = caf::atom_constant<caf::atom("schdesc")>;    // DescribeScheduleRequest
+using sch_list_atom = caf::atom_constant<caf::atom("schlist")>;        // ListSchedulesRequest
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using wf_task_atom = caf::atom_constant<caf::atom("wftask")>;

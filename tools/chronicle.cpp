@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::add_cluster_commands(app, g, commands);
   cli::add_task_queue_commands(app, g, commands);
   cli::add_namespace_commands(app, g, commands);
+  cli::add_schedule_commands(app, g, commands);
   cli::add_completion_command(app, commands);
   cli::add_api_key_command(app, commands);
 

@@ -281,6 +281,40 @@ caf::expected<pb::DescribeTaskQueueResponse> client::describe_task_queue(const s
                                                       timeout_);
 }
 
+caf::expected<pb::ScheduleDescription> client::create_schedule(const pb::CreateScheduleRequest& req) {
+  return call_retrying<pb::ScheduleDescription>(sch_create_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ScheduleDescription> client::update_schedule(const pb::UpdateScheduleRequest& req) {
+  return call_retrying<pb::ScheduleDescription>(sch_update_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ScheduleDescription> client::patch_schedule(const pb::PatchScheduleRequest& req) {
+  return call_retrying<pb::ScheduleDescription>(sch_patch_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ScheduleDescription> client::delete_schedule(const std::string& ns,
+                                                               const std::string& schedule_id) {
+  pb::DeleteScheduleRequest req;
+  req.set_namespace_(ns);
+  req.set_schedule_id(schedule_id);
+  return call_retrying<pb::ScheduleDescription>(sch_delete_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ScheduleDescription> client::describe_schedule(const std::string& ns,
+                                                                 const std::string& schedule_id) {
+  pb::DescribeScheduleRequest req;
+  req.set_namespace_(ns);
+  req.set_schedule_id(schedule_id);
+  return call_retrying<pb::ScheduleDescription>(sch_describe_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ListSchedulesResponse> client::list_schedules(const std::string& ns) {
+  pb::ListSchedulesRequest req;
+  req.set_namespace_(ns);
+  return call_retrying<pb::ListSchedulesResponse>(sch_list_atom::value, encode(req), timeout_);
+}
+
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
                                                          const std::string& workflow_id,
                                                          const std::string& run_id,

@@ -83,6 +83,18 @@ public:
   caf::expected<pb::DescribeTaskQueueResponse> describe_task_queue(const std::string& ns,
                                                                    const std::string& queue);
 
+  // Schedules (docs/schedules.md): create (exists: already_started), update, patch (pause,
+  // unpause, trigger, backfill), delete, describe (unknown: not_found) answer the schedule's
+  // description; list answers every schedule of the namespace.
+  caf::expected<pb::ScheduleDescription> create_schedule(const pb::CreateScheduleRequest& req);
+  caf::expected<pb::ScheduleDescription> update_schedule(const pb::UpdateScheduleRequest& req);
+  caf::expected<pb::ScheduleDescription> patch_schedule(const pb::PatchScheduleRequest& req);
+  caf::expected<pb::ScheduleDescription> delete_schedule(const std::string& ns,
+                                                         const std::string& schedule_id);
+  caf::expected<pb::ScheduleDescription> describe_schedule(const std::string& ns,
+                                                           const std::string& schedule_id);
+  caf::expected<pb::ListSchedulesResponse> list_schedules(const std::string& ns);
+
   // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
   // not_found error ("workflow 'x' is closed (Completed)" / "... not found").
   caf::expected<pb::SignalWorkflowResponse> signal(const std::string& ns,

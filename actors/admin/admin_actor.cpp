@@ -755,6 +755,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         return caf::delegated<caf::message>{};
       }
       if (kind == ns_sync_atom::value) return reply(sync_namespaces(*env, bytes));
+      if (kind == sch_list_atom::value) return reply(list_schedules_local(*env, bytes));
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
@@ -770,6 +771,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
     [=](ns_describe_atom, const std::string& bytes) { return describe_namespace(*env, bytes); },
     [=](ns_list_atom, const std::string& bytes) { return list_namespaces(*env, bytes); },
     [=](ns_push_atom, const std::string& member) { push_namespaces(self, env, member); },
+    [=](sch_list_atom, const std::string& bytes) { list_schedules(self, env, bytes); },
     [=](query_atom, std::string& bytes) {
       return route<pb::QueryWorkflowRequest>(self, env, *fwd, query_atom::value, bytes,
                                              "QueryWorkflowRequest");

@@ -21,4 +21,8 @@ caf::result<std::string> sync_namespaces(const node_env& env, const std::string&
 // Sends this node's registered records to `member` (it just connected).
 void push_namespaces(caf::event_based_actor* self, const env_ptr& env, const std::string& member);
 
+// Schedules (schedules.cpp): the cluster's list, and this node's part of it (asked by a peer).
+void list_schedules(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
+caf::result<std::string> list_schedules_local(const node_env& env, const std::string& bytes);
+
 }  // namespace chronicle

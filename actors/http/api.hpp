@@ -88,6 +88,10 @@ step namespaces_endpoint(const request& req, const std::vector<std::string>& res
 // (task_queues.cpp).
 step task_queues_endpoint(const request& req, const std::string& ns,
                           const std::vector<std::string>& rest, const query_map& query);
+// /api/v1/namespaces/{ns}/schedules[/...]: `rest` are the segments after "schedules"
+// (schedules.cpp).
+step schedules_endpoint(const request& req, const std::string& ns,
+                        const std::vector<std::string>& rest, const query_map& query);
 // GET .../workflows/{wid}/history[?after=N[&wait=true&timeout_ms=T]]: the run's events (after N;
 // a long poll with wait=true). GET .../workflows/{wid}/events: the same as server-sent events
 // (history.cpp, docs/http.md).

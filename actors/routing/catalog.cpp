@@ -1,6 +1,7 @@
 #include "actors/routing/catalog.hpp"
 
 #include "actors/routing/validation.hpp"
+#include "actors/schedule/scheduler_actor.hpp"
 
 namespace chronicle {
 
@@ -57,6 +58,13 @@ const std::vector<message_kind> catalog = {
   {ns_update_atom::value,      "UpdateNamespaceRequest",         r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::admin},
   {ns_describe_atom::value,    "DescribeNamespaceRequest",       r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {ns_list_atom::value,        "ListNamespacesRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  // --- schedules: on the shard of their schedule ID (its scheduler), list from every node's admin
+  {sch_create_atom::value,     "CreateScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
+  {sch_update_atom::value,     "UpdateScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
+  {sch_patch_atom::value,      "PatchScheduleRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
+  {sch_delete_atom::value,     "DeleteScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
+  {sch_describe_atom::value,   "DescribeScheduleRequest",        r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::read},
+  {sch_list_atom::value,       "ListSchedulesRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- client API served by matching (it asks every node that hosts the task queue itself)
   {tq_describe_atom::value,    "DescribeTaskQueueRequest",       r::node,      s::matching,  by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers

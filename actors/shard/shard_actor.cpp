@@ -11,6 +11,7 @@
 #include "actors/execution/execution_actor.hpp"
 #include "actors/execution/execution_state.hpp"
 #include "actors/routing/routing.hpp"
+#include "actors/schedule/scheduler_actor.hpp"
 #include "actors/shard/replica.hpp"
 
 namespace chronicle {
@@ -46,12 +47,14 @@ struct shard_state {
   forwards forwarded;  // requests passed to the leader's node (forwarding.hpp)
   bool sweep_armed = false;  // a retention sweep is scheduled
   int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
+  caf::actor scheduler;  // the shard's schedules while it serves (actors/schedule/)
 
   // The node's gauges count what this shard holds in memory; a stopped shard holds nothing. Its
   // executions stop with it (they are monitored, not linked: see execution_for).
   ~shard_state() {
     for (auto& [key, e] : executions)
       if (e.actor) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
+    if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
     if (!env) return;
     env->metrics->on_timers_queued(-static_cast<int64_t>(timers.size()));
     env->metrics->on_executions_active(-static_cast<int64_t>(executions.size()));
@@ -76,6 +79,15 @@ namespace {
 using self_ptr = caf::stateful_actor<shard_state>*;
 
 std::string exec_key(const std::string& ns, const std::string& wid) { return ns + '\0' + wid; }
+
+caf::actor& execution_for(self_ptr self, const std::string& ns, const std::string& wid);
+
+// Where a shard-routed request goes: schedule requests to the shard's scheduler, the others to
+// their workflow's execution.
+caf::actor target_for(self_ptr self, caf::atom_value atom, const route_key& key) {
+  if (is_schedule_request(atom)) return self->state.scheduler;
+  return execution_for(self, key.ns, key.workflow_id);
+}
 
 caf::actor& execution_for(self_ptr self, const std::string& ns, const std::string& wid) {
   auto& st = self->state;
@@ -230,7 +242,7 @@ caf::result<caf::message> route(self_ptr self, caf::atom_value atom, std::string
   if (st.ready) {
     auto key = route_of(atom, bytes);
     if (!key) return key.error();
-    self->delegate(execution_for(self, key->ns, key->workflow_id), atom, std::move(bytes));
+    self->delegate(target_for(self, atom, *key), atom, std::move(bytes));
     return caf::delegated<caf::message>{};
   }
   if (!st.replica)
@@ -261,7 +273,7 @@ void release_held(self_ptr self) {
     if (st.ready) {
       auto key = route_of(h.atom, h.bytes);
       if (!key) h.rp.deliver(key.error());
-      else h.rp.delegate(execution_for(self, key->ns, key->workflow_id), h.atom, std::move(h.bytes));
+      else h.rp.delegate(target_for(self, h.atom, *key), h.atom, std::move(h.bytes));
     } else if (peer) {
       st.forwarded.forward(self, *peer, h.atom, std::move(h.bytes), h.rp);
     } else if (now >= h.deadline_ms) {
@@ -297,12 +309,15 @@ void step_down(self_ptr self) {
   st.env->metrics->on_timers_queued(-static_cast<int64_t>(st.timers.size()));
   st.timers.clear();
   st.ticks.clear();
+  if (st.scheduler) self->send_exit(st.scheduler, caf::exit_reason::user_shutdown);
+  st.scheduler = nullptr;
 }
 
 void become_ready(self_ptr self) {
   auto& st = self->state;
   st.ready = true;
   recover(self);
+  if (!st.scheduler) st.scheduler = spawn_scheduler(self, st.env, st.id, st.log);
   if (!st.sweep_armed) sweep_retention(self);
   st.env->shard_ready[st.id] = true;
 }

@@ -509,6 +509,103 @@ async function taskQueuePage(ns, queue) {
   mine.timer = setTimeout(() => { if (!mine.closed) taskQueuePage(ns, queue); }, 2000);
 }
 
+// ---- schedules ----------------------------------------------------------------------------------
+
+function scheduleBase(ns) {
+  return '/api/v1/namespaces/' + encodeURIComponent(ns) + '/schedules';
+}
+
+function scheduleLink(ns, id) {
+  return h('a', { href: '#/schedule/' + encodeURIComponent(ns) + '/' + encodeURIComponent(id),
+                  class: 'schedule-link' }, id);
+}
+
+const overlapText = p => pretty(p || 'SCHEDULE_OVERLAP_POLICY_SKIP', 'SCHEDULE_OVERLAP_POLICY_');
+
+// What a spec says, one line per part.
+function specLines(spec) {
+  const lines = [];
+  for (const c of spec.cron || []) lines.push('cron ' + c);
+  for (const i of spec.interval || [])
+    lines.push('every ' + ageText(i.every_ms) + (Number(i.offset_ms) ? ' offset ' + ageText(i.offset_ms) : ''));
+  if ((spec.calendar || []).length) lines.push(spec.calendar.length + ' calendar(s)');
+  if ((spec.exclude_calendar || []).length) lines.push(spec.exclude_calendar.length + ' excluded calendar(s)');
+  if (spec.time_zone) lines.push('time zone ' + spec.time_zone);
+  if (Number(spec.jitter_ms)) lines.push('jitter ' + ageText(spec.jitter_ms));
+  return lines;
+}
+
+// The schedules of a namespace, with their next run.
+async function schedulesPage(params) {
+  const ns = params.get('ns') || 'default';
+  let l;
+  try {
+    l = await api(scheduleBase(ns));
+  } catch (err) {
+    showError('Schedules', err);
+    return;
+  }
+  const rows = (l.schedules || []).map(s => h('tr', { class: 'schedule' },
+    h('td', { class: 'mono' }, scheduleLink(ns, s.schedule_id)),
+    h('td', {}, (s.definition || {}).paused ? 'paused' : 'active'),
+    h('td', {}, ((s.definition || {}).action || {}).workflow_type),
+    h('td', {}, specLines((s.definition || {}).spec || {}).join('; ') || '-'),
+    h('td', {}, (s.info || {}).action_count),
+    h('td', {}, time(((s.info || {}).next_action_times_ms || [])[0]))));
+  show(h('h1', {}, 'Schedules'),
+    h('p', { class: 'muted' }, 'Namespace ' + ns +
+      ((l.unreachable || []).length ? '; not answered: ' + l.unreachable.join(', ') : '')),
+    h('div', { id: 'schedules' }, table(['Schedule', 'State', 'Workflow type', 'Spec', 'Actions',
+                                         'Next run'], rows, 'No schedules.')));
+}
+
+function actionRows(ns, actions) {
+  return actions.slice().reverse().map(a => h('tr', { class: 'action' },
+    h('td', {}, time(a.nominal_time_ms)), h('td', {}, time(a.actual_time_ms)),
+    h('td', { class: 'mono' }, workflowLink(ns, a.workflow_id)), h('td', {}, statusBadge(a.status)),
+    h('td', {}, a.manual ? 'manual' : '')));
+}
+
+// One schedule: its spec and policies, next runs, running and recent actions; read again every
+// 2 s while the page is open.
+async function schedulePage(ns, id) {
+  const mine = { closed: false, timer: null,
+                 close() { this.closed = true; clearTimeout(this.timer); } };
+  liveStream = mine;
+  let d;
+  try {
+    d = await api(scheduleBase(ns) + '/' + encodeURIComponent(id));
+  } catch (err) {
+    if (!mine.closed) showError('Schedule ' + id, err);
+    return;
+  }
+  if (mine.closed) return;
+  // Unset messages are left out of the JSON: read them as empty.
+  const def = d.definition || {}, info = d.info || {};
+  const action = def.action || {}, spec = def.spec || {}, policies = def.policies || {};
+  const headers = ['Nominal time', 'Taken at', 'Workflow', 'Status', ''];
+  show(h('h1', {}, 'Schedule ', h('span', { class: 'mono', id: 'schedule-id' }, d.schedule_id)),
+    h('dl', { class: 'details' },
+      h('dt', {}, 'Namespace'), h('dd', {}, ns),
+      h('dt', {}, 'State'), h('dd', { id: 'schedule-state' },
+        (def.paused ? 'paused' : 'active') + (def.note ? ' (' + def.note + ')' : '')),
+      h('dt', {}, 'Action'), h('dd', {}, 'start ' + action.workflow_type + ' on ',
+        taskQueueLink(ns, action.task_queue)),
+      h('dt', {}, 'Spec'), h('dd', {}, specLines(spec).join('; ') || '-'),
+      h('dt', {}, 'Overlap'), h('dd', {}, overlapText(policies.overlap)),
+      h('dt', {}, 'Actions'), h('dd', { id: 'schedule-counts' }, info.action_count + ' taken, ' +
+        info.missed_catchup_window + ' missed (catch-up window), ' + info.overlap_skipped +
+        ' skipped (overlap), ' + info.buffered + ' buffered')),
+    h('h2', {}, 'Next runs'),
+    h('ul', { id: 'next-runs' }, (info.next_action_times_ms || []).map(t => h('li', {}, time(t)))),
+    h('h2', {}, 'Running'),
+    h('div', { id: 'running' }, table(headers, actionRows(ns, info.running || []), 'None.')),
+    h('h2', {}, 'Recent actions'),
+    h('div', { id: 'recent-actions' }, table(headers, actionRows(ns, info.recent_actions || []),
+                                             'None yet.')));
+  mine.timer = setTimeout(() => { if (!mine.closed) schedulePage(ns, id); }, 2000);
+}
+
 // ---- metrics ------------------------------------------------------------------------------------
 
 // /metrics (Prometheus text), fetched with the API key like every other call.
@@ -532,6 +629,8 @@ function route() {
     a.classList.toggle('active', a.getAttribute('href') === '#/' + parts[0]);
   if (parts[0] === 'workflow' && parts.length === 3) return workflowPage(parts[1], parts[2]);
   if (parts[0] === 'task-queue' && parts.length === 3) return taskQueuePage(parts[1], parts[2]);
+  if (parts[0] === 'schedule' && parts.length === 3) return schedulePage(parts[1], parts[2]);
+  if (parts[0] === 'schedules') return schedulesPage(new URLSearchParams(query || ''));
   if (parts[0] === 'cluster') return clusterPage();
   if (parts[0] === 'metrics') return metricsPage();
   return listPage(new URLSearchParams(query || ''));

@@ -168,6 +168,12 @@ TEST_CASE("api keys: the role each HTTP endpoint needs") {
   CHECK(need("POST", "/api/v1/namespaces") == "*:admin");
   CHECK(need("GET", "/api/v1/namespaces/orders") == "orders:read");
   CHECK(need("POST", "/api/v1/namespaces/orders/update") == "orders:admin");
+  const std::string sched = "/api/v1/namespaces/orders/schedules";
+  CHECK(need("GET", sched) == "orders:read");
+  CHECK(need("GET", sched + "/s1") == "orders:read");
+  CHECK(need("POST", sched) == "orders:admin");
+  CHECK(need("POST", sched + "/s1/trigger") == "orders:admin");
+  CHECK(need("DELETE", sched + "/s1") == "orders:admin");
 }
 
 TEST_CASE("api keys: the bearer key of an Authorization header") {
