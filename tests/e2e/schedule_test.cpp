@@ -11,6 +11,7 @@
 #include "chromium.hpp"
 #include "deployment.hpp"
 #include "http_client.hpp"
+#include "node_cluster.hpp"
 #include "shards/schedule_state.hpp"
 
 using namespace chronicle;
@@ -52,9 +53,9 @@ pb::ScheduleDescription wait_schedule(client& c, const std::string& id, Pred pre
   return last;
 }
 
-// Every run whose workflow ID starts with `prefix`: workflow ID -> number of runs.
+// Every run whose workflow ID starts with `prefix`: workflow ID -> number of distinct runs.
 std::map<std::string, int> runs_by_id(client& c, const std::string& prefix) {
-  std::map<std::string, int> out;
+  std::map<std::string, std::set<std::string>> runs;
   pb::ListWorkflowsRequest req;
   req.set_namespace_("default");
   req.set_workflow_id_prefix(prefix);
@@ -62,8 +63,12 @@ std::map<std::string, int> runs_by_id(client& c, const std::string& prefix) {
   while (true) {
     auto page = c.list(req);
     REQUIRE_MESSAGE(page, error_text(page));
-    for (auto& e : page->executions()) ++out[e.workflow_id()];
-    if (page->next_page_token().empty()) return out;
+    for (auto& e : page->executions()) runs[e.workflow_id()].insert(e.run_id());
+    if (page->next_page_token().empty()) {
+      std::map<std::string, int> out;
+      for (auto& [wid, ids] : runs) out[wid] = static_cast<int>(ids.size());
+      return out;
+    }
     req.set_next_page_token(page->next_page_token());
   }
 }
@@ -275,4 +280,31 @@ TEST_CASE("schedules over HTTP and in the web UI: create - trigger - update - li
   auto removed = http_call(http, boost::beast::http::verb::delete_, base + "/web");
   CHECK(removed.status == 200);
   CHECK(http_get(http, base + "/web").status == 404);
+}
+
+TEST_CASE("schedules with replication factor 3: listed once by any node - going on after kill -9 of a member - no workflow twice") {
+  node_cluster cluster(8, 3);
+  for (size_t i = 0; i < 3; ++i) cluster.start(i);
+  cluster.start_worker(1, "greetings");
+  auto c0 = cluster.connect(0);
+  caf::expected<pb::ScheduleDescription> created = caf::error{};
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {  // the groups elect their leaders first
+    created = c0.create_schedule(every_second("replicated", pb::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL, 3'600'000));
+    if (created || chronicle_code(created.error()) != static_cast<uint8_t>(errc::unavailable)) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  REQUIRE_MESSAGE(created, error_text(created.error()));
+  auto c2 = cluster.connect(2);
+  wait_schedule(c2, "replicated", [](auto& s) { return completed(s) >= 2; }, "two actions completed");
+  auto listed = c2.list_schedules("default");
+  REQUIRE_MESSAGE(listed, error_text(listed));
+  CHECK(listed->schedules_size() == 1);
+  cluster.nodes[0].kill9();
+  auto c1 = cluster.connect(1);
+  auto before = wait_schedule(c1, "replicated", [](auto&) { return true; }, "the schedule served", 60s)
+                  .info().action_count();
+  wait_schedule(c1, "replicated", [&](auto& s) { return s.info().action_count() >= before + 3; },
+                "three more actions after the kill", 60s);
+  for (auto& [wid, n] : runs_by_id(c1, "replicated-")) CHECK_MESSAGE(n == 1, wid << " has " << n << " runs");
 }
