@@ -67,7 +67,8 @@ const char* type_name(pb::IndexedValueType type) {
 bool is_builtin(std::string_view name) {
   static const char* const names[] = {"WorkflowId", "RunId", "WorkflowType", "ExecutionStatus",
                                       "Status", "StartTime", "CloseTime", "TaskQueue",
-                                      "HistoryLength", "ParentWorkflowId", "ParentRunId"};
+                                      "HistoryLength", "ParentWorkflowId", "ParentRunId",
+                                      build_ids_attribute};
   return std::any_of(std::begin(names), std::end(names),
                      [&](const char* n) { return lower(n) == lower(name); });
 }

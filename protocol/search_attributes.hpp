@@ -31,6 +31,11 @@ const char* type_name(pb::IndexedValueType type);
 // Whether `name` is a built-in list field (WorkflowId, ExecutionStatus, ...): never a custom one.
 bool is_builtin(std::string_view name);
 
+// The built-in keyword-list attribute of the build IDs that completed a run's workflow tasks
+// (Temporal's BuildIds): kept in the visibility record's search_attributes, so that it is indexed
+// and queried like a custom keyword list (`BuildIds = 'v2'`), but set only by the server.
+inline constexpr const char* build_ids_attribute = "BuildIds";
+
 // The typed value of a JSON payload for an attribute of `type`: a string for keyword and text, an
 // integer for int, a number for double, true/false for bool, an RFC 3339 string (or epoch ms) for
 // datetime, a string or an array of strings for keyword list. nullopt with *err set otherwise.

@@ -171,7 +171,9 @@ int main(int argc, char** argv) {
                  "node to connect to, host:port (or several, comma-separated, tried in turn)")->capture_default_str();
   app.add_option("--task-queue", queue, "task queue to serve")->capture_default_str();
   app.add_option("--identity", identity, "worker identity (default host:pid)");
-  app.add_option("--build-id", build_id, "the worker's build, shown by task-queue describe");
+  app.add_option("--build-id", build_id,
+                 "the worker's build: shown by task-queue describe, recorded on the workflow tasks "
+                 "it completes (workflow describe, workflow list --build-id)");
   bool listed_only = false;
   app.add_flag("--listed-addresses-only", listed_only,
                "connect only to --address, never to the members' addresses learned from the node");

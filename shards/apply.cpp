@@ -1,5 +1,7 @@
 // apply: how each history event changes mutable state. Used by decide for every event it creates,
 // so live transitions and a fold over history share one path.
+#include <algorithm>
+
 #include "shards/decide.hpp"
 #include "shards/transition_builder.hpp"
 
@@ -28,7 +30,23 @@ void carry_outbound(const pb::MutableState& closed, pb::MutableState& next) {
   }
 }
 
+bool build_ids_changed(const pb::MutableState& before, const pb::MutableState& after) {
+  return !std::equal(before.build_ids().begin(), before.build_ids().end(),
+                     after.build_ids().begin(), after.build_ids().end());
+}
+
 namespace {
+
+// A worker of build `id` completed a workflow task ("": a worker without a build ID).
+void record_build_id(pb::MutableState& state, const std::string& id) {
+  state.set_most_recent_build_id(id);
+  if (id.empty()) return;
+  for (const auto& have : state.build_ids())
+    if (have == id) return;
+  state.add_build_ids(id);
+  if (state.build_ids_size() > max_build_ids)
+    state.mutable_build_ids()->erase(state.mutable_build_ids()->begin());
+}
 
 // A signal / cancel request to another workflow was initiated (PendingExternal).
 void add_external(pb::MutableState& state, int64_t id, pb::TransferKind kind,
@@ -107,6 +125,7 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.clear_workflow_task();
       state.set_last_workflow_task_completed_event_id(ev.event_id());
       state.clear_last_workflow_task_failure();
+      record_build_id(state, ev.workflow_task_completed().build_id());
       break;
     case pb::EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT:
     case pb::EVENT_TYPE_WORKFLOW_TASK_FAILED:

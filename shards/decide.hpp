@@ -39,6 +39,7 @@ struct workflow_task_completed {
   // The namespace's search attributes, which UpsertWorkflowSearchAttributes is checked against
   // (null: none registered). Must outlive the call.
   const search::schema* search_schema = nullptr;
+  std::string build_id = {};  // the worker's build, recorded on WorkflowTaskCompleted
 };
 struct workflow_task_failed {
   int64_t scheduled_event_id = 0;
@@ -296,6 +297,13 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
 void apply(pb::MutableState& state, const pb::HistoryEvent& event);
 
 [[nodiscard]] bool is_running(const pb::MutableState& state);
+
+// The build IDs a run keeps (MutableState.build_ids, the BuildIds list attribute): the newest
+// distinct ones; an older one is dropped when a new one comes (Temporal caps its list too).
+inline constexpr int max_build_ids = 20;
+// The build IDs of a run's workflow tasks are recorded by apply(WorkflowTaskCompleted); whether
+// the set changed between two states (the run's visibility record must be written again).
+[[nodiscard]] bool build_ids_changed(const pb::MutableState& before, const pb::MutableState& after);
 
 // Outbound messages that carry everything they need in their transfer record (parent close
 // policies, signals and cancel requests to other workflows): they may outlive their run.

@@ -426,6 +426,7 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
   done->set_scheduled_event_id(in.scheduled_event_id);
   done->set_started_event_id(s.workflow_task().started_event_id());
   done->set_identity(in.identity);
+  done->set_build_id(in.build_id);
   b.commit();
   int64_t completed_id = b.state().last_workflow_task_completed_event_id();
   for (auto& c : in.commands) {

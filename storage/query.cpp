@@ -271,6 +271,8 @@ private:
       {"PARENTWORKFLOWID", "ParentWorkflowId", field::parent_workflow_id,
        pb::INDEXED_VALUE_TYPE_KEYWORD},
       {"PARENTRUNID", "ParentRunId", field::parent_run_id, pb::INDEXED_VALUE_TYPE_KEYWORD},
+      // Kept among the record's search attributes (set by the server): read and indexed as one.
+      {"BUILDIDS", search::build_ids_attribute, field::custom, pb::INDEXED_VALUE_TYPE_KEYWORD_LIST},
     };
     if (auto it = schema_.find(f.text); it != schema_.end()) {
       p.f = field::custom;
@@ -290,7 +292,7 @@ private:
     for (const auto& [name, type] : schema_) known += ", " + name;
     fail(f, "unknown field '" + f.text + "' (built-ins: WorkflowId, RunId, WorkflowType, "
             "ExecutionStatus, StartTime, CloseTime, TaskQueue, HistoryLength, ParentWorkflowId, "
-            "ParentRunId; search attributes of this namespace: " +
+            "ParentRunId, BuildIds; search attributes of this namespace: " +
             (known.empty() ? std::string("none") : known.substr(2)) + ")");
   }
 

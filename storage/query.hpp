@@ -12,7 +12,8 @@
 //                      | STARTS_WITH string | IS [NOT] NULL )
 //   value     := 'string' | "string" | number | true | false
 //   field     := a built-in (WorkflowId, RunId, WorkflowType, ExecutionStatus or Status,
-//                StartTime, CloseTime, TaskQueue, HistoryLength, ParentWorkflowId, ParentRunId)
+//                StartTime, CloseTime, TaskQueue, HistoryLength, ParentWorkflowId, ParentRunId,
+//                BuildIds: the build IDs that completed the run's workflow tasks, a keyword list)
 //                or a registered search attribute; `backquoted` for any name.
 #pragma once
 

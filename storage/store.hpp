@@ -145,6 +145,7 @@ struct visibility_filter {
   int64_t start_time_to_ms = 0;    // exclusive
   int64_t close_time_from_ms = 0;  // either close bound set: closed runs only
   int64_t close_time_to_ms = 0;    // exclusive
+  std::string build_id;            // a workflow task completed by this build (BuildIds)
   // A list query (storage/query.hpp), checked against every record as well; null: none.
   std::shared_ptr<const query::expr> where;
   // Search attributes the query requires to equal a value (an AND of `Attr = value` at its top
@@ -153,6 +154,8 @@ struct visibility_filter {
   // Returns true iff `info` passes every filter that is set.
   [[nodiscard]] bool matches(const pb::WorkflowExecutionInfo& info) const;
 };
+// Whether the run's BuildIds attribute lists `build_id`.
+[[nodiscard]] bool has_build_id(const pb::WorkflowExecutionInfo& info, const std::string& build_id);
 
 // One shard's page of a list: runs newest start first, each with its position (the
 // keys::visibility_suffix a page token names); `more` when the shard holds further matches.

@@ -48,7 +48,15 @@ bool visibility_filter::matches(const pb::WorkflowExecutionInfo& info) const {
     if (info.close_time_ms() < close_time_from_ms) return false;
     if (close_time_to_ms && info.close_time_ms() >= close_time_to_ms) return false;
   }
+  if (!build_id.empty() && !has_build_id(info, build_id)) return false;
   return !where || query::matches(*where, info);
+}
+
+bool has_build_id(const pb::WorkflowExecutionInfo& info, const std::string& build_id) {
+  auto it = info.search_attributes().find(search::build_ids_attribute);
+  if (it == info.search_attributes().end()) return false;
+  const auto& ids = it->second.keyword_list().values();
+  return std::find(ids.begin(), ids.end(), build_id) != ids.end();
 }
 
 namespace {

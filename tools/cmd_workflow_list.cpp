@@ -12,7 +12,7 @@ namespace {
 
 // The options of `workflow list`.
 struct list_options {
-  std::string status, type, prefix, page_token, query;
+  std::string status, type, prefix, page_token, query, build_id;
   std::string started_after, started_before, closed_after, closed_before;
   int32_t page_size = 0;
   bool all_pages = false;
@@ -48,6 +48,7 @@ std::string list_request(const globals& g, const list_options& o, pb::ListWorkfl
   req.set_workflow_type(o.type);
   req.set_workflow_id_prefix(o.prefix);
   req.set_query(o.query);
+  req.set_build_id(o.build_id);
   req.set_page_size(o.page_size);
   auto now = now_ms();
   for (const auto& filter : time_filters) {
@@ -138,6 +139,9 @@ command workflow_list_command(CLI::App* wf, globals& g) {
                   "terminated, timed-out, continued-as-new)");
   sub->add_option("-t,--type", o->type, "only runs of this workflow type");
   sub->add_option("-p,--prefix", o->prefix, "only workflow IDs starting with this");
+  sub->add_option("--build-id", o->build_id,
+                  "only runs with a workflow task completed by a worker of this build "
+                  "(as --query \"BuildIds = 'X'\")");
   for (const auto& filter : time_filters)
     sub->add_option(filter.flag, (*o).*filter.text,
                     std::string(filter.what) +

@@ -188,6 +188,12 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
     os << "Last workflow task failure: " << failure_text(d.last_workflow_task_failure()) << "\n";
   if (d.execution_timeout_time_ms() != 0)
     os << "Times out at:    " << format_time(d.execution_timeout_time_ms()) << "\n";
+  if (!d.build_ids().empty() || !d.most_recent_build_id().empty()) {
+    os << "Build ID:        " << (d.most_recent_build_id().empty() ? "-" : d.most_recent_build_id())
+       << " (last workflow task; all:";
+    for (const auto& id : d.build_ids()) os << " " << id;
+    os << ")\n";
+  }
   os << "Pending activities: " << d.pending_activities_size() << "\n";
   for (auto& a : d.pending_activities()) {
     os << "  - activity " << a.activity_id() << " " << a.activity_type() << " (scheduled event "

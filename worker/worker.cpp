@@ -284,6 +284,7 @@ void answer_workflow_task(self_ptr self, const caf::actor& sender, pb::WorkflowT
     if (start_local(self, queue, id, *done)) return;  // answered when they are done
   mark_answered(self, id);
   if (auto* done = std::get_if<pb::RespondWorkflowTaskCompleted>(&res)) {
+    done->set_build_id(st.opts.build_id);  // recorded on WorkflowTaskCompleted
     answer(queue, wf_done_atom::value, *done);
   } else {
     auto& failed = std::get<pb::RespondWorkflowTaskFailed>(res);

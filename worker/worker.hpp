@@ -40,7 +40,9 @@ struct worker_options {
   std::string ns = "default";
   std::string task_queue;
   std::string identity;          // defaults to "<hostname>:<pid>"
-  std::string build_id;          // the worker's build, shown by task-queue describe (optional)
+  // The worker's build (optional): shown by task-queue describe, recorded on each workflow task
+  // it completes (WorkflowTaskCompleted; workflow describe, list --build-id).
+  std::string build_id;
   int32_t workflow_slots = 16;   // workflow tasks in flight at once
   int32_t activity_slots = 16;   // activities running at once (each on its own thread)
   std::string secret;            // cluster secret; defaults to env CHRONICLE_CLUSTER_SECRET

@@ -95,6 +95,8 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   if (ms->has_last_workflow_task_failure())
     *resp.mutable_last_workflow_task_failure() = ms->last_workflow_task_failure();
   resp.set_execution_timeout_time_ms(ms->workflow_timeout_fire_ms());
+  resp.set_most_recent_build_id(ms->most_recent_build_id());
+  resp.mutable_build_ids()->CopyFrom(ms->build_ids());
   resp.set_shard(static_cast<int32_t>(shard));
   resp.set_owner_node(env.config.name);
   return encode(resp);
@@ -323,6 +325,8 @@ std::string check_list(const node_env& env, pb::ListWorkflowsRequest& req) {
     return "time bounds must not be negative";
   if (req.workflow_id_prefix().size() > 1000) return "workflow ID prefix is longer than 1000 bytes";
   if (req.workflow_type().size() > 1000) return "workflow type is longer than 1000 bytes";
+  if (!req.build_id().empty())
+    if (auto r = check_id("build ID", req.build_id()); !r.empty()) return r;
   if (req.next_page_token().size() > 4096) return "next_page_token is not one this server issued";
   return {};
 }
@@ -358,6 +362,12 @@ storage::visibility_filter list_filter(const pb::ListWorkflowsRequest& req) {
   f.start_time_to_ms = req.start_time_to_ms();
   f.close_time_from_ms = req.close_time_from_ms();
   f.close_time_to_ms = req.close_time_to_ms();
+  f.build_id = req.build_id();
+  if (!f.build_id.empty()) {  // the BuildIds index answers it (as the query BuildIds = 'x')
+    pb::SearchAttributeValue v;
+    v.set_keyword(f.build_id);
+    f.attribute_equals.emplace_back(search::build_ids_attribute, std::move(v));
+  }
   return f;
 }
 

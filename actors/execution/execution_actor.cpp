@@ -7,6 +7,7 @@
 
 #include "actors/execution/execution_state.hpp"
 #include "actors/execution/lifecycle.hpp"
+#include "actors/routing/validation.hpp"
 #include "shards/workflow_rules.hpp"
 
 namespace chronicle {
@@ -410,9 +411,13 @@ caf::result<std::string> on_workflow_task_completed(self_ptr self, const std::st
   auto msg = decode<pb::RespondWorkflowTaskCompleted>(bytes, "RespondWorkflowTaskCompleted");
   if (!msg) return msg.error();
   if (auto err = check_token(self, msg->token())) return err;
+  if (!msg->build_id().empty())  // recorded in history and indexed: checked like an ID
+    if (auto why = check_id("build ID", msg->build_id()); !why.empty())
+      return make_error(errc::invalid_argument, why);
   auto scheduled = msg->token().scheduled_event_id();
   input::workflow_task_completed in{scheduled, {msg->commands().begin(), msg->commands().end()},
                                     msg->identity(), {}};
+  in.build_id = msg->build_id();
   if (!in.commands.empty() && in.commands.back().has_continue_as_new_workflow_execution())
     in.new_run_id = make_run_id();
   in.undelivered_updates = st.undelivered_updates(scheduled);

@@ -134,15 +134,23 @@ pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const sear
     info.set_parent_run_id(ms.parent().run_id());
   }
   search::put_typed(ms.search_attributes(), schema, info.mutable_search_attributes());
+  if (!ms.build_ids().empty()) {
+    auto* list = (*info.mutable_search_attributes())[search::build_ids_attribute].mutable_keyword_list();
+    list->mutable_values()->CopyFrom(ms.build_ids());
+  }
   if (!ms.memo().fields().empty()) *info.mutable_memo() = ms.memo();
   return info;
 }
 
-// Whether the events upsert the run's search attributes or memo (its visibility record changes).
-bool upserts_visibility(const std::vector<pb::HistoryEvent>& events) {
-  return std::any_of(events.begin(), events.end(), [](const pb::HistoryEvent& ev) {
-    return ev.has_upsert_workflow_search_attributes() || ev.has_workflow_properties_modified();
-  });
+// Whether the transition changes the run's visibility record while it runs: its events upsert
+// its search attributes or memo, or a workflow task of a new build completed.
+bool changes_visibility(const std::vector<pb::HistoryEvent>& events,
+                        const pb::MutableState& before, const pb::MutableState& after) {
+  return build_ids_changed(before, after)
+         || std::any_of(events.begin(), events.end(), [](const pb::HistoryEvent& ev) {
+              return ev.has_upsert_workflow_search_attributes()
+                     || ev.has_workflow_properties_modified();
+            });
 }
 
 }  // namespace
@@ -173,9 +181,10 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
   }
   put_durable_state(batch, k, t.state);  // supersedes the carried state
   const auto& schema = args.env->config.search_attributes_of(args.ns);
-  if (!new_run && !t.closed && upserts_visibility(t.events) && run) {
-    // An upsert: the record is rewritten (same key), the entries of replaced values deleted.
-    // `run` is the state before this transition (as written: a carried transition never upserts).
+  if (!new_run && !t.closed && run && changes_visibility(t.events, *run, t.state)) {
+    // An upsert or a new build ID: the record is rewritten (same key), the entries of replaced
+    // values deleted. `run` is the state before this transition (as written: a carried
+    // transition never upserts nor completes a workflow task).
     auto before = visibility_info(*run, schema);
     batch.put_visibility(args.shard_id, visibility_info(t.state, schema),
                          pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
@@ -191,7 +200,7 @@ void execution_state::add_records(storage::write_batch& batch, const transition&
     // A closing run leaves the Running entry of the per-status index (a run closes once); its
     // last task may have upserted too (the entries of replaced values go).
     std::optional<pb::WorkflowExecutionInfo> before;
-    if (t.closed && !new_run && run && upserts_visibility(t.events))
+    if (t.closed && !new_run && run && changes_visibility(t.events, *run, t.state))
       before = visibility_info(*run, schema);
     batch.put_visibility(args.shard_id, info,
                          t.closed && !new_run ? pb::WORKFLOW_EXECUTION_STATUS_RUNNING

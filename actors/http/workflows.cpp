@@ -214,7 +214,8 @@ step start_and_wait(const pb::StartWorkflowRequest& start, std::chrono::millisec
 step list(const std::string& ns, const query_map& query) {
   if (auto why = check_params(query, {"status", "type", "prefix", "start_time_from_ms",
                                       "start_time_to_ms", "close_time_from_ms",
-                                      "close_time_to_ms", "page_size", "next_page_token", "query"});
+                                      "close_time_to_ms", "page_size", "next_page_token", "query",
+                                      "build_id"});
       !why.empty())
     return bad_request(why);
   pb::ListWorkflowsRequest req;
@@ -229,6 +230,7 @@ step list(const std::string& ns, const query_map& query) {
   req.set_workflow_type(param(query, "type"));
   req.set_workflow_id_prefix(param(query, "prefix"));
   req.set_query(param(query, "query"));
+  req.set_build_id(param(query, "build_id"));
   std::string error;
   constexpr int64_t max_time = int64_t{1} << 53;
   req.set_start_time_from_ms(int_param(query, "start_time_from_ms", 0, 0, max_time, &error));

@@ -63,6 +63,9 @@ caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& b
   if (req->workflow_slots() < 0 || req->activity_slots() < 0 || req->workflow_slots() > 10000
       || req->activity_slots() > 10000)
     return make_error(errc::invalid_argument, "slots must be in 0..10000");
+  if (!req->build_id().empty())
+    if (auto why = check_id("build ID", req->build_id()); !why.empty())
+      return make_error(errc::invalid_argument, why);
   return req;
 }
 

@@ -287,6 +287,9 @@ function details(ns, wid, d, result) {
     h('dt', {}, 'Shard'), h('dd', {}, d.shard + ' on ' + d.owner_node),
     h('dt', {}, 'Workflow task'), h('dd', {}, d.pending_workflow_task
       ? d.pending_workflow_task + ' (attempt ' + d.workflow_task_attempt + ')' : 'none'),
+    d.most_recent_build_id || (d.build_ids || []).length ? [h('dt', {}, 'Build ID'),
+      h('dd', { class: 'mono', id: 'build-id' }, (d.most_recent_build_id || '-') +
+        ' (all: ' + (d.build_ids || []).join(', ') + ')')] : null,
     failureText(d.last_workflow_task_failure) ? [h('dt', {}, 'Last task failure'),
       h('dd', { class: 'mono' }, failureText(d.last_workflow_task_failure))] : null,
     d.parent && d.parent.workflow_id ? [h('dt', {}, 'Parent'),

@@ -289,5 +289,49 @@ TEST_CASE("query: an upsert moves a run between attribute values and a delete dr
   CHECK(count(*s, "") == 0);
 }
 
+void set_build_ids(pb::WorkflowExecutionInfo& info, std::vector<std::string> ids) {
+  auto* list = (*info.mutable_search_attributes())[search::build_ids_attribute].mutable_keyword_list();
+  for (auto& id : ids) list->add_values(std::move(id));
+}
+
+TEST_CASE("query: BuildIds is a built-in keyword list read through its attribute index") {
+  CHECK(search::is_builtin("BuildIds"));  // a namespace cannot register it
+  temp_dir dir;
+  auto s = open_store(dir.path());
+  write_batch b;
+  for (int i = 0; i < 30; ++i) {
+    auto info = run("w" + std::to_string(100 + i), 1000 + i, "Order", i % 2 ? completed : running);
+    if (i % 3 == 0) set_build_ids(info, {"v1"});
+    if (i % 3 == 1) set_build_ids(info, {"v1", "v2"});
+    b.put_visibility(shard, info);  // i % 3 == 2: no build ID (an unversioned worker)
+  }
+  REQUIRE(s->write(b).ok());
+  std::string index;
+  auto v2 = list_ids(*s, "BuildIds = 'v2'", &index, 4);
+  CHECK(index == "attribute");
+  REQUIRE(v2.size() == 10);
+  CHECK(v2.front() == "w128");
+  CHECK(list_ids(*s, "buildids = 'v1'").size() == 20);  // built-in names: any case
+  CHECK(list_ids(*s, "BuildIds = 'v3'").empty());
+  CHECK(list_ids(*s, "BuildIds IS NULL").size() == 10);
+  CHECK(list_ids(*s, "BuildIds = 'v2' AND ExecutionStatus = 'Running'").size() == 5);
+  CHECK(count(*s, "BuildIds = 'v1'") == 20);
+  // ListWorkflowsRequest.build_id: the filter's own field, served by the same index.
+  visibility_filter f;
+  f.build_id = "v2";
+  pb::SearchAttributeValue v;
+  v.set_keyword("v2");
+  f.attribute_equals.emplace_back(search::build_ids_attribute, v);
+  visibility_page page;
+  REQUIRE(s->list_visibility(shard, "default", f, "", 100, &page).ok());
+  CHECK(page.items.size() == 10);
+  CHECK(page.index == "attribute");
+  visibility_filter alone;  // without the index hint the field still filters
+  alone.build_id = "v2";
+  visibility_page scanned;
+  REQUIRE(s->list_visibility(shard, "default", alone, "", 100, &scanned).ok());
+  CHECK(scanned.items.size() == 10);
+}
+
 }  // namespace
 }  // namespace chronicle::storage
