@@ -235,8 +235,12 @@ void replay_machine::apply(int index, json& input) {
     }
     case pb::EVENT_TYPE_ACTIVITY_TASK_CANCELED: {
       operation* op = activity_of(event, event.activity_task_canceled().scheduled_event_id());
-      if (op->canceled) break;  // canceled by the code's own request (TRY_CANCEL)
-      mark_canceled(op);
+      if (op->canceled) break;  // resolved when canceled (TRY_CANCEL, ABANDON)
+      if (op->cancel_sent) {    // WAIT_CANCELLATION_COMPLETED: its message was kept
+        op->canceled = true;
+      } else {
+        mark_canceled(op);
+      }
       resolve(op);
       break;
     }

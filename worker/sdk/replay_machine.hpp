@@ -111,6 +111,8 @@ class replay_machine {
   bool cancel_one(int index, operation* op, const std::string& message);
   // A child's cancellation: RequestCancelExternalWorkflowExecution once it started.
   void cancel_child(operation* op);
+  // An activity of type wait_cancellation_completed: asked to cancel, awaited on (returns false).
+  bool cancel_and_wait(int index, operation* op, const std::string& message);
   void cancel_scope(scope_state* scope);
   bool resolved_in_batch(int index, const operation& op) const;
   void drop_unsent_command(operation* op);

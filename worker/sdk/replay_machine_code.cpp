@@ -192,6 +192,12 @@ bool replay_machine::cancel_one(int index, operation* op, const std::string& mes
   } else if (op->kind == operation_kind::child) {
     cancel_child(op);  // the child's close event resolves the await
     return false;
+  } else if (op->kind == operation_kind::activity &&
+             op->cancellation == activity_cancellation_type::abandon) {
+    // ABANDON: the server is not asked; the await ends now, the activity's outcome is ignored.
+  } else if (op->kind == operation_kind::activity &&
+             op->cancellation == activity_cancellation_type::wait_cancellation_completed) {
+    return cancel_and_wait(index, op, message);
   } else if (!resolved_in_batch(index, *op)) {
     pb::Command command;
     if (op->kind == operation_kind::activity)
@@ -204,6 +210,22 @@ bool replay_machine::cancel_one(int index, operation* op, const std::string& mes
   op->resolved = op->canceled = true;
   op->failure.set_message(message);
   return true;
+}
+
+// WAIT_CANCELLATION_COMPLETED: RequestCancelActivityTask once (the server fails a second one), and
+// the await stays pending until the activity's outcome is applied: ActivityTaskCanceled throws
+// canceled_error with `message`, a result, failure or timeout ends it as without cancellation.
+// When that outcome is already in the task's events, nothing is sent: applying it resolves the await.
+bool replay_machine::cancel_and_wait(int index, operation* op, const std::string& message) {
+  if (op->cancel_sent) return false;
+  op->cancel_sent = true;
+  op->failure.set_message(message);  // canceled_error's message, if it ends canceled
+  if (!resolved_in_batch(index, *op)) {
+    pb::Command command;
+    command.mutable_request_cancel_activity_task()->set_scheduled_event_id(op->recorded_event_id);
+    ctx_.add_command(std::move(command), nullptr);
+  }
+  return false;
 }
 
 // Temporal's way: a RequestCancelExternalWorkflowExecution to the child (its own operation,

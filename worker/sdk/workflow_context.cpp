@@ -82,6 +82,7 @@ activity_awaitable workflow_context::activity(std::string type, json input,
   *attrs->mutable_input() = to_payload(input);  // may throw: before the id is taken
   auto* op = new_operation(detail::operation_kind::activity);
   if (op->canceled) return activity_awaitable{op};
+  op->cancellation = options.cancellation_type;
   attrs->set_activity_id(std::to_string(++activity_seq_));
   attrs->mutable_activity_type()->set_name(std::move(type));
   attrs->set_task_queue(options.task_queue);

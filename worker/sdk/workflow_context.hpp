@@ -25,9 +25,15 @@
 //    RequestCancelExternalWorkflowExecution (an initiated one once ChildWorkflowExecutionStarted
 //    arrives) and its await goes on until the child closes; a signal / cancel request to another
 //    workflow already sent is delivered anyway. Operations created after the request are canceled
-//    at once (no command). Those created while a non_cancellable() shield is alive, or inside a
-//    shielded_scope, are never canceled: use them to clean up. A canceled_error escaping the
-//    workflow function ends the execution Canceled (CancelWorkflowExecution).
+//    at once (no command). An activity's options choose what its cancellation does once the server
+//    knows it (activity_cancellation_type): the above is try_cancel (the default);
+//    wait_cancellation_completed sends RequestCancelActivityTask but its await ends only with the
+//    activity's recorded outcome (canceled_error once ActivityTaskCanceled is recorded, or its
+//    result, failure or timeout); abandon sends nothing and throws canceled_error at once (the
+//    activity runs on; its result is ignored). Those created while a non_cancellable() shield is
+//    alive, or inside a shielded_scope, are never canceled: use them to clean up. A
+//    canceled_error escaping the workflow function ends the execution Canceled
+//    (CancelWorkflowExecution).
 //  - Cancellation scopes (Temporal's CancellationScope): cancellation_scope(fn) makes a scope
 //    inside the active one and runs fn in it (synchronously); the operations created meanwhile
 //    (and by later scope.run(fn) calls) belong to it. scope.cancel(reason) cancels them (and those
@@ -128,6 +134,15 @@
 
 namespace chronicle::sdk {
 
+// What canceling an activity the server knows does (Temporal's ActivityCancellationType; see the
+// contract above and docs/semantics.md "Cancel"). An activity whose command was not sent yet is
+// dropped whatever its type.
+enum class activity_cancellation_type : uint8_t {
+  try_cancel,                   // RequestCancelActivityTask; the await throws canceled_error at once
+  wait_cancellation_completed,  // RequestCancelActivityTask; the await ends with the recorded outcome
+  abandon,                      // nothing sent; the await throws at once, the activity runs on
+};
+
 namespace detail {
 
 class replay_machine;
@@ -166,8 +181,9 @@ struct operation {
   scope_state* scope = nullptr;          // the cancellation scope it was created in (null: none)
   std::string run_id;                    // child: its run, once started
   bool child_started = false;            // child: ChildWorkflowExecutionStarted applied
-  bool cancel_sent = false;              // child: its cancellation was asked for (scope, workflow)
+  bool cancel_sent = false;              // child / activity: its cancellation was asked for
   std::shared_ptr<local_activity_state> local;  // local activity: its request and phase
+  activity_cancellation_type cancellation = activity_cancellation_type::try_cancel;  // activity
 };
 
 void wait_on(operation& op, std::coroutine_handle<> waiter);
@@ -286,6 +302,8 @@ struct activity_options {
   std::chrono::milliseconds start_to_close_timeout{0};
   std::chrono::milliseconds heartbeat_timeout{0};
   retry_policy retry;
+  // What a cancellation (of the workflow, or of the scope the activity belongs to) does to it.
+  activity_cancellation_type cancellation_type = activity_cancellation_type::try_cancel;
 };
 
 // How a local activity runs (zero = not set; see local_activity.hpp and docs/semantics.md "Local

@@ -41,8 +41,22 @@ void environment::impl::take(transition& t) {
     r.set_scheduled_event_id(wt.scheduled_event_id());
     transfers.push_back(r);
   }
-  if (t.next_run) continued = true;  // the next run is not run
   settle_updates();
+  if (t.next_run) start_next_run(*t.next_run);
+}
+
+// Continue-as-new: the environment goes on with the new run, as a node's current-run record
+// names it (history() is then the new run's).
+void environment::impl::start_next_run(transition& next) {
+  ++runs;
+  history = std::move(next.events);
+  state = std::move(next.state);
+  run_id = state.run_id();
+  workflow_type = state.workflow_type();
+  transfers.clear();  // the closed run's tasks and timers are stale
+  std::erase_if(timers, [&](const pb::TimerRecord& q) { return q.run_id() != run_id; });
+  for (const auto& r : next.transfers_added) transfers.push_back(r);
+  for (const auto& r : next.timers_added) timers.push_back(r);
 }
 
 void environment::impl::dispatch(const pb::TransferRecord& r) {
@@ -174,6 +188,7 @@ workflow_outcome environment::execute(const std::string& workflow_type, const js
   auto& s = *impl_;
   if (s.started) return stopped("execute was called already (one per environment)");
   s.started = true;
+  s.first_run_id = s.run_id;
   s.workflow_type = workflow_type;
   s.workflow_id = options.workflow_id;
   pb::StartWorkflowRequest req;
@@ -197,7 +212,7 @@ workflow_outcome environment::execute(const std::string& workflow_type, const js
       s.transfers.pop_front();
       s.dispatch(r);
     }
-    if (!s.error.empty() || !is_running(s.state) || s.continued) return s.outcome();
+    if (!s.error.empty() || !is_running(s.state)) return s.outcome();
     if (!s.advance()) {
       s.error = "the workflow is blocked: no timer, activity or callback is left to wake it "
                 "(virtual time " + std::to_string(s.now - s.start_ms) + " ms after the start)";

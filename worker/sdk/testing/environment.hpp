@@ -22,13 +22,15 @@
 //    environment had to stop: a workflow task failed (a bug in the code, a non-determinism
 //    error: its type and message), the code used what the environment does not run (messages
 //    to other workflows), or it waits for nothing that can happen (blocked with no timer and no
-//    callback left). ContinuedAsNew ends execute too (the next run is not run).
+//    callback left). Continue-as-new goes on with the next run in the same environment (its
+//    history, timers and the client calls are then the new run's, as on a node that follows the
+//    current-run record); execute ends with the last run's outcome.
 //  - Child workflows run when initiated, each in an environment of its own (same registry and
 //    mocks) from that virtual time to its close; the parent records their start at once and
 //    their close at the child's virtual close time. A child's own stop ("child workflow 'id':
 //    ...") stops the parent's environment. Children cannot be signaled or canceled (those are
 //    messages to other workflows), and their parent close policy is not applied.
-//  - history() is the run's history as a node would have recorded it (replay_history and the
+//  - history() is the (current or last) run's history as a node would have recorded it (replay_history and the
 //    JSON loaders read it the same way), now_ms() the virtual clock.
 //  - Search attribute upserts are checked against no schema (they fail the workflow task, as on
 //    a namespace without registered attributes). One execute per environment.

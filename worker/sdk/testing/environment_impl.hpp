@@ -23,6 +23,7 @@ struct environment::impl {
   // decide at `now`; the transition is taken, a rejection returned (nothing changed).
   std::optional<rejection> step(const decide_input& in);
   void take(transition& t);
+  void start_next_run(transition& next);
   // What a node does with each record: tasks run at once, others are out of reach.
   void dispatch(const pb::TransferRecord& r);
   void run_workflow_task(const pb::TransferRecord& r);
@@ -52,9 +53,10 @@ struct environment::impl {
   std::string workflow_type;
   std::string workflow_id;
   std::string run_id = "test-run-1";
+  std::string first_run_id;  // the run execute started (the next runs are named after it)
+  int runs = 1;              // continue-as-new starts one more
   std::string error;  // set: the environment stops
   bool started = false;
-  bool continued = false;
   int workflow_tasks = 0;
   int update_ids = 0;
 };

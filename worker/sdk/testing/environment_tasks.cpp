@@ -96,7 +96,7 @@ void environment::impl::answer_workflow_task(int64_t scheduled,
   in.scheduled_event_id = scheduled;
   in.commands.assign(r.commands().begin(), r.commands().end());
   in.identity = test_identity;
-  in.new_run_id = run_id + "-continued";
+  in.new_run_id = first_run_id + "-" + std::to_string(runs + 1);  // -2, -3, ...
   const size_t before = history.size();
   if (auto refused = step(in)) {
     error = "the workflow task's answer was refused: " + refused->message;
