@@ -44,7 +44,7 @@ pb::WorkflowExecutionInfo make_run(int64_t i, int64_t now, std::mt19937_64& rng)
   info.set_namespace_("default");
   info.set_workflow_id("order-" + std::to_string(i));
   info.set_run_id("run-" + std::to_string(i));
-  info.set_workflow_type("T" + std::to_string(i % 10));
+  info.set_workflow_type(std::string("T").append(std::to_string(i % 10)));
   info.set_task_queue("q");
   info.set_start_time_ms(now - (1'000'000'000 - i) * 10);
   const bool running = rng() % 10 == 0;

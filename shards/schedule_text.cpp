@@ -189,7 +189,8 @@ std::optional<pb::CalendarSpec> parse_calendar(std::string_view text, std::strin
 
 std::optional<int64_t> parse_duration_ms(std::string_view text, std::string* why) {
   auto bad = [&] {
-    *why = "'" + std::string(text) + "' is not a duration (e.g. 90s, 15m, 1h30m, 500ms, 2d)";
+    // (append: g++ 12 warns -Wrestrict, wrongly, on "literal" + std::string&&)
+    *why = std::string("'").append(text).append("' is not a duration (e.g. 90s, 15m, 1h30m, 500ms, 2d)");
     return std::nullopt;
   };
   if (text.empty()) return bad();

@@ -74,10 +74,10 @@ TEST_CASE("a worker without build ID records none") {
 
 TEST_CASE("the build ID list keeps the newest ones when it is full") {
   auto r = started();
-  for (int i = 0; i <= max_build_ids; ++i) complete_as(r, "b" + std::to_string(i), i);
+  for (int i = 0; i <= max_build_ids; ++i) complete_as(r, std::string("b").append(std::to_string(i)), i);
   REQUIRE(r.state.build_ids_size() == max_build_ids);
   CHECK(r.state.build_ids(0) == "b1");  // b0, the oldest, went
-  CHECK(r.state.build_ids(max_build_ids - 1) == "b" + std::to_string(max_build_ids));
+  CHECK(r.state.build_ids(max_build_ids - 1) == std::string("b").append(std::to_string(max_build_ids)));
 }
 
 TEST_CASE("build_ids_changed tells a new build ID from a known one") {

@@ -300,7 +300,7 @@ TEST_CASE("query: BuildIds is a built-in keyword list read through its attribute
   auto s = open_store(dir.path());
   write_batch b;
   for (int i = 0; i < 30; ++i) {
-    auto info = run("w" + std::to_string(100 + i), 1000 + i, "Order", i % 2 ? completed : running);
+    auto info = run(std::string("w").append(std::to_string(100 + i)), 1000 + i, "Order", i % 2 ? completed : running);
     if (i % 3 == 0) set_build_ids(info, {"v1"});
     if (i % 3 == 1) set_build_ids(info, {"v1", "v2"});
     b.put_visibility(shard, info);  // i % 3 == 2: no build ID (an unversioned worker)
