@@ -399,7 +399,7 @@ caf::expected<std::string> count_shards(const node_env& env, uint32_t first, uin
   storage::query::plan(*q, &filter);
   std::map<pb::WorkflowExecutionStatus, int64_t> per_status;
   for (uint32_t shard = first; shard < env.config.num_shards; shard += step) {
-    if (!env.owns_shard(shard)) continue;
+    if (!env.answers_for(shard)) continue;
     storage::visibility_count got;
     auto st = env.store->count_visibility(shard, req->namespace_(), filter, &got);
     if (!st.ok()) return make_error(errc::internal, st.message());
@@ -438,7 +438,7 @@ caf::behavior list_worker(caf::event_based_actor* self, env_ptr env) {
       const auto page = static_cast<size_t>(req->page_size());
       list_part part;
       for (uint32_t shard = first; shard < env->config.num_shards; shard += step) {
-        if (!env->owns_shard(shard)) continue;
+        if (!env->answers_for(shard)) continue;
         storage::visibility_page got;
         auto st = env->store->list_visibility(shard, req->namespace_(), filter,
                                               req->next_page_token(), page, &got);

@@ -33,7 +33,7 @@ caf::expected<pb::ListSchedulesResponse> local_part(const node_env& env, const s
   auto ns = req->namespace_().empty() ? default_namespace : req->namespace_();
   pb::ListSchedulesResponse resp;
   for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
-    if (!env.owns_shard(shard) || !env.shard_ready[shard].load()) continue;
+    if (!env.answers_for(shard)) continue;
     auto st = env.store->scan_schedules(shard, [&](const pb::ScheduleRecord& rec) {
       if (rec.namespace_() == ns) *resp.add_schedules() = describe_record(rec);
     });

@@ -66,4 +66,9 @@ bool node_env::owns_shard(uint32_t shard) const {
   return std::find(replicas.begin(), replicas.end(), config.name) != replicas.end();
 }
 
+bool node_env::answers_for(uint32_t shard) const {
+  if (!owns_shard(shard)) return false;
+  return !replicated() || (shard_ready && shard_ready[shard].load());
+}
+
 }  // namespace chronicle

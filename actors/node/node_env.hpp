@@ -67,6 +67,11 @@ struct node_env {
   // Whether this node holds a copy of `shard`: its owner (replication_factor 1) or one of its
   // replicas.
   [[nodiscard]] bool owns_shard(uint32_t shard) const;
+  // Whether this node answers for `shard` in cluster-wide reads (list, count, run counts,
+  // schedules): its owner, or with replication_factor > 1 only the replica whose shard actor
+  // serves (the leader, shard_ready), so that each run is listed and counted once. During an
+  // election no node answers for the shard until its new leader is ready.
+  [[nodiscard]] bool answers_for(uint32_t shard) const;
 };
 
 using env_ptr = std::shared_ptr<const node_env>;

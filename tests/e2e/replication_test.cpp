@@ -100,6 +100,29 @@ std::vector<std::string> ids_led_by(const std::map<uint32_t, std::string>& leade
   return out;
 }
 
+// Every listed row whose workflow ID starts with `prefix` (one page of up to 1000), and the
+// count of the query `WorkflowId STARTS_WITH 'prefix'`: each replica holds every run, but a run
+// is listed and counted once (by its shard's serving leader).
+void check_listed_once(client& c, const std::string& prefix, size_t expected) {
+  pb::ListWorkflowsRequest req;
+  req.set_namespace_("default");
+  req.set_workflow_id_prefix(prefix);
+  req.set_page_size(1000);
+  auto page = c.list(req);
+  REQUIRE_MESSAGE(page, error_text(page));
+  std::multiset<std::string> rows;
+  for (auto& e : page->executions()) rows.insert(e.workflow_id() + "/" + e.run_id());
+  std::set<std::string> distinct(rows.begin(), rows.end());
+  CHECK_MESSAGE(rows.size() == distinct.size(), rows.size() << " rows for " << distinct.size() << " runs");
+  CHECK(distinct.size() == expected);
+  pb::CountWorkflowsRequest count;
+  count.set_namespace_("default");
+  count.set_query("WorkflowId STARTS_WITH '" + prefix + "'");
+  auto n = c.count(count);
+  REQUIRE_MESSAGE(n, error_text(n));
+  CHECK(n->count() == static_cast<int64_t>(expected));
+}
+
 // A node other than node1 (the tests' client) that leads a shard, as an index into the
 // cluster's nodes, and one workflow ID led by it: requests for it are forwarded from node1.
 std::pair<size_t, std::vector<std::string>> led_away_from_node1(
@@ -156,10 +179,13 @@ TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged 
   auto now_leaders = cl.wait_leaders(c1);
   for (auto& [shard, node] : now_leaders) CHECK(node != victim);
   cl.wait_equal_digests(c1, 2);
+  check_listed_once(c1, "before-", before.size());
+  check_listed_once(c1, "after-", after.size());
 
   // The victim comes back, catches up, and every replica holds the same data.
   cl.start(victim_index);
   cl.wait_equal_digests(c1, 3);
+  check_listed_once(c1, "before-", before.size());
 }
 
 TEST_CASE("replicated shards: losing 2 of 3 replicas makes a shard unavailable with a clear error") {

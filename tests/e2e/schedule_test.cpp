@@ -53,7 +53,8 @@ pb::ScheduleDescription wait_schedule(client& c, const std::string& id, Pred pre
   return last;
 }
 
-// Every run whose workflow ID starts with `prefix`: workflow ID -> number of distinct runs.
+// Every run whose workflow ID starts with `prefix`: workflow ID -> number of runs. A run is
+// listed once, also on a replicated cluster (where every replica holds it).
 std::map<std::string, int> runs_by_id(client& c, const std::string& prefix) {
   std::map<std::string, std::set<std::string>> runs;
   pb::ListWorkflowsRequest req;
@@ -63,7 +64,9 @@ std::map<std::string, int> runs_by_id(client& c, const std::string& prefix) {
   while (true) {
     auto page = c.list(req);
     REQUIRE_MESSAGE(page, error_text(page));
-    for (auto& e : page->executions()) runs[e.workflow_id()].insert(e.run_id());
+    for (auto& e : page->executions())
+      CHECK_MESSAGE(runs[e.workflow_id()].insert(e.run_id()).second,
+                    "run listed twice: " << e.workflow_id() << " " << e.run_id());
     if (page->next_page_token().empty()) {
       std::map<std::string, int> out;
       for (auto& [wid, ids] : runs) out[wid] = static_cast<int>(ids.size());
