@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -141,14 +142,22 @@ void timed(const char* kind, const std::string& text, int repeat, Fn fn) {
 
 int main(int argc, char** argv) {
   options o;
+  auto usage = [&] {
+    std::fprintf(stderr, "usage: %s [--runs N] [--shards N] [--repeat N] [--dir PATH]\n", argv[0]);
+    return 2;
+  };
+  // Every option takes a value: an odd argument count (e.g. --help) is a usage error.
+  if (argc % 2 == 0) return usage();
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--runs") o.runs = std::stoll(v);
-    else if (k == "--shards") o.shards = static_cast<uint32_t>(std::stoul(v));
-    else if (k == "--repeat") o.repeat = std::stoi(v);
-    else if (k == "--dir") o.dir = v;
-    else {
-      std::fprintf(stderr, "usage: %s [--runs N] [--shards N] [--repeat N] [--dir PATH]\n", argv[0]);
+    try {
+      if (k == "--runs") o.runs = std::stoll(v);
+      else if (k == "--shards") o.shards = static_cast<uint32_t>(std::stoul(v));
+      else if (k == "--repeat") o.repeat = std::stoi(v);
+      else if (k == "--dir") o.dir = v;
+      else return usage();
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "%s: '%s' is not a number\n", k.c_str(), v.c_str());
       return 2;
     }
   }

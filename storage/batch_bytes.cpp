@@ -2,8 +2,9 @@
 //
 // Format, version 1 (integers big-endian):
 //   version (u8 = 1) | count (u32) | count x operation
-//   operation = kind (u8: 1 put, 2 delete, 3 single delete) | table (u8, keys::table tag)
-//               | key length (u32) | key | put only: value length (u32) | value
+//   operation = kind (u8: 1 put, 2 delete, 3 single delete, 5 merge) | table (u8, keys::table tag)
+//               | key length (u32) | key | put and merge only: value length (u32) | value
+//   (a merge is a run counter's delta: visibility table, 8-byte value; added in schema 4)
 // Tables are named by their keys::table tag (part of the on-disk format, the same on every
 // node), never by a database's column family IDs, which depend on the order in which a database
 // created them. Only the data tables (keys::data_tables) may appear.
@@ -70,7 +71,7 @@ status write_batch::to_bytes(std::string* out) const {
     bytes.push_back(static_cast<char>(op.cf));
     keys::put_u32(&bytes, static_cast<uint32_t>(op.key.size()));
     bytes.append(op.key);
-    if (op.kind == op_kind::put) {
+    if (op.kind == op_kind::put || op.kind == op_kind::merge) {
       keys::put_u32(&bytes, static_cast<uint32_t>(op.value.size()));
       bytes.append(op.value);
     }
@@ -102,7 +103,7 @@ std::optional<write_batch> write_batch::from_bytes(std::string_view bytes, uint3
     const auto key = r.bytes(r.uint(4));
     if (!r.ok) return fail(corrupt("operation " + std::to_string(i) + " is cut short"));
     if (kind != static_cast<uint8_t>(op_kind::put) && kind != static_cast<uint8_t>(op_kind::del) &&
-        kind != static_cast<uint8_t>(op_kind::single_del))
+        kind != static_cast<uint8_t>(op_kind::single_del) && kind != static_cast<uint8_t>(op_kind::merge))
       return fail(corrupt("operation " + std::to_string(i) + " has unknown kind " +
                           std::to_string(kind)));
     if (!keys::is_data_table(static_cast<uint8_t>(tag)))
@@ -112,10 +113,14 @@ std::optional<write_batch> write_batch::from_bytes(std::string_view bytes, uint3
       return fail(corrupt("operation " + std::to_string(i) + " writes outside shard " +
                           std::to_string(shard)));
     std::string_view value;
-    if (kind == static_cast<uint8_t>(op_kind::put)) {
+    if (kind == static_cast<uint8_t>(op_kind::put) || kind == static_cast<uint8_t>(op_kind::merge)) {
       value = r.bytes(r.uint(4));
       if (!r.ok) return fail(corrupt("operation " + std::to_string(i) + " is cut short"));
     }
+    if (kind == static_cast<uint8_t>(op_kind::merge) &&
+        (tag != static_cast<uint8_t>(table::visibility) || value.size() != 8 ||
+         key.size() <= prefix.size() || (key[prefix.size()] != 'n' && key[prefix.size()] != 'N')))
+      return fail(corrupt("operation " + std::to_string(i) + " is a merge that is not a run counter's"));
     batch.impl_->ops.push_back({static_cast<table>(tag), static_cast<op_kind>(kind),
                                 std::string(key), std::string(value)});
   }

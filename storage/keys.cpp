@@ -14,6 +14,8 @@ constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
 constexpr char visibility_type_status_tag = 'y';
 constexpr char visibility_attribute_tag = 'a';
+constexpr char visibility_count_tag = 'n';
+constexpr char visibility_type_count_tag = 'N';
 constexpr char raft_term_tag = 't';
 constexpr char raft_vote_tag = 'v';
 constexpr char raft_entry_tag = 'e';
@@ -274,6 +276,41 @@ std::string type_status_visibility_prefix(uint32_t shard, std::string_view ns,
   put_string(&k, type);
   put_u32(&k, static_cast<uint32_t>(status));
   return k;
+}
+
+std::string count_prefix(uint32_t shard, std::string_view ns) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_count_tag);
+  put_string(&k, ns);
+  return k;
+}
+
+std::string count_key(uint32_t shard, std::string_view ns, pb::WorkflowExecutionStatus status) {
+  auto k = count_prefix(shard, ns);
+  put_u32(&k, static_cast<uint32_t>(status));
+  return k;
+}
+
+std::string type_count_prefix(uint32_t shard, std::string_view ns, std::string_view type) {
+  std::string k = shard_prefix(shard);
+  k.push_back(visibility_type_count_tag);
+  put_string(&k, ns);
+  put_string(&k, type);
+  return k;
+}
+
+std::string type_count_key(uint32_t shard, std::string_view ns, std::string_view type,
+                           pb::WorkflowExecutionStatus status) {
+  auto k = type_count_prefix(shard, ns, type);
+  put_u32(&k, static_cast<uint32_t>(status));
+  return k;
+}
+
+std::optional<pb::WorkflowExecutionStatus> count_key_status(std::string_view key) {
+  if (key.size() < 4 + 1 + 4) return std::nullopt;
+  auto v = decode_u32(key.substr(key.size() - 4));
+  if (!v) return std::nullopt;
+  return static_cast<pb::WorkflowExecutionStatus>(*v);
 }
 
 std::string type_status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info) {

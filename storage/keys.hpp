@@ -29,12 +29,16 @@
 //                    -> the same (per custom search attribute value, newest first per value;
 //                    keyword, keyword list (one entry per element), int, bool, datetime; value
 //                    encoded by attribute_value_prefix; text and double are not indexed)
+//              shard | 'n' | ns | status (u32)                      -> run count (i64, merged)
+//              shard | 'N' | ns | workflow_type | status (u32)      -> run count (i64, merged)
+//              (counters kept by every transition's batch through a merge operator, so a count
+//              by status, type and status, or of every run is a few keys; schema 4)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
 //              'v', 's', 't', 'y', 'a' share their suffix after the index's prefix (visibility_suffix),
 //              which is the position a list page token names.
 //   meta       "num_shards" -> u32, "schema_version" -> u32 (no shard prefix)
-//              (schema 2 added 't' and 'i', schema 3 'y'; opening an older database writes
-//              them, see store_impl.hpp)
+//              (schema 2 added 't' and 'i', schema 3 'y', schema 4 'n' and 'N'; opening an
+//              older database writes them, see store_impl.hpp)
 //   raft       (replicated shards, storage/raft/rocks_log_store.hpp and shard_state_machine.hpp;
 //              a database without it gets it on open, no schema change)
 //              shard | 't'                -> current term (u64)
@@ -87,7 +91,7 @@ inline constexpr std::string_view meta_raft_founders = "raft_founders";
 // "namespace/<name>" -> NamespaceInfo: the namespaces this node knows (actors/node/namespaces.hpp;
 // every node keeps every one).
 inline constexpr std::string_view meta_namespace = "namespace/";
-inline constexpr uint32_t schema_version = 3;
+inline constexpr uint32_t schema_version = 4;
 
 // Fixed-width big-endian integers.
 void put_u32(std::string* dst, uint32_t v);
@@ -152,6 +156,14 @@ bool put_once_visibility_key(std::string_view key);
 std::string type_status_visibility_prefix(uint32_t shard, std::string_view ns,
                                           std::string_view type, pb::WorkflowExecutionStatus status);
 std::string type_status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
+// The run counters: per namespace and status, per namespace, workflow type and status (the key's
+// last 4 bytes are the status: count_key_status). Values are i64 (encode_i64), changed by merges.
+std::string count_prefix(uint32_t shard, std::string_view ns);
+std::string count_key(uint32_t shard, std::string_view ns, pb::WorkflowExecutionStatus status);
+std::string type_count_prefix(uint32_t shard, std::string_view ns, std::string_view type);
+std::string type_count_key(uint32_t shard, std::string_view ns, std::string_view type,
+                           pb::WorkflowExecutionStatus status);
+std::optional<pb::WorkflowExecutionStatus> count_key_status(std::string_view key);
 // The per-ID index: the prefix of every key whose workflow ID starts with `id_prefix` (the
 // escaped prefix without its terminator, so the range holds exactly those IDs), and the key.
 std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix);

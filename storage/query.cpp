@@ -610,6 +610,17 @@ std::optional<pb::SearchAttributeValue> indexed_value(const predicate& p) {
 
 }  // namespace
 
+bool decided_by_status_and_type(const expr& e) {
+  int statuses = 0, types = 0;
+  for (const expr* c : conjuncts(e)) {
+    if (c->k != expr::kind::test || c->p.o != op::eq || c->p.values.size() != 1) return false;
+    if (c->p.f == field::status) ++statuses;
+    else if (c->p.f == field::workflow_type) ++types;
+    else return false;
+  }
+  return statuses <= 1 && types <= 1;
+}
+
 void plan(const parsed& q, visibility_filter* f) {
   if (!q.where) return;
   f->where = q.where;

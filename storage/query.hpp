@@ -75,6 +75,11 @@ bool matches(const expr& e, const pb::WorkflowExecutionInfo& info);
 // The top-level conjuncts of `e` (e itself when it is not an AND).
 std::vector<const expr*> conjuncts(const expr& e);
 
+// Whether `e` is `ExecutionStatus = s`, `WorkflowType = t` or the AND of one of each: what
+// plan() puts into the filter's status and workflow_type is then the whole query (a count can
+// be read from the run counters).
+bool decided_by_status_and_type(const expr& e);
+
 // Adds the query to `filter` (the planner's input): the query itself as `where`, and what its
 // top-level conjuncts say that an index can use: ExecutionStatus = s, WorkflowType = t (unless the
 // filter has its own), WorkflowId = x or STARTS_WITH x (an ID prefix), StartTime and CloseTime

@@ -25,6 +25,9 @@
 
 #include "storage/committer.hpp"
 #include "storage/keys.hpp"
+#include <rocksdb/merge_operator.h>
+
+#include "storage/counter_merge.hpp"
 #include "storage/store_impl.hpp"
 
 namespace chronicle::storage {
@@ -95,6 +98,33 @@ class insert_hint_prefix final : public rocksdb::SliceTransform {
   table table_;
   std::string name_;
 };
+
+// The run counters of the visibility table (keys::count_key): an i64 as 8 bytes big-endian
+// (keys::put_u64 of its two's complement), a merge operand is a delta of the same form; a value
+// of any other size reads as 0 (never written by us).
+class counter_add final : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "chronicle.CounterAdd"; }
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    auto read = [](const rocksdb::Slice& s) -> int64_t {
+      auto v = keys::decode_u64({s.data(), s.size()});
+      return v ? static_cast<int64_t>(*v) : 0;
+    };
+    int64_t sum = read(value) + (existing ? read(*existing) : 0);
+    new_value->clear();
+    keys::put_u64(new_value, static_cast<uint64_t>(sum));
+    return true;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> counter_merge_operator() {
+  return std::make_shared<counter_add>();
+}
+
+namespace {
 
 // `point_lookups`: the table is read by key (executions: mutable state and current run), so its
 // files get a bloom filter (10 bits per key, ~1% false positives); the others are only scanned.
@@ -202,6 +232,18 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     impl_->single_del(table::visibility, keys::status_visibility_key(shard, old));
     impl_->single_del(table::visibility, keys::type_status_visibility_key(shard, old));
   }
+  // The run counters: a new record counts once under its status, a status change moves it.
+  // A rewrite under the same status (an upsert: `before` given) changes none.
+  const auto& ns = info.namespace_();
+  if (previous != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && previous != info.status()) {
+    impl_->add_count(keys::count_key(shard, ns, previous), -1);
+    impl_->add_count(keys::type_count_key(shard, ns, info.workflow_type(), previous), -1);
+  }
+  if ((previous == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && before == nullptr) ||
+      (previous != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && previous != info.status())) {
+    impl_->add_count(keys::count_key(shard, ns, info.status()), 1);
+    impl_->add_count(keys::type_count_key(shard, ns, info.workflow_type(), info.status()), 1);
+  }
   impl_->put_bytes(table::visibility, keys::status_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::type_status_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::type_visibility_key(shard, info), value);
@@ -221,6 +263,8 @@ void write_batch::put_attribute_entries(uint32_t shard, const pb::WorkflowExecut
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
+  impl_->add_count(keys::count_key(shard, info.namespace_(), info.status()), -1);
+  impl_->add_count(keys::type_count_key(shard, info.namespace_(), info.workflow_type(), info.status()), -1);
   impl_->del(table::visibility, keys::visibility_key(shard, info));
   impl_->del(table::visibility, keys::status_visibility_key(shard, info));
   impl_->del(table::visibility, keys::type_visibility_key(shard, info));
@@ -283,6 +327,7 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
     auto t = static_cast<table>(i);
     descriptors.emplace_back(keys::table_name(t), cf_options(mem, t, t == table::executions,
                                                              t == table::visibility ? 16384 : 4096));
+    if (t == table::visibility) descriptors.back().options.merge_operator = counter_merge_operator();
   }
   for (const auto& name : existing) {
     bool known = false;
@@ -340,6 +385,7 @@ status store::write_batches(const std::vector<write_batch*>& batches, bool sync)
         case op_kind::del: rs = wb.Delete(impl_->cf(op.cf), op.key); break;
         case op_kind::single_del: rs = wb.SingleDelete(impl_->cf(op.cf), op.key); break;
         case op_kind::range_del: rs = wb.DeleteRange(impl_->cf(op.cf), op.key, op.value); break;
+        case op_kind::merge: rs = wb.Merge(impl_->cf(op.cf), op.key, op.value); break;
       }
       if (!rs.ok()) return status::error("cannot build RocksDB write batch: " + rs.ToString());
     }

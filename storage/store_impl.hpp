@@ -23,7 +23,9 @@ namespace chronicle::storage {
 
 using keys::table;
 
-enum class op_kind : uint8_t { put = 1, del = 2, single_del = 3, range_del = 4 };
+// merge: a run counter's delta (i64, keys::count_key), added by the visibility table's merge
+// operator (counter_add in store.cpp).
+enum class op_kind : uint8_t { put = 1, del = 2, single_del = 3, range_del = 4, merge = 5 };
 
 // write_batch: records operations; store::write turns them into one rocksdb::WriteBatch.
 struct write_batch::impl {
@@ -54,6 +56,12 @@ struct write_batch::impl {
   // A delete of a key put exactly once (SingleDelete).
   void single_del(table cf, std::string key) {
     ops.push_back({cf, op_kind::single_del, std::move(key), {}});
+  }
+  // Adds `delta` to a run counter (keys::count_key, type_count_key).
+  void add_count(std::string key, int64_t delta) {
+    std::string value;
+    keys::put_u64(&value, static_cast<uint64_t>(delta));
+    ops.push_back({table::visibility, op_kind::merge, std::move(key), std::move(value)});
   }
   void range_del(table cf, std::string begin, std::string end) {
     ops.push_back({cf, op_kind::range_del, std::move(begin), std::move(end)});
@@ -159,6 +167,8 @@ struct store::impl {
   // Writes the index entries added since schema `from_version` for every visibility record
   // (storage/visibility.cpp).
   status upgrade_visibility_indexes(uint32_t from_version);
+  // Writes the run counters (schema 4) from every visibility record (storage/visibility.cpp).
+  status upgrade_visibility_counters();
 
   // Reads num_shards and schema_version; records them on first open; upgrades schemas 1 and 2.
   // A u64 record of the meta table (0 when absent), and its synced write.
@@ -228,8 +238,10 @@ struct store::impl {
       return status::error("data_dir " + path + " was created with num_shards=" +
                            std::to_string(*recorded) + ", config says " + std::to_string(num_shards));
     auto v = version ? keys::decode_u32(*version) : std::nullopt;
-    if (v && (*v == 1 || *v == 2)) {  // schema 2 added 't' and 'i', schema 3 'y'
-      if (auto up = upgrade_visibility_indexes(*v); !up.ok())
+    if (v && *v >= 1 && *v <= 3) {  // schema 2 added 't' and 'i', schema 3 'y', schema 4 'n' 'N'
+      auto up = *v < 3 ? upgrade_visibility_indexes(*v) : status{};
+      if (up.ok()) up = upgrade_visibility_counters();
+      if (!up.ok())
         return status::error("data_dir " + path + ": writing the visibility indexes of schema " +
                              std::to_string(keys::schema_version) + " failed: " + up.message());
       rocksdb::WriteOptions wo;

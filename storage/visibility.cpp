@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include "storage/query.hpp"
 #include "storage/store_impl.hpp"
@@ -397,9 +398,29 @@ status store::count_visibility(uint32_t shard, const std::string& ns,
                          std::to_string(num_shards_) + ")");
   rocksdb::ManagedSnapshot snapshot(impl_->db.get());
   const source src{impl_->db.get(), impl_->cf(table::visibility), snapshot.snapshot()};
+  // A filter of a status and/or a workflow type only (or none): the run counters answer, a few
+  // keys whatever the number of runs (keys::count_key, kept by every transition's batch).
+  const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+  if (filter.workflow_id_prefix.empty() && !filter.start_time_from_ms && !filter.start_time_to_ms &&
+      !filter.close_time_from_ms && !filter.close_time_to_ms && filter.attribute_equals.empty() &&
+      filter.build_id.empty() && (!filter.where || query::decided_by_status_and_type(*filter.where))) {
+    out->index = "counters";
+    auto prefix = filter.workflow_type.empty()
+                    ? keys::count_prefix(shard, ns)
+                    : keys::type_count_prefix(shard, ns, filter.workflow_type);
+    prefix_iterator it(src, prefix);
+    it.seek({}, false);
+    for (; it.valid(); it.next()) {
+      auto st = keys::count_key_status(it.key());
+      auto n = keys::decode_u64(it.value());
+      if (!st || !n) return status::error("corrupt run counter in shard " + std::to_string(shard));
+      if (by_status && *st != filter.status) continue;
+      if (static_cast<int64_t>(*n) != 0) out->per_status[*st] += static_cast<int64_t>(*n);
+    }
+    return it.error();
+  }
   // Every index that holds all matches; the one RocksDB estimates smallest is read whole.
   std::vector<std::pair<const char*, std::string>> ranges;
-  const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
   if (!filter.workflow_type.empty() && by_status)
     ranges.emplace_back("type+status", keys::type_status_visibility_prefix(
                                          shard, ns, filter.workflow_type, filter.status));
@@ -515,6 +536,38 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
   if (!it->status().ok())
     return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
   return flush();
+}
+
+// Schema 4: the run counters of every shard, namespace, status and type, computed from the
+// visibility records ('v') and written as plain values (absolute, so an upgrade cut short is
+// simply run again). The caller records schema 4 (synced) only after it succeeded.
+status store::impl::upgrade_visibility_counters() {
+  std::map<std::string, int64_t> counts;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(table::visibility)));
+  pb::WorkflowExecutionInfo info;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() <= 4 || key[4] != 'v') continue;
+    auto shard = keys::decode_u32(key.substr(0, 4));
+    auto v = it->value();
+    if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
+      return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
+                           " bytes)");
+    ++counts[keys::count_key(*shard, info.namespace_(), info.status())];
+    ++counts[keys::type_count_key(*shard, info.namespace_(), info.workflow_type(), info.status())];
+  }
+  if (!it->status().ok())
+    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+  rocksdb::WriteBatch wb;
+  for (const auto& [key, n] : counts) {
+    std::string value;
+    keys::put_u64(&value, static_cast<uint64_t>(n));
+    auto s = wb.Put(cf(table::visibility), key, value);
+    if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
+  }
+  auto s = db->Write(rocksdb::WriteOptions(), &wb);
+  if (!s.ok()) return status::error("RocksDB write failed: " + s.ToString());
+  return {};
 }
 
 }  // namespace chronicle::storage

@@ -168,6 +168,21 @@ TEST_CASE("batch bytes: another shard's keys - unknown versions - kinds and tabl
   CHECK(st.message().find("count") != std::string::npos);
 }
 
+TEST_CASE("batch bytes: a merge travels only as a run counter's delta") {
+  write_batch b;
+  b.put_visibility(3, info("wf", pb::WORKFLOW_EXECUTION_STATUS_RUNNING));
+  std::string bytes;
+  REQUIRE(b.to_bytes(&bytes).ok());
+  REQUIRE(write_batch::from_bytes(bytes, 3, nullptr).has_value());
+  // The first operation is the record's put: turned into a merge it is refused.
+  REQUIRE(bytes[5] == 1);
+  auto as_merge = bytes;
+  as_merge[5] = 5;
+  status st;
+  CHECK_FALSE(write_batch::from_bytes(as_merge, 3, &st).has_value());
+  CHECK(st.message().find("not a run counter") != std::string::npos);
+}
+
 TEST_CASE("batch bytes: random byte flips never crash and never write outside the shard") {
   temp_dir dir;
   auto s = open_at(dir.sub("db"));

@@ -255,6 +255,8 @@ TEST_CASE("query: list and count by a search attribute read its index newest fir
   CHECK(count(*s, "") == 60);
   visibility_count by;
   CHECK(count(*s, "ExecutionStatus = 'Running'", &by) == 20);
+  CHECK(by.index == "counters");  // a status alone: the run counters
+  CHECK(count(*s, "ExecutionStatus = 'Running' AND StartTime > '1970-01-01T00:00:00Z'", &by) == 20);
   CHECK(by.index == "status");
   CHECK(count(*s, "WorkflowType = 'Order' AND CustomerId = 'c-1'", &by) == 6);
 }

@@ -1,6 +1,6 @@
 // store::list_visibility against a real RocksDB: the per-type and per-ID indexes, paging with
 // tokens, combined filters (checked against a plain model of the list), closing and deleting
-// runs, the schema 1 and 2 -> 3 upgrades, and bad arguments.
+// runs, the run counters, the schema 1, 2 and 3 -> 4 upgrades, and bad arguments.
 #include <doctest/doctest.h>
 
 #include <rocksdb/db.h>
@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "storage/counter_merge.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 #include "temp_dir.hpp"
@@ -126,6 +127,7 @@ void with_raw_db(const std::string& path, Fn fn, bool read_only = false) {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (int i = 0; i < keys::table_count; ++i)
     cfs.emplace_back(keys::table_name(static_cast<keys::table>(i)), rocksdb::ColumnFamilyOptions());
+  cfs[static_cast<size_t>(keys::table::visibility)].options.merge_operator = counter_merge_operator();
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   rocksdb::DB* raw = nullptr;
   REQUIRE((read_only ? rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &h, &raw)
@@ -137,7 +139,8 @@ void with_raw_db(const std::string& path, Fn fn, bool read_only = false) {
   CHECK(db->Close().ok());
 }
 
-// Counts the visibility keys of every shard by tag byte ('v', 's', 't', 'y', 'i', 'r').
+// Counts the visibility keys of every shard by tag byte ('v', 's', 't', 'y', 'i', 'r'; not the
+// run counters 'n' and 'N', checked by count_visibility).
 std::map<char, int> count_keys(const std::string& path) {
   std::map<char, int> out;
   with_raw_db(
@@ -145,7 +148,8 @@ std::map<char, int> count_keys(const std::string& path) {
     [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
       std::unique_ptr<rocksdb::Iterator> it(
         db.NewIterator(rocksdb::ReadOptions(), h[static_cast<size_t>(keys::table::visibility)]));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->key()[4]];
+      for (it->SeekToFirst(); it->Valid(); it->Next())
+        if (it->key()[4] != 'n' && it->key()[4] != 'N') ++out[it->key()[4]];
     },
     true);
   return out;
@@ -447,13 +451,17 @@ TEST_CASE("visibility: a handoff chunk imported twice - the closed run's Running
   CHECK(list_ids(*to, f) == std::vector<std::string>{"r"});
 }
 
-// Makes the database at `path` what a build of `schema` (1 or 2) wrote for `runs`: without the
-// entries later schemas added, and with that schema_version.
+// Makes the database at `path` what a build of `schema` (1, 2 or 3) wrote for `runs`: without
+// the entries later schemas added (3: the run counters), and with that schema_version.
 void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionInfo>& runs,
                uint32_t schema) {
   with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
     auto* vis = h[static_cast<size_t>(keys::table::visibility)];
     for (const auto& r : runs) {
+      CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::count_key(shard, r.namespace_(), r.status())).ok());
+      CHECK(db.Delete(rocksdb::WriteOptions(), vis,
+                      keys::type_count_key(shard, r.namespace_(), r.workflow_type(), r.status())).ok());
+      if (schema > 2) continue;
       CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::type_status_visibility_key(shard, r)).ok());
       if (schema > 1) continue;
       CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::type_visibility_key(shard, r)).ok());
@@ -463,6 +471,106 @@ void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionI
                  std::string(keys::meta_schema_version), keys::encode_u32(schema)).ok());
     CHECK(db.CompactRange(rocksdb::CompactRangeOptions(), vis, nullptr, nullptr).ok());
   });
+}
+
+// Counts through the run counters (their index name) for a status and/or a type ("" none).
+int64_t counted(const store& s, pb::WorkflowExecutionStatus status, const std::string& type,
+                visibility_count* out = nullptr) {
+  visibility_filter f;
+  f.status = status;
+  f.workflow_type = type;
+  visibility_count c;
+  REQUIRE(s.count_visibility(shard, "default", f, &c).ok());
+  CHECK(c.index == "counters");
+  int64_t n = 0;
+  for (auto& [st, k] : c.per_status) n += k;
+  if (out) *out = c;
+  return n;
+}
+
+// The same count read from the records (a start-time bound keeps the counters out).
+int64_t scanned(const store& s, pb::WorkflowExecutionStatus status, const std::string& type) {
+  visibility_filter f;
+  f.status = status;
+  f.workflow_type = type;
+  f.start_time_from_ms = 1;
+  visibility_count c;
+  REQUIRE(s.count_visibility(shard, "default", f, &c).ok());
+  CHECK(c.index != "counters");
+  int64_t n = 0;
+  for (auto& [st, k] : c.per_status) n += k;
+  return n;
+}
+
+TEST_CASE("visibility: the run counters follow starts, closes, upserts and deletes, and survive a reopen") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 30; ++i)
+    runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 3 ? "A" : "B", running));
+  {
+    auto s = open_store(path);
+    put_all(*s, runs);
+    CHECK(counted(*s, running, "") == 30);
+    CHECK(counted(*s, running, "A") == 20);
+    CHECK(counted(*s, running, "B") == 10);
+    CHECK(counted(*s, {}, "") == 30);
+    // Ten close (two batches), one of them is then deleted; an upsert (a rewrite with `before`)
+    // and a rewrite under the same status change nothing.
+    write_batch close;
+    for (int i = 0; i < 10; ++i) {
+      auto r = runs[i];
+      r.set_status(i < 7 ? completed : failed);
+      r.set_close_time_ms(5000);
+      close.put_visibility(shard, r, running);
+      runs[i] = r;
+    }
+    auto before = runs[20];
+    auto upserted = runs[20];
+    upserted.set_task_queue("q2");
+    close.put_visibility(shard, upserted, pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
+    REQUIRE(s->write(close).ok());
+    write_batch del;
+    del.delete_visibility(shard, runs[0]);  // completed, type B
+    REQUIRE(s->write(del).ok());
+    runs.erase(runs.begin());
+  }
+  auto s = open_store(path);
+  visibility_count by;
+  CHECK(counted(*s, {}, "", &by) == 29);
+  CHECK(by.per_status == std::map<pb::WorkflowExecutionStatus, int64_t>{{running, 20}, {completed, 6}, {failed, 3}});
+  for (auto status : {running, completed, failed, pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED})
+    for (const std::string type : {"", "A", "B", "C"}) {
+      CAPTURE(status);
+      CAPTURE(type);
+      CHECK(counted(*s, status, type) == scanned(*s, status, type));
+    }
+  CHECK(counted(*s, completed, "B") == 2);  // w3, w6 (w0 deleted, w9 failed)
+  CHECK(counted(*s, {}, "C") == 0);
+}
+
+TEST_CASE("visibility: opening a schema 3 database writes the run counters") {
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 25; ++i)
+    runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B",
+                       i % 3 ? running : completed, i % 3 ? 0 : 2000));
+  { put_all(*open_store(path), runs); }
+  downgrade(path, runs, 3);
+  {
+    auto s = open_store(path);
+    CHECK(counted(*s, running, "") == 16);
+    CHECK(counted(*s, completed, "A") == 4);
+    CHECK(counted(*s, {}, "") == 25);
+    // A start after the upgrade adds to the written counters.
+    write_batch b;
+    b.put_visibility(shard, run("late", "rl", 3000, "A", running));
+    REQUIRE(s->write(b).ok());
+  }
+  auto s = open_store(path);  // schema 4: the counters are not written again
+  CHECK(counted(*s, running, "") == 17);
+  CHECK(counted(*s, running, "A") == scanned(*s, running, "A"));
 }
 
 TEST_CASE("visibility: opening a schema 1 or 2 database writes the newer indexes' entries") {
@@ -506,7 +614,7 @@ TEST_CASE("visibility: opening a schema 1 or 2 database writes the newer indexes
       auto* vis = h[static_cast<size_t>(keys::table::visibility)];
       REQUIRE(db.CompactRange(rocksdb::CompactRangeOptions(), vis, nullptr, nullptr).ok());
     });
-    auto s = open_store(path);  // schema 3 now: no second upgrade
+    auto s = open_store(path);  // schema 4 now: no second upgrade
     REQUIRE(s != nullptr);
     visibility_filter f;
     f.status = running;
