@@ -16,6 +16,7 @@ constexpr char visibility_type_status_tag = 'y';
 constexpr char visibility_attribute_tag = 'a';
 constexpr char visibility_count_tag = 'n';
 constexpr char visibility_type_count_tag = 'N';
+constexpr char visibility_attribute_count_tag = 'A';
 constexpr char raft_term_tag = 't';
 constexpr char raft_vote_tag = 'v';
 constexpr char raft_entry_tag = 'e';
@@ -303,6 +304,20 @@ std::string type_count_key(uint32_t shard, std::string_view ns, std::string_view
                            pb::WorkflowExecutionStatus status) {
   auto k = type_count_prefix(shard, ns, type);
   put_u32(&k, static_cast<uint32_t>(status));
+  return k;
+}
+
+std::string attribute_count_key(std::string_view attribute_key, size_t suffix_size) {
+  std::string k(attribute_key.substr(0, attribute_key.size() - suffix_size));
+  k[4] = visibility_attribute_count_tag;
+  return k;
+}
+
+std::optional<std::string> attribute_count_key(uint32_t shard, std::string_view ns,
+                                               std::string_view name,
+                                               const pb::SearchAttributeValue& value) {
+  auto k = attribute_value_prefix(shard, ns, name, value);
+  if (k) (*k)[4] = visibility_attribute_count_tag;
   return k;
 }
 

@@ -31,6 +31,7 @@
 //                    encoded by attribute_value_prefix; text and double are not indexed)
 //              shard | 'n' | ns | status (u32)                      -> run count (i64, merged)
 //              shard | 'N' | ns | workflow_type | status (u32)      -> run count (i64, merged)
+//              shard | 'A' | ns | attribute | value (as in 'a') -> run count (i64, merged)
 //              (counters kept by every transition's batch through a merge operator, so a count
 //              by status, type and status, or of every run is a few keys; schema 4)
 //              ('v': newest start first; 'r': closed runs by the time retention deletes them)
@@ -164,6 +165,12 @@ std::string type_count_prefix(uint32_t shard, std::string_view ns, std::string_v
 std::string type_count_key(uint32_t shard, std::string_view ns, std::string_view type,
                            pb::WorkflowExecutionStatus status);
 std::optional<pb::WorkflowExecutionStatus> count_key_status(std::string_view key);
+// The run counter of one search attribute value: from an attribute entry's key (cut before the
+// run's visibility_suffix of `suffix_size` bytes), or from the value (nullopt: not indexed).
+std::string attribute_count_key(std::string_view attribute_key, size_t suffix_size);
+std::optional<std::string> attribute_count_key(uint32_t shard, std::string_view ns,
+                                               std::string_view name,
+                                               const pb::SearchAttributeValue& value);
 // The per-ID index: the prefix of every key whose workflow ID starts with `id_prefix` (the
 // escaped prefix without its terminator, so the range holds exactly those IDs), and the key.
 std::string id_visibility_range(uint32_t shard, std::string_view ns, std::string_view id_prefix);

@@ -610,6 +610,10 @@ std::optional<pb::SearchAttributeValue> indexed_value(const predicate& p) {
 
 }  // namespace
 
+bool is_single_test(const expr& e, field f, op o) {
+  return e.k == expr::kind::test && e.p.f == f && e.p.o == o && e.p.values.size() == 1;
+}
+
 bool decided_by_status_and_type(const expr& e) {
   int statuses = 0, types = 0;
   for (const expr* c : conjuncts(e)) {
@@ -622,6 +626,7 @@ bool decided_by_status_and_type(const expr& e) {
 }
 
 void plan(const parsed& q, visibility_filter* f) {
+  f->group_by_status = q.group_by_status;
   if (!q.where) return;
   f->where = q.where;
   for (const expr* c : conjuncts(*q.where)) {

@@ -79,6 +79,8 @@ std::vector<const expr*> conjuncts(const expr& e);
 // plan() puts into the filter's status and workflow_type is then the whole query (a count can
 // be read from the run counters).
 bool decided_by_status_and_type(const expr& e);
+// Whether `e` is one test of field `f` with operator `o` and one value (e.g. `Attr = value`).
+bool is_single_test(const expr& e, field f, op o);
 
 // Adds the query to `filter` (the planner's input): the query itself as `where`, and what its
 // top-level conjuncts say that an index can use: ExecutionStatus = s, WorkflowType = t (unless the

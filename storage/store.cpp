@@ -248,18 +248,29 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
   impl_->put_bytes(table::visibility, keys::type_status_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::type_visibility_key(shard, info), value);
   impl_->put_bytes(table::visibility, keys::id_visibility_key(shard, info), value);
-  put_attribute_entries(shard, info, value, before);
+  put_attribute_entries(shard, info, value, before,
+                        previous == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && before == nullptr);
 }
 
 void write_batch::put_attribute_entries(uint32_t shard, const pb::WorkflowExecutionInfo& info,
                                         const std::string& value,
-                                        const pb::WorkflowExecutionInfo* before) {
-  auto now = keys::attribute_visibility_keys(shard, info);  // sorted
-  if (before)
-    for (auto& old : keys::attribute_visibility_keys(shard, *before))
-      if (!std::binary_search(now.begin(), now.end(), old))
-        impl_->del(table::visibility, std::move(old));  // a value the upsert replaced or removed
-  for (auto& k : now) impl_->put_bytes(table::visibility, std::move(k), value);
+                                        const pb::WorkflowExecutionInfo* before, bool is_new) {
+  auto now = keys::attribute_visibility_keys(shard, info);  // sorted, no key twice
+  const auto suffix_size = now.empty() ? 0 : keys::visibility_suffix(info).size();
+  // The per-value run counters: every value of a new record, the values an upsert added or
+  // removed.
+  std::vector<std::string> old;
+  if (before) old = keys::attribute_visibility_keys(shard, *before);
+  for (auto& k : old)
+    if (!std::binary_search(now.begin(), now.end(), k)) {
+      impl_->add_count(keys::attribute_count_key(k, keys::visibility_suffix(*before).size()), -1);
+      impl_->del(table::visibility, std::move(k));  // a value the upsert replaced or removed
+    }
+  for (auto& k : now) {
+    if (is_new || (before && !std::binary_search(old.begin(), old.end(), k)))
+      impl_->add_count(keys::attribute_count_key(k, suffix_size), 1);
+    impl_->put_bytes(table::visibility, std::move(k), value);
+  }
 }
 
 void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionInfo& info) {
@@ -270,7 +281,11 @@ void write_batch::delete_visibility(uint32_t shard, const pb::WorkflowExecutionI
   impl_->del(table::visibility, keys::type_visibility_key(shard, info));
   impl_->del(table::visibility, keys::type_status_visibility_key(shard, info));
   impl_->del(table::visibility, keys::id_visibility_key(shard, info));
-  for (auto& k : keys::attribute_visibility_keys(shard, info)) impl_->del(table::visibility, std::move(k));
+  const auto suffix_size = keys::visibility_suffix(info).size();
+  for (auto& k : keys::attribute_visibility_keys(shard, info)) {
+    impl_->add_count(keys::attribute_count_key(k, suffix_size), -1);
+    impl_->del(table::visibility, std::move(k));
+  }
 }
 
 void write_batch::put_retention(uint32_t shard, int64_t delete_at_ms,

@@ -126,7 +126,8 @@ private:
   struct impl;
   // The per-attribute index entries of put_visibility.
   void put_attribute_entries(uint32_t shard, const pb::WorkflowExecutionInfo& info,
-                             const std::string& value, const pb::WorkflowExecutionInfo* before);
+                             const std::string& value, const pb::WorkflowExecutionInfo* before,
+                             bool is_new);
   std::unique_ptr<impl> impl_;
 };
 
@@ -151,6 +152,8 @@ struct visibility_filter {
   // Search attributes the query requires to equal a value (an AND of `Attr = value` at its top
   // level, on an indexed type): each one's index is a candidate (storage/visibility.cpp).
   std::vector<std::pair<std::string, pb::SearchAttributeValue>> attribute_equals;
+  // The query groups a count by status (GROUP BY ExecutionStatus).
+  bool group_by_status = false;
   // Returns true iff `info` passes every filter that is set.
   [[nodiscard]] bool matches(const pb::WorkflowExecutionInfo& info) const;
 };

@@ -419,6 +419,26 @@ status store::count_visibility(uint32_t shard, const std::string& ns,
     }
     return it.error();
   }
+  // `Attr = value` alone on an indexed attribute, not grouped by status: its run counter.
+  if (filter.attribute_equals.size() == 1 && !filter.group_by_status && filter.where &&
+      query::is_single_test(*filter.where, query::field::custom, query::op::eq) && !by_status &&
+      filter.workflow_type.empty() && filter.workflow_id_prefix.empty() && filter.build_id.empty() &&
+      !filter.start_time_from_ms && !filter.start_time_to_ms && !filter.close_time_from_ms &&
+      !filter.close_time_to_ms) {
+    const auto& [name, value] = filter.attribute_equals.front();
+    if (auto key = keys::attribute_count_key(shard, ns, name, value)) {
+      out->index = "counters";
+      std::string bytes;
+      auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(table::visibility), *key, &bytes);
+      if (s.IsNotFound()) return {};
+      if (!s.ok()) return status::error("RocksDB read of visibility failed: " + s.ToString());
+      auto n = keys::decode_u64(bytes);
+      if (!n) return status::error("corrupt run counter in shard " + std::to_string(shard));
+      if (static_cast<int64_t>(*n) != 0)
+        out->per_status[pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED] += static_cast<int64_t>(*n);
+      return {};
+    }
+  }
   // Every index that holds all matches; the one RocksDB estimates smallest is read whole.
   std::vector<std::pair<const char*, std::string>> ranges;
   if (!filter.workflow_type.empty() && by_status)
@@ -555,6 +575,9 @@ status store::impl::upgrade_visibility_counters() {
                            " bytes)");
     ++counts[keys::count_key(*shard, info.namespace_(), info.status())];
     ++counts[keys::type_count_key(*shard, info.namespace_(), info.workflow_type(), info.status())];
+    const auto suffix_size = keys::visibility_suffix(info).size();
+    for (const auto& k : keys::attribute_visibility_keys(*shard, info))
+      ++counts[keys::attribute_count_key(k, suffix_size)];
   }
   if (!it->status().ok())
     return status::error("RocksDB scan of visibility failed: " + it->status().ToString());

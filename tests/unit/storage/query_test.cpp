@@ -282,6 +282,9 @@ TEST_CASE("query: an upsert moves a run between attribute values and a delete dr
   CHECK(list_ids(*s, "CustomerId = 'c-1'").empty());
   CHECK(list_ids(*s, "CustomerId = 'c-2'").size() == 1);
   CHECK(count(*s, "CustomerId = 'c-1'") == 0);
+  visibility_count by;
+  CHECK(count(*s, "CustomerId = 'c-2'", &by) == 1);
+  CHECK(by.index == "counters");  // the value's run counter
   {
     write_batch b;
     b.delete_visibility(shard, info);
@@ -289,12 +292,65 @@ TEST_CASE("query: an upsert moves a run between attribute values and a delete dr
   }
   CHECK(list_ids(*s, "CustomerId = 'c-2'").empty());
   CHECK(count(*s, "") == 0);
+  CHECK(count(*s, "CustomerId = 'c-2'") == 0);
 }
 
 void set_build_ids(pb::WorkflowExecutionInfo& info, std::vector<std::string> ids) {
   auto* list = (*info.mutable_search_attributes())[search::build_ids_attribute].mutable_keyword_list();
   for (auto& id : ids) list->add_values(std::move(id));
 }
+
+TEST_CASE("query: the per-value run counters agree with the attribute index after starts, upserts, closes and deletes") {
+  temp_dir dir;
+  auto s = open_store(dir.path());
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  write_batch b;
+  for (int i = 0; i < 40; ++i) {
+    auto info = run(std::string("w").append(std::to_string(100 + i)), 1000 + i, "Order", running);
+    set_keyword(info, "CustomerId", std::string("c-").append(std::to_string(i % 4)));
+    set_int(info, "Amount", i % 7);
+    if (i % 5 == 0) set_build_ids(info, {"v1", "v1", "v2"});  // a value twice counts once
+    b.put_visibility(shard, info);
+    runs.push_back(info);
+  }
+  REQUIRE(s->write(b).ok());
+  write_batch changes;
+  for (int i = 0; i < 10; ++i) {  // upserts: c-0 -> c-9, Amount removed from odd ones
+    auto before = runs[i];
+    set_keyword(runs[i], "CustomerId", "c-9");
+    if (i % 2) runs[i].mutable_search_attributes()->erase("Amount");
+    changes.put_visibility(shard, runs[i], pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
+  }
+  for (int i = 10; i < 20; ++i) {  // closes, the last two with an upsert in the same transition
+    auto before = runs[i];
+    runs[i].set_status(completed);
+    runs[i].set_close_time_ms(9000);
+    if (i >= 18) set_keyword(runs[i], "CustomerId", "c-8");
+    changes.put_visibility(shard, runs[i], running, i >= 18 ? &before : nullptr);
+  }
+  REQUIRE(s->write(changes).ok());
+  write_batch del;
+  for (int i = 30; i < 35; ++i) del.delete_visibility(shard, runs[i]);
+  REQUIRE(s->write(del).ok());
+  for (const std::string q : {"CustomerId = 'c-0'", "CustomerId = 'c-1'", "CustomerId = 'c-8'",
+                              "CustomerId = 'c-9'", "Amount = 3", "Amount = 0", "BuildIds = 'v1'",
+                              "BuildIds = 'v2'", "CustomerId = 'nobody'"}) {
+    CAPTURE(q);
+    visibility_count fast;
+    visibility_count slow;
+    auto n = count(*s, q, &fast);
+    CHECK(fast.index == "counters");
+    CHECK(n == count(*s, q + " AND StartTime > '1970-01-01T00:00:00Z'", &slow));
+    CHECK(slow.index == "attribute");
+    CHECK(n == static_cast<int64_t>(list_ids(*s, q).size()));
+  }
+  CHECK(count(*s, "CustomerId = 'c-9'") == 10);
+  CHECK(count(*s, "CustomerId = 'c-8'") == 2);
+  visibility_count grouped;
+  CHECK(count(*s, "CustomerId = 'c-1' GROUP BY ExecutionStatus", &grouped) == 6);  // 10, 3 moved to c-9, w133 deleted
+  CHECK(grouped.index != "counters");  // per status: read from the index
+}
+
 
 TEST_CASE("query: BuildIds is a built-in keyword list read through its attribute index") {
   CHECK(search::is_builtin("BuildIds"));  // a namespace cannot register it

@@ -14,6 +14,7 @@
 
 #include "storage/counter_merge.hpp"
 #include "storage/keys.hpp"
+#include "storage/query.hpp"
 #include "storage/store.hpp"
 #include "temp_dir.hpp"
 
@@ -457,10 +458,14 @@ void downgrade(const std::string& path, const std::vector<pb::WorkflowExecutionI
                uint32_t schema) {
   with_raw_db(path, [&](rocksdb::DB& db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
     auto* vis = h[static_cast<size_t>(keys::table::visibility)];
+    std::vector<std::string> counters;  // 'n', 'N', 'A': schema 4
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), vis));
+    for (it->SeekToFirst(); it->Valid(); it->Next())
+      if (auto tag = it->key()[4]; tag == 'n' || tag == 'N' || tag == 'A') counters.push_back(it->key().ToString());
+    it.reset();
+    CHECK(!counters.empty());
+    for (const auto& k : counters) CHECK(db.Delete(rocksdb::WriteOptions(), vis, k).ok());
     for (const auto& r : runs) {
-      CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::count_key(shard, r.namespace_(), r.status())).ok());
-      CHECK(db.Delete(rocksdb::WriteOptions(), vis,
-                      keys::type_count_key(shard, r.namespace_(), r.workflow_type(), r.status())).ok());
       if (schema > 2) continue;
       CHECK(db.Delete(rocksdb::WriteOptions(), vis, keys::type_status_visibility_key(shard, r)).ok());
       if (schema > 1) continue;
@@ -553,13 +558,24 @@ TEST_CASE("visibility: opening a schema 3 database writes the run counters") {
   temp_dir dir;
   const auto path = dir.sub("db");
   std::vector<pb::WorkflowExecutionInfo> runs;
-  for (int i = 0; i < 25; ++i)
+  for (int i = 0; i < 25; ++i) {
     runs.push_back(run(named("w", i), named("r", i), 1000 + i, i % 2 ? "A" : "B",
                        i % 3 ? running : completed, i % 3 ? 0 : 2000));
+    (*runs.back().mutable_search_attributes())["Region"].set_keyword(i % 5 ? "eu" : "us");
+  }
   { put_all(*open_store(path), runs); }
   downgrade(path, runs, 3);
   {
     auto s = open_store(path);
+    visibility_filter region;
+    pb::SearchAttributeValue eu;
+    eu.set_keyword("eu");
+    region.attribute_equals.emplace_back("Region", eu);
+    region.where = std::get<query::parsed>(query::parse("Region = 'eu'", {{"Region", pb::INDEXED_VALUE_TYPE_KEYWORD}})).where;
+    visibility_count c;
+    REQUIRE(s->count_visibility(shard, "default", region, &c).ok());
+    CHECK(c.index == "counters");
+    CHECK(c.per_status[pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED] == 20);
     CHECK(counted(*s, running, "") == 16);
     CHECK(counted(*s, completed, "A") == 4);
     CHECK(counted(*s, {}, "") == 25);
