@@ -21,6 +21,8 @@ using sigstart_atom = caf::atom_constant<caf::atom("sigstart")>;
 using terminate_atom = caf::atom_constant<caf::atom("terminate")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;  // UpdateWorkflowRequest
+using reset_atom = caf::atom_constant<caf::atom("wfreset")>;   // ResetWorkflowRequest
+using delete_atom = caf::atom_constant<caf::atom("wfdelete")>; // DeleteWorkflowRequest
 // --- admin ---
 using describe_atom = caf::atom_constant<caf::atom("describe")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;

@@ -17,6 +17,12 @@
 //   Sleepy                          sleeps 60 s
 //   Evolving                        variant 1: activity StepA, sleep 2 s, done; variant 2 (changed
 //                                    code): activity StepB first -> non-determinism on replay
+// Reset (tests/e2e/reset_test.cpp): variant 1 has a bug in activity Ship (a non-retryable failure:
+// the workflow fails), variant 2 the fix.
+//   TwoSteps                        activity Charge (prints "charge ran"), then Ship; returns
+//                                    {"charge": "charged", "ship": "shipped"}
+//   SignalSteps                     activity Charge, waits for signal "address", then Ship with
+//                                    it; returns {"charge": "charged", "ship": "shipped to <addr>"}
 // Local activities (run inside the workflow task, recorded as LocalActivity markers):
 //   LocalSteps   {"n": 3}           n local activities Add in parallel, then one more; returns
 //                                    {"sum": 1 + 2 + ... + n + 100}
@@ -106,6 +112,19 @@ sdk::task<json> evolving(sdk::workflow_context& ctx, json input, int variant) {
   co_return a;
 }
 
+sdk::task<json> two_steps(sdk::workflow_context& ctx, json input) {
+  json charge = co_await ctx.activity("Charge", input);
+  json ship = co_await ctx.activity("Ship", input);
+  co_return json{{"charge", charge}, {"ship", ship}};
+}
+
+sdk::task<json> signal_steps(sdk::workflow_context& ctx, json input) {
+  json charge = co_await ctx.activity("Charge", input);
+  json address = co_await ctx.wait_signal("address");
+  json ship = co_await ctx.activity("Ship", address);
+  co_return json{{"charge", charge}, {"ship", ship}};
+}
+
 sdk::task<json> local_steps(sdk::workflow_context& ctx, json input) {
   int n = input.is_object() ? input.value("n", 3) : 3;
   std::vector<sdk::activity_awaitable> parts;  // started together, run by the worker in parallel
@@ -192,6 +211,16 @@ void register_all(sdk::registry& reg, int variant, const std::string& identity) 
     }
     return json{{"attempt", info.attempt}, {"resumed_from", info.heartbeat_details}};
   });
+  reg.register_workflow("TwoSteps", two_steps);
+  reg.register_workflow("SignalSteps", signal_steps);
+  reg.register_activity("Charge", [](const sdk::activity_info&, const json&) {
+    std::cout << "charge ran" << std::endl;
+    return json("charged");
+  });
+  reg.register_activity("Ship", [variant](const sdk::activity_info&, const json& in) -> json {
+    if (variant == 1) throw sdk::application_error("Bug", "ship: bug in variant 1", true);
+    return json(in.is_string() ? "shipped to " + in.get<std::string>() : "shipped");
+  });
   reg.register_activity("StepA", [](const sdk::activity_info&, const json&) { return json("A"); });
   reg.register_activity("StepB", [](const sdk::activity_info&, const json&) { return json("B"); });
 }
@@ -209,7 +238,7 @@ int main(int argc, char** argv) {
   bool listed_only = false;
   app.add_flag("--listed-addresses-only", listed_only,
                "connect only to --address, never to the members' addresses learned from the node");
-  app.add_option("--variant", variant, "workflow code version (2: Evolving changed)")
+  app.add_option("--variant", variant, "workflow code version (2: Evolving changed, Ship fixed)")
     ->check(CLI::Range(1, 2));
   CLI11_PARSE(app, argc, argv);
 

@@ -227,6 +227,9 @@ struct transition {
   // Continue-as-new: the new run of the same workflow ID, written in the same batch (its events,
   // state and records); the current-run record then names it.
   std::shared_ptr<transition> next_run;
+  // States of other closed runs of the workflow ID rewritten in the same batch (reset: the base
+  // run's link to the new run, shards/reset.hpp). Only their mutable state is written.
+  std::vector<pb::MutableState> other_states;
   // Nothing to write: only the speculative workflow task changed (scheduled, started, or dropped
   // because its answer recorded nothing). The execution applies `state` in memory.
   bool memory_only = false;

@@ -369,6 +369,8 @@ void add_workflow_commands(CLI::App& app, globals& g, command_list& out) {
     out.push_back(add(wf, g));
   out.push_back(close_command(wf, g, true));
   out.push_back(close_command(wf, g, false));
+  out.push_back(workflow_reset_command(wf, g));
+  out.push_back(workflow_delete_command(wf, g));
 }
 
 }  // namespace chronicle::cli

@@ -63,11 +63,14 @@ std::optional<pb::Payload> json_payload(const std::string& text);
 std::optional<std::pair<std::string, pb::Payload>> named_payload(const std::string& text);
 
 // chronicle workflow start|list|result|show|query|describe|signal|signal-with-start|terminate|
-// cancel
+// cancel|reset|delete
 void add_workflow_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle workflow list (cmd_workflow_list.cpp; add_workflow_commands declares it in its place).
 command workflow_list_command(CLI::App* wf, globals& g);
 command workflow_count_command(CLI::App* wf, globals& g);
+// chronicle workflow reset|delete (cmd_workflow_reset.cpp)
+command workflow_reset_command(CLI::App* wf, globals& g);
+command workflow_delete_command(CLI::App* wf, globals& g);
 // chronicle activity complete|fail|heartbeat (by task token)
 void add_activity_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle cluster status|shards

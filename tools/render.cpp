@@ -225,6 +225,10 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
     os << "Continued from:  run " << d.continued_from_run_id() << "\n";
   if (!d.continued_to_run_id().empty())
     os << "Continued as:    run " << d.continued_to_run_id() << "\n";
+  if (!d.reset_from_run_id().empty())
+    os << "Reset from:      run " << d.reset_from_run_id() << " (event " << d.reset_event_id()
+       << ")\n";
+  if (!d.reset_to_run_id().empty()) os << "Reset to:        run " << d.reset_to_run_id() << "\n";
   return os.str();
 }
 

@@ -412,6 +412,22 @@ caf::expected<pb::TerminateWorkflowResponse> client::terminate(const std::string
   return call<pb::TerminateWorkflowResponse>(terminate_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::ResetWorkflowResponse> client::reset(const pb::ResetWorkflowRequest& req) {
+  return call<pb::ResetWorkflowResponse>(reset_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::DeleteWorkflowResponse> client::delete_workflow(const std::string& ns,
+                                                                  const std::string& workflow_id,
+                                                                  const std::string& run_id,
+                                                                  const std::string& identity) {
+  pb::DeleteWorkflowRequest req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_identity(identity);
+  return call<pb::DeleteWorkflowResponse>(delete_atom::value, encode(req), timeout_);
+}
+
 template <class Fill>
 caf::expected<pb::RespondActivityByTokenResponse>
 client::by_token(const std::string& task_token, const std::string& identity, bool retry,

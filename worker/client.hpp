@@ -116,6 +116,18 @@ public:
                                                          const std::string& reason,
                                                          const std::string& identity = {});
 
+  // Resets a run (docs/semantics.md "Reset"): a new run from its history up to a workflow task;
+  // a running current run is terminated. Answers the new run's ID. A request ID makes a repeated
+  // call answer the run the first one made.
+  caf::expected<pb::ResetWorkflowResponse> reset(const pb::ResetWorkflowRequest& req);
+
+  // Deletes a run (empty run_id: the current one): history, state and visibility record; a
+  // running run is terminated first.
+  caf::expected<pb::DeleteWorkflowResponse> delete_workflow(const std::string& ns,
+                                                            const std::string& workflow_id,
+                                                            const std::string& run_id,
+                                                            const std::string& identity = {});
+
   // Asks a running workflow to cancel (WorkflowExecutionCancelRequested); the code decides how.
   caf::expected<pb::RequestCancelWorkflowResponse> cancel(const std::string& ns,
                                                           const std::string& workflow_id,

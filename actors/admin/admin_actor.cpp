@@ -88,6 +88,9 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   if (ms->has_parent()) *resp.mutable_parent() = ms->parent();
   resp.set_continued_from_run_id(ms->continued_from_run_id());
   resp.set_continued_to_run_id(ms->continued_to_run_id());
+  resp.set_reset_to_run_id(ms->reset_to_run_id());
+  resp.set_reset_from_run_id(ms->reset_from_run_id());
+  resp.set_reset_event_id(ms->reset_event_id());
   if (ms->has_workflow_task()) {
     resp.set_pending_workflow_task(ms->workflow_task().started_event_id() ? "started" : "scheduled");
     resp.set_workflow_task_attempt(ms->workflow_task().attempt());

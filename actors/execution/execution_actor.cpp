@@ -7,6 +7,7 @@
 
 #include "actors/execution/execution_state.hpp"
 #include "actors/execution/lifecycle.hpp"
+#include "actors/execution/reset.hpp"
 #include "actors/routing/validation.hpp"
 #include "shards/workflow_rules.hpp"
 
@@ -481,6 +482,12 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
                        m.reason());
           return decide_input{input::terminate_workflow{m.reason(), m.identity()}};
         });
+    },
+    [=](reset_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_reset(self, bytes, make_run_id());
+    },
+    [=](delete_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_delete(self, bytes);
     },
     [=](cancel_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_addressed<pb::RequestCancelWorkflowRequest, pb::RequestCancelWorkflowResponse>(

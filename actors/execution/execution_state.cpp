@@ -116,8 +116,6 @@ void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
   batch.put_state(k, durable);
 }
 
-namespace {
-
 pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const search::schema& schema) {
   pb::WorkflowExecutionInfo info;
   info.set_namespace_(ms.namespace_());
@@ -141,6 +139,8 @@ pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const sear
   if (!ms.memo().fields().empty()) *info.mutable_memo() = ms.memo();
   return info;
 }
+
+namespace {
 
 // Whether the transition changes the run's visibility record while it runs: its events upsert
 // its search attributes or memo, or a workflow task of a new build completed.
@@ -232,6 +232,9 @@ void execution_state::commit(caf::event_based_actor* self, transition t, step_do
   storage::write_batch batch = carry ? storage::write_batch{} : new_batch();
   add_records(batch, t, new_run, carry ? &*deferred : nullptr);
   if (t.next_run) add_records(batch, *t.next_run, true);  // continue-as-new: current = next run
+  for (auto& other : t.other_states)  // reset: the base run's link to the new run
+    put_durable_state(batch, storage::run_key{args.shard_id, args.ns, args.workflow_id, other.run_id()},
+                      other);
   disarm_pending.insert(disarm_pending.end(), t.timers_removed.begin(), t.timers_removed.end());
   if (t.next_run)
     disarm_pending.insert(disarm_pending.end(), t.next_run->timers_removed.begin(),

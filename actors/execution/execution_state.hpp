@@ -35,6 +35,9 @@
 
 namespace chronicle {
 
+// The run's visibility record as written (search attributes typed by `schema`).
+pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const search::schema& schema);
+
 // Puts the run's state into the batch, without a speculative workflow task (memory only).
 void put_durable_state(storage::write_batch& batch, const storage::run_key& k,
                        const pb::MutableState& state);
@@ -151,9 +154,11 @@ struct execution_state {
   void send_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
   // The receiver answered: the message is removed from its run's state and transfer records.
   void ack_outbound(caf::event_based_actor* self, const pb::TransferRecord& rec);
-  // Retention: deletes the closed run `info` (history, state, visibility, current record).
+  // Retention and delete: deletes the closed run `info` (history, state, visibility, retention
+  // and current record); `done` (may be empty) gets the write's outcome (an error when the run
+  // is running or the store failed).
   void purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
-             int64_t delete_at_ms);
+             int64_t delete_at_ms, std::function<void(const storage::status&)> done = nullptr);
   // Appends to task_wire the started workflow task `task` (its header) and what `worker` (empty:
   // none in particular) is to be sent of the current run's history: the events it has not seen
   // when it was handed the run's previous task (unless `whole`), else all, read from the store

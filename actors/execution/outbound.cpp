@@ -236,35 +236,41 @@ void execution_state::ack_outbound(caf::event_based_actor* self, const pb::Trans
 }
 
 void execution_state::purge(caf::event_based_actor* self, const pb::WorkflowExecutionInfo& info,
-                            int64_t delete_at_ms) {
+                            int64_t delete_at_ms, std::function<void(const storage::status&)> done) {
   storage::run_key k{args.shard_id, args.ns, args.workflow_id, info.run_id()};
   storage::write_batch batch = new_batch();
   if (auto st = args.env->store->delete_history(k, batch); !st.ok()) {
-    spdlog::error("retention of {}/{}: {}", args.ns, args.workflow_id, st.message());
+    spdlog::error("deleting {}/{}: {}", args.ns, args.workflow_id, st.message());
+    if (done) done(st);
     return;
   }
   storage::status st;
   auto ms = args.env->store->load_state(k, &st);
   if (ms) {
     for (auto& rec : ms->outbound()) batch.delete_transfer(args.shard_id, rec);
-    if (is_running(*ms)) return;  // never deletes a running run
+    if (is_running(*ms)) {  // never deletes a running run
+      if (done) done(storage::status::error("run " + info.run_id() + " is running"));
+      return;
+    }
   }
   batch.delete_state(k);
   batch.delete_visibility(args.shard_id, info);
   batch.delete_retention(args.shard_id, delete_at_ms, info);
   bool current = run && run->run_id() == info.run_id();
   if (current) batch.delete_current(args.shard_id, args.ns, args.workflow_id);
-  write(self, std::move(batch), [this, current, run_id = info.run_id()](const storage::status& st) {
-    if (!st.ok()) {
-      spdlog::error("retention of {}/{}: {}", args.ns, args.workflow_id, st.message());
-      return;
-    }
-    spdlog::debug("retention deleted {}/{} run {}", args.ns, args.workflow_id, run_id);
-    if (current && run && run->run_id() == run_id) {
-      run.reset();
-      history.reset(false);
-    }
-  });
+  write(self, std::move(batch),
+        [this, current, run_id = info.run_id(), done = std::move(done)](const storage::status& st) {
+          if (!st.ok()) {
+            spdlog::error("deleting {}/{}: {}", args.ns, args.workflow_id, st.message());
+          } else {
+            spdlog::debug("deleted {}/{} run {}", args.ns, args.workflow_id, run_id);
+            if (current && run && run->run_id() == run_id) {
+              run.reset();
+              history.reset(false);
+            }
+          }
+          if (done) done(st);
+        });
 }
 
 }  // namespace chronicle

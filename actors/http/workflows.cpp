@@ -412,6 +412,34 @@ step close_request(caf::atom_value kind, const request& req, const std::string& 
   return call<Resp>(kind, encode(r));
 }
 
+// Reset: the body of a terminate plus "event_id", or "type" ("first" | "last"), and
+// "reapply_signals" (default true); "reset_type" / "reapply_type" are the protobuf spellings.
+step reset_request(const request& req, const std::string& ns, const std::string& wid,
+                   const query_map& query) {
+  std::string error;
+  auto body = parse_body(req.body, json::object(), &error);
+  if (!body) return bad_request(error);
+  if (!body->is_object()) return bad_request("request body must be a JSON object");
+  if (body->contains("type")) {
+    auto& t = (*body)["type"];
+    if (!t.is_string() || (t != "first" && t != "last"))
+      return bad_request("'type' must be \"first\" or \"last\"");
+    (*body)["reset_type"] = t == "first" ? "RESET_TYPE_FIRST_WORKFLOW_TASK"
+                                         : "RESET_TYPE_LAST_WORKFLOW_TASK";
+    body->erase("type");
+  }
+  if (body->contains("reapply_signals")) {
+    auto& r = (*body)["reapply_signals"];
+    if (!r.is_boolean()) return bad_request("'reapply_signals' must be true or false");
+    (*body)["reapply_type"] = r.get<bool>() ? "RESET_REAPPLY_TYPE_SIGNAL" : "RESET_REAPPLY_TYPE_NONE";
+    body->erase("reapply_signals");
+  }
+  request rewritten = req;
+  rewritten.body = body->dump();
+  return close_request<pb::ResetWorkflowRequest, pb::ResetWorkflowResponse>(
+    reset_atom::value, rewritten, ns, wid, query);
+}
+
 }  // namespace
 
 step count_endpoint(const request& req, const std::string& ns, const query_map& query) {
@@ -447,8 +475,14 @@ step workflows_endpoint(const request& req, const std::string& ns,
     return not_allowed("GET, POST");
   }
   const auto& wid = rest[0];
+  if (rest.size() == 1 && m == "DELETE") {
+    if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
+    auto d = addressed<pb::DeleteWorkflowRequest>(ns, wid, query);
+    d.set_identity(identity);
+    return call<pb::DeleteWorkflowResponse>(delete_atom::value, encode(d));
+  }
   if (rest.size() == 1) {
-    if (!only("GET")) return not_allowed("GET");
+    if (!only("GET")) return not_allowed("GET, DELETE");
     if (auto why = check_params(query, {"run_id"}); !why.empty()) return bad_request(why);
     return call<pb::DescribeWorkflowResponse>(
       describe_atom::value, encode(addressed<pb::DescribeWorkflowRequest>(ns, wid, query)));
@@ -471,6 +505,10 @@ step workflows_endpoint(const request& req, const std::string& ns,
     if (!only("POST")) return not_allowed("POST");
     return what == "signal" ? signal(req, ns, wid, rest[2], query)
                             : query_workflow(req, ns, wid, rest[2], query);
+  }
+  if (rest.size() == 2 && what == "reset") {
+    if (!only("POST")) return not_allowed("POST");
+    return reset_request(req, ns, wid, query);
   }
   if (rest.size() == 2 && (what == "cancel" || what == "terminate")) {
     if (!only("POST")) return not_allowed("POST");

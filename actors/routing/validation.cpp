@@ -92,6 +92,17 @@ caf::expected<std::string> validate_addressed(const std::string& bytes, const ch
     if (reason.empty()) reason = check_id("signal name", req->signal_name());
     if (reason.empty()) reason = check_payload("signal input", req->input(), lim.payload);
   }
+  if constexpr (std::is_same_v<Msg, pb::ResetWorkflowRequest>) {
+    if (reason.empty() && req->event_id() < 0) reason = "reset event ID must not be negative";
+    if (reason.empty() && !pb::ResetType_IsValid(req->reset_type())) reason = "unknown reset type";
+    if (reason.empty() && !pb::ResetReapplyType_IsValid(req->reapply_type()))
+      reason = "unknown reapply type";
+    if (reason.empty() && req->reset_type() == pb::RESET_TYPE_UNSPECIFIED && req->event_id() == 0)
+      reason = "a reset needs an event ID or a reset type (first, last)";
+    if (reason.empty() && req->reset_type() != pb::RESET_TYPE_UNSPECIFIED && req->event_id() != 0)
+      reason = "a reset takes an event ID or a reset type, not both";
+    if (reason.empty() && req->reason().size() > 1000) reason = "reset reason is over 1000 bytes";
+  }
   if (!reason.empty()) return make_error(errc::invalid_argument, reason);
   return encode(*req);
 }
@@ -101,6 +112,12 @@ caf::expected<std::string> validate_signal(const std::string& bytes, const limit
 }
 caf::expected<std::string> validate_terminate(const std::string& bytes, const limits& lim) {
   return validate_addressed<pb::TerminateWorkflowRequest>(bytes, "TerminateWorkflowRequest", lim);
+}
+caf::expected<std::string> validate_reset(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::ResetWorkflowRequest>(bytes, "ResetWorkflowRequest", lim);
+}
+caf::expected<std::string> validate_delete(const std::string& bytes, const limits& lim) {
+  return validate_addressed<pb::DeleteWorkflowRequest>(bytes, "DeleteWorkflowRequest", lim);
 }
 caf::expected<std::string> validate_cancel(const std::string& bytes, const limits& lim) {
   return validate_addressed<pb::RequestCancelWorkflowRequest>(bytes, "RequestCancelWorkflowRequest",
@@ -253,6 +270,12 @@ caf::error terminate(const limits& lim, caf::atom_value& kind, std::string& byte
 }
 caf::error cancel(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_cancel>(lim, kind, bytes);
+}
+caf::error reset(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_reset>(lim, kind, bytes);
+}
+caf::error delete_workflow(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_delete>(lim, kind, bytes);
 }
 caf::error update(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_update>(lim, kind, bytes);

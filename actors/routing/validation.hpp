@@ -62,6 +62,8 @@ caf::error signal(const validation_limits&, caf::atom_value& kind, std::string& 
 caf::error signal_with_start(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error terminate(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error cancel(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error reset(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error delete_workflow(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error update(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_by_token(const validation_limits&, caf::atom_value& kind, std::string& bytes);

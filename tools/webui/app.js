@@ -246,7 +246,7 @@ function timeline(events, t0) {
 }
 
 function actions(ns, wid, d) {
-  if (statusText(d.status) !== 'Running') return null;
+  const running = statusText(d.status) === 'Running';
   const base = nsBase(ns) + '/' + encodeURIComponent(wid);
   const post = async (path, body) => {
     try {
@@ -255,21 +255,40 @@ function actions(ns, wid, d) {
       route();
     } catch (err) { if (!err.signIn) alert(err.message); }
   };
+  // Reset and delete apply to closed runs too (addressed by run ID: the page's run).
+  const runBase = base + '?run_id=' + encodeURIComponent(d.run_id);
   return h('div', { class: 'actions' },
-    h('button', { class: 'secondary', onclick: () => {
+    running ? h('button', { class: 'secondary', onclick: () => {
       const name = prompt('Signal name');
       if (!name) return;
       const input = prompt('Signal input (JSON)', 'null');
       if (input !== null) post('/signal/' + encodeURIComponent(name), input);
-    } }, 'Signal…'),
-    h('button', { class: 'secondary', onclick: () => {
+    } }, 'Signal…') : null,
+    running ? h('button', { class: 'secondary', onclick: () => {
       const reason = prompt('Cancel: reason');
       if (reason !== null) post('/cancel', JSON.stringify({ reason }));
-    } }, 'Request cancel'),
-    h('button', { class: 'danger', onclick: () => {
+    } }, 'Request cancel') : null,
+    running ? h('button', { class: 'danger', onclick: () => {
       const reason = prompt('Terminate: reason');
       if (reason !== null) post('/terminate', JSON.stringify({ reason }));
-    } }, 'Terminate'));
+    } }, 'Terminate') : null,
+    h('button', { class: 'danger', id: 'reset-button', onclick: () => {
+      const point = prompt('Reset to: "first", "last" or a workflow task event ID', 'last');
+      if (!point) return;
+      const reason = prompt('Reset: reason', '');
+      if (reason === null) return;
+      const body = /^[0-9]+$/.test(point) ? { event_id: Number(point) } : { type: point };
+      body.reason = reason;
+      body.run_id = d.run_id;
+      post('/reset', JSON.stringify(body));
+    } }, 'Reset…'),
+    h('button', { class: 'danger', id: 'delete-button', onclick: async () => {
+      if (!confirm('Delete this run (history, state, visibility)?')) return;
+      try {
+        await api(runBase, { method: 'DELETE' });
+        location.hash = '#/workflows';
+      } catch (err) { if (!err.signIn) alert(err.message); }
+    } }, 'Delete'));
 }
 
 // The summary, actions and pending work of a run (re-rendered while the page follows it).
@@ -298,6 +317,11 @@ function details(ns, wid, d, result) {
       h('dd', { class: 'mono' }, d.continued_from_run_id)] : null,
     d.continued_to_run_id ? [h('dt', {}, 'Continued as run'),
       h('dd', { class: 'mono' }, d.continued_to_run_id)] : null,
+    d.reset_from_run_id ? [h('dt', {}, 'Reset from run'),
+      h('dd', { class: 'mono', id: 'reset-from' },
+        d.reset_from_run_id + ' (event ' + d.reset_event_id + ')')] : null,
+    d.reset_to_run_id ? [h('dt', {}, 'Reset to run'),
+      h('dd', { class: 'mono', id: 'reset-to' }, d.reset_to_run_id)] : null,
     result && 'result' in result ? [h('dt', {}, 'Result'), h('dd', {}, json(result.result))] : null,
     result && failureText(result.failure) ? [h('dt', {}, 'Failure'),
       h('dd', { class: 'mono' }, failureText(result.failure))] : null);
