@@ -66,7 +66,7 @@ transition reset_of(const decided_run& r, int64_t point, bool signals = true) {
 
 }  // namespace
 
-TEST_CASE("reset point: a workflow task's finish or started event, first and last") {
+TEST_CASE("reset point: a workflow task's finish or started event - first and last") {
   auto r = two_steps();
   CHECK(point_of(r.history, pb::RESET_TYPE_UNSPECIFIED, 10) == 9);   // WorkflowTaskCompleted
   CHECK(point_of(r.history, pb::RESET_TYPE_UNSPECIFIED, 9) == 9);    // WorkflowTaskStarted
