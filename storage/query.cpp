@@ -608,6 +608,52 @@ std::optional<pb::SearchAttributeValue> indexed_value(const predicate& p) {
   return v;
 }
 
+using index_term = visibility_filter::index_term;
+
+// The index ranges of one test whose matches they hold exactly: `= v` or `IN (...)` on the
+// status, the workflow type or an indexed search attribute. False for anything else.
+bool index_terms(const expr& e, std::vector<index_term>* out) {
+  if (e.k != expr::kind::test || (e.p.o != op::eq && e.p.o != op::in) || e.p.values.empty())
+    return false;
+  for (const auto& v : e.p.values) {
+    index_term t;
+    switch (e.p.f) {
+      case field::status:
+        t.k = index_term::kind::status;
+        t.status = static_cast<pb::WorkflowExecutionStatus>(std::get<int64_t>(v));
+        break;
+      case field::workflow_type:
+        t.k = index_term::kind::type;
+        t.name = std::get<std::string>(v);
+        break;
+      case field::custom: {
+        predicate one = e.p;
+        one.values = {v};
+        auto value = indexed_value(one);
+        if (!value) return false;
+        t.k = index_term::kind::attribute;
+        t.name = e.p.name;
+        t.value = std::move(*value);
+        break;
+      }
+      default: return false;
+    }
+    out->push_back(std::move(t));
+  }
+  return true;
+}
+
+// The ranges of an OR of such tests (nested ORs too), or of one IN; false when any alternative
+// has none.
+bool union_terms(const expr& e, std::vector<index_term>* out) {
+  if (e.k == expr::kind::any_of) {
+    for (const auto& c : e.children)
+      if (!union_terms(*c, out)) return false;
+    return true;
+  }
+  return index_terms(e, out);
+}
+
 }  // namespace
 
 bool is_single_test(const expr& e, field f, op o) {
@@ -630,6 +676,12 @@ void plan(const parsed& q, visibility_filter* f) {
   if (!q.where) return;
   f->where = q.where;
   for (const expr* c : conjuncts(*q.where)) {
+    // An OR of index ranges, or an IN of more than one value: a union candidate.
+    if (c->k == expr::kind::any_of || (c->k == expr::kind::test && c->p.o == op::in && c->p.values.size() > 1)) {
+      std::vector<index_term> terms;
+      if (union_terms(*c, &terms) && terms.size() <= max_union_terms) f->unions.push_back(std::move(terms));
+      continue;
+    }
     if (c->k != expr::kind::test) continue;
     const predicate& p = c->p;
     switch (p.f) {

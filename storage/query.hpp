@@ -86,9 +86,13 @@ bool is_single_test(const expr& e, field f, op o);
 // top-level conjuncts say that an index can use: ExecutionStatus = s, WorkflowType = t (unless the
 // filter has its own), WorkflowId = x or STARTS_WITH x (an ID prefix), StartTime and CloseTime
 // bounds (=, <, <=, >, >=, BETWEEN; intersected with the filter's), and `Attr = value` on an
-// indexed search attribute (keyword, keyword list, int, bool, datetime). Anything else (OR, NOT,
-// !=, IN, ranges of search attributes, text, double, TaskQueue, ...) is checked record by record
-// on the index chosen for the rest: it scans.
+// indexed search attribute (keyword, keyword list, int, bool, datetime), and a top-level OR or IN
+// whose alternatives are each such an equality (filter.unions: read as the union of their ranges).
+// Anything else (NOT, !=, ranges of search attributes, text, double, TaskQueue, ...) is checked
+// record by record on the index chosen for the rest: it scans.
+// An OR / IN of index ranges (filter.unions) is read as a union of at most this many ranges
+// (more alternatives: checked record by record, as before).
+inline constexpr size_t max_union_terms = 64;
 void plan(const parsed& q, visibility_filter* filter);
 
 }  // namespace chronicle::storage::query

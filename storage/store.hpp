@@ -154,6 +154,18 @@ struct visibility_filter {
   std::vector<std::pair<std::string, pb::SearchAttributeValue>> attribute_equals;
   // The query groups a count by status (GROUP BY ExecutionStatus).
   bool group_by_status = false;
+  // One index range: the runs of a status, of a workflow type, or of a search attribute value.
+  struct index_term {
+    enum class kind : uint8_t { status, type, attribute } k = kind::status;
+    pb::WorkflowExecutionStatus status = pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
+    std::string name;  // type: the workflow type; attribute: its name
+    pb::SearchAttributeValue value;  // attribute
+  };
+  // Each element is a top-level conjunct of the query that is an OR (or IN) of such ranges
+  // (`CustomerId = 'a' OR CustomerId = 'b'`, `Status IN ('Failed', 'TimedOut')`,
+  // `WorkflowType = 'A' OR Region = 'eu'`): the union of its ranges holds every match, so it
+  // is a candidate index read newest first (storage/visibility.cpp).
+  std::vector<std::vector<index_term>> unions;
   // Returns true iff `info` passes every filter that is set.
   [[nodiscard]] bool matches(const pb::WorkflowExecutionInfo& info) const;
 };

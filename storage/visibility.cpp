@@ -31,6 +31,8 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
+#include <optional>
 
 #include "storage/query.hpp"
 #include "storage/store_impl.hpp"
@@ -118,6 +120,71 @@ private:
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Several newest-first index ranges read as one (a union: an OR or IN of index ranges), merged
+// by position (every index's suffix after its prefix is the run's visibility_suffix, so the
+// ranges share one order); a run found in several ranges (two values of one keyword list, or a
+// status and a type of an OR) comes out once. With one range it is that range's iterator.
+class merged_iterator {
+public:
+  merged_iterator(const source& src, const std::vector<std::string>& prefixes) {
+    for (const auto& p : prefixes) its_.push_back(std::make_unique<prefix_iterator>(src, p));
+  }
+  void seek(const std::string& from, bool skip_equal) {
+    for (auto& it : its_) it->seek(from, skip_equal);
+    pick();
+  }
+  [[nodiscard]] bool valid() const { return cur_ != nullptr; }
+  void next() {
+    if (its_.size() == 1) {
+      cur_->next();
+      pick();
+      return;
+    }
+    const std::string at(cur_->key_suffix());
+    for (auto& it : its_)
+      if (it->valid() && it->key_suffix() == at) it->next();
+    pick();
+  }
+  [[nodiscard]] std::string_view key_suffix() const { return cur_->key_suffix(); }
+  bool parse(pb::WorkflowExecutionInfo* info) const { return cur_->parse(info); }
+  [[nodiscard]] status error() const {
+    for (const auto& it : its_)
+      if (auto st = it->error(); !st.ok()) return st;
+    return {};
+  }
+
+private:
+  void pick() {
+    cur_ = nullptr;
+    for (auto& it : its_)
+      if (it->valid() && (cur_ == nullptr || it->key_suffix() < cur_->key_suffix())) cur_ = it.get();
+  }
+  std::vector<std::unique_ptr<prefix_iterator>> its_;
+  prefix_iterator* cur_ = nullptr;
+};
+
+// The index prefixes of one union of filter.unions (nullopt: a value that has no index).
+std::optional<std::vector<std::string>> union_prefixes(uint32_t shard, const std::string& ns,
+                                                       const std::vector<visibility_filter::index_term>& terms) {
+  using kind = visibility_filter::index_term::kind;
+  std::vector<std::string> out;
+  for (const auto& t : terms) {
+    switch (t.k) {
+      case kind::status: out.push_back(keys::status_visibility_prefix(shard, ns, t.status)); break;
+      case kind::type: out.push_back(keys::type_visibility_prefix(shard, ns, t.name)); break;
+      case kind::attribute: {
+        auto p = keys::attribute_value_prefix(shard, ns, t.name, t.value);
+        if (!p) return std::nullopt;
+        out.push_back(std::move(*p));
+        break;
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // `IN ('a', 'a')`
+  return out;
+}
+
 // One way to answer a page, one index entry per step().
 class candidate {
 public:
@@ -141,13 +208,19 @@ private:
   const char* name_;
 };
 
-// Reads a newest-first index ('v', 's' or 't') from the page's position.
+// Reads a newest-first index ('v', 's', 't', 'y', 'a', or a union of ranges) from the page's
+// position.
 class newest_first final : public candidate {
 public:
   newest_first(const char* name, const source& src, uint32_t shard, std::string prefix,
                const std::string& from, bool from_is_token, const visibility_filter& filter,
                size_t page_size)
-      : candidate(name), it_(src, std::move(prefix)), shard_(shard), filter_(filter),
+      : newest_first(name, src, shard, std::vector<std::string>{std::move(prefix)}, from,
+                     from_is_token, filter, page_size) {}
+  newest_first(const char* name, const source& src, uint32_t shard,
+               const std::vector<std::string>& prefixes, const std::string& from,
+               bool from_is_token, const visibility_filter& filter, size_t page_size)
+      : candidate(name), it_(src, prefixes), shard_(shard), filter_(filter),
         page_size_(page_size) {
     keys::put_string_prefix(&escaped_id_prefix_, filter.workflow_id_prefix);
     it_.seek(from, from_is_token);
@@ -192,7 +265,7 @@ private:
     return true;
   }
 
-  prefix_iterator it_;
+  merged_iterator it_;
   uint32_t shard_;
   const visibility_filter& filter_;
   size_t page_size_;
@@ -368,6 +441,11 @@ status store::list_visibility(uint32_t shard, const std::string& ns,
       candidates.push_back(std::make_unique<newest_first>("attribute", src, shard,
                                                           std::move(*prefix), from, from_is_token,
                                                           filter, page_size));
+  // Each OR / IN of index ranges: the union of its ranges holds every match.
+  for (const auto& terms : filter.unions)
+    if (auto prefixes = union_prefixes(shard, ns, terms))
+      candidates.push_back(std::make_unique<newest_first>("union", src, shard, *prefixes, from,
+                                                          from_is_token, filter, page_size));
   const bool by_attribute = candidates.size() > (filter.workflow_id_prefix.empty() ? 0 : 1);
   const bool by_status = filter.status != pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED;
   if (!filter.workflow_type.empty() && by_status)  // holds exactly the runs of both: enough
@@ -440,26 +518,32 @@ status store::count_visibility(uint32_t shard, const std::string& ns,
     }
   }
   // Every index that holds all matches; the one RocksDB estimates smallest is read whole.
-  std::vector<std::pair<const char*, std::string>> ranges;
+  std::vector<std::pair<const char*, std::vector<std::string>>> ranges;
+  auto one = [](std::string p) { return std::vector<std::string>{std::move(p)}; };
   if (!filter.workflow_type.empty() && by_status)
-    ranges.emplace_back("type+status", keys::type_status_visibility_prefix(
-                                         shard, ns, filter.workflow_type, filter.status));
+    ranges.emplace_back("type+status", one(keys::type_status_visibility_prefix(
+                                         shard, ns, filter.workflow_type, filter.status)));
   else if (!filter.workflow_type.empty())
-    ranges.emplace_back("type", keys::type_visibility_prefix(shard, ns, filter.workflow_type));
+    ranges.emplace_back("type", one(keys::type_visibility_prefix(shard, ns, filter.workflow_type)));
   else if (by_status)
-    ranges.emplace_back("status", keys::status_visibility_prefix(shard, ns, filter.status));
+    ranges.emplace_back("status", one(keys::status_visibility_prefix(shard, ns, filter.status)));
   for (const auto& [name, value] : filter.attribute_equals)
     if (auto prefix = keys::attribute_value_prefix(shard, ns, name, value))
-      ranges.emplace_back("attribute", std::move(*prefix));
-  if (ranges.empty()) ranges.emplace_back("all", keys::visibility_prefix(shard, ns));
+      ranges.emplace_back("attribute", one(std::move(*prefix)));
+  for (const auto& terms : filter.unions)
+    if (auto prefixes = union_prefixes(shard, ns, terms)) ranges.emplace_back("union", std::move(*prefixes));
+  if (ranges.empty()) ranges.emplace_back("all", one(keys::visibility_prefix(shard, ns)));
   size_t best = 0;
   if (ranges.size() > 1) {
     uint64_t smallest = std::numeric_limits<uint64_t>::max();
-    for (size_t i = 0; i < ranges.size(); ++i)
-      if (auto bytes = range_bytes(src, ranges[i].second); bytes < smallest) {
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      uint64_t bytes = 0;
+      for (const auto& p : ranges[i].second) bytes += range_bytes(src, p);
+      if (bytes < smallest) {
         smallest = bytes;
         best = i;
       }
+    }
   }
   out->index = ranges[best].first;
   // Only the status of each entry counts when the index alone decides the filter: the status
@@ -470,7 +554,7 @@ status store::count_visibility(uint32_t shard, const std::string& ns,
                            !filter.start_time_from_ms && !filter.start_time_to_ms &&
                            !filter.close_time_from_ms && !filter.close_time_to_ms &&
                            filter.attribute_equals.empty();
-  prefix_iterator it(src, ranges[best].second);
+  merged_iterator it(src, ranges[best].second);
   it.seek({}, false);
   int64_t n = 0;
   pb::WorkflowExecutionInfo info;

@@ -300,6 +300,53 @@ void set_build_ids(pb::WorkflowExecutionInfo& info, std::vector<std::string> ids
   for (auto& id : ids) list->add_values(std::move(id));
 }
 
+// Every run's workflow ID that `text` matches, newest first, checked record by record (the
+// model a planned list must equal).
+std::vector<std::string> model_ids(store& s, const std::string& text) {
+  auto q = parse_ok(text);
+  visibility_filter all;
+  visibility_page page;
+  REQUIRE(s.list_visibility(shard, "default", all, "", 100000, &page).ok());
+  std::vector<std::string> out;
+  for (auto& [pos, info] : page.items)
+    if (!q.where || query::matches(*q.where, info)) out.push_back(info.workflow_id());
+  return out;
+}
+
+TEST_CASE("query: an OR or IN of index ranges is read as their union - newest first - paged - each run once") {
+  temp_dir dir;
+  auto s = open_store(dir.path());
+  write_batch b;
+  for (int i = 0; i < 90; ++i) {
+    auto info = run(std::string("w").append(std::to_string(100 + i)), 1000 + i, i % 3 ? "Order" : "Refund",
+                    i % 4 ? completed : running);
+    set_keyword(info, "CustomerId", std::string("c-").append(std::to_string(i % 10)));
+    set_int(info, "Amount", i % 7);
+    if (i % 5 == 0) set_build_ids(info, {"v1", "v2"});  // in both ranges of `IN ('v1', 'v2')`
+    if (i % 5 == 1) set_build_ids(info, {"v2"});
+    b.put_visibility(shard, info);
+  }
+  REQUIRE(s->write(b).ok());
+  for (const std::string q :
+       {"CustomerId = 'c-4' OR CustomerId = 'c-7'", "CustomerId IN ('c-1', 'c-2', 'c-3')",
+        "BuildIds IN ('v1', 'v2')", "BuildIds = 'v1' OR BuildIds = 'v2'",
+        "ExecutionStatus IN ('Running', 'Failed')", "WorkflowType = 'Refund' OR CustomerId = 'c-1'",
+        "(CustomerId = 'c-4' OR Amount = 3) AND ExecutionStatus = 'Completed'",
+        "CustomerId IN ('c-4', 'c-4', 'nobody')", "(CustomerId = 'c-1' OR (Amount = 2 OR Amount = 5))"}) {
+    CAPTURE(q);
+    std::string index;
+    auto got = list_ids(*s, q, &index, 4);  // pages of 4: tokens across the merged ranges
+    CHECK(got == model_ids(*s, q));
+    CHECK(!got.empty());
+    CHECK(index == "union");
+    CHECK(count(*s, q) == static_cast<int64_t>(got.size()));
+  }
+  std::string index;
+  list_ids(*s, "CustomerId = 'c-1' OR Amount > 3", &index);  // a range has no index: scans
+  CHECK(index == "all");
+  CHECK(list_ids(*s, "CustomerId = 'c-1' OR Amount > 3") == model_ids(*s, "CustomerId = 'c-1' OR Amount > 3"));
+}
+
 TEST_CASE("query: the per-value run counters agree with the attribute index after starts, upserts, closes and deletes") {
   temp_dir dir;
   auto s = open_store(dir.path());
