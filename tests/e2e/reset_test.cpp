@@ -10,6 +10,7 @@
 
 #include "harness.hpp"
 #include "http_client.hpp"
+#include "node_cluster.hpp"
 #include "test_system.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
@@ -296,4 +297,62 @@ TEST_CASE("delete removes a running run and a closed one - not found after kill 
   // The ID is free again.
   auto again = d.start(c, "del-1", "TwoSteps");
   CHECK(again != run);
+}
+
+TEST_CASE("reset on a replicated cluster - the leader killed after the reset - the new run completes elsewhere") {
+  node_cluster cl(6, 3);
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c = cl.connect(0);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto st = c.cluster_status(true);
+    if (st && client::serving_leaders(*st).size() == 6) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  auto retry_worker = [&](size_t node, const std::string& id, int variant) {
+    process p(RETRY_WORKER_BIN, {"--address", cl.address(node), "--identity", id, "--variant",
+                                 std::to_string(variant)},
+              (cl.dir.path() / (id + ".log")).string());
+    REQUIRE(p.wait_for_output("registered on task queue", 20s));
+    return p;
+  };
+  pb::StartWorkflowRequest req;
+  req.set_workflow_id("rep-1");
+  req.set_workflow_type("TwoSteps");
+  req.set_task_queue("retries");
+  std::string old_run;
+  {
+    auto buggy = retry_worker(0, "buggy", 1);
+    auto started = c.start(req);
+    REQUIRE_MESSAGE(started, error_text(started));
+    old_run = started->run_id();
+    auto r = c.result("", "rep-1", "", 30s);
+    REQUIRE_MESSAGE(r, error_text(r));
+    REQUIRE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_FAILED);
+  }
+  auto point = after_first_activity(history_of(c, "rep-1"));
+  pb::ResetWorkflowRequest reset;
+  reset.set_workflow_id("rep-1");
+  reset.set_event_id(point);
+  reset.set_reason("replicated");
+  auto made = c.reset(reset);
+  REQUIRE_MESSAGE(made, error_text(made));
+  // Kill the node that leads the workflow's shard: the reset is committed on a majority.
+  auto desc = c.describe("", "rep-1");
+  REQUIRE_MESSAGE(desc, error_text(desc));
+  size_t victim = 0;
+  for (size_t i = 0; i < 3; ++i)
+    if (cl.names[i] == desc->owner_node()) victim = i;
+  cl.nodes[victim].kill9();
+  size_t other = (victim + 1) % 3;
+  auto c2 = cl.connect(other);
+  auto fixed = retry_worker(other, "fixed", 2);
+  auto r = c2.result("", "rep-1", "", 60s);
+  REQUIRE_MESSAGE(r, error_text(r));
+  CHECK(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  CHECK(r->run_id() == made->run_id());
+  auto d2 = c2.describe("", "rep-1");
+  REQUIRE_MESSAGE(d2, error_text(d2));
+  CHECK(d2->owner_node() != cl.names[victim]);
+  CHECK(d2->reset_from_run_id() == old_run);
 }
