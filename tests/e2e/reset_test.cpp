@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "chromium.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
 #include "node_cluster.hpp"
@@ -190,6 +191,14 @@ TEST_CASE("reset after the first activity - the fixed worker completes the new r
   auto hd = http_get(d.http, "/api/v1/namespaces/default/workflows/order-1");
   REQUIRE(hd.status == 200);
   CHECK(hd.body_json()["reset_from_run_id"] == old_run);
+  // The web UI's run page shows the link and the Reset / Delete buttons (also on a closed run).
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed (deploy/setup.sh)");
+  auto page = render(chromium, d.dir.path() / "chromium-profile",
+                     "http://127.0.0.1:" + std::to_string(d.http) + "/#/workflow/default/order-1");
+  CHECK_MESSAGE(contains(page, R"(id="reset-from">)" + old_run + " (event "), page);
+  CHECK_MESSAGE(contains(page, R"(id="reset-button")"), page);
+  CHECK_MESSAGE(contains(page, R"(id="delete-button")"), page);
 }
 
 TEST_CASE("reset of a running run terminates it and re-applies signals - HTTP and the client") {
