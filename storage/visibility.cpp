@@ -29,6 +29,7 @@
 #include <rocksdb/snapshot.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -589,6 +590,32 @@ status store::scan_visibility(
   return it.error();
 }
 
+namespace {
+
+// Visits every visibility record ('v') of every shard in key order: fn(shard, record, its
+// bytes); stops at the first error (of fn, a record that does not parse, or the scan).
+status each_visibility_record(
+  rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
+  const std::function<status(uint32_t, const pb::WorkflowExecutionInfo&, const rocksdb::Slice&)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cf));
+  pb::WorkflowExecutionInfo info;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key().ToStringView();
+    if (key.size() <= 4 || key[4] != 'v') continue;
+    auto shard = keys::decode_u32(key.substr(0, 4));
+    auto v = it->value();
+    if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
+      return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
+                           " bytes)");
+    if (auto st = fn(*shard, info, v); !st.ok()) return st;
+  }
+  if (!it->status().ok())
+    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+  return {};
+}
+
+}  // namespace
+
 // Schema 1 or 2 -> 3: writes the index entries the newer schemas added for every visibility
 // record ('v'): from 1 the per-type, per-ID and per-type-and-status entries (and the per-status
 // ones schema 1 already has), from 2 the per-type-and-status ones. Idempotent (the same keys and
@@ -607,22 +634,15 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
     if (!s.ok()) return status::error("RocksDB write failed: " + s.ToString());
     return {};
   };
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(table::visibility)));
-  pb::WorkflowExecutionInfo info;
   std::vector<std::string> entries;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = it->key().ToStringView();
-    if (key.size() <= 4 || key[4] != 'v') continue;
-    auto shard = keys::decode_u32(key.substr(0, 4));
-    auto v = it->value();
-    if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
-      return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
-                           " bytes)");
+  auto st = each_visibility_record(*db, cf(table::visibility), [&](uint32_t shard,
+                                                                    const pb::WorkflowExecutionInfo& info,
+                                                                    const rocksdb::Slice& v) -> status {
     entries.clear();
     if (from_version < 2)
-      entries = {keys::status_visibility_key(*shard, info), keys::type_visibility_key(*shard, info),
-                 keys::id_visibility_key(*shard, info)};  // 's': schema 1 builds before the per-status index
-    entries.push_back(keys::type_status_visibility_key(*shard, info));
+      entries = {keys::status_visibility_key(shard, info), keys::type_visibility_key(shard, info),
+                 keys::id_visibility_key(shard, info)};  // 's': schema 1 builds before the per-status index
+    entries.push_back(keys::type_status_visibility_key(shard, info));
     for (const auto& k : entries) {
       status st;
       // Only a running run's entries are ever SingleDeleted (when it closes).
@@ -633,12 +653,10 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
       auto s = wb.Put(cf(table::visibility), k, v);
       if (!s.ok()) return status::error("cannot build RocksDB write batch: " + s.ToString());
     }
-    if (++in_batch == records_per_write) {
-      if (auto st = flush(); !st.ok()) return st;
-    }
-  }
-  if (!it->status().ok())
-    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+    if (++in_batch == records_per_write) return flush();
+    return {};
+  });
+  if (!st.ok()) return st;
   return flush();
 }
 
@@ -647,24 +665,17 @@ status store::impl::upgrade_visibility_indexes(uint32_t from_version) {
 // simply run again). The caller records schema 4 (synced) only after it succeeded.
 status store::impl::upgrade_visibility_counters() {
   std::map<std::string, int64_t> counts;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(table::visibility)));
-  pb::WorkflowExecutionInfo info;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = it->key().ToStringView();
-    if (key.size() <= 4 || key[4] != 'v') continue;
-    auto shard = keys::decode_u32(key.substr(0, 4));
-    auto v = it->value();
-    if (!shard || !info.ParseFromArray(v.data(), static_cast<int>(v.size())))
-      return status::error("corrupt visibility record (key of " + std::to_string(key.size()) +
-                           " bytes)");
-    ++counts[keys::count_key(*shard, info.namespace_(), info.status())];
-    ++counts[keys::type_count_key(*shard, info.namespace_(), info.workflow_type(), info.status())];
+  auto st = each_visibility_record(*db, cf(table::visibility), [&](uint32_t shard,
+                                                                    const pb::WorkflowExecutionInfo& info,
+                                                                    const rocksdb::Slice&) -> status {
+    ++counts[keys::count_key(shard, info.namespace_(), info.status())];
+    ++counts[keys::type_count_key(shard, info.namespace_(), info.workflow_type(), info.status())];
     const auto suffix_size = keys::visibility_suffix(info).size();
-    for (const auto& k : keys::attribute_visibility_keys(*shard, info))
+    for (const auto& k : keys::attribute_visibility_keys(shard, info))
       ++counts[keys::attribute_count_key(k, suffix_size)];
-  }
-  if (!it->status().ok())
-    return status::error("RocksDB scan of visibility failed: " + it->status().ToString());
+    return {};
+  });
+  if (!st.ok()) return st;
   rocksdb::WriteBatch wb;
   for (const auto& [key, n] : counts) {
     std::string value;
