@@ -10,6 +10,7 @@ namespace {
 constexpr char executions_state_tag = 'm';
 constexpr char executions_current_tag = 'c';
 constexpr char executions_schedule_tag = 'S';
+constexpr char executions_batch_tag = 'B';
 constexpr char visibility_type_tag = 't';
 constexpr char visibility_id_tag = 'i';
 constexpr char visibility_type_status_tag = 'y';
@@ -187,6 +188,19 @@ std::string schedule_key(uint32_t shard, std::string_view ns, std::string_view s
   std::string k = schedules_prefix(shard);
   put_string(&k, ns);
   put_string(&k, schedule_id);
+  return k;
+}
+
+std::string batch_jobs_prefix(uint32_t shard) {
+  std::string k = shard_prefix(shard);
+  k.push_back(executions_batch_tag);
+  return k;
+}
+
+std::string batch_job_key(uint32_t shard, std::string_view ns, std::string_view job_id) {
+  std::string k = batch_jobs_prefix(shard);
+  put_string(&k, ns);
+  put_string(&k, job_id);
   return k;
 }
 

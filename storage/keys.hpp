@@ -12,6 +12,8 @@
 //              shard | 'S' | ns | schedule_id                                   -> pb::ScheduleRecord
 //              (schedules, docs/schedules.md: state on the shard of their ID, replicated and
 //              handed off with the shard's other data)
+//              shard | 'B' | ns | job_id                                        -> pb::BatchJobRecord
+//              (batch jobs, docs/operations.md "Batch operations": on the shard of their job ID)
 //   timers     shard | fire_time_ms (u64, negatives as 0) | ns | workflow_id | run_id
 //                    | started_event_id (u64)                                   -> pb::TimerRecord
 //   transfers  shard | ns | workflow_id | run_id | scheduled_event_id (u64)     -> pb::TransferRecord
@@ -127,6 +129,9 @@ std::string current_key(uint32_t shard, std::string_view ns, std::string_view wo
 // schedules: one schedule's key, and the prefix of all of a shard's.
 std::string schedule_key(uint32_t shard, std::string_view ns, std::string_view schedule_id);
 std::string schedules_prefix(uint32_t shard);
+// batch jobs: one job's key, and the prefix of all of a shard's.
+std::string batch_job_key(uint32_t shard, std::string_view ns, std::string_view job_id);
+std::string batch_jobs_prefix(uint32_t shard);
 // timers, transfers
 std::string timer_key(uint32_t shard, const pb::TimerRecord& timer);
 std::string transfer_key(uint32_t shard, const pb::TransferRecord& transfer);

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chronicle/v1/batch.pb.h"
 #include "protocol/codec.hpp"
 
 namespace chronicle::storage {
@@ -88,6 +89,9 @@ public:
   // A schedule's record (storage/schedules.cpp).
   void put_schedule(uint32_t shard, const pb::ScheduleRecord& rec);
   void delete_schedule(uint32_t shard, const std::string& ns, const std::string& schedule_id);
+  // A batch job's record (storage/batches.cpp).
+  void put_batch_job(uint32_t shard, const pb::BatchJobRecord& rec);
+  void delete_batch_job(uint32_t shard, const std::string& ns, const std::string& job_id);
   void delete_current(uint32_t shard, const std::string& ns, const std::string& workflow_id);
   [[nodiscard]] bool empty() const;
   // Empty unless a record could not be serialized (store::write then fails the batch).
@@ -235,6 +239,9 @@ public:
   // Visits every schedule record of a shard (storage/schedules.cpp).
   status scan_schedules(uint32_t shard,
                         const std::function<void(const pb::ScheduleRecord&)>& fn) const;
+  // Visits every batch job record of a shard (storage/batches.cpp).
+  status scan_batch_jobs(uint32_t shard,
+                         const std::function<void(const pb::BatchJobRecord&)>& fn) const;
 
   // Visits every timer of a shard in fire-time order / every transfer of a shard.
   status scan_timers(uint32_t shard, const std::function<void(const pb::TimerRecord&)>& fn) const;

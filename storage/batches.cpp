@@ -1,0 +1,36 @@
+// Batch job records (docs/operations.md "Batch operations"): in the executions table under the
+// shard's 'B' tag, so a job is replicated, snapshotted and handed off with its shard.
+#include "storage/store_impl.hpp"
+
+namespace chronicle::storage {
+
+void write_batch::put_batch_job(uint32_t shard, const pb::BatchJobRecord& rec) {
+  impl_->put(table::executions,
+             keys::batch_job_key(shard, rec.definition().namespace_(), rec.definition().job_id()),
+             rec);
+}
+
+void write_batch::delete_batch_job(uint32_t shard, const std::string& ns,
+                                   const std::string& job_id) {
+  impl_->del(table::executions, keys::batch_job_key(shard, ns, job_id));
+}
+
+status store::scan_batch_jobs(uint32_t shard,
+                              const std::function<void(const pb::BatchJobRecord&)>& fn) const {
+  status parse_error;
+  auto st = impl_->scan(table::executions, keys::batch_jobs_prefix(shard),
+                        [&](std::string_view, std::string_view value) {
+                          pb::BatchJobRecord rec;
+                          if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                            parse_error = status::error("corrupt batch job record in shard "
+                                                        + std::to_string(shard));
+                            return false;
+                          }
+                          fn(rec);
+                          return true;
+                        });
+  if (!st.ok()) return st;
+  return parse_error;
+}
+
+}  // namespace chronicle::storage
