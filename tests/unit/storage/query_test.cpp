@@ -347,7 +347,7 @@ TEST_CASE("query: an OR or IN of index ranges is read as their union - newest fi
   CHECK(list_ids(*s, "CustomerId = 'c-1' OR Amount > 3") == model_ids(*s, "CustomerId = 'c-1' OR Amount > 3"));
 }
 
-TEST_CASE("query: the per-value run counters agree with the attribute index after starts, upserts, closes and deletes") {
+TEST_CASE("query: the per-value run counters agree with the attribute index after starts - upserts - closes - deletes") {
   temp_dir dir;
   auto s = open_store(dir.path());
   std::vector<pb::WorkflowExecutionInfo> runs;

@@ -507,7 +507,7 @@ int64_t scanned(const store& s, pb::WorkflowExecutionStatus status, const std::s
   return n;
 }
 
-TEST_CASE("visibility: the run counters follow starts, closes, upserts and deletes, and survive a reopen") {
+TEST_CASE("visibility: the run counters follow starts - closes - upserts - deletes - and survive a reopen") {
   temp_dir dir;
   const auto path = dir.sub("db");
   std::vector<pb::WorkflowExecutionInfo> runs;
