@@ -12,12 +12,33 @@
 //                       without a result: `chronicle activity complete --task-token <token>
 //                       --result JSON` (or fail / the client library / HTTP) completes it; the
 //                       workflow returns the activity's result (or fails with its failure).
+//   CancelType {"type": "try_cancel" | "wait_cancellation_completed" | "abandon", "activity":
+//              "Beating" (default) | "Gate", "gate": path, "finish": bool}
+//                       runs the activity (start-to-close 60 s; Beating: heartbeat timeout 2 s)
+//                       with that cancellation type in a cancellation scope; signal "cancel"
+//                       cancels the scope (the workflow's cancel request cancels it too).
+//                       Returns {"await": "canceled" | "result" | "failed", "result" or
+//                       "message", "cancel_requested": the workflow's}; with "finish" it first
+//                       waits for signal "finish" (shielded
+//                       from the workflow's cancel request), so that an abandoned activity is seen
+//                       running on.
+//   Scopes {"gate": path}
+//                       a scope holding a 1 h timer and a shielded scope with a 200 ms timer is
+//                       canceled by the code 50 ms later (the first timer is canceled, the second
+//                       fires); then
+//                       activity Gate runs in a shielded scope while the workflow waits for signal
+//                       "never": the workflow's cancel request ends the wait, not the activity,
+//                       whose result is awaited. Returns {"outer_timer", "inner_timer", "wait",
+//                       "guarded", "cancel_requested"}.
+//   Gate activity: waits (no heartbeats, at most 60 s) until the file input.gate exists, then
+//                       returns "gate opened".
 //
 //   activity-worker --address 127.0.0.1:7233 [--task-queue activities] [--identity id]
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -59,7 +80,95 @@ sdk::task<json> async(sdk::workflow_context& ctx, json input) {
   co_return r;
 }
 
+sdk::activity_cancellation_type cancellation_type_named(const std::string& name) {
+  if (name == "wait_cancellation_completed")
+    return sdk::activity_cancellation_type::wait_cancellation_completed;
+  if (name == "abandon") return sdk::activity_cancellation_type::abandon;
+  return sdk::activity_cancellation_type::try_cancel;
+}
+
+sdk::task<json> cancel_type(sdk::workflow_context& ctx, json input) {
+  if (!input.is_object()) input = json::object();
+  const std::string activity = input.value("activity", "Beating");
+  sdk::activity_options opts;
+  opts.start_to_close_timeout = 60s;
+  if (activity == "Beating") opts.heartbeat_timeout = 2s;  // Gate never heartbeats
+  opts.retry.maximum_attempts = 1;
+  opts.cancellation_type = cancellation_type_named(input.value("type", "try_cancel"));
+  std::optional<sdk::activity_awaitable> act;
+  auto scope = ctx.cancellation_scope(
+    [&] { act.emplace(ctx.activity(activity, input, opts)); });
+  try {
+    co_await ctx.wait_signal("cancel");
+    scope.cancel("canceled by signal");
+  } catch (const sdk::canceled_error&) {
+    // The workflow's cancel request: it reached the activity's scope too.
+  }
+  json out;
+  try {
+    json result = co_await *act;
+    out = json{{"await", "result"}, {"result", result}};
+  } catch (const sdk::canceled_error& e) {
+    out = json{{"await", "canceled"}, {"message", e.what()}};
+  } catch (const sdk::activity_failure& e) {
+    out = json{{"await", "failed"}, {"message", e.what()}};
+  }
+  out["cancel_requested"] = ctx.cancel_requested();
+  if (input.value("finish", false)) {
+    auto shield = ctx.non_cancellable();
+    co_await ctx.wait_signal("finish");
+  }
+  co_return out;
+}
+
+// Resolves `t` as "fired" or "canceled".
+sdk::task<std::string> timer_outcome(sdk::timer_awaitable& t) {
+  try {
+    co_await t;
+    co_return "fired";
+  } catch (const sdk::canceled_error&) {
+  }
+  co_return "canceled";
+}
+
+sdk::task<json> scopes(sdk::workflow_context& ctx, json input) {
+  std::optional<sdk::timer_awaitable> outer_timer, inner_timer;
+  auto outer = ctx.cancellation_scope([&] {
+    outer_timer.emplace(ctx.sleep(1h));
+    ctx.shielded_scope([&] { inner_timer.emplace(ctx.sleep(200ms)); });
+  });
+  co_await ctx.sleep(50ms);              // the timers are started (recorded) meanwhile
+  outer.cancel("outer scope canceled");  // CancelTimer; not the shielded scope inside it
+  json out;
+  out["outer_timer"] = co_await timer_outcome(*outer_timer);
+  out["inner_timer"] = co_await timer_outcome(*inner_timer);
+  sdk::activity_options opts;
+  opts.start_to_close_timeout = 60s;
+  opts.retry.maximum_attempts = 1;
+  std::optional<sdk::activity_awaitable> guarded;
+  ctx.shielded_scope([&] { guarded.emplace(ctx.activity("Gate", input, opts)); });
+  try {
+    co_await ctx.wait_signal("never");
+    out["wait"] = "signaled";
+  } catch (const sdk::canceled_error& e) {
+    out["wait"] = std::string("canceled: ") + e.what();
+  }
+  out["guarded"] = co_await *guarded;  // the workflow's cancel request did not reach it
+  out["cancel_requested"] = ctx.cancel_requested();
+  co_return out;
+}
+
 void register_all(sdk::registry& reg) {
+  reg.register_workflow("CancelType", cancel_type);
+  reg.register_workflow("Scopes", scopes);
+  reg.register_activity("Gate", [](const sdk::activity_info&, const json& in) -> json {
+    const std::string path = in.is_object() ? in.value("gate", "") : "";
+    for (int i = 0; i < 3000 && !path.empty(); ++i) {  // at most a minute
+      if (std::filesystem::exists(path)) return json("gate opened");
+      std::this_thread::sleep_for(20ms);
+    }
+    throw sdk::application_error("GateClosed", "no file at '" + path + "'");
+  });
   reg.register_workflow("CancelHeartbeating", cancel_heartbeating);
   reg.register_workflow("Async", async);
   reg.register_activity("Beating", [](const sdk::activity_info& info, const json&) -> json {

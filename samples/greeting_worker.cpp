@@ -1,6 +1,6 @@
 // The sample worker: a CAF actor system whose worker actor serves the "Greeting", "Approval",
-// "ParentGreeting", "ParentSleepy", "Sleepy", "Counter", "Account" and "Notifier" workflows and the
-// "ComposeGreeting" activity on a task queue.
+// "ParentGreeting", "ParentSleepy", "ParentWaits", "Sleepy", "Counter", "Account" and "Notifier"
+// workflows and the "ComposeGreeting" activity on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
 #include <CLI/CLI.hpp>
@@ -70,6 +70,26 @@ sdk::task<json> parent_sleepy(sdk::workflow_context& ctx, json input) {
   [[maybe_unused]] auto child = ctx.child_workflow("Sleepy", json::object(), options);
   co_await ctx.wait_signal("finish");
   co_return json{{"child", options.workflow_id}, {"policy", policy}};
+}
+
+// ParentWaits: starts the child "Sleepy" (ID input.child_id, default <ID>-sleepy) and awaits it.
+// A cancel request of the parent asks the child to cancel; the parent returns how the child
+// closed: {"child": "completed" (with "result") or the close event (e.g.
+// "ChildWorkflowExecutionCanceled"), "cancel_requested": the parent's}.
+sdk::task<json> parent_waits(sdk::workflow_context& ctx, json input) {
+  sdk::child_workflow_options options;
+  options.workflow_id = input.is_object() ? input.value("child_id", ctx.workflow_id() + "-sleepy")
+                                          : ctx.workflow_id() + "-sleepy";
+  auto child = ctx.child_workflow("Sleepy", json::object(), options);
+  json out;
+  try {
+    json result = co_await child;
+    out = json{{"child", "completed"}, {"result", result}};
+  } catch (const sdk::child_workflow_failure& e) {
+    out = json{{"child", e.how()}};
+  }
+  out["cancel_requested"] = ctx.cancel_requested();
+  co_return out;
 }
 
 // Sleepy: waits for the signal "wake" and returns its input.
@@ -204,6 +224,7 @@ int main(int argc, char** argv) {
   reg->register_workflow("Tagged", tagged);
   reg->register_workflow("ParentGreeting", parent_greeting);
   reg->register_workflow("ParentSleepy", parent_sleepy);
+  reg->register_workflow("ParentWaits", parent_waits);
   reg->register_workflow("Sleepy", sleepy);
   reg->register_workflow("Counter", counter);
   reg->register_workflow("Account", account);

@@ -197,7 +197,11 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   os << "Pending activities: " << d.pending_activities_size() << "\n";
   for (auto& a : d.pending_activities()) {
     os << "  - activity " << a.activity_id() << " " << a.activity_type() << " (scheduled event "
-       << a.scheduled_event_id() << ", attempt " << a.attempt() << ", " << a.state() << ")\n";
+       << a.scheduled_event_id() << ", attempt " << a.attempt() << ", " << a.state()
+       << (a.cancel_requested() ? ", cancel requested at event "
+                                    + std::to_string(a.cancel_requested_event_id())
+                                : std::string())
+       << ")\n";
     if (a.has_last_failure())
       os << "      last failure: " << failure_text(a.last_failure()) << "\n";
     if (a.next_attempt_time_ms() != 0)
@@ -218,6 +222,21 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
        << (c.run_id().empty() ? "" : ", run " + c.run_id()) << ", initiated event "
        << c.initiated_event_id() << ", parent close policy "
        << policy_name(c.parent_close_policy()) << ")\n";
+  if (d.pending_externals_size() > 0) {
+    os << "Undelivered messages: " << d.pending_externals_size() << "\n";
+    for (auto& e : d.pending_externals()) {
+      os << "  - " << e.kind();
+      if (e.kind() == "signal") os << " '" << e.signal_name() << "'";
+      os << " to " << e.workflow_id();
+      if (!e.run_id().empty()) os << " (run " << e.run_id() << ")";
+      if (!e.namespace_().empty() && e.namespace_() != d.namespace_())
+        os << " in namespace " << e.namespace_();
+      os << " (initiated event " << e.initiated_event_id();
+      if (e.sender_run_id() != d.run_id()) os << " of run " << e.sender_run_id();
+      os << (e.awaiting_answer() ? ", awaiting the answer" : ", sent after the run closed")
+         << ")\n";
+    }
+  }
   if (d.has_parent())
     os << "Parent:          " << d.parent().workflow_id() << " (run " << d.parent().run_id()
        << ")\n";

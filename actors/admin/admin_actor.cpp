@@ -54,37 +54,7 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   resp.set_start_time_ms(ms->start_time_ms());
   resp.set_close_time_ms(ms->close_time_ms());
   resp.set_history_length(ms->next_event_id() - 1);
-  for (auto& [id, pa] : ms->pending_activities()) {
-    auto* a = resp.add_pending_activities();
-    a->set_activity_id(pa.activity_id());
-    a->set_activity_type(pa.activity_type());
-    a->set_scheduled_event_id(id);
-    a->set_attempt(pa.attempt());
-    a->set_state(pa.state() == pb::ACTIVITY_STATE_STARTED   ? "started"
-                 : pa.state() == pb::ACTIVITY_STATE_BACKOFF ? "backoff"
-                                                            : "scheduled");
-    if (pa.has_last_failure()) *a->mutable_last_failure() = pa.last_failure();
-    if (pa.has_last_heartbeat_details())
-      *a->mutable_last_heartbeat_details() = pa.last_heartbeat_details();
-    a->set_last_heartbeat_time_ms(pa.last_heartbeat_time_ms());
-    a->set_next_attempt_time_ms(pa.retry_time_ms());
-    a->set_last_worker_identity(pa.started_identity());
-  }
-  for (auto& [id, pt] : ms->pending_timers()) {
-    auto* t = resp.add_pending_timers();
-    t->set_timer_id(pt.timer_id());
-    t->set_started_event_id(id);
-    t->set_fire_time_ms(pt.fire_time_ms());
-  }
-  for (auto& [id, pc] : ms->pending_children()) {
-    auto* c = resp.add_pending_children();
-    c->set_workflow_id(pc.workflow_id());
-    c->set_run_id(pc.run_id());
-    c->set_workflow_type(pc.workflow_type());
-    c->set_initiated_event_id(id);
-    c->set_parent_close_policy(pc.parent_close_policy());
-    c->set_state(pc.run_id().empty() ? "initiated" : "started");
-  }
+  describe_pending_work(*ms, resp);
   if (ms->has_parent()) *resp.mutable_parent() = ms->parent();
   resp.set_continued_from_run_id(ms->continued_from_run_id());
   resp.set_continued_to_run_id(ms->continued_to_run_id());

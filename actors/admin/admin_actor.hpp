@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/node/node_env.hpp"
+#include "protocol/codec.hpp"
 
 namespace chronicle {
 
@@ -20,6 +21,10 @@ caf::result<std::string> list_namespaces(const node_env& env, const std::string&
 caf::result<std::string> sync_namespaces(const node_env& env, const std::string& bytes);
 // Sends this node's registered records to `member` (it just connected).
 void push_namespaces(caf::event_based_actor* self, const env_ptr& env, const std::string& member);
+
+// Describe (describe.cpp): the run's pending activities, timers, children and undelivered
+// messages to other workflows, as its stored state lists them.
+void describe_pending_work(const pb::MutableState& ms, pb::DescribeWorkflowResponse& resp);
 
 // Schedules (schedules.cpp): the cluster's list, and this node's part of it (asked by a peer).
 void list_schedules(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);

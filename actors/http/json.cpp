@@ -27,13 +27,15 @@ void rewrite_value(json& j, const Message& msg) {
   rewrite(j, msg);
 }
 
-// Maps of string to message whose values are rewritten too: the memo's payloads and the typed
-// search attributes (datetime_ms, int_value) of a visibility record. (Other maps, e.g. a marker's
-// details, stay as protobuf prints them.)
+// Maps of string to message whose values are rewritten too: the memo's payloads, the typed
+// search attributes (datetime_ms, int_value) of a visibility record, and a marker's details (a
+// LocalActivity marker's activity_id, activity_type, attempt, data, backoff_ms read as JSON, as
+// `chronicle workflow show` reads them; sdk::parse_history turns them back into payloads).
 bool rewrites_map_values(const Message& msg) {
   const auto* d = msg.GetDescriptor();
   return d == pb::Memo::descriptor() || d == pb::WorkflowExecutionInfo::descriptor() ||
-         d == pb::SearchAttributes::descriptor();
+         d == pb::SearchAttributes::descriptor() ||
+         d == pb::MarkerRecordedEventAttributes::descriptor();
 }
 
 void rewrite_map(json& j, const Message& msg, const FieldDescriptor* f) {

@@ -3,121 +3,11 @@
 // chronicle-node and real activity-worker processes (samples/activity_worker.cpp).
 #include <doctest/doctest.h>
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
-#include <thread>
-
-#include "harness.hpp"
-#include "http_client.hpp"
-#include "test_system.hpp"
-#include "worker/client.hpp"
-#include "worker/sdk/payload.hpp"
+#include "activity_deployment.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct activity_deployment {
-  temp_dir dir;
-  uint16_t port = free_port();
-  uint16_t http = free_port();
-  std::string config;
-  process node;
-  process worker;
-  std::string address = "127.0.0.1:" + std::to_string(port);
-
-  activity_deployment()
-    : config(write_node_config(dir.path(), port, "http_port: " + std::to_string(http) + "\n")) {
-    start_node();
-    worker = process(ACTIVITY_WORKER_BIN, {"--address", address, "--identity", "act-worker"},
-                     (dir.path() / "worker.log").string());
-    REQUIRE_MESSAGE(worker.wait_for_output("registered on task queue", 20s), worker.output());
-  }
-
-  void start_node() {
-    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
-    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
-  }
-
-  client connect() {
-    auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c.error()));
-    return std::move(*c);
-  }
-
-  void start(client& c, const std::string& wid, const std::string& type,
-             const sdk::json& input = nullptr) {
-    pb::StartWorkflowRequest req;
-    req.set_workflow_id(wid);
-    req.set_workflow_type(type);
-    req.set_task_queue("activities");
-    *req.mutable_input() = sdk::to_payload(input);
-    auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp.error()));
-  }
-
-  // The task token the worker printed for `attempt` of the n-th activity it ran (from 1).
-  std::string token(int attempt, int nth = 1) {
-    std::string marker = "task token " + std::to_string(attempt) + ": ";
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      out = worker.output();
-      size_t at = 0;
-      for (int i = 0; i < nth && at != std::string::npos; ++i) {
-        at = out.find(marker, i == 0 ? 0 : at + 1);
-      }
-      if (at != std::string::npos) {
-        auto begin = at + marker.size();
-        return out.substr(begin, out.find('\n', begin) - begin);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    FAIL("the worker printed no " << marker << "\n" << out);
-    return {};
-  }
-
-  std::string cli(const std::vector<std::string>& args, int* code) {
-    std::vector<std::string> all{"--address", address};
-    all.insert(all.end(), args.begin(), args.end());
-    std::string out;
-    *code = run(CHRONICLE_CLI_BIN, all, &out);
-    return out;
-  }
-};
-
-std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
-  auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h.error()));
-  std::vector<pb::HistoryEvent> out;
-  for (auto& ev : h->events())
-    if (ev.event_type() == type) out.push_back(ev);
-  return out;
-}
-
-// Waits until the run's history has an event of `type`.
-pb::HistoryEvent wait_event(client& c, const std::string& wid, pb::EventType type) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto found = events_of(c, wid, type);
-    if (!found.empty()) return found.front();
-    std::this_thread::sleep_for(50ms);
-  }
-  FAIL("no " << event_type_name(type) << " in the history of " << wid);
-  return {};
-}
-
-sdk::json result_of(client& c, const std::string& wid) {
-  auto r = c.result("", wid, "", 30s);
-  REQUIRE_MESSAGE(r, error_text(r.error()));
-  REQUIRE_MESSAGE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, r->DebugString());
-  return sdk::from_payload(r->result());
-}
-
-}  // namespace
 
 TEST_CASE("activity: a heartbeating activity canceled by its workflow sees it and ActivityTaskCanceled is recorded") {
   activity_deployment d;
@@ -156,10 +46,10 @@ TEST_CASE("activity: completed asynchronously from the CLI - then its token is s
   auto c = d.connect();
   d.start(c, "async-cli", "Async");
   auto token = d.token(1);
-  // The worker's slot is free meanwhile and the attempt waits: no result yet.
-  auto desc = c.describe("", "async-cli");
-  REQUIRE(desc);
-  CHECK(desc->pending_activities_size() == 1);
+  // The worker's slot is free meanwhile and the attempt waits: no result yet. (Waited for: the
+  // task may reach the worker before the node's write of it is durable, which describe reads.)
+  d.wait_until(c, "async-cli", [](auto& x) { return x.pending_activities_size() == 1; },
+               "the activity is pending");
   int code = -1;
   auto out = d.cli({"activity", "complete", "--task-token", token, "--result", R"({"done":true})"},
                    &code);

@@ -43,6 +43,16 @@ struct cluster : node_cluster {
     }
   }
 
+  // Starts the three nodes and a greeting-worker connected to node1 serving a task queue node1
+  // owns; that queue.
+  std::string start_with_worker() {
+    for (size_t i = 0; i < 3; ++i) start(i);
+    wait_all_up(0);
+    auto queue = queue_on("node1");
+    start_worker(0, queue);
+    return queue;
+  }
+
   // A task queue the ring places on `owner`.
   std::string queue_on(const std::string& owner) {
     for (int i = 0;; ++i) {
@@ -97,10 +107,7 @@ void wait_for_event(client& c, const std::string& wid, pb::EventType type) {
 
 TEST_CASE("external: a workflow signals one on another node once - a missing target fails the await - cancel_external cancels") {
   cluster cl;
-  for (size_t i = 0; i < 3; ++i) cl.start(i);
-  cl.wait_all_up(0);
-  auto queue = cl.queue_on("node1");
-  cl.start_worker(0, queue);
+  auto queue = cl.start_with_worker();
   auto c = cl.connect(0);
   auto target = cl.id_on("node3", "target-");
   auto victim = cl.id_on("node3", "victim-");
@@ -157,10 +164,7 @@ TEST_CASE("external: a workflow signals one on another node once - a missing tar
 
 TEST_CASE("external: kill -9 of the sender's node between Initiated and delivery - the signal arrives exactly once") {
   cluster cl;
-  for (size_t i = 0; i < 3; ++i) cl.start(i);
-  cl.wait_all_up(0);
-  auto queue = cl.queue_on("node1");
-  cl.start_worker(0, queue);
+  auto queue = cl.start_with_worker();
   auto c = cl.connect(0);
   auto target = cl.id_on("node3", "target-");
   auto sender = cl.id_on("node2", "sender-");
@@ -188,4 +192,60 @@ TEST_CASE("external: kill -9 of the sender's node between Initiated and delivery
   auto d = c.describe("", sender);
   REQUIRE(d);
   CHECK(d->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+}
+
+TEST_CASE("external: a parent's cancel request reaches its child across kill -9 of the parent's node - describe lists the undelivered request") {
+  cluster cl;
+  auto queue = cl.start_with_worker();
+  auto c = cl.connect(0);
+  auto parent = cl.id_on("node2", "parent-");
+  auto child = cl.id_on("node3", "child-");
+  REQUIRE(c.start(request(parent, "ParentWaits", queue, json{{"child_id", child}})));
+  wait_for_event(c, parent, pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED);
+  wait_for_event(c, child, pb::EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  // The child's node is down: the parent records the cancel request and keeps retrying it.
+  cl.nodes[2].kill9();
+  auto req = c.cancel("", parent, "", "the test cancels the parent");
+  REQUIRE_MESSAGE(req, error_text(req.error()));
+  wait_for_event(c, parent, pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED);
+  auto d = c.describe("", parent);
+  REQUIRE_MESSAGE(d, error_text(d.error()));
+  REQUIRE(d->pending_externals_size() == 1);
+  const auto& ext = d->pending_externals(0);
+  CHECK(ext.kind() == "cancel");
+  CHECK(ext.workflow_id() == child);
+  CHECK(ext.namespace_() == "default");
+  CHECK(ext.awaiting_answer());
+  CHECK(ext.sender_run_id() == d->run_id());
+  auto sh = c.history("", parent);
+  REQUIRE(sh);
+  for (auto& ev : sh->events())
+    if (ev.has_request_cancel_external_workflow_execution_initiated())
+      CHECK(ext.initiated_event_id() == ev.event_id());
+  std::string shown;
+  CHECK(run(CHRONICLE_CLI_BIN, {"--address", cl.address(0), "workflow", "describe", "-w", parent},
+            &shown) == 0);
+  CHECK_MESSAGE(shown.find("Undelivered messages: 1") != std::string::npos, shown);
+  CHECK_MESSAGE(shown.find("cancel to " + child) != std::string::npos, shown);
+  // The parent's node dies before the delivery; both nodes come back.
+  cl.nodes[1].kill9();
+  cl.start(1);
+  cl.start(2);
+  cl.wait_all_up(0);
+
+  CHECK(closed(c, child).status() == pb::WORKFLOW_EXECUTION_STATUS_CANCELED);
+  auto out = completed(c, parent);
+  CHECK(out["child"] == "ChildWorkflowExecutionCanceled");
+  CHECK(out["cancel_requested"] == true);
+  auto ph = c.history("", parent);
+  REQUIRE(ph);
+  CHECK(count(*ph, pb::EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED) == 1);
+  CHECK(count(*ph, pb::EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED) == 1);
+  CHECK(count(*ph, pb::EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED) == 1);
+  auto ch = c.history("", child);
+  REQUIRE(ch);
+  CHECK(count(*ch, pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED) == 1);
+  auto after = c.describe("", parent);
+  REQUIRE(after);
+  CHECK(after->pending_externals_size() == 0);
 }

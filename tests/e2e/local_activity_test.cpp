@@ -3,15 +3,10 @@
 // (samples/retry_worker.cpp: LocalSteps, LocalFlaky, LocalBackoff).
 #include <doctest/doctest.h>
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
-#include <thread>
-
-#include "harness.hpp"
-#include "test_system.hpp"
-#include "worker/client.hpp"
-#include "worker/sdk/payload.hpp"
+#include "chromium.hpp"
+#include "http_client.hpp"
+#include "worker/sdk/history_json.hpp"
+#include "worker_deployment.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
@@ -19,66 +14,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct local_deployment {
-  temp_dir dir;
-  uint16_t port = free_port();
-  std::string config = write_node_config(dir.path(), port);
-  process node;
-  std::string address = "127.0.0.1:" + std::to_string(port);
+// The retry-worker's task queue "retries" (its Local* workflows); workers started on demand.
+struct local_deployment : worker_deployment {
+  local_deployment() : worker_deployment("retries", true) {}
 
-  local_deployment() { start_node(); }
-
-  void start_node() {
-    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
-    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
-  }
-
-  process worker(const std::string& identity) {
-    process p(RETRY_WORKER_BIN, {"--address", address, "--identity", identity},
-              (dir.path() / (identity + ".log")).string());
-    REQUIRE(p.wait_for_output("registered on task queue", 20s));
-    return p;
-  }
-
-  client connect() {
-    auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c));
-    return std::move(*c);
-  }
-
-  void start(client& c, const std::string& wid, const std::string& type, const sdk::json& input) {
-    pb::StartWorkflowRequest req;
-    req.set_workflow_id(wid);
-    req.set_workflow_type(type);
-    req.set_task_queue("retries");
-    *req.mutable_input() = sdk::to_payload(input);
-    auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp));
-  }
-
-  pb::GetResultResponse result(client& c, const std::string& wid) {
-    auto r = c.result("", wid, "", 30s);
-    REQUIRE_MESSAGE(r, error_text(r));
-    return *r;
-  }
-
-  std::string cli(const std::vector<std::string>& args) {
-    std::vector<std::string> all{"--address", address};
-    all.insert(all.end(), args.begin(), args.end());
-    std::string out;
-    run(CHRONICLE_CLI_BIN, all, &out);
-    return out;
-  }
+  process worker(const std::string& identity) { return start_worker(RETRY_WORKER_BIN, identity); }
 };
-
-std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
-  auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h));
-  std::vector<pb::HistoryEvent> out;
-  for (auto& ev : h->events())
-    if (ev.event_type() == type) out.push_back(ev);
-  return out;
-}
 
 sdk::json detail(const pb::HistoryEvent& marker, const std::string& key) {
   auto& d = marker.marker_recorded().details();
@@ -121,6 +62,33 @@ TEST_CASE("local activities: a workflow completes with LocalActivity markers and
   auto shown = d.cli({"workflow", "show", "-w", "steps"});
   CHECK_MESSAGE(shown.find("LocalActivity Add (id 4) attempt 1: result 106") != std::string::npos,
                 shown);
+  // The HTTP history gives the marker's details as plain JSON, and loads back as payloads.
+  auto http = http_get(d.http, "/api/v1/namespaces/default/workflows/steps/history");
+  REQUIRE_MESSAGE(http.status == 200, http.body);
+  auto j = http.body_json();
+  sdk::json last_marker;
+  for (auto& ev : j["events"])
+    if (ev.contains("marker_recorded")) last_marker = ev["marker_recorded"];
+  REQUIRE_MESSAGE(last_marker.is_object(), http.body);
+  CHECK(last_marker["marker_name"] == "LocalActivity");
+  CHECK(last_marker["details"]["activity_id"] == "4");
+  CHECK(last_marker["details"]["activity_type"] == "Add");
+  CHECK(last_marker["details"]["attempt"] == 1);
+  CHECK(last_marker["details"]["data"] == 106);
+  auto loaded = sdk::parse_history(http.body);
+  REQUIRE_MESSAGE(loaded.ok(), loaded.error);
+  std::vector<pb::HistoryEvent> loaded_markers;
+  for (auto& ev : loaded.events)
+    if (ev.has_marker_recorded()) loaded_markers.push_back(ev);
+  REQUIRE(loaded_markers.size() == 4);
+  CHECK(detail(loaded_markers[3], "data") == 106);
+  CHECK(detail(loaded_markers[3], "activity_type") == "Add");
+  // The web UI's event history prints them as the CLI does (headless chromium).
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed (deploy/setup.sh installs it)");
+  auto page = render(chromium, d.dir.path() / "chromium-profile",
+                     "http://127.0.0.1:" + std::to_string(d.http) + "/#/workflow/default/steps");
+  CHECK_MESSAGE(contains(page, "LocalActivity Add (id 4) attempt 1: result 106"), page);
 }
 
 TEST_CASE("local activities: one that fails twice succeeds on attempt 3 inside the task") {

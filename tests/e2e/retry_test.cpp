@@ -3,15 +3,7 @@
 // retry-worker processes (samples/retry_worker.cpp).
 #include <doctest/doctest.h>
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-
-#include <thread>
-
-#include "harness.hpp"
-#include "test_system.hpp"
-#include "worker/client.hpp"
-#include "worker/sdk/payload.hpp"
+#include "worker_deployment.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
@@ -19,81 +11,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct retry_deployment {
-  temp_dir dir;
-  uint16_t port = free_port();
-  std::string config;
-  process node;
-  std::string address = "127.0.0.1:" + std::to_string(port);
-
+// The retry-worker's task queue "retries"; workers started on demand (`variant`: its --variant).
+struct retry_deployment : worker_deployment {
   explicit retry_deployment(const std::string& extra_config = {})
-    : config(write_node_config(dir.path(), port, extra_config)) {
-    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
-    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
-  }
+      : worker_deployment("retries", false, extra_config) {}
 
   process worker(const std::string& identity, int variant = 1) {
-    process p(RETRY_WORKER_BIN,
-              {"--address", address, "--identity", identity, "--variant", std::to_string(variant)},
-              (dir.path() / (identity + ".log")).string());
-    REQUIRE(p.wait_for_output("registered on task queue", 20s));
-    return p;
-  }
-
-  client connect() {
-    auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c));
-    return std::move(*c);
-  }
-
-  void start(client& c, const std::string& wid, const std::string& type,
-             const sdk::json& input = nullptr) {
-    pb::StartWorkflowRequest req;
-    req.set_workflow_id(wid);
-    req.set_workflow_type(type);
-    req.set_task_queue("retries");
-    *req.mutable_input() = sdk::to_payload(input);
-    auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp));
-  }
-
-  pb::GetResultResponse result(client& c, const std::string& wid) {
-    auto r = c.result("", wid, "", 30s);
-    REQUIRE_MESSAGE(r, error_text(r));
-    return *r;
-  }
-
-  template <class Pred>
-  pb::DescribeWorkflowResponse wait_until(client& c, const std::string& wid, Pred pred,
-                                          const char* what) {
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto d = c.describe("", wid);
-      if (d && pred(*d)) return *d;
-      std::this_thread::sleep_for(20ms);
-    }
-    FAIL("timed out waiting until " << what);
-    return {};
-  }
-
-  std::string cli(const std::vector<std::string>& args, int* code = nullptr) {
-    std::vector<std::string> all{"--address", address};
-    all.insert(all.end(), args.begin(), args.end());
-    std::string out;
-    int rc = run(CHRONICLE_CLI_BIN, all, &out);
-    if (code) *code = rc;
-    return out;
+    return start_worker(RETRY_WORKER_BIN, identity, {"--variant", std::to_string(variant)});
   }
 };
-
-std::vector<pb::HistoryEvent> events_of(client& c, const std::string& wid, pb::EventType type) {
-  auto h = c.history("", wid);
-  REQUIRE_MESSAGE(h, error_text(h));
-  std::vector<pb::HistoryEvent> out;
-  for (auto& ev : h->events())
-    if (ev.event_type() == type) out.push_back(ev);
-  return out;
-}
 
 sdk::json result_json(const pb::GetResultResponse& r) { return sdk::from_payload(r.result()); }
 

@@ -229,14 +229,30 @@ function eventClass(type) {
   return 'workflow';
 }
 
+// A LocalActivity marker read as what happened, as `chronicle workflow show` prints it:
+// "LocalActivity Price (id 1) attempt 1: result {...}" or "... failed Type: message[, retry after
+// a N ms timer]". Null for any other event.
+function localActivityText(ev) {
+  const m = ev.marker_recorded;
+  if (!m || m.marker_name !== 'LocalActivity') return null;
+  const d = m.details || {};
+  let text = 'LocalActivity ' + d.activity_type + ' (id ' + d.activity_id + ') attempt ' + d.attempt + ': ';
+  if ('data' in d) return text + 'result ' + JSON.stringify(d.data);
+  text += 'failed ' + failureText(m.failure);
+  if ('backoff_ms' in d) text += ', retry after a ' + d.backoff_ms + ' ms timer';
+  return text;
+}
+
 function eventItem(ev, t0, live) {
   const attrs = Object.entries(ev).find(([k]) => !['event_id', 'event_time_ms', 'event_type'].includes(k));
+  const local = localActivityText(ev);
   const offset = ((Number(ev.event_time_ms) - t0) / 1000).toFixed(3);
   return h('li', { class: eventClass(ev.event_type) + (live ? ' live' : ''), 'data-event-id': ev.event_id },
     h('div', { class: 'event-head' },
       h('span', { class: 'event-id' }, ev.event_id),
       h('span', { class: 'event-type' }, eventText(ev.event_type)),
       h('span', { class: 'event-time', title: time(ev.event_time_ms) }, '+' + offset + ' s')),
+    local ? h('div', { class: 'attrs mono local-activity' }, local) :
     attrs ? h('div', { class: 'attrs mono' }, Object.entries(compact(attrs[1])).map(([k, v]) =>
       h('span', {}, h('span', { class: 'muted' }, k + ' '), JSON.stringify(v)))) : null);
 }
@@ -327,7 +343,10 @@ function details(ns, wid, d, result) {
       h('dd', { class: 'mono' }, failureText(result.failure))] : null);
 
   const activities = d.pending_activities.map(a => h('tr', {},
-    h('td', { class: 'mono' }, a.activity_id), h('td', {}, a.activity_type), h('td', {}, a.state),
+    h('td', { class: 'mono' }, a.activity_id), h('td', {}, a.activity_type),
+    h('td', {}, a.cancel_requested
+      ? [a.state, ' ', h('span', { class: 'status CancelRequested' },
+          'cancel requested (event ' + a.cancel_requested_event_id + ')')] : a.state),
     h('td', {}, a.attempt),
     h('td', { class: 'mono' }, failureText(a.last_failure) || '-'),
     h('td', {}, a.last_heartbeat_time_ms ? [time(a.last_heartbeat_time_ms),
@@ -340,6 +359,13 @@ function details(ns, wid, d, result) {
   const children = d.pending_children.map(c => h('tr', {},
     h('td', { class: 'mono' }, workflowLink(ns, c.workflow_id)), h('td', { class: 'mono' }, c.run_id || '-'),
     h('td', {}, c.workflow_type), h('td', {}, c.state), h('td', {}, c.initiated_event_id)));
+  const externals = (d.pending_externals || []).map(e => h('tr', {},
+    h('td', {}, e.kind + (e.kind === 'signal' ? ' ' + e.signal_name : '')),
+    h('td', { class: 'mono' }, workflowLink(e.namespace || ns, e.workflow_id)),
+    h('td', { class: 'mono' }, e.run_id || 'current'),
+    h('td', {}, e.initiated_event_id + (e.sender_run_id && e.sender_run_id !== d.run_id
+      ? ' (run ' + e.sender_run_id + ')' : '')),
+    h('td', {}, e.awaiting_answer ? 'awaiting the answer' : 'sent after the run closed')));
   return [actions(ns, wid, d), summary,
     h('h2', {}, 'Pending activities'),
     table(['Activity ID', 'Type', 'State', 'Attempt', 'Last failure', 'Last heartbeat', 'Next attempt',
@@ -347,7 +373,9 @@ function details(ns, wid, d, result) {
     h('h2', {}, 'Pending timers'),
     table(['Timer ID', 'Fires at (UTC)', 'Started event'], timers, 'None.'),
     h('h2', {}, 'Pending child workflows'),
-    table(['Workflow ID', 'Run ID', 'Type', 'State', 'Initiated event'], children, 'None.')];
+    table(['Workflow ID', 'Run ID', 'Type', 'State', 'Initiated event'], children, 'None.'),
+    h('h2', {}, 'Undelivered messages to other workflows'),
+    table(['Kind', 'Target', 'Target run', 'Initiated event', 'State'], externals, 'None.')];
 }
 
 let liveStream = null;  // how the workflow page follows its run (EventSource or long polls)

@@ -8,9 +8,12 @@
 #include "worker/sdk/errors.hpp"
 #include "worker/sdk/history_builder.hpp"
 #include "worker/sdk/replayer.hpp"
+#include "task_results.hpp"
 
 using namespace chronicle;
 using namespace chronicle::sdk;
+using chronicle::sdk::testing::completed_result;
+using chronicle::sdk::testing::run_completed;
 
 namespace {
 
@@ -60,40 +63,29 @@ registry make_registry() {
   return reg;
 }
 
-pb::RespondWorkflowTaskCompleted run_completed(const registry& reg, const history_builder& h) {
-  auto result = run_workflow_task(reg, h.workflow_task(), "worker-1");
-  if (auto* failed = std::get_if<pb::RespondWorkflowTaskFailed>(&result))
-    FAIL("workflow task failed: " << failed->failure().type() << ": "
-                                  << failed->failure().message());
-  return std::get<pb::RespondWorkflowTaskCompleted>(result);
-}
+// CancelsWork of `type` up to the task that handles signal "cancel": `r` is that task's answer,
+// `scheduled` the activity's ActivityTaskScheduled.
+struct cancel_signaled {
+  registry reg = make_registry();
+  history_builder h;
+  int64_t scheduled = 0;
+  pb::RespondWorkflowTaskCompleted r;
 
-json completed_result(const pb::RespondWorkflowTaskCompleted& r) {
-  REQUIRE(r.commands_size() >= 1);
-  const auto& last = r.commands(r.commands_size() - 1);
-  REQUIRE(last.has_complete_workflow_execution());
-  return from_payload(last.complete_workflow_execution().result());
-}
-
-// CancelsWork of `type` up to the task that handles signal "cancel": returns that task's answer;
-// *scheduled is the activity's ActivityTaskScheduled.
-pb::RespondWorkflowTaskCompleted cancel_signaled(const registry& reg, history_builder& h,
-                                                 int64_t* scheduled) {
-  h.new_workflow_task();
-  h.complete_workflow_task(run_completed(reg, h));
-  *scheduled = h.activity_scheduled_id("1");
-  h.signaled("cancel");
-  h.new_workflow_task();
-  return run_completed(reg, h);
-}
+  explicit cancel_signaled(const char* type) : h("CancelsWork", type) {
+    h.new_workflow_task();
+    h.complete_workflow_task(run_completed(reg, h));
+    scheduled = h.activity_scheduled_id("1");
+    h.signaled("cancel");
+    h.new_workflow_task();
+    r = run_completed(reg, h);
+  }
+};
 
 }  // namespace
 
 TEST_CASE("cancellation types: try_cancel sends the request and ends the await at once") {
-  registry reg = make_registry();
-  history_builder h("CancelsWork", "try");
-  int64_t scheduled = 0;
-  auto r = cancel_signaled(reg, h, &scheduled);
+  cancel_signaled c("try");
+  auto& [reg, h, scheduled, r] = c;
   REQUIRE(r.commands_size() == 1);
   CHECK(r.commands(0).request_cancel_activity_task().scheduled_event_id() == scheduled);
   h.complete_workflow_task(r);  // ActivityTaskCancelRequested + ActivityTaskCanceled
@@ -103,10 +95,8 @@ TEST_CASE("cancellation types: try_cancel sends the request and ends the await a
 }
 
 TEST_CASE("cancellation types: wait_cancellation_completed waits for ActivityTaskCanceled") {
-  registry reg = make_registry();
-  history_builder h("CancelsWork", "wait");
-  int64_t scheduled = 0;
-  auto r = cancel_signaled(reg, h, &scheduled);
+  cancel_signaled c("wait");
+  auto& [reg, h, scheduled, r] = c;
   REQUIRE(r.commands_size() == 1);
   CHECK(r.commands(0).request_cancel_activity_task().scheduled_event_id() == scheduled);
   // A started activity: the server records the request; the activity stops later.
@@ -129,10 +119,8 @@ TEST_CASE("cancellation types: wait_cancellation_completed waits for ActivityTas
 }
 
 TEST_CASE("cancellation types: wait_cancellation_completed ends with a result recorded after the request") {
-  registry reg = make_registry();
-  history_builder h("CancelsWork", "wait");
-  int64_t scheduled = 0;
-  auto r = cancel_signaled(reg, h, &scheduled);
+  cancel_signaled c("wait");
+  auto& [reg, h, scheduled, r] = c;
   REQUIRE(r.commands_size() == 1);
   h.workflow_task_completed();
   h.activity_cancel_requested(scheduled);
@@ -160,10 +148,8 @@ TEST_CASE("cancellation types: wait_cancellation_completed sends no request for 
 }
 
 TEST_CASE("cancellation types: abandon sends nothing - the await ends at once - the late result is ignored") {
-  registry reg = make_registry();
-  history_builder h("CancelsWork", "abandon");
-  int64_t scheduled = 0;
-  auto r = cancel_signaled(reg, h, &scheduled);
+  cancel_signaled c("abandon");
+  auto& [reg, h, scheduled, r] = c;
   CHECK(r.commands_size() == 0);  // no RequestCancelActivityTask: the code waits for "finish"
   h.complete_workflow_task(r);
   h.activity_started(scheduled);
@@ -209,10 +195,8 @@ TEST_CASE("cancellation types: the workflow's cancel request follows each type")
 }
 
 TEST_CASE("cancellation types: a scope canceled then the workflow canceled asks the server once") {
-  registry reg = make_registry();
-  history_builder h("CancelsWork", "wait");
-  int64_t scheduled = 0;
-  auto r = cancel_signaled(reg, h, &scheduled);
+  cancel_signaled c("wait");
+  auto& [reg, h, scheduled, r] = c;
   REQUIRE(r.commands_size() == 1);
   h.workflow_task_completed();
   h.activity_cancel_requested(scheduled);

@@ -135,14 +135,33 @@ void reset(int fail_first = 0) {
   failures_before_success = fail_first;
 }
 
+// A test's start: the counters reset (`fail_first`), the registry, and the history of `type`
+// with its first workflow task answered (`first`, nothing cached).
+struct first_task {
+  registry reg = make_registry();
+  history_builder h;
+  pb::RespondWorkflowTaskCompleted first;
+
+  explicit first_task(const std::string& type, const json& input = nullptr, int fail_first = 0)
+      : h(type, input) {
+    reset(fail_first);
+    h.new_workflow_task();
+    first = answer(reg, h);
+  }
+
+  // AddThenSleep: the first task's commands recorded, its timer fired, the next task scheduled.
+  void fire_timer() {
+    h.complete_workflow_task(first);
+    h.timer_fired(h.timer_started_id("1"));
+    h.new_workflow_task();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("local activity: its result is recorded as a LocalActivity marker before the next command") {
-  reset();
-  auto reg = make_registry();
-  history_builder h("AddThenSleep", 41);
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("AddThenSleep", 41);
+  const auto& first = t.first;
   REQUIRE(first.commands_size() == 2);
   REQUIRE(first.commands(0).has_record_marker());
   CHECK(first.commands(0).record_marker().marker_name() == "LocalActivity");
@@ -155,14 +174,9 @@ TEST_CASE("local activity: its result is recorded as a LocalActivity marker befo
 }
 
 TEST_CASE("local activity: replay uses the marker and does not call the function again") {
-  reset();
-  auto reg = make_registry();
-  history_builder h("AddThenSleep", 41);
-  h.new_workflow_task();
-  auto first = answer(reg, h);
-  h.complete_workflow_task(first);
-  h.timer_fired(h.timer_started_id("1"));
-  h.new_workflow_task();
+  first_task t("AddThenSleep", 41);
+  auto& [reg, h, first] = t;
+  t.fire_timer();
   auto second = answer(reg, h);
   REQUIRE(second.commands_size() == 1);
   CHECK(from_payload(second.commands(0).complete_workflow_execution().result()) == 42);
@@ -201,11 +215,8 @@ TEST_CASE("local activity: the sticky cache resumes past its own marker") {
 }
 
 TEST_CASE("local activity: a final failure is recorded in the marker and thrown as activity_failure") {
-  reset();
-  auto reg = make_registry();
-  history_builder h("CatchesFailure");
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("CatchesFailure");
+  auto& [reg, h, first] = t;
   REQUIRE(first.commands_size() == 2);
   const auto& marker = first.commands(0).record_marker();
   CHECK(marker.failure().type() == "Broken");
@@ -221,11 +232,8 @@ TEST_CASE("local activity: a final failure is recorded in the marker and thrown 
 }
 
 TEST_CASE("local activity: failed attempts are retried in the worker and the marker counts them") {
-  reset(2);
-  auto reg = make_registry();
-  history_builder h("FlakyFlow");
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("FlakyFlow", nullptr, 2);
+  const auto& first = t.first;
   REQUIRE(first.commands_size() == 2);
   CHECK(marker_detail(first.commands(0), "attempt") == 3);
   CHECK(marker_detail(first.commands(0), "data") == "ok");
@@ -235,11 +243,8 @@ TEST_CASE("local activity: failed attempts are retried in the worker and the mar
 }
 
 TEST_CASE("local activity: a backoff over the threshold falls back to a durable timer") {
-  reset(1);
-  auto reg = make_registry();
-  history_builder h("LongBackoff");
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("LongBackoff", nullptr, 1);
+  auto& [reg, h, first] = t;
   REQUIRE(first.commands_size() == 2);
   CHECK(marker_detail(first.commands(0), "attempt") == 1);
   CHECK(marker_detail(first.commands(0), "backoff_ms") == 120'000);
@@ -267,11 +272,8 @@ TEST_CASE("local activity: a backoff over the threshold falls back to a durable 
 }
 
 TEST_CASE("local activity: a cancel request cancels one waiting on its fallback timer") {
-  reset(1);
-  auto reg = make_registry();
-  history_builder h("Canceled");
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("Canceled", nullptr, 1);
+  auto& [reg, h, first] = t;
   REQUIRE(first.commands_size() == 2);
   h.complete_workflow_task(first);
   h.cancel_requested("stop");
@@ -285,11 +287,8 @@ TEST_CASE("local activity: a cancel request cancels one waiting on its fallback 
 }
 
 TEST_CASE("local activity: a canceled scope cancels it before it runs") {
-  reset();
-  auto reg = make_registry();
-  history_builder h("Scope");
-  h.new_workflow_task();
-  auto first = answer(reg, h);
+  first_task t("Scope");
+  const auto& first = t.first;
   REQUIRE(first.commands_size() == 1);
   CHECK(from_payload(first.commands(0).complete_workflow_execution().result()) ==
         "canceled: not needed");
@@ -297,14 +296,9 @@ TEST_CASE("local activity: a canceled scope cancels it before it runs") {
 }
 
 TEST_CASE("local activity: a marker of another activity type is a non-determinism error") {
-  reset();
-  auto reg = make_registry();
-  history_builder h("AddThenSleep", 1);
-  h.new_workflow_task();
-  auto first = answer(reg, h);
-  h.complete_workflow_task(first);
-  h.timer_fired(h.timer_started_id("1"));
-  h.new_workflow_task();
+  first_task t("AddThenSleep", 1);
+  t.fire_timer();
+  const auto& h = t.h;
   registry changed;
   changed.register_workflow("AddThenSleep", other_type);
   changed.register_activity("Other", [](const activity_info&, const json& in) { return in; });
@@ -339,8 +333,8 @@ TEST_CASE("local activity retry rule: threshold - task deadline - attempts - sch
 TEST_CASE("local activity session: an attempt past the task budget moves to a timer") {
   detail::local_activity_session session(10'000);
   detail::local_activity_request r;
-  r.activity_id = "1";
-  r.activity_type = "Slow";
+  r.activity_id = std::string("1");  // not = "1": g++ 12's false -Wrestrict warning on that here
+  r.activity_type = std::string("Slow");
   session.add({r}, 1'000);
   auto started = session.start_due(1'000);
   REQUIRE(started.size() == 1);

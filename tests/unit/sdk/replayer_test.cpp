@@ -1,6 +1,7 @@
 // run_workflow_task: replay of hand-made histories through workflow coroutines.
 #include <doctest/doctest.h>
 
+#include "task_results.hpp"
 #include "tracked.hpp"
 
 #include <chrono>
@@ -13,6 +14,7 @@
 
 using namespace chronicle;
 using namespace chronicle::sdk;
+using chronicle::sdk::testing::run_completed;
 using namespace std::chrono_literals;
 
 namespace {
@@ -116,14 +118,6 @@ registry make_registry() {
 }
 
 const std::string identity = "worker-1";
-
-pb::RespondWorkflowTaskCompleted run_completed(const registry& reg, const history_builder& h) {
-  auto result = run_workflow_task(reg, h.workflow_task(), identity);
-  if (auto* failed = std::get_if<pb::RespondWorkflowTaskFailed>(&result))
-    FAIL("workflow task failed: " << failed->failure().type() << ": "
-                                  << failed->failure().message());
-  return std::get<pb::RespondWorkflowTaskCompleted>(result);
-}
 
 pb::RespondWorkflowTaskFailed run_failed(const registry& reg, const pb::WorkflowTask& task) {
   auto result = run_workflow_task(reg, task, identity);

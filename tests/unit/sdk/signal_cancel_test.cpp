@@ -8,9 +8,12 @@
 #include "worker/sdk/errors.hpp"
 #include "worker/sdk/history_builder.hpp"
 #include "worker/sdk/replayer.hpp"
+#include "task_results.hpp"
 
 using namespace chronicle;
 using namespace chronicle::sdk;
+using chronicle::sdk::testing::completed_result;
+using chronicle::sdk::testing::run_completed;
 using namespace std::chrono_literals;
 
 namespace {
@@ -105,21 +108,6 @@ registry make_registry() {
   reg.register_workflow("GoThenWork", go_then_work);
   reg.register_workflow("ThrowsCanceled", throws_canceled);
   return reg;
-}
-
-pb::RespondWorkflowTaskCompleted run_completed(const registry& reg, const history_builder& h) {
-  auto result = run_workflow_task(reg, h.workflow_task(), "worker-1");
-  if (auto* failed = std::get_if<pb::RespondWorkflowTaskFailed>(&result))
-    FAIL("workflow task failed: " << failed->failure().type() << ": "
-                                  << failed->failure().message());
-  return std::get<pb::RespondWorkflowTaskCompleted>(result);
-}
-
-json completed_result(const pb::RespondWorkflowTaskCompleted& r) {
-  REQUIRE(r.commands_size() >= 1);
-  const auto& last = r.commands(r.commands_size() - 1);
-  REQUIRE(last.has_complete_workflow_execution());
-  return from_payload(last.complete_workflow_execution().result());
 }
 
 // Records the task's commands as the server would, then starts the next task.

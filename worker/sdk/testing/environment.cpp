@@ -53,7 +53,13 @@ void environment::impl::start_next_run(transition& next) {
   state = std::move(next.state);
   run_id = state.run_id();
   workflow_type = state.workflow_type();
-  transfers.clear();  // the closed run's tasks and timers are stale
+  // The closed run's tasks and timers are stale; its messages to other workflows (and parent
+  // close policies) are still delivered, as a node delivers them.
+  std::erase_if(transfers, [](const pb::TransferRecord& q) {
+    return q.kind() != pb::TRANSFER_KIND_CHILD_POLICY &&
+           q.kind() != pb::TRANSFER_KIND_SIGNAL_EXTERNAL &&
+           q.kind() != pb::TRANSFER_KIND_CANCEL_EXTERNAL;
+  });
   std::erase_if(timers, [&](const pb::TimerRecord& q) { return q.run_id() != run_id; });
   for (const auto& r : next.transfers_added) transfers.push_back(r);
   for (const auto& r : next.timers_added) timers.push_back(r);
@@ -64,23 +70,52 @@ void environment::impl::dispatch(const pb::TransferRecord& r) {
     case pb::TRANSFER_KIND_WORKFLOW_TASK: return run_workflow_task(r);
     case pb::TRANSFER_KIND_ACTIVITY_TASK: return run_activity_task(r);
     case pb::TRANSFER_KIND_START_CHILD: return run_child(r);
+    case pb::TRANSFER_KIND_PARENT_NOTIFY: return notify_parent();
+    case pb::TRANSFER_KIND_CHILD_POLICY: return apply_close_policy(r);
     case pb::TRANSFER_KIND_SIGNAL_EXTERNAL:
-    case pb::TRANSFER_KIND_CANCEL_EXTERNAL:
-      error = "the test environment does not deliver messages to other workflows (event " +
-              std::to_string(r.scheduled_event_id()) + " sends one to '" +
-              r.target_workflow_id() + "')";
-      return;
-    default:  // a parent's notification, a child's close policy: there are none here
+    case pb::TRANSFER_KIND_CANCEL_EXTERNAL: return deliver_external(r);
+    default:
       return;
   }
 }
 
+environment::impl* environment::world::find(const std::string& workflow_id) const {
+  for (auto it = executions.rbegin(); it != executions.rend(); ++it)
+    if ((*it)->started && (*it)->workflow_id == workflow_id) return *it;
+  return nullptr;
+}
+
+bool environment::impl::dispatch_one() {
+  // By index: a dispatch may add an execution (a child) to the list.
+  for (size_t i = 0; i < w.executions.size(); ++i) {
+    auto* e = w.executions[i];
+    if (e->transfers.empty()) continue;
+    pb::TransferRecord r = std::move(e->transfers.front());
+    e->transfers.pop_front();
+    e->dispatch(r);
+    return true;
+  }
+  return false;
+}
+
+std::string environment::impl::world_error() const {
+  for (const auto* e : w.executions)
+    if (!e->error.empty()) return e->label.empty() ? e->error : e->label + ": " + e->error;
+  return {};
+}
+
+// The clock jumps to the earliest timer of any execution or callback, which runs.
 bool environment::impl::advance() {
-  auto timer = std::min_element(timers.begin(), timers.end(), [](const auto& a, const auto& b) {
-    return a.fire_time_ms() < b.fire_time_ms();
-  });
+  impl* owner = nullptr;
+  const pb::TimerRecord* timer = nullptr;
+  for (auto* e : w.executions)
+    for (const auto& t : e->timers)
+      if (!timer || t.fire_time_ms() < timer->fire_time_ms()) {
+        timer = &t;
+        owner = e;
+      }
   auto callback = callbacks.begin();
-  const bool has_timer = timer != timers.end(), has_callback = callback != callbacks.end();
+  const bool has_timer = timer != nullptr, has_callback = callback != callbacks.end();
   if (!has_timer && !has_callback) return false;
   if (has_callback && (!has_timer || callback->first <= timer->fire_time_ms())) {
     now = std::max(now, callback->first);
@@ -90,10 +125,35 @@ bool environment::impl::advance() {
     return true;
   }
   pb::TimerRecord due = *timer;
-  timers.erase(timer);
+  std::erase_if(owner->timers, [&](const pb::TimerRecord& q) { return same_timer(q, due); });
   now = std::max(now, due.fire_time_ms());
-  fire(due);
+  owner->fire(due);
   return true;
+}
+
+workflow_outcome environment::impl::run_until_closed() {
+  auto others_running = [this] {
+    for (const auto* e : w.executions)
+      if (e != this && is_running(e->state)) return true;
+    return false;
+  };
+  for (;;) {
+    while (world_error().empty() && dispatch_one()) {
+    }
+    if (auto stop = world_error(); !stop.empty()) {
+      error = stop;
+      return outcome();
+    }
+    // Closed: the other workflows (children left running, targets of its messages) go on while
+    // anything can move them, so that what the close did to them is seen.
+    if (!is_running(state) && !others_running()) return outcome();
+    if (!advance()) {
+      if (!is_running(state)) return outcome();
+      error = "the workflow is blocked: no timer, activity or callback is left to wake it "
+              "(virtual time " + std::to_string(now - start_ms) + " ms after the start)";
+      return outcome();
+    }
+  }
 }
 
 // A due durable timer, as the shard's timer queue hands it to the execution. Stale ones (a
@@ -183,42 +243,42 @@ void environment::at(std::chrono::milliseconds delay, std::function<void()> fn) 
   impl_->callbacks.emplace(impl_->start_ms + delay.count(), std::move(fn));
 }
 
-workflow_outcome environment::execute(const std::string& workflow_type, const json& input,
-                                      const start_options& options) {
-  auto& s = *impl_;
-  if (s.started) return stopped("execute was called already (one per environment)");
-  s.started = true;
-  s.first_run_id = s.run_id;
-  s.workflow_type = workflow_type;
-  s.workflow_id = options.workflow_id;
+std::string environment::impl::start(const std::string& type, const json& input,
+                                     const start_options& options, const pb::ParentInfo* parent,
+                                     pb::ParentClosePolicy policy) {
+  started = true;
+  first_run_id = run_id;
+  workflow_type = type;
+  workflow_id = options.workflow_id;
   pb::StartWorkflowRequest req;
   req.set_namespace_(test_namespace);
   req.set_workflow_id(options.workflow_id);
-  req.set_workflow_type(workflow_type);
+  req.set_workflow_type(type);
   req.set_task_queue(options.task_queue);
   req.set_identity(test_identity);
   req.set_request_id("test-start");
   req.set_workflow_execution_timeout_ms(options.execution_timeout.count());
+  if (parent) {
+    *req.mutable_parent() = *parent;
+    req.set_parent_close_policy(policy);
+  }
   try {
     *req.mutable_input() = to_payload(input);
   } catch (const std::exception& e) {
-    return stopped(std::string("workflow input: ") + e.what());
+    return std::string("workflow input: ") + e.what();
   }
-  if (auto r = s.step(input::start_workflow{req, s.run_id}))
-    return stopped("the start was refused: " + r->message);
-  for (;;) {
-    while (!s.transfers.empty() && s.error.empty() && is_running(s.state)) {
-      pb::TransferRecord r = std::move(s.transfers.front());
-      s.transfers.pop_front();
-      s.dispatch(r);
-    }
-    if (!s.error.empty() || !is_running(s.state)) return s.outcome();
-    if (!s.advance()) {
-      s.error = "the workflow is blocked: no timer, activity or callback is left to wake it "
-                "(virtual time " + std::to_string(s.now - s.start_ms) + " ms after the start)";
-      return s.outcome();
-    }
-  }
+  if (auto r = step(input::start_workflow{req, run_id}))
+    return "the start was refused: " + r->message;
+  return {};
+}
+
+workflow_outcome environment::execute(const std::string& workflow_type, const json& input,
+                                      const start_options& options) {
+  auto& s = *impl_;
+  if (s.started) return stopped("execute was called already (one per environment)");
+  if (auto refused = s.start(workflow_type, input, options, nullptr, {}); !refused.empty())
+    return stopped(refused);
+  return s.run_until_closed();
 }
 
 bool environment::signal(const std::string& name, const json& input) {
@@ -248,6 +308,17 @@ std::variant<json, std::string> environment::query(const std::string& name, cons
 }
 
 int64_t environment::now_ms() const { return impl_->now; }
+
+workflow_outcome environment::outcome_of(const std::string& workflow_id) const {
+  const auto* e = impl_->w.find(workflow_id);
+  if (!e) return stopped("no workflow '" + workflow_id + "' in this environment");
+  return e->outcome();
+}
+
+std::vector<pb::HistoryEvent> environment::history_of(const std::string& workflow_id) const {
+  const auto* e = impl_->w.find(workflow_id);
+  return e ? e->history : std::vector<pb::HistoryEvent>{};
+}
 
 const std::vector<pb::HistoryEvent>& environment::history() const { return impl_->history; }
 

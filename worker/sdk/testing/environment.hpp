@@ -20,20 +20,27 @@
 //    validated and run by the next workflow task; query: answered from the replayed history).
 //  - The outcome: the close status with the result (Completed) or failure, or `error` when the
 //    environment had to stop: a workflow task failed (a bug in the code, a non-determinism
-//    error: its type and message), the code used what the environment does not run (messages
-//    to other workflows), or it waits for nothing that can happen (blocked with no timer and no
-//    callback left). Continue-as-new goes on with the next run in the same environment (its
-//    history, timers and the client calls are then the new run's, as on a node that follows the
-//    current-run record); execute ends with the last run's outcome.
-//  - Child workflows run when initiated, each in an environment of its own (same registry and
-//    mocks) from that virtual time to its close; the parent records their start at once and
-//    their close at the child's virtual close time. A child's own stop ("child workflow 'id':
-//    ...") stops the parent's environment. Children cannot be signaled or canceled (those are
-//    messages to other workflows), and their parent close policy is not applied.
+//    error: its type and message), or it waits for nothing that can happen (blocked with no
+//    timer and no callback left). Continue-as-new goes on with the next run in the same
+//    environment (its history, timers and the client calls are then the new run's, as on a node
+//    that follows the current-run record); execute ends with the last run's outcome.
+//  - Child workflows start when initiated, as more workflows of this environment (same registry
+//    and mocks, the same virtual clock: parent and children interleave as on a cluster); the
+//    parent records their start at once and their close when they close. A child's own stop
+//    ("child workflow 'id': ...") stops the environment. When the parent closes, each child's
+//    parent close policy is applied (terminate, request cancel; abandon leaves it running), and
+//    execute returns once the other workflows closed too or nothing can move them any more (a
+//    child waiting for a signal that never comes); outcome_of / history_of read them.
+//  - Messages to other workflows (signal_external, cancel_external, a parent's cancel request to
+//    its child) reach the workflow of that ID in this environment through decide, as a node's
+//    do (request ID, identity "workflow <sender>"), and the sender records the answer at once:
+//    ...Signaled / ...CancelRequested, or ...Failed with ExternalWorkflowExecutionNotFound when
+//    no running workflow of that ID (and run) is here.
 //  - history() is the (current or last) run's history as a node would have recorded it (replay_history and the
 //    JSON loaders read it the same way), now_ms() the virtual clock.
 //  - Search attribute upserts are checked against no schema (they fail the workflow task, as on
-//    a namespace without registered attributes). One execute per environment.
+//    a namespace without registered attributes). One execute per environment; its workflow's
+//    children are the only other workflows in it.
 #pragma once
 
 #include <chrono>
@@ -101,9 +108,15 @@ class environment {
 
   int64_t now_ms() const;
   const std::vector<pb::HistoryEvent>& history() const;
+  // Another workflow of this environment (a child, by its workflow ID): its outcome (status
+  // Running while it runs; `error` "no workflow ..." when there is none) and its (current or last)
+  // run's history (empty when there is none).
+  workflow_outcome outcome_of(const std::string& workflow_id) const;
+  std::vector<pb::HistoryEvent> history_of(const std::string& workflow_id) const;
 
  private:
   struct impl;
+  struct world;  // what the workflows of one environment share (environment_impl.hpp)
   std::unique_ptr<impl> impl_;
 };
 
