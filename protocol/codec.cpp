@@ -19,6 +19,7 @@ const char* to_string(errc code) {
     case errc::unauthenticated: return "unauthenticated";
     case errc::permission_denied: return "permission_denied";
     case errc::overloaded: return "overloaded";
+    case errc::failed_precondition: return "failed_precondition";
   }
   return "unknown";
 }
@@ -100,6 +101,8 @@ const char* event_type_name(pb::EventType type) {
       return "ExternalWorkflowExecutionCancelRequested";
     case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: return "UpsertWorkflowSearchAttributes";
     case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: return "WorkflowPropertiesModified";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED: return "WorkflowExecutionPaused";
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED: return "WorkflowExecutionUnpaused";
     default: return "Unspecified";
   }
 }

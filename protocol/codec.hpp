@@ -34,6 +34,7 @@ enum class errc : uint8_t {
   unauthenticated,
   overloaded,
   permission_denied,  // an API key whose role does not cover the request (docs/security.md)
+  failed_precondition,  // the run is not in a state that allows it (pause a closed run, ...)
 };
 
 const char* to_string(errc code);

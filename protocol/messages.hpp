@@ -23,6 +23,8 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using update_atom = caf::atom_constant<caf::atom("update")>;  // UpdateWorkflowRequest
 using reset_atom = caf::atom_constant<caf::atom("wfreset")>;   // ResetWorkflowRequest
 using delete_atom = caf::atom_constant<caf::atom("wfdelete")>; // DeleteWorkflowRequest
+using pause_atom = caf::atom_constant<caf::atom("pause")>;      // PauseWorkflowRequest
+using unpause_atom = caf::atom_constant<caf::atom("unpause")>;  // UnpauseWorkflowRequest
 // --- admin ---
 using describe_atom = caf::atom_constant<caf::atom("describe")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;

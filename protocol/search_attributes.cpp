@@ -68,7 +68,7 @@ bool is_builtin(std::string_view name) {
   static const char* const names[] = {"WorkflowId", "RunId", "WorkflowType", "ExecutionStatus",
                                       "Status", "StartTime", "CloseTime", "TaskQueue",
                                       "HistoryLength", "ParentWorkflowId", "ParentRunId",
-                                      build_ids_attribute};
+                                      build_ids_attribute, paused_attribute};
   return std::any_of(std::begin(names), std::end(names),
                      [&](const char* n) { return lower(n) == lower(name); });
 }

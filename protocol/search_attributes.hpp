@@ -35,6 +35,9 @@ bool is_builtin(std::string_view name);
 // (Temporal's BuildIds): kept in the visibility record's search_attributes, so that it is indexed
 // and queried like a custom keyword list (`BuildIds = 'v2'`), but set only by the server.
 inline constexpr const char* build_ids_attribute = "BuildIds";
+// The built-in bool attribute of a paused running run (`Paused = true`): set only while it is
+// paused (absent otherwise), by the server.
+inline constexpr const char* paused_attribute = "Paused";
 
 // The typed value of a JSON payload for an attribute of `type`: a string for keyword and text, an
 // integer for int, a number for double, true/false for bool, an RFC 3339 string (or epoch ms) for

@@ -30,6 +30,11 @@ void carry_outbound(const pb::MutableState& closed, pb::MutableState& next) {
   }
 }
 
+bool pause_event(const pb::HistoryEvent& event) {
+  return event.event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED
+         || event.event_type() == pb::EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED;
+}
+
 bool build_ids_changed(const pb::MutableState& before, const pb::MutableState& after) {
   return !std::equal(before.build_ids().begin(), before.build_ids().end(),
                      after.build_ids().begin(), after.build_ids().end());
@@ -70,6 +75,10 @@ void close(pb::MutableState& state, pb::WorkflowExecutionStatus status, int64_t 
   state.clear_workflow_timeout_fire_ms();
   state.clear_pending_children();
   state.clear_pending_externals();  // still delivered (outbound), but no answer is recorded
+  state.clear_paused();
+  state.clear_pause_reason();
+  state.clear_pause_identity();
+  state.clear_pause_time_ms();
 }
 
 }  // namespace
@@ -211,6 +220,18 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       break;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
       state.set_cancel_requested(true);
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED:
+      state.set_paused(true);
+      state.set_pause_reason(ev.workflow_execution_paused().reason());
+      state.set_pause_identity(ev.workflow_execution_paused().identity());
+      state.set_pause_time_ms(ev.event_time_ms());
+      break;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED:
+      state.clear_paused();
+      state.clear_pause_reason();
+      state.clear_pause_identity();
+      state.clear_pause_time_ms();
       break;
     case pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: {
       auto* f = state.mutable_failure();

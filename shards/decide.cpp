@@ -61,7 +61,7 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
 }
 
 decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
-                                 int64_t now, transition removed) {
+                                 int64_t now, transition removed, bool needs_task) {
   builder b(s, now);
   auto& r = b.result();
   r.transfers_removed = std::move(removed.transfers_removed);
@@ -75,6 +75,7 @@ decide_result on_external_events(const pb::MutableState& s, std::vector<pb::Hist
     } else {
       if (transient_task(s)) b.remove_workflow_task_transfer();  // a normal task follows
       b.state().clear_workflow_task();
+      needs_task = true;
     }
   }
   for (auto& ev : evs) {
@@ -86,7 +87,7 @@ decide_result on_external_events(const pb::MutableState& s, std::vector<pb::Hist
       b.commit();
     }
   }
-  if (!wt_started && !b.state().has_workflow_task()) b.schedule_workflow_task(1);
+  if (needs_task && !wt_started && !b.state().has_workflow_task()) b.schedule_workflow_task(1);
   return std::move(b.result());
 }
 
@@ -143,6 +144,8 @@ decide_result on_wt_started(const pb::MutableState& s, const input::workflow_tas
                             int64_t now) {
   if (!is_running(s) || !detail::workflow_task_matches(s, in.scheduled_event_id))
     return reject(errc::stale_task, "workflow task is no longer scheduled");
+  // A task queued before the pause: dropped by its queue, dispatched again at the unpause.
+  if (s.paused()) return reject(errc::stale_task, "workflow is paused");
   if (s.workflow_task().started_event_id() != 0)
     return reject(errc::stale_task, "workflow task already started");
   if (s.workflow_task().speculative()) {  // no event until its answer records something
@@ -228,6 +231,77 @@ decide_result on_request_cancel(const pb::MutableState& s,
   a->set_identity(in.identity);
   a->set_request_id(in.request_id);
   return on_external_events(s, {std::move(ev)}, now, {});
+}
+
+std::string paused_text(const pb::MutableState& s) {
+  return s.pause_reason().empty() ? std::string() : " (reason: " + s.pause_reason() + ")";
+}
+
+pb::HistoryEvent pause_event_of(pb::EventType type, const std::string& reason,
+                                const std::string& identity) {
+  pb::HistoryEvent ev;
+  ev.set_event_type(type);
+  auto set = [&](auto* a) {
+    a->set_reason(reason);
+    a->set_identity(identity);
+  };
+  if (type == pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED) set(ev.mutable_workflow_execution_paused());
+  else set(ev.mutable_workflow_execution_unpaused());
+  return ev;
+}
+
+rejection not_running(const pb::MutableState& s, const char* what) {
+  return reject(errc::failed_precondition, "workflow '" + s.workflow_id() + "' is closed ("
+                                             + status_name(s.status()) + "): only a running "
+                                             "workflow can be " + what);
+}
+
+decide_result on_pause(const pb::MutableState& s, const input::pause_workflow& in, int64_t now) {
+  if (!is_running(s)) return not_running(s, "paused");
+  if (s.paused())
+    return reject(errc::failed_precondition,
+                  "workflow '" + s.workflow_id() + "' is already paused" + paused_text(s));
+  auto res = on_external_events(
+    s, {pause_event_of(pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED, in.reason, in.identity)}, now,
+    {}, false);
+  if (auto* t = std::get_if<transition>(&res)) {  // also when the event waits behind a task
+    t->state.set_paused(true);
+    t->state.set_pause_reason(in.reason);
+    t->state.set_pause_identity(in.identity);
+    t->state.set_pause_time_ms(now);
+  }
+  return res;
+}
+
+decide_result on_unpause(const pb::MutableState& s, const input::unpause_workflow& in,
+                         int64_t now) {
+  if (!is_running(s)) return not_running(s, "unpaused");
+  if (!s.paused())
+    return reject(errc::failed_precondition, "workflow '" + s.workflow_id() + "' is not paused");
+  auto res = on_external_events(
+    s, {pause_event_of(pb::EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED, in.reason, in.identity)}, now,
+    {}, false);
+  auto* t = std::get_if<transition>(&res);
+  if (!t) return res;
+  auto& st = t->state;
+  st.set_paused(false);
+  st.clear_pause_reason();
+  st.clear_pause_identity();
+  st.clear_pause_time_ms();
+  // The tasks that waited: listed again so that the execution dispatches them (their records
+  // exist; writing them again changes nothing).
+  builder b(st, now);
+  const auto& wt = st.workflow_task();
+  bool wt_listed = false;
+  for (auto& r : t->transfers_added) wt_listed = wt_listed || r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK;
+  if (st.has_workflow_task() && wt.started_event_id() == 0 && !wt_listed
+      && (!wt.speculative() || wt.transient()))
+    t->transfers_added.push_back(
+      b.transfer(pb::TRANSFER_KIND_WORKFLOW_TASK, wt.scheduled_event_id(), st.task_queue()));
+  for (auto& [id, pa] : st.pending_activities())
+    if (pa.state() == pb::ACTIVITY_STATE_SCHEDULED && pa.cancel_requested_event_id() == 0)
+      t->transfers_added.push_back(b.transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
+  return res;
 }
 
 // Before a server-side close: a started workflow task is failed (cause ForceCloseCommand, the
@@ -470,6 +544,10 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
                                           x.message, now);
       } else if constexpr (std::is_same_v<T, input::update_admitted>) {
         return detail::on_update_admitted(state, now);
+      } else if constexpr (std::is_same_v<T, input::pause_workflow>) {
+        return on_pause(state, x, now);
+      } else if constexpr (std::is_same_v<T, input::unpause_workflow>) {
+        return on_unpause(state, x, now);
       } else if constexpr (std::is_same_v<T, input::terminate_workflow>) {
         return on_terminate(state, x, now);
       } else {

@@ -201,6 +201,25 @@ struct external_failed {
 // pending, a no-op: the update goes with the next task handed out. Closed run: not_found.
 struct update_admitted {};
 
+// Pause (docs/semantics.md "Pause"): WorkflowExecutionPaused, buffered behind a started workflow
+// task like a signal but with no workflow task of its own; MutableState.paused and the pause's
+// reason, identity and time are set at once. While paused the execution hands no task to a worker,
+// workflow_task_started and update_admitted are refused, everything else is recorded as usual (a
+// signal or a fired timer schedules its workflow task, which waits). Closed run:
+// failed_precondition; already paused: failed_precondition ("already paused").
+struct pause_workflow {
+  std::string reason;
+  std::string identity;
+};
+// WorkflowExecutionUnpaused (buffered like the pause), paused cleared. The transition lists again,
+// as transfers_added, the scheduled workflow task (not started) and the activities that wait for
+// a worker (scheduled, not started, no cancel requested), so that the execution dispatches them.
+// Not paused (or closed): failed_precondition.
+struct unpause_workflow {
+  std::string reason;
+  std::string identity;
+};
+
 }  // namespace input
 
 using decide_input =
@@ -212,7 +231,8 @@ using decide_input =
                input::activity_heartbeat, input::activity_timer, input::workflow_timed_out,
                input::child_started, input::child_start_failed, input::child_closed,
                input::update_admitted, input::activity_lost, input::external_delivered,
-               input::external_failed, input::activity_canceled>;
+               input::external_failed, input::activity_canceled, input::pause_workflow,
+               input::unpause_workflow>;
 
 // Everything one transition produces. Added records are the effects to perform after the write
 // (transfers: dispatch the task; timers: arm the timer); removed records are deleted in the batch.
@@ -300,6 +320,10 @@ decide_result decide(const pb::MutableState& state, const decide_input& in, int6
 void apply(pb::MutableState& state, const pb::HistoryEvent& event);
 
 [[nodiscard]] bool is_running(const pb::MutableState& state);
+
+// Pause and unpause events concern the server only: they need no workflow task, and a workflow
+// task may close the run while they are buffered.
+[[nodiscard]] bool pause_event(const pb::HistoryEvent& event);
 
 // The build IDs a run keeps (MutableState.build_ids, the BuildIds list attribute): the newest
 // distinct ones; an older one is dropped when a new one comes (Temporal caps its list too).

@@ -186,7 +186,8 @@ std::optional<bad_commands> check_against_state(const pb::MutableState& s,
 // Buffered events the workflow code has not seen, once the CancelTimer commands dropped the fired
 // events of their timers.
 int unseen_buffered(const pb::MutableState& s, const std::vector<pb::Command>& commands) {
-  int count = s.buffered_events_size();
+  int count = 0;
+  for (auto& ev : s.buffered_events()) count += pause_event(ev) ? 0 : 1;  // not for the code
   for (auto& c : commands) {
     if (!c.has_cancel_timer()) continue;
     auto* pt = timer_named(s, c.cancel_timer().timer_id());
@@ -474,8 +475,9 @@ decide_result on_workflow_task_completed(const pb::MutableState& s,
     }
   }
   if (b.state().buffered_events_size() > 0) {
+    bool needs_task = buffered_needs_task(b.state());
     b.flush_buffered();
-    b.schedule_workflow_task(1);
+    if (needs_task) b.schedule_workflow_task(1);
   }
   return std::move(b.result());
 }

@@ -11,6 +11,10 @@ decide_result on_update_admitted(const pb::MutableState& s, int64_t now) {
   if (!is_running(s))
     return reject(errc::not_found, "workflow '" + s.workflow_id() + "' is closed ("
                                      + status_name(s.status()) + ")");
+  if (s.paused())
+    return reject(errc::invalid_argument, "workflow '" + s.workflow_id()
+                                            + "' is paused: updates are refused until it is "
+                                              "unpaused");
   transition t;
   t.state = s;
   t.memory_only = true;

@@ -328,8 +328,17 @@ decide_result end_wt_unsuccessfully(const pb::MutableState& s, int64_t scheduled
 // Events from outside the workflow code (results, fired timers, signals, cancel requests): buffered
 // while a workflow task is started, else appended with a new workflow task when none is pending.
 // The records in `removed` are deleted in the same transition (decide.cpp).
+// `needs_task` false (pause, unpause): no workflow task is scheduled for the events (unless a
+// speculative one not yet started had to make room for them: a normal one replaces it).
 decide_result on_external_events(const pb::MutableState& s, std::vector<pb::HistoryEvent> evs,
-                                 int64_t now, transition removed);
+                                 int64_t now, transition removed, bool needs_task = true);
+
+// Whether a buffered event needs the workflow code to run (anything but pause / unpause).
+inline bool buffered_needs_task(const pb::MutableState& s) {
+  for (auto& ev : s.buffered_events())
+    if (!pause_event(ev)) return true;
+  return false;
+}
 
 // Activity inputs (decide_activity.cpp): see decide.hpp.
 decide_result on_activity_completed(const pb::MutableState& s, const input::activity_completed& in,

@@ -273,6 +273,7 @@ private:
       {"PARENTRUNID", "ParentRunId", field::parent_run_id, pb::INDEXED_VALUE_TYPE_KEYWORD},
       // Kept among the record's search attributes (set by the server): read and indexed as one.
       {"BUILDIDS", search::build_ids_attribute, field::custom, pb::INDEXED_VALUE_TYPE_KEYWORD_LIST},
+      {"PAUSED", search::paused_attribute, field::custom, pb::INDEXED_VALUE_TYPE_BOOL},
     };
     if (auto it = schema_.find(f.text); it != schema_.end()) {
       p.f = field::custom;
@@ -292,7 +293,7 @@ private:
     for (const auto& [name, type] : schema_) known += ", " + name;
     fail(f, "unknown field '" + f.text + "' (built-ins: WorkflowId, RunId, WorkflowType, "
             "ExecutionStatus, StartTime, CloseTime, TaskQueue, HistoryLength, ParentWorkflowId, "
-            "ParentRunId, BuildIds; search attributes of this namespace: " +
+            "ParentRunId, BuildIds, Paused; search attributes of this namespace: " +
             (known.empty() ? std::string("none") : known.substr(2)) + ")");
   }
 

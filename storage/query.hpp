@@ -13,7 +13,8 @@
 //   value     := 'string' | "string" | number | true | false
 //   field     := a built-in (WorkflowId, RunId, WorkflowType, ExecutionStatus or Status,
 //                StartTime, CloseTime, TaskQueue, HistoryLength, ParentWorkflowId, ParentRunId,
-//                BuildIds: the build IDs that completed the run's workflow tasks, a keyword list)
+//                BuildIds: the build IDs that completed the run's workflow tasks, a keyword list;
+//                Paused: true while a running run is paused, absent otherwise)
 //                or a registered search attribute; `backquoted` for any name.
 #pragma once
 

@@ -358,6 +358,31 @@ command close_command(CLI::App* wf, globals& g, bool terminate) {
           })};
 }
 
+// pause and unpause: a run and a reason.
+command pause_command(CLI::App* wf, globals& g, bool pause) {
+  struct options : run_options {
+    std::string reason;
+  };
+  auto o = std::make_shared<options>();
+  auto* sub = pause ? wf->add_subcommand("pause", "pause a running workflow: no task of it goes "
+                                                   "to a worker until it is unpaused")
+                    : wf->add_subcommand("unpause", "unpause a paused workflow: its waiting "
+                                                     "tasks go to workers again");
+  add_run_options(sub, o->workflow_id, o->run_id);
+  sub->add_option("--reason", o->reason, "why (recorded in the history, shown by describe)");
+  add_json_flag(sub, g);
+  return {sub, with_node([o, pause](const context& ctx) {
+            const std::string& ns = ctx.g.ns;
+            if (pause)
+              return acted_on(
+                ctx, *o, ctx.c.pause(ns, o->workflow_id, o->run_id, o->reason, "chronicle-cli"),
+                "paused", "paused");
+            return acted_on(
+              ctx, *o, ctx.c.unpause(ns, o->workflow_id, o->run_id, o->reason, "chronicle-cli"),
+              "unpaused", "unpaused");
+          })};
+}
+
 }  // namespace
 
 void add_workflow_commands(CLI::App& app, globals& g, command_list& out) {
@@ -371,6 +396,8 @@ void add_workflow_commands(CLI::App& app, globals& g, command_list& out) {
   out.push_back(close_command(wf, g, false));
   out.push_back(workflow_reset_command(wf, g));
   out.push_back(workflow_delete_command(wf, g));
+  out.push_back(pause_command(wf, g, true));
+  out.push_back(pause_command(wf, g, false));
 }
 
 }  // namespace chronicle::cli

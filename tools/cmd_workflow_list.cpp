@@ -1,5 +1,6 @@
 // chronicle workflow list: runs from the visibility index, filtered, a page or all pages.
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 
@@ -16,6 +17,7 @@ struct list_options {
   std::string started_after, started_before, closed_after, closed_before;
   int32_t page_size = 0;
   bool all_pages = false;
+  bool paused = false;
 };
 
 // The filters on a time, each declared and applied from this one table.
@@ -48,6 +50,13 @@ std::string list_request(const globals& g, const list_options& o, pb::ListWorkfl
   req.set_workflow_type(o.type);
   req.set_workflow_id_prefix(o.prefix);
   req.set_query(o.query);
+  if (o.paused) {  // the built-in attribute Paused, ANDed with the query
+    auto upper = o.query;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper.find("ORDER BY") != std::string::npos || upper.find("GROUP BY") != std::string::npos)
+      return "--paused with an ORDER BY / GROUP BY query: write Paused = true in the query";
+    req.set_query(o.query.empty() ? "Paused = true" : "Paused = true AND (" + o.query + ")");
+  }
   req.set_build_id(o.build_id);
   req.set_page_size(o.page_size);
   auto now = now_ms();
@@ -142,6 +151,8 @@ command workflow_list_command(CLI::App* wf, globals& g) {
   sub->add_option("--build-id", o->build_id,
                   "only runs with a workflow task completed by a worker of this build "
                   "(as --query \"BuildIds = 'X'\")");
+  sub->add_flag("--paused", o->paused,
+                "only paused runs (as --query \"Paused = true\"; docs/semantics.md \"Pause\")");
   for (const auto& filter : time_filters)
     sub->add_option(filter.flag, (*o).*filter.text,
                     std::string(filter.what) +

@@ -186,6 +186,12 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   os << "\n";
   if (d.has_last_workflow_task_failure())
     os << "Last workflow task failure: " << failure_text(d.last_workflow_task_failure()) << "\n";
+  if (d.paused()) {
+    os << "Paused:          since " << format_time(d.pause_time_ms());
+    if (!d.pause_identity().empty()) os << " by " << d.pause_identity();
+    if (!d.pause_reason().empty()) os << " (reason: " << d.pause_reason() << ")";
+    os << "\n";
+  }
   if (d.execution_timeout_time_ms() != 0)
     os << "Times out at:    " << format_time(d.execution_timeout_time_ms()) << "\n";
   if (!d.build_ids().empty() || !d.most_recent_build_id().empty()) {
@@ -254,13 +260,15 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
 std::string list_text(const pb::ListWorkflowsResponse& l) {
   std::ostringstream os;
   char line[512];
-  std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-15s %-24s %-24s\n", "WORKFLOW ID",
+  std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-16s %-24s %-24s\n", "WORKFLOW ID",
                 "RUN ID", "TYPE", "STATUS", "START", "CLOSE");
   os << line;
   for (auto& e : l.executions()) {
-    std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-15s %-24s %-24s\n",
+    std::string status = status_name(e.status());
+    if (e.paused()) status += " (paused)";
+    std::snprintf(line, sizeof(line), "%-36s %-36s %-20s %-16s %-24s %-24s\n",
                   e.workflow_id().c_str(), e.run_id().c_str(), e.workflow_type().c_str(),
-                  status_name(e.status()), format_time(e.start_time_ms()).c_str(),
+                  status.c_str(), format_time(e.start_time_ms()).c_str(),
                   format_time(e.close_time_ms()).c_str());
     os << line;
   }

@@ -428,6 +428,40 @@ caf::expected<pb::DeleteWorkflowResponse> client::delete_workflow(const std::str
   return call<pb::DeleteWorkflowResponse>(delete_atom::value, encode(req), timeout_);
 }
 
+namespace {
+
+template <class Req>
+Req pause_request(const std::string& ns, const std::string& workflow_id, const std::string& run_id,
+                  const std::string& reason, const std::string& identity) {
+  Req req;
+  req.set_namespace_(ns);
+  req.set_workflow_id(workflow_id);
+  req.set_run_id(run_id);
+  req.set_reason(reason);
+  req.set_identity(identity);
+  return req;
+}
+
+}  // namespace
+
+caf::expected<pb::PauseWorkflowResponse> client::pause(const std::string& ns,
+                                                       const std::string& workflow_id,
+                                                       const std::string& run_id,
+                                                       const std::string& reason,
+                                                       const std::string& identity) {
+  auto req = pause_request<pb::PauseWorkflowRequest>(ns, workflow_id, run_id, reason, identity);
+  return call<pb::PauseWorkflowResponse>(pause_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::UnpauseWorkflowResponse> client::unpause(const std::string& ns,
+                                                           const std::string& workflow_id,
+                                                           const std::string& run_id,
+                                                           const std::string& reason,
+                                                           const std::string& identity) {
+  auto req = pause_request<pb::UnpauseWorkflowRequest>(ns, workflow_id, run_id, reason, identity);
+  return call<pb::UnpauseWorkflowResponse>(unpause_atom::value, encode(req), timeout_);
+}
+
 template <class Fill>
 caf::expected<pb::RespondActivityByTokenResponse>
 client::by_token(const std::string& task_token, const std::string& identity, bool retry,

@@ -127,6 +127,21 @@ public:
                                                             const std::string& workflow_id,
                                                             const std::string& run_id,
                                                             const std::string& identity = {});
+  // Pauses a running workflow (WorkflowExecutionPaused): no task of the run goes to a worker until
+  // unpause; signals, fired timers and results are recorded meanwhile and reach the code after
+  // it (docs/semantics.md "Pause"). Closed or already paused: failed_precondition.
+  caf::expected<pb::PauseWorkflowResponse> pause(const std::string& ns,
+                                                 const std::string& workflow_id,
+                                                 const std::string& run_id,
+                                                 const std::string& reason,
+                                                 const std::string& identity = {});
+  // Unpauses a paused workflow (WorkflowExecutionUnpaused); its waiting tasks go to workers.
+  // Not paused: failed_precondition.
+  caf::expected<pb::UnpauseWorkflowResponse> unpause(const std::string& ns,
+                                                     const std::string& workflow_id,
+                                                     const std::string& run_id,
+                                                     const std::string& reason,
+                                                     const std::string& identity = {});
 
   // Asks a running workflow to cancel (WorkflowExecutionCancelRequested); the code decides how.
   caf::expected<pb::RequestCancelWorkflowResponse> cancel(const std::string& ns,

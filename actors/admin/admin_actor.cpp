@@ -70,6 +70,10 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   resp.set_execution_timeout_time_ms(ms->workflow_timeout_fire_ms());
   resp.set_most_recent_build_id(ms->most_recent_build_id());
   resp.mutable_build_ids()->CopyFrom(ms->build_ids());
+  resp.set_paused(ms->paused());
+  resp.set_pause_reason(ms->pause_reason());
+  resp.set_pause_identity(ms->pause_identity());
+  resp.set_pause_time_ms(ms->pause_time_ms());
   resp.set_shard(static_cast<int32_t>(shard));
   resp.set_owner_node(env.config.name);
   return encode(resp);

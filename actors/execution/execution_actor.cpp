@@ -489,6 +489,21 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
     [=](delete_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_delete(self, bytes);
     },
+    [=](pause_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_addressed<pb::PauseWorkflowRequest, pb::PauseWorkflowResponse>(
+        self, bytes, "PauseWorkflowRequest", [=](auto& m) {
+          spdlog::info("pausing workflow {}/{}: {}", m.namespace_(), m.workflow_id(), m.reason());
+          return decide_input{input::pause_workflow{m.reason(), m.identity()}};
+        });
+    },
+    [=](unpause_atom, const std::string& bytes) -> caf::result<std::string> {
+      return on_addressed<pb::UnpauseWorkflowRequest, pb::UnpauseWorkflowResponse>(
+        self, bytes, "UnpauseWorkflowRequest", [=](auto& m) {
+          spdlog::info("unpausing workflow {}/{}: {}", m.namespace_(), m.workflow_id(),
+                       m.reason());
+          return decide_input{input::unpause_workflow{m.reason(), m.identity()}};
+        });
+    },
     [=](cancel_atom, const std::string& bytes) -> caf::result<std::string> {
       return on_addressed<pb::RequestCancelWorkflowRequest, pb::RequestCancelWorkflowResponse>(
         self, bytes, "RequestCancelWorkflowRequest", [](auto& m) {

@@ -137,16 +137,21 @@ pb::WorkflowExecutionInfo visibility_info(const pb::MutableState& ms, const sear
     list->mutable_values()->CopyFrom(ms.build_ids());
   }
   if (!ms.memo().fields().empty()) *info.mutable_memo() = ms.memo();
+  if (ms.paused() && is_running(ms)) {
+    info.set_paused(true);
+    (*info.mutable_search_attributes())[search::paused_attribute].set_bool_value(true);
+  }
   return info;
 }
 
 namespace {
 
 // Whether the transition changes the run's visibility record while it runs: its events upsert
-// its search attributes or memo, or a workflow task of a new build completed.
+// its search attributes or memo, a workflow task of a new build completed, or it was paused or
+// unpaused.
 bool changes_visibility(const std::vector<pb::HistoryEvent>& events,
                         const pb::MutableState& before, const pb::MutableState& after) {
-  return build_ids_changed(before, after)
+  return build_ids_changed(before, after) || before.paused() != after.paused()
          || std::any_of(events.begin(), events.end(), [](const pb::HistoryEvent& ev) {
               return ev.has_upsert_workflow_search_attributes()
                      || ev.has_workflow_properties_modified();
@@ -406,6 +411,8 @@ caf::error execution_state::cache_history() {
 }
 
 void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec) {
+  // Paused: nothing goes to a worker; the unpause's transition lists the waiting tasks again.
+  if (run && run->paused()) return;
   pb::DispatchRequest req;
   req.set_namespace_(rec.namespace_());
   req.set_task_queue(rec.task_queue());

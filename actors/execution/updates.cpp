@@ -62,6 +62,10 @@ caf::result<std::string> execution_state::admit_update(caf::event_based_actor* s
                       "workflow '" + args.workflow_id + "' is closed (" + status_name(run->status())
                         + ")"
                         + (known != run->updates().end() ? ": the update never completed" : ""));
+  if (run->paused())
+    return make_error(errc::invalid_argument, "workflow '" + args.workflow_id
+                                                + "' is paused: updates are refused until it is "
+                                                  "unpaused");
   size_t waiting = 0;
   for (auto& c : update_calls) waiting += c.waiters.size();
   if (waiting >= max_update_waiters)

@@ -55,6 +55,7 @@ reply error_reply(const caf::error& err) {
     // A task token whose attempt is over (asynchronous completion): the request came too late.
     case errc::stale_task: return error_reply(409, "stale_task", text);
     case errc::internal: return error_reply(500, "internal", text);
+    case errc::failed_precondition: return error_reply(409, "failed_precondition", text);
   }
   if (err == caf::sec::request_timeout)
     return error_reply(503, "unavailable", "the node did not answer in time (request_timeout)");

@@ -17,7 +17,8 @@ role workflows_role(std::string_view method, const std::vector<std::string>& res
   if (rest.size() == 1 && method == "DELETE") return role::admin;  // delete a run
   if (rest.size() <= 1) return get ? role::read : role::write;  // list, describe / start
   const auto& what = rest[1];
-  if (what == "terminate" || what == "reset") return role::admin;
+  if (what == "terminate" || what == "reset" || what == "pause" || what == "unpause")
+    return role::admin;
   if (what == "signal" || what == "cancel" || what == "update") return role::write;
   return role::read;  // history, result, query, and paths that do not exist
 }

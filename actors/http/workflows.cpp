@@ -392,7 +392,8 @@ step query_workflow(const request& req, const std::string& ns, const std::string
   return call<pb::QueryWorkflowResponse>(query_atom::value, encode(q));
 }
 
-// Cancel and terminate: an optional body {"reason", "run_id", "identity"[, "request_id"]}.
+// Cancel, terminate, pause and unpause: an optional body {"reason", "run_id", "identity"[,
+// "request_id"]}.
 template <class Req, class Resp>
 step close_request(caf::atom_value kind, const request& req, const std::string& ns,
                    const std::string& wid, const query_map& query) {
@@ -509,6 +510,14 @@ step workflows_endpoint(const request& req, const std::string& ns,
   if (rest.size() == 2 && what == "reset") {
     if (!only("POST")) return not_allowed("POST");
     return reset_request(req, ns, wid, query);
+  }
+  if (rest.size() == 2 && (what == "pause" || what == "unpause")) {
+    if (!only("POST")) return not_allowed("POST");
+    if (what == "pause")
+      return close_request<pb::PauseWorkflowRequest, pb::PauseWorkflowResponse>(
+        pause_atom::value, req, ns, wid, query);
+    return close_request<pb::UnpauseWorkflowRequest, pb::UnpauseWorkflowResponse>(
+      unpause_atom::value, req, ns, wid, query);
   }
   if (rest.size() == 2 && (what == "cancel" || what == "terminate")) {
     if (!only("POST")) return not_allowed("POST");

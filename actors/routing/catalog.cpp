@@ -45,6 +45,8 @@ const std::vector<message_kind> catalog = {
   {terminate_atom::value,      "TerminateWorkflowRequest",       r::workflow,  s::frontend,  by::client,   q::none,       false, validators::terminate,         peek_workflow, role::admin},
   {reset_atom::value,          "ResetWorkflowRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validators::reset,             peek_workflow, role::admin},
   {delete_atom::value,         "DeleteWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::delete_workflow,   peek_workflow, role::admin},
+  {pause_atom::value,          "PauseWorkflowRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validators::pause,             peek_workflow, role::admin},
+  {unpause_atom::value,        "UnpauseWorkflowRequest",         r::workflow,  s::frontend,  by::client,   q::none,       false, validators::unpause,           peek_workflow, role::admin},
   {cancel_atom::value,         "RequestCancelWorkflowRequest",   r::workflow,  s::frontend,  by::client,   q::none,       false, validators::cancel,            peek_workflow, role::write},
   {update_atom::value,         "UpdateWorkflowRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validators::update,            peek_workflow, role::write},
   {act_token_atom::value,      "RespondActivityByTokenRequest",  r::workflow,  s::frontend,  by::client,   q::none,       true,  validators::activity_by_token, peek_workflow, role::write},

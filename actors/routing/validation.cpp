@@ -124,6 +124,26 @@ caf::expected<std::string> validate_cancel(const std::string& bytes, const limit
                                                               lim);
 }
 
+// Pause / unpause: as terminate, and a reason of at most 1000 bytes (recorded in history and
+// shown by describe).
+template <class Msg>
+caf::expected<std::string> validate_pause_request(const std::string& bytes, const char* what,
+                                                  const limits& lim) {
+  auto checked = validate_addressed<Msg>(bytes, what, lim);
+  if (!checked) return checked;
+  auto req = decode<Msg>(*checked, what);
+  if (!req) return req.error();
+  if (req->reason().size() > 1000)
+    return make_error(errc::invalid_argument, "the reason is longer than 1000 bytes");
+  return checked;
+}
+caf::expected<std::string> validate_pause(const std::string& bytes, const limits& lim) {
+  return validate_pause_request<pb::PauseWorkflowRequest>(bytes, "PauseWorkflowRequest", lim);
+}
+caf::expected<std::string> validate_unpause(const std::string& bytes, const limits& lim) {
+  return validate_pause_request<pb::UnpauseWorkflowRequest>(bytes, "UnpauseWorkflowRequest", lim);
+}
+
 // An activity's outcome or heartbeat by task token: the routing fields must be the token's (the
 // namespace picks the API key's role), the payload within the limit.
 caf::expected<std::string> validate_by_token(const std::string& bytes, const limits& lim) {
@@ -276,6 +296,12 @@ caf::error reset(const limits& lim, caf::atom_value& kind, std::string& bytes) {
 }
 caf::error delete_workflow(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_delete>(lim, kind, bytes);
+}
+caf::error pause(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_pause>(lim, kind, bytes);
+}
+caf::error unpause(const limits& lim, caf::atom_value& kind, std::string& bytes) {
+  return rewrite<validate_unpause>(lim, kind, bytes);
 }
 caf::error update(const limits& lim, caf::atom_value& kind, std::string& bytes) {
   return rewrite<validate_update>(lim, kind, bytes);

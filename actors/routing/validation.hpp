@@ -64,6 +64,8 @@ caf::error terminate(const validation_limits&, caf::atom_value& kind, std::strin
 caf::error cancel(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error reset(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error delete_workflow(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error pause(const validation_limits&, caf::atom_value& kind, std::string& bytes);
+caf::error unpause(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error update(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_answer(const validation_limits&, caf::atom_value& kind, std::string& bytes);
 caf::error activity_by_token(const validation_limits&, caf::atom_value& kind, std::string& bytes);

@@ -83,9 +83,12 @@ function time(ms) {
   return new Date(Number(ms)).toISOString().replace('T', ' ').replace('Z', '');
 }
 
-function statusBadge(s) {
+// A run's status; a paused run gets a second badge (`id` names it on the workflow page).
+function statusBadge(s, paused, id) {
   const t = statusText(s);
-  return h('span', { class: 'status ' + t }, t);
+  const badge = h('span', { class: 'status ' + t }, t);
+  if (!paused) return badge;
+  return [badge, ' ', h('span', { class: 'status Paused', id }, 'Paused')];
 }
 
 function json(value) {
@@ -184,7 +187,7 @@ async function listPage(params) {
     h('td', { class: 'mono' }, workflowLink(e.namespace || ns, e.workflow_id)),
     h('td', { class: 'mono muted' }, e.run_id),
     h('td', {}, e.workflow_type),
-    h('td', {}, statusBadge(e.status)),
+    h('td', {}, statusBadge(e.status, e.paused)),
     h('td', {}, time(e.start_time_ms)),
     h('td', {}, time(e.close_time_ms)),
     h('td', {}, e.task_queue),
@@ -273,7 +276,17 @@ function actions(ns, wid, d) {
   };
   // Reset and delete apply to closed runs too (addressed by run ID: the page's run).
   const runBase = base + '?run_id=' + encodeURIComponent(d.run_id);
-  return h('div', { class: 'actions' },
+  // Pause / unpause (docs/semantics.md "Pause"): one of the two, by the run's state.
+  const pause = !running ? null : d.paused
+    ? h('button', { class: 'secondary', id: 'unpause', onclick: () => {
+        const reason = prompt('Unpause: reason');
+        if (reason !== null) post('/unpause', JSON.stringify({ reason }));
+      } }, 'Unpause')
+    : h('button', { class: 'secondary', id: 'pause', onclick: () => {
+        const reason = prompt('Pause: reason');
+        if (reason !== null) post('/pause', JSON.stringify({ reason }));
+      } }, 'Pause');
+  return h('div', { class: 'actions' }, pause,
     running ? h('button', { class: 'secondary', onclick: () => {
       const name = prompt('Signal name');
       if (!name) return;
@@ -315,7 +328,10 @@ function details(ns, wid, d, result) {
     h('dt', {}, 'Namespace'), h('dd', {}, d.namespace),
     h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
     h('dt', {}, 'Task queue'), h('dd', {}, taskQueueLink(d.namespace || ns, d.task_queue)),
-    h('dt', {}, 'Status'), h('dd', { id: 'status' }, statusBadge(d.status)),
+    h('dt', {}, 'Status'), h('dd', { id: 'status' }, statusBadge(d.status, d.paused, 'paused-badge')),
+    d.paused ? [h('dt', {}, 'Paused'), h('dd', { id: 'pause-info' }, 'since ' + time(d.pause_time_ms) +
+      (d.pause_identity ? ' by ' + d.pause_identity : '') +
+      (d.pause_reason ? ' (reason: ' + d.pause_reason + ')' : ''))] : null,
     h('dt', {}, 'Started (UTC)'), h('dd', {}, time(d.start_time_ms)),
     h('dt', {}, 'Closed (UTC)'), h('dd', {}, time(d.close_time_ms)),
     h('dt', {}, 'History length'), h('dd', {}, d.history_length),

@@ -82,6 +82,9 @@ pb::HistoryEvent::AttributesCase attributes_of(pb::EventType type) {
     case pb::EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
       return E::kUpsertWorkflowSearchAttributes;
     case pb::EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED: return E::kWorkflowPropertiesModified;
+    // The server's own bookkeeping (the code sees nothing of them).
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED: return E::kWorkflowExecutionPaused;
+    case pb::EVENT_TYPE_WORKFLOW_EXECUTION_UNPAUSED: return E::kWorkflowExecutionUnpaused;
     default: return E::ATTRIBUTES_NOT_SET;
   }
 }

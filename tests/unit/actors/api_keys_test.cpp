@@ -164,6 +164,8 @@ TEST_CASE("api keys: the role each HTTP endpoint needs") {
   CHECK(need("POST", wf + "/w1/terminate") == "orders:admin");
   CHECK(need("POST", wf + "/w1/reset") == "orders:admin");
   CHECK(need("DELETE", wf + "/w1") == "orders:admin");
+  CHECK(need("POST", wf + "/w1/pause") == "orders:admin");
+  CHECK(need("POST", wf + "/w1/unpause") == "orders:admin");
   CHECK(need("GET", "/api/v1/namespaces/a%2Fb/workflows") == "a/b:read");
   CHECK(need("GET", "/api/v1/namespaces/orders/task-queues/q") == "orders:read");
   CHECK(need("GET", "/api/v1/namespaces") == ":read");
