@@ -1,6 +1,6 @@
 // The sample worker: a CAF actor system whose worker actor serves the "Greeting", "Approval",
-// "ParentGreeting", "ParentSleepy", "ParentWaits", "Sleepy", "Counter", "Account" and "Notifier"
-// workflows and the "ComposeGreeting" activity on a task queue.
+// "ParentGreeting", "ParentSleepy", "ParentWaits", "Sleepy", "Counter", "Account", "Notifier"
+// and "FanOut" workflows and the "ComposeGreeting" and "Tracked" activities on a task queue.
 //
 //   greeting-worker --address 127.0.0.1:7233 --task-queue greetings
 #include <CLI/CLI.hpp>
@@ -10,6 +10,8 @@
 
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "worker/sdk/errors.hpp"
@@ -182,6 +184,42 @@ sdk::task<json> account(sdk::workflow_context& ctx, json input) {
   co_return json{{"balance", *balance}};
 }
 
+// FanOut (flow control, docs/semantics.md): input {"n": 20, "key": "cust-a", "ms": 200}: n
+// "Tracked" activities at once; returns {"max_running": the most activities of `key` any of them
+// saw running in this worker process (itself included), "n"}.
+sdk::task<json> fan_out(sdk::workflow_context& ctx, json input) {
+  int n = input.is_object() ? input.value("n", 5) : 5;
+  json args = {{"key", input.is_object() ? input.value("key", "") : ""},
+               {"ms", input.is_object() ? input.value("ms", 200) : 200}};
+  std::vector<sdk::activity_awaitable> parts;  // started together
+  for (int i = 0; i < n; ++i) parts.push_back(ctx.activity("Tracked", args));
+  int most = 0;
+  for (auto& part : parts) most = std::max(most, (co_await part).get<int>());
+  co_return json{{"max_running", most}, {"n", n}};
+}
+
+// Tracked: counts the Tracked activities of its input's "key" running in this process, sleeps
+// "ms", returns the count it saw while it ran (itself included).
+json tracked(const sdk::activity_info&, const json& in) {
+  static std::mutex mu;
+  static std::map<std::string, int> running;
+  std::string key = in.is_object() ? in.value("key", "") : "";
+  int ms = in.is_object() ? in.value("ms", 200) : 200;
+  int seen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    seen = ++running[key];
+  }
+  for (int waited = 0; waited < ms; waited += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard<std::mutex> lock(mu);
+    seen = std::max(seen, running[key]);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  --running[key];
+  return json(seen);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Chronicle sample worker: serves the Greeting and Approval workflows"};
   std::string address = "127.0.0.1:7233", queue = "greetings", identity, build_id;
@@ -202,6 +240,17 @@ int main(int argc, char** argv) {
   app.add_option("--sticky-cache", sticky_cache,
                  "workflow runs kept in the sticky cache (0: replay whole histories)")
     ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
+  int32_t activity_slots = worker_options{}.activity_slots;
+  double per_second = 0;
+  int32_t per_key = 0;
+  app.add_option("--activity-slots", activity_slots, "activities running at once in this worker")
+    ->check(CLI::Range(1, 10000))->capture_default_str();
+  app.add_option("--activities-per-second", per_second,
+                 "flow control: activities the task queue hands out per second (0: no limit)")
+    ->check(CLI::Range(0.0, 1e6));
+  app.add_option("--max-running-per-key", per_key,
+                 "flow control: activities of one fairness key running at once (0: no limit)")
+    ->check(CLI::Range(0, 100000));
   std::string replay_type;
   replay_check_options replay;
   add_replay_check_flags(app, replay_type, replay);
@@ -217,6 +266,9 @@ int main(int argc, char** argv) {
   opts.identity = identity;
   opts.build_id = build_id;
   opts.sticky_cache_size = sticky_cache;
+  opts.activity_slots = activity_slots;
+  opts.task_queue_activities_per_second = per_second;
+  opts.max_running_activities_per_key = per_key;
 
   auto reg = std::make_shared<sdk::registry>();
   reg->register_workflow("Greeting", greeting);
@@ -229,6 +281,8 @@ int main(int argc, char** argv) {
   reg->register_workflow("Counter", counter);
   reg->register_workflow("Account", account);
   reg->register_workflow("Notifier", notifier);
+  reg->register_workflow("FanOut", fan_out);
+  reg->register_activity("Tracked", tracked);
   reg->register_activity("ComposeGreeting", [delay_ms](const sdk::activity_info&, const json& in) {
     if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())

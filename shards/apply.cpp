@@ -100,6 +100,7 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       state.set_continued_from_run_id(a.continued_execution_run_id());
       *state.mutable_search_attributes() = a.search_attributes();
       *state.mutable_memo() = a.memo();
+      state.set_fairness_key(a.fairness_key());
       // The execution timeout spans a continue-as-new chain (the expiration is carried over);
       // the run timeout counts from this run's start. The earlier deadline applies.
       int64_t expiration = a.workflow_execution_expiration_time_ms();

@@ -53,6 +53,7 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
   if (!req.search_attributes().indexed_fields().empty())
     *a->mutable_search_attributes() = req.search_attributes();
   if (!req.memo().fields().empty()) *a->mutable_memo() = req.memo();
+  a->set_fairness_key(req.fairness_key());
   if (fill) fill(a);
   b.commit();
   if (b.state().workflow_timeout_fire_ms() != 0)
@@ -112,6 +113,8 @@ std::optional<rejection> invalid_start(const pb::StartWorkflowRequest& req) {
     return reject(errc::invalid_argument, "workflow_id, workflow_type and task_queue are required");
   if (req.workflow_execution_timeout_ms() < 0 || req.workflow_run_timeout_ms() < 0)
     return reject(errc::invalid_argument, "workflow timeouts must not be negative");
+  if (req.fairness_key().size() > 1000)
+    return reject(errc::invalid_argument, "the fairness key is longer than 1000 bytes");
   return std::nullopt;
 }
 

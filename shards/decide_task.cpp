@@ -303,6 +303,7 @@ void continue_as_new(builder& b, const pb::MutableState& open, const std::string
   // The new run keeps the search attributes and memo (Temporal's default).
   *req.mutable_search_attributes() = open.search_attributes();
   *req.mutable_memo() = open.memo();
+  req.set_fairness_key(open.fairness_key());  // flow control: the chain keeps its key
   auto expiration = open.execution_expiration_ms();
   auto from = open.run_id();
   builder next = start_run(req, new_run_id, b.now(),

@@ -27,6 +27,13 @@ std::string age_text(int64_t ms) {
   return buf;
 }
 
+// "2.5", "10": a rate without trailing zeros.
+std::string fmt_rate(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", r);
+  return buf;
+}
+
 std::string describe_text(const pb::DescribeTaskQueueResponse& d, int64_t now) {
   std::ostringstream os;
   char line[512];
@@ -57,6 +64,25 @@ std::string describe_text(const pb::DescribeTaskQueueResponse& d, int64_t now) {
                     p.build_id().empty() ? "-" : p.build_id().c_str(), p.node().c_str(),
                     p.queue_node().c_str(), slots.c_str(), seen.c_str());
       os << line;
+    }
+  }
+  for (auto& fc : d.flow_control()) {
+    if (fc.activities_per_second() == 0 && fc.max_running_per_key() == 0 && fc.keys().empty())
+      continue;
+    os << "\nFLOW CONTROL (activities, queue on " << fc.node() << ")\n";
+    os << "rate limit: "
+       << (fc.activities_per_second() > 0 ? fmt_rate(fc.activities_per_second()) + "/s" : "none")
+       << ", running per fairness key: "
+       << (fc.max_running_per_key() > 0 ? std::to_string(fc.max_running_per_key()) : "no limit")
+       << "\n";
+    if (!fc.keys().empty()) {
+      std::snprintf(line, sizeof(line), "%-32s %8s %8s\n", "FAIRNESS KEY", "RUNNING", "WAITING");
+      os << line;
+      for (auto& k : fc.keys()) {
+        std::snprintf(line, sizeof(line), "%-32s %8d %8d\n", k.key().c_str(), k.running(),
+                      k.waiting());
+        os << line;
+      }
     }
   }
   if (!d.missing_nodes().empty()) {

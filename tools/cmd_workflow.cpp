@@ -43,6 +43,7 @@ struct start_options {
   std::string execution_timeout, run_timeout, reuse_policy, conflict_policy;
   std::string signal_name, signal_input = "null";
   std::vector<std::string> search_attributes, memo;  // NAME=VALUE each
+  std::string fairness_key;
 };
 
 // The options of the commands that name one run.
@@ -55,6 +56,9 @@ void add_start_options(CLI::App* sub, start_options& o, const std::string& input
   sub->add_option("-q,--task-queue", o.queue, "task queue")->required();
   sub->add_option("-w,--workflow-id", o.workflow_id, "workflow ID")->required();
   sub->add_option("-i,--input", o.input, input_help)->capture_default_str();
+  sub->add_option("--fairness-key", o.fairness_key,
+                  "flow control: the key of the run's activities (e.g. a customer ID); a task "
+                  "queue with a per-key limit runs at most that many of one key at once");
 }
 
 // Fills the request of start and signal-with-start; returns what is wrong with an argument.
@@ -88,6 +92,7 @@ std::string start_request(const globals& g, const start_options& o, pb::StartWor
     if (!field) return "--memo '" + text + "' is not NAME=VALUE";
     (*req.mutable_memo()->mutable_fields())[field->first] = field->second;
   }
+  req.set_fairness_key(o.fairness_key);
   if (!o.reuse_policy.empty()) req.set_id_reuse_policy(reuse_policies().at(o.reuse_policy));
   if (!o.conflict_policy.empty())
     req.set_id_conflict_policy(conflict_policies().at(o.conflict_policy));

@@ -186,6 +186,7 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   os << "\n";
   if (d.has_last_workflow_task_failure())
     os << "Last workflow task failure: " << failure_text(d.last_workflow_task_failure()) << "\n";
+  if (!d.fairness_key().empty()) os << "Fairness key:    " << d.fairness_key() << "\n";
   if (d.paused()) {
     os << "Paused:          since " << format_time(d.pause_time_ms());
     if (!d.pause_identity().empty()) os << " by " << d.pause_identity();

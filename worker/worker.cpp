@@ -140,6 +140,8 @@ void register_with(self_ptr self) {
   req.set_activities(!st.reg->activity_names().empty());
   req.set_workflow_slots(st.opts.workflow_slots);
   req.set_activity_slots(st.opts.activity_slots);
+  req.set_task_queue_activities_per_second(st.opts.task_queue_activities_per_second);
+  req.set_max_running_activities_per_key(st.opts.max_running_activities_per_key);
   req.set_identity(st.opts.identity);
   req.set_build_id(st.opts.build_id);
   req.set_sticky_cache_size(static_cast<int32_t>(

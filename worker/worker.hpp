@@ -45,6 +45,13 @@ struct worker_options {
   std::string build_id;
   int32_t workflow_slots = 16;   // workflow tasks in flight at once
   int32_t activity_slots = 16;   // activities running at once (each on its own thread)
+  // Flow control of the activity task queue, enforced by the queue across the cluster
+  // (docs/semantics.md "Flow control"; 0: none): activities handed out per second (Temporal's
+  // TaskQueueActivitiesPerSecond) and activities running at once per fairness key (the
+  // StartWorkflowRequest.fairness_key of their run). The smallest value of the queue's workers
+  // applies.
+  double task_queue_activities_per_second = 0;
+  int32_t max_running_activities_per_key = 0;
   std::string secret;            // cluster secret; defaults to env CHRONICLE_CLUSTER_SECRET
   // API key (docs/security.md; a worker needs write in its namespace); defaults to env
   // CHRONICLE_API_KEY.

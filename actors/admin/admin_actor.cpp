@@ -74,6 +74,7 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   resp.set_pause_reason(ms->pause_reason());
   resp.set_pause_identity(ms->pause_identity());
   resp.set_pause_time_ms(ms->pause_time_ms());
+  resp.set_fairness_key(ms->fairness_key());
   resp.set_shard(static_cast<int32_t>(shard));
   resp.set_owner_node(env.config.name);
   return encode(resp);

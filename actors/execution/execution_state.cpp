@@ -451,6 +451,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     if (pa.has_last_heartbeat_details()) *at->mutable_heartbeat_details() = pa.last_heartbeat_details();
     at->set_heartbeat_timeout_ms(pa.heartbeat_timeout_ms());
     at->set_start_to_close_timeout_ms(pa.start_to_close_timeout_ms());
+    at->set_fairness_key(run->fairness_key());  // flow control in the activity queue
   }
   if (delay.count() > 0)
     self->delayed_send(args.env->matching, delay, dispatch_atom::value, encode(req));

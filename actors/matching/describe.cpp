@@ -45,6 +45,7 @@ void merge(pb::DescribeTaskQueueResponse& into, const pb::DescribeTaskQueueRespo
       mine.set_capped(mine.capped() || b.capped());
     }
   }
+  for (auto& fc : part.flow_control()) *into.add_flow_control() = fc;
   for (auto& n : part.nodes())
     if (std::find(into.nodes().begin(), into.nodes().end(), n) == into.nodes().end())
       into.add_nodes(n);

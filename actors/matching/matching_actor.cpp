@@ -63,6 +63,12 @@ caf::expected<pb::RegisterWorkerRequest> check_registration(const std::string& b
   if (req->workflow_slots() < 0 || req->activity_slots() < 0 || req->workflow_slots() > 10000
       || req->activity_slots() > 10000)
     return make_error(errc::invalid_argument, "slots must be in 0..10000");
+  if (!(req->task_queue_activities_per_second() >= 0)
+      || req->task_queue_activities_per_second() > 1e6)
+    return make_error(errc::invalid_argument,
+                      "task_queue_activities_per_second must be in 0..1000000");
+  if (req->max_running_activities_per_key() < 0 || req->max_running_activities_per_key() > 100000)
+    return make_error(errc::invalid_argument, "max_running_activities_per_key must be in 0..100000");
   if (!req->build_id().empty())
     if (auto why = check_id("build ID", req->build_id()); !why.empty())
       return make_error(errc::invalid_argument, why);

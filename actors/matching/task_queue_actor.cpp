@@ -9,6 +9,7 @@
 
 #include "actors/routing/routing.hpp"
 #include "actors/matching/matching_actor.hpp"
+#include "shards/flow_control.hpp"
 
 namespace chronicle {
 
@@ -34,6 +35,7 @@ struct task_queue_state {
     int64_t last_seen_ms = 0;  // its latest registration
     int32_t slots = 0;
     bool reports_held = false;  // its registrations list the tasks it holds (reconciled)
+    flow_limits limits;         // the flow control it asked for (activity queues)
     std::map<std::string, task> inflight;
   };
   // The tasks of a reconciled worker whose connection was lost, kept for it by identity until it
@@ -53,6 +55,11 @@ struct task_queue_state {
   bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
   bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
   forwards forwarded;           // worker answers passed to a shard on another node
+  // Flow control of an activity queue (docs/semantics.md "Flow control"): the limits its workers
+  // registered (the smallest of each), the rate's bucket, and whether a pump waits for a token.
+  flow_limits limits;
+  rate_bucket bucket;
+  bool pump_armed = false;
 };
 
 namespace {
@@ -113,6 +120,46 @@ void lose_workflow_task(self_ptr self, const pb::TaskToken& token, const std::st
 }
 
 void pump(self_ptr self);
+
+using flow_pump_atom = caf::atom_constant<caf::atom("flowpump")>;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+const std::string& fairness_key_of(const task_queue_state::task& t) {
+  return t.req.activity_task().fairness_key();
+}
+
+// The activities handed out and not answered, by fairness key (tasks kept for an unreachable
+// worker included: they may still run).
+std::map<std::string, int32_t> running_by_key(const task_queue_state& st) {
+  std::map<std::string, int32_t> running;
+  auto count = [&](const std::map<std::string, task_queue_state::task>& inflight) {
+    for (auto& [key, t] : inflight)
+      if (t.req.has_activity_task() && !fairness_key_of(t).empty()) ++running[fairness_key_of(t)];
+  };
+  for (auto& [addr, w] : st.workers) count(w.inflight);
+  for (auto& [identity, p] : st.parked) count(p.inflight);
+  return running;
+}
+
+// The queue's limits from its registered workers (recomputed when one registers or leaves).
+void update_limits(self_ptr self) {
+  auto& st = self->state;
+  if (st.kind != task_kind::activity) return;
+  std::vector<flow_limits> all;
+  for (auto& [addr, w] : st.workers) all.push_back(w.limits);
+  auto limits = combine_limits(all);
+  if (limits == st.limits) return;
+  st.limits = limits;
+  st.bucket.set_rate(limits.activities_per_second, steady_ms());
+  spdlog::info("task queue {}/{}: flow control {} activities/s, {} running per fairness key "
+               "(0: none)", st.ns, st.queue, limits.activities_per_second,
+               limits.max_running_per_key);
+}
 
 using sweep_starts_atom = caf::atom_constant<caf::atom("sweepwts")>;
 
@@ -202,6 +249,52 @@ void start_workflow_task(self_ptr self, task_queue_state::worker& w, const std::
       [=](caf::error& err) { start_failed(self, addr, key, err); });
 }
 
+// Hands activity task `t` (out of the backlog) to worker `w`.
+void hand_out_activity(self_ptr self, task_queue_state::worker& w, task_queue_state::task t) {
+  auto& st = self->state;
+  st.env->metrics->on_task_dispatched(st.ns, st.queue, false, st.backlog.size(), t.queued_at);
+  auto key = t.key;
+  auto bytes = encode(t.req.activity_task());
+  pb::RecordActivityTaskStarted started;
+  *started.mutable_token() = t.req.token();
+  started.set_identity(w.identity);
+  t.handed_at = std::chrono::steady_clock::now();
+  w.inflight.emplace(key, std::move(t));
+  // One-way (through its shard): a stale attempt is refused there.
+  tell_shard(*st.env, act_start_atom::value, encode(started));
+  self->send(w.handle, act_task_atom::value, std::move(bytes));
+}
+
+// pump of an activity queue with flow control: the first task in the backlog whose fairness key
+// is under its limit goes next (a key at its limit does not block the others), when the rate
+// allows; otherwise a pump is armed for the moment the next token is there.
+void pump_limited(self_ptr self) {
+  auto& st = self->state;
+  auto running = running_by_key(st);
+  auto it = st.backlog.begin();
+  while (it != st.backlog.end()) {
+    if (held_back(fairness_key_of(*it), running, st.limits.max_running_per_key)) {
+      ++it;
+      continue;
+    }
+    auto* w = free_worker(self, "");
+    if (!w) return;
+    auto now = steady_ms();
+    if (!st.bucket.take(now)) {
+      if (!st.pump_armed) {
+        st.pump_armed = true;
+        self->delayed_send(self, std::chrono::milliseconds(st.bucket.wait_ms(now)),
+                           flow_pump_atom::value);
+      }
+      return;
+    }
+    auto t = std::move(*it);
+    it = st.backlog.erase(it);
+    if (!fairness_key_of(t).empty()) ++running[fairness_key_of(t)];
+    hand_out_activity(self, *w, std::move(t));
+  }
+}
+
 void pump(self_ptr self) {
   auto& st = self->state;
   if (st.overflowed && st.backlog.size() <= st.env->config.max_task_queue_backlog / 2) {
@@ -209,24 +302,17 @@ void pump(self_ptr self) {
     spdlog::info("task queue {}/{} is no longer overloaded", st.ns, st.queue);
     self->send(st.env->matching, overload_atom::value, st.ns, st.queue, false);
   }
+  if (st.kind == task_kind::activity && st.limits.any()) return pump_limited(self);
   while (!st.backlog.empty()) {
     auto* w = free_worker(self, st.backlog.front().req.sticky_worker());
     if (!w) return;
     auto t = std::move(st.backlog.front());
     st.backlog.pop_front();
-    st.env->metrics->on_task_dispatched(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size(), t.queued_at);
     auto key = t.key;
     if (t.req.has_activity_task()) {
-      auto bytes = encode(t.req.activity_task());
-      pb::RecordActivityTaskStarted started;
-      *started.mutable_token() = t.req.token();
-      started.set_identity(w->identity);
-      t.handed_at = std::chrono::steady_clock::now();
-      w->inflight.emplace(key, std::move(t));
-      // One-way (through its shard): a stale attempt is refused there.
-      tell_shard(*st.env, act_start_atom::value, encode(started));
-      self->send(w->handle, act_task_atom::value, std::move(bytes));
+      hand_out_activity(self, *w, std::move(t));
     } else {
+      st.env->metrics->on_task_dispatched(st.ns, st.queue, true, st.backlog.size(), t.queued_at);
       w->inflight.emplace(key, std::move(t));
       start_workflow_task(self, *w, key);
     }
@@ -267,6 +353,7 @@ void on_worker_down(self_ptr self, const caf::actor_addr& addr) {
   auto identity = wi->second.identity;
   bool reconciled = wi->second.reports_held && !identity.empty();
   st.workers.erase(wi);
+  update_limits(self);
   if (reconciled && !inflight.empty()) {
     // Its connection may only have dropped: the tasks wait for it to register again.
     spdlog::info("task queue {}: worker '{}' is unreachable, {} task(s) kept for {} s", st.queue,
@@ -468,6 +555,23 @@ pb::DescribeTaskQueueResponse describe(self_ptr self) {
   for (auto& [identity, p] : st.parked) in_flight += static_cast<int64_t>(p.inflight.size());
   b->set_in_flight(in_flight);
   b->set_capped(st.overflowed);
+  if (st.kind == task_kind::activity) {
+    auto* fc = resp.add_flow_control();
+    fc->set_node(st.env->config.name);
+    fc->set_activities_per_second(st.limits.activities_per_second);
+    fc->set_max_running_per_key(st.limits.max_running_per_key);
+    std::map<std::string, std::pair<int32_t, int32_t>> keys;  // running, waiting
+    for (auto& [key, n] : running_by_key(st)) keys[key].first = n;
+    for (auto& t : st.backlog)
+      if (!fairness_key_of(t).empty()) ++keys[fairness_key_of(t)].second;
+    for (auto& [key, counts] : keys) {
+      if (fc->keys_size() >= 100) break;  // the first 100 keys by name
+      auto* k = fc->add_keys();
+      k->set_key(key);
+      k->set_running(counts.first);
+      k->set_waiting(counts.second);
+    }
+  }
   return resp;
 }
 
@@ -505,6 +609,9 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       w.slots = self->state.kind == task_kind::workflow ? req->workflow_slots()
                                                          : req->activity_slots();
       w.reports_held = req->reports_held();
+      w.limits = flow_limits{req->task_queue_activities_per_second(),
+                             req->max_running_activities_per_key()};
+      update_limits(self);
       if (w.reports_held && !w.identity.empty()) reconcile(self, handle.address(), *req);
       pump(self);
     },
@@ -518,6 +625,10 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
         }
     },
     [=](sweep_starts_atom) { sweep_starts(self); },
+    [=](flow_pump_atom) {
+      self->state.pump_armed = false;
+      pump(self);
+    },
     [=](unpark_atom, const std::string& identity) { unpark(self, identity); },
     [=](pass_atom, caf::atom_value atom, std::string& bytes, int pass) {
       pass_answer(self, atom, std::move(bytes), pass);

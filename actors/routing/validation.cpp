@@ -56,6 +56,9 @@ caf::expected<std::string> validate_start(const std::string& bytes, const limits
     auto reason = check_id(what, *value);
     if (!reason.empty()) return make_error(errc::invalid_argument, reason);
   }
+  if (!req->fairness_key().empty())  // shown by task-queue describe: checked like an ID
+    if (auto reason = check_id("fairness key", req->fairness_key()); !reason.empty())
+      return make_error(errc::invalid_argument, reason);
   if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
     return make_error(errc::invalid_argument, reason);
   if (lim.config && !lim.config->namespace_known(req->namespace_()))
