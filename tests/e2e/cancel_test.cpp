@@ -65,7 +65,7 @@ void start_and_cancel(activity_deployment& d, client& c, const std::string& wid,
 
 }  // namespace
 
-TEST_CASE("cancel: try_cancel - the await ends at once, the workflow completes before the activity hears of it") {
+TEST_CASE("cancel: try_cancel - the await ends at once - the workflow completes before the activity hears of it") {
   activity_deployment d;
   auto c = d.connect();
   start_and_cancel(d, c, "ct-try", "try_cancel");
@@ -142,7 +142,7 @@ TEST_CASE("cancel: wait_cancellation_completed on the workflow's cancel request 
   CHECK(ids_of(c, "ct-gate", pb::EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED).size() == 1);
 }
 
-TEST_CASE("cancel: abandon - nothing is sent, the await ends at once, the activity runs on") {
+TEST_CASE("cancel: abandon - nothing is sent - the await ends at once - the activity runs on") {
   activity_deployment d;
   auto c = d.connect();
   start_and_cancel(d, c, "ct-abandon", "abandon", true);
@@ -167,7 +167,7 @@ TEST_CASE("cancel: abandon - nothing is sent, the await ends at once, the activi
   CHECK(d.worker.output().find("activity saw cancellation") == std::string::npos);
 }
 
-TEST_CASE("cancel: scopes - a scope canceled by the code spares its shielded scope, a shielded block outlives the workflow's cancel request") {
+TEST_CASE("cancel: scopes - a scope canceled by the code spares its shielded scope - a shielded block outlives the workflow's cancel request") {
   activity_deployment d;
   auto c = d.connect();
   const auto gate = (d.dir.path() / "gate").string();

@@ -131,7 +131,7 @@ int count(const std::vector<pb::HistoryEvent>& history, pb::EventType type) {
 
 }  // namespace
 
-TEST_CASE("test environment: signal_external and cancel_external reach the workflows of the environment, both ways") {
+TEST_CASE("test environment: signal_external and cancel_external reach the workflows of the environment - both ways") {
   fixture f;
   auto& env = f.env;
   auto outcome = f.completed("Talker");
@@ -166,7 +166,7 @@ TEST_CASE("test environment: signal_external and cancel_external reach the workf
   CHECK(replay_history(f.reg, env.history_of("sleeper")).ok());
 }
 
-TEST_CASE("test environment: parent close policies - terminate, request cancel and abandon - applied when the parent closes") {
+TEST_CASE("test environment: parent close policies - terminate - request cancel - abandon - applied when the parent closes") {
   fixture f;
   auto& env = f.env;
   auto outcome = f.completed("LeavesChildren");
