@@ -17,20 +17,8 @@ void write_batch::delete_batch_job(uint32_t shard, const std::string& ns,
 
 status store::scan_batch_jobs(uint32_t shard,
                               const std::function<void(const pb::BatchJobRecord&)>& fn) const {
-  status parse_error;
-  auto st = impl_->scan(table::executions, keys::batch_jobs_prefix(shard),
-                        [&](std::string_view, std::string_view value) {
-                          pb::BatchJobRecord rec;
-                          if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                            parse_error = status::error("corrupt batch job record in shard "
-                                                        + std::to_string(shard));
-                            return false;
-                          }
-                          fn(rec);
-                          return true;
-                        });
-  if (!st.ok()) return st;
-  return parse_error;
+  return impl_->scan_records<pb::BatchJobRecord>(table::executions, keys::batch_jobs_prefix(shard),
+                                                 "batch job", shard, fn);
 }
 
 }  // namespace chronicle::storage

@@ -15,20 +15,8 @@ void write_batch::delete_schedule(uint32_t shard, const std::string& ns,
 
 status store::scan_schedules(uint32_t shard,
                              const std::function<void(const pb::ScheduleRecord&)>& fn) const {
-  status parse_error;
-  auto st = impl_->scan(table::executions, keys::schedules_prefix(shard),
-                        [&](std::string_view, std::string_view value) {
-                          pb::ScheduleRecord rec;
-                          if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                            parse_error = status::error("corrupt schedule record in shard "
-                                                        + std::to_string(shard));
-                            return false;
-                          }
-                          fn(rec);
-                          return true;
-                        });
-  if (!st.ok()) return st;
-  return parse_error;
+  return impl_->scan_records<pb::ScheduleRecord>(table::executions, keys::schedules_prefix(shard),
+                                                 "schedule", shard, fn);
 }
 
 }  // namespace chronicle::storage

@@ -149,12 +149,18 @@ struct store::impl {
   // parse (reported as an error).
   template <class Record>
   status scan_records(table t, uint32_t shard, const std::function<void(const Record&)>& fn) const {
+    return scan_records(t, keys::shard_prefix(shard), std::string(keys::table_name(t)), shard, fn);
+  }
+
+  // The same for the records under `prefix` of the shard; `what` names them in the error.
+  template <class Record>
+  status scan_records(table t, const std::string& prefix, const std::string& what, uint32_t shard,
+                      const std::function<void(const Record&)>& fn) const {
     status parse_error;
-    auto st = scan(t, keys::shard_prefix(shard), [&](std::string_view, std::string_view value) {
+    auto st = scan(t, prefix, [&](std::string_view, std::string_view value) {
       Record rec;
       if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-        parse_error = status::error(std::string("corrupt ") + keys::table_name(t) +
-                                    " record in shard " + std::to_string(shard));
+        parse_error = status::error("corrupt " + what + " record in shard " + std::to_string(shard));
         return false;
       }
       fn(rec);
