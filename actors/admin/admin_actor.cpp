@@ -160,7 +160,7 @@ pb::NodeStatus local_status(const node_env& env, bool with_shards) {
     ns.set_shards_owned(ns.shards_owned() + 1);
     uint64_t open = 0, closed = 0;
     // A replicated shard's runs are counted by its leader only (every replica holds them).
-    if (!env.replicated() || env.shard_ready[shard].load()) {
+    if (env.answers_for(shard)) {
       auto st = env.store->count_runs(shard, &open, &closed);
       if (!st.ok()) ns.set_error(st.message());
     }
