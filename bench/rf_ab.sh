@@ -36,24 +36,38 @@ cleanup() {
 }
 trap cleanup EXIT
 sleep 5  # members connect, RF=3 groups elect their leaders
+# CPU ticks (user + system) of one cluster's three nodes, to print the whole cluster's CPU per
+# workflow beside the bench's node1-only figure: on one machine RF=3's ceiling is set by it.
+cluster_ticks() {
+  local t=0 i f
+  for i in 1 2 3; do
+    f=($(sed 's/.*) //' "/proc/$(cat "$root/rf$1/run/node$i.pid")/stat"))
+    t=$((t + f[11] + f[12]))
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
 results="$root/results"
 for r in $(seq 1 "$rounds"); do
   for c in $concurrency; do
     w=${AB_W64:-2000}; [[ $c == 1 ]] && w=${AB_W1:-300}
     order="1 3"; (( r % 2 == 0 )) && order="3 1"   # alternate who goes first
     for rf in $order; do
+      t0=$(cluster_ticks "$rf")
       line="$("$bench" --address "127.0.0.1:$((base[$rf] + 1))" \
         --node-pid "$(cat "$root/rf$rf/run/node1.pid")" --shape one-activity --workflows "$w" \
         --concurrency "$c" --durability fsync --warmup 20 2>/dev/null || true)"
-      echo "{\"round\":$r,\"rf\":$rf,\"c\":$c,\"result\":${line:-null}}"
-      echo "$rf $c $line" >> "$results"
+      t1=$(cluster_ticks "$rf")
+      cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v w="$w" 'BEGIN {printf "%.3f", d * 1000 / hz / w}')
+      echo "{\"round\":$r,\"rf\":$rf,\"c\":$c,\"cluster_cpu_ms_per_wf\":$cpu,\"result\":${line:-null}}"
+      echo "$rf $c {\"cluster_cpu_ms_per_wf\":$cpu,${line#\{}" >> "$results"
     done
   done
 done
 echo "--- summary (median over rounds) ---"
 for c in $concurrency; do
   for rf in 1 3; do
-    for k in workflows_per_s p50 p99; do
+    for k in workflows_per_s p50 p99 cluster_cpu_ms_per_wf; do
       v=$(grep "^$rf $c " "$results" | grep -o "\"$k\":[^,}]*" | cut -d: -f2 | sort -g \
         | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "?"}')
       printf 'RF=%s C=%s %s=%s  ' "$rf" "$c" "$k" "$v"
