@@ -202,6 +202,18 @@ std::optional<effects> closed(pb::ScheduleRecord& rec, const std::string& workfl
   return fx;
 }
 
+effects pending_stops(const pb::ScheduleRecord& rec) {
+  effects fx;
+  if (rec.buffered_size() == 0) return fx;
+  auto policy = rec.buffered(0).overlap();
+  if (policy != pb::SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER
+      && policy != pb::SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER)
+    return fx;
+  auto& stop = policy == pb::SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER ? fx.cancel : fx.terminate;
+  for (auto& r : rec.info().running()) stop.push_back(r.workflow_id());
+  return fx;
+}
+
 std::optional<int64_t> next_wakeup(const pb::ScheduleRecord& rec, const compiled_spec& spec) {
   if (rec.definition().paused()) return std::nullopt;
   auto a = spec.next(rec.processed_until_ms());

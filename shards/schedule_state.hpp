@@ -80,6 +80,13 @@ bool started(pb::ScheduleRecord& rec, const std::string& workflow_id, const std:
 std::optional<effects> closed(pb::ScheduleRecord& rec, const std::string& workflow_id,
                               const std::string& run_id, pb::WorkflowExecutionStatus status);
 
+// The stops that an action waiting under cancel other / terminate other still needs: every
+// running workflow to cancel / terminate (none when no such action waits at the head of the
+// buffer). The scheduler sends them again when it loads the record (the stops decided before a
+// crash may never have been sent) and after a stop failed (one that reached a workflow whose start
+// was not recorded yet, a node down), until the running workflows closed.
+effects pending_stops(const pb::ScheduleRecord& rec);
+
 // When advance has something to do next: the actual time of the next action (nullopt: paused,
 // or no action time left).
 std::optional<int64_t> next_wakeup(const pb::ScheduleRecord& rec, const compiled_spec& spec);

@@ -298,6 +298,9 @@ caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self, env_pt
     },
     [=](sch_watch_atom, const std::string& ns, const std::string& id, const std::string& wid,
         const std::string& run_id) { watch_workflow(self, ns, id, wid, run_id); },
+    [=](sch_stop_atom, const std::string& ns, const std::string& id, const std::string& wid) {
+      stop_again(self, ns, id, wid);
+    },
     [=](sch_reload_atom) {
       new_pipeline(self);
       load(self);

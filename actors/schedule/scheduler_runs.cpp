@@ -5,6 +5,8 @@
 // crash or a lost answer makes no second run.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "actors/schedule/scheduler_state.hpp"
 
 namespace chronicle {
@@ -83,9 +85,12 @@ void stop_workflow(scheduler_ptr self, const std::string& ns, const std::string&
                                    : caf::atom_value{cancel_atom::value};
   self->request(self->state.env->frontend, request_timeout, kind, std::move(bytes))
     .then([](const std::string&) {},
-          [wid](caf::error& err) {
-            // Closed meanwhile, or not started yet: its close is seen by the watch either way.
-            spdlog::info("schedule: stopping '{}' failed: {}", wid, error_text(err));
+          [=](caf::error& err) {
+            // Closed meanwhile (the watch records it), not started yet (its start was still on
+            // its way) or a node down: asked again while the schedule still needs it stopped.
+            spdlog::info("schedule '{}': stopping '{}' failed: {} (asked again while it runs)", id,
+                         wid, error_text(err));
+            self->delayed_send(self, retry_delay, sch_stop_atom::value, ns, id, wid);
           });
 }
 
@@ -161,6 +166,20 @@ void resume_runs(scheduler_ptr self, const pb::ScheduleRecord& rec) {
     if (r.run_id().empty()) start_workflow(self, rec.namespace_(), rec.schedule_id(), r.workflow_id());
     else watch_workflow(self, rec.namespace_(), rec.schedule_id(), r.workflow_id(), r.run_id());
   }
+  // The stops decided before a crash may never have been sent (they follow the durable write).
+  perform(self, rec.namespace_(), rec.schedule_id(), schedules::pending_stops(rec));
+}
+
+void stop_again(scheduler_ptr self, const std::string& ns, const std::string& id,
+                const std::string& workflow_id) {
+  auto* e = find(self, ns, id);
+  if (!e) return;
+  auto fx = schedules::pending_stops(e->rec);
+  auto has = [&](const std::vector<std::string>& v) {
+    return std::find(v.begin(), v.end(), workflow_id) != v.end();
+  };
+  if (has(fx.cancel)) stop_workflow(self, ns, id, workflow_id, false);
+  else if (has(fx.terminate)) stop_workflow(self, ns, id, workflow_id, true);
 }
 
 }  // namespace chronicle

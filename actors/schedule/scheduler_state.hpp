@@ -20,6 +20,7 @@ using sch_commit_atom = caf::atom_constant<caf::atom("schcommit")>;  // a write'
 using sch_reload_atom = caf::atom_constant<caf::atom("schreload")>;  // reload after a failure
 using sch_start_atom = caf::atom_constant<caf::atom("schstart")>;    // (ns, id, workflow ID) again
 using sch_watch_atom = caf::atom_constant<caf::atom("schwatch")>;    // (ns, id, workflow, run) again
+using sch_stop_atom = caf::atom_constant<caf::atom("schstop")>;      // (ns, id, workflow ID) again
 
 struct scheduler_state {
   struct entry {
@@ -59,7 +60,11 @@ void start_workflow(scheduler_ptr self, const std::string& ns, const std::string
 // Waits for the workflow to close (result long poll), then records its outcome.
 void watch_workflow(scheduler_ptr self, const std::string& ns, const std::string& id,
                     const std::string& workflow_id, const std::string& run_id);
-// Restarts what a loaded record had in flight: starts not yet answered, workflows running.
+// Restarts what a loaded record had in flight: starts not yet answered, workflows running, the
+// stops a waiting cancel other / terminate other action needs.
 void resume_runs(scheduler_ptr self, const pb::ScheduleRecord& rec);
+// Stops `workflow_id` again when the schedule still needs it stopped (schedules::pending_stops).
+void stop_again(scheduler_ptr self, const std::string& ns, const std::string& id,
+                const std::string& workflow_id);
 
 }  // namespace chronicle

@@ -12,78 +12,11 @@
 #include "deployment.hpp"
 #include "http_client.hpp"
 #include "node_cluster.hpp"
-#include "shards/schedule_state.hpp"
+#include "schedule_support.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-pb::CreateScheduleRequest every_second(const std::string& id, pb::ScheduleOverlapPolicy overlap,
-                                       int64_t catchup_ms = 0) {
-  pb::CreateScheduleRequest req;
-  req.set_namespace_("default");
-  req.set_schedule_id(id);
-  auto* def = req.mutable_definition();
-  def->mutable_spec()->add_interval()->set_every_ms(1000);
-  def->mutable_action()->set_workflow_type("Greeting");
-  def->mutable_action()->set_task_queue("greetings");
-  *def->mutable_action()->mutable_input() = sdk::to_payload({{"name", id}});
-  def->mutable_policies()->set_overlap(overlap);
-  def->mutable_policies()->set_catchup_window_ms(catchup_ms);
-  return req;
-}
-
-// Polls describe until `pred` holds; fails the test after `limit`.
-template <class Pred>
-pb::ScheduleDescription wait_schedule(client& c, const std::string& id, Pred pred, const char* what,
-                                      std::chrono::seconds limit = 30s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  pb::ScheduleDescription last;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto d = c.describe_schedule("default", id);
-    if (d) {
-      last = *d;
-      if (pred(*d)) return *d;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  FAIL("timed out waiting until " << what << ": " << last.DebugString());
-  return last;
-}
-
-// Every run whose workflow ID starts with `prefix`: workflow ID -> number of runs. A run is
-// listed once, also on a replicated cluster (where every replica holds it).
-std::map<std::string, int> runs_by_id(client& c, const std::string& prefix) {
-  std::map<std::string, std::set<std::string>> runs;
-  pb::ListWorkflowsRequest req;
-  req.set_namespace_("default");
-  req.set_workflow_id_prefix(prefix);
-  req.set_page_size(1000);
-  while (true) {
-    auto page = c.list(req);
-    REQUIRE_MESSAGE(page, error_text(page));
-    for (auto& e : page->executions())
-      CHECK_MESSAGE(runs[e.workflow_id()].insert(e.run_id()).second,
-                    "run listed twice: " << e.workflow_id() << " " << e.run_id());
-    if (page->next_page_token().empty()) {
-      std::map<std::string, int> out;
-      for (auto& [wid, ids] : runs) out[wid] = static_cast<int>(ids.size());
-      return out;
-    }
-    req.set_next_page_token(page->next_page_token());
-  }
-}
-
-int completed(const pb::ScheduleDescription& d) {
-  int n = 0;
-  for (auto& a : d.info().recent_actions())
-    n += a.status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED;
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("schedules: an interval of 1s starts workflows that complete - describe - list - delete") {
   single_node d;

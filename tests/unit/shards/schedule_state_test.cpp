@@ -134,6 +134,40 @@ TEST_CASE("cancel other and terminate other stop the running workflow then start
   }
 }
 
+TEST_CASE("the stops a waiting cancel other or terminate other action needs are asked again until the running workflow closed") {
+  for (auto policy : {pb::SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER, pb::SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER}) {
+    schedule s(every_minute(policy));
+    CHECK(pending_stops(s.rec).empty());
+    advance(s.rec, s.spec, t0 + minute);
+    auto first = workflow_id_for("s1", t0 + minute);
+    CHECK(pending_stops(s.rec).empty());  // running, nothing waits
+    auto decided = advance(s.rec, s.spec, t0 + 2 * minute);
+    // The record as loaded after a crash right after this write: the stop is asked again.
+    auto again = pending_stops(s.rec);
+    auto& stopped = policy == pb::SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER ? again.cancel : again.terminate;
+    auto& other = policy == pb::SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER ? again.terminate : again.cancel;
+    CHECK(stopped == std::vector<std::string>{first});
+    CHECK(other.empty());
+    CHECK(again.start.empty());
+    CHECK(again.cancel == decided.cancel);
+    CHECK(again.terminate == decided.terminate);
+    closed(s.rec, first, "", pb::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+    CHECK(pending_stops(s.rec).empty());  // the waiting action started
+  }
+  // A buffer one / buffer all action waits without stopping anything.
+  for (auto policy : {pb::SCHEDULE_OVERLAP_POLICY_BUFFER_ONE, pb::SCHEDULE_OVERLAP_POLICY_BUFFER_ALL}) {
+    schedule s(every_minute(policy));
+    advance(s.rec, s.spec, t0 + 2 * minute);
+    REQUIRE(s.rec.buffered_size() == 1);
+    CHECK(pending_stops(s.rec).empty());
+  }
+  // A manual trigger with terminate other waits behind a running workflow of a skip schedule.
+  schedule s(every_minute(pb::SCHEDULE_OVERLAP_POLICY_SKIP));
+  advance(s.rec, s.spec, t0 + minute);
+  trigger(s.rec, pb::SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER, t0 + minute + 5000);
+  CHECK(pending_stops(s.rec).terminate == std::vector<std::string>{workflow_id_for("s1", t0 + minute)});
+}
+
 TEST_CASE("missed times inside the catch-up window are taken and older ones counted") {
   schedule s(every_minute(pb::SCHEDULE_OVERLAP_POLICY_ALLOW_ALL, 3 * minute));
   // Down from t0 to t0 + 10 min: the times at 7, 8, 9 and 10 minutes are inside the window.
