@@ -51,6 +51,9 @@ sdk::task<json> sleep_hour(sdk::workflow_context& ctx, json input) {
   co_return input;
 }
 
+// Completes at once with its input: one workflow task (chronicle-schedule-bench's action).
+sdk::task<json> noop(sdk::workflow_context&, json input) { co_return input; }
+
 }  // namespace
 
 const std::vector<shape>& shapes() {
@@ -78,6 +81,7 @@ std::shared_ptr<const sdk::registry> make_registry() {
   reg->register_workflow("BenchTimer100ms", timer_100ms);
   reg->register_workflow("BenchSignalRoundtrip", signal_roundtrip);
   reg->register_workflow("BenchSleepHour", sleep_hour);
+  reg->register_workflow("BenchNoop", noop);
   reg->register_activity("BenchEcho", [](const sdk::activity_info&, const json& in) { return in; });
   return reg;
 }

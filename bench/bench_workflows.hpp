@@ -23,8 +23,9 @@ const std::vector<shape>& shapes();
 // The shape named `name`, or nullopt.
 std::optional<shape> find_shape(const std::string& name);
 
-// A registry with "BenchOneActivity", "BenchTenActivities", "BenchTimer100ms" and the activity
-// "BenchEcho" (returns its input).
+// A registry with "BenchOneActivity", "BenchTenActivities", "BenchHundredActivities",
+// "BenchTimer100ms", "BenchSignalRoundtrip", "BenchSleepHour", "BenchNoop" (completes at once)
+// and the activity "BenchEcho" (returns its input).
 std::shared_ptr<const sdk::registry> make_registry();
 
 }  // namespace chronicle::bench
