@@ -14,6 +14,8 @@
 //
 //   chronicle-schedule-bench --schedules 1000 --every-ms 5000 --seconds 60
 //   chronicle-schedule-bench --schedules 10000 --every-ms 30000 --seconds 60 --durability os
+//   chronicle-schedule-bench --schedules 10000 --every-ms 3600000 --aligned --warmup-ms 2000 --seconds 20
+//   (idle: nothing fires in the window; RSS and CPU of the schedules alone)
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -49,6 +51,7 @@ struct options {
   int64_t schedules = 1000;
   int64_t every_ms = 5000;
   int seconds = 60;
+  int64_t warmup_ms = -1;  // -1: one period + 1 s
   bool aligned = false;
   int create_threads = 8;
   int worker_slots = 64;
@@ -263,6 +266,9 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(int64_t{1000}, int64_t{86'400'000}))->capture_default_str();
   app.add_option("--seconds", o.seconds, "measured window")->check(CLI::Range(1, 3600))
     ->capture_default_str();
+  app.add_option("--warmup-ms", o.warmup_ms,
+                 "wait after creating before the window (default: one period + 1 s)")
+    ->check(CLI::Range(int64_t{0}, int64_t{86'400'000}));
   app.add_flag("--aligned", o.aligned,
                "every schedule at the same instant of the period (default: spread over its seconds)");
   app.add_option("--create-threads", o.create_threads, "client threads creating the schedules")
@@ -336,7 +342,7 @@ int main(int argc, char** argv) {
                            round2((created->rss_mb - base->rss_mb) / (o.schedules / 1000.0))}};
 
   // Warm-up: one period (every schedule fired once), then the window.
-  std::this_thread::sleep_for(std::chrono::milliseconds(o.every_ms + 1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(o.warmup_ms >= 0 ? o.warmup_ms : o.every_ms + 1000));
   std::cerr << "chronicle-schedule-bench: measuring " << o.seconds << " s\n";
   const int64_t w0 = wall_ms();
   auto s0 = sample_process(node->pid());
@@ -344,7 +350,8 @@ int main(int argc, char** argv) {
   const int64_t w1 = wall_ms();
   auto s1 = sample_process(node->pid());
   out["load_average_end_of_window"] = load_average();
-  // The actions due in the window that started late are listed after a grace of one period.
+  // The actions due in the window that started late are listed after a grace of one period (at
+  // most 10 s).
   std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(o.every_ms, 10'000)));
   auto runs = runs_since(*c, w0, &error);
   if (!error.empty()) out["list_error"] = error;
