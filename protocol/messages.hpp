@@ -41,6 +41,11 @@ using ns_list_atom = caf::atom_constant<caf::atom("nslist")>;          // ListNa
 using ns_sync_atom = caf::atom_constant<caf::atom("nssync")>;          // NamespaceSync
 using ns_push_atom = caf::atom_constant<caf::atom("nspush")>;          // (member name)
 using tq_describe_atom = caf::atom_constant<caf::atom("tqdescribe")>;  // DescribeTaskQueueRequest
+// Operator flow limits of a task queue (kept in its namespace's record, actors/admin/namespaces.cpp)
+using tq_config_set_atom = caf::atom_constant<caf::atom("tqconfset")>;  // SetTaskQueueConfigRequest
+using tq_config_get_atom = caf::atom_constant<caf::atom("tqconfget")>;  // GetTaskQueueConfigRequest
+// admin -> matching -> activity task queues: a namespace record changed (read the config again)
+using tq_config_atom = caf::atom_constant<caf::atom("tqconfig")>;
 // Schedules (actors/schedule/, docs/schedules.md)
 using sch_create_atom = caf::atom_constant<caf::atom("schcreate")>;    // CreateScheduleRequest
 using sch_update_atom = caf::atom_constant<caf::atom("schupdate")>;    // UpdateScheduleRequest

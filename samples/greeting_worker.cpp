@@ -241,6 +241,9 @@ int main(int argc, char** argv) {
                  "workflow runs kept in the sticky cache (0: replay whole histories)")
     ->check(CLI::Range(size_t{0}, size_t{1'000'000}))->capture_default_str();
   int32_t activity_slots = worker_options{}.activity_slots;
+  int32_t workflow_slots = worker_options{}.workflow_slots;
+  app.add_option("--workflow-slots", workflow_slots, "workflow tasks running at once in this worker")
+    ->check(CLI::Range(1, 10000))->capture_default_str();
   double per_second = 0;
   int32_t per_key = 0;
   app.add_option("--activity-slots", activity_slots, "activities running at once in this worker")
@@ -267,6 +270,7 @@ int main(int argc, char** argv) {
   opts.build_id = build_id;
   opts.sticky_cache_size = sticky_cache;
   opts.activity_slots = activity_slots;
+  opts.workflow_slots = workflow_slots;
   opts.task_queue_activities_per_second = per_second;
   opts.max_running_activities_per_key = per_key;
 

@@ -22,6 +22,7 @@ std::string check_activity_options(const pb::ScheduleActivityTaskCommandAttribut
   if (p.maximum_attempts() < 0) return "retry policy: maximum_attempts is negative";
   if (p.maximum_interval_ms() != 0 && p.maximum_interval_ms() < p.initial_interval_ms())
     return "retry policy: maximum_interval is below initial_interval";
+  if (ca.priority() < 0 || ca.priority() > 5) return "priority must be 0..5";
   return {};
 }
 
@@ -34,6 +35,7 @@ void fill_activity_options(const pb::ScheduleActivityTaskCommandAttributes& ca,
                                                         : default_start_to_close_ms;
   ev->set_start_to_close_timeout_ms(stc);
   ev->set_heartbeat_timeout_ms(ca.heartbeat_timeout_ms());
+  ev->set_priority(ca.priority());
   auto* p = ev->mutable_retry_policy();
   *p = ca.retry_policy();
   if (p->initial_interval_ms() == 0) p->set_initial_interval_ms(default_initial_interval_ms);

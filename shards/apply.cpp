@@ -101,6 +101,7 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       *state.mutable_search_attributes() = a.search_attributes();
       *state.mutable_memo() = a.memo();
       state.set_fairness_key(a.fairness_key());
+      state.set_priority(a.priority());
       // The execution timeout spans a continue-as-new chain (the expiration is carried over);
       // the run timeout counts from this run's start. The earlier deadline applies.
       int64_t expiration = a.workflow_execution_expiration_time_ms();
@@ -159,6 +160,7 @@ void apply(pb::MutableState& state, const pb::HistoryEvent& ev) {
       pa.set_start_to_close_timeout_ms(a.start_to_close_timeout_ms());
       pa.set_heartbeat_timeout_ms(a.heartbeat_timeout_ms());
       *pa.mutable_retry_policy() = a.retry_policy();
+      pa.set_priority(a.priority());
       (*state.mutable_pending_activities())[ev.event_id()] = std::move(pa);
       break;
     }

@@ -54,6 +54,7 @@ builder start_run(const pb::StartWorkflowRequest& req, const std::string& run_id
     *a->mutable_search_attributes() = req.search_attributes();
   if (!req.memo().fields().empty()) *a->mutable_memo() = req.memo();
   a->set_fairness_key(req.fairness_key());
+  a->set_priority(req.priority());
   if (fill) fill(a);
   b.commit();
   if (b.state().workflow_timeout_fire_ms() != 0)
@@ -115,6 +116,10 @@ std::optional<rejection> invalid_start(const pb::StartWorkflowRequest& req) {
     return reject(errc::invalid_argument, "workflow timeouts must not be negative");
   if (req.fairness_key().size() > 1000)
     return reject(errc::invalid_argument, "the fairness key is longer than 1000 bytes");
+  if (req.priority() < 0 || req.priority() > 5)
+    return reject(errc::invalid_argument,
+                  "priority must be 1 (highest) .. 5 (lowest), or 0 for the default 3; got "
+                    + std::to_string(req.priority()));
   return std::nullopt;
 }
 

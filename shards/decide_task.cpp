@@ -304,6 +304,7 @@ void continue_as_new(builder& b, const pb::MutableState& open, const std::string
   *req.mutable_search_attributes() = open.search_attributes();
   *req.mutable_memo() = open.memo();
   req.set_fairness_key(open.fairness_key());  // flow control: the chain keeps its key
+  req.set_priority(open.priority());
   auto expiration = open.execution_expiration_ms();
   auto from = open.run_id();
   builder next = start_run(req, new_run_id, b.now(),

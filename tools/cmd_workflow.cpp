@@ -44,6 +44,7 @@ struct start_options {
   std::string signal_name, signal_input = "null";
   std::vector<std::string> search_attributes, memo;  // NAME=VALUE each
   std::string fairness_key;
+  int32_t priority = 0;
 };
 
 // The options of the commands that name one run.
@@ -59,6 +60,10 @@ void add_start_options(CLI::App* sub, start_options& o, const std::string& input
   sub->add_option("--fairness-key", o.fairness_key,
                   "flow control: the key of the run's activities (e.g. a customer ID); a task "
                   "queue with a per-key limit runs at most that many of one key at once");
+  sub->add_option("--priority", o.priority,
+                  "priority key of the run's workflow and activity tasks: 1 (highest) .. 5 "
+                  "(lowest); default 3")
+    ->check(CLI::Range(1, 5));
 }
 
 // Fills the request of start and signal-with-start; returns what is wrong with an argument.
@@ -93,6 +98,7 @@ std::string start_request(const globals& g, const start_options& o, pb::StartWor
     (*req.mutable_memo()->mutable_fields())[field->first] = field->second;
   }
   req.set_fairness_key(o.fairness_key);
+  req.set_priority(o.priority);
   if (!o.reuse_policy.empty()) req.set_id_reuse_policy(reuse_policies().at(o.reuse_policy));
   if (!o.conflict_policy.empty())
     req.set_id_conflict_policy(conflict_policies().at(o.conflict_policy));

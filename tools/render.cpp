@@ -187,6 +187,8 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   if (d.has_last_workflow_task_failure())
     os << "Last workflow task failure: " << failure_text(d.last_workflow_task_failure()) << "\n";
   if (!d.fairness_key().empty()) os << "Fairness key:    " << d.fairness_key() << "\n";
+  os << "Priority:        " << (d.priority() != 0 ? d.priority() : 3)
+     << (d.priority() == 0 ? " (default)" : "") << "\n";
   if (d.paused()) {
     os << "Paused:          since " << format_time(d.pause_time_ms());
     if (!d.pause_identity().empty()) os << " by " << d.pause_identity();
@@ -205,6 +207,9 @@ std::string describe_text(const pb::DescribeWorkflowResponse& d) {
   for (auto& a : d.pending_activities()) {
     os << "  - activity " << a.activity_id() << " " << a.activity_type() << " (scheduled event "
        << a.scheduled_event_id() << ", attempt " << a.attempt() << ", " << a.state()
+       << (a.priority() != 0 && a.priority() != d.priority() && !(a.priority() == 3 && d.priority() == 0)
+             ? ", priority " + std::to_string(a.priority())
+             : std::string())
        << (a.cancel_requested() ? ", cancel requested at event "
                                     + std::to_string(a.cancel_requested_event_id())
                                 : std::string())

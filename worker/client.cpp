@@ -281,6 +281,20 @@ caf::expected<pb::DescribeTaskQueueResponse> client::describe_task_queue(const s
                                                       timeout_);
 }
 
+caf::expected<pb::TaskQueueConfigResponse> client::set_task_queue_config(
+  const pb::SetTaskQueueConfigRequest& req) {
+  return call<pb::TaskQueueConfigResponse>(tq_config_set_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::TaskQueueConfigResponse> client::get_task_queue_config(const std::string& ns,
+                                                                         const std::string& queue) {
+  pb::GetTaskQueueConfigRequest req;
+  req.set_namespace_(ns);
+  req.set_task_queue(queue);
+  return call_retrying<pb::TaskQueueConfigResponse>(tq_config_get_atom::value, encode(req),
+                                                    timeout_);
+}
+
 caf::expected<pb::ScheduleDescription> client::create_schedule(const pb::CreateScheduleRequest& req) {
   return call_retrying<pb::ScheduleDescription>(sch_create_atom::value, encode(req), timeout_);
 }

@@ -82,6 +82,13 @@ public:
   // queue: an empty description; a bad name: invalid_argument).
   caf::expected<pb::DescribeTaskQueueResponse> describe_task_queue(const std::string& ns,
                                                                    const std::string& queue);
+  // Flow limits an operator sets for a task queue (docs/semantics.md "Flow control"): set
+  // (a bad limit: invalid_argument; unknown namespace: not_found) and get (none set: an empty
+  // config).
+  caf::expected<pb::TaskQueueConfigResponse> set_task_queue_config(
+    const pb::SetTaskQueueConfigRequest& req);
+  caf::expected<pb::TaskQueueConfigResponse> get_task_queue_config(const std::string& ns,
+                                                                   const std::string& queue);
 
   // Schedules (docs/schedules.md): create (exists: already_started), update, patch (pause,
   // unpause, trigger, backfill), delete, describe (unknown: not_found) answer the schedule's

@@ -32,6 +32,8 @@ struct held_task {
   caf::actor queue;
   pb::TaskToken token;
   std::optional<std::chrono::steady_clock::time_point> answered_at;
+  bool activity = false;
+  std::string fairness_key;  // an activity's (flow control; reported while it runs)
 };
 
 // The controls of the activities running in this worker's runners, by task ID: a runner adds
@@ -158,6 +160,12 @@ void register_with(self_ptr self) {
       continue;
     }
     *req.add_held() = it->second.token;
+    if (it->second.activity && !it->second.answered_at) {
+      // A queue that restarted counts it as running for its key (docs/semantics.md "Flow control").
+      auto* a = req.add_held_activities();
+      *a->mutable_token() = it->second.token;
+      a->set_fairness_key(it->second.fairness_key);
+    }
     ++it;
   }
   self->request(st.node, request_timeout, register_atom::value, encode(req))
@@ -496,7 +504,7 @@ void on_workflow_task(self_ptr self, const std::string& bytes) {
     return;
   }
   auto& st = self->state;
-  st.held[task_id(task->token())] = held_task{queue, task->token(), std::nullopt};
+  st.held[task_id(task->token())] = held_task{queue, task->token(), std::nullopt, false, {}};
   if (st.cache->can_answer(*task)) {
     answer_workflow_task(self, queue, std::move(*task));
     return;
@@ -718,7 +726,10 @@ caf::behavior worker_actor(self_ptr self, worker_options opts,
         return;
       }
       auto id = task_id(token);
-      self->state.held[id] = held_task{queue, token, std::nullopt};
+      pb::ActivityTask task;  // its fairness key, reported while it runs
+      std::string fairness_key;
+      if (task.ParseFromString(bytes)) fairness_key = task.fairness_key();
+      self->state.held[id] = held_task{queue, token, std::nullopt, true, std::move(fairness_key)};
       auto& idle = self->state.idle_runners;
       caf::actor runner;
       if (idle.empty()) {

@@ -75,6 +75,7 @@ caf::result<std::string> describe(const node_env& env, const std::string& bytes)
   resp.set_pause_identity(ms->pause_identity());
   resp.set_pause_time_ms(ms->pause_time_ms());
   resp.set_fairness_key(ms->fairness_key());
+  resp.set_priority(ms->priority());
   resp.set_shard(static_cast<int32_t>(shard));
   resp.set_owner_node(env.config.name);
   return encode(resp);
@@ -758,6 +759,8 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
     [=](ns_update_atom, const std::string& bytes) { update_namespace(self, env, bytes); },
     [=](ns_describe_atom, const std::string& bytes) { return describe_namespace(*env, bytes); },
     [=](ns_list_atom, const std::string& bytes) { return list_namespaces(*env, bytes); },
+    [=](tq_config_set_atom, const std::string& bytes) { set_task_queue_config(self, env, bytes); },
+    [=](tq_config_get_atom, const std::string& bytes) { return get_task_queue_config(*env, bytes); },
     [=](ns_push_atom, const std::string& member) { push_namespaces(self, env, member); },
     [=](sch_list_atom, const std::string& bytes) { list_schedules(self, env, bytes); },
     [=](query_atom, std::string& bytes) {

@@ -17,6 +17,11 @@ void register_namespace(caf::event_based_actor* self, const env_ptr& env, const 
 void update_namespace(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
 caf::result<std::string> describe_namespace(const node_env& env, const std::string& bytes);
 caf::result<std::string> list_namespaces(const node_env& env, const std::string& bytes);
+// Operator flow limits of a task queue, kept in its namespace's record (a change of the record:
+// version + 1, spread like an update; docs/semantics.md "Flow control").
+void set_task_queue_config(caf::event_based_actor* self, const env_ptr& env,
+                           const std::string& bytes);
+caf::result<std::string> get_task_queue_config(const node_env& env, const std::string& bytes);
 // A peer's records (NamespaceSync): each newer one recorded here.
 caf::result<std::string> sync_namespaces(const node_env& env, const std::string& bytes);
 // Sends this node's registered records to `member` (it just connected).

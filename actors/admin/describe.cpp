@@ -50,6 +50,7 @@ void describe_pending_work(const pb::MutableState& ms, pb::DescribeWorkflowRespo
     a->set_last_worker_identity(pa.started_identity());
     a->set_cancel_requested(pa.cancel_requested_event_id() != 0);
     a->set_cancel_requested_event_id(pa.cancel_requested_event_id());
+    a->set_priority(pa.priority() != 0 ? pa.priority() : (ms.priority() != 0 ? ms.priority() : 3));
   }
   for (auto& [id, pt] : ms.pending_timers()) {
     auto* t = resp.add_pending_timers();

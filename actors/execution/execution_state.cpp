@@ -427,6 +427,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     tok->set_attempt(attempt);
     req.set_workflow_task(true);
     req.set_sticky_worker(run->sticky_worker());
+    req.set_priority(run->priority());
     // A workflow task failing again and again (a bug, non-determinism) is retried with a growing
     // delay: attempt 2 at once, then 1 s, 2 s, 4 s ... at most 10 s. Not durable: after a restart
     // the task is dispatched at once.
@@ -452,6 +453,7 @@ void execution_state::dispatch(caf::event_based_actor* self, const pb::TransferR
     at->set_heartbeat_timeout_ms(pa.heartbeat_timeout_ms());
     at->set_start_to_close_timeout_ms(pa.start_to_close_timeout_ms());
     at->set_fairness_key(run->fairness_key());  // flow control in the activity queue
+    req.set_priority(pa.priority() != 0 ? pa.priority() : run->priority());
   }
   if (delay.count() > 0)
     self->delayed_send(args.env->matching, delay, dispatch_atom::value, encode(req));

@@ -43,8 +43,9 @@ requirement required_access(std::string_view method, std::string_view target) {
     return requirement{false, (*p)[3], get ? role::read : role::admin};
   }
   if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
-      && (*p)[4] == "task-queues")
-    return requirement{false, (*p)[3], role::read};
+      && (*p)[4] == "task-queues")  // describe, config get: read; config set: admin
+    return requirement{false, (*p)[3],
+                       method == "GET" || method == "HEAD" ? role::read : role::admin};
   // Schedules: reading (list, describe) needs read, every change admin.
   if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
       && (*p)[4] == "schedules")

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "actors/matching/matching_actor.hpp"
+#include "actors/node/namespaces.hpp"
 #include "actors/routing/routing.hpp"
 #include "actors/routing/validation.hpp"
 #include "shards/ring.hpp"
@@ -43,6 +44,18 @@ void merge(pb::DescribeTaskQueueResponse& into, const pb::DescribeTaskQueueRespo
       mine.set_oldest_age_ms(std::max(mine.oldest_age_ms(), b.oldest_age_ms()));
       mine.set_in_flight(mine.in_flight() + b.in_flight());
       mine.set_capped(mine.capped() || b.capped());
+      for (auto& p : b.priorities()) {
+        pb::PriorityCount* into_p = nullptr;
+        for (auto& have : *mine.mutable_priorities())
+          if (have.priority() == p.priority()) into_p = &have;
+        if (!into_p) {
+          into_p = mine.add_priorities();
+          into_p->set_priority(p.priority());
+        }
+        into_p->set_count(into_p->count() + p.count());
+      }
+      std::sort(mine.mutable_priorities()->begin(), mine.mutable_priorities()->end(),
+                [](auto& a, auto& b) { return a.priority() < b.priority(); });
     }
   }
   for (auto& fc : part.flow_control()) *into.add_flow_control() = fc;
@@ -123,6 +136,8 @@ void describe_task_queue(caf::event_based_actor* self, const env_ptr& env,
   auto g = std::make_shared<gather>();
   g->resp = empty_description(*req);
   g->resp.set_owner_node(owner_now(*env, req->namespace_(), req->task_queue()));
+  if (auto c = env->config.namespaces->task_queue_config(req->namespace_(), req->task_queue()))
+    *g->resp.mutable_config() = *c;
   std::vector<std::pair<std::string, caf::actor>> asks;
   for (auto& m : env->config.members) {
     if (m.name == env->config.name) continue;

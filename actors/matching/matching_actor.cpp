@@ -224,6 +224,14 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
     [=](tq_describe_atom, const std::string& bytes) {
       describe_task_queue(self, env, local_queues(self, bytes), bytes);
     },
+    [=](tq_config_atom, const std::string& ns) {
+      // admin: a record of namespace `ns` changed: its activity queues here read their operator
+      // limits again.
+      auto prefix = std::string("a") + '\0' + ns + '\0';
+      for (auto it = self->state.queues.lower_bound(prefix);
+           it != self->state.queues.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+        self->send(it->second, tq_config_atom::value);
+    },
     [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
       auto task = decode<pb::QueryTask>(bytes, "QueryTask");
       if (!task) return task.error();

@@ -1,6 +1,7 @@
 // The task queue actor (see matching_actor.hpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <map>
@@ -9,6 +10,7 @@
 
 #include "actors/routing/routing.hpp"
 #include "actors/matching/matching_actor.hpp"
+#include "actors/node/namespaces.hpp"
 #include "shards/flow_control.hpp"
 
 namespace chronicle {
@@ -24,6 +26,7 @@ struct task_queue_state {
     // When it was handed to its worker (an activity sent, a workflow task delivered).
     std::optional<std::chrono::steady_clock::time_point> handed_at;
     int misses = 0;  // registrations in a row of its worker that did not list it (see reconcile)
+    int32_t priority = default_priority;  // its effective priority key (1 first)
   };
   struct worker {
     caf::actor handle;
@@ -55,11 +58,14 @@ struct task_queue_state {
   bool overflowed = false;      // dispatches were dropped (they stay durable in transfers)
   bool sweep_armed = false;     // a sweep for unanswered workflow task starts is scheduled
   forwards forwarded;           // worker answers passed to a shard on another node
-  // Flow control of an activity queue (docs/semantics.md "Flow control"): the limits its workers
-  // registered (the smallest of each), the rate's bucket, and whether a pump waits for a token.
-  flow_limits limits;
+  // Flow control of an activity queue (docs/semantics.md "Flow control"): the limits in force
+  // (an operator's, else the smallest of its workers'), the rate's bucket, the per-key buckets,
+  // and when an armed pump is due (0: none armed).
+  effective_limits flow;
+  const flow_limits& limits() const { return flow.limits; }
   rate_bucket bucket;
-  bool pump_armed = false;
+  key_buckets per_key;
+  int64_t pump_due_ms = 0;
 };
 
 namespace {
@@ -146,19 +152,25 @@ std::map<std::string, int32_t> running_by_key(const task_queue_state& st) {
   return running;
 }
 
-// The queue's limits from its registered workers (recomputed when one registers or leaves).
+// The queue's limits: those an operator set (kept in the namespace's record) win over those of
+// its registered workers (recomputed when one registers or leaves, or the record changes).
 void update_limits(self_ptr self) {
   auto& st = self->state;
   if (st.kind != task_kind::activity) return;
   std::vector<flow_limits> all;
   for (auto& [addr, w] : st.workers) all.push_back(w.limits);
-  auto limits = combine_limits(all);
-  if (limits == st.limits) return;
-  st.limits = limits;
-  st.bucket.set_rate(limits.activities_per_second, steady_ms());
-  spdlog::info("task queue {}/{}: flow control {} activities/s, {} running per fairness key "
-               "(0: none)", st.ns, st.queue, limits.activities_per_second,
-               limits.max_running_per_key);
+  auto op = st.env->config.namespaces->task_queue_config(st.ns, st.queue);
+  auto flow = apply_operator(combine_limits(all), op ? &*op : nullptr);
+  if (flow == st.flow) return;
+  st.flow = flow;
+  auto now = steady_ms();
+  st.bucket.set_rate(flow.limits.activities_per_second, now);
+  st.per_key.set_rate(flow.limits.per_key_activities_per_second, now);
+  spdlog::info("task queue {}/{}: flow control {} activities/s ({}), {} running per fairness key "
+               "({}), {} activities/s per fairness key ({}) (0: none)", st.ns, st.queue,
+               flow.limits.activities_per_second, source_name(flow.rate),
+               flow.limits.max_running_per_key, source_name(flow.max_running),
+               flow.limits.per_key_activities_per_second, source_name(flow.key_rate));
 }
 
 using sweep_starts_atom = caf::atom_constant<caf::atom("sweepwts")>;
@@ -265,34 +277,50 @@ void hand_out_activity(self_ptr self, task_queue_state::worker& w, task_queue_st
   self->send(w.handle, act_task_atom::value, std::move(bytes));
 }
 
-// pump of an activity queue with flow control: the first task in the backlog whose fairness key
-// is under its limit goes next (a key at its limit does not block the others), when the rate
-// allows; otherwise a pump is armed for the moment the next token is there.
+// A pump in `wait_ms` (unless one is armed that comes sooner).
+void arm_pump(self_ptr self, int64_t wait_ms) {
+  auto& st = self->state;
+  auto due = steady_ms() + wait_ms;
+  if (st.pump_due_ms != 0 && st.pump_due_ms <= due) return;
+  st.pump_due_ms = due;
+  self->delayed_send(self, std::chrono::milliseconds(wait_ms), flow_pump_atom::value);
+}
+
+// pump of an activity queue with flow control: the first task in the backlog (ordered by
+// priority) whose fairness key is under its running limit and has a token of its per-key rate
+// goes next (a key at its limit does not block the others), when the queue's rate allows;
+// otherwise a pump is armed for the moment the next token is there.
 void pump_limited(self_ptr self) {
   auto& st = self->state;
   auto running = running_by_key(st);
+  auto now = steady_ms();
+  if (st.per_key.size() > 1024) st.per_key.prune(now);  // idle keys' buckets (bounded memory)
+  int64_t key_wait = 0;  // the soonest a key held back by its rate has a token (0: none waits)
   auto it = st.backlog.begin();
   while (it != st.backlog.end()) {
-    if (held_back(fairness_key_of(*it), running, st.limits.max_running_per_key)) {
+    std::string key = fairness_key_of(*it);
+    if (held_back(key, running, st.limits().max_running_per_key)) {
+      ++it;
+      continue;
+    }
+    if (auto wait = st.per_key.wait_ms(key, now); wait > 0) {
+      key_wait = key_wait == 0 ? wait : std::min(key_wait, wait);
       ++it;
       continue;
     }
     auto* w = free_worker(self, "");
-    if (!w) return;
-    auto now = steady_ms();
+    if (!w) return;  // a freed slot pumps again
     if (!st.bucket.take(now)) {
-      if (!st.pump_armed) {
-        st.pump_armed = true;
-        self->delayed_send(self, std::chrono::milliseconds(st.bucket.wait_ms(now)),
-                           flow_pump_atom::value);
-      }
+      arm_pump(self, st.bucket.wait_ms(now));
       return;
     }
+    st.per_key.take(key, now);
     auto t = std::move(*it);
     it = st.backlog.erase(it);
-    if (!fairness_key_of(t).empty()) ++running[fairness_key_of(t)];
+    if (!key.empty()) ++running[key];
     hand_out_activity(self, *w, std::move(t));
   }
+  if (key_wait > 0) arm_pump(self, key_wait);
 }
 
 void pump(self_ptr self) {
@@ -302,7 +330,7 @@ void pump(self_ptr self) {
     spdlog::info("task queue {}/{} is no longer overloaded", st.ns, st.queue);
     self->send(st.env->matching, overload_atom::value, st.ns, st.queue, false);
   }
-  if (st.kind == task_kind::activity && st.limits.any()) return pump_limited(self);
+  if (st.kind == task_kind::activity && st.limits().any()) return pump_limited(self);
   while (!st.backlog.empty()) {
     auto* w = free_worker(self, st.backlog.front().req.sticky_worker());
     if (!w) return;
@@ -403,12 +431,42 @@ void report_lost(self_ptr self, const std::string& key, const task_queue_state::
   }
 }
 
+// An activity a worker reports at its first registration here that it runs
+// (RegisterWorkerRequest.held_activities) and that this queue did not hand to it (the node
+// restarted, or the queue moved here): it counts as running from now on, so that the per-key
+// limits hold after a restart. A copy of it waiting in the backlog (its
+// shard dispatched it again on recovery) is taken out: the worker runs that very attempt. None
+// when another worker holds it here.
+std::optional<task_queue_state::task> adopt_reported(self_ptr self, const std::string& key,
+                                                     const pb::HeldActivity& h) {
+  auto& st = self->state;
+  auto queued = std::find_if(st.backlog.begin(), st.backlog.end(),
+                             [&](const task_queue_state::task& t) { return t.key == key; });
+  if (queued != st.backlog.end()) {
+    auto t = std::move(*queued);
+    st.backlog.erase(queued);
+    return t;
+  }
+  if (st.known.count(key)) return std::nullopt;  // in flight with another worker
+  task_queue_state::task t;
+  t.key = key;
+  t.req.set_namespace_(st.ns);
+  t.req.set_task_queue(st.queue);
+  *t.req.mutable_token() = h.token();
+  auto* at = t.req.mutable_activity_task();
+  *at->mutable_token() = h.token();
+  at->set_fairness_key(h.fairness_key());
+  st.known.insert(key);
+  return t;
+}
+
 // A registration of a worker that reports what it holds (see RegisterWorkerRequest.held): its
 // earlier entries (same identity, an older handle) and the tasks kept for it since its connection
 // dropped become this entry's; every task it does not hold any more is reported lost (see
 // lost_after_misses). The worker is told which of the adopted tasks it holds (its answers
 // for them must go to this queue's new handle).
-void reconcile(self_ptr self, const caf::actor_addr& addr, const pb::RegisterWorkerRequest& req) {
+void reconcile(self_ptr self, const caf::actor_addr& addr, const pb::RegisterWorkerRequest& req,
+               bool first) {
   auto& st = self->state;
   auto& w = st.workers[addr];
   std::map<std::string, task_queue_state::task> adopted;
@@ -435,6 +493,23 @@ void reconcile(self_ptr self, const caf::actor_addr& addr, const pb::RegisterWor
     w.inflight.insert_or_assign(key, std::move(t));
   }
   auto now = std::chrono::steady_clock::now();
+  int recounted = 0;
+  // Only at its first registration here: a later one may list an activity whose answer
+  // overtook it (the answer erased it here already).
+  if (st.kind == task_kind::activity && first)
+    for (auto& h : req.held_activities()) {
+      auto key = task_key(h.token(), true);
+      if (w.inflight.count(key)) continue;
+      if (auto t = adopt_reported(self, key, h)) {
+        t->handed_at = now;
+        *kept.add_tokens() = h.token();
+        w.inflight.insert_or_assign(key, std::move(*t));
+        ++recounted;
+      }
+    }
+  if (recounted > 0)
+    spdlog::info("task queue {}: worker '{}' runs {} activit(ies) this queue did not know of "
+                 "(counted as running)", st.queue, w.identity, recounted);
   int lost = 0;
   for (auto it = w.inflight.begin(); it != w.inflight.end();) {
     auto& t = it->second;
@@ -555,11 +630,23 @@ pb::DescribeTaskQueueResponse describe(self_ptr self) {
   for (auto& [identity, p] : st.parked) in_flight += static_cast<int64_t>(p.inflight.size());
   b->set_in_flight(in_flight);
   b->set_capped(st.overflowed);
+  std::map<int32_t, int32_t> by_priority;
+  for (auto& t : st.backlog) ++by_priority[t.priority];
+  for (auto& [p, n] : by_priority) {
+    auto* pc = b->add_priorities();
+    pc->set_priority(p);
+    pc->set_count(n);
+  }
   if (st.kind == task_kind::activity) {
     auto* fc = resp.add_flow_control();
     fc->set_node(st.env->config.name);
-    fc->set_activities_per_second(st.limits.activities_per_second);
-    fc->set_max_running_per_key(st.limits.max_running_per_key);
+    auto& lim = st.limits();
+    fc->set_activities_per_second(lim.activities_per_second);
+    fc->set_max_running_per_key(lim.max_running_per_key);
+    fc->set_per_key_activities_per_second(lim.per_key_activities_per_second);
+    fc->set_activities_per_second_source(source_name(st.flow.rate));
+    fc->set_max_running_per_key_source(source_name(st.flow.max_running));
+    fc->set_per_key_activities_per_second_source(source_name(st.flow.key_rate));
     std::map<std::string, std::pair<int32_t, int32_t>> keys;  // running, waiting
     for (auto& [key, n] : running_by_key(st)) keys[key].first = n;
     for (auto& t : st.backlog)
@@ -585,6 +672,7 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
   st.queue = std::move(queue);
   st.kind = kind;
   harden(self, "task queue");
+  update_limits(self);  // an operator's limits apply before any worker registers
   self->set_down_handler([=](caf::down_msg& msg) {
     if (!self->state.forwarded.on_down(self, msg)) on_worker_down(self, msg.source);
   });
@@ -593,7 +681,8 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       auto req = decode<pb::RegisterWorkerRequest>(bytes, "RegisterWorkerRequest");
       if (!req) return;
       auto& w = self->state.workers[handle.address()];
-      if (!w.handle) {
+      bool first = !w.handle;
+      if (first) {
         self->monitor(handle);
         spdlog::info("worker '{}' registered on {}/{} ({} tasks)", req->identity(),
                      self->state.ns, self->state.queue,
@@ -610,9 +699,9 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
                                                          : req->activity_slots();
       w.reports_held = req->reports_held();
       w.limits = flow_limits{req->task_queue_activities_per_second(),
-                             req->max_running_activities_per_key()};
+                             req->max_running_activities_per_key(), 0};
       update_limits(self);
-      if (w.reports_held && !w.identity.empty()) reconcile(self, handle.address(), *req);
+      if (w.reports_held && !w.identity.empty()) reconcile(self, handle.address(), *req, first);
       pump(self);
     },
     [=](gone_atom, const std::string& identity, caf::actor_id id) {
@@ -626,7 +715,12 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     },
     [=](sweep_starts_atom) { sweep_starts(self); },
     [=](flow_pump_atom) {
-      self->state.pump_armed = false;
+      self->state.pump_due_ms = 0;  // (an extra pump of an earlier timer is harmless)
+      pump(self);
+    },
+    [=](tq_config_atom) {
+      // The namespace's record changed (matching): the operator's limits may be new.
+      update_limits(self);
       pump(self);
     },
     [=](unpark_atom, const std::string& identity) { unpark(self, identity); },
@@ -651,7 +745,14 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
         return;
       }
       st.known.insert(key);
-      st.backlog.push_back(task_queue_state::task{key, std::move(*req), false, std::chrono::steady_clock::now(), std::nullopt, std::nullopt, 0});
+      // Ordered by priority (1 first), in arrival order within one priority.
+      task_queue_state::task t;
+      t.key = key;
+      t.priority = effective_priority(req->priority());
+      t.req = std::move(*req);
+      auto at = priority_position(st.backlog.begin(), st.backlog.end(), t.priority,
+                                  [](const task_queue_state::task& b) { return b.priority; });
+      st.backlog.insert(at, std::move(t));
       st.env->metrics->on_task_queued(st.ns, st.queue, st.kind == task_kind::workflow, st.backlog.size());
       pump(self);
     },

@@ -102,6 +102,16 @@ const search::schema& namespace_registry::schema_of(const std::string& ns) const
   return it == schemas_.end() ? none : *it->second;
 }
 
+std::optional<pb::TaskQueueConfig> namespace_registry::task_queue_config(
+  const std::string& ns, const std::string& queue) const {
+  std::shared_lock lock(mu_);
+  auto it = records_.find(ns);
+  if (it == records_.end()) return std::nullopt;
+  auto q = it->second.task_queues().find(queue);
+  if (q == it->second.task_queues().end()) return std::nullopt;
+  return q->second;
+}
+
 std::optional<int64_t> namespace_registry::retention_of(const std::string& ns) const {
   std::shared_lock lock(mu_);
   auto it = records_.find(ns);

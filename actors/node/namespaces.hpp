@@ -37,6 +37,9 @@ public:
   // The schema of `ns` (empty when unknown). The reference stays valid for the registry's life,
   // also after an update replaced the schema (a step in progress keeps reading the one it took).
   [[nodiscard]] const search::schema& schema_of(const std::string& ns) const;
+  // The flow limits an operator set for task queue `queue` of `ns`, if any.
+  [[nodiscard]] std::optional<pb::TaskQueueConfig> task_queue_config(const std::string& ns,
+                                                                     const std::string& queue) const;
   // The retention of `ns` when it sets one (> 0).
   [[nodiscard]] std::optional<int64_t> retention_of(const std::string& ns) const;
 

@@ -62,6 +62,8 @@ const std::vector<message_kind> catalog = {
   {ns_update_atom::value,      "UpdateNamespaceRequest",         r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::admin},
   {ns_describe_atom::value,    "DescribeNamespaceRequest",       r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   {ns_list_atom::value,        "ListNamespacesRequest",          r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  {tq_config_set_atom::value,  "SetTaskQueueConfigRequest",      r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::admin},
+  {tq_config_get_atom::value,  "GetTaskQueueConfigRequest",      r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- schedules: on the shard of their schedule ID (its scheduler), list from every node's admin
   {sch_create_atom::value,     "CreateScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
   {sch_update_atom::value,     "UpdateScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},

@@ -3,6 +3,7 @@
 #include "actors/node/namespaces.hpp"
 #include "actors/node/overload.hpp"
 #include "actors/routing/catalog.hpp"
+#include "shards/flow_control.hpp"
 
 namespace chronicle {
 
@@ -59,6 +60,8 @@ caf::expected<std::string> validate_start(const std::string& bytes, const limits
   if (!req->fairness_key().empty())  // shown by task-queue describe: checked like an ID
     if (auto reason = check_id("fairness key", req->fairness_key()); !reason.empty())
       return make_error(errc::invalid_argument, reason);
+  if (auto reason = check_priority(req->priority()); !reason.empty())
+    return make_error(errc::invalid_argument, reason);
   if (auto reason = check_payload("workflow input", req->input(), lim.payload); !reason.empty())
     return make_error(errc::invalid_argument, reason);
   if (lim.config && !lim.config->namespace_known(req->namespace_()))

@@ -2,13 +2,15 @@
 // node and greeting worker with 40 activity slots registering "at most 5 running activities per
 // fairness key": 20 activities of one key never run more than 5 at once (counted by the activities
 // themselves in the worker), another key is not held up behind them, task-queue describe shows
-// the limit and the usage (CLI, HTTP), after kill -9 of the node at most the limit beside the
-// activities that ran at the crash; a rate limit of
-// 2 activities a second spaces a run's activities out.
+// the limit and the usage (CLI, HTTP), after kill -9 of the node the limit still holds (the
+// worker reports what it runs); a rate limit of 2 activities a second spaces a run's activities
+// out. Operator limits (task-queue config set, CLI and HTTP) win over the workers', hold per key
+// (running and rate) and survive kill -9. Priorities: higher priority runs go first.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <thread>
 
 #include "deployment.hpp"
@@ -92,19 +94,33 @@ TEST_CASE("flow control: at most 5 running activities per fairness key - another
   CHECK_MESSAGE(a["max_running"].get<int>() <= 5, a.dump());
   CHECK_MESSAGE(a["max_running"].get<int>() >= 4, a.dump());  // the limit, not the slots, bounds it
 
-  // kill -9 of the node while a key's activities wait: the limit holds after the restart (the
-  // worker registers it again).
-  REQUIRE(c.start(fan_out("fan-c", "cust-a", 15, 150)));
+  // kill -9 of the node while 5 activities of a key run (4 s each) and 10 wait: the restarted
+  // queue counts the 5 the worker reports it runs (RegisterWorkerRequest.held_activities) and
+  // hands out no other activity of that key until they end; the limit holds throughout.
+  REQUIRE(c.start(fan_out("fan-c", "cust-a", 15, 4000)));
   deadline = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < deadline && running_of(c, "cust-a") != 5)
     std::this_thread::sleep_for(20ms);
+  REQUIRE(running_of(c, "cust-a") == 5);
   d.node.kill9();
   d.start_node();
   auto after = d.connect();
+  // Once the worker registered again, the queue reports the 5 it runs, never more.
+  deadline = std::chrono::steady_clock::now() + 10s;
+  int most = -1;
+  while (std::chrono::steady_clock::now() < deadline && most < 5) {
+    most = std::max(most, running_of(after, "cust-a"));
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(most == 5);
+  for (int i = 0; i < 50; ++i) {
+    most = std::max(most, running_of(after, "cust-a"));
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(most == 5);
   auto fc = result_of(after, "fan-c");
-  // The restarted queue counts from zero: the 5 that ran at the crash may still run beside the 5
-  // it hands out (docs/semantics.md "Flow control"), never more.
-  CHECK_MESSAGE(fc["max_running"].get<int>() <= 10, fc.dump());
+  // Counted by the activities themselves in the worker: never more than the limit at once.
+  CHECK_MESSAGE(fc["max_running"].get<int>() <= 5, fc.dump());
   CHECK(fc["n"] == 15);
 }
 
@@ -128,4 +144,170 @@ TEST_CASE("flow control: a rate limit of 2 activities a second spaces a run's ac
               {"--address", d.address(), "--task-queue", "slow", "--activities-per-second", "-1"},
               (d.dir.path() / "bad.log").string());
   CHECK(bad.wait_exit(10s) != 0);  // CLI11 refuses the value before connecting
+}
+
+namespace {
+
+// The HTTP answer to PUT …/task-queues/{queue}/config with `body`.
+http_response put_config(uint16_t port, const std::string& queue, const nlohmann::json& body) {
+  return http_call(port, boost::beast::http::verb::put,
+                   "/api/v1/namespaces/default/task-queues/" + queue + "/config", body.dump());
+}
+
+// The activity queue's flow control as the node reports it (HTTP describe).
+nlohmann::json flow_of(uint16_t port, const std::string& queue) {
+  auto r = http_get(port, "/api/v1/namespaces/default/task-queues/" + queue);
+  REQUIRE(r.status == 200);
+  auto j = r.body_json();
+  REQUIRE(j["flow_control"].size() == 1);
+  return j["flow_control"][0];
+}
+
+}  // namespace
+
+TEST_CASE("flow control: operator limits win over the workers' - survive kill -9 - CLI and HTTP") {
+  auto http = free_port();
+  single_node d("http_port: " + std::to_string(http) + "\n");
+  d.start_node();
+  auto w = limited_worker(d, "greetings", {"--max-running-per-key", "10"});
+  auto c = d.connect();
+  std::string out;
+
+  // Refused: a bad limit (the node's reason), an unknown name to unset, nothing to change.
+  CHECK(d.cli({"task-queue", "config", "set", "-q", "greetings", "--max-running-per-key", "0"},
+              &out) == 1);
+  CHECK_MESSAGE(out.find("max_running_per_key must be in 1..100000") != std::string::npos, out);
+  CHECK(d.cli({"task-queue", "config", "set", "-q", "greetings", "--unset", "bogus"}, &out) == 2);
+  CHECK(d.cli({"task-queue", "config", "set", "-q", "greetings"}, &out) == 2);
+  CHECK(d.cli({"-n", "nowhere", "task-queue", "config", "set", "-q", "greetings",
+               "--max-running-per-key", "3"}, &out) == 1);
+  CHECK_MESSAGE(out.find("not registered") != std::string::npos, out);
+
+  REQUIRE_MESSAGE(d.cli({"task-queue", "config", "set", "-q", "greetings", "--max-running-per-key",
+                         "3", "--reason", "customer quota"}, &out) == 0, out);
+  CHECK_MESSAGE(out.find("max running per fairness key:   3") != std::string::npos, out);
+  auto fl = flow_of(http, "greetings");
+  CHECK(fl["max_running_per_key"] == 3);
+  CHECK(fl["max_running_per_key_source"] == "operator");
+  REQUIRE(c.start(fan_out("op-a", "cust-a", 12, 300)));
+  auto a = result_of(c, "op-a");
+  CHECK_MESSAGE(a["max_running"].get<int>() <= 3, a.dump());
+  CHECK_MESSAGE(a["max_running"].get<int>() >= 2, a.dump());
+
+  // Durable: after kill -9 the node still has it (config get, describe, HTTP) and applies it.
+  d.node.kill9();
+  d.start_node();
+  auto after = d.connect();
+  REQUIRE_MESSAGE(d.cli({"task-queue", "config", "get", "-q", "greetings"}, &out) == 0, out);
+  CHECK_MESSAGE(out.find("max running per fairness key:   3") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("customer quota") != std::string::npos, out);
+  auto got = http_get(http, "/api/v1/namespaces/default/task-queues/greetings/config");
+  REQUIRE(got.status == 200);
+  CHECK(got.body_json()["config"]["max_running_per_key"] == 3);
+  REQUIRE(after.start(fan_out("op-b", "cust-a", 9, 300)));
+  auto b = result_of(after, "op-b");
+  CHECK_MESSAGE(b["max_running"].get<int>() <= 3, b.dump());
+  REQUIRE_MESSAGE(d.cli({"task-queue", "describe", "-q", "greetings"}, &out) == 0, out);
+  CHECK_MESSAGE(out.find("running per fairness key: 3 (operator)") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("OPERATOR LIMITS") != std::string::npos, out);
+
+  // HTTP: unset the running limit (the worker's 10 applies again), set 2 activities a second per
+  // key: two keys each run 6 activities at 2/s side by side (a burst of 2, then one every 0.5 s).
+  auto bad = put_config(http, "greetings", {{"per_key_activities_per_second", -1}});
+  CHECK(bad.status == 400);
+  auto put = put_config(http, "greetings", {{"unset", {"max_running_per_key"}},
+                                            {"per_key_activities_per_second", 2},
+                                            {"reason", "slow down"}});
+  REQUIRE_MESSAGE(put.status == 200, put.body);
+  CHECK(put.body_json()["config"]["per_key_activities_per_second"] == 2);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline
+         && flow_of(http, "greetings")["per_key_activities_per_second"] != 2)
+    std::this_thread::sleep_for(20ms);
+  fl = flow_of(http, "greetings");
+  CHECK(fl["max_running_per_key"] == 10);
+  CHECK(fl["max_running_per_key_source"] == "worker");
+  CHECK(fl["per_key_activities_per_second_source"] == "operator");
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(after.start(fan_out("rate-r", "cust-r", 6, 10)));
+  REQUIRE(after.start(fan_out("rate-s", "cust-s", 6, 10)));
+  result_of(after, "rate-r");
+  auto r_took = std::chrono::steady_clock::now() - t0;
+  result_of(after, "rate-s");
+  auto both_took = std::chrono::steady_clock::now() - t0;
+  CHECK(r_took >= 1900ms);
+  // One bucket for the whole queue would take 5 s for the 12; a bucket per key about 2 s.
+  CHECK_MESSAGE(both_took < 4500ms,
+                std::chrono::duration_cast<std::chrono::milliseconds>(both_took).count());
+
+  // Unset all: the queue has only the worker's limit again.
+  REQUIRE_MESSAGE(d.cli({"task-queue", "config", "set", "-q", "greetings", "--unset", "all"}, &out)
+                    == 0, out);
+  CHECK_MESSAGE(out.find("no operator limits") != std::string::npos, out);
+  deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline
+         && flow_of(http, "greetings")["per_key_activities_per_second"] != 0)
+    std::this_thread::sleep_for(20ms);
+  CHECK(flow_of(http, "greetings")["per_key_activities_per_second"] == 0);
+}
+
+TEST_CASE("flow control: higher priority runs go first - priority shown by describe") {
+  auto http = free_port();
+  single_node d("http_port: " + std::to_string(http) + "\n");
+  d.start_node();
+  auto c = d.connect();
+  // No worker yet: 3 runs of priority 5, then 3 of priority 1 (one through the CLI) wait.
+  for (int i = 0; i < 3; ++i) {
+    auto req = start_request("low-" + std::to_string(i), "Greeting", {{"name", "low"}});
+    req.set_priority(5);
+    REQUIRE(c.start(req));
+  }
+  for (int i = 0; i < 2; ++i) {
+    auto req = start_request("high-" + std::to_string(i), "Greeting", {{"name", "high"}});
+    req.set_priority(1);
+    REQUIRE(c.start(req));
+  }
+  std::string out;
+  REQUIRE_MESSAGE(d.cli({"workflow", "start", "-t", "Greeting", "-q", "greetings", "-w", "high-2",
+                         "-i", R"({"name":"high"})", "--priority", "1"}, &out) == 0, out);
+  CHECK(d.cli({"workflow", "start", "-t", "Greeting", "-q", "greetings", "-w", "bad-p",
+               "--priority", "9"}, &out) == 2);
+  auto bad = c.start([] {
+    auto req = start_request("bad-p", "Greeting");
+    req.set_priority(7);
+    return req;
+  }());
+  REQUIRE_FALSE(bad);
+  CHECK(error_text(bad.error()).find("priority must be 1") != std::string::npos);
+
+  REQUIRE_MESSAGE(d.cli({"workflow", "describe", "-w", "high-2"}, &out) == 0, out);
+  CHECK_MESSAGE(out.find("Priority:        1") != std::string::npos, out);
+  auto q = http_get(http, "/api/v1/namespaces/default/task-queues/greetings").body_json();
+  auto& wb = q["backlogs"][0];
+  REQUIRE(wb["kind"] == "workflow");
+  REQUIRE(wb["priorities"].size() == 2);
+  CHECK(wb["priorities"][0]["priority"] == 1);
+  CHECK(wb["priorities"][0]["count"] == 3);
+  CHECK(wb["priorities"][1]["priority"] == 5);
+  CHECK(wb["priorities"][1]["count"] == 3);
+  REQUIRE_MESSAGE(d.cli({"task-queue", "describe", "-q", "greetings"}, &out) == 0, out);
+  CHECK_MESSAGE(out.find("waiting workflow tasks by priority: 1:3 5:3") != std::string::npos, out);
+
+  // One workflow slot and one activity slot: every priority-1 run closes before any priority-5 run.
+  process w(GREETING_WORKER_BIN, {"--address", d.address(), "--task-queue", "greetings",
+                                  "--workflow-slots", "1", "--activity-slots", "1"},
+            (d.dir.path() / "worker.log").string());
+  REQUIRE(w.wait_for_output("serving task queue", 20s));
+  int64_t last_high = 0, first_low = std::numeric_limits<int64_t>::max();
+  for (auto [prefix, priority] : {std::pair{"high-", 1}, std::pair{"low-", 5}})
+    for (int i = 0; i < 3; ++i) {
+      auto wid = prefix + std::to_string(i);
+      result_of(c, wid);
+      auto desc = c.describe("", wid);
+      REQUIRE(desc);
+      CHECK(desc->priority() == priority);
+      if (priority == 1) last_high = std::max(last_high, desc->close_time_ms());
+      else first_low = std::min(first_low, desc->close_time_ms());
+    }
+  CHECK(last_high <= first_low);
 }

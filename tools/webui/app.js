@@ -561,7 +561,30 @@ async function taskQueuePage(ns, queue) {
   const now = Date.now();
   const backlog = d.backlogs.map(b => h('tr', { id: 'backlog-' + b.kind },
     h('td', {}, b.kind), h('td', { class: 'count' }, b.count + (b.capped ? '+' : '')),
-    h('td', {}, Number(b.count) > 0 ? ageText(b.oldest_age_ms) : '-'), h('td', {}, b.in_flight)));
+    h('td', {}, Number(b.count) > 0 ? ageText(b.oldest_age_ms) : '-'), h('td', {}, b.in_flight),
+    h('td', { class: 'priorities' },
+      (b.priorities || []).map(p => p.priority + ': ' + p.count).join(', ') || '-')));
+  // Flow control (docs/semantics.md "Flow control"): each limit in force and where it comes from
+  // (operator: task-queue config set; worker: the workers' options), then each key's usage.
+  const limit = (v, unit, source) => Number(v) > 0
+    ? v + unit + (source ? ' (' + source + ')' : '') : 'none';
+  const cfg = d.config || {};
+  const flow = (d.flow_control || []).map(fc => h('div', { class: 'flow-control' },
+    h('p', {}, 'Queue on ' + fc.node + ': rate ',
+      h('span', { class: 'rate' }, limit(fc.activities_per_second, '/s', fc.activities_per_second_source)),
+      ', running per fairness key ',
+      h('span', { class: 'max-running' }, limit(fc.max_running_per_key, '', fc.max_running_per_key_source)),
+      ', rate per fairness key ',
+      h('span', { class: 'key-rate' }, limit(fc.per_key_activities_per_second, '/s',
+                                             fc.per_key_activities_per_second_source))),
+    table(['Fairness key', 'Running', 'Waiting'], (fc.keys || []).map(k => h('tr', { class: 'fairness-key' },
+      h('td', { class: 'mono' }, k.key), h('td', {}, k.running), h('td', {}, k.waiting))),
+      'No fairness key has activities running or waiting.')));
+  const operator = [];
+  if (Number(cfg.activities_per_second) > 0) operator.push('activities per second ' + cfg.activities_per_second);
+  if (Number(cfg.max_running_per_key) > 0) operator.push('running per fairness key ' + cfg.max_running_per_key);
+  if (Number(cfg.per_key_activities_per_second) > 0)
+    operator.push('activities per second per fairness key ' + cfg.per_key_activities_per_second);
   const pollers = d.pollers.map(p => h('tr', { class: 'poller' },
     h('td', {}, p.kind), h('td', { class: 'mono identity' }, p.identity),
     h('td', { class: 'mono' }, p.build_id || '-'), h('td', {}, p.node), h('td', {}, p.queue_node),
@@ -572,7 +595,12 @@ async function taskQueuePage(ns, queue) {
       (d.owner_node || '(owner down)') + (d.nodes.length ? '; hosted by ' + d.nodes.join(', ') : '') +
       (d.missing_nodes.length ? '; not answered: ' + d.missing_nodes.join(', ') : '')),
     h('h2', {}, 'Backlog'),
-    table(['Kind', 'Waiting', 'Oldest', 'In flight'], backlog, 'No backlog.'),
+    table(['Kind', 'Waiting', 'Oldest', 'In flight', 'Waiting by priority'], backlog, 'No backlog.'),
+    h('h2', {}, 'Flow control'),
+    h('p', { id: 'operator-limits' }, operator.length
+      ? 'Set by an operator: ' + operator.join(', ') + (cfg.reason ? ' (reason: ' + cfg.reason + ')' : '')
+      : 'No operator limits (chronicle task-queue config set).'),
+    h('div', { id: 'flow-control' }, flow),
     h('h2', {}, 'Pollers'),
     h('div', { id: 'pollers' }, table(['Kind', 'Identity', 'Build ID', 'Node', 'Queue node',
                                        'Free slots', 'Last seen'], pollers,

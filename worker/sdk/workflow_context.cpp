@@ -90,6 +90,7 @@ activity_awaitable workflow_context::activity(std::string type, json input,
   attrs->set_schedule_to_start_timeout_ms(options.schedule_to_start_timeout.count());
   attrs->set_start_to_close_timeout_ms(options.start_to_close_timeout.count());
   attrs->set_heartbeat_timeout_ms(options.heartbeat_timeout.count());
+  attrs->set_priority(options.priority);
   auto* retry = attrs->mutable_retry_policy();
   retry->set_initial_interval_ms(options.retry.initial_interval.count());
   retry->set_backoff_coefficient(options.retry.backoff_coefficient);

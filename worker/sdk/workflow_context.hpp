@@ -304,6 +304,9 @@ struct activity_options {
   retry_policy retry;
   // What a cancellation (of the workflow, or of the scope the activity belongs to) does to it.
   activity_cancellation_type cancellation_type = activity_cancellation_type::try_cancel;
+  // Its priority key in the task queue (docs/semantics.md "Flow control"): 1 (highest) .. 5
+  // (lowest); 0: the run's (as started, default 3).
+  int32_t priority = 0;
 };
 
 // How a local activity runs (zero = not set; see local_activity.hpp and docs/semantics.md "Local

@@ -168,6 +168,8 @@ TEST_CASE("api keys: the role each HTTP endpoint needs") {
   CHECK(need("POST", wf + "/w1/unpause") == "orders:admin");
   CHECK(need("GET", "/api/v1/namespaces/a%2Fb/workflows") == "a/b:read");
   CHECK(need("GET", "/api/v1/namespaces/orders/task-queues/q") == "orders:read");
+  CHECK(need("GET", "/api/v1/namespaces/orders/task-queues/q/config") == "orders:read");
+  CHECK(need("PUT", "/api/v1/namespaces/orders/task-queues/q/config") == "orders:admin");
   CHECK(need("GET", "/api/v1/namespaces") == ":read");
   CHECK(need("POST", "/api/v1/namespaces") == "*:admin");
   CHECK(need("GET", "/api/v1/namespaces/orders") == "orders:read");
