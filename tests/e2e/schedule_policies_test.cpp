@@ -2,7 +2,8 @@
 // greeting worker (docs/schedules.md "Actions and policies", "Guarantees"): a node down longer
 // than the window takes the action times inside it and skips the older ones; each overlap policy
 // against workflows that run until signalled ("Sleepy": waits for "wake"; a cancel request
-// ends it Canceled); buffer one across kill -9 of the node.
+// ends it Canceled); buffer one and terminate other across kill -9 of the node; a terminate that
+// fails because the workflow's node is down is sent again once it is back.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "deployment.hpp"
+#include "node_cluster.hpp"
 #include "schedule_support.hpp"
 
 using namespace chronicle;
@@ -316,4 +318,111 @@ TEST_CASE("schedules: buffer one across kill -9 - the waiting action is kept onc
   CHECK(runs[1].workflow_id() == second_wid);
   CHECK(count_status(runs, pb::WORKFLOW_EXECUTION_STATUS_COMPLETED) == 2);
   one_at_a_time(runs);
+}
+
+TEST_CASE("schedules: terminate other across kill -9 - the node killed just after an action decided to stop the running workflow - one run at a time and each time once") {
+  single_node d;
+  d.start_node();
+  d.start_worker();
+  auto c = d.connect();
+  auto created = c.create_schedule(every_second("crash-term", pb::SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER, 0, "Sleepy"));
+  REQUIRE_MESSAGE(created, error_text(created));
+  auto before = wait_schedule(c, "crash-term", [](auto& s) { return s.info().action_count() >= 2; },
+                              "a workflow terminated and the next one started");
+  // Killed as soon as describe shows the next action time decided: its terminate, the close
+  // and the start of the waiting action are in flight.
+  wait_schedule(c, "crash-term", [&](auto& s) { return handled(s) > handled(before); }, "the next time");
+  d.node.kill9();
+  d.start_node();
+  c = d.connect();
+  auto back = wait_schedule(c, "crash-term", [](auto&) { return true; }, "the schedule back");
+  wait_schedule(c, "crash-term", [&](auto& s) { return handled(s) >= handled(back) + 2; },
+                "two more times after the restart");
+  auto paused = pause_schedule(c, "crash-term");
+  auto s = wait_schedule(c, "crash-term", [](auto& s) {
+    return starts_answered(s) && s.info().running_size() == 1 && s.info().buffered() == 0;
+  }, "the terminated workflows closed and the last one started");
+  CHECK(s.info().action_count() + s.info().overlap_skipped() == handled(paused));
+  auto runs = single_runs(c, "crash-term");
+  REQUIRE(static_cast<int64_t>(runs.size()) == s.info().action_count());
+  CHECK(count_status(runs, pb::WORKFLOW_EXECUTION_STATUS_TERMINATED) == s.info().action_count() - 1);
+  CHECK(runs.back().status() == pb::WORKFLOW_EXECUTION_STATUS_RUNNING);
+  CHECK(runs.back().workflow_id() == s.info().running(0).workflow_id());
+  auto woken = wake_all(c, "crash-term");
+  CHECK(woken.size() == 1);
+  runs = single_runs(c, "crash-term");
+  CHECK(runs.back().status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  one_at_a_time(runs);
+}
+
+TEST_CASE("schedules: terminate other sends the terminate again when the running workflow's node was down - the waiting action starts once it is back") {
+  // Three nodes without replication: the schedule on node1, its running workflow on node2.
+  node_cluster cluster(8);
+  for (size_t i = 0; i < 3; ++i) cluster.start(i);
+  auto owner = [&](const std::string& id) {
+    auto& name = cluster.ring.shard_owner(shard_of("default", id, cluster.num_shards));
+    return static_cast<size_t>(std::find(cluster.names.begin(), cluster.names.end(), name)
+                               - cluster.names.begin());
+  };
+  std::string id;
+  for (int k = 0; owner(id = "far-" + std::to_string(k)) != 0; ++k) {}
+  // Hours of a past day whose workflows live on node2 (the first) and not on node2 (the second).
+  const int64_t day = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  const int64_t hour = 3'600'000;
+  int64_t h1 = -1, h2 = -1;
+  for (int64_t t = day; t < day + 24 * hour && (h1 < 0 || h2 < 0); t += hour) {
+    bool on_node2 = owner(workflow_id_for(id, t)) == 1;
+    if (on_node2 && h1 < 0) h1 = t;
+    else if (!on_node2 && h1 >= 0 && h2 < 0) h2 = t;
+  }
+  REQUIRE(h1 > 0);
+  REQUIRE(h2 > 0);
+  auto c = cluster.connect(0);
+  pb::CreateScheduleRequest req;
+  req.set_namespace_("default");
+  req.set_schedule_id(id);
+  req.mutable_definition()->mutable_spec()->add_interval()->set_every_ms(hour);
+  req.mutable_definition()->mutable_action()->set_workflow_type("Sleepy");
+  req.mutable_definition()->mutable_action()->set_task_queue("greetings");
+  req.mutable_definition()->mutable_policies()->set_overlap(pb::SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER);
+  req.mutable_definition()->set_paused(true);  // only the backfills act
+  auto created = c.create_schedule(req);
+  REQUIRE_MESSAGE(created, error_text(created));
+  auto backfill = [&](int64_t t) {
+    pb::PatchScheduleRequest p;
+    p.set_namespace_("default");
+    p.set_schedule_id(id);
+    p.set_backfill_start_ms(t);
+    p.set_backfill_end_ms(t);
+    auto r = c.patch_schedule(p);
+    REQUIRE_MESSAGE(r, error_text(r));
+  };
+  backfill(h1);
+  const auto first = workflow_id_for(id, h1), second = workflow_id_for(id, h2);
+  wait_schedule(c, id, [&](auto& s) { return running_has(s, first) && starts_answered(s); },
+                "the first workflow started on node2");
+
+  // node2 down: the second action's terminate of the first workflow fails.
+  cluster.nodes[1].kill9();
+  backfill(h2);
+  std::this_thread::sleep_for(3s);
+  auto waiting = c.describe_schedule("default", id);
+  REQUIRE_MESSAGE(waiting, error_text(waiting));
+  CHECK(waiting->info().buffered() == 1);
+  CHECK(running_has(*waiting, first));
+
+  // node2 back: the terminate is sent again, the second action starts.
+  cluster.start(1);
+  auto s = wait_schedule(c, id, [&](auto& s) {
+    return running_has(s, second) && starts_answered(s);
+  }, "the first workflow terminated and the second started", 60s);
+  CHECK(s.info().running_size() == 1);
+  CHECK(s.info().buffered() == 0);
+  CHECK(s.info().action_count() == 2);
+  REQUIRE(s.info().recent_actions_size() == 1);
+  CHECK(s.info().recent_actions(0).workflow_id() == first);
+  CHECK(s.info().recent_actions(0).status() == pb::WORKFLOW_EXECUTION_STATUS_TERMINATED);
+  auto closed = c.result("default", first, "", 10s);
+  REQUIRE_MESSAGE(closed, error_text(closed));
+  CHECK(closed->status() == pb::WORKFLOW_EXECUTION_STATUS_TERMINATED);
 }

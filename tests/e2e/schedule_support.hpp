@@ -50,7 +50,7 @@ pb::ScheduleDescription wait_schedule(client& c, const std::string& id, Pred pre
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  FAIL("timed out waiting until " << what << ": " << last.DebugString());
+  FAIL("timed out waiting until " << std::string(what) << ": " << last.DebugString());
   return last;
 }
 
