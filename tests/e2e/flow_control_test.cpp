@@ -13,6 +13,7 @@
 #include <limits>
 #include <thread>
 
+#include "chromium.hpp"
 #include "deployment.hpp"
 #include "http_client.hpp"
 
@@ -189,6 +190,14 @@ TEST_CASE("flow control: operator limits win over the workers' - survive kill -9
   auto fl = flow_of(http, "greetings");
   CHECK(fl["max_running_per_key"] == 3);
   CHECK(fl["max_running_per_key_source"] == "operator");
+  // The web UI's task queue page: the operator's limits and where the one in force comes from.
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed: this test needs it");
+  auto base = "http://127.0.0.1:" + std::to_string(http) + "/";
+  auto page = render(chromium, d.dir.path() / "chromium-profile", base + "#/task-queue/default/greetings");
+  CHECK_MESSAGE(contains(page, "Set by an operator: running per fairness key 3 (reason: customer quota)"),
+                page);
+  CHECK_MESSAGE(contains(page, R"(<span class="max-running">3 (operator)</span>)"), page);
   REQUIRE(c.start(fan_out("op-a", "cust-a", 12, 300)));
   auto a = result_of(c, "op-a");
   CHECK_MESSAGE(a["max_running"].get<int>() <= 3, a.dump());
@@ -292,6 +301,11 @@ TEST_CASE("flow control: higher priority runs go first - priority shown by descr
   CHECK(wb["priorities"][1]["count"] == 3);
   REQUIRE_MESSAGE(d.cli({"task-queue", "describe", "-q", "greetings"}, &out) == 0, out);
   CHECK_MESSAGE(out.find("waiting workflow tasks by priority: 1:3 5:3") != std::string::npos, out);
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed: this test needs it");
+  auto page = render(chromium, d.dir.path() / "chromium-profile",
+                     "http://127.0.0.1:" + std::to_string(http) + "/#/task-queue/default/greetings");
+  CHECK_MESSAGE(contains(page, R"(<td class="priorities">1: 3, 5: 3</td>)"), page);
 
   // One workflow slot and one activity slot: every priority-1 run closes before any priority-5 run.
   process w(GREETING_WORKER_BIN, {"--address", d.address(), "--task-queue", "greetings",
