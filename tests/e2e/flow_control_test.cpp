@@ -16,6 +16,7 @@
 #include "chromium.hpp"
 #include "deployment.hpp"
 #include "http_client.hpp"
+#include "node_cluster.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
@@ -324,4 +325,64 @@ TEST_CASE("flow control: higher priority runs go first - priority shown by descr
       else first_low = std::min(first_low, desc->close_time_ms());
     }
   CHECK(last_high <= first_low);
+}
+
+TEST_CASE("flow control on three nodes: a limit set through one node is enforced by the queue's owner") {
+  node_cluster cl(8);
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  // The queue's owner, the node the worker connects to and the node the operator asks differ.
+  auto owner = cl.ring.task_queue_owner("default", "greetings");
+  size_t host = 0;
+  while (cl.names[host] != owner) ++host;
+  size_t via = (host + 1) % 3, asked = (host + 2) % 3;
+  auto c = cl.connect(asked);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {  // every member up and connected
+    auto st = c.cluster_status(true);
+    int up = 0;
+    size_t ready = 0;
+    if (st)
+      for (auto& n : st->nodes()) {
+        up += n.up();
+        for (auto& s : n.shards()) ready += s.available();
+      }
+    if (up == 3 && ready == cl.num_shards) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  process w(GREETING_WORKER_BIN,
+            {"--address", cl.address(via), "--task-queue", "greetings", "--activity-slots", "40",
+             "--max-running-per-key", "10", "--listed-addresses-only"},
+            (cl.dir.path() / "worker.log").string());
+  REQUIRE(w.wait_for_output("serving task queue", 20s));
+
+  pb::SetTaskQueueConfigRequest set;
+  set.set_task_queue("greetings");
+  set.set_max_running_per_key(3);
+  set.set_reason("cluster quota");
+  auto resp = c.set_task_queue_config(set);
+  REQUIRE_MESSAGE(resp, error_text(resp.error()));
+  CHECK(resp->not_stored_on().empty());  // every member has it
+  CHECK(resp->config().max_running_per_key() == 3);
+  // The owner's queue applies it (asked through the third node).
+  deadline = std::chrono::steady_clock::now() + 10s;
+  bool applied = false;
+  while (!applied && std::chrono::steady_clock::now() < deadline) {
+    auto d = c.describe_task_queue("", "greetings");
+    if (d)
+      for (auto& fc : d->flow_control())
+        applied = applied
+                  || (fc.node() == owner && fc.max_running_per_key() == 3
+                      && fc.max_running_per_key_source() == "operator");
+    if (!applied) std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE(applied);
+  for (size_t i = 0; i < 3; ++i) {  // every node answers config get with it
+    auto got = cl.connect(i).get_task_queue_config("", "greetings");
+    REQUIRE_MESSAGE(got, error_text(got.error()));
+    CHECK(got->config().max_running_per_key() == 3);
+    CHECK(got->config().reason() == "cluster quota");
+  }
+  REQUIRE(c.start(fan_out("cl-a", "cust-a", 9, 300)));
+  auto a = result_of(c, "cl-a");
+  CHECK_MESSAGE(a["max_running"].get<int>() <= 3, a.dump());
 }
