@@ -66,6 +66,7 @@ void execution_state::send_outbound(caf::event_based_actor* self, const pb::Tran
       parent->set_run_id(run->run_id());
       parent->set_initiated_event_id(pc.initiated_event_id());
       req.set_parent_close_policy(pc.parent_close_policy());
+      req.set_priority(run->priority());  // a child inherits its parent's priority (Temporal's rule)
       bytes = encode(req);
       break;
     }

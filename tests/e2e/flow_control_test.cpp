@@ -325,6 +325,15 @@ TEST_CASE("flow control: higher priority runs go first - priority shown by descr
       else first_low = std::min(first_low, desc->close_time_ms());
     }
   CHECK(last_high <= first_low);
+
+  // A child workflow inherits its parent's priority.
+  auto parent = start_request("family", "ParentGreeting", {{"names", {"Ada"}}});
+  parent.set_priority(2);
+  REQUIRE(c.start(parent));
+  result_of(c, "family");
+  auto child = c.describe("", "family-child-1");
+  REQUIRE(child);
+  CHECK(child->priority() == 2);
 }
 
 TEST_CASE("flow control on three nodes: a limit set through one node is enforced by the queue's owner") {
