@@ -204,3 +204,28 @@ TEST_CASE("cancellation types: a scope canceled then the workflow canceled asks 
   h.new_workflow_task();
   CHECK(run_completed(reg, h).commands_size() == 0);  // a second request would fail the task
 }
+
+namespace {
+
+task<json> prioritized(workflow_context& ctx, json) {
+  activity_options urgent;
+  urgent.priority = 1;
+  auto a = ctx.activity("Work", "urgent", urgent);
+  auto b = ctx.activity("Work", "plain");  // the run's priority
+  co_await a;
+  co_await b;
+  co_return "done";
+}
+
+}  // namespace
+
+TEST_CASE("activity options: the priority key goes on ScheduleActivityTask - 0 means the run's") {
+  registry reg;
+  reg.register_workflow("Prioritized", prioritized);
+  history_builder h("Prioritized", nullptr);
+  h.new_workflow_task();
+  auto r = run_completed(reg, h);
+  REQUIRE(r.commands_size() == 2);
+  CHECK(r.commands(0).schedule_activity_task().priority() == 1);
+  CHECK(r.commands(1).schedule_activity_task().priority() == 0);
+}
