@@ -196,6 +196,14 @@ std::string registry::render(const std::string& node) const {
                 "Bytes of the snapshots installed (chronicle_snapshots_installed_total).");
   render_sample(out, "chronicle_snapshot_bytes_installed_total", n,
                 static_cast<double>(snapshot_bytes_.value()));
+  render_header(out, "chronicle_snapshots_sent_total", "counter",
+                "Snapshots a leader on this node sent to a replica that needed one.");
+  render_sample(out, "chronicle_snapshots_sent_total", n,
+                static_cast<double>(snapshots_sent_.value()));
+  render_header(out, "chronicle_snapshot_bytes_sent_total", "counter",
+                "Bytes of the snapshots sent (chronicle_snapshots_sent_total).");
+  render_sample(out, "chronicle_snapshot_bytes_sent_total", n,
+                static_cast<double>(snapshot_bytes_sent_.value()));
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)

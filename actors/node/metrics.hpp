@@ -101,6 +101,11 @@ public:
     snapshots_installed_.inc();
     snapshot_bytes_.inc(static_cast<uint64_t>(bytes));
   }
+  // A leader on this node read its shard's data to send a replica that needs a snapshot.
+  void on_snapshot_sent(size_t bytes) {
+    snapshots_sent_.inc();
+    snapshot_bytes_sent_.inc(static_cast<uint64_t>(bytes));
+  }
   // A started workflow task was sent to a worker: with its run's whole history, with only the
   // events since the worker's previous task of the run (sticky cache), or whole again because
   // the worker lacked the earlier events.
@@ -129,6 +134,8 @@ private:
   counter leader_changes_;
   counter snapshots_installed_;
   counter snapshot_bytes_;
+  counter snapshots_sent_;
+  counter snapshot_bytes_sent_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

@@ -197,13 +197,34 @@ bool shard_replica::start() {
       parts->self->quit(make_error(errc::internal, "replica apply failed: " + s.message()));
     }
   };
+  // The snapshot stored is a reference to the data tables (no copy); a replica that needs one
+  // is sent the shard's data as of the moment it is sent (docs/replication.md "Snapshots").
   sm.take_snapshot = [parts] {
     std::string out;
-    auto s = parts->machine->take_snapshot(&out);
+    auto s = parts->machine->take_reference(&out);
     if (!s.ok()) spdlog::error("shard {}: snapshot failed: {}", parts->shard, s.message());
     return out;
   };
+  sm.snapshot_to_send = [parts](std::string_view) -> std::optional<std::string> {
+    std::string out;
+    auto s = parts->machine->take_snapshot(&out);
+    if (!s.ok()) {
+      spdlog::error("shard {}: reading a snapshot to send failed: {}", parts->shard, s.message());
+      return std::nullopt;
+    }
+    spdlog::info("shard {}: sending a snapshot of {} bytes", parts->shard, out.size());
+    parts->env->metrics->on_snapshot_sent(out.size());
+    return out;
+  };
   sm.restore = [parts](std::string_view bytes) {
+    if (raft::shard_state_machine::is_reference(bytes)) {  // our own, at start: a check only
+      auto s = parts->machine->restore(bytes);
+      if (!s.ok()) {
+        spdlog::critical("shard {}: its snapshot: {}", parts->shard, s.message());
+        parts->self->quit(make_error(errc::internal, "replica restore failed: " + s.message()));
+      }
+      return;
+    }
     spdlog::info("shard {}: installing a snapshot of {} bytes", parts->shard, bytes.size());
     parts->env->metrics->on_snapshot_installed(bytes.size());
     auto s = parts->machine->restore(bytes);

@@ -144,6 +144,7 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
   fsm_.apply = group_callbacks::apply;
   fsm_.snapshot = group_callbacks::snapshot;
   fsm_.restore = group_callbacks::restore;
+  io_.expand_snapshot = sm_.snapshot_to_send;
 }
 
 group::~group() {

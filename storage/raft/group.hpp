@@ -12,8 +12,11 @@
 // - on_leadership(leader, term): the leader this replica knows changed (0 = none known). For
 //   this replica as leader it fires only after a barrier of its term is applied, i.e. when every
 //   entry committed by earlier leaders is applied here: the moment to start serving.
-// - take_snapshot() returns the state machine as bytes as of the last applied index;
-//   restore(bytes) replaces the state machine (a lagging replica catching up from a snapshot).
+// - take_snapshot() returns the state machine as bytes as of the last applied index, or a
+//   reference to it (the shard's: its data tables are durable at or past that index once the
+//   snapshot is stored, docs/replication.md "Snapshots"), which snapshot_to_send turns into the
+//   bytes a lagging replica is sent; restore(bytes) replaces the state machine (a replica
+//   catching up from a snapshot) and is a no-op for state this replica already has.
 #pragma once
 
 #include "storage/raft/c_raft.hpp"
@@ -72,6 +75,11 @@ struct group_options {
 struct state_machine {
   std::function<void(uint64_t index, std::string_view entry)> apply;
   std::function<std::string()> take_snapshot;
+  // What a leader sends to a replica that needs a snapshot, given the stored one (the bytes
+  // take_snapshot returned, or those a leader sent). Empty: the stored bytes. It may send the
+  // state as of a later applied index than the snapshot's (restore must then skip the entries
+  // up to that index when libraft applies them again); nullopt: not now.
+  std::function<std::optional<std::string>(std::string_view stored)> snapshot_to_send;
   std::function<void(std::string_view bytes)> restore;
   std::function<void(uint64_t leader_id, uint64_t term)> on_leadership;
 };

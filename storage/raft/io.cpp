@@ -282,6 +282,11 @@ struct io_callbacks {
     io* s = self(r);
     req->cb = cb;
     auto stored = s->store_.get_snapshot();
+    if (stored && s->expand_snapshot) {
+      auto data = s->expand_snapshot(stored->data);
+      if (data) stored->data = std::move(*data);
+      else stored.reset();  // not now: libraft aborts this send and tries again later
+    }
     raft_snapshot* snap = stored ? to_raft(*stored) : nullptr;
     uint64_t id = s->add_pending([req, cb, snap](int status) {
       if (status != 0 && snap != nullptr) {

@@ -102,6 +102,10 @@ class io {
   void note_configuration();
 
   std::function<void()> after_event;
+  // What a leader sends for the stored snapshot's data (snapshot_get): set by group from
+  // state_machine::snapshot_to_send. Empty: the stored bytes; nullopt from it: the snapshot
+  // cannot be sent now (libraft tries again later).
+  std::function<std::optional<std::string>(std::string_view stored)> expand_snapshot;
   const io_stats& stats() const { return stats_; }
 
  private:

@@ -8,10 +8,13 @@ namespace {
 
 using storage::status;
 
-// Snapshot bytes, version 1: version (u8 = 1) | applied index (u64, big-endian) | a write_batch's
-// bytes (write_batch::to_bytes) holding one put per key of the shard's data tables, in
-// keys::data_tables order and key order.
+// Snapshot bytes, version 1 (the data, as sent): version (u8 = 1) | applied index (u64,
+// big-endian) | a write_batch's bytes (write_batch::to_bytes) holding one put per key of the
+// shard's data tables, in keys::data_tables order and key order.
+// Version 2 (a reference, as stored by the replica that took it): version (u8 = 2) | applied
+// index (u64, big-endian), nothing else: the data tables themselves are at or past that index.
 constexpr uint8_t snapshot_version = 1;
+constexpr uint8_t reference_version = 2;
 constexpr size_t snapshot_header = 9;
 
 std::string u64_bytes(uint64_t v) {
@@ -91,10 +94,24 @@ status shard_state_machine::take_snapshot(std::string* out) const {
   return {};
 }
 
+status shard_state_machine::take_reference(std::string* out) const {
+  std::string bytes;
+  bytes.push_back(static_cast<char>(reference_version));
+  bytes.append(u64_bytes(applied_));
+  *out = std::move(bytes);
+  return {};
+}
+
 std::optional<uint64_t> shard_state_machine::snapshot_applied_index(std::string_view bytes) {
-  if (bytes.size() < snapshot_header || static_cast<uint8_t>(bytes[0]) != snapshot_version)
+  if (bytes.size() < snapshot_header) return std::nullopt;
+  auto version = static_cast<uint8_t>(bytes[0]);
+  if (version != snapshot_version && !(version == reference_version && bytes.size() == snapshot_header))
     return std::nullopt;
   return storage::keys::decode_u64(bytes.substr(1, 8));
+}
+
+bool shard_state_machine::is_reference(std::string_view bytes) {
+  return !bytes.empty() && static_cast<uint8_t>(bytes[0]) == reference_version;
 }
 
 status shard_state_machine::restore(std::string_view bytes) {
@@ -102,6 +119,9 @@ status shard_state_machine::restore(std::string_view bytes) {
   auto applied = snapshot_applied_index(bytes);
   if (!applied) return status::error(what + "bad header");
   if (*applied <= applied_) return {};  // our data is already at or past it
+  if (is_reference(bytes))  // our own, stored after the data was durable at that index
+    return status::error(what + "it stands for the data at index " + std::to_string(*applied) +
+                         " but the data here is only at " + std::to_string(applied_));
   status st;
   auto puts = storage::write_batch::from_bytes(bytes.substr(snapshot_header), shard_, &st);
   if (!puts) return status::error(what + st.message());

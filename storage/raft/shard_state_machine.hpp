@@ -11,13 +11,22 @@
 //   entry only advances the applied index. An error (corrupt bytes, another shard's keys, a
 //   failed write) changes nothing and is fatal for this replica: stop its group, never apply a
 //   later entry over a missing one.
-// - take_snapshot: the shard's keys in every data table (history, executions, timers,
-//   transfers, visibility; not raft, not meta: the owner mark is this node's, not the shard's)
-//   and the applied index, read at one RocksDB snapshot. One buffer: chunking comes later.
+// - take_reference: what this replica stores as its snapshot when libraft takes one: only the
+//   applied index (9 bytes), no copy of the data. It stands for the data tables themselves,
+//   which are at or past that index and durable once the reference is stored: the log store
+//   writes it synced, and a synced RocksDB write makes every earlier write durable too (one
+//   WAL; the applies were written before it).
+// - take_snapshot: what a leader sends for a reference (or any stored snapshot): the shard's
+//   keys in every data table (history, executions, timers, transfers, visibility; not raft, not
+//   meta: the owner mark is this node's, not the shard's) and the applied index, read at one
+//   RocksDB snapshot — as of now, at or past the stored snapshot's index, which is fine: the
+//   receiver skips the entries up to its applied index when libraft applies them again.
+//   One buffer: chunking comes later.
 // - restore(bytes): replaces the shard's data with the snapshot's and sets the applied index,
 //   in one unsynced write (libraft stores the snapshot durably in the log store before it
 //   restores). A snapshot whose applied index is at or below ours is a no-op: libraft restores
-//   its last snapshot on every start, and our data is already at or past it.
+//   its last snapshot on every start, and our data is already at or past it. A reference ahead
+//   of our data is an error (it cannot happen unless the disk lost synced writes).
 // - digest(): FNV-1a 64 over every (table, key, value) of the shard's data in order, read at
 //   one snapshot with the applied index: replicas at the same applied index have equal digests.
 #pragma once
@@ -46,6 +55,7 @@ class shard_state_machine {
 
   storage::status apply(uint64_t index, std::string_view entry);
   [[nodiscard]] uint64_t applied_index() const { return applied_; }
+  storage::status take_reference(std::string* out) const;
   storage::status take_snapshot(std::string* out) const;
   storage::status restore(std::string_view bytes);
   storage::status digest(shard_digest* out) const;
@@ -53,6 +63,8 @@ class shard_state_machine {
 
   // The applied index a snapshot's bytes carry (nullopt when the header is malformed).
   static std::optional<uint64_t> snapshot_applied_index(std::string_view bytes);
+  // True for take_reference's bytes (they carry no data).
+  static bool is_reference(std::string_view bytes);
 
  private:
   shard_state_machine(storage::store& db, uint32_t shard, uint64_t applied)

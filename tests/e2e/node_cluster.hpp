@@ -30,6 +30,8 @@ struct node_cluster {
   uint32_t replication_factor;
   // Non-empty: the members every config lists (indexes into names), instead of the first N.
   std::vector<size_t> listed;
+  // Appended to every node's config (YAML lines ending in a newline).
+  std::string extra_config;
 
   explicit node_cluster(uint32_t shards, uint32_t rf = 1)
       : num_shards(shards), replication_factor(rf) {}
@@ -42,7 +44,7 @@ struct node_cluster {
     std::ofstream out(path);
     out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
         << "data_dir: " << (dir.path() / names[i]).string() << "\n"
-        << "num_shards: " << shards << "\n";
+        << "num_shards: " << shards << "\n" << extra_config;
     if (replication_factor > 1) out << "replication_factor: " << replication_factor << "\n";
     out << "members:\n";
     std::vector<size_t> which = listed;

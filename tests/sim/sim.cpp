@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <vector>
@@ -62,6 +64,21 @@ bool decode_fsm(std::string_view in, fsm_state& f) {
     in.remove_prefix(len);
   }
   return in.empty();
+}
+
+// reference_snapshots: what a replica stores as its snapshot — a magic and the applied index.
+constexpr std::string_view reference_magic = "REF!";
+std::string encode_reference(uint64_t last) {
+  std::string out(reference_magic);
+  out.append(reinterpret_cast<const char*>(&last), 8);
+  return out;
+}
+std::optional<uint64_t> decode_reference(std::string_view in) {
+  if (in.size() != reference_magic.size() + 8 || in.substr(0, reference_magic.size()) != reference_magic)
+    return std::nullopt;
+  uint64_t v = 0;
+  std::memcpy(&v, in.data() + reference_magic.size(), 8);
+  return v;
 }
 
 uint64_t digest(const fsm_state& f) {
@@ -125,6 +142,10 @@ struct node {
   uint64_t inc_no = 0;
   bool up = false;
   std::unique_ptr<incarnation> inc;
+  // reference_snapshots: the state machine as durable on this disk, and as it was when each
+  // queued disk write was submitted (made durable with that write).
+  fsm_state disk_fsm;
+  std::deque<fsm_state> fsm_at_submit;
 };
 
 class simulator {
@@ -289,9 +310,16 @@ class simulator {
   };
 
   void disk_submitted(int i) {
-    uint64_t epoch = nodes_[i]->disk_epoch;
+    node& n = *nodes_[i];
+    uint64_t epoch = n.disk_epoch;
+    if (cfg_.reference_snapshots) n.fsm_at_submit.push_back(n.inc ? n.inc->fsm : n.disk_fsm);
     schedule(rnd(1, 25), [this, i, epoch] {
-      if (nodes_[i]->disk_epoch == epoch) nodes_[i]->store->complete_next();
+      node& n = *nodes_[i];
+      if (n.disk_epoch != epoch || !n.store->complete_next()) return;
+      if (cfg_.reference_snapshots && !n.fsm_at_submit.empty()) {
+        if (n.fsm_at_submit.front().last >= n.disk_fsm.last) n.disk_fsm = std::move(n.fsm_at_submit.front());
+        n.fsm_at_submit.pop_front();
+      }
     });
   }
 
@@ -317,7 +345,17 @@ class simulator {
     o.max_append_bytes = cfg_.max_append_bytes;
 
     cr::state_machine sm;
+    if (cfg_.reference_snapshots) inc->fsm = n.disk_fsm;  // the data survived the crash
     sm.apply = [this, i, inc](uint64_t index, std::string_view entry) {
+      if (cfg_.reference_snapshots && index <= inc->fsm.last) {
+        // Applied again after a restart or an installed snapshot past libraft's index: skipped
+        // (shard_state_machine::apply), but it must be the entry applied before.
+        auto it = inc->fsm.applied.find(index);
+        if (it != inc->fsm.applied.end() && it->second != entry)
+          fail("n%d re-applied '%.*s' at index %llu where '%s' was applied", i + 1, int(entry.size()),
+               entry.data(), (unsigned long long)index, it->second.c_str());
+        return;
+      }
       if (index <= inc->fsm.last) fail("n%d applied index %llu after %llu", i + 1, (unsigned long long)index, (unsigned long long)inc->fsm.last);
       auto [it, fresh] = committed_.emplace(index, std::string(entry));
       if (!fresh && it->second != entry)
@@ -326,10 +364,26 @@ class simulator {
       inc->fsm.applied[index] = std::string(entry);
       inc->fsm.last = index;
     };
-    sm.take_snapshot = [inc] { return encode_fsm(inc->fsm); };
+    if (cfg_.reference_snapshots) {
+      sm.take_snapshot = [inc] { return encode_reference(inc->fsm.last); };
+      sm.snapshot_to_send = [inc](std::string_view) -> std::optional<std::string> {
+        return encode_fsm(inc->fsm);
+      };
+    } else {
+      sm.take_snapshot = [inc] { return encode_fsm(inc->fsm); };
+    }
     sm.restore = [this, i, inc](std::string_view bytes) {
+      if (auto ref = decode_reference(bytes)) {  // our own, at start
+        if (*ref > inc->fsm.last)
+          fail("n%d: its snapshot stands for index %llu but its durable state is at %llu", i + 1,
+               (unsigned long long)*ref, (unsigned long long)inc->fsm.last);
+        return;
+      }
       ++res_.snapshots_installed;
-      if (!decode_fsm(bytes, inc->fsm)) fail("n%d got a snapshot it cannot decode", i + 1);
+      fsm_state got;
+      if (!decode_fsm(bytes, got)) fail("n%d got a snapshot it cannot decode", i + 1);
+      if (cfg_.reference_snapshots && got.last <= inc->fsm.last) return;  // already at or past it
+      inc->fsm = std::move(got);
       for (const auto& [index, e] : inc->fsm.applied) {
         auto [it, fresh] = committed_.emplace(index, e);
         if (!fresh && it->second != e)
@@ -362,6 +416,7 @@ class simulator {
     n.up = false;
     n.store->crash();
     n.disk_epoch++;
+    n.fsm_at_submit.clear();  // those writes were lost
     if (cfg_.verbose) {
       auto st = n.store->load();
       trace("n%d durable: term %llu vote %llu log %llu..%llu (last term %llu)", i + 1,
@@ -490,6 +545,7 @@ class simulator {
     n.disk_epoch++;
     if (!n.path.empty()) n.path += "w";
     n.store = std::make_unique<sim_disk>(n.path);
+    n.disk_fsm = fsm_state{};
     setup_disk(i);
     if (!cfg_.wipe_keeps_id) {
       n.id = uint64_t(100 * (res_.wipes + 1) + i + 1);

@@ -32,6 +32,12 @@ struct config {
   std::string rocks_dir;
   // io's cut of AppendEntries (0: libraft's whole tail per message), as a node sets it.
   size_t max_append_bytes = 0;
+  // Snapshots as a node takes them (shard_state_machine::take_reference): the stored snapshot
+  // is a reference to the state machine, which is durable data of its own — every disk write
+  // made durable also makes the state machine as applied when that write was submitted durable
+  // (RocksDB: a synced write syncs every earlier one), a crash brings the replica back with that
+  // state, and a leader sends its state as of now (past the snapshot's index) for a reference.
+  bool reference_snapshots = false;
 };
 
 struct result {

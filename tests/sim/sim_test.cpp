@@ -151,6 +151,29 @@ TEST_CASE("five replicas keep every invariant with AppendEntries cut to a few en
   CHECK(r.split > 0);
 }
 
+// Snapshots stored as references to the data (as nodes take them): the data is durable on its
+// own, a leader sends its state as of now (past the snapshot's index) and receivers skip the
+// entries up to it when applied again.
+TEST_CASE("three replicas keep every invariant with snapshots stored as references to the data") {
+  chronicle::sim::config c;
+  c.wipes = true;
+  c.reference_snapshots = true;
+  auto r = run_range(c, 500);
+  CHECK_MESSAGE(r.failures == 0, r.first_violation);
+  CHECK(r.snapshots > 0);
+}
+
+TEST_CASE("five replicas keep every invariant with snapshots stored as references to the data") {
+  chronicle::sim::config c;
+  c.replicas = 5;
+  c.wipes = true;
+  c.reference_snapshots = true;
+  c.max_append_bytes = 120;
+  auto r = run_range(c, 200);
+  CHECK_MESSAGE(r.failures == 0, r.first_violation);
+  CHECK(r.snapshots > 0);
+}
+
 // Seeds the 5-replica soak found where a follower truncates an uncommitted configuration whose
 // committed predecessor a snapshot compacted: libraft 0.15 asserts (a crash of the node) unless
 // io's rollback_configuration guard puts the committed one back first.

@@ -224,6 +224,49 @@ TEST_CASE("shard state machine: a snapshot at or below the applied index is not 
   CHECK(digest_of(*fresh).keys == 0);
 }
 
+TEST_CASE("shard state machine: a reference snapshot stands for the data - sent as the data at a later index") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto leader = machine(*a, 3);
+  for (uint64_t i = 1; i <= 4; ++i)
+    REQUIRE(leader->apply(i, entry(3, "wf", static_cast<int64_t>(i))).ok());
+  std::string ref;
+  REQUIRE(leader->take_reference(&ref).ok());
+  CHECK(ref.size() == 9);  // no copy of the data
+  CHECK(shard_state_machine::is_reference(ref));
+  CHECK(shard_state_machine::snapshot_applied_index(ref) == 4);
+  // Restored at start over our own data (at or past it): nothing changes.
+  REQUIRE(leader->apply(5, entry(3, "wf", 5)).ok());
+  auto before = digest_of(*leader);
+  REQUIRE(leader->restore(ref).ok());
+  CHECK(digest_of(*leader).digest == before.digest);
+  CHECK(leader->applied_index() == 5);
+
+  // What is sent for it: the data as of now (index 5, past the reference's 4). The receiver
+  // skips entries up to 5 when libraft applies them again after installing "index 4".
+  std::string sent;
+  REQUIRE(leader->take_snapshot(&sent).ok());
+  CHECK_FALSE(shard_state_machine::is_reference(sent));
+  auto b = open_at(dir.sub("b"));
+  auto follower = machine(*b, 3);
+  REQUIRE(follower->restore(sent).ok());
+  CHECK(follower->applied_index() == 5);
+  REQUIRE(follower->apply(5, entry(3, "wf", 5)).ok());  // replayed: skipped
+  CHECK(digest_of(*follower).digest == before.digest);
+  REQUIRE(follower->apply(6, entry(3, "wf", 6)).ok());
+  REQUIRE(leader->apply(6, entry(3, "wf", 6)).ok());
+  CHECK(digest_of(*follower).digest == digest_of(*leader).digest);
+
+  // A reference ahead of the data here is refused, never taken as "nothing to restore".
+  auto c = open_at(dir.sub("c"));
+  auto empty = machine(*c, 3);
+  auto refused = empty->restore(ref);
+  CHECK_FALSE(refused.ok());
+  CHECK(refused.message().find("only at 0") != std::string::npos);
+  std::string long_ref = ref + "x";
+  CHECK_FALSE(shard_state_machine::snapshot_applied_index(long_ref).has_value());
+}
+
 TEST_CASE("shard state machine: the digest covers every data table - one changed value changes it") {
   temp_dir dir;
   auto db = open_at(dir.sub("db"));
