@@ -325,6 +325,10 @@ TEST_CASE("flow control: higher priority runs go first - priority shown by descr
       else first_low = std::min(first_low, desc->close_time_ms());
     }
   CHECK(last_high <= first_low);
+  // The web UI's run page (of a closed run: an open one's page keeps following it).
+  auto run_page = render(chromium, d.dir.path() / "chromium-profile",
+                         "http://127.0.0.1:" + std::to_string(http) + "/#/workflow/default/high-2");
+  CHECK_MESSAGE(contains(run_page, R"(<dd id="priority">1</dd>)"), run_page);
 
   // A child workflow inherits its parent's priority.
   auto parent = start_request("family", "ParentGreeting", {{"names", {"Ada"}}});

@@ -328,6 +328,10 @@ function details(ns, wid, d, result) {
     h('dt', {}, 'Namespace'), h('dd', {}, d.namespace),
     h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
     h('dt', {}, 'Task queue'), h('dd', {}, taskQueueLink(d.namespace || ns, d.task_queue)),
+    h('dt', {}, 'Priority'), h('dd', { id: 'priority' },
+      Number(d.priority) ? String(d.priority) : '3 (default)'),
+    d.fairness_key ? [h('dt', {}, 'Fairness key'), h('dd', { class: 'mono', id: 'fairness-key' },
+                                                        d.fairness_key)] : null,
     h('dt', {}, 'Status'), h('dd', { id: 'status' }, statusBadge(d.status, d.paused, 'paused-badge')),
     d.paused ? [h('dt', {}, 'Paused'), h('dd', { id: 'pause-info' }, 'since ' + time(d.pause_time_ms) +
       (d.pause_identity ? ' by ' + d.pause_identity : '') +
