@@ -7,6 +7,7 @@
 #include <string>
 
 #include "chronicle/v1/api.pb.h"
+#include "chronicle/v1/batch.pb.h"
 #include "chronicle/v1/cluster.pb.h"
 #include "chronicle/v1/command.pb.h"
 #include "chronicle/v1/common.pb.h"

@@ -53,6 +53,11 @@ using sch_patch_atom = caf::atom_constant<caf::atom("schpatch")>;      // PatchS
 using sch_delete_atom = caf::atom_constant<caf::atom("schdelete")>;    // DeleteScheduleRequest
 using sch_describe_atom = caf::atom_constant<caf::atom("schdesc")>;    // DescribeScheduleRequest
 using sch_list_atom = caf::atom_constant<caf::atom("schlist")>;        // ListSchedulesRequest
+// Batch operations (actors/batch/, docs/operations.md "Batch operations")
+using bat_start_atom = caf::atom_constant<caf::atom("batstart")>;      // StartBatchJobRequest
+using bat_describe_atom = caf::atom_constant<caf::atom("batdesc")>;    // DescribeBatchJobRequest
+using bat_stop_atom = caf::atom_constant<caf::atom("batstop")>;        // StopBatchJobRequest
+using bat_list_atom = caf::atom_constant<caf::atom("batlist")>;        // ListBatchJobsRequest
 // --- workers and task queues ---
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using wf_task_atom = caf::atom_constant<caf::atom("wftask")>;

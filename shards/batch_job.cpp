@@ -49,7 +49,7 @@ std::string check_batch_definition(const pb::BatchJobDefinition& def) {
     case pb::BatchOperation::kCancel:
       return {};
     case pb::BatchOperation::kSignal:
-      return op.signal().name().empty() ? "a batch signal needs a signal name (--name)" : "";
+      return op.signal().name().empty() ? "a batch signal needs a signal name" : "";
     case pb::BatchOperation::kReset:
       if (op.reset().reset_type() != pb::RESET_TYPE_FIRST_WORKFLOW_TASK
           && op.reset().reset_type() != pb::RESET_TYPE_LAST_WORKFLOW_TASK)
@@ -163,6 +163,22 @@ bool batch_job_open(const pb::BatchJobRecord& job) {
 
 std::string batch_request_id(const std::string& job_id, const pb::BatchTarget& target) {
   return "batch/" + job_id + "/" + target.run_id();
+}
+
+pb::BatchJobDescription describe_batch_job(const pb::BatchJobRecord& job) {
+  pb::BatchJobDescription d;
+  *d.mutable_definition() = job.definition();
+  d.set_state(job.state());
+  d.set_start_time_ms(job.start_time_ms());
+  d.set_close_time_ms(job.close_time_ms());
+  d.set_total(job.targets_size());
+  d.set_position(job.position());
+  d.set_done(job.done());
+  d.set_already_done(job.already_done());
+  d.set_failed(job.failed());
+  *d.mutable_failures() = job.failures();
+  d.set_stop_reason(job.stop_reason());
+  return d;
 }
 
 std::string batch_operation_name(const pb::BatchOperation& op) {

@@ -1,9 +1,8 @@
 // Batch operations (issue 18 item 4, part 2): the pure job. A job collects the runs its list
 // query matches (page by page, into its durable record), then applies its operation (terminate,
 // cancel, signal, reset) to them in order at most `rps` per second, counting each outcome. The
-// record is written after each step by its owner (not yet: see docs/operations.md "Batch
-// operations"); after a crash the targets from `position` on are applied again, which is
-// harmless because every operation is idempotent for a run: terminate and cancel of a run that
+// record is written as it progresses by its owner (actors/batch/batch_runner.cpp); after a
+// crash the targets from `position` on are applied again, which is harmless because every operation is idempotent for a run: terminate and cancel of a run that
 // is closed count as already done, signal / cancel / reset carry batch_request_id (the run
 // records it once; a reset answers the run it made).
 #pragma once
@@ -71,6 +70,9 @@ void stop_batch_job(pb::BatchJobRecord& job, const std::string& reason, int64_t 
 
 // The request ID a job's operation on a target carries (the same after every restart).
 std::string batch_request_id(const std::string& job_id, const pb::BatchTarget& target);
+
+// What describe, list, start and stop show: the record without its targets (their number).
+pb::BatchJobDescription describe_batch_job(const pb::BatchJobRecord& job);
 
 // The operation's name for people: "terminate", "cancel", "signal <name>", "reset".
 std::string batch_operation_name(const pb::BatchOperation& op);

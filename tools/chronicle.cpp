@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::add_task_queue_commands(app, g, commands);
   cli::add_namespace_commands(app, g, commands);
   cli::add_schedule_commands(app, g, commands);
+  cli::add_batch_commands(app, g, commands);
   cli::add_completion_command(app, commands);
   cli::add_api_key_command(app, commands);
 

@@ -81,6 +81,8 @@ void add_namespace_commands(CLI::App& app, globals& g, command_list& out);
 void add_task_queue_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle schedule create|describe|list|update|pause|unpause|trigger|backfill|delete
 void add_schedule_commands(CLI::App& app, globals& g, command_list& out);
+// chronicle batch start|describe|list|stop
+void add_batch_commands(CLI::App& app, globals& g, command_list& out);
 // chronicle completion bash|zsh (no node needed)
 void add_completion_command(CLI::App& app, command_list& out);
 // chronicle api-key new (no node needed)

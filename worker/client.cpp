@@ -329,6 +329,37 @@ caf::expected<pb::ListSchedulesResponse> client::list_schedules(const std::strin
   return call_retrying<pb::ListSchedulesResponse>(sch_list_atom::value, encode(req), timeout_);
 }
 
+caf::expected<pb::BatchJobDescription> client::start_batch(pb::StartBatchJobRequest req) {
+  if (req.request_id().empty()) req.set_request_id(new_request_id());
+  return call_retrying<pb::BatchJobDescription>(bat_start_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::BatchJobDescription> client::describe_batch(const std::string& ns,
+                                                              const std::string& job_id) {
+  pb::DescribeBatchJobRequest req;
+  req.set_namespace_(ns);
+  req.set_job_id(job_id);
+  return call_retrying<pb::BatchJobDescription>(bat_describe_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::BatchJobDescription> client::stop_batch(const std::string& ns,
+                                                          const std::string& job_id,
+                                                          const std::string& reason,
+                                                          const std::string& identity) {
+  pb::StopBatchJobRequest req;
+  req.set_namespace_(ns);
+  req.set_job_id(job_id);
+  req.set_reason(reason);
+  req.set_identity(identity);
+  return call_retrying<pb::BatchJobDescription>(bat_stop_atom::value, encode(req), timeout_);
+}
+
+caf::expected<pb::ListBatchJobsResponse> client::list_batches(const std::string& ns) {
+  pb::ListBatchJobsRequest req;
+  req.set_namespace_(ns);
+  return call_retrying<pb::ListBatchJobsResponse>(bat_list_atom::value, encode(req), timeout_);
+}
+
 caf::expected<pb::SignalWorkflowResponse> client::signal(const std::string& ns,
                                                          const std::string& workflow_id,
                                                          const std::string& run_id,

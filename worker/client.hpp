@@ -102,6 +102,20 @@ public:
                                                            const std::string& schedule_id);
   caf::expected<pb::ListSchedulesResponse> list_schedules(const std::string& ns);
 
+  // Batch operations (docs/operations.md "Batch operations"): start (a request ID is made when
+  // empty, and the job ID from it when that is empty too, so a retry after a lost answer finds
+  // the same job; a job ID in use by another start: already_started; a query that does not parse:
+  // invalid_argument), describe and stop (unknown: not_found) answer the job's description; list
+  // answers every job of the namespace, newest first.
+  caf::expected<pb::BatchJobDescription> start_batch(pb::StartBatchJobRequest req);
+  caf::expected<pb::BatchJobDescription> describe_batch(const std::string& ns,
+                                                        const std::string& job_id);
+  caf::expected<pb::BatchJobDescription> stop_batch(const std::string& ns,
+                                                    const std::string& job_id,
+                                                    const std::string& reason,
+                                                    const std::string& identity = {});
+  caf::expected<pb::ListBatchJobsResponse> list_batches(const std::string& ns);
+
   // Signals a running workflow (current run when run_id is empty). A closed or unknown workflow:
   // not_found error ("workflow 'x' is closed (Completed)" / "... not found").
   caf::expected<pb::SignalWorkflowResponse> signal(const std::string& ns,

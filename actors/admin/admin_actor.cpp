@@ -745,6 +745,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       }
       if (kind == ns_sync_atom::value) return reply(sync_namespaces(*env, bytes));
       if (kind == sch_list_atom::value) return reply(list_schedules_local(*env, bytes));
+      if (kind == bat_list_atom::value) return reply(list_batch_jobs_local(*env, bytes));
       if (kind == cluster_atom::value) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
@@ -763,6 +764,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
     [=](tq_config_get_atom, const std::string& bytes) { return get_task_queue_config(*env, bytes); },
     [=](ns_push_atom, const std::string& member) { push_namespaces(self, env, member); },
     [=](sch_list_atom, const std::string& bytes) { list_schedules(self, env, bytes); },
+    [=](bat_list_atom, const std::string& bytes) { list_batch_jobs(self, env, bytes); },
     [=](query_atom, std::string& bytes) {
       return route<pb::QueryWorkflowRequest>(self, env, *fwd, query_atom::value, bytes,
                                              "QueryWorkflowRequest");

@@ -34,5 +34,8 @@ void describe_pending_work(const pb::MutableState& ms, pb::DescribeWorkflowRespo
 // Schedules (schedules.cpp): the cluster's list, and this node's part of it (asked by a peer).
 void list_schedules(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
 caf::result<std::string> list_schedules_local(const node_env& env, const std::string& bytes);
+// Batch jobs (batches.cpp): the cluster's list, and this node's part of it (asked by a peer).
+void list_batch_jobs(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes);
+caf::result<std::string> list_batch_jobs_local(const node_env& env, const std::string& bytes);
 
 }  // namespace chronicle

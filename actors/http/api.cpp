@@ -95,6 +95,9 @@ step handle(const request& req, const node_env& env) {
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "schedules")
       return schedules_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
                                 *query);
+    if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "batches")
+      return batches_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()),
+                              *query);
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "activities")
       return activities_endpoint(req, p[3], std::vector<std::string>(p.begin() + 5, p.end()));
     if (p.size() >= 5 && p[2] == "namespaces" && p[4] == "workflows")

@@ -92,6 +92,9 @@ step task_queues_endpoint(const request& req, const std::string& ns,
 // (schedules.cpp).
 step schedules_endpoint(const request& req, const std::string& ns,
                         const std::vector<std::string>& rest, const query_map& query);
+// /api/v1/namespaces/{ns}/batches[/...]: `rest` are the segments after "batches" (batches.cpp).
+step batches_endpoint(const request& req, const std::string& ns,
+                      const std::vector<std::string>& rest, const query_map& query);
 // GET .../workflows/{wid}/history[?after=N[&wait=true&timeout_ms=T]]: the run's events (after N;
 // a long poll with wait=true). GET .../workflows/{wid}/events: the same as server-sent events
 // (history.cpp, docs/http.md).

@@ -51,6 +51,11 @@ requirement required_access(std::string_view method, std::string_view target) {
       && (*p)[4] == "schedules")
     return requirement{false, (*p)[3],
                        method == "GET" || method == "HEAD" ? role::read : role::admin};
+  // Batch jobs: reading (list, describe) needs read, start and stop admin.
+  if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
+      && (*p)[4] == "batches")
+    return requirement{false, (*p)[3],
+                       method == "GET" || method == "HEAD" ? role::read : role::admin};
   // Activities completed by task token: write in the path's namespace (the token's).
   if (p->size() >= 5 && (*p)[0] == "api" && (*p)[1] == "v1" && (*p)[2] == "namespaces"
       && (*p)[4] == "activities")

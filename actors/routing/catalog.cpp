@@ -1,5 +1,6 @@
 #include "actors/routing/catalog.hpp"
 
+#include "actors/batch/batch_runner.hpp"
 #include "actors/routing/validation.hpp"
 #include "actors/schedule/scheduler_actor.hpp"
 
@@ -71,6 +72,11 @@ const std::vector<message_kind> catalog = {
   {sch_delete_atom::value,     "DeleteScheduleRequest",          r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::admin},
   {sch_describe_atom::value,   "DescribeScheduleRequest",        r::workflow,  s::frontend,  by::client,   q::none,       false, validate_schedule_request,     peek_workflow, role::read},
   {sch_list_atom::value,       "ListSchedulesRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
+  // --- batch jobs: on the shard of their job ID (its batch runner), list from every node's admin
+  {bat_start_atom::value,      "StartBatchJobRequest",           r::workflow,  s::frontend,  by::client,   q::none,       false, validate_batch_request,        peek_workflow, role::admin},
+  {bat_stop_atom::value,       "StopBatchJobRequest",            r::workflow,  s::frontend,  by::client,   q::none,       false, validate_batch_request,        peek_workflow, role::admin},
+  {bat_describe_atom::value,   "DescribeBatchJobRequest",        r::workflow,  s::frontend,  by::client,   q::none,       false, validate_batch_request,        peek_workflow, role::read},
+  {bat_list_atom::value,       "ListBatchJobsRequest",           r::node,      s::admin,     by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- client API served by matching (it asks every node that hosts the task queue itself)
   {tq_describe_atom::value,    "DescribeTaskQueueRequest",       r::node,      s::matching,  by::client,   q::none,       false, nullptr,                       nullptr,        role::read},
   // --- workers

@@ -11,6 +11,7 @@
 #include "actors/execution/execution_actor.hpp"
 #include "actors/execution/execution_state.hpp"
 #include "actors/routing/routing.hpp"
+#include "actors/batch/batch_runner.hpp"
 #include "actors/schedule/scheduler_actor.hpp"
 #include "actors/shard/replica.hpp"
 
@@ -48,6 +49,7 @@ struct shard_state {
   bool sweep_armed = false;  // a retention sweep is scheduled
   int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
   caf::actor scheduler;  // the shard's schedules while it serves (actors/schedule/)
+  caf::actor batch_runner;  // the shard's batch jobs while it serves (actors/batch/)
 
   // The node's gauges count what this shard holds in memory; a stopped shard holds nothing. Its
   // executions stop with it (they are monitored, not linked: see execution_for).
@@ -55,6 +57,7 @@ struct shard_state {
     for (auto& [key, e] : executions)
       if (e.actor) caf::anon_send_exit(e.actor, caf::exit_reason::user_shutdown);
     if (scheduler) caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+    if (batch_runner) caf::anon_send_exit(batch_runner, caf::exit_reason::user_shutdown);
     if (!env) return;
     env->metrics->on_timers_queued(-static_cast<int64_t>(timers.size()));
     env->metrics->on_executions_active(-static_cast<int64_t>(executions.size()));
@@ -86,6 +89,7 @@ caf::actor& execution_for(self_ptr self, const std::string& ns, const std::strin
 // their workflow's execution.
 caf::actor target_for(self_ptr self, caf::atom_value atom, const route_key& key) {
   if (is_schedule_request(atom)) return self->state.scheduler;
+  if (is_batch_request(atom)) return self->state.batch_runner;
   return execution_for(self, key.ns, key.workflow_id);
 }
 
@@ -311,6 +315,8 @@ void step_down(self_ptr self) {
   st.ticks.clear();
   if (st.scheduler) self->send_exit(st.scheduler, caf::exit_reason::user_shutdown);
   st.scheduler = nullptr;
+  if (st.batch_runner) self->send_exit(st.batch_runner, caf::exit_reason::user_shutdown);
+  st.batch_runner = nullptr;
 }
 
 void become_ready(self_ptr self) {
@@ -318,6 +324,7 @@ void become_ready(self_ptr self) {
   st.ready = true;
   recover(self);
   if (!st.scheduler) st.scheduler = spawn_scheduler(self, st.env, st.id, st.log);
+  if (!st.batch_runner) st.batch_runner = spawn_batch_runner(self, st.env, st.id, st.log);
   if (!st.sweep_armed) sweep_retention(self);
   st.env->shard_ready[st.id] = true;
 }

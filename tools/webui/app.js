@@ -709,6 +709,150 @@ async function schedulePage(ns, id) {
   mine.timer = setTimeout(() => { if (!mine.closed) schedulePage(ns, id); }, 2000);
 }
 
+// ---- batch jobs ---------------------------------------------------------------------------------
+
+function batchBase(ns) {
+  return '/api/v1/namespaces/' + encodeURIComponent(ns) + '/batches';
+}
+
+function batchLink(ns, id) {
+  return h('a', { href: '#/batch/' + encodeURIComponent(ns) + '/' + encodeURIComponent(id),
+                  class: 'batch-link' }, id);
+}
+
+const batchStateText = s => pretty(s, 'BATCH_JOB_STATE_');
+
+// "terminate", "cancel", "signal <name>", "reset (last)"
+function batchOperationText(op) {
+  op = op || {};
+  if (op.terminate) return 'terminate';
+  if (op.cancel) return 'cancel';
+  if (op.signal) return 'signal ' + op.signal.name;
+  if (op.reset) return 'reset (' + pretty(op.reset.reset_type, 'RESET_TYPE_').replace('WorkflowTask', '') + ')';
+  return '?';
+}
+
+function batchProgressText(d) {
+  return d.position + ' of ' + d.total + (batchStateText(d.state) === 'Collecting' ? ' (collecting)' : '') +
+    ': ' + d.done + ' done (' + d.already_done + ' already), ' + d.failed + ' failed';
+}
+
+// The batch jobs of a namespace, newest first, and a form that starts one.
+async function batchesPage(params) {
+  const ns = params.get('ns') || 'default';
+  let l;
+  try {
+    l = await api(batchBase(ns));
+  } catch (err) {
+    showError('Batch jobs', err);
+    return;
+  }
+  const rows = (l.jobs || []).map(d => h('tr', { class: 'batch' },
+    h('td', { class: 'mono' }, batchLink(ns, (d.definition || {}).job_id)),
+    h('td', {}, h('span', { class: 'status ' + batchStateText(d.state) }, batchStateText(d.state))),
+    h('td', {}, batchOperationText((d.definition || {}).operation)),
+    h('td', { class: 'mono' }, (d.definition || {}).query),
+    h('td', {}, d.position + '/' + d.total), h('td', {}, d.done), h('td', {}, d.failed),
+    h('td', {}, time(d.start_time_ms))));
+  const field = (label, attrs) => h('label', {}, label, h('input', attrs));
+  const op = h('select', { name: 'operation', id: 'batch-operation' },
+    ['terminate', 'cancel', 'signal', 'reset'].map(o => h('option', { value: o }, o)));
+  const form = h('form', { class: 'filters', id: 'batch-start' },
+    field('Query', { name: 'query', id: 'batch-query', size: 50, spellcheck: 'false',
+                     placeholder: "WorkflowType = 'Order'" }),
+    h('label', {}, 'Operation', op),
+    field('Signal name', { name: 'signal_name', id: 'batch-signal-name', size: 10 }),
+    field('Signal input (JSON)', { name: 'input', id: 'batch-input', size: 12 }),
+    h('label', {}, 'Reset to', h('select', { name: 'reset_type', id: 'batch-reset-type' },
+      ['last', 'first'].map(o => h('option', { value: o }, o)))),
+    field('Per second', { name: 'rps', id: 'batch-rps', size: 4, value: '50' }),
+    field('Reason', { name: 'reason', id: 'batch-reason', size: 16 }),
+    h('button', { type: 'submit', class: 'danger', id: 'batch-submit' }, 'Start batch job'));
+  form.addEventListener('submit', async e => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const body = { query: f.get('query'), operation: f.get('operation'), reason: f.get('reason'),
+                   rps: Number(f.get('rps') || 0) };
+    if (body.operation === 'signal') {
+      body.signal_name = f.get('signal_name');
+      if (f.get('input')) {
+        try { body.input = JSON.parse(f.get('input')); } catch (err) { alert('The signal input is not JSON'); return; }
+      }
+    }
+    if (body.operation === 'reset') body.reset_type = f.get('reset_type');
+    if (!confirm('Apply ' + body.operation + ' to every run of: ' + body.query + ' ?')) return;
+    try {
+      const d = await api(batchBase(ns), { method: 'POST', body: JSON.stringify(body),
+                                           headers: { 'Content-Type': 'application/json' } });
+      location.hash = '#/batch/' + encodeURIComponent(ns) + '/' + encodeURIComponent(d.definition.job_id);
+    } catch (err) {
+      if (!err.signIn) {
+        const old = document.getElementById('batch-error');
+        if (old) old.remove();
+        form.after(h('p', { class: 'error', id: 'batch-error' }, err.message));
+      }
+    }
+  });
+  show(h('h1', {}, 'Batch jobs'),
+    h('p', { class: 'muted' }, 'Namespace ' + ns + ': terminate, cancel, signal or reset every run ' +
+      'a list query matches, at a rate' +
+      ((l.unreachable || []).length ? '; not answered: ' + l.unreachable.join(', ') : '')),
+    form,
+    h('div', { id: 'batches' }, table(['Job', 'State', 'Operation', 'Query', 'Progress', 'Done',
+                                       'Failed', 'Started'], rows, 'No batch jobs.')));
+}
+
+// One batch job: its progress and failures, a Stop button while it is open; read again every
+// second while the page is open.
+async function batchPage(ns, id) {
+  const mine = { closed: false, timer: null,
+                 close() { this.closed = true; clearTimeout(this.timer); } };
+  liveStream = mine;
+  let d;
+  try {
+    d = await api(batchBase(ns) + '/' + encodeURIComponent(id));
+  } catch (err) {
+    if (!mine.closed) showError('Batch job ' + id, err);
+    return;
+  }
+  if (mine.closed) return;
+  const def = d.definition || {};
+  const state = batchStateText(d.state);
+  const open = state === 'Collecting' || state === 'Running';
+  const stop = !open ? null : h('button', { class: 'danger', id: 'batch-stop', onclick: async () => {
+    const reason = prompt('Stop the batch job: reason');
+    if (reason === null) return;
+    try {
+      await api(batchBase(ns) + '/' + encodeURIComponent(id) + '/stop',
+                { method: 'POST', body: JSON.stringify({ reason }),
+                  headers: { 'Content-Type': 'application/json' } });
+      route();
+    } catch (err) { if (!err.signIn) alert(err.message); }
+  } }, 'Stop');
+  const failures = (d.failures || []).map(f => h('tr', { class: 'batch-failure' },
+    h('td', { class: 'mono' }, workflowLink(ns, f.workflow_id)), h('td', { class: 'mono' }, f.run_id),
+    h('td', {}, f.reason)));
+  const pct = Number(d.total) ? Math.floor(100 * Number(d.position) / Number(d.total)) : (open ? 0 : 100);
+  show(h('h1', {}, 'Batch job ', h('span', { class: 'mono', id: 'batch-id' }, def.job_id)),
+    h('div', { class: 'actions' }, stop),
+    h('dl', { class: 'details' },
+      h('dt', {}, 'Namespace'), h('dd', {}, ns),
+      h('dt', {}, 'State'), h('dd', { id: 'batch-state' },
+        h('span', { class: 'status ' + state }, state),
+        d.stop_reason ? ' (' + d.stop_reason + ')' : ''),
+      h('dt', {}, 'Operation'), h('dd', { id: 'batch-operation-text' }, batchOperationText(def.operation)),
+      h('dt', {}, 'Query'), h('dd', { class: 'mono' }, def.query),
+      h('dt', {}, 'Rate'), h('dd', {}, (Number(def.rps) || 50) + ' per second'),
+      def.reason ? [h('dt', {}, 'Reason'), h('dd', {}, def.reason)] : null,
+      h('dt', {}, 'Progress'), h('dd', { id: 'batch-progress' },
+        h('progress', { max: 100, value: pct }), ' ', batchProgressText(d)),
+      h('dt', {}, 'Started'), h('dd', {}, time(d.start_time_ms)),
+      h('dt', {}, 'Closed'), h('dd', {}, time(d.close_time_ms))),
+    h('h2', {}, 'Failures' + (Number(d.failed) > failures.length ? ' (the first ' + failures.length + ')' : '')),
+    h('div', { id: 'batch-failures' }, table(['Workflow', 'Run', 'Reason'], failures, 'None.')));
+  if (open) mine.timer = setTimeout(() => { if (!mine.closed) batchPage(ns, id); }, 1000);
+}
+
 // ---- metrics ------------------------------------------------------------------------------------
 
 // /metrics (Prometheus text), fetched with the API key like every other call.
@@ -734,6 +878,8 @@ function route() {
   if (parts[0] === 'task-queue' && parts.length === 3) return taskQueuePage(parts[1], parts[2]);
   if (parts[0] === 'schedule' && parts.length === 3) return schedulePage(parts[1], parts[2]);
   if (parts[0] === 'schedules') return schedulesPage(new URLSearchParams(query || ''));
+  if (parts[0] === 'batch' && parts.length === 3) return batchPage(parts[1], parts[2]);
+  if (parts[0] === 'batches') return batchesPage(new URLSearchParams(query || ''));
   if (parts[0] === 'cluster') return clusterPage();
   if (parts[0] === 'metrics') return metricsPage();
   return listPage(new URLSearchParams(query || ''));

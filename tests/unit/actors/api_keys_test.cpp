@@ -180,6 +180,11 @@ TEST_CASE("api keys: the role each HTTP endpoint needs") {
   CHECK(need("POST", sched) == "orders:admin");
   CHECK(need("POST", sched + "/s1/trigger") == "orders:admin");
   CHECK(need("DELETE", sched + "/s1") == "orders:admin");
+  const std::string batches = "/api/v1/namespaces/orders/batches";
+  CHECK(need("GET", batches) == "orders:read");
+  CHECK(need("GET", batches + "/b1") == "orders:read");
+  CHECK(need("POST", batches) == "orders:admin");
+  CHECK(need("POST", batches + "/b1/stop") == "orders:admin");
 }
 
 TEST_CASE("api keys: the bearer key of an Authorization header") {

@@ -155,3 +155,27 @@ TEST_CASE("batch stop closes an open job and leaves a closed one") {
   stop_batch_job(job, "again", t0 + 3);
   CHECK(job.stop_reason() == "enough");
 }
+
+TEST_CASE("batch description counts the targets without listing them") {
+  auto job = running_job(5);
+  std::map<int64_t, batch_answer> answers;
+  answers[0] = {batch_outcome::done, ""};
+  answers[1] = {batch_outcome::failed, "workflow 'wf-1' not found"};
+  take_batch_answers(job, answers, t0 + 100);
+  auto d = describe_batch_job(job);
+  CHECK(d.definition().job_id() == "job-1");
+  CHECK(d.state() == pb::BATCH_JOB_STATE_RUNNING);
+  CHECK(d.total() == 5);
+  CHECK(d.position() == 2);
+  CHECK(d.done() == 1);
+  CHECK(d.failed() == 1);
+  REQUIRE(d.failures_size() == 1);
+  CHECK(d.failures(0).reason() == "workflow 'wf-1' not found");
+  CHECK(d.start_time_ms() == t0);
+  CHECK(d.close_time_ms() == 0);
+  stop_batch_job(job, "enough", t0 + 200);
+  d = describe_batch_job(job);
+  CHECK(d.state() == pb::BATCH_JOB_STATE_STOPPED);
+  CHECK(d.stop_reason() == "enough");
+  CHECK(d.close_time_ms() == t0 + 200);
+}
