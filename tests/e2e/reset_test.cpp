@@ -15,6 +15,7 @@
 #include "test_system.hpp"
 #include "worker/client.hpp"
 #include "worker/sdk/payload.hpp"
+#include "worker_deployment.hpp"
 
 using namespace chronicle;
 using namespace chronicle::testing;
@@ -22,66 +23,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct reset_deployment {
-  temp_dir dir;
-  uint16_t port = free_port();
-  uint16_t http = free_port();
-  std::string config;
-  process node;
-  std::string address = "127.0.0.1:" + std::to_string(port);
-
-  reset_deployment()
-    : config(write_node_config(dir.path(), port, "http_port: " + std::to_string(http) + "\n")) {
-    start_node();
-  }
-
-  void start_node() {
-    node = process(CHRONICLE_NODE_BIN, {"--config", config}, (dir.path() / "node.log").string());
-    REQUIRE_MESSAGE(node.wait_for_output("listening on", 20s), node.output());
-  }
-
-  void kill9_and_restart() {
-    node.kill9();
-    start_node();
-  }
+struct reset_deployment : worker_deployment {
+  reset_deployment() : worker_deployment("retries", true) {}
 
   process worker(const std::string& identity, int variant) {
-    process p(RETRY_WORKER_BIN,
-              {"--address", address, "--identity", identity, "--variant", std::to_string(variant)},
-              (dir.path() / (identity + ".log")).string());
-    REQUIRE(p.wait_for_output("registered on task queue", 20s));
-    return p;
-  }
-
-  client connect() {
-    auto c = client::connect(test_system(), "127.0.0.1", port);
-    REQUIRE_MESSAGE(c, error_text(c));
-    return std::move(*c);
-  }
-
-  std::string start(client& c, const std::string& wid, const std::string& type) {
-    pb::StartWorkflowRequest req;
-    req.set_workflow_id(wid);
-    req.set_workflow_type(type);
-    req.set_task_queue("retries");
-    auto resp = c.start(req);
-    REQUIRE_MESSAGE(resp, error_text(resp));
-    return resp->run_id();
-  }
-
-  pb::GetResultResponse result(client& c, const std::string& wid, const std::string& run = "") {
-    auto r = c.result("", wid, run, 30s);
-    REQUIRE_MESSAGE(r, error_text(r));
-    return *r;
-  }
-
-  std::string cli(const std::vector<std::string>& args, int* code = nullptr) {
-    std::vector<std::string> all{"--address", address};
-    all.insert(all.end(), args.begin(), args.end());
-    std::string out;
-    int rc = run(CHRONICLE_CLI_BIN, all, &out);
-    if (code) *code = rc;
-    return out;
+    return start_worker(RETRY_WORKER_BIN, identity, {"--variant", std::to_string(variant)});
   }
 };
 

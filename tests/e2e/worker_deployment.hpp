@@ -40,6 +40,11 @@ struct worker_deployment {
     REQUIRE_MESSAGE(node.wait_for_output("listening on", std::chrono::seconds(20)), node.output());
   }
 
+  void kill9_and_restart() {
+    node.kill9();
+    start_node();
+  }
+
   // A worker process (`bin`, a sample worker) with `identity` (its log file's name too) and
   // `args`, once it registered on its task queue.
   process start_worker(const std::string& bin, const std::string& identity,
@@ -57,8 +62,9 @@ struct worker_deployment {
     return std::move(*c);
   }
 
-  void start(client& c, const std::string& wid, const std::string& type,
-             const sdk::json& input = nullptr) {
+  // Starts `wid`; its run ID.
+  std::string start(client& c, const std::string& wid, const std::string& type,
+                    const sdk::json& input = nullptr) {
     pb::StartWorkflowRequest req;
     req.set_workflow_id(wid);
     req.set_workflow_type(type);
@@ -66,10 +72,11 @@ struct worker_deployment {
     *req.mutable_input() = sdk::to_payload(input);
     auto resp = c.start(req);
     REQUIRE_MESSAGE(resp, error_text(resp.error()));
+    return resp->run_id();
   }
 
-  pb::GetResultResponse result(client& c, const std::string& wid) {
-    auto r = c.result("", wid, "", std::chrono::seconds(30));
+  pb::GetResultResponse result(client& c, const std::string& wid, const std::string& run = "") {
+    auto r = c.result("", wid, run, std::chrono::seconds(30));
     REQUIRE_MESSAGE(r, error_text(r.error()));
     return *r;
   }
