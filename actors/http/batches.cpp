@@ -4,34 +4,20 @@
 // the list is a BatchJobDescription.
 #include "actors/http/api.hpp"
 #include "actors/http/json.hpp"
+#include "actors/http/object_steps.hpp"
 #include "actors/http/query_params.hpp"
 
 namespace chronicle::http {
 
 namespace {
 
-step finish(reply r) { return step{std::move(r), std::nullopt}; }
-step bad_request(const std::string& message) {
-  return finish(error_reply(400, "invalid_argument", message));
-}
-step not_allowed(const std::string& allow) {
-  auto r = error_reply(405, "method_not_allowed", "this path accepts " + allow);
-  r.allow = allow;
-  return finish(std::move(r));
-}
+using object_steps::bad_request;
+using object_steps::call;
+using object_steps::finish;
+using object_steps::not_allowed;
 
-template <class Resp>
-step call(caf::atom_value kind, std::string bytes, unsigned status) {
-  return step{std::nullopt,
-              node_call{kind, std::move(bytes), std::chrono::seconds(30),
-                        [status](caf::expected<std::string> answer) {
-                          if (!answer) return finish(error_reply(answer.error()));
-                          Resp resp;
-                          if (!resp.ParseFromString(*answer))
-                            return finish(error_reply(500, "internal", "malformed answer"));
-                          return finish(reply{status, "application/json", to_json(resp).dump()});
-                        }}};
-}
+// A start reads the query's first page through the cluster-wide list before it answers.
+constexpr auto batch_timeout = std::chrono::seconds(30);
 
 // A string field of the body ("" when absent); false (with *why) when present and not a string.
 bool text_field(const json& body, const char* name, std::string* out, std::string* why) {
@@ -131,7 +117,7 @@ step one_job(const request& req, const std::string& ns, const std::vector<std::s
     pb::DescribeBatchJobRequest d;
     d.set_namespace_(ns);
     d.set_job_id(id);
-    return call<pb::BatchJobDescription>(bat_describe_atom::value, encode(d), 200);
+    return call<pb::BatchJobDescription>(bat_describe_atom::value, encode(d), 200, batch_timeout);
   }
   if (rest.size() != 2 || rest[1] != "stop")
     return finish(error_reply(404, "not_found", "no such path under batches/{id}"));
@@ -149,7 +135,7 @@ step one_job(const request& req, const std::string& ns, const std::vector<std::s
   }
   if (body->contains("reason")) s.set_reason((*body)["reason"].get<std::string>());
   s.set_identity(body->contains("identity") ? (*body)["identity"].get<std::string>() : "http");
-  return call<pb::BatchJobDescription>(bat_stop_atom::value, encode(s), 200);
+  return call<pb::BatchJobDescription>(bat_stop_atom::value, encode(s), 200, batch_timeout);
 }
 
 }  // namespace
@@ -161,13 +147,13 @@ step batches_endpoint(const request& req, const std::string& ns,
   if (req.method == "GET") {
     pb::ListBatchJobsRequest l;
     l.set_namespace_(ns);
-    return call<pb::ListBatchJobsResponse>(bat_list_atom::value, encode(l), 200);
+    return call<pb::ListBatchJobsResponse>(bat_list_atom::value, encode(l), 200, batch_timeout);
   }
   if (req.method != "POST") return not_allowed("GET, POST");
   std::string why;
   auto r = start_request(req, ns, &why);
   if (!r) return bad_request(why);
-  return call<pb::BatchJobDescription>(bat_start_atom::value, encode(*r), 201);
+  return call<pb::BatchJobDescription>(bat_start_atom::value, encode(*r), 201, batch_timeout);
 }
 
 }  // namespace chronicle::http

@@ -2,35 +2,17 @@
 // GET lists, POST registers; GET …/{ns} describes, POST …/{ns}/update changes one.
 #include "actors/http/api.hpp"
 #include "actors/http/json.hpp"
+#include "actors/http/object_steps.hpp"
 #include "actors/http/query_params.hpp"
 
 namespace chronicle::http {
 
 namespace {
 
-step finish(reply r) { return step{std::move(r), std::nullopt}; }
-step bad_request(const std::string& message) {
-  return finish(error_reply(400, "invalid_argument", message));
-}
-step not_allowed(const std::string& allow) {
-  auto r = error_reply(405, "method_not_allowed", "this path accepts " + allow);
-  r.allow = allow;
-  return finish(std::move(r));
-}
-
-// A call whose answer, a Resp, is rendered as JSON with `status`.
-template <class Resp>
-step call(caf::atom_value kind, std::string bytes, unsigned status) {
-  return step{std::nullopt,
-              node_call{kind, std::move(bytes), std::chrono::seconds(10),
-                        [status](caf::expected<std::string> answer) {
-                          if (!answer) return finish(error_reply(answer.error()));
-                          Resp resp;
-                          if (!resp.ParseFromString(*answer))
-                            return finish(error_reply(500, "internal", "malformed answer"));
-                          return finish(reply{status, "application/json", to_json(resp).dump()});
-                        }}};
-}
+using object_steps::bad_request;
+using object_steps::call;
+using object_steps::finish;
+using object_steps::not_allowed;
 
 // The body as a Req (protobuf's JSON mapping); the path's namespace wins when `ns` is set.
 template <class Req>

@@ -5,34 +5,17 @@
 // Every answer but the list is a ScheduleDescription.
 #include "actors/http/api.hpp"
 #include "actors/http/json.hpp"
+#include "actors/http/object_steps.hpp"
 #include "actors/http/query_params.hpp"
 
 namespace chronicle::http {
 
 namespace {
 
-step finish(reply r) { return step{std::move(r), std::nullopt}; }
-step bad_request(const std::string& message) {
-  return finish(error_reply(400, "invalid_argument", message));
-}
-step not_allowed(const std::string& allow) {
-  auto r = error_reply(405, "method_not_allowed", "this path accepts " + allow);
-  r.allow = allow;
-  return finish(std::move(r));
-}
-
-template <class Resp>
-step call(caf::atom_value kind, std::string bytes, unsigned status) {
-  return step{std::nullopt,
-              node_call{kind, std::move(bytes), std::chrono::seconds(10),
-                        [status](caf::expected<std::string> answer) {
-                          if (!answer) return finish(error_reply(answer.error()));
-                          Resp resp;
-                          if (!resp.ParseFromString(*answer))
-                            return finish(error_reply(500, "internal", "malformed answer"));
-                          return finish(reply{status, "application/json", to_json(resp).dump()});
-                        }}};
-}
+using object_steps::bad_request;
+using object_steps::call;
+using object_steps::finish;
+using object_steps::not_allowed;
 
 // The body as a Req; the path's namespace and schedule ID win (a body naming others is refused).
 template <class Req>
