@@ -199,6 +199,10 @@ TEST_CASE("flow control: operator limits win over the workers' - survive kill -9
   CHECK_MESSAGE(contains(page, "Set by an operator: running per fairness key 3 (reason: customer quota)"),
                 page);
   CHECK_MESSAGE(contains(page, R"(<span class="max-running">3 (operator)</span>)"), page);
+  // The form that sets them (the request `task-queue config set` sends), its "remove" enabled.
+  CHECK_MESSAGE(contains(page, R"(id="task-queue-config")"), page);
+  CHECK_MESSAGE(contains(page, R"(<button type="button" id="task-queue-config-unset" class="danger">)"),
+                page);
   REQUIRE(c.start(fan_out("op-a", "cust-a", 12, 300)));
   auto a = result_of(c, "op-a");
   CHECK_MESSAGE(a["max_running"].get<int>() <= 3, a.dump());

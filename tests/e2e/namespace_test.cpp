@@ -190,6 +190,10 @@ TEST_CASE("namespaces over HTTP: register - describe - update - list and their e
   CHECK_MESSAGE(contains(page, R"(id="namespaces")"), page);
   CHECK_MESSAGE(contains(page, "<td>invoices</td>"), page);
   CHECK_MESSAGE(contains(page, "InvoiceId keyword, Total double"), page);
+  // ... with the forms that register one and change one (the same requests as above).
+  CHECK_MESSAGE(contains(page, R"(id="namespace-register")"), page);
+  CHECK_MESSAGE(contains(page, R"(<option value="billing">billing</option>)"), page);
+  CHECK_MESSAGE(contains(page, R"(<option value="keyword_list">keyword_list</option>)"), page);
   auto unknown = http_post(http, base + "/nowhere/workflows",
                            R"({"workflow_id":"x","workflow_type":"Greeting","task_queue":"q"})");
   CHECK(unknown.status == 400);

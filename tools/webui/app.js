@@ -528,11 +528,69 @@ async function clusterPage() {
     h('h2', {}, 'Namespaces'),
     h('div', { id: 'namespaces' }, table(['Namespace', 'Description', 'Retention',
                                           'Search attributes', 'Version'], nsRows, 'None.')),
+    namespaceForms(namespaces),
     h('h2', {}, 'Shard map'),
     h('div', { class: 'shards', id: 'shard-map' }, shards.map(s =>
       h('div', { class: 'shard' + (s.available ? '' : ' down') },
         h('strong', {}, '#' + s.shard), ' ', s.node, h('br'),
         s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))));
+}
+
+// Register a namespace, or change one (description, retention, a search attribute added): the
+// same requests as `chronicle namespace register|update` (docs/operations.md "Namespaces").
+const searchAttributeTypes = ['keyword', 'text', 'int', 'double', 'bool', 'datetime', 'keyword_list'];
+
+function formError(form, id, err) {
+  if (err.signIn) return;
+  const old = document.getElementById(id);
+  if (old) old.remove();
+  form.after(h('p', { class: 'error', id }, err.message));
+}
+
+function namespaceForms(namespaces) {
+  const field = (label, attrs) => h('label', {}, label, h('input', attrs));
+  const days = v => Math.round(Number(v) * 86400000);
+  const register = h('form', { class: 'filters', id: 'namespace-register' },
+    field('Name', { name: 'namespace', id: 'namespace-name', size: 14, required: true }),
+    field('Description', { name: 'description', size: 24 }),
+    field('Retention (days)', { name: 'retention', size: 4, placeholder: 'node default' }),
+    h('button', { type: 'submit', id: 'namespace-register-submit' }, 'Register namespace'));
+  register.addEventListener('submit', async e => {
+    e.preventDefault();
+    const f = new FormData(register);
+    const body = { namespace: f.get('namespace').trim(), description: f.get('description') };
+    if (f.get('retention')) body.retention_ms = days(f.get('retention'));
+    try {
+      await api('/api/v1/namespaces', { method: 'POST', body: JSON.stringify(body),
+                                        headers: { 'Content-Type': 'application/json' } });
+      route();
+    } catch (err) { formError(register, 'namespace-register-error', err); }
+  });
+  const update = h('form', { class: 'filters', id: 'namespace-update' },
+    h('label', {}, 'Namespace', h('select', { name: 'namespace', id: 'namespace-update-name' },
+      namespaces.map(n => h('option', { value: n.name }, n.name)))),
+    field('New description', { name: 'description', size: 24 }),
+    field('Retention (days)', { name: 'retention', size: 4 }),
+    field('Add search attribute', { name: 'attribute', size: 12, placeholder: 'CustomerId' }),
+    h('select', { name: 'type', id: 'namespace-attribute-type' },
+      searchAttributeTypes.map(t => h('option', { value: t }, t))),
+    h('button', { type: 'submit', id: 'namespace-update-submit' }, 'Update namespace'));
+  update.addEventListener('submit', async e => {
+    e.preventDefault();
+    const f = new FormData(update);
+    const ns = f.get('namespace');
+    const body = {};
+    if (f.get('description')) body.description = f.get('description');
+    if (f.get('retention')) body.retention_ms = days(f.get('retention'));
+    if (f.get('attribute')) body.add_search_attributes = { [f.get('attribute').trim()]: f.get('type') };
+    try {
+      await api('/api/v1/namespaces/' + encodeURIComponent(ns) + '/update',
+                { method: 'POST', body: JSON.stringify(body),
+                  headers: { 'Content-Type': 'application/json' } });
+      route();
+    } catch (err) { formError(update, 'namespace-update-error', err); }
+  });
+  return h('div', { id: 'namespace-forms' }, register, namespaces.length ? update : null);
 }
 
 // ---- task queues --------------------------------------------------------------------------------
@@ -605,11 +663,58 @@ async function taskQueuePage(ns, queue) {
       ? 'Set by an operator: ' + operator.join(', ') + (cfg.reason ? ' (reason: ' + cfg.reason + ')' : '')
       : 'No operator limits (chronicle task-queue config set).'),
     h('div', { id: 'flow-control' }, flow),
+    queueConfigForm(path, cfg),
     h('h2', {}, 'Pollers'),
     h('div', { id: 'pollers' }, table(['Kind', 'Identity', 'Build ID', 'Node', 'Queue node',
                                        'Free slots', 'Last seen'], pollers,
                                       'No worker is registered with this task queue.')));
-  mine.timer = setTimeout(() => { if (!mine.closed) taskQueuePage(ns, queue); }, 2000);
+  // Not read again while the limits form is being filled in (it would be drawn anew).
+  const again = () => {
+    if (mine.closed) return;
+    const form = document.getElementById('task-queue-config');
+    const busy = form && (form.contains(document.activeElement) ||
+      [...form.querySelectorAll('input')].some(i => i.value !== ''));
+    if (busy) mine.timer = setTimeout(again, 2000);
+    else taskQueuePage(ns, queue);
+  };
+  mine.timer = setTimeout(again, 2000);
+}
+
+// Set or unset the operator's limits of a task queue: the same request as `chronicle task-queue
+// config set` (docs/semantics.md "Flow control"). Empty fields are left as they are.
+function queueConfigForm(path, cfg) {
+  const field = (label, attrs) => h('label', {}, label, h('input', attrs));
+  const form = h('form', { class: 'filters', id: 'task-queue-config' },
+    field('Activities per second', { name: 'activities_per_second', size: 5 }),
+    field('Running per fairness key', { name: 'max_running_per_key', size: 4 }),
+    field('Per second per fairness key', { name: 'per_key_activities_per_second', size: 5 }),
+    field('Reason', { name: 'reason', size: 16 }),
+    h('button', { type: 'submit', id: 'task-queue-config-submit' }, 'Set limits'),
+    h('button', { type: 'button', id: 'task-queue-config-unset', class: 'danger',
+                  disabled: !(Number(cfg.activities_per_second) > 0 || Number(cfg.max_running_per_key) > 0 ||
+                              Number(cfg.per_key_activities_per_second) > 0) || null },
+      'Remove operator limits'));
+  const send = async body => {
+    try {
+      await api(path + '/config', { method: 'PUT', body: JSON.stringify(body),
+                                    headers: { 'Content-Type': 'application/json' } });
+      form.reset();
+      route();
+    } catch (err) { formError(form, 'task-queue-config-error', err); }
+  };
+  form.addEventListener('submit', e => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const body = { reason: f.get('reason') };
+    for (const k of ['activities_per_second', 'max_running_per_key', 'per_key_activities_per_second'])
+      if (f.get(k) !== '') body[k] = Number(f.get(k));
+    send(body);
+  });
+  form.querySelector('#task-queue-config-unset').addEventListener('click', () => {
+    if (confirm('Remove every limit an operator set on this task queue?'))
+      send({ unset: ['all'], reason: new FormData(form).get('reason') });
+  });
+  return form;
 }
 
 // ---- schedules ----------------------------------------------------------------------------------
