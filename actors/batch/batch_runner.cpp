@@ -6,6 +6,7 @@
 #include <random>
 
 #include "actors/batch/batch_state.hpp"
+#include "actors/execution/record_writes.hpp"
 #include "actors/routing/validation.hpp"
 
 namespace chronicle {
@@ -20,17 +21,6 @@ constexpr auto first_page_timeout = std::chrono::seconds(30);
 
 caf::error unknown(const std::string& ns, const std::string& id) {
   return make_error(errc::not_found, "batch job '" + id + "' not found in namespace '" + ns + "'");
-}
-
-caf::error write_error(const storage::status& st) {
-  if (st.is_unavailable()) return make_error(errc::unavailable, st.message());
-  return make_error(errc::internal, "storage write failed: " + st.message());
-}
-
-void new_pipeline(batch_runner_ptr self) {
-  auto& st = self->state;
-  st.pipe = std::make_unique<commit_pipeline>(st.log.get());
-  ++st.generation;
 }
 
 // Loads the shard's jobs and resumes the open ones (at start and after a failed write).
@@ -65,7 +55,7 @@ std::function<void(const storage::status&)> reply_with(batch_runner_ptr self,
   auto desc = it == self->state.jobs.end() ? std::string()
                                            : encode(describe_batch_job(it->second.rec));
   return [rp, desc](const storage::status& s) mutable {
-    if (!s.ok()) return rp.deliver(write_error(s));
+    if (!s.ok()) return rp.deliver(record_writes::write_error(s));
     rp.deliver(desc);
   };
 }
@@ -196,11 +186,7 @@ void write_job(batch_runner_ptr self, const std::string& key,
   if (it == st.jobs.end()) return;
   storage::write_batch batch;
   batch.put_batch_job(st.shard, it->second.rec);
-  auto dest = caf::actor_cast<caf::actor>(self);
-  auto gen = st.generation;
-  auto seq = st.pipe->submit(std::move(batch), [dest, gen](uint64_t seq, const storage::status& s) {
-    caf::anon_send(dest, bat_commit_atom::value, gen, seq, s.ok(), s.is_unavailable(), s.message());
-  });
+  auto seq = record_writes::submit<bat_commit_atom>(self, std::move(batch));
   if (done) st.pipe->after(seq, std::move(done));
 }
 
@@ -242,7 +228,7 @@ caf::behavior batch_runner(caf::stateful_actor<batch_runner_state>* self, env_pt
   st.env = std::move(env);
   st.shard = shard;
   st.log = std::move(log);
-  new_pipeline(self);
+  record_writes::renew(self->state);
   harden(self, "batch runner");
   load(self);
   auto current = [self](uint64_t gen) { return gen == self->state.generation; };
@@ -273,16 +259,13 @@ caf::behavior batch_runner(caf::stateful_actor<batch_runner_state>* self, env_pt
     [=](bat_commit_atom, uint64_t gen, uint64_t seq, bool ok, bool unavailable,
         const std::string& what) {
       auto& st = self->state;
-      if (gen != st.generation) return;
-      auto status = ok ? storage::status{}
-                       : unavailable ? storage::status::unavailable(what) : storage::status::error(what);
-      if (st.pipe->on_committed(seq, status)) {
+      if (record_writes::answered(st, gen, seq, ok, unavailable, what)) {
         spdlog::error("shard {}: batch job write failed: {} (reloading)", st.shard, what);
         self->delayed_send(self, reload_delay, bat_reload_atom::value);
       }
     },
     [=](bat_reload_atom) {
-      new_pipeline(self);
+      record_writes::renew(self->state);
       load(self);
     },
   };

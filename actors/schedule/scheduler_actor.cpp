@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/execution/record_writes.hpp"
 #include "actors/routing/validation.hpp"
 #include "actors/schedule/scheduler_state.hpp"
 
@@ -17,17 +18,6 @@ constexpr auto reload_delay = std::chrono::seconds(1);
 
 caf::error unknown(const std::string& ns, const std::string& id) {
   return make_error(errc::not_found, "schedule '" + id + "' not found in namespace '" + ns + "'");
-}
-
-caf::error write_error(const storage::status& st) {
-  if (st.is_unavailable()) return make_error(errc::unavailable, st.message());
-  return make_error(errc::internal, "storage write failed: " + st.message());
-}
-
-void new_pipeline(scheduler_ptr self) {
-  auto& st = self->state;
-  st.pipe = std::make_unique<commit_pipeline>(st.log.get());
-  ++st.generation;
 }
 
 // Compiles the record's spec into its entry (an error is kept and shown by describe).
@@ -92,7 +82,7 @@ pb::ScheduleDescription description(const entry& e) {
 std::function<void(const storage::status&)> reply_with(scheduler_ptr self, caf::response_promise rp,
                                                        std::string key) {
   return [self, rp, key](const storage::status& s) mutable {
-    if (!s.ok()) return rp.deliver(write_error(s));
+    if (!s.ok()) return rp.deliver(record_writes::write_error(s));
     auto it = self->state.schedules.find(key);
     if (it == self->state.schedules.end()) return rp.deliver(encode(pb::ScheduleDescription{}));
     rp.deliver(encode(description(it->second)));
@@ -183,7 +173,7 @@ caf::result<std::string> on_delete(scheduler_ptr self, const std::string& bytes)
   caf::response_promise prom = rp;
   auto desc = encode(description(it->second));
   commit(self, it->second, {}, [prom, desc](const storage::status& s) mutable {
-    if (!s.ok()) return prom.deliver(write_error(s));
+    if (!s.ok()) return prom.deliver(record_writes::write_error(s));
     prom.deliver(desc);
   }, true);
   self->state.schedules.erase(it);
@@ -215,11 +205,7 @@ void commit(scheduler_ptr self, entry& e, schedules::effects fx,
     e.rec.set_version(e.rec.version() + 1);
     batch.put_schedule(st.shard, e.rec);
   }
-  auto dest = caf::actor_cast<caf::actor>(self);
-  auto gen = st.generation;
-  auto seq = st.pipe->submit(std::move(batch), [dest, gen](uint64_t seq, const storage::status& s) {
-    caf::anon_send(dest, sch_commit_atom::value, gen, seq, s.ok(), s.is_unavailable(), s.message());
-  });
+  auto seq = record_writes::submit<sch_commit_atom>(self, std::move(batch));
   st.pipe->after(seq, [self, ns = e.rec.namespace_(), id = e.rec.schedule_id(), fx = std::move(fx),
                        done = std::move(done)](const storage::status& s) {
     if (s.ok() && !fx.empty()) perform(self, ns, id, fx);
@@ -272,7 +258,7 @@ caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self, env_pt
   st.env = std::move(env);
   st.shard = shard;
   st.log = std::move(log);
-  new_pipeline(self);
+  record_writes::renew(self->state);
   harden(self, "scheduler");
   load(self);
   return {
@@ -285,10 +271,7 @@ caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self, env_pt
     [=](sch_commit_atom, uint64_t gen, uint64_t seq, bool ok, bool unavailable,
         const std::string& what) {
       auto& st = self->state;
-      if (gen != st.generation) return;
-      auto status = ok ? storage::status{}
-                       : unavailable ? storage::status::unavailable(what) : storage::status::error(what);
-      if (st.pipe->on_committed(seq, status)) {
+      if (record_writes::answered(st, gen, seq, ok, unavailable, what)) {
         spdlog::error("shard {}: schedule write failed: {} (reloading)", st.shard, what);
         self->delayed_send(self, reload_delay, sch_reload_atom::value);
       }
@@ -302,7 +285,7 @@ caf::behavior scheduler_actor(caf::stateful_actor<scheduler_state>* self, env_pt
       stop_again(self, ns, id, wid);
     },
     [=](sch_reload_atom) {
-      new_pipeline(self);
+      record_writes::renew(self->state);
       load(self);
     },
   };
