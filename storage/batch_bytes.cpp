@@ -131,6 +131,22 @@ std::optional<write_batch> write_batch::from_bytes(std::string_view bytes, uint3
 
 size_t write_batch::size() const { return impl_->ops.size(); }
 
+void write_batch::append_bytes(std::string* joined, std::string_view part) {
+  if (joined->empty()) {
+    joined->assign(part);
+    return;
+  }
+  auto count = [](std::string_view b) {
+    uint32_t n = 0;
+    for (size_t i = 1; i < 5; ++i) n = (n << 8) | static_cast<uint8_t>(b[i]);
+    return n;
+  };
+  std::string head;
+  keys::put_u32(&head, count(*joined) + count(part));
+  joined->replace(1, 4, head);
+  joined->append(part.substr(5));
+}
+
 void write_batch::put_data(uint8_t table_tag, std::string key, std::string value) {
   if (!keys::is_data_table(table_tag)) {
     if (impl_->error.empty()) impl_->error = "put_data names table " + std::to_string(table_tag);

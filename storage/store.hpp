@@ -107,6 +107,10 @@ public:
   // only, lengths, no trailing bytes, and every key in `shard`'s range (an entry of one shard
   // never writes another's keys). Returns nullopt with *st set on any of these, never crashes.
   static std::optional<write_batch> from_bytes(std::string_view bytes, uint32_t shard, status* st);
+  // Appends the operations of `part` (to_bytes's bytes) to `joined` (empty, or to_bytes's bytes
+  // too): `joined` becomes the bytes of one batch holding both, in order. Several transitions'
+  // batches proposed as one raft entry (one append, one message, one apply for all of them).
+  static void append_bytes(std::string* joined, std::string_view part);
   // The number of operations (puts and deletes) in the batch.
   [[nodiscard]] size_t size() const;
 

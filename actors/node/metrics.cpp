@@ -204,6 +204,14 @@ std::string registry::render(const std::string& node) const {
                 "Bytes of the snapshots sent (chronicle_snapshots_sent_total).");
   render_sample(out, "chronicle_snapshot_bytes_sent_total", n,
                 static_cast<double>(snapshot_bytes_sent_.value()));
+  render_header(out, "chronicle_raft_entries_proposed_total", "counter",
+                "Raft entries the shard leaders on this node proposed.");
+  render_sample(out, "chronicle_raft_entries_proposed_total", n,
+                static_cast<double>(entries_proposed_.value()));
+  render_header(out, "chronicle_raft_transitions_proposed_total", "counter",
+                "Transitions in those entries (queued transitions go as one entry).");
+  render_sample(out, "chronicle_raft_transitions_proposed_total", n,
+                static_cast<double>(transitions_proposed_.value()));
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)

@@ -106,6 +106,11 @@ public:
     snapshots_sent_.inc();
     snapshot_bytes_sent_.inc(static_cast<uint64_t>(bytes));
   }
+  // A leader on this node proposed one raft entry holding `transitions` transitions' writes.
+  void on_entry_proposed(size_t transitions) {
+    entries_proposed_.inc();
+    transitions_proposed_.inc(static_cast<uint64_t>(transitions));
+  }
   // A started workflow task was sent to a worker: with its run's whole history, with only the
   // events since the worker's previous task of the run (sticky cache), or whole again because
   // the worker lacked the earlier events.
@@ -136,6 +141,8 @@ private:
   counter snapshot_bytes_;
   counter snapshots_sent_;
   counter snapshot_bytes_sent_;
+  counter entries_proposed_;
+  counter transitions_proposed_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

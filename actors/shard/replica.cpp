@@ -32,6 +32,25 @@ size_t max_append_bytes() {
 
 constexpr unsigned heartbeat_ms = 100;
 
+size_t env_size(const char* name, size_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) : fallback;
+}
+// Transitions queued together are proposed as one raft entry of at most this many bytes (one
+// append, one message per follower, one apply per replica for all of them; 0: one entry per
+// transition). CHRONICLE_RAFT_JOIN_BYTES overrides it for A/B benchmarks.
+size_t join_bytes() {
+  static const size_t bytes = env_size("CHRONICLE_RAFT_JOIN_BYTES", size_t{256} << 10);
+  return bytes;
+}
+// The most entries a leader has proposed and not yet seen committed (0: no limit); the
+// transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
+// the committer groups fsyncs. CHRONICLE_RAFT_IN_FLIGHT overrides it for A/B benchmarks.
+size_t max_in_flight() {
+  static const size_t n = env_size("CHRONICLE_RAFT_IN_FLIGHT", 0);
+  return n;
+}
+
 }  // namespace
 
 // The shard actor's mailbox as the group's loop, the peers' node actors as its network.
@@ -50,6 +69,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   unsigned ticks = 0;
   bool serving = false;
   bool changing = false;  // a membership change this replica started is in flight
+  size_t in_flight = 0;    // entries proposed, their outcome not known yet (max_in_flight)
   // The watchdog: the commit index last seen and since when (shard_replica::watchdog).
   uint64_t watch_commit = 0;
   int64_t watch_since = 0;
@@ -61,6 +81,27 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   std::mutex mutex;
   std::deque<std::function<void()>> posted;
   caf::actor_addr addr;
+  // Answers to proposals whose entries are staged in the state machine, not yet written: run
+  // by settle() after the flush, so nobody hears of a write the store does not have yet.
+  std::vector<std::function<void()>> acks;
+
+  // End of every message the replica handles: the entries applied meanwhile go to the store as
+  // one write (shard_state_machine::stage/flush), then their proposers are answered.
+  void settle() {
+    flush_staged();
+    auto run = std::move(acks);
+    acks.clear();
+    for (auto& ack : run) ack();
+  }
+  void flush_staged() {
+    if (!machine || !machine->staged()) return;
+    auto s = machine->flush();
+    if (s.ok()) return;
+    // Never apply a later entry over a missing one: this replica stops (the others go on).
+    spdlog::critical("shard {}: writing applied entries failed: {}; the replica stops", shard,
+                     s.message());
+    self->quit(make_error(errc::internal, "replica apply failed: " + s.message()));
+  }
 
   // raft::transport
   void send(uint64_t to, std::string bytes) override {
@@ -153,6 +194,7 @@ shard_replica::shard_replica(caf::event_based_actor* self, env_ptr env, uint32_t
 }
 
 shard_replica::~shard_replica() {
+  if (p_) p_->settle();
   if (p_) p_->group.reset();  // pending proposals fail with shutdown before the parts go
 }
 
@@ -189,7 +231,7 @@ bool shard_replica::start() {
   opts.max_append_bytes = max_append_bytes();
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
-    auto s = parts->machine->apply(index, entry);
+    auto s = parts->machine->stage(index, entry);  // written by settle(), one write per message
     if (!s.ok()) {
       // Never apply a later entry over a missing one: this replica stops (the others go on).
       spdlog::critical("shard {}: applying entry {} failed: {}; the replica stops", parts->shard,
@@ -234,6 +276,7 @@ bool shard_replica::start() {
     }
   };
   sm.on_leadership = [parts](uint64_t leader, uint64_t term) {
+    parts->flush_staged();  // serving starts with recovery, which reads the store
     auto name = parts->env->member_by_id(leader);
     parts->env->shard_leader[parts->shard].store(leader);
     bool serving = leader == parts->my_id && parts->group && parts->group->serving();
@@ -256,6 +299,7 @@ bool shard_replica::start() {
 
 void shard_replica::receive(uint64_t from, const std::string& bytes) {
   if (p_->group) p_->group->receive(from, bytes);
+  p_->settle();
 }
 
 void shard_replica::run_posted() {
@@ -265,11 +309,13 @@ void shard_replica::run_posted() {
     work.swap(p_->posted);
   }
   for (auto& fn : work) fn();
+  p_->settle();
 }
 
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
+  p_->settle();
   if (++p_->ticks % 10 == 0) watchdog();
   if (!p_->group) return;
   // Every tick: a standby is promoted only at a moment its log matches the leader's last index.
@@ -279,7 +325,42 @@ void shard_replica::tick() {
 }
 
 void shard_replica::propose_queued() {
-  auto items = static_cast<replicated_log&>(*log_).take();
+  auto& log = static_cast<replicated_log&>(*log_);
+  if (max_in_flight() != 0 && p_->in_flight >= max_in_flight() && p_->serving) return;
+  auto items = log.take();
+  // One entry per run of transitions that fits join_bytes(); the entry's outcome is each one's.
+  struct waiter {
+    std::function<void(const storage::status&)> done;
+    storage::committer_chain chain;
+  };
+  std::string entry;
+  std::vector<waiter> waiters;
+  auto flush = [&] {
+    if (waiters.empty()) return;
+    ++p_->in_flight;
+    p_->env->metrics->on_entry_proposed(waiters.size());
+    p_->group->propose(std::move(entry), [parts = p_.get(), waiters = std::move(waiters)](
+                                             raft::status s, uint64_t) mutable {
+      if (parts->in_flight > 0) --parts->in_flight;
+      if (max_in_flight() != 0)  // what waited for this entry goes now, as one entry
+        if (auto me = caf::actor_cast<caf::actor>(parts->addr)) caf::anon_send(me, propose_atom::value);
+      if (s == raft::status::ok) {  // applied (staged): answered once written (settle)
+        parts->acks.push_back([waiters = std::move(waiters)] {
+          for (auto& w : waiters) w.done(storage::status{});
+        });
+        return;
+      }
+      auto leader = parts->env->member_by_id(parts->group ? parts->group->leader_id() : 0);
+      auto out = s == raft::status::error ? storage::status::error(why(s, leader))
+                                          : storage::status::unavailable(why(s, leader));
+      for (auto& w : waiters) {
+        if (w.chain) w.chain->store(true);
+        w.done(out);
+      }
+    });
+    entry.clear();
+    waiters.clear();
+  };
   for (auto& it : items) {
     if (it.chain && it.chain->load()) {  // an earlier batch of this writer failed
       it.done(storage::status::error("an earlier write of this execution failed"));
@@ -293,15 +374,12 @@ void shard_replica::propose_queued() {
                       : st);
       continue;
     }
-    p_->group->propose(std::move(bytes), [parts = p_.get(), done = std::move(it.done),
-                                          chain = it.chain](raft::status s, uint64_t) {
-      if (s == raft::status::ok) return done(storage::status{});
-      if (chain) chain->store(true);
-      auto leader = parts->env->member_by_id(parts->group ? parts->group->leader_id() : 0);
-      done(s == raft::status::error ? storage::status::error(why(s, leader))
-                                    : storage::status::unavailable(why(s, leader)));
-    });
+    if (!entry.empty() && entry.size() + bytes.size() > join_bytes()) flush();
+    storage::write_batch::append_bytes(&entry, bytes);
+    waiters.push_back(waiter{std::move(it.done), std::move(it.chain)});
   }
+  flush();
+  p_->settle();
 }
 
 bool shard_replica::serving() const { return p_->serving; }
@@ -386,6 +464,7 @@ void shard_replica::watchdog() {
   spdlog::warn("shard {}: commit index stuck at {} for 10 s with {} entries waiting: restarting "
                "this replica's group", p.shard, commit, p.group->last_index() - commit);
   p.watch_since = now;
+  p.settle();       // what was applied is written and answered first
   p.group.reset();  // pending proposals fail: shutdown (outcome unknown)
   p.retired_stores.push_back(std::move(p.log_store));
   p.retired_machines.push_back(std::move(p.machine));

@@ -56,26 +56,42 @@ std::unique_ptr<shard_state_machine> shard_state_machine::open(storage::store& d
 }
 
 status shard_state_machine::apply(uint64_t index, std::string_view entry) {
+  auto st = stage(index, entry);
+  return st.ok() ? flush() : st;
+}
+
+status shard_state_machine::stage(uint64_t index, std::string_view entry) {
   if (index <= applied_) return {};  // replayed after a restart: already in the data
-  storage::write_batch batch;
   if (!entry.empty()) {
     status st;
     auto b = storage::write_batch::from_bytes(entry, shard_, &st);
     if (!b)
       return status::error("shard " + std::to_string(shard_) + " entry " + std::to_string(index) +
                            ": " + st.message());
-    batch = std::move(*b);
+    pending_.append(std::move(*b));
   }
-  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(index));
-  auto st = db_.write_unsynced(batch);
-  if (!st.ok())
-    return status::error("shard " + std::to_string(shard_) + " entry " + std::to_string(index) +
-                         ": " + st.message());
   applied_ = index;
+  ++staged_;
   return {};
 }
 
-status shard_state_machine::take_snapshot(std::string* out) const {
+status shard_state_machine::flush() {
+  if (staged_ == 0) return {};
+  storage::write_batch batch = std::move(pending_);
+  pending_ = storage::write_batch();
+  const size_t n = staged_;
+  staged_ = 0;
+  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(applied_));
+  auto st = db_.write_unsynced(batch);
+  if (!st.ok())
+    return status::error("shard " + std::to_string(shard_) + " entries up to " +
+                         std::to_string(applied_) + " (" + std::to_string(n) +
+                         "): " + st.message());
+  return {};
+}
+
+status shard_state_machine::take_snapshot(std::string* out) {
+  if (auto f = flush(); !f.ok()) return f;
   storage::write_batch puts;
   uint64_t applied = 0;
   auto st = db_.read_shard(shard_, &applied, [&](uint8_t t, std::string_view k, std::string_view v) {
@@ -94,7 +110,9 @@ status shard_state_machine::take_snapshot(std::string* out) const {
   return {};
 }
 
-status shard_state_machine::take_reference(std::string* out) const {
+status shard_state_machine::take_reference(std::string* out) {
+  // The reference stands for data written before it is stored (synced): staged entries first.
+  if (auto f = flush(); !f.ok()) return f;
   std::string bytes;
   bytes.push_back(static_cast<char>(reference_version));
   bytes.append(u64_bytes(applied_));
@@ -116,6 +134,7 @@ bool shard_state_machine::is_reference(std::string_view bytes) {
 
 status shard_state_machine::restore(std::string_view bytes) {
   const std::string what = "shard " + std::to_string(shard_) + " snapshot: ";
+  if (auto f = flush(); !f.ok()) return f;
   auto applied = snapshot_applied_index(bytes);
   if (!applied) return status::error(what + "bad header");
   if (*applied <= applied_) return {};  // our data is already at or past it
@@ -137,7 +156,8 @@ status shard_state_machine::restore(std::string_view bytes) {
 
 // The bytes hashed, for each key of the shard in read_shard's order: table tag (u8) | key length
 // (u32) | key | value length (u32) | value. The applied index is reported beside, not hashed.
-status shard_state_machine::digest(shard_digest* out) const {
+status shard_state_machine::digest(shard_digest* out) {
+  if (auto f = flush(); !f.ok()) return f;
   fnv1a64 h;
   shard_digest d;
   auto st = db_.read_shard(shard_, &d.applied_index, [&](uint8_t t, std::string_view k, std::string_view v) {

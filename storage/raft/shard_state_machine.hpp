@@ -11,6 +11,13 @@
 //   entry only advances the applied index. An error (corrupt bytes, another shard's keys, a
 //   failed write) changes nothing and is fatal for this replica: stop its group, never apply a
 //   later entry over a missing one.
+// - stage(index, entry) + flush(): apply in two steps, for many entries in one write: stage
+//   checks the entry and adds it to a pending batch (the applied index moves at once), flush
+//   writes every staged entry and the applied index in one unsynced write (the same write apply
+//   makes for one). Whoever stages must flush before anything relies on the data: the replica
+//   flushes at the end of each message it handles and before acknowledging a staged write.
+//   take_reference, take_snapshot, restore and digest flush first. A failed flush is fatal, as a
+//   failed apply.
 // - take_reference: what this replica stores as its snapshot when libraft takes one: only the
 //   applied index (9 bytes), no copy of the data. It stands for the data tables themselves,
 //   which are at or past that index and durable once the reference is stored: the log store
@@ -54,11 +61,14 @@ class shard_state_machine {
                                                    storage::status* st);
 
   storage::status apply(uint64_t index, std::string_view entry);
+  storage::status stage(uint64_t index, std::string_view entry);
+  storage::status flush();
+  [[nodiscard]] bool staged() const { return staged_ != 0; }
   [[nodiscard]] uint64_t applied_index() const { return applied_; }
-  storage::status take_reference(std::string* out) const;
-  storage::status take_snapshot(std::string* out) const;
+  storage::status take_reference(std::string* out);
+  storage::status take_snapshot(std::string* out);
   storage::status restore(std::string_view bytes);
-  storage::status digest(shard_digest* out) const;
+  storage::status digest(shard_digest* out);
   uint32_t shard() const { return shard_; }
 
   // The applied index a snapshot's bytes carry (nullopt when the header is malformed).
@@ -73,6 +83,8 @@ class shard_state_machine {
   storage::store& db_;
   uint32_t shard_;
   uint64_t applied_;
+  storage::write_batch pending_;  // staged entries' writes (stage), written by flush
+  size_t staged_ = 0;             // entries staged since the last flush
 };
 
 }  // namespace chronicle::raft
