@@ -8,6 +8,7 @@
 // Tables are named by their keys::table tag (part of the on-disk format, the same on every
 // node), never by a database's column family IDs, which depend on the order in which a database
 // created them. Only the data tables (keys::data_tables) may appear.
+#include <algorithm>
 #include <string_view>
 
 #include "storage/keys.hpp"
@@ -163,7 +164,10 @@ void write_batch::append(write_batch other) {
     mine.ops = std::move(theirs.ops);
     return;
   }
-  mine.ops.reserve(mine.ops.size() + theirs.ops.size());
+  // Grown geometrically: an exact reserve here made appending n batches one by one quadratic
+  // (a replica staging a thousand entries of a catch-up message moved its ops a thousand times).
+  const size_t need = mine.ops.size() + theirs.ops.size();
+  if (need > mine.ops.capacity()) mine.ops.reserve(std::max(need, 2 * mine.ops.capacity()));
   for (auto& op : theirs.ops) mine.ops.push_back(std::move(op));
 }
 

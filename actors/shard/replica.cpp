@@ -46,6 +46,17 @@ size_t join_bytes() {
 // The most entries a leader has proposed and not yet seen committed (0: no limit); the
 // transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
 // the committer groups fsyncs. CHRONICLE_RAFT_IN_FLIGHT overrides it for A/B benchmarks.
+// CHRONICLE_RAFT_APPLY_EACH=1 writes every applied entry at once, as before the entries of
+// one message were written together (A/B benchmarks).
+bool apply_each() {
+  static const bool each = env_size("CHRONICLE_RAFT_APPLY_EACH", 0) != 0;
+  return each;
+}
+// Behind by at most this many entries, a standby waiting for promotion makes the leader hold
+// new proposals for at most promotion_hold_ms (shard_replica::parts::hold_since).
+constexpr uint64_t promotion_hold_entries = 64;
+constexpr int64_t promotion_hold_ms = 300;
+
 size_t max_in_flight() {
   static const size_t n = env_size("CHRONICLE_RAFT_IN_FLIGHT", 0);
   return n;
@@ -70,6 +81,11 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   bool serving = false;
   bool changing = false;  // a membership change this replica started is in flight
   size_t in_flight = 0;    // entries proposed, their outcome not known yet (max_in_flight)
+  // A standby a few entries behind is promoted only at a moment its log matches the leader's
+  // (group::promote); under steady load that moment may never come at a tick. So the leader
+  // holds new proposals (they wait in the queue) until the standby has the rest, at most
+  // promotion_hold_ms, then promotes it and lets them go as one entry.
+  int64_t hold_since = 0;  // 0: not holding
   // The watchdog: the commit index last seen and since when (shard_replica::watchdog).
   uint64_t watch_commit = 0;
   int64_t watch_since = 0;
@@ -232,6 +248,7 @@ bool shard_replica::start() {
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
     auto s = parts->machine->stage(index, entry);  // written by settle(), one write per message
+    if (s.ok() && apply_each()) s = parts->machine->flush();
     if (!s.ok()) {
       // Never apply a later entry over a missing one: this replica stops (the others go on).
       spdlog::critical("shard {}: applying entry {} failed: {}; the replica stops", parts->shard,
@@ -300,6 +317,7 @@ bool shard_replica::start() {
 void shard_replica::receive(uint64_t from, const std::string& bytes) {
   if (p_->group) p_->group->receive(from, bytes);
   p_->settle();
+  if (p_->hold_since != 0 && p_->group) reconcile();  // the standby's answer may complete it
 }
 
 void shard_replica::run_posted() {
@@ -327,6 +345,10 @@ void shard_replica::tick() {
 void shard_replica::propose_queued() {
   auto& log = static_cast<replicated_log&>(*log_);
   if (max_in_flight() != 0 && p_->in_flight >= max_in_flight() && p_->serving) return;
+  if (p_->hold_since != 0 && p_->serving) {
+    if (chronicle::now_ms() - p_->hold_since < promotion_hold_ms) return;  // reconcile ends it
+    p_->hold_since = 0;
+  }
   auto items = log.take();
   // One entry per run of transitions that fits join_bytes(); the entry's outcome is each one's.
   struct waiter {
@@ -488,9 +510,16 @@ bool shard_replica::is_voter(uint64_t id) const {
 // change at a time: a server whose member answers to another Raft ID now (its data dir was
 // wiped or replaced) is removed, then the member's current ID is added and promoted to voter
 // once libraft has caught its log up. Only members that announced their ID and are up count.
+void shard_replica::release_hold() {
+  if (p_->hold_since == 0) return;
+  p_->hold_since = 0;
+  if (auto me = caf::actor_cast<caf::actor>(p_->addr)) caf::anon_send(me, propose_atom::value);
+}
+
 void shard_replica::reconcile() {
   auto& p = *p_;
-  if (!p.serving || p.changing || !p.group || p.group->changing()) return;
+  if (p.hold_since != 0 && chronicle::now_ms() - p.hold_since >= promotion_hold_ms) release_hold();
+  if (!p.serving || p.changing || !p.group || p.group->changing()) return release_hold();
   auto conf = p.group->configuration();
   auto finish = [parts = p_.get()](const char* what, uint64_t id) {
     parts->changing = true;
@@ -531,6 +560,16 @@ void shard_replica::reconcile() {
     if (it->role != raft::role::voter) {
       if (it->role == raft::role::spare)
         spdlog::info("shard {}: catching {} up to promote it to voter", p.shard, name);
+      if (it->role == raft::role::standby) {
+        auto gap = p.group->behind(id).value_or(promotion_hold_entries + 1);
+        if (gap > 0) {  // not yet: hold new proposals while it is close (hold_since)
+          if (gap <= promotion_hold_entries && p.hold_since == 0) p.hold_since = chronicle::now_ms();
+          if (gap > promotion_hold_entries || chronicle::now_ms() - p.hold_since >= promotion_hold_ms)
+            release_hold();
+          return;
+        }
+        release_hold();  // the configuration entry goes first, then what waited
+      }
       return p.group->promote(id, finish(it->role == raft::role::spare ? "made a standby (catching up)"
                                                                        : "promoted to voter", id));
     }

@@ -69,6 +69,7 @@ public:
 private:
   [[nodiscard]] bool is_voter(uint64_t id) const;  // a voter of the group's configuration
   void reconcile();                                // leader: membership toward the replicas
+  void release_hold();                             // proposals held for a promotion go
   void watchdog();                                 // leader: restarts a wedged group
 
   struct parts;

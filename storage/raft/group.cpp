@@ -336,6 +336,18 @@ bool group::is_leader() const { return started_ && !closed_ && raft_->state == R
 bool group::serving() const { return is_leader() && serving_term_ == raft_->current_term; }
 uint64_t group::term() const { return started_ ? raft_->current_term : 0; }
 uint64_t group::commit_index() const { return started_ ? raft_->commit_index : 0; }
+
+std::optional<uint64_t> group::behind(uint64_t id) const {
+  if (!started_ || closed_ || raft_->state != RAFT_LEADER) return std::nullopt;
+  auto& conf = raft_->configuration;
+  for (unsigned i = 0; i < conf.n; ++i)
+    if (conf.servers[i].id == id) {
+      auto last = raft_last_index(raft_.get());
+      auto match = raft_->leader_state.progress[i].match_index;
+      return match >= last ? 0 : last - match;
+    }
+  return std::nullopt;
+}
 uint64_t group::last_index() const { return started_ ? raft_last_index(raft_.get()) : 0; }
 uint64_t group::applied_index() const { return started_ ? raft_->last_applied : 0; }
 

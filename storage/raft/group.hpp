@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -126,6 +127,9 @@ class group {
   uint64_t term() const;
   uint64_t commit_index() const;
   uint64_t last_index() const;  // of the log, committed or not
+  // Leader only: how many entries of its log member `id` lacks (last index - its match index);
+  // nullopt when this replica does not lead or `id` is not in the configuration.
+  std::optional<uint64_t> behind(uint64_t id) const;
   uint64_t applied_index() const;
   uint64_t id() const { return options_.id; }
   const io& raw_io() const { return io_; }
