@@ -86,6 +86,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   // holds new proposals (they wait in the queue) until the standby has the rest, at most
   // promotion_hold_ms, then promotes it and lets them go as one entry.
   int64_t hold_since = 0;  // 0: not holding
+  int64_t hold_again = 0;  // a hold that ran out: no new one before this time (ms)
   // The watchdog: the commit index last seen and since when (shard_replica::watchdog).
   uint64_t watch_commit = 0;
   int64_t watch_since = 0;
@@ -347,7 +348,8 @@ void shard_replica::propose_queued() {
   if (max_in_flight() != 0 && p_->in_flight >= max_in_flight() && p_->serving) return;
   if (p_->hold_since != 0 && p_->serving) {
     if (chronicle::now_ms() - p_->hold_since < promotion_hold_ms) return;  // reconcile ends it
-    p_->hold_since = 0;
+    p_->hold_since = 0;  // ran out (as in reconcile): no new hold for a while
+    p_->hold_again = chronicle::now_ms() + 10 * promotion_hold_ms;
   }
   auto items = log.take();
   // One entry per run of transitions that fits join_bytes(); the entry's outcome is each one's.
@@ -518,7 +520,10 @@ void shard_replica::release_hold() {
 
 void shard_replica::reconcile() {
   auto& p = *p_;
-  if (p.hold_since != 0 && chronicle::now_ms() - p.hold_since >= promotion_hold_ms) release_hold();
+  if (p.hold_since != 0 && chronicle::now_ms() - p.hold_since >= promotion_hold_ms) {
+    release_hold();  // the standby did not make it: no new hold for a while (the load goes on)
+    p.hold_again = chronicle::now_ms() + 10 * promotion_hold_ms;
+  }
   if (!p.serving || p.changing || !p.group || p.group->changing()) return release_hold();
   auto conf = p.group->configuration();
   auto finish = [parts = p_.get()](const char* what, uint64_t id) {
@@ -563,7 +568,9 @@ void shard_replica::reconcile() {
       if (it->role == raft::role::standby) {
         auto gap = p.group->behind(id).value_or(promotion_hold_entries + 1);
         if (gap > 0) {  // not yet: hold new proposals while it is close (hold_since)
-          if (gap <= promotion_hold_entries && p.hold_since == 0) p.hold_since = chronicle::now_ms();
+          auto now = chronicle::now_ms();
+          if (gap <= promotion_hold_entries && p.hold_since == 0 && now >= p.hold_again)
+            p.hold_since = now;
           if (gap > promotion_hold_entries || chronicle::now_ms() - p.hold_since >= promotion_hold_ms)
             release_hold();
           return;
