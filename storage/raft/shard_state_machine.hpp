@@ -63,7 +63,7 @@ class shard_state_machine {
   storage::status apply(uint64_t index, std::string_view entry);
   storage::status stage(uint64_t index, std::string_view entry);
   storage::status flush();
-  [[nodiscard]] bool staged() const { return staged_ != 0; }
+  [[nodiscard]] size_t staged() const { return staged_; }  // entries staged, not yet flushed
   [[nodiscard]] uint64_t applied_index() const { return applied_; }
   storage::status take_reference(std::string* out);
   storage::status take_snapshot(std::string* out);
