@@ -172,10 +172,13 @@ std::string registry::render(const std::string& node) const {
       render_sample(out, "chronicle_task_queue_backlog", n + "," + labels,
                     static_cast<double>(g->value()));
   }
-  auto level = [&](const char* name, const char* help, const gauge& g) {
-    render_header(out, name, "gauge", help);
-    render_sample(out, name, n, static_cast<double>(g.value()));
+  // One unlabelled gauge or counter: its header and its sample.
+  auto one = [&](const char* type, const char* name, const char* help, const auto& metric) {
+    render_header(out, name, type, help);
+    render_sample(out, name, n, static_cast<double>(metric.value()));
   };
+  auto level = [&](const char* name, const char* help, const gauge& g) { one("gauge", name, help, g); };
+  auto total = [&](const char* name, const char* help, const counter& c) { one("counter", name, help, c); };
   level("chronicle_timers_queued",
         "Durable timers in this node's shard memory queues (waiting to fire).", timers_queued_);
   level("chronicle_executions_active",
@@ -184,34 +187,22 @@ std::string registry::render(const std::string& node) const {
         "Open HTTP event streams (GET .../events: server-sent events).", http_streams_);
   level("chronicle_shards_led",
         "Replicated shards whose leader is this node (replication_factor > 1).", shards_led_);
-  render_header(out, "chronicle_leader_changes_total", "counter",
-                "Times a replica on this node started or stopped leading its shard.");
-  render_sample(out, "chronicle_leader_changes_total", n,
-                static_cast<double>(leader_changes_.value()));
-  render_header(out, "chronicle_snapshots_installed_total", "counter",
-                "Snapshots a replica on this node installed from its leader (catch-up).");
-  render_sample(out, "chronicle_snapshots_installed_total", n,
-                static_cast<double>(snapshots_installed_.value()));
-  render_header(out, "chronicle_snapshot_bytes_installed_total", "counter",
-                "Bytes of the snapshots installed (chronicle_snapshots_installed_total).");
-  render_sample(out, "chronicle_snapshot_bytes_installed_total", n,
-                static_cast<double>(snapshot_bytes_.value()));
-  render_header(out, "chronicle_snapshots_sent_total", "counter",
-                "Snapshots a leader on this node sent to a replica that needed one.");
-  render_sample(out, "chronicle_snapshots_sent_total", n,
-                static_cast<double>(snapshots_sent_.value()));
-  render_header(out, "chronicle_snapshot_bytes_sent_total", "counter",
-                "Bytes of the snapshots sent (chronicle_snapshots_sent_total).");
-  render_sample(out, "chronicle_snapshot_bytes_sent_total", n,
-                static_cast<double>(snapshot_bytes_sent_.value()));
-  render_header(out, "chronicle_raft_entries_proposed_total", "counter",
-                "Raft entries the shard leaders on this node proposed.");
-  render_sample(out, "chronicle_raft_entries_proposed_total", n,
-                static_cast<double>(entries_proposed_.value()));
-  render_header(out, "chronicle_raft_transitions_proposed_total", "counter",
-                "Transitions in those entries (queued transitions go as one entry).");
-  render_sample(out, "chronicle_raft_transitions_proposed_total", n,
-                static_cast<double>(transitions_proposed_.value()));
+  total("chronicle_leader_changes_total",
+        "Times a replica on this node started or stopped leading its shard.", leader_changes_);
+  total("chronicle_snapshots_installed_total",
+        "Snapshots a replica on this node installed from its leader (catch-up).",
+        snapshots_installed_);
+  total("chronicle_snapshot_bytes_installed_total",
+        "Bytes of the snapshots installed (chronicle_snapshots_installed_total).", snapshot_bytes_);
+  total("chronicle_snapshots_sent_total",
+        "Snapshots a leader on this node sent to a replica that needed one.", snapshots_sent_);
+  total("chronicle_snapshot_bytes_sent_total",
+        "Bytes of the snapshots sent (chronicle_snapshots_sent_total).", snapshot_bytes_sent_);
+  total("chronicle_raft_entries_proposed_total",
+        "Raft entries the shard leaders on this node proposed.", entries_proposed_);
+  total("chronicle_raft_transitions_proposed_total",
+        "Transitions in those entries (queued transitions go as one entry).",
+        transitions_proposed_);
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)
