@@ -25,6 +25,7 @@
 
 #include "bench/bench_workflows.hpp"
 #include "bench/driver.hpp"
+#include "bench/bench_util.hpp"
 #include "bench/embedded_node.hpp"
 #include "bench/proc_stats.hpp"
 #include "protocol/runtime.hpp"
@@ -35,7 +36,6 @@
 using namespace chronicle;
 using namespace chronicle::bench;
 using ojson = nlohmann::ordered_json;
-using clock_type = std::chrono::steady_clock;
 
 namespace {
 
@@ -50,11 +50,6 @@ struct scale_options {
   std::string node_binary;
 };
 
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-double round2(double v) { return std::round(v * 100) / 100; }
 
 ojson latency_json(std::vector<double> ms) {
   std::sort(ms.begin(), ms.end());
@@ -228,21 +223,6 @@ std::unique_ptr<embedded_node> start_node(const scale_options& o, double* listen
   return node;
 }
 
-// Time until every shard is ready (cluster status answers with all shards available).
-double wait_shards_ready(client& c, uint32_t shards) {
-  auto t0 = clock_type::now();
-  while (ms_since(t0) < 600'000) {
-    auto st = c.cluster_status(true);
-    if (st) {
-      uint32_t ready = 0;
-      for (auto& n : st->nodes())
-        for (auto& s : n.shards()) ready += s.available();
-      if (ready == shards) return ms_since(t0);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return -1;
-}
 
 }  // namespace
 
@@ -281,7 +261,7 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-scale: " << error_text(c.error()) << "\n";
     return 1;
   }
-  wait_shards_ready(*c, o.num_shards);
+  wait_shards_ready(*c, o.num_shards, 600'000);
 
   worker_options wo;
   wo.host = "127.0.0.1";
@@ -336,7 +316,7 @@ int main(int argc, char** argv) {
   if (!node) return 1;
   auto c2 = client::connect(sys, "127.0.0.1", node->port());
   if (!c2) return 1;
-  double ready_ms = wait_shards_ready(*c2, o.num_shards);
+  double ready_ms = wait_shards_ready(*c2, o.num_shards, 600'000);
   out["restart"] = {{"listening_ms", round2(listen_ms)},
                     {"all_shards_ready_ms", round2(listen_ms + ready_ms)},
                     {"rss_mb_when_ready", rss_mb(node->pid())}};

@@ -35,6 +35,7 @@
 #include <thread>
 
 #include "bench/child_process.hpp"
+#include "bench/bench_util.hpp"
 #include "bench/embedded_node.hpp"
 #include "bench/proc_stats.hpp"
 #include "protocol/runtime.hpp"
@@ -43,7 +44,6 @@
 using namespace chronicle;
 using namespace chronicle::bench;
 using ojson = nlohmann::ordered_json;
-using clock_type = std::chrono::steady_clock;
 
 namespace {
 
@@ -61,11 +61,6 @@ struct options {
   std::string node_binary;
 };
 
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
-
-double round2(double v) { return std::round(v * 100) / 100; }
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -170,20 +165,6 @@ loaded_times wait_loaded(const embedded_node& node, int64_t count, clock_type::t
   return out;
 }
 
-bool wait_shards_ready(client& c, uint32_t shards) {
-  auto t0 = clock_type::now();
-  while (ms_since(t0) < 120'000) {
-    auto st = c.cluster_status(true);
-    if (st) {
-      uint32_t ready = 0;
-      for (auto& n : st->nodes())
-        for (auto& s : n.shards()) ready += s.available();
-      if (ready == shards) return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
 
 pb::CreateScheduleRequest schedule_request(const options& o, int64_t k) {
   pb::CreateScheduleRequest req;
@@ -312,7 +293,7 @@ int main(int argc, char** argv) {
   auto node = start_node(o, dir, &listen_ms);
   if (!node) return 1;
   auto c = client::connect(sys, "127.0.0.1", node->port());
-  if (!c || !wait_shards_ready(*c, o.num_shards)) {
+  if (!c || wait_shards_ready(*c, o.num_shards, 120'000) < 0) {
     std::cerr << "chronicle-schedule-bench: the node is not ready\n";
     return 1;
   }
