@@ -116,6 +116,33 @@ TEST_CASE("batch bytes: a batch rebuilt from its bytes writes the same keys in a
   CHECK(timers.size() == 1);  // wf-0's went, wf-1's stays
 }
 
+TEST_CASE("batch bytes: joined bytes are one batch of every part's operations in order") {
+  // Several transitions proposed as one raft entry (write_batch::append_bytes): applying the
+  // joined bytes writes what applying the parts one after the other writes, later parts winning.
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto b = open_at(dir.sub("b"));
+  std::string joined;
+  size_t ops = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto batch = transition("wf-" + std::to_string(i % 3));  // wf-0 twice: order matters
+    if (i == 3) batch.delete_current(3, "default", "wf-1");
+    ops += batch.size();
+    std::string bytes;
+    REQUIRE(batch.to_bytes(&bytes).ok());
+    REQUIRE(a->write(batch).ok());
+    write_batch::append_bytes(&joined, bytes);
+  }
+  write_batch::append_bytes(&joined, std::string("\x01\0\0\0\0", 5));  // an empty part
+  status st;
+  auto rebuilt = write_batch::from_bytes(joined, 3, &st);
+  REQUIRE_MESSAGE(rebuilt.has_value(), st.message());
+  CHECK(rebuilt->size() == ops);
+  REQUIRE(b->write(*rebuilt).ok());
+  CHECK(dump(*a, 3) == dump(*b, 3));
+  CHECK(b->load_current(3, "default", "wf-1", nullptr) == std::nullopt);
+}
+
 TEST_CASE("batch bytes: an empty batch round trips") {
   write_batch empty;
   std::string bytes;
