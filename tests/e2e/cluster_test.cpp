@@ -27,26 +27,6 @@ constexpr uint32_t test_shards = 12;
 struct cluster : node_cluster {
   cluster() : node_cluster(test_shards) {}
 
-  // Waits until node i sees every other node up (`count` members in all).
-  void wait_all_up(size_t i, int count = 3) {
-    auto c = connect(i);
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto st = c.cluster_status(true);
-      if (st) {
-        int up = 0;
-        size_t available = 0;
-        for (auto& n : st->nodes()) {
-          up += n.up();
-          for (auto& s : n.shards()) available += s.available();
-        }
-        if (up == count && available == st->num_shards()) return;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("cluster did not come up");
-  }
-
   // Workflow IDs whose shards node `owner` owns.
   std::vector<std::string> ids_on(const std::string& owner, size_t count, const std::string& prefix) {
     std::vector<std::string> out;
@@ -78,7 +58,7 @@ void check_done(client& c, const std::string& wid) { check_greeting_done(c, wid)
 TEST_CASE("three nodes: workflows on every node's shards complete - workers on different nodes") {
   cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
-  cl.wait_all_up(0);
+  cl.wait_all_up(0, 3, 20s);
   cl.start_worker(0, "greetings");
   cl.start_worker(2, "greetings");
   std::vector<client> clients;
@@ -158,7 +138,7 @@ TEST_CASE("three nodes: workflows on every node's shards complete - workers on d
 TEST_CASE("a killed node makes only its shards unavailable - after restart everything completes") {
   cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
-  cl.wait_all_up(0);
+  cl.wait_all_up(0, 3, 20s);
   auto queue = cl.queue_not_on("node2");
   cl.start_worker(0, queue);
   auto c1 = cl.connect(0);
@@ -196,7 +176,7 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
   CHECK(l->executions_size() == 2);
 
   cl.start(1);
-  cl.wait_all_up(0);
+  cl.wait_all_up(0, 3, 20s);
   REQUIRE(start(c1, on2[1], queue));
   check_done(c1, on2[0]);
   check_done(c1, on2[1]);
@@ -205,7 +185,7 @@ TEST_CASE("a killed node makes only its shards unavailable - after restart every
 TEST_CASE("a worker connected to one node dies - the task queue on another node retries its activity at once") {
   cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
-  cl.wait_all_up(0);
+  cl.wait_all_up(0, 3, 20s);
   auto queue = cl.queue_not_on("node1");  // the worker connects to node1, its queue lives elsewhere
   process slow(GREETING_WORKER_BIN,
                {"--address", cl.address(0), "--task-queue", queue, "--identity", "slow",
@@ -270,7 +250,7 @@ TEST_CASE("membership change: a fourth node takes over its shards with their dat
   cl.ports.push_back(free_port());
   cl.nodes.resize(4);
   for (size_t i = 0; i < 3; ++i) cl.start(i, 3);
-  cl.wait_all_up(0);
+  cl.wait_all_up(0, 3, 20s);
   hash_ring old_ring{{"node1", "node2", "node3"}};
   hash_ring new_ring{cl.names};
   auto c = cl.connect(0);
@@ -296,7 +276,7 @@ TEST_CASE("membership change: a fourth node takes over its shards with their dat
     cl.start(i, 4);
   }
   cl.start(3, 4);
-  cl.wait_all_up(0, 4);
+  cl.wait_all_up(0, 4, 20s);
   auto c4 = cl.connect(3);
   cl.start_worker(3, "greetings");
   for (auto& id : pending) check_done(c4, id);

@@ -17,24 +17,6 @@ constexpr uint32_t shards = 8;
 struct cluster : node_cluster {
   cluster() : node_cluster(shards) {}
 
-  void wait_all_up(size_t via) {
-    auto c = connect(via);
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto st = c.cluster_status(true);
-      if (st) {
-        int up = 0, available = 0;
-        for (auto& n : st->nodes()) {
-          up += n.up();
-          for (auto& s : n.shards()) available += s.available();
-        }
-        if (up == 3 && available == static_cast<int>(shards)) return;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    FAIL("cluster did not come up");
-  }
-
   // A workflow ID (prefix + n) whose shard node `owner` owns.
   std::string id_on(const std::string& owner, const std::string& prefix) {
     for (int i = 0;; ++i) {

@@ -353,19 +353,7 @@ TEST_CASE("flow control on three nodes: a limit set through one node is enforced
   while (cl.names[host] != owner) ++host;
   size_t via = (host + 1) % 3, asked = (host + 2) % 3;
   auto c = cl.connect(asked);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {  // every member up and connected
-    auto st = c.cluster_status(true);
-    int up = 0;
-    size_t ready = 0;
-    if (st)
-      for (auto& n : st->nodes()) {
-        up += n.up();
-        for (auto& s : n.shards()) ready += s.available();
-      }
-    if (up == 3 && ready == cl.num_shards) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  cl.wait_all_up(asked, 3, 20s);  // every member up and every shard ready
   process w(GREETING_WORKER_BIN,
             {"--address", cl.address(via), "--task-queue", "greetings", "--activity-slots", "40",
              "--max-running-per-key", "10", "--listed-addresses-only"},
@@ -381,7 +369,7 @@ TEST_CASE("flow control on three nodes: a limit set through one node is enforced
   CHECK(resp->not_stored_on().empty());  // every member has it
   CHECK(resp->config().max_running_per_key() == 3);
   // The owner's queue applies it (asked through the third node).
-  deadline = std::chrono::steady_clock::now() + 10s;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
   bool applied = false;
   while (!applied && std::chrono::steady_clock::now() < deadline) {
     auto d = c.describe_task_queue("", "greetings");

@@ -26,23 +26,6 @@ int cli(const std::string& address, std::vector<std::string> args, std::string* 
   return run(CHRONICLE_CLI_BIN, args, out);
 }
 
-void wait_all_up(client& c, uint32_t shards) {
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto st = c.cluster_status(true);
-    int up = 0;
-    size_t ready = 0;
-    if (st)
-      for (auto& n : st->nodes()) {
-        up += n.up();
-        for (auto& s : n.shards()) ready += s.available();
-      }
-    if (up == 3 && ready == shards) return;
-    std::this_thread::sleep_for(50ms);
-  }
-  FAIL("the cluster did not come up");
-}
-
 // The namespace as node `c` describes it once `pred` holds (asked again until 20 s passed).
 template <class Pred>
 pb::NamespaceInfo namespace_when(client& c, const std::string& ns, Pred pred, const char* what) {
@@ -78,7 +61,7 @@ TEST_CASE("namespaces: registered through one node - seen by every node of 3 - k
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   std::vector<client> c;
   for (size_t i = 0; i < 3; ++i) c.push_back(cl.connect(i));
-  wait_all_up(c[0], cl.num_shards);
+  cl.wait_all_up(0);
 
   // An unknown namespace is a clear error for a start and a list.
   auto unknown = c[1].start(start_in("nowhere", "n-1", "CustomerId", "c-1"));
@@ -132,7 +115,7 @@ TEST_CASE("namespaces: registered through one node - seen by every node of 3 - k
   for (auto& n : cl.nodes) n.kill9();
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   for (size_t i = 0; i < 3; ++i) c[i] = cl.connect(i);
-  wait_all_up(c[0], cl.num_shards);
+  cl.wait_all_up(0);
   for (auto& one : c) {
     auto d = one.describe_namespace("orders");
     REQUIRE_MESSAGE(d, error_text(d.error()));

@@ -76,6 +76,26 @@ struct node_cluster {
     REQUIRE_MESSAGE(c, error_text(c));
     return std::move(*c);
   }
+
+  // Waits until node i sees `members` members up and every shard served; fails after `limit`.
+  void wait_all_up(size_t i, int members = 3, std::chrono::seconds limit = std::chrono::seconds(30)) {
+    auto c = connect(i);
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto st = c.cluster_status(true)) {
+        int up = 0;
+        size_t available = 0;
+        for (auto& n : st->nodes()) {
+          up += n.up();
+          for (auto& s : n.shards()) available += s.available();
+        }
+        if (up == members && available == num_shards) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL("the cluster did not come up: " << members << " members up and " << num_shards
+                                         << " shards served, as seen from " << names[i]);
+  }
 };
 
 // Starts the sample Greeting workflow `wid` on `queue` (with a request ID when given: a retry

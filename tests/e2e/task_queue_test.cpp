@@ -177,19 +177,7 @@ TEST_CASE("task queue describe on three nodes: the hosting node answers for a wo
   while (cl.names[host] != owner) ++host;
   size_t via = (host + 1) % 3, asked = (host + 2) % 3;
   auto c = cl.connect(asked);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {  // every member up and every shard ready
-    auto st = c.cluster_status(true);
-    int up = 0;
-    size_t ready = 0;
-    if (st)
-      for (auto& n : st->nodes()) {
-        up += n.up();
-        for (auto& s : n.shards()) ready += s.available();
-      }
-    if (up == 3 && ready == cl.num_shards) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  cl.wait_all_up(asked, 3, 20s);  // every member up and every shard ready
   for (auto id : {"tq3-1", "tq3-2"}) {
     auto r = start_greeting(c, id, "greetings");
     REQUIRE_MESSAGE(r, error_text(r.error()));
