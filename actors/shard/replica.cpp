@@ -43,9 +43,6 @@ size_t join_bytes() {
   static const size_t bytes = env_size("CHRONICLE_RAFT_JOIN_BYTES", size_t{256} << 10);
   return bytes;
 }
-// The most entries a leader has proposed and not yet seen committed (0: no limit); the
-// transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
-// the committer groups fsyncs. CHRONICLE_RAFT_IN_FLIGHT overrides it for A/B benchmarks.
 // The entries applied while handling one message are written together, up to this many per
 // write: a catch-up message applies thousands, and one write of all of them slowed the
 // leaders' foreground work while a replica caught up (0.25-0.40 of healthy against 0.47-0.55
@@ -60,6 +57,9 @@ size_t max_staged() {
 constexpr uint64_t promotion_hold_entries = 64;
 constexpr int64_t promotion_hold_ms = 300;
 
+// The most entries a leader has proposed and not yet seen committed (0: no limit); the
+// transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
+// the committer groups fsyncs. CHRONICLE_RAFT_IN_FLIGHT sets it for A/B benchmarks.
 size_t max_in_flight() {
   static const size_t n = env_size("CHRONICLE_RAFT_IN_FLIGHT", 0);
   return n;
@@ -90,6 +90,21 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   // promotion_hold_ms, then promotes it and lets them go as one entry.
   int64_t hold_since = 0;  // 0: not holding
   int64_t hold_again = 0;  // a hold that ran out: no new one before this time (ms)
+
+  // True while proposals are held; a hold that ran out (the standby did not make it) ends
+  // here, and no new one is taken for a while: the load goes on.
+  bool holding() {
+    if (hold_since == 0) return false;
+    auto now = chronicle::now_ms();
+    if (now - hold_since < promotion_hold_ms) return true;
+    hold_since = 0;
+    hold_again = now + 10 * promotion_hold_ms;
+    return false;
+  }
+  // What waited in the queue goes now (as one entry).
+  void wake_proposals() {
+    if (auto me = caf::actor_cast<caf::actor>(addr)) caf::anon_send(me, propose_atom::value);
+  }
   // The watchdog: the commit index last seen and since when (shard_replica::watchdog).
   uint64_t watch_commit = 0;
   int64_t watch_since = 0;
@@ -349,11 +364,7 @@ void shard_replica::tick() {
 void shard_replica::propose_queued() {
   auto& log = static_cast<replicated_log&>(*log_);
   if (max_in_flight() != 0 && p_->in_flight >= max_in_flight() && p_->serving) return;
-  if (p_->hold_since != 0 && p_->serving) {
-    if (chronicle::now_ms() - p_->hold_since < promotion_hold_ms) return;  // reconcile ends it
-    p_->hold_since = 0;  // ran out (as in reconcile): no new hold for a while
-    p_->hold_again = chronicle::now_ms() + 10 * promotion_hold_ms;
-  }
+  if (p_->serving && p_->holding()) return;  // reconcile ends the hold
   auto items = log.take();
   // One entry per run of transitions that fits join_bytes(); the entry's outcome is each one's.
   struct waiter {
@@ -369,8 +380,7 @@ void shard_replica::propose_queued() {
     p_->group->propose(std::move(entry), [parts = p_.get(), waiters = std::move(waiters)](
                                              raft::status s, uint64_t) mutable {
       if (parts->in_flight > 0) --parts->in_flight;
-      if (max_in_flight() != 0)  // what waited for this entry goes now, as one entry
-        if (auto me = caf::actor_cast<caf::actor>(parts->addr)) caf::anon_send(me, propose_atom::value);
+      if (max_in_flight() != 0) parts->wake_proposals();  // what waited for this entry
       if (s == raft::status::ok) {  // applied (staged): answered once written (settle)
         parts->acks.push_back([waiters = std::move(waiters)] {
           for (auto& w : waiters) w.done(storage::status{});
@@ -515,18 +525,9 @@ bool shard_replica::is_voter(uint64_t id) const {
 // change at a time: a server whose member answers to another Raft ID now (its data dir was
 // wiped or replaced) is removed, then the member's current ID is added and promoted to voter
 // once libraft has caught its log up. Only members that announced their ID and are up count.
-void shard_replica::release_hold() {
-  if (p_->hold_since == 0) return;
-  p_->hold_since = 0;
-  if (auto me = caf::actor_cast<caf::actor>(p_->addr)) caf::anon_send(me, propose_atom::value);
-}
-
 void shard_replica::reconcile() {
   auto& p = *p_;
-  if (p.hold_since != 0 && chronicle::now_ms() - p.hold_since >= promotion_hold_ms) {
-    release_hold();  // the standby did not make it: no new hold for a while (the load goes on)
-    p.hold_again = chronicle::now_ms() + 10 * promotion_hold_ms;
-  }
+  if (p.hold_since != 0 && !p.holding()) p.wake_proposals();  // ran out
   if (!p.serving || p.changing || !p.group || p.group->changing()) return release_hold();
   auto conf = p.group->configuration();
   auto finish = [parts = p_.get()](const char* what, uint64_t id) {
@@ -572,10 +573,8 @@ void shard_replica::reconcile() {
         auto gap = p.group->behind(id).value_or(promotion_hold_entries + 1);
         if (gap > 0) {  // not yet: hold new proposals while it is close (hold_since)
           auto now = chronicle::now_ms();
-          if (gap <= promotion_hold_entries && p.hold_since == 0 && now >= p.hold_again)
-            p.hold_since = now;
-          if (gap > promotion_hold_entries || chronicle::now_ms() - p.hold_since >= promotion_hold_ms)
-            release_hold();
+          if (gap > promotion_hold_entries) return release_hold();
+          if (p.hold_since == 0 && now >= p.hold_again) p.hold_since = now;
           return;
         }
         release_hold();  // the configuration entry goes first, then what waited
@@ -594,6 +593,12 @@ void shard_replica::reconcile() {
                  m.address, m.id);
     return p.group->remove_member(m.id, finish("removed the replica that left,", m.id));
   }
+}
+
+void shard_replica::release_hold() {
+  if (p_->hold_since == 0) return;
+  p_->hold_since = 0;
+  p_->wake_proposals();
 }
 
 }  // namespace chronicle
