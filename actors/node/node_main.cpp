@@ -102,6 +102,14 @@ int main(int argc, char** argv) {
     ->required();
   CLI11_PARSE(app, argc, argv);
 
+  // Block the stop signals in every thread; main waits for them with sigwait. Before anything
+  // starts a thread: RocksDB's background threads, started when the store opens, inherited an
+  // unblocked mask, so a SIGTERM right after start could land on one and kill the node (exit
+  // 143 instead of a clean stop; seen once in CI).
+  auto stop_signals = block_stop_signals();
+  sigaddset(&stop_signals, SIGHUP);  // reload (see reload above), waited for with the others
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   std::string error;
   auto config = load_config(config_path, &error);
   if (!config) {
@@ -124,11 +132,6 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-node: " << error << "\n";
     return 1;
   }
-
-  // Block the stop signals in every thread; main waits for them with sigwait.
-  auto stop_signals = block_stop_signals();
-  sigaddset(&stop_signals, SIGHUP);  // reload (see reload above), waited for with the others
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config cfg;
   configure_network(cfg, tls_files{config->tls_certificate, config->tls_key, config->tls_ca});
