@@ -113,6 +113,8 @@ using raft_run_atom = caf::atom_constant<caf::atom("raftrun")>;   // shard-inter
 using raft_tick_atom = caf::atom_constant<caf::atom("rafttick")>; // shard-internal: raft's tick
 using propose_atom = caf::atom_constant<caf::atom("propose")>;    // shard-internal: queued writes
 using transfer_atom = caf::atom_constant<caf::atom("transfer")>;  // leadership away / to a member
+// (shard, from, SnapshotChunkRequest) -> HandoffChunk: a chunk of a leader's snapshot stream
+using snapchunk_atom = caf::atom_constant<caf::atom("snapchunk")>;
 // shard -> its executions when the replica stops leading (urgent): answer every waiter, quit.
 using stand_down_atom = caf::atom_constant<caf::atom("standdown")>;
 

@@ -24,6 +24,7 @@ constexpr char raft_entry_tag = 'e';
 constexpr char raft_snapshot_meta_tag = 's';
 constexpr char raft_snapshot_data_tag = 'd';
 constexpr char raft_applied_tag = 'a';
+constexpr char raft_stage_tag = 'g';
 
 uint64_t as_u64(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
 
@@ -138,6 +139,18 @@ std::string raft_key(uint32_t shard, raft_record record) {
 std::string raft_entries_prefix(uint32_t shard) {
   std::string k = shard_prefix(shard);
   k.push_back(raft_entry_tag);
+  return k;
+}
+
+std::string raft_stages_prefix(uint32_t shard) {
+  std::string k = shard_prefix(shard);
+  k.push_back(raft_stage_tag);
+  return k;
+}
+
+std::string raft_stage_prefix(uint32_t shard, uint64_t stream) {
+  std::string k = raft_stages_prefix(shard);
+  put_u64(&k, stream);
   return k;
 }
 

@@ -119,6 +119,11 @@ std::string raft_entry_key(uint32_t shard, uint64_t index);
 std::string raft_entries_prefix(uint32_t shard);
 // The index of a raft_entry_key of `shard`; nullopt for any other key.
 std::optional<uint64_t> raft_entry_index(uint32_t shard, std::string_view key);
+// raft: a snapshot being received in chunks (write_batch::put_stage): shard | 'g' | stream (u64)
+// | data table tag (u8) | the data key; shard | 'g' | stream | 0xFF: the stream is complete.
+std::string raft_stages_prefix(uint32_t shard);
+std::string raft_stage_prefix(uint32_t shard, uint64_t stream);
+inline constexpr char raft_stage_complete_tag = '\xFF';
 
 // history
 std::string history_prefix(const run_key& run);

@@ -123,6 +123,15 @@ public:
   void delete_raft_entries(uint32_t shard, uint64_t from, uint64_t to = 0);
   // Deletes every key of the shard in every data table (range deletions).
   void delete_shard_data(uint32_t shard);
+  // A snapshot received in chunks is staged in the raft table under its stream ID until it is
+  // complete and restored (storage/raft/shard_state_machine.hpp, "streams"): the entry of data
+  // table `table_tag`, the marker that the stream is complete (the applied index it stands for),
+  // the stream's staged keys, and every stream's but `keep`'s (0: all).
+  void put_stage(uint32_t shard, uint64_t stream, uint8_t table_tag, std::string_view key,
+                 std::string value);
+  void put_stage_complete(uint32_t shard, uint64_t stream, uint64_t applied_index);
+  void delete_stage(uint32_t shard, uint64_t stream);
+  void delete_stages_except(uint32_t shard, uint64_t keep);
   // Puts (table, key, value) as read by store::read_shard; a table other than a data table
   // fails the batch (serialization_error).
   void put_data(uint8_t table_tag, std::string key, std::string value);
@@ -324,6 +333,24 @@ public:
   // of the shard in every data table (keys::data_tables order, key order in each), calling fn
   // with the table's tag. Stops early when fn returns false.
   status read_shard(uint32_t shard, uint64_t* applied_index,
+                    const std::function<bool(uint8_t table_tag, std::string_view key,
+                                             std::string_view value)>& fn) const;
+
+  // A consistent view of the whole store (a RocksDB snapshot), held while a copy is alive:
+  // what a leader streams a snapshot from, chunk by chunk (storage/raft_records.cpp).
+  struct read_view;
+  [[nodiscard]] std::shared_ptr<const read_view> hold_view() const;
+  // The shard's applied index as of the view (0 when absent).
+  status applied_index_at(const read_view& view, uint32_t shard, uint64_t* out) const;
+  // The shard's data keys as of the view, in read_shard's order, after (table index in
+  // keys::data_tables, after_key; empty: from the table's start), about max_bytes (at least one
+  // entry when any is left); next_table / next_after_key say where the next chunk starts, done
+  // that none is left.
+  status read_chunk(const read_view& view, uint32_t shard, uint32_t table_index,
+                    const std::string& after_key, size_t max_bytes, pb::HandoffChunk* out) const;
+  // The staged entries of `stream` (write_batch::put_stage) in order until fn returns false,
+  // and the applied index of its complete marker (nullopt: not complete).
+  status scan_stage(uint32_t shard, uint64_t stream, std::optional<uint64_t>* complete,
                     const std::function<bool(uint8_t table_tag, std::string_view key,
                                              std::string_view value)>& fn) const;
 

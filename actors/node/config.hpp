@@ -35,6 +35,9 @@ struct node_config {
   // Replicated shards: entries applied between two snapshots of a shard (half as many are kept
   // behind each snapshot for lagging replicas); a replica further behind catches up from one.
   uint32_t raft_snapshot_entries = 16384;
+  // A replica catching up from a snapshot pulls it from the leader in chunks of about this many
+  // bytes, one at a time (docs/replication.md "Snapshots in chunks").
+  uint32_t raft_snapshot_chunk_bytes = 1u << 20;
   std::vector<member_config> members;  // defaults to this node alone
   storage::durability durability = storage::durability::fsync;
   std::string log_level = "info";

@@ -469,6 +469,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (shard < env.shards.size() && env.shards[shard])
         self->send(env.shards[shard], atom, shard, from, std::move(bytes));
     },
+    [=](snapchunk_atom atom, uint32_t shard, uint64_t from, std::string& bytes)
+      -> caf::result<std::string> {
+      // A replica of a peer pulling a snapshot stream this node's replica of `shard` holds.
+      if (auto err = authorize_peer(self)) return err;
+      auto& env = *self->state.env;
+      if (!env.raft_peer_ok(from))
+        return make_error(errc::permission_denied, "unknown or replaced Raft ID " + std::to_string(from));
+      if (shard >= env.shards.size() || !env.shards[shard])
+        return make_error(errc::unavailable, "no replica of shard " + std::to_string(shard) + " here");
+      self->delegate(env.shards[shard], atom, shard, from, std::move(bytes));
+      return caf::delegated<std::string>{};
+    },
     [=](register_atom atom, std::string& bytes, const caf::actor& worker) {
       // A peer's matching registers a worker connected there with a task queue owned here now.
       if (authorize_peer(self)) return;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "shards/ring.hpp"
+#include "storage/raft/codec.hpp"
 #include "storage/raft/group.hpp"
 #include "storage/raft/rocks_log_store.hpp"
 #include "storage/raft/shard_state_machine.hpp"
@@ -119,6 +120,99 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   // Answers to proposals whose entries are staged in the state machine, not yet written: run
   // by settle() after the flush, so nobody hears of a write the store does not have yet.
   std::vector<std::function<void()>> acks;
+
+  // A snapshot this replica pulls from a leader's stream, chunk by chunk, before libraft sees
+  // the InstallSnapshot that named it (docs/replication.md "Snapshots in chunks").
+  struct pull_state {
+    uint64_t from = 0;                           // the replica serving the stream
+    raft::shard_state_machine::stream_token token;
+    std::string message;                         // the InstallSnapshot, delivered when complete
+    uint32_t table = 0;                          // where the next chunk starts
+    std::string after_key;
+    bool first = true;
+    uint64_t bytes = 0, chunks = 0;
+    int64_t started_ms = 0, progress_ms = 0;
+  };
+  std::optional<pull_state> pull;
+
+  // The InstallSnapshot `bytes` from `from`: true when it is held (or dropped) while its stream
+  // is pulled, false when libraft should have it now.
+  bool hold_install(uint64_t from, const std::string& bytes) {
+    auto data = raft::install_snapshot_data(bytes);
+    auto token = data ? raft::shard_state_machine::parse_token(*data) : std::nullopt;
+    if (!token || !machine || token->applied_index <= machine->applied_index() ||
+        machine->stage_complete(*token))
+      return false;  // data in the message, nothing new (a no-op restore), or already staged
+    auto now = chronicle::now_ms();
+    if (pull && pull->token.stream == token->stream) {
+      pull->message = bytes;  // the newest of the leader's retries goes to libraft
+      return true;
+    }
+    if (pull && now - pull->progress_ms < 5000) return true;  // another stream is moving
+    if (pull) spdlog::warn("shard {}: snapshot stream {} stalled, pulling stream {} instead", shard,
+                           pull->token.stream, token->stream);
+    pull = pull_state{};
+    pull->from = from;
+    pull->token = *token;
+    pull->message = bytes;
+    pull->started_ms = pull->progress_ms = now;
+    spdlog::info("shard {}: pulling a snapshot at index {} from {} in chunks (stream {})", shard,
+                 token->applied_index, env->member_by_id(from), token->stream);
+    request_chunk();
+    return true;
+  }
+  void abandon_pull(const std::string& why) {
+    spdlog::warn("shard {}: snapshot stream {} from {} abandoned after {} chunks: {} (the leader "
+                 "sends another)", shard, pull->token.stream, env->member_by_id(pull->from),
+                 pull->chunks, why);
+    pull.reset();
+  }
+  void request_chunk() {
+    auto peer = env->peers->peer(env->member_by_id(pull->from));
+    if (!peer) return abandon_pull("its node is not connected");
+    pb::SnapshotChunkRequest req;
+    req.set_shard(shard);
+    req.set_stream(pull->token.stream);
+    req.set_table(pull->table);
+    req.set_after_key(pull->after_key);
+    req.set_max_bytes(env->config.raft_snapshot_chunk_bytes);
+    auto stream = pull->token.stream;
+    self->request(*peer, std::chrono::seconds(30), snapchunk_atom::value, shard, my_id, encode(req))
+      .then(
+        [this, stream](const std::string& bytes) {
+          if (!pull || pull->token.stream != stream) return;
+          on_chunk(bytes);
+          settle();
+        },
+        [this, stream](const caf::error& err) {
+          if (pull && pull->token.stream == stream) abandon_pull(error_text(err));
+        });
+  }
+  void on_chunk(const std::string& bytes) {
+    auto chunk = decode<pb::HandoffChunk>(bytes, "HandoffChunk");
+    if (!chunk) return abandon_pull(error_text(chunk.error()));
+    uint64_t keep = 0;  // the stream libraft stores (its restore may still need the stage)
+    if (auto stored = log_store->get_snapshot())
+      if (auto t = raft::shard_state_machine::parse_token(stored->data)) keep = t->stream;
+    auto st = machine->stage_chunk(pull->token, *chunk, pull->first, keep);
+    if (!st.ok()) return abandon_pull(st.message());
+    pull->first = false;
+    ++pull->chunks;
+    for (auto& e : chunk->entries()) pull->bytes += e.key().size() + e.value().size();
+    pull->progress_ms = chronicle::now_ms();
+    if (!chunk->done()) {
+      pull->table = chunk->next_table();
+      pull->after_key = chunk->next_after_key();
+      return request_chunk();
+    }
+    auto done = std::move(*pull);
+    pull.reset();
+    spdlog::info("shard {}: installing a snapshot of {} bytes at index {} (stream {}: {} chunks "
+                 "in {} ms)", shard, done.bytes, done.token.applied_index, done.token.stream,
+                 done.chunks, done.progress_ms - done.started_ms);
+    env->metrics->on_snapshot_installed(done.bytes);
+    if (group) group->receive(done.from, done.message);
+  }
 
   // End of every message the replica handles: the entries applied meanwhile go to the store as
   // one write (shard_state_machine::stage/flush), then their proposers are answered.
@@ -283,15 +377,19 @@ bool shard_replica::start() {
     if (!s.ok()) spdlog::error("shard {}: snapshot failed: {}", parts->shard, s.message());
     return out;
   };
-  sm.snapshot_to_send = [parts](std::string_view) -> std::optional<std::string> {
+  // What goes in the InstallSnapshot is a token for a stream of the data as of now, pulled by
+  // the replica in chunks (docs/replication.md "Snapshots in chunks").
+  sm.snapshot_to_send = [parts](std::string_view stored) -> std::optional<std::string> {
     std::string out;
-    auto s = parts->machine->take_snapshot(&out);
+    auto at_least = raft::shard_state_machine::snapshot_applied_index(stored).value_or(0);
+    auto s = parts->machine->open_stream(at_least, &out);
     if (!s.ok()) {
-      spdlog::error("shard {}: reading a snapshot to send failed: {}", parts->shard, s.message());
+      spdlog::error("shard {}: opening a snapshot stream failed: {}", parts->shard, s.message());
       return std::nullopt;
     }
-    spdlog::info("shard {}: sending a snapshot of {} bytes", parts->shard, out.size());
-    parts->env->metrics->on_snapshot_sent(out.size());
+    auto token = raft::shard_state_machine::parse_token(out);
+    spdlog::info("shard {}: sending a snapshot at index {} (stream {})", parts->shard,
+                 token->applied_index, token->stream);
     return out;
   };
   sm.restore = [parts](std::string_view bytes) {
@@ -303,8 +401,10 @@ bool shard_replica::start() {
       }
       return;
     }
-    spdlog::info("shard {}: installing a snapshot of {} bytes", parts->shard, bytes.size());
-    parts->env->metrics->on_snapshot_installed(bytes.size());
+    if (!raft::shard_state_machine::parse_token(bytes)) {  // data in the message (older nodes)
+      spdlog::info("shard {}: installing a snapshot of {} bytes", parts->shard, bytes.size());
+      parts->env->metrics->on_snapshot_installed(bytes.size());
+    }
     auto s = parts->machine->restore(bytes);
     if (!s.ok()) {
       spdlog::critical("shard {}: restoring a snapshot failed: {}", parts->shard, s.message());
@@ -334,9 +434,23 @@ bool shard_replica::start() {
 }
 
 void shard_replica::receive(uint64_t from, const std::string& bytes) {
-  if (p_->group) p_->group->receive(from, bytes);
+  if (p_->group && !p_->hold_install(from, bytes)) p_->group->receive(from, bytes);
   p_->settle();
   if (p_->hold_since != 0 && p_->group) reconcile();  // the standby's answer may complete it
+}
+
+caf::expected<std::string> shard_replica::serve_chunk(const std::string& bytes) {
+  auto req = decode<pb::SnapshotChunkRequest>(bytes, "SnapshotChunkRequest");
+  if (!req) return req.error();
+  if (!p_->machine) return make_error(errc::unavailable, "this replica is not running");
+  pb::HandoffChunk chunk;
+  auto max = std::clamp<size_t>(req->max_bytes(), 1024, size_t{64} << 20);
+  auto st = p_->machine->read_stream(req->stream(), req->table(), req->after_key(), max, &chunk);
+  if (!st.ok()) return make_error(errc::unavailable, st.message());
+  uint64_t sent = 0;
+  for (auto& e : chunk.entries()) sent += e.key().size() + e.value().size();
+  p_->env->metrics->on_snapshot_sent(sent);
+  return encode(chunk);
 }
 
 void shard_replica::run_posted() {
@@ -353,7 +467,10 @@ void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
   p_->settle();
-  if (++p_->ticks % 10 == 0) watchdog();
+  if (++p_->ticks % 10 == 0) {
+    watchdog();
+    if (p_->machine) p_->machine->expire_streams();
+  }
   if (!p_->group) return;
   // Every tick: a standby is promoted only at a moment its log matches the leader's last index.
   reconcile();

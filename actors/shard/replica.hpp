@@ -49,6 +49,8 @@ public:
   void run_posted();                                       // raft_run_atom
   void tick();                                             // raft_tick_atom
   void propose_queued();                                   // propose_atom
+  // snapchunk_atom from a peer's replica: a chunk of a snapshot stream this replica holds.
+  caf::expected<std::string> serve_chunk(const std::string& request);
 
   [[nodiscard]] bool serving() const;
   // The member leading the shard (empty: none known).

@@ -381,6 +381,12 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     [=](raft_atom, uint32_t, uint64_t from, const std::string& bytes) {
       if (self->state.replica) self->state.replica->receive(from, bytes);
     },
+    [=](snapchunk_atom, uint32_t, uint64_t, const std::string& bytes) -> caf::result<std::string> {
+      if (!self->state.replica) return make_error(errc::unavailable, "this shard is not replicated");
+      auto chunk = self->state.replica->serve_chunk(bytes);
+      if (!chunk) return chunk.error();
+      return std::move(*chunk);
+    },
     [=](raft_run_atom) {
       if (self->state.replica) self->state.replica->run_posted();
     },

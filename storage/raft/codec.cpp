@@ -271,6 +271,16 @@ bool decode_message(std::string_view bytes, decoded_message& out) {
   }
 }
 
+std::optional<std::string> install_snapshot_data(std::string_view bytes) {
+  if (bytes.size() < 2 || static_cast<uint8_t>(bytes[1]) != RAFT_IO_INSTALL_SNAPSHOT) return std::nullopt;
+  decoded_message d;
+  if (!decode_message(bytes, d)) return std::nullopt;
+  std::string data(static_cast<const char*>(d.msg.install_snapshot.data.base),
+                   d.msg.install_snapshot.data.len);
+  d.release();
+  return data;
+}
+
 std::string encode_configuration(const raft_configuration& c) {
   writer w;
   write_configuration(w, c);

@@ -5,6 +5,7 @@
 #include "storage/raft/c_raft.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ struct decoded_message {
 };
 // Returns false on malformed input (nothing allocated then).
 bool decode_message(std::string_view bytes, decoded_message& out);
+// The snapshot data of an encoded InstallSnapshot (nullopt for any other or malformed message).
+std::optional<std::string> install_snapshot_data(std::string_view bytes);
 
 std::string encode_configuration(const raft_configuration& c);
 // Fills an initialised configuration. Returns false on malformed input.

@@ -2,6 +2,9 @@
 
 #include "storage/keys.hpp"
 
+#include <chrono>
+#include <random>
+
 namespace chronicle::raft {
 
 namespace {
@@ -13,9 +16,25 @@ using storage::status;
 // shard's data tables, in keys::data_tables order and key order.
 // Version 2 (a reference, as stored by the replica that took it): version (u8 = 2) | applied
 // index (u64, big-endian), nothing else: the data tables themselves are at or past that index.
+// Version 3 (a stream token, sent in place of the data): version (u8 = 3) | applied index
+// (u64) | stream ID (u64); the data is pulled in chunks and staged (shard_state_machine.hpp).
 constexpr uint8_t snapshot_version = 1;
 constexpr uint8_t reference_version = 2;
+constexpr uint8_t token_version = 3;
 constexpr size_t snapshot_header = 9;
+constexpr size_t token_size = 17;
+// A leader's stream is reused for another InstallSnapshot within this long (libraft sends one
+// again after its install timeout), and released after this long without a chunk read.
+constexpr int64_t stream_reuse_ms = 10000;
+constexpr int64_t stream_idle_ms = 30000;
+// restore moves a stage into the data tables in writes of about this many bytes.
+constexpr size_t restore_write_bytes = size_t{4} << 20;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 std::string u64_bytes(uint64_t v) {
   std::string s;
@@ -121,6 +140,7 @@ status shard_state_machine::take_reference(std::string* out) {
 }
 
 std::optional<uint64_t> shard_state_machine::snapshot_applied_index(std::string_view bytes) {
+  if (auto t = parse_token(bytes)) return t->applied_index;
   if (bytes.size() < snapshot_header) return std::nullopt;
   auto version = static_cast<uint8_t>(bytes[0]);
   if (version != snapshot_version && !(version == reference_version && bytes.size() == snapshot_header))
@@ -141,6 +161,7 @@ status shard_state_machine::restore(std::string_view bytes) {
   if (is_reference(bytes))  // our own, stored after the data was durable at that index
     return status::error(what + "it stands for the data at index " + std::to_string(*applied) +
                          " but the data here is only at " + std::to_string(applied_));
+  if (auto token = parse_token(bytes)) return restore_stage(*token);
   status st;
   auto puts = storage::write_batch::from_bytes(bytes.substr(snapshot_header), shard_, &st);
   if (!puts) return status::error(what + st.message());
@@ -151,6 +172,112 @@ status shard_state_machine::restore(std::string_view bytes) {
   st = db_.write_unsynced(batch);
   if (!st.ok()) return status::error(what + st.message());
   applied_ = *applied;
+  return {};
+}
+
+status shard_state_machine::open_stream(uint64_t at_least, std::string* token) {
+  if (auto f = flush(); !f.ok()) return f;
+  auto now = steady_ms();
+  expire_streams();
+  uint64_t id = 0;
+  for (auto& [sid, s] : streams_)
+    if (now - s.opened_ms < stream_reuse_ms && s.applied_index >= at_least) id = sid;
+  if (id == 0) {
+    held_stream s;
+    s.view = db_.hold_view();
+    if (auto st = db_.applied_index_at(*s.view, shard_, &s.applied_index); !st.ok()) return st;
+    s.opened_ms = s.used_ms = now;
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    do id = rng(); while (id == 0 || streams_.count(id) != 0);
+    streams_.emplace(id, std::move(s));
+  }
+  auto& s = streams_.at(id);
+  s.used_ms = now;
+  std::string bytes;
+  bytes.push_back(static_cast<char>(token_version));
+  bytes.append(u64_bytes(s.applied_index));
+  bytes.append(u64_bytes(id));
+  *token = std::move(bytes);
+  return {};
+}
+
+status shard_state_machine::read_stream(uint64_t stream, uint32_t table_index,
+                                        const std::string& after_key, size_t max_bytes,
+                                        pb::HandoffChunk* out) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end())
+    return status::error("shard " + std::to_string(shard_) + " holds no snapshot stream " +
+                         std::to_string(stream) + " (released after " +
+                         std::to_string(stream_idle_ms / 1000) + " s idle, or the node restarted)");
+  it->second.used_ms = steady_ms();
+  return db_.read_chunk(*it->second.view, shard_, table_index, after_key, max_bytes, out);
+}
+
+void shard_state_machine::expire_streams() {
+  auto now = steady_ms();
+  std::erase_if(streams_, [now](auto& kv) { return now - kv.second.used_ms >= stream_idle_ms; });
+}
+
+std::optional<shard_state_machine::stream_token> shard_state_machine::parse_token(std::string_view bytes) {
+  if (bytes.size() != token_size || static_cast<uint8_t>(bytes[0]) != token_version) return std::nullopt;
+  stream_token t;
+  t.applied_index = *storage::keys::decode_u64(bytes.substr(1, 8));
+  t.stream = *storage::keys::decode_u64(bytes.substr(9, 8));
+  if (t.stream == 0) return std::nullopt;
+  return t;
+}
+
+status shard_state_machine::stage_chunk(const stream_token& token, const pb::HandoffChunk& chunk,
+                                        bool first, uint64_t keep) {
+  constexpr uint32_t tables = sizeof(storage::keys::data_tables) / sizeof(storage::keys::data_tables[0]);
+  const auto prefix = storage::keys::shard_prefix(shard_);
+  storage::write_batch batch;
+  if (first) batch.delete_stages_except(shard_, keep);  // this stream's earlier try too
+  for (auto& e : chunk.entries()) {
+    if (e.table() >= tables || e.key().compare(0, prefix.size(), prefix) != 0)
+      return status::error("shard " + std::to_string(shard_) +
+                           " snapshot chunk: an entry of another shard or an unknown table");
+    batch.put_stage(shard_, token.stream, static_cast<uint8_t>(storage::keys::data_tables[e.table()]),
+                    e.key(), e.value());
+  }
+  if (chunk.done()) batch.put_stage_complete(shard_, token.stream, token.applied_index);
+  return db_.write_unsynced(batch);
+}
+
+bool shard_state_machine::stage_complete(const stream_token& token) {
+  std::optional<uint64_t> complete;
+  auto st = db_.scan_stage(shard_, token.stream, &complete, nullptr);
+  return st.ok() && complete == token.applied_index;
+}
+
+status shard_state_machine::restore_stage(const stream_token& token) {
+  const std::string what = "shard " + std::to_string(shard_) + " snapshot stream " +
+                           std::to_string(token.stream) + ": ";
+  if (!stage_complete(token))
+    return status::error(what + "its staged data is missing or incomplete");
+  storage::write_batch batch;
+  batch.delete_shard_data(shard_);
+  size_t bytes = 0;
+  status failed;
+  std::optional<uint64_t> complete;
+  auto st = db_.scan_stage(shard_, token.stream, &complete,
+                           [&](uint8_t t, std::string_view k, std::string_view v) {
+                             batch.put_data(t, std::string(k), std::string(v));
+                             bytes += k.size() + v.size();
+                             if (bytes < restore_write_bytes) return true;
+                             failed = db_.write_unsynced(batch);
+                             batch = storage::write_batch();
+                             bytes = 0;
+                             return failed.ok();
+                           });
+  if (st.ok()) st = failed;
+  if (!st.ok()) return status::error(what + st.message());
+  // Last: the applied index with the stage's deletion (a crash before this write moves it again).
+  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(token.applied_index));
+  batch.delete_stage(shard_, token.stream);
+  st = db_.write_unsynced(batch);
+  if (!st.ok()) return status::error(what + st.message());
+  applied_ = token.applied_index;
   return {};
 }
 

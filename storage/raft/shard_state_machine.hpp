@@ -28,17 +28,30 @@
 //   meta: the owner mark is this node's, not the shard's) and the applied index, read at one
 //   RocksDB snapshot — as of now, at or past the stored snapshot's index, which is fine: the
 //   receiver skips the entries up to its applied index when libraft applies them again.
-//   One buffer: chunking comes later.
+//   One buffer (take_snapshot) or, as replicas send it, a stream read in chunks (below).
 // - restore(bytes): replaces the shard's data with the snapshot's and sets the applied index,
 //   in one unsynced write (libraft stores the snapshot durably in the log store before it
 //   restores). A snapshot whose applied index is at or below ours is a no-op: libraft restores
 //   its last snapshot on every start, and our data is already at or past it. A reference ahead
 //   of our data is an error (it cannot happen unless the disk lost synced writes).
+// - Streams (a snapshot sent in chunks, docs/replication.md "Snapshots in chunks"): a leader's
+//   open_stream holds a RocksDB snapshot of the store and returns a token (17 bytes: the applied
+//   index j the view is at, a random stream ID) that goes to the follower in libraft's
+//   InstallSnapshot in place of the data. The follower pulls the data with read_stream (from
+//   any replica holding the stream) and stages each chunk with stage_chunk, an unsynced write to
+//   the raft table under the stream's ID; the last chunk marks the stream complete. Only then is
+//   the InstallSnapshot handed to libraft, which stores the token (synced: the staged chunks,
+//   written before it to the same RocksDB log, are durable with it) and restores it: restore
+//   moves the staged data into the data tables in bounded writes, then writes the applied index
+//   and drops the stage in one last write. A crash in between leaves the applied index below j
+//   and the stage in place: libraft restores the stored token at the next start and the move
+//   runs again from the start. A view unused for stream_idle_ms is released (expire_streams).
 // - digest(): FNV-1a 64 over every (table, key, value) of the shard's data in order, read at
 //   one snapshot with the applied index: replicas at the same applied index have equal digests.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +84,26 @@ class shard_state_machine {
   storage::status digest(shard_digest* out);
   uint32_t shard() const { return shard_; }
 
+  // Streams (see above). open_stream reuses a stream opened less than reuse_ms ago whose view is
+  // at or past `at_least`.
+  storage::status open_stream(uint64_t at_least, std::string* token);
+  storage::status read_stream(uint64_t stream, uint32_t table_index, const std::string& after_key,
+                              size_t max_bytes, pb::HandoffChunk* out);
+  void expire_streams();
+  [[nodiscard]] size_t streams() const { return streams_.size(); }
+  struct stream_token {
+    uint64_t applied_index = 0;
+    uint64_t stream = 0;
+  };
+  static std::optional<stream_token> parse_token(std::string_view bytes);
+  // A received chunk of `token`'s stream, staged (one unsynced write; the last one marks it
+  // complete). The first chunk of a stream drops every other stream's stage but `keep`'s (the
+  // token libraft stores, whose restore may still need it).
+  storage::status stage_chunk(const stream_token& token, const pb::HandoffChunk& chunk, bool first,
+                              uint64_t keep);
+  // True when the stage of `token` is complete (every chunk written).
+  bool stage_complete(const stream_token& token);
+
   // The applied index a snapshot's bytes carry (nullopt when the header is malformed).
   static std::optional<uint64_t> snapshot_applied_index(std::string_view bytes);
   // True for take_reference's bytes (they carry no data).
@@ -83,8 +116,17 @@ class shard_state_machine {
   storage::store& db_;
   uint32_t shard_;
   uint64_t applied_;
+  storage::status restore_stage(const stream_token& token);
+
   storage::write_batch pending_;  // staged entries' writes (stage), written by flush
   size_t staged_ = 0;             // entries staged since the last flush
+  struct held_stream {
+    std::shared_ptr<const storage::store::read_view> view;
+    uint64_t applied_index = 0;
+    int64_t opened_ms = 0;
+    int64_t used_ms = 0;
+  };
+  std::map<uint64_t, held_stream> streams_;  // streams this replica serves, by ID
 };
 
 }  // namespace chronicle::raft

@@ -393,10 +393,11 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
 // Snapshots every 16 entries: the leaders' logs no longer reach back to the start, so a wiped
 // node catches up from snapshots — the shard's data read by the leader when it is sent (the
 // snapshot a replica stores is only a reference to its data tables, docs/replication.md
-// "Snapshots") — and ends with the same digest as the others.
+// "Snapshots"), pulled in chunks of 2 KiB ("Snapshots in chunks") — and ends with the same
+// digest as the others.
 TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data - digests equal") {
   replicated_cluster cl;
-  cl.extra_config = "raft_snapshot_entries: 16\n";
+  cl.extra_config = "raft_snapshot_entries: 16\nraft_snapshot_chunk_bytes: 2048\n";
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c1 = cl.connect(0);
   cl.wait_leaders(c1);
@@ -416,6 +417,8 @@ TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data
   REQUIRE_MESSAGE(cl.wait_members(c1, {"node1", "node2", "node3"}, 40s),
                   "node3 did not become a voter of every shard's group");
   CHECK(cl.nodes[2].output().find("installing a snapshot") != std::string::npos);
+  CHECK(cl.nodes[2].output().find("pulling a snapshot") != std::string::npos);
+  CHECK(cl.nodes[2].output().find("abandoned") == std::string::npos);
   CHECK((cl.nodes[0].output() + cl.nodes[1].output()).find("sending a snapshot") != std::string::npos);
   cl.wait_equal_digests(c1, 3);
 

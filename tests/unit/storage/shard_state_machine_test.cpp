@@ -332,5 +332,143 @@ TEST_CASE("shard state machine: the digest covers every data table - one changed
   CHECK(digest_of(*m).digest == base.digest);
 }
 
+// A snapshot sent as a stream (docs/replication.md "Snapshots in chunks"): the leader's view is
+// read in small chunks, staged by the receiver (its data untouched until the restore), kept
+// across a reopen, and moved into the data tables by restore: equal to the leader's data when
+// the stream was opened, writes after that not included, other shards untouched.
+TEST_CASE("shard state machine: a snapshot stream pulled in chunks and restored elsewhere gives the digest at its opening") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto b = open_at(dir.sub("b"));
+  auto ma = machine(*a, 5);
+  uint64_t index = 0;
+  for (int w = 0; w < 20; ++w)
+    for (int64_t e = 1; e <= 5; ++e) REQUIRE(ma->apply(++index, entry(5, "wf-" + std::to_string(w), e)).ok());
+  auto mb = machine(*b, 5);
+  REQUIRE(mb->apply(1, entry(5, "stale", 1)).ok());
+  auto other = machine(*b, 4);
+  REQUIRE(other->apply(1, entry(4, "neighbour", 1)).ok());
+  const auto neighbour = digest_of(*other);
+
+  std::string token;
+  REQUIRE(ma->open_stream(0, &token).ok());
+  const auto at_open = digest_of(*ma);
+  auto t = shard_state_machine::parse_token(token);
+  REQUIRE(t);
+  CHECK(t->applied_index == index);
+  CHECK(shard_state_machine::snapshot_applied_index(token) == index);
+  // Written after the view: not in the stream.
+  for (int64_t e = 6; e <= 9; ++e) REQUIRE(ma->apply(++index, entry(5, "wf-7", e)).ok());
+  CHECK(digest_of(*ma).digest != at_open.digest);
+  // Another InstallSnapshot soon after (libraft's retry) gets the same stream.
+  std::string again;
+  REQUIRE(ma->open_stream(t->applied_index, &again).ok());
+  CHECK(again == token);
+
+  const auto before = digest_of(*mb);
+  pb::HandoffChunk chunk;
+  uint32_t table = 0;
+  std::string after;
+  int chunks = 0;
+  bool first = true;
+  CHECK_FALSE(mb->stage_complete(*t));
+  do {
+    REQUIRE(ma->read_stream(t->stream, table, after, 512, &chunk).ok());
+    REQUIRE(mb->stage_chunk(*t, chunk, first, 0).ok());
+    first = false;
+    table = chunk.next_table();
+    after = chunk.next_after_key();
+    ++chunks;
+    REQUIRE(chunks < 10000);
+  } while (!chunk.done());
+  CHECK(chunks > 10);
+  CHECK(mb->stage_complete(*t));
+  CHECK(digest_of(*mb).digest == before.digest);  // staged, not restored: the data is as it was
+
+  // The stage is durable data: a reopened database still restores from it.
+  mb.reset();
+  other.reset();
+  b.reset();
+  b = open_at(dir.sub("b"));
+  mb = machine(*b, 5);
+  REQUIRE(mb->stage_complete(*t));
+  auto st = mb->restore(token);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  CHECK(mb->applied_index() == t->applied_index);
+  auto restored = digest_of(*mb);
+  CHECK(restored.digest == at_open.digest);
+  CHECK(restored.keys == at_open.keys);
+  CHECK(next_event(*b, 5, "stale") == 0);
+  CHECK_FALSE(mb->stage_complete(*t));  // the stage went with the last write
+  CHECK(mb->restore(token).ok());       // at the applied index: a no-op (libraft at a restart)
+  CHECK(digest_of(*machine(*b, 4)).digest == neighbour.digest);
+  // Both apply what came after and are equal again.
+  for (uint64_t i = t->applied_index + 1; i <= index; ++i)
+    REQUIRE(mb->apply(i, entry(5, "wf-7", static_cast<int64_t>(i - t->applied_index) + 5)).ok());
+  CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
+}
+
+TEST_CASE("shard state machine: a stream that is unknown, incomplete or of another shard is refused - nothing changes") {
+  temp_dir dir;
+  auto a = open_at(dir.sub("a"));
+  auto b = open_at(dir.sub("b"));
+  auto ma = machine(*a, 5);
+  for (uint64_t i = 1; i <= 30; ++i) REQUIRE(ma->apply(i, entry(5, "wf-" + std::to_string(i), 1)).ok());
+  auto mb = machine(*b, 5);
+  REQUIRE(mb->apply(1, entry(5, "mine", 1)).ok());
+  const auto before = digest_of(*mb);
+  pb::HandoffChunk chunk;
+  CHECK_FALSE(ma->read_stream(12345, 0, "", 1024, &chunk).ok());
+  CHECK_FALSE(shard_state_machine::parse_token("garbage").has_value());
+  std::string token;
+  REQUIRE(ma->open_stream(0, &token).ok());
+  auto t = shard_state_machine::parse_token(token);
+  REQUIRE(t);
+  REQUIRE(ma->read_stream(t->stream, 0, "", 256, &chunk).ok());
+  REQUIRE_FALSE(chunk.done());
+  REQUIRE(mb->stage_chunk(*t, chunk, true, 0).ok());
+  // Incomplete: restore refuses and the data stays.
+  CHECK_FALSE(mb->restore(token).ok());
+  CHECK(mb->applied_index() == 1);
+  CHECK(digest_of(*mb).digest == before.digest);
+  // A chunk holding another shard's key or an unknown table is refused.
+  pb::HandoffChunk bad;
+  auto* e = bad.add_entries();
+  e->set_table(0);
+  e->set_key(storage::keys::shard_prefix(6) + "x");
+  e->set_value("v");
+  CHECK_FALSE(mb->stage_chunk(*t, bad, false, 0).ok());
+  e->set_key(storage::keys::shard_prefix(5) + "x");
+  e->set_table(99);
+  CHECK_FALSE(mb->stage_chunk(*t, bad, false, 0).ok());
+  // A new stream's first chunk drops the old stream's stage.
+  std::string token2;
+  for (uint64_t i = 31; i <= 33; ++i) REQUIRE(ma->apply(i, entry(5, "later", static_cast<int64_t>(i - 30))).ok());
+  REQUIRE(ma->open_stream(33, &token2).ok());
+  auto t2 = shard_state_machine::parse_token(token2);
+  REQUIRE(t2);
+  CHECK(t2->stream != t->stream);
+  uint32_t table = 0;
+  std::string after;
+  bool first = true;
+  do {
+    REQUIRE(ma->read_stream(t2->stream, table, after, 1 << 20, &chunk).ok());
+    REQUIRE(mb->stage_chunk(*t2, chunk, first, 0).ok());
+    first = false;
+    table = chunk.next_table();
+    after = chunk.next_after_key();
+  } while (!chunk.done());
+  std::optional<uint64_t> complete;
+  size_t old_keys = 0;
+  REQUIRE(b->scan_stage(5, t->stream, &complete, [&](uint8_t, std::string_view, std::string_view) {
+    ++old_keys;
+    return true;
+  }).ok());
+  CHECK(old_keys == 0);
+  REQUIRE(mb->restore(token2).ok());
+  CHECK(mb->applied_index() == 33);
+  CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
+}
+
 }  // namespace
 }  // namespace chronicle::raft
