@@ -53,6 +53,13 @@ size_t max_staged() {
   static const size_t n = std::max<size_t>(1, env_size("CHRONICLE_RAFT_APPLY_BATCH", 32));
   return n;
 }
+// Snapshots go as a token for a stream the replica pulls in chunks (docs/replication.md
+// "Snapshots in chunks"); CHRONICLE_RAFT_SNAPSHOT_STREAM=0 sends the data in the InstallSnapshot
+// itself, as before, for A/B benchmarks.
+bool stream_snapshots() {
+  static const bool on = env_size("CHRONICLE_RAFT_SNAPSHOT_STREAM", 1) != 0;
+  return on;
+}
 // Behind by at most this many entries, a standby waiting for promotion makes the leader hold
 // new proposals for at most promotion_hold_ms (shard_replica::parts::hold_since).
 constexpr uint64_t promotion_hold_entries = 64;
@@ -381,6 +388,16 @@ bool shard_replica::start() {
   // the replica in chunks (docs/replication.md "Snapshots in chunks").
   sm.snapshot_to_send = [parts](std::string_view stored) -> std::optional<std::string> {
     std::string out;
+    if (!stream_snapshots()) {  // the data in the message (A/B benchmarks only)
+      auto s = parts->machine->take_snapshot(&out);
+      if (!s.ok()) {
+        spdlog::error("shard {}: reading a snapshot to send failed: {}", parts->shard, s.message());
+        return std::nullopt;
+      }
+      spdlog::info("shard {}: sending a snapshot of {} bytes", parts->shard, out.size());
+      parts->env->metrics->on_snapshot_sent(out.size());
+      return out;
+    }
     auto at_least = raft::shard_state_machine::snapshot_applied_index(stored).value_or(0);
     auto s = parts->machine->open_stream(at_least, &out);
     if (!s.ok()) {

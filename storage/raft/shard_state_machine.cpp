@@ -23,8 +23,9 @@ constexpr uint8_t reference_version = 2;
 constexpr uint8_t token_version = 3;
 constexpr size_t snapshot_header = 9;
 constexpr size_t token_size = 17;
-// A leader's stream is reused for another InstallSnapshot within this long (libraft sends one
-// again after its install timeout), and released after this long without a chunk read.
+// A leader's stream read (or opened) less than this long ago is reused for another
+// InstallSnapshot (libraft sends one again after its install timeout, 5 s, while a large stream
+// may still be pulled), and released after stream_idle_ms without a chunk read.
 constexpr int64_t stream_reuse_ms = 10000;
 constexpr int64_t stream_idle_ms = 30000;
 // restore moves a stage into the data tables in writes of about this many bytes.
@@ -181,12 +182,12 @@ status shard_state_machine::open_stream(uint64_t at_least, std::string* token) {
   expire_streams();
   uint64_t id = 0;
   for (auto& [sid, s] : streams_)
-    if (now - s.opened_ms < stream_reuse_ms && s.applied_index >= at_least) id = sid;
+    if (now - s.used_ms < stream_reuse_ms && s.applied_index >= at_least) id = sid;
   if (id == 0) {
     held_stream s;
     s.view = db_.hold_view();
     if (auto st = db_.applied_index_at(*s.view, shard_, &s.applied_index); !st.ok()) return st;
-    s.opened_ms = s.used_ms = now;
+    s.used_ms = now;
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     do id = rng(); while (id == 0 || streams_.count(id) != 0);
     streams_.emplace(id, std::move(s));

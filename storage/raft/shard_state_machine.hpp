@@ -84,8 +84,8 @@ class shard_state_machine {
   storage::status digest(shard_digest* out);
   uint32_t shard() const { return shard_; }
 
-  // Streams (see above). open_stream reuses a stream opened less than reuse_ms ago whose view is
-  // at or past `at_least`.
+  // Streams (see above). open_stream reuses a stream read or opened less than 10 s ago whose view
+  // is at or past `at_least`.
   storage::status open_stream(uint64_t at_least, std::string* token);
   storage::status read_stream(uint64_t stream, uint32_t table_index, const std::string& after_key,
                               size_t max_bytes, pb::HandoffChunk* out);
@@ -123,7 +123,6 @@ class shard_state_machine {
   struct held_stream {
     std::shared_ptr<const storage::store::read_view> view;
     uint64_t applied_index = 0;
-    int64_t opened_ms = 0;
     int64_t used_ms = 0;
   };
   std::map<uint64_t, held_stream> streams_;  // streams this replica serves, by ID

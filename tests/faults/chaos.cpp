@@ -66,6 +66,8 @@ struct options {
   int stop_ms = 3000;
   int wipe = 0;                  // kill -9 + wipe + restart events
   int digest_wait_s = 60;
+  int snapshot_entries = 0;      // raft_snapshot_entries (0: the node's default)
+  int snapshot_chunk_bytes = 0;  // raft_snapshot_chunk_bytes (0: the node's default)
 };
 
 class cluster {
@@ -86,8 +88,11 @@ public:
     out << "node:\n  name: " << names_[i] << "\n  host: 127.0.0.1\n  port: " << ports_[i] << "\n"
         << "data_dir: " << (dir_.path() / names_[i]).string() << "\n"
         << "num_shards: " << opts_.num_shards << "\nworkflow_task_timeout_ms: 2000\n"
-        << "replication_factor: " << opts_.replication_factor << "\n"
-        << "log_level: " << (opts_.replication_factor > 1 ? "info" : "warn") << "\nmembers:\n";
+        << "replication_factor: " << opts_.replication_factor << "\n";
+    if (opts_.snapshot_entries > 0) out << "raft_snapshot_entries: " << opts_.snapshot_entries << "\n";
+    if (opts_.snapshot_chunk_bytes > 0)
+      out << "raft_snapshot_chunk_bytes: " << opts_.snapshot_chunk_bytes << "\n";
+    out << "log_level: " << (opts_.replication_factor > 1 ? "info" : "warn") << "\nmembers:\n";
     for (size_t j = 0; j < names_.size(); ++j)
       out << "  - name: " << names_[j] << "\n    address: 127.0.0.1:" << ports_[j] << "\n";
     return path;
@@ -270,6 +275,11 @@ int main(int argc, char** argv) {
   app.add_option("--stop-leader", opts.stop_leader,
                  "SIGSTOP the busiest leader for --stop-ms, then SIGCONT it (this many times)")
     ->check(CLI::Range(0, 1000))->capture_default_str();
+  app.add_option("--snapshot-entries", opts.snapshot_entries,
+                 "raft_snapshot_entries (small: replicas catch up from snapshots; 0: default)")
+    ->check(CLI::Range(0, 100000000));
+  app.add_option("--snapshot-chunk-bytes", opts.snapshot_chunk_bytes,
+                 "raft_snapshot_chunk_bytes (0: default)")->check(CLI::Range(0, 67108864));
   app.add_option("--stop-ms", opts.stop_ms)->check(CLI::Range(100, 600000))->capture_default_str();
   app.add_option("--wipe", opts.wipe,
                  "kill -9 a node, wipe its data dir, restart it, then kill -9 another leader "
@@ -527,15 +537,30 @@ int main(int argc, char** argv) {
     digests = digests_equal ? "equal" : "different";
     if (!digests_equal) std::cerr << "chaos: replicas differ after " << opts.digest_wait_s << " s:\n" << why;
   }
+  // With small snapshot thresholds the run must have exercised snapshots (else it proves
+  // nothing about them): count the ones installed, streamed or not, in every node's logs.
+  int snapshots = 0, streamed = 0;
+  for (auto& e : std::filesystem::directory_iterator(cl.logs_dir())) {
+    if (e.path().extension() != ".log") continue;
+    std::ifstream in(e.path());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("installing a snapshot of ") != std::string::npos) ++snapshots;
+      if (line.find("pulling a snapshot at index") != std::string::npos) ++streamed;
+    }
+  }
+  const bool snapshots_seen = opts.snapshot_entries == 0 || snapshots > 0;
+  if (!snapshots_seen) std::cerr << "chaos: no replica installed a snapshot\n";
   std::cout << "{\"workflows\":" << opts.workflows << ",\"acknowledged\":" << n.acknowledged
             << ",\"start_attempts\":" << n.start_attempts << ",\"completed_exactly_once\":"
             << completed << ",\"failed_checks\":" << wrong << ",\"node_kills\":" << n.kills
             << ",\"node_restarts\":" << n.restarts << ",\"worker_kills\":" << n.worker_kills
             << ",\"leader_stops\":" << n.leader_stops << ",\"wipes\":" << n.wipes
             << ",\"replication_factor\":" << opts.replication_factor << ",\"digests\":\"" << digests
-            << "\",\"seed\":" << opts.seed
+            << "\",\"snapshots_installed\":" << snapshots << ",\"snapshot_streams_started\":" << streamed
+            << ",\"seed\":" << opts.seed
             << ",\"chaos_seconds\":" << static_cast<int>(chaos_seconds) << "}" << std::endl;
-  bool pass = wrong == 0 && completed == n.acknowledged && n.acknowledged > 0 && digests_equal;
+  bool pass = wrong == 0 && completed == n.acknowledged && n.acknowledged > 0 && digests_equal &&
+              snapshots_seen;
   if (!pass) {
     // The cluster's temp dir goes with it: keep the logs.
     auto kept = std::filesystem::temp_directory_path()
