@@ -54,6 +54,7 @@ struct options {
   int load_s = 10;
   int clients = 16;
   int snapshot_entries = 0;  // 0: the node's default
+  int snapshot_chunk_bytes = 0;  // 0: the node's default
 };
 
 struct cluster {
@@ -72,6 +73,8 @@ struct cluster {
         << "num_shards: " << opts.num_shards << "\nreplication_factor: 3\n"
         << "durability: " << opts.durability << "\nlog_level: info\n";
     if (opts.snapshot_entries > 0) out << "raft_snapshot_entries: " << opts.snapshot_entries << "\n";
+    if (opts.snapshot_chunk_bytes > 0)
+      out << "raft_snapshot_chunk_bytes: " << opts.snapshot_chunk_bytes << "\n";
     out << "members:\n";
     for (size_t j = 0; j < names.size(); ++j)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
@@ -262,7 +265,8 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
             << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
             << ",\"starts_per_s_during\":" << during_rate
             << ",\"ratio\":" << (before > 0 ? during_rate / before : 0) << ",\"clients\":" << opts.clients
-            << ",\"snapshot_entries\":" << opts.snapshot_entries << "}" << std::endl;
+            << ",\"snapshot_entries\":" << opts.snapshot_entries
+            << ",\"snapshot_chunk_bytes\":" << opts.snapshot_chunk_bytes << "}" << std::endl;
   return caught > 0 ? 0 : 1;
 }
 
@@ -293,6 +297,8 @@ int main(int argc, char** argv) {
     ->check(CLI::Range(0, 100000000))->capture_default_str();
   app.add_option("--load-s", opts.load_s)->check(CLI::Range(1, 3600))->capture_default_str();
   app.add_option("--clients", opts.clients)->check(CLI::Range(1, 512))->capture_default_str();
+  app.add_option("--snapshot-chunk-bytes", opts.snapshot_chunk_bytes,
+                 "raft_snapshot_chunk_bytes (0: default)")->check(CLI::Range(0, 67108864));
   app.add_option("--snapshot-entries", opts.snapshot_entries, "raft_snapshot_entries (0: default)")
     ->check(CLI::Range(0, 100000000))->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -141,6 +141,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     int64_t started_ms = 0, progress_ms = 0;
   };
   std::optional<pull_state> pull;
+  uint64_t pull_generation = 0;  // of the chunk request in flight
 
   // The InstallSnapshot `bytes` from `from`: true when it is held (or dropped) while its stream
   // is pulled, false when libraft should have it now.
@@ -183,16 +184,16 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     req.set_table(pull->table);
     req.set_after_key(pull->after_key);
     req.set_max_bytes(env->config.raft_snapshot_chunk_bytes);
-    auto stream = pull->token.stream;
+    auto generation = ++pull_generation;  // a later pull (even of the same stream) ignores it
     self->request(*peer, std::chrono::seconds(30), snapchunk_atom::value, shard, my_id, encode(req))
       .then(
-        [this, stream](const std::string& bytes) {
-          if (!pull || pull->token.stream != stream) return;
+        [this, generation](const std::string& bytes) {
+          if (!pull || pull_generation != generation) return;
           on_chunk(bytes);
           settle();
         },
-        [this, stream](const caf::error& err) {
-          if (pull && pull->token.stream == stream) abandon_pull(error_text(err));
+        [this, generation](const caf::error& err) {
+          if (pull && pull_generation == generation) abandon_pull(error_text(err));
         });
   }
   void on_chunk(const std::string& bytes) {
@@ -201,17 +202,20 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     uint64_t keep = 0;  // the stream libraft stores (its restore may still need the stage)
     if (auto stored = log_store->get_snapshot())
       if (auto t = raft::shard_state_machine::parse_token(stored->data)) keep = t->stream;
-    auto st = machine->stage_chunk(pull->token, *chunk, pull->first, keep);
-    if (!st.ok()) return abandon_pull(st.message());
+    const bool first = pull->first;
     pull->first = false;
     ++pull->chunks;
     for (auto& e : chunk->entries()) pull->bytes += e.key().size() + e.value().size();
     pull->progress_ms = chronicle::now_ms();
-    if (!chunk->done()) {
+    if (!chunk->done()) {  // the next chunk is read and sent while this one is written
       pull->table = chunk->next_table();
       pull->after_key = chunk->next_after_key();
-      return request_chunk();
+      request_chunk();
+      if (!pull) return;  // abandoned (the leader's node is gone)
     }
+    auto st = machine->stage_chunk(pull->token, *chunk, first, keep);
+    if (!st.ok()) return abandon_pull(st.message());
+    if (!chunk->done()) return;
     auto done = std::move(*pull);
     pull.reset();
     spdlog::info("shard {}: installing a snapshot of {} bytes at index {} (stream {}: {} chunks "
