@@ -246,20 +246,31 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   uint64_t during_ok = during.ok - at_restart;
   during.finish();
   double during_rate = caught > 0 ? during_ok / caught : 0;
-  uint64_t snapshots = 0, snapshot_bytes = 0;
+  // Streamed snapshots also say how long each pull took ("... (stream S: N chunks in T ms)"):
+  // their bytes over the sum of those times is one stream's pull rate.
+  uint64_t snapshots = 0, snapshot_bytes = 0, streamed_bytes = 0, stream_ms = 0, chunks = 0;
   {
     std::ifstream log(cl.dir.path() / ("node3." + std::to_string(cl.starts[2]) + ".log"));
     std::string line, marker = "installing a snapshot of ";
     while (std::getline(log, line))
       if (auto at = line.find(marker); at != std::string::npos) {
         ++snapshots;
-        snapshot_bytes += std::stoull(line.substr(at + marker.size()));
+        auto bytes = std::stoull(line.substr(at + marker.size()));
+        snapshot_bytes += bytes;
+        auto c = line.find(" chunks in "), colon = line.rfind(": ", c);
+        if (c != std::string::npos && colon != std::string::npos) {
+          streamed_bytes += bytes;
+          chunks += std::stoull(line.substr(colon + 2));
+          stream_ms += std::stoull(line.substr(c + 11));
+        }
       }
   }
   auto data = dir_bytes(cl.dir.path() / "node3");
   std::cout << "{\"catch_up_s\":" << caught << ",\"fill\":" << opts.fill
             << ",\"snapshots_installed\":" << snapshots << ",\"snapshot_bytes\":" << snapshot_bytes
             << ",\"snapshot_mb_per_s\":" << (caught > 0 ? snapshot_bytes / 1e6 / caught : 0)
+            << ",\"chunks\":" << chunks << ",\"stream_pull_mb_per_s\":"
+            << (stream_ms > 0 ? streamed_bytes / 1e3 / stream_ms : 0)
             << ",\"node3_data_dir_bytes\":" << data
             << ",\"data_dir_mb_per_s\":" << (caught > 0 ? data / 1e6 / caught : 0)
             << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
