@@ -173,6 +173,8 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     spdlog::warn("shard {}: snapshot stream {} from {} abandoned after {} chunks: {} (the leader "
                  "sends another)", shard, pull->token.stream, env->member_by_id(pull->from),
                  pull->chunks, why);
+    // What it staged goes (libraft never saw its token: no restore needs it).
+    if (machine && !pull->first) machine->drop_stage(pull->token.stream);
     pull.reset();
   }
   void request_chunk() {

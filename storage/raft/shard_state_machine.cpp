@@ -245,6 +245,12 @@ status shard_state_machine::stage_chunk(const stream_token& token, const pb::Han
   return db_.write_unsynced(batch);
 }
 
+status shard_state_machine::drop_stage(uint64_t stream) {
+  storage::write_batch batch;
+  batch.delete_stage(shard_, stream);
+  return db_.write_unsynced(batch);
+}
+
 bool shard_state_machine::stage_complete(const stream_token& token) {
   std::optional<uint64_t> complete;
   auto st = db_.scan_stage(shard_, token.stream, &complete, nullptr);

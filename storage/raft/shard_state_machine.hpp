@@ -101,6 +101,8 @@ class shard_state_machine {
   // token libraft stores, whose restore may still need it).
   storage::status stage_chunk(const stream_token& token, const pb::HandoffChunk& chunk, bool first,
                               uint64_t keep);
+  // Drops what was staged of `stream` (a pull abandoned half way).
+  storage::status drop_stage(uint64_t stream);
   // True when the stage of `token` is complete (every chunk written).
   bool stage_complete(const stream_token& token);
 

@@ -441,6 +441,20 @@ TEST_CASE("shard state machine: a stream that is unknown, incomplete or of anoth
   e->set_key(storage::keys::shard_prefix(5) + "x");
   e->set_table(99);
   CHECK_FALSE(mb->stage_chunk(*t, bad, false, 0).ok());
+  // An abandoned pull's stage is dropped.
+  auto staged_keys = [&](uint64_t stream) {
+    std::optional<uint64_t> complete;
+    size_t n = 0;
+    REQUIRE(b->scan_stage(5, stream, &complete, [&](uint8_t, std::string_view, std::string_view) {
+      ++n;
+      return true;
+    }).ok());
+    return n;
+  };
+  CHECK(staged_keys(t->stream) > 0);
+  REQUIRE(mb->drop_stage(t->stream).ok());
+  CHECK(staged_keys(t->stream) == 0);
+  REQUIRE(mb->stage_chunk(*t, chunk, true, 0).ok());
   // A new stream's first chunk drops the old stream's stage.
   std::string token2;
   for (uint64_t i = 31; i <= 33; ++i) REQUIRE(ma->apply(i, entry(5, "later", static_cast<int64_t>(i - 30))).ok());
@@ -458,13 +472,7 @@ TEST_CASE("shard state machine: a stream that is unknown, incomplete or of anoth
     table = chunk.next_table();
     after = chunk.next_after_key();
   } while (!chunk.done());
-  std::optional<uint64_t> complete;
-  size_t old_keys = 0;
-  REQUIRE(b->scan_stage(5, t->stream, &complete, [&](uint8_t, std::string_view, std::string_view) {
-    ++old_keys;
-    return true;
-  }).ok());
-  CHECK(old_keys == 0);
+  CHECK(staged_keys(t->stream) == 0);
   REQUIRE(mb->restore(token2).ok());
   CHECK(mb->applied_index() == 33);
   CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
