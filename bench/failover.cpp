@@ -326,7 +326,18 @@ int main(int argc, char** argv) {
       std::cerr << "failover: node" << i + 1 << " did not start\n";
       return 1;
     }
-  if (opts.catch_up) return catch_up(cl, sys, opts);
+  if (opts.catch_up) {
+    int rc = catch_up(cl, sys, opts);
+    // CHRONICLE_BENCH_KEEP_LOGS=dir: the nodes' logs are copied there (the cluster's dir goes).
+    if (const char* keep = std::getenv("CHRONICLE_BENCH_KEEP_LOGS"); keep != nullptr && *keep) {
+      std::filesystem::create_directories(keep);
+      for (auto& e : std::filesystem::directory_iterator(cl.dir.path()))
+        if (e.path().extension() == ".log")
+          std::filesystem::copy_file(e.path(), std::filesystem::path(keep) / e.path().filename(),
+                                     std::filesystem::copy_options::overwrite_existing);
+    }
+    return rc;
+  }
   std::vector<std::optional<client>> conns(3);
   auto conn = [&](int i) -> client* {
     if (!conns[i]) {

@@ -77,6 +77,7 @@ struct group_callbacks {
 
   static int snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bufs) {
     auto* g = static_cast<group*>(fsm->data);
+    if (g->sm_.postpone_snapshot && g->sm_.postpone_snapshot()) return RAFT_BUSY;  // retried
     std::string bytes = g->sm_.take_snapshot ? g->sm_.take_snapshot() : std::string();
     auto* out = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
     if (out == nullptr) return RAFT_NOMEM;

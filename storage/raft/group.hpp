@@ -82,6 +82,8 @@ struct state_machine {
   // up to that index when libraft applies them again); nullopt: not now.
   std::function<std::optional<std::string>(std::string_view stored)> snapshot_to_send;
   std::function<void(std::string_view bytes)> restore;
+  // True: not now (libraft takes its next snapshot, and compacts its log, at a later apply).
+  std::function<bool()> postpone_snapshot;
   std::function<void(uint64_t leader_id, uint64_t term)> on_leadership;
 };
 

@@ -214,6 +214,13 @@ status shard_state_machine::read_stream(uint64_t stream, uint32_t table_index,
   return db_.read_chunk(*it->second.view, shard_, table_index, after_key, max_bytes, out);
 }
 
+bool shard_state_machine::stream_active(int64_t within_ms) const {
+  auto now = steady_ms();
+  for (auto& [id, s] : streams_)
+    if (now - s.used_ms < within_ms) return true;
+  return false;
+}
+
 void shard_state_machine::expire_streams() {
   auto now = steady_ms();
   std::erase_if(streams_, [now](auto& kv) { return now - kv.second.used_ms >= stream_idle_ms; });

@@ -91,6 +91,8 @@ class shard_state_machine {
                               size_t max_bytes, pb::HandoffChunk* out);
   void expire_streams();
   [[nodiscard]] size_t streams() const { return streams_.size(); }
+  // A stream was read (or opened) less than within_ms ago: a replica is pulling it.
+  [[nodiscard]] bool stream_active(int64_t within_ms = 5000) const;
   struct stream_token {
     uint64_t applied_index = 0;
     uint64_t stream = 0;

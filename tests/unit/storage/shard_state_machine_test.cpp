@@ -350,8 +350,10 @@ TEST_CASE("shard state machine: a snapshot stream pulled in chunks and restored 
   REQUIRE(other->apply(1, entry(4, "neighbour", 1)).ok());
   const auto neighbour = digest_of(*other);
 
+  CHECK_FALSE(ma->stream_active());
   std::string token;
   REQUIRE(ma->open_stream(0, &token).ok());
+  CHECK(ma->stream_active());  // the replica postpones libraft's snapshots meanwhile
   const auto at_open = digest_of(*ma);
   auto t = shard_state_machine::parse_token(token);
   REQUIRE(t);
