@@ -107,34 +107,45 @@ bool store::has_raft_state(uint32_t shard, status* st) const {
   return s.ok() && found;
 }
 
+struct store::read_view {
+  explicit read_view(rocksdb::DB* db) : snap(db) {}
+  mutable rocksdb::ManagedSnapshot snap;  // snapshot() is not const in RocksDB 7.8
+};
+
+namespace {
+
+// Reads at `view`, bounded above by the shard's keys (the iterators stop at its last key).
+struct shard_read {
+  shard_read(const rocksdb::Snapshot* snap, uint32_t shard)
+      : prefix(keys::shard_prefix(shard)), upper(keys::prefix_successor(prefix)) {
+    ro.snapshot = snap;
+    if (upper) {
+      upper_slice = rocksdb::Slice(*upper);
+      ro.iterate_upper_bound = &upper_slice;
+    }
+  }
+  shard_read(const shard_read&) = delete;
+  shard_read& operator=(const shard_read&) = delete;
+  std::string prefix;
+  std::optional<std::string> upper;
+  rocksdb::Slice upper_slice;
+  rocksdb::ReadOptions ro;
+};
+
+}  // namespace
+
+std::shared_ptr<const store::read_view> store::hold_view() const {
+  return std::make_shared<const read_view>(impl_->db.get());
+}
+
 status store::read_shard(uint32_t shard, uint64_t* applied_index,
                          const std::function<bool(uint8_t, std::string_view, std::string_view)>& fn) const {
-  auto& db = *impl_->db;
-  rocksdb::ManagedSnapshot snap(&db);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap.snapshot();
-  std::string value;
-  auto s = db.Get(ro, impl_->cf(table::raft), keys::raft_key(shard, raft_record::applied_index), &value);
-  if (s.IsNotFound()) {
-    *applied_index = 0;
-  } else if (!s.ok()) {
-    return status::error("RocksDB read of shard " + std::to_string(shard) +
-                         "'s applied index failed: " + s.ToString());
-  } else {
-    auto v = keys::decode_u64(value);
-    if (!v) return status::error("corrupt applied index of shard " + std::to_string(shard));
-    *applied_index = *v;
-  }
-  const auto prefix = keys::shard_prefix(shard);
-  const auto upper = keys::prefix_successor(prefix);
-  rocksdb::Slice upper_slice;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
+  auto view = hold_view();
+  if (auto st = applied_index_at(*view, shard, applied_index); !st.ok()) return st;
+  shard_read r(view->snap.snapshot(), shard);
   for (auto t : keys::data_tables) {
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro, impl_->cf(t)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(r.ro, impl_->cf(t)));
+    for (it->Seek(r.prefix); it->Valid() && it->key().starts_with(r.prefix); it->Next()) {
       if (!fn(static_cast<uint8_t>(t), it->key().ToStringView(), it->value().ToStringView()))
         return {};
     }
@@ -143,15 +154,6 @@ status store::read_shard(uint32_t shard, uint64_t* applied_index,
                            it->status().ToString());
   }
   return {};
-}
-
-struct store::read_view {
-  explicit read_view(rocksdb::DB* db) : snap(db) {}
-  mutable rocksdb::ManagedSnapshot snap;  // snapshot() is not const in RocksDB 7.8
-};
-
-std::shared_ptr<const store::read_view> store::hold_view() const {
-  return std::make_shared<const read_view>(impl_->db.get());
 }
 
 status store::applied_index_at(const read_view& view, uint32_t shard, uint64_t* out) const {
@@ -180,19 +182,12 @@ status store::read_chunk(const read_view& view, uint32_t shard, uint32_t table_i
   constexpr uint32_t count = sizeof(keys::data_tables) / sizeof(keys::data_tables[0]);
   if (table_index >= count)
     return status::error("snapshot chunk names unknown table " + std::to_string(table_index));
-  rocksdb::ReadOptions ro;
-  ro.snapshot = view.snap.snapshot();
-  const auto prefix = keys::shard_prefix(shard);
-  const auto upper = keys::prefix_successor(prefix);
-  rocksdb::Slice upper_slice;
-  if (upper) {
-    upper_slice = rocksdb::Slice(*upper);
-    ro.iterate_upper_bound = &upper_slice;
-  }
+  shard_read r(view.snap.snapshot(), shard);
+  const auto& prefix = r.prefix;
   size_t bytes = 0;
   for (uint32_t ti = table_index; ti < count; ++ti) {
     const auto t = keys::data_tables[ti];
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(t)));
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(r.ro, impl_->cf(t)));
     const bool resume = ti == table_index && !after_key.empty();
     it->Seek(resume ? after_key : prefix);
     if (resume && it->Valid() && it->key() == after_key) it->Next();

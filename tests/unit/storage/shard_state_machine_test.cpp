@@ -71,6 +71,15 @@ shard_digest digest_of(shard_state_machine& m) {
   return d;
 }
 
+// Applies 20 workflows of 5 events each (100 entries); returns the last index.
+uint64_t fill(shard_state_machine& m, uint32_t shard) {
+  uint64_t index = 0;
+  for (int w = 0; w < 20; ++w)
+    for (int64_t e = 1; e <= 5; ++e)
+      REQUIRE(m.apply(++index, entry(shard, "wf-" + std::to_string(w), e)).ok());
+  return index;
+}
+
 int64_t next_event(storage::store& db, uint32_t shard, const std::string& wid) {
   auto s = db.load_state({shard, "default", wid, "r1"}, nullptr);
   return s ? s->next_event_id() : 0;
@@ -160,9 +169,7 @@ TEST_CASE("shard state machine: a snapshot restored into another database gives 
   auto a = open_at(dir.sub("a"));
   auto b = open_at(dir.sub("b"));
   auto ma = machine(*a, 5);
-  uint64_t index = 0;
-  for (int w = 0; w < 20; ++w)
-    for (int64_t e = 1; e <= 5; ++e) REQUIRE(ma->apply(++index, entry(5, "wf-" + std::to_string(w), e)).ok());
+  uint64_t index = fill(*ma, 5);
   // b holds older, different data of shard 5 that the snapshot must replace entirely.
   auto mb = machine(*b, 5);
   REQUIRE(mb->apply(1, entry(5, "stale", 1)).ok());
@@ -341,9 +348,7 @@ TEST_CASE("shard state machine: a snapshot stream pulled in chunks and restored 
   auto a = open_at(dir.sub("a"));
   auto b = open_at(dir.sub("b"));
   auto ma = machine(*a, 5);
-  uint64_t index = 0;
-  for (int w = 0; w < 20; ++w)
-    for (int64_t e = 1; e <= 5; ++e) REQUIRE(ma->apply(++index, entry(5, "wf-" + std::to_string(w), e)).ok());
+  uint64_t index = fill(*ma, 5);
   auto mb = machine(*b, 5);
   REQUIRE(mb->apply(1, entry(5, "stale", 1)).ok());
   auto other = machine(*b, 4);
