@@ -415,7 +415,7 @@ TEST_CASE("shard state machine: a snapshot stream pulled in chunks and restored 
   CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
 }
 
-TEST_CASE("shard state machine: a stream that is unknown, incomplete or of another shard is refused - nothing changes") {
+TEST_CASE("shard state machine: a stream that is unknown or incomplete or of another shard is refused - nothing changes") {
   temp_dir dir;
   auto a = open_at(dir.sub("a"));
   auto b = open_at(dir.sub("b"));
