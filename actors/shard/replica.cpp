@@ -435,14 +435,15 @@ bool shard_replica::start() {
     }
   };
   // While a replica pulls a stream, the log after the stream's index is what it needs next:
-  // libraft's snapshot (which compacts the log to snapshot_trailing entries) waits, up to 8
-  // thresholds of entries (docs/replication.md "Snapshots in chunks"). Without this, a pull
-  // slower than the leader's snapshots ends behind the compacted log and needs another one.
+  // libraft's snapshot (which compacts the log to snapshot_trailing entries) waits, while the
+  // log holds at most 4 thresholds of entries past the stored snapshot (libraft keeps them in
+  // memory; docs/replication.md "Snapshots in chunks"). Without this, a pull slower than the
+  // leader's snapshots ends behind the compacted log and needs another one.
   sm.postpone_snapshot = [parts, threshold = opts.snapshot_threshold] {
     if (!parts->machine || !parts->group || !parts->machine->stream_active()) return false;
     auto stored = parts->log_store->get_snapshot();
     auto base = stored ? stored->index : 0;
-    return parts->group->applied_index() - base < uint64_t{8} * threshold;
+    return parts->group->applied_index() - base < uint64_t{4} * threshold;
   };
   sm.on_leadership = [parts](uint64_t leader, uint64_t term) {
     parts->flush_staged();  // serving starts with recovery, which reads the store
