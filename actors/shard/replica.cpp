@@ -432,7 +432,11 @@ bool shard_replica::start() {
     if (!s.ok()) {
       spdlog::critical("shard {}: restoring a snapshot failed: {}", parts->shard, s.message());
       parts->self->quit(make_error(errc::internal, "replica restore failed: " + s.message()));
+      return;
     }
+    // Installed: what other pulls staged (refused by libraft, or left by a crash) goes, unless
+    // one is still being pulled.
+    if (!parts->pull) parts->machine->drop_stages_except(0);
   };
   // While a replica pulls a stream, the log after the stream's index is what it needs next:
   // libraft's snapshot (which compacts the log to snapshot_trailing entries) waits, while the

@@ -258,6 +258,12 @@ status shard_state_machine::drop_stage(uint64_t stream) {
   return db_.write_unsynced(batch);
 }
 
+status shard_state_machine::drop_stages_except(uint64_t keep) {
+  storage::write_batch batch;
+  batch.delete_stages_except(shard_, keep);
+  return db_.write_unsynced(batch);
+}
+
 bool shard_state_machine::stage_complete(const stream_token& token) {
   std::optional<uint64_t> complete;
   auto st = db_.scan_stage(shard_, token.stream, &complete, nullptr);

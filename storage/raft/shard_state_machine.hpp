@@ -103,8 +103,10 @@ class shard_state_machine {
   // token libraft stores, whose restore may still need it).
   storage::status stage_chunk(const stream_token& token, const pb::HandoffChunk& chunk, bool first,
                               uint64_t keep);
-  // Drops what was staged of `stream` (a pull abandoned half way).
+  // Drops what was staged of `stream` (a pull abandoned half way), or of every stream but `keep`
+  // (0: all; a replica that pulls nothing: stages libraft refused or a crash left behind).
   storage::status drop_stage(uint64_t stream);
+  storage::status drop_stages_except(uint64_t keep);
   // True when the stage of `token` is complete (every chunk written).
   bool stage_complete(const stream_token& token);
 

@@ -480,6 +480,11 @@ TEST_CASE("shard state machine: a stream that is unknown or incomplete or of ano
     after = chunk.next_after_key();
   } while (!chunk.done());
   CHECK(staged_keys(t->stream) == 0);
+  REQUIRE(mb->stage_chunk(*t, chunk, true, t2->stream).ok());  // a stage of an older stream
+  CHECK(staged_keys(t->stream) > 0);
+  REQUIRE(mb->drop_stages_except(t2->stream).ok());
+  CHECK(staged_keys(t->stream) == 0);
+  CHECK(mb->stage_complete(*t2));  // the kept one stays
   REQUIRE(mb->restore(token2).ok());
   CHECK(mb->applied_index() == 33);
   CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
