@@ -48,35 +48,13 @@ bool store::has_shard_data(uint32_t shard, status* st) const {
 
 status store::export_chunk(uint32_t shard, uint32_t table_index, const std::string& after_key,
                            size_t max_bytes, pb::HandoffChunk* out) const {
-  out->Clear();
   status st;
-  out->set_has_data(has_shard_data(shard, &st));
+  const bool has_data = has_shard_data(shard, &st);
   if (!st.ok()) return st;
-  size_t bytes = 0;
-  auto prefix = keys::shard_prefix(shard);
-  for (uint32_t ti = table_index; ti < data_table_count; ++ti) {
-    bool full = false;
-    const std::string& skip = ti == table_index ? after_key : std::string{};
-    auto s = impl_->scan(data_tables[ti], prefix, [&](std::string_view k, std::string_view v) {
-      if (!skip.empty() && k <= skip) return true;
-      auto* e = out->add_entries();
-      e->set_table(ti);
-      e->set_key(std::string(k));
-      e->set_value(std::string(v));
-      bytes += k.size() + v.size();
-      if (bytes >= max_bytes) {
-        full = true;
-        out->set_next_table(ti);
-        out->set_next_after_key(std::string(k));
-        return false;
-      }
-      return true;
-    });
-    if (!s.ok()) return s;
-    if (full) return {};
-  }
-  out->set_done(true);
-  return {};
+  // The same walk a replica's snapshot stream makes (raft_records.cpp), at a view of now.
+  st = read_chunk(*hold_view(), shard, table_index, after_key, max_bytes, out);
+  out->set_has_data(has_data);
+  return st;
 }
 
 status store::import_chunk(uint32_t shard, const pb::HandoffChunk& chunk) {
