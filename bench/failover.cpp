@@ -102,7 +102,7 @@ struct view {
 
 view look(client& c, uint32_t num_shards) {
   view v;
-  auto st = c.cluster_status(true);
+  auto st = c.cluster_status(true, true);
   if (!st) return v;
   std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
   for (auto& n : st->nodes()) {
@@ -224,24 +224,31 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   uint64_t at_restart = during.ok;
   if (!cl.start(2)) return 1;
   auto t0 = clock_type::now();
-  during.run(sys, cl, opts.clients, "during-");
   double caught = -1;
-  // The acknowledged starts of each second of the catch-up (stderr): where the time goes.
-  uint64_t last_ok = during.ok;
-  auto last_at = clock_type::now();
+  // The acknowledged starts of each second of the catch-up (stderr): where the time goes. A
+  // thread of its own samples them (a cluster status can take longer than a second).
+  std::atomic<bool> sampling{true};
   std::string timeline;
+  std::thread sampler([&] {
+    uint64_t last_ok = during.ok;
+    auto next = clock_type::now() + 1s;
+    while (sampling) {
+      std::this_thread::sleep_until(next);
+      next += 1s;
+      uint64_t ok = during.ok;
+      timeline += " " + std::to_string(ok - last_ok);
+      last_ok = ok;
+    }
+  });
   while (clock_type::now() < t0 + 300s) {
     if (all_voters(*c, opts.num_shards)) {
       caught = std::chrono::duration<double>(clock_type::now() - t0).count();
       break;
     }
     std::this_thread::sleep_for(100ms);
-    if (clock_type::now() - last_at >= 1s) {
-      timeline += " " + std::to_string(during.ok - last_ok);
-      last_ok = during.ok;
-      last_at = clock_type::now();
-    }
   }
+  sampling = false;
+  sampler.join();
   std::cerr << "starts per second during the catch-up:" << timeline << std::endl;
   uint64_t during_ok = during.ok - at_restart;
   during.finish();

@@ -16,7 +16,7 @@ void add_cluster_commands(CLI::App& app, globals& g, command_list& out) {
   add_json_flag(shards, g);
   auto run = [](bool with_shards) {
     return with_node([with_shards](const context& ctx) {
-      auto resp = ctx.c.cluster_status(with_shards);
+      auto resp = ctx.c.cluster_status(with_shards, with_shards);
       if (!resp) return ctx.failed(resp.error());
       return ctx.print_document(to_json(*resp),
                                 with_shards ? shards_text(*resp) : cluster_text(*resp));

@@ -415,8 +415,14 @@ std::string shards_text(const pb::ClusterStatusResponse& c) {
   os << line;
   for (auto& s : shards) {
     auto& r = s.replication();
-    char digest[24];
-    std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(r.digest()));
+    // "-": not computed; "@index": computed at an index before the applied one (a large shard's
+    // digest is not computed again at every ask, see ShardReplication in cluster.proto).
+    char digest[48] = "-";
+    if (r.digest_index() != 0)
+      std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(r.digest()));
+    if (r.digest_index() != 0 && r.digest_index() != r.applied_index())
+      std::snprintf(digest + 16, sizeof(digest) - 16, "@%llu",
+                    static_cast<unsigned long long>(r.digest_index()));
     auto lag = r.commit_index() > r.applied_index() ? r.commit_index() - r.applied_index() : 0;
     std::snprintf(line, sizeof(line), "%-6u %-10s %-10s %-10s %6llu %9llu %9llu %5llu %-18s %8s %8s\n",
                   s.shard(), s.node().c_str(), r.role().empty() ? "down" : r.role().c_str(),

@@ -581,9 +581,11 @@ std::map<uint32_t, std::string> client::serving_leaders(const pb::ClusterStatusR
   return out;
 }
 
-caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards) {
+caf::expected<pb::ClusterStatusResponse> client::cluster_status(bool with_shards,
+                                                                bool with_digests) {
   pb::ClusterStatusRequest req;
   req.set_with_shards(with_shards);
+  req.set_with_digests(with_digests);
   return call<pb::ClusterStatusResponse>(cluster_atom::value, encode(req), timeout_);
 }
 

@@ -209,8 +209,10 @@ public:
                                                  const std::string& run_id, const std::string& type,
                                                  const pb::Payload& args);
 
-  // Every member's status (and the shard map when with_shards), as seen from the connected node.
-  caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards);
+  // Every member's status (and the shard map when with_shards), as seen from the connected node;
+  // with_digests: replicated shards' digests too (reads the shards' data; see cluster.proto).
+  caf::expected<pb::ClusterStatusResponse> cluster_status(bool with_shards,
+                                                          bool with_digests = false);
   // Replicated clusters: shard -> the member serving it as leader, from a with_shards status
   // (a shard whose leader does not serve yet, e.g. during an election, is absent).
   static std::map<uint32_t, std::string> serving_leaders(const pb::ClusterStatusResponse& status);

@@ -180,10 +180,12 @@ pb::NodeStatus local_status(const node_env& env, bool with_shards) {
 }
 
 // This node's status (local_status) with, for replicated shards, each local replica's view
-// (leader, term, indexes, digest) asked of its shard actor, which owns the group.
-void with_local_status(caf::event_based_actor* self, const env_ptr& env, bool with_shards,
+// (leader, term, indexes, the digest when asked) asked of its shard actor, which owns the group.
+void with_local_status(caf::event_based_actor* self, const env_ptr& env,
+                       const pb::ClusterStatusRequest& req,
                        std::function<void(pb::NodeStatus)> done) {
-  auto ns = std::make_shared<pb::NodeStatus>(local_status(*env, with_shards));
+  auto ns = std::make_shared<pb::NodeStatus>(local_status(*env, req.with_shards()));
+  bool with_digests = req.with_digests();
   auto pending = std::make_shared<int>(ns->shards_size());
   if (!env->replicated() || *pending == 0) return done(std::move(*ns));
   for (int i = 0; i < ns->shards_size(); ++i) {
@@ -191,7 +193,7 @@ void with_local_status(caf::event_based_actor* self, const env_ptr& env, bool wi
       if (--*pending == 0) done(std::move(*ns));
     };
     self->request(env->shards.at(ns->shards(i).shard()), std::chrono::seconds(2),
-                  cluster_atom::value)
+                  cluster_atom::value, with_digests)
       .then(
         [=](const std::string& bytes) {
           ns->mutable_shards(i)->mutable_replication()->ParseFromString(bytes);
@@ -249,7 +251,7 @@ void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std:
     else *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
   }
   g->pending = asks.size() + 1;  // the peers asked and this node
-  with_local_status(self, env, req->with_shards(), [g, finish](pb::NodeStatus ns) mutable {
+  with_local_status(self, env, *req, [g, finish](pb::NodeStatus ns) mutable {
     *g->resp.add_nodes() = std::move(ns);
     if (--g->pending == 0) finish();
   });
@@ -750,7 +752,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
         auto rp = self->make_response_promise();
-        with_local_status(self, env, req->with_shards(),
+        with_local_status(self, env, *req,
                           [rp](pb::NodeStatus ns) mutable { rp.deliver(encode(ns)); });
         return caf::delegated<caf::message>{};
       }

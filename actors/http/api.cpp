@@ -18,10 +18,12 @@ step cluster_endpoint(const std::map<std::string, std::string>& query) {
   pb::ClusterStatusRequest req;
   auto it = query.find("shards");
   req.set_with_shards(it == query.end() || it->second != "false");
+  it = query.find("digests");  // replicated shards' digests (read the data): unless false
+  req.set_with_digests(req.with_shards() && (it == query.end() || it->second != "false"));
   for (auto& [k, v] : query)
-    if (k != "shards")
+    if (k != "shards" && k != "digests")
       return finish(error_reply(400, "invalid_argument", "unknown query parameter '" + k
-                                                           + "' (allowed: shards)"));
+                                                           + "' (allowed: shards, digests)"));
   return step{std::nullopt,
               node_call{cluster_atom::value, encode(req), std::chrono::seconds(10),
                         [](caf::expected<std::string> answer) {

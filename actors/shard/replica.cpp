@@ -64,6 +64,9 @@ bool stream_snapshots() {
 // new proposals for at most promotion_hold_ms (shard_replica::parts::hold_since).
 constexpr uint64_t promotion_hold_entries = 64;
 constexpr int64_t promotion_hold_ms = 300;
+// A digest is computed again no sooner than this many times what the last one took after it
+// (parts::digest): describe() asked in a loop spends at most ~1/10 of the shard's thread on it.
+constexpr int64_t digest_cost_factor = 10;
 
 // The most entries a leader has proposed and not yet seen committed (0: no limit); the
 // transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
@@ -127,6 +130,14 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   // Answers to proposals whose entries are staged in the state machine, not yet written: run
   // by settle() after the flush, so nobody hears of a write the store does not have yet.
   std::vector<std::function<void()>> acks;
+
+  // The last digest describe() computed, when (steady µs) and what it took: computed again only
+  // once the applied index moved and digest_cost_factor times its cost has passed, so however
+  // often the status is asked, digests of a large shard take at most ~1/digest_cost_factor of
+  // the shard's thread (they read all of its data).
+  raft::shard_digest digest;
+  bool have_digest = false;
+  int64_t digest_at_us = 0, digest_cost_us = 0;
 
   // A snapshot this replica pulls from a leader's stream, chunk by chunk, before libraft sees
   // the InstallSnapshot that named it (docs/replication.md "Snapshots in chunks").
@@ -580,7 +591,7 @@ std::string shard_replica::leader() const {
   return p_->group ? p_->env->member_by_id(p_->group->leader_id()) : std::string{};
 }
 
-void shard_replica::describe(pb::ShardReplication* out) const {
+void shard_replica::describe(pb::ShardReplication* out, bool with_digest) const {
   auto& p = *p_;
   auto& place = p.env->placement.at(p.shard);
   for (auto& r : place.replicas) out->add_replicas(r);
@@ -605,12 +616,28 @@ void shard_replica::describe(pb::ShardReplication* out) const {
     else if (m.role != raft::role::voter) text += " (joining)";
     out->add_members(text);
   }
-  raft::shard_digest d;
-  if (p.machine && p.machine->digest(&d).ok()) {
-    out->set_digest(d.digest);
-    out->set_digest_index(d.applied_index);
-    out->set_keys(d.keys);
+  if (!with_digest || !p.machine) return;
+  auto now_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+  };
+  auto start = now_us();
+  bool fresh = p.have_digest && p.digest.applied_index == p.group->applied_index();
+  bool too_soon = p.have_digest && start - p.digest_at_us < digest_cost_factor * p.digest_cost_us;
+  if (!fresh && !too_soon) {
+    raft::shard_digest d;
+    if (!p.machine->digest(&d).ok()) return;
+    p.digest = d;
+    p.have_digest = true;
+    p.digest_at_us = now_us();
+    p.digest_cost_us = p.digest_at_us - start;
   }
+  if (!p.have_digest) return;
+  out->set_digest(p.digest.digest);
+  out->set_digest_hex(fmt::format("{:016x}", p.digest.digest));
+  out->set_digest_index(p.digest.applied_index);
+  out->set_keys(p.digest.keys);
 }
 
 void shard_replica::transfer_leadership(const std::string& member,

@@ -55,9 +55,10 @@ public:
   [[nodiscard]] bool serving() const;
   // The member leading the shard (empty: none known).
   [[nodiscard]] std::string leader() const;
-  // The shard's replication view for the admin actor (leader, term, commit/applied index,
-  // digest of the data at the applied index).
-  void describe(pb::ShardReplication* out) const;
+  // The shard's replication view for the admin actor (leader, term, commit/applied index; with
+  // with_digest a digest of the data: at the applied index, or an earlier one while computing it
+  // again would take more than a tenth of the shard's thread, see digest_cost_factor).
+  void describe(pb::ShardReplication* out, bool with_digest) const;
   // Hands leadership to `member` (empty: the most up-to-date other replica); done(true) once
   // another replica leads, done(false) when this one does not lead or the transfer failed.
   void transfer_leadership(const std::string& member, std::function<void(bool)> done);

@@ -214,6 +214,7 @@ void sweep_retention(self_ptr self) {
 // task queues).
 void redispatch(self_ptr self) {
   auto& st = self->state;
+  auto started = now_ms();
   std::set<std::pair<std::string, std::string>> pending;
   auto s = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
     pending.emplace(r.namespace_(), r.workflow_id());
@@ -226,9 +227,15 @@ void redispatch(self_ptr self) {
   // transfers table yet, and its first dispatch may have been dropped (its queue's owner was down).
   for (auto& [key, e] : st.executions)
     if (e.actor) self->send(e.actor, redispatch_atom::value);
+  size_t activated = 0;
   for (auto& [ns, wid] : pending)
-    if (!st.executions.count(exec_key(ns, wid)))
+    if (!st.executions.count(exec_key(ns, wid))) {
       self->send(execution_for(self, ns, wid), redispatch_atom::value);
+      ++activated;
+    }
+  if (auto ms = now_ms() - started; ms >= 100)
+    spdlog::info("shard {}: tasks of {} executions dispatched again ({} activated) in {} ms", st.id,
+                 pending.size(), activated, ms);
 }
 
 // A replica leading in place of the shard's preferred leader hands leadership back after this
@@ -409,9 +416,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     [=](propose_atom) {
       if (self->state.replica) self->state.replica->propose_queued();
     },
-    [=](cluster_atom) -> std::string {
+    [=](cluster_atom, bool with_digest) -> std::string {
       pb::ShardReplication view;
-      if (self->state.replica) self->state.replica->describe(&view);
+      if (self->state.replica) self->state.replica->describe(&view, with_digest);
       return encode(view);
     },
     [=](transfer_atom, const std::string& member) -> caf::result<bool> {

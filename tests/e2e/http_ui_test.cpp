@@ -8,9 +8,12 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "chromium.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
+#include "node_cluster.hpp"
 
 using namespace chronicle::testing;
 using namespace std::chrono_literals;
@@ -99,7 +102,74 @@ TEST_CASE("http: web UI in headless chromium shows a started workflow") {
   auto cluster = render(chromium, profile, base + "#/cluster");
   CHECK_MESSAGE(contains(cluster, R"(id="shard-map")"), cluster);
   CHECK_MESSAGE(contains(cluster, "<td>node1</td>"), cluster);
+  CHECK_MESSAGE(!contains(cluster, R"(id="replication")"), cluster);  // one copy: no replicas
   render(chromium, profile, base + "#/cluster", (shots / "http-ui-cluster.png").string());
   for (auto name : {"http-ui-workflows.png", "http-ui-workflow.png", "http-ui-cluster.png"})
     CHECK_MESSAGE(std::filesystem::file_size(shots / name) > 1000, name);
+}
+
+// A replicated cluster's page lists every replica of every shard (issue 16, item 6): its role,
+// the term, its indexes and the digest of its data, the digests of one shard equal and the same
+// as the API's.
+TEST_CASE("http: web UI cluster page shows each replica of the shards with role and term and digest") {
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed: this test needs it (run "
+                                     "deploy/setup.sh, or apt-get install chromium)");
+  const uint32_t shards = 3;
+  node_cluster cl(shards, 3);
+  auto http = free_port();
+  cl.node_config[0] = "http_port: " + std::to_string(http) + "\n";
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  auto c = cl.connect(0);
+  for (int i = 0; i < 6; ++i) {
+    auto wid = "ui-rf3-" + std::to_string(i);
+    REQUIRE_MESSAGE(start_greeting(c, wid, "nobody", "req-" + wid), wid);
+  }
+  wait_equal_digests(c, shards, 3);
+
+  auto answer = http_get(http, "/api/v1/cluster");
+  REQUIRE_MESSAGE(answer.status == 200, answer.body);
+  auto doc = nlohmann::json::parse(answer.body);
+  std::map<uint32_t, std::set<std::string>> digests;  // shard -> the replicas' digests (hex)
+  for (auto& n : doc["nodes"])
+    for (auto& s : n["shards"]) {
+      auto& r = s["replication"];
+      char hex[24];
+      std::snprintf(hex, sizeof(hex), "%016llx",
+                    static_cast<unsigned long long>(r["digest"].get<uint64_t>()));
+      CHECK(r["digest_hex"] == hex);
+      digests[s["shard"].get<uint32_t>()].insert(hex);
+    }
+  REQUIRE(digests.size() == shards);
+  // Without digests the answer has none (no read of the shards' data).
+  auto bare = nlohmann::json::parse(http_get(http, "/api/v1/cluster?digests=false").body);
+  CHECK(bare["nodes"][0]["shards"][0]["replication"]["digest_hex"] == "");
+  CHECK(bare["nodes"][0]["shards"][0]["replication"]["term"] != 0);
+
+  auto page = render(chromium, cl.dir.path() / "chromium-profile",
+                     "http://127.0.0.1:" + std::to_string(http) + "/#/cluster");
+  CHECK_MESSAGE(contains(page, R"(id="replication")"), page);
+  const std::string row = R"(<tr class="replica )", leader_row = row + R"(leader")";
+  size_t rows = 0, leaders = 0;
+  for (size_t at = page.find(row); at != std::string::npos; at = page.find(row, at + 1)) {
+    ++rows;
+    leaders += page.compare(at, leader_row.size(), leader_row) == 0;
+  }
+  CHECK_MESSAGE(rows == shards * 3, page);
+  // The shard map: one tile per shard, its serving replica (followers are not "unavailable").
+  size_t tiles = 0;
+  for (size_t at = page.find(R"(<div class="shard">)"); at != std::string::npos;
+       at = page.find(R"(<div class="shard">)", at + 1))
+    ++tiles;
+  CHECK_MESSAGE(tiles == shards, page);
+  CHECK_MESSAGE(!contains(page, R"(<div class="shard down">)"), page);
+  CHECK_MESSAGE(leaders == shards, page);
+  for (auto& [shard, d] : digests) {
+    CHECK_MESSAGE(d.size() == 1, "shard " << shard << " has " << d.size() << " digests");
+    CHECK_MESSAGE(contains(page, R"(<td class="mono digest">)" + *d.begin() + "</td>"), page);
+  }
+  render(chromium, cl.dir.path() / "chromium-profile",
+         "http://127.0.0.1:" + std::to_string(http) + "/#/cluster",
+         (std::filesystem::path(CHRONICLE_BUILD_DIR) / "http-ui-cluster-replicated.png").string());
 }

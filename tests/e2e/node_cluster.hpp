@@ -30,8 +30,9 @@ struct node_cluster {
   uint32_t replication_factor;
   // Non-empty: the members every config lists (indexes into names), instead of the first N.
   std::vector<size_t> listed;
-  // Appended to every node's config (YAML lines ending in a newline).
+  // Appended to every node's config (YAML lines ending in a newline), and to node i's only.
   std::string extra_config;
+  std::map<size_t, std::string> node_config;
 
   explicit node_cluster(uint32_t shards, uint32_t rf = 1)
       : num_shards(shards), replication_factor(rf) {}
@@ -44,7 +45,7 @@ struct node_cluster {
     std::ofstream out(path);
     out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
         << "data_dir: " << (dir.path() / names[i]).string() << "\n"
-        << "num_shards: " << shards << "\n" << extra_config;
+        << "num_shards: " << shards << "\n" << extra_config << node_config[i];
     if (replication_factor > 1) out << "replication_factor: " << replication_factor << "\n";
     out << "members:\n";
     std::vector<size_t> which = listed;
@@ -135,7 +136,7 @@ inline void wait_equal_digests(client& c, uint32_t shards, size_t replicas,
   while (std::chrono::steady_clock::now() < deadline) {
     std::map<uint32_t, std::vector<std::pair<uint64_t, uint64_t>>> d;
     seen.clear();
-    if (auto st = c.cluster_status(true))
+    if (auto st = c.cluster_status(true, true))
       for (auto& n : st->nodes())
         if (n.up())
           for (auto& s : n.shards()) {

@@ -221,7 +221,7 @@ struct replica_row {
 // Per shard, every up node's replica row.
 std::map<uint32_t, std::vector<replica_row>> replica_rows(client& c) {
   std::map<uint32_t, std::vector<replica_row>> out;
-  auto st = c.cluster_status(true);
+  auto st = c.cluster_status(true, true);
   if (!st) return out;
   for (auto& n : st->nodes())
     if (n.up())

@@ -530,10 +530,48 @@ async function clusterPage() {
                                           'Search attributes', 'Version'], nsRows, 'None.')),
     namespaceForms(namespaces),
     h('h2', {}, 'Shard map'),
-    h('div', { class: 'shards', id: 'shard-map' }, shards.map(s =>
+    h('div', { class: 'shards', id: 'shard-map' }, shardTiles(shards).map(s =>
       h('div', { class: 'shard' + (s.available ? '' : ' down') },
         h('strong', {}, '#' + s.shard), ' ', s.node, h('br'),
-        s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))));
+        s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))),
+    replicationSection(shards));
+}
+
+// One tile per shard: its owner, or for a replicated shard the replica serving it (its other
+// replicas are followers, not unavailable: they are in the Replication table).
+function shardTiles(shards) {
+  const out = [];
+  for (const s of shards) {
+    const last = out[out.length - 1];
+    if (!last || last.shard !== s.shard || !s.replication) out.push(s);
+    else if (s.available && !last.available) out[out.length - 1] = s;
+  }
+  return out;
+}
+
+// Replicated clusters: one row per replica of each shard, as `chronicle cluster shards` prints
+// them (docs/replication.md "Visibility"): its role, the leader it knows, the term, its commit and
+// applied index and lag, the group's members as it knows them, and the digest of its data (equal
+// on every replica at one index; "@index" when computed at an index before the applied one).
+function replicationSection(shards) {
+  const replicas = shards.filter(s => s.replication && s.replication.replicas.length);
+  if (!replicas.length) return null;
+  const rows = replicas.map(s => {
+    const r = s.replication;
+    const lag = Math.max(0, r.commit_index - r.applied_index);
+    const digest = !r.digest_hex ? '-'
+      : r.digest_hex + (r.digest_index === r.applied_index ? '' : '@' + r.digest_index);
+    return h('tr', { class: 'replica ' + (r.role || 'down') },
+      h('td', {}, '#' + s.shard), h('td', {}, s.node),
+      h('td', {}, h('span', { class: 'role' }, r.role || 'down')),
+      h('td', {}, r.leader || '-'), h('td', { class: 'num' }, r.term),
+      h('td', { class: 'num' }, r.commit_index), h('td', { class: 'num' }, r.applied_index),
+      h('td', { class: 'num' }, lag), h('td', {}, r.members.join(', ') || '-'),
+      h('td', { class: 'mono digest' }, digest));
+  });
+  return [h('h2', {}, 'Replication'),
+    h('div', { id: 'replication' }, table(['Shard', 'Node', 'Role', 'Leader', 'Term', 'Commit',
+                                           'Applied', 'Lag', 'Members', 'Digest'], rows, 'None.'))];
 }
 
 // Register a namespace, or change one (description, retention, a search attribute added): the
