@@ -8,6 +8,7 @@
 //
 //   chronicle-failover [--trials 25] [--num-shards 6] [--durability fsync] [--seed 1]
 //
+// CHRONICLE_BENCH_NODE_BIN=path runs that node binary instead of this build's (A/B of versions).
 // --catch-up instead measures a replica catching up: the cluster is filled with --fill starts,
 // the start throughput of --clients concurrent clients is measured for --load-s seconds, then
 // node3 is killed, its data dir deleted and it is restarted (it rejoins every group as a new
@@ -82,7 +83,9 @@ struct cluster {
   }
 
   bool start(size_t i) {
-    nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", config(i)},
+    // CHRONICLE_BENCH_NODE_BIN: another build's node (A/B runs of two versions, one bench).
+    const char* other = std::getenv("CHRONICLE_BENCH_NODE_BIN");
+    nodes[i] = process(other != nullptr && *other ? other : CHRONICLE_NODE_BIN, {"--config", config(i)},
                        (dir.path() / (names[i] + "." + std::to_string(++starts[i]) + ".log")).string());
     return nodes[i].wait_for_output("listening on", 20s);
   }

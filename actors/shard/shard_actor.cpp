@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -47,6 +48,15 @@ struct shard_state {
   std::vector<held_request> held;
   forwards forwarded;  // requests passed to the leader's node (forwarding.hpp)
   bool sweep_armed = false;  // a retention sweep is scheduled
+  // Executions to wake with recover_atom (recovery) or redispatch_atom (tasks dispatched again),
+  // at most reactivate_window at a time (reactivate_some), in order (keys as in `executions`,
+  // each with its message). One that a request wakes first gets its message before the request
+  // (execution_for). `reactivations` counts the waves: answers of a wave that step_down dropped
+  // are ignored.
+  std::deque<std::string> to_reactivate;
+  std::unordered_map<std::string, caf::atom_value> reactivate_with;
+  size_t reactivating = 0;
+  uint64_t reactivations = 0;
   int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
   caf::actor scheduler;  // the shard's schedules while it serves (actors/schedule/)
   caf::actor batch_runner;  // the shard's batch jobs while it serves (actors/batch/)
@@ -104,6 +114,12 @@ caf::actor& execution_for(self_ptr self, const std::string& ns, const std::strin
     self->monitor(e.actor);
     e.forwarded = 0;
     st.env->metrics->on_executions_active(1);
+    // Queued for recovery or a dispatch again (reactivate): that first, then what woke it.
+    if (auto with = st.reactivate_with.find(exec_key(ns, wid)); with != st.reactivate_with.end()) {
+      self->send(e.actor, with->second);
+      st.reactivate_with.erase(with);
+      ++e.forwarded;
+    }
   }
   ++e.forwarded;
   return e.actor;
@@ -171,6 +187,47 @@ void disarm(self_ptr self, const pb::TimerRecord& rec) {
   }
 }
 
+// Executions woken at once by recovery or a dispatch again (each loads its state and dispatches
+// its tasks). A shard with a backlog of thousands of pending tasks (workers away, a failover)
+// wakes them a window at a time, the next as answers come back, so requests that arrive
+// meanwhile are not queued behind thousands of loads on the node's threads.
+constexpr size_t reactivate_window = 64;
+
+void reactivate_some(self_ptr self) {
+  auto& st = self->state;
+  while (st.reactivating < reactivate_window && !st.to_reactivate.empty()) {
+    auto key = std::move(st.to_reactivate.front());
+    st.to_reactivate.pop_front();
+    auto with = st.reactivate_with.find(key);
+    if (with == st.reactivate_with.end()) continue;  // a request woke it first (execution_for)
+    auto atom = with->second;
+    st.reactivate_with.erase(with);
+    auto zero = key.find('\0');
+    auto ns = key.substr(0, zero), wid = key.substr(zero + 1);
+    ++st.reactivating;
+    auto done = [self, wave = st.reactivations] {
+      auto& s = self->state;
+      if (wave != s.reactivations) return;  // dropped by step_down
+      --s.reactivating;
+      reactivate_some(self);
+    };
+    // The execution answers once it handled the message (its writes may still be in flight).
+    self->request(execution_for(self, ns, wid), std::chrono::seconds(30), atom)
+      .then([done] { done(); }, [done](caf::error&) { done(); });
+  }
+}
+
+// Queues executions to wake (reactivate_some); one already queued is not queued twice.
+void reactivate(self_ptr self, const std::set<std::pair<std::string, std::string>>& which,
+                caf::atom_value atom) {
+  auto& st = self->state;
+  for (auto& [ns, wid] : which) {
+    auto key = exec_key(ns, wid);
+    if (st.reactivate_with.emplace(key, atom).second) st.to_reactivate.push_back(std::move(key));
+  }
+  reactivate_some(self);
+}
+
 // Rebuilds the timer queue and re-activates executions with pending tasks.
 void recover(self_ptr self) {
   auto& st = self->state;
@@ -187,7 +244,7 @@ void recover(self_ptr self) {
     spdlog::error("shard {}: recovery failed: {}", st.id, s1.ok() ? s2.message() : s1.message());
     return;
   }
-  for (auto& [ns, wid] : pending) self->send(execution_for(self, ns, wid), recover_atom::value);
+  reactivate(self, pending, recover_atom::value);
   if (timers || !pending.empty())
     spdlog::info("shard {}: recovered {} timers, {} executions with pending tasks", st.id, timers,
                  pending.size());
@@ -214,7 +271,6 @@ void sweep_retention(self_ptr self) {
 // task queues).
 void redispatch(self_ptr self) {
   auto& st = self->state;
-  auto started = now_ms();
   std::set<std::pair<std::string, std::string>> pending;
   auto s = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
     pending.emplace(r.namespace_(), r.workflow_id());
@@ -227,15 +283,9 @@ void redispatch(self_ptr self) {
   // transfers table yet, and its first dispatch may have been dropped (its queue's owner was down).
   for (auto& [key, e] : st.executions)
     if (e.actor) self->send(e.actor, redispatch_atom::value);
-  size_t activated = 0;
-  for (auto& [ns, wid] : pending)
-    if (!st.executions.count(exec_key(ns, wid))) {
-      self->send(execution_for(self, ns, wid), redispatch_atom::value);
-      ++activated;
-    }
-  if (auto ms = now_ms() - started; ms >= 100)
-    spdlog::info("shard {}: tasks of {} executions dispatched again ({} activated) in {} ms", st.id,
-                 pending.size(), activated, ms);
+  for (auto it = pending.begin(); it != pending.end();)
+    it = st.executions.count(exec_key(it->first, it->second)) ? pending.erase(it) : std::next(it);
+  reactivate(self, pending, redispatch_atom::value);
 }
 
 // A replica leading in place of the shard's preferred leader hands leadership back after this
@@ -317,6 +367,10 @@ void step_down(self_ptr self) {
     }
   st.env->metrics->on_executions_active(-static_cast<int64_t>(st.executions.size()));
   st.executions.clear();
+  st.to_reactivate.clear();
+  st.reactivate_with.clear();
+  st.reactivating = 0;
+  ++st.reactivations;
   st.env->metrics->on_timers_queued(-static_cast<int64_t>(st.timers.size()));
   st.timers.clear();
   st.ticks.clear();

@@ -176,6 +176,34 @@ TEST_CASE("node killed with -9 while the activity runs: completes after restart"
   check_greeting_history(*h);
 }
 
+// Recovery wakes the executions with pending tasks a window at a time (shard_actor.cpp
+// reactivate_window, 64): a backlog several windows long is recovered whole, requests are served
+// meanwhile, and each run completes once a worker comes.
+TEST_CASE("a backlog of 300 runs with no worker survives kill -9 - recovered a window at a time - all complete") {
+  deployment d;
+  d.start_node();
+  auto c = d.connect();
+  const int n = 300;
+  auto wid = [](int i) { return "backlog-" + std::to_string(i); };
+  auto name = [](int i) { return std::string("N").append(std::to_string(i)); };
+  for (int i = 0; i < n; ++i) d.start(c, wid(i), name(i));
+  d.node.kill9();
+  d.start_node();
+  auto c2 = d.connect();
+  d.start(c2, "backlog-new", "New");  // served while the backlog is being recovered
+  auto out = d.node.output();
+  size_t recovered = 0;
+  for (size_t at = out.find("timers, "); at != std::string::npos; at = out.find("timers, ", at + 1))
+    recovered += std::stoul(out.substr(at + 8));
+  CHECK_MESSAGE(recovered == n, out);  // "recovered T timers, N executions with pending tasks"
+  d.start_worker();
+  check_result(c2, "backlog-new", "New");
+  for (int i = 0; i < n; ++i) check_result(c2, wid(i), name(i));
+  auto h = c2.history("", wid(n - 1));
+  REQUIRE(h);
+  check_greeting_history(*h);
+}
+
 TEST_CASE("worker killed with -9 while the activity runs: completes after the worker restarts") {
   deployment d;
   d.start_node();
