@@ -38,6 +38,11 @@ struct node_config {
   // A replica catching up from a snapshot pulls it from the leader in chunks of about this many
   // bytes, one at a time (docs/replication.md "Snapshots in chunks").
   uint32_t raft_snapshot_chunk_bytes = 1u << 20;
+  // A bound on the bytes of a shard's log each replica keeps in memory (libraft 0.15 keeps the
+  // log since the last snapshot, and half a threshold behind it, in memory and counts only
+  // entries): with large entries snapshots come after fewer than raft_snapshot_entries.
+  // 0: no byte bound.
+  uint64_t raft_snapshot_log_bytes = uint64_t{32} << 20;
   std::vector<member_config> members;  // defaults to this node alone
   storage::durability durability = storage::durability::fsync;
   std::string log_level = "info";

@@ -381,6 +381,7 @@ bool shard_replica::start() {
   opts.heartbeat_ms = heartbeat_ms;
   opts.snapshot_threshold = p.env->config.raft_snapshot_entries;
   opts.snapshot_trailing = p.env->config.raft_snapshot_entries / 2;
+  opts.snapshot_log_bytes = p.env->config.raft_snapshot_log_bytes;
   opts.max_append_bytes = max_append_bytes();
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
@@ -454,11 +455,11 @@ bool shard_replica::start() {
   // log holds at most 4 thresholds of entries past the stored snapshot (libraft keeps them in
   // memory; docs/replication.md "Snapshots in chunks"). Without this, a pull slower than the
   // leader's snapshots ends behind the compacted log and needs another one.
-  sm.postpone_snapshot = [parts, threshold = opts.snapshot_threshold] {
+  sm.postpone_snapshot = [parts] {
     if (!parts->machine || !parts->group || !parts->machine->stream_active()) return false;
     auto stored = parts->log_store->get_snapshot();
     auto base = stored ? stored->index : 0;
-    return parts->group->applied_index() - base < uint64_t{4} * threshold;
+    return parts->group->applied_index() - base < uint64_t{4} * parts->group->snapshot_threshold();
   };
   sm.on_leadership = [parts](uint64_t leader, uint64_t term) {
     parts->flush_staged();  // serving starts with recovery, which reads the store

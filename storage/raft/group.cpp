@@ -1,5 +1,6 @@
 #include "storage/raft/group.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <utility>
@@ -71,6 +72,7 @@ struct group_callbacks {
     // libraft 0.15 raises last_applied after this call returns: this entry is the next one.
     uint64_t index = g->raft_->last_applied + 1;
     if (g->sm_.apply) g->sm_.apply(index, {static_cast<const char*>(buf->base), buf->len});
+    g->note_applied(buf->len);
     *result = nullptr;
     return 0;
   }
@@ -162,6 +164,39 @@ void group::close_now() {
   raft_close(raft_.get(), nullptr);
 }
 
+// The byte bound on libraft's in-memory log (group_options::snapshot_log_bytes): the average
+// applied entry (over the last ~100) sets how many entries fit; threshold and trailing shrink
+// together by that factor (never grow past the configured ones), so snapshots, which are cheap
+// references to the data, come more often when entries are large. Checked every tune_every
+// applies; a change of more than an eighth is passed to libraft (no churn on noise).
+constexpr unsigned tune_every = 64;
+constexpr unsigned min_snapshot_threshold = 16;
+
+void group::note_applied(size_t entry_bytes) {
+  if (options_.snapshot_log_bytes == 0) return;
+  entry_bytes_avg_ = entry_bytes_avg_ == 0 ? static_cast<double>(entry_bytes)
+                                           : entry_bytes_avg_ * 0.99 + entry_bytes * 0.01;
+  if (++applies_since_tune_ >= tune_every) {
+    applies_since_tune_ = 0;
+    tune_snapshots();
+  }
+}
+
+void group::tune_snapshots() {
+  double entries = options_.snapshot_threshold + options_.snapshot_trailing;
+  double fit = static_cast<double>(options_.snapshot_log_bytes) / std::max(entry_bytes_avg_, 1.0);
+  double f = std::min(1.0, fit / entries);
+  auto threshold = std::max(min_snapshot_threshold,
+                            static_cast<unsigned>(options_.snapshot_threshold * f));
+  auto trailing = std::min(threshold, static_cast<unsigned>(options_.snapshot_trailing * f));
+  if (threshold_now_ != 0 && threshold * 8 > threshold_now_ * 7 && threshold * 8 < threshold_now_ * 9)
+    return;
+  threshold_now_ = threshold;
+  trailing_now_ = trailing;
+  raft_set_snapshot_threshold(raft_.get(), threshold_now_);
+  raft_set_snapshot_trailing(raft_.get(), trailing_now_);
+}
+
 status group::start() {
   io_.attach(raft_.get());
   io_.after_event = [this] { after_event(); };
@@ -172,8 +207,10 @@ status group::start() {
   raft_set_election_timeout(raft_.get(), options_.election_timeout_ms);
   raft_set_heartbeat_timeout(raft_.get(), options_.heartbeat_ms);
   raft_set_install_snapshot_timeout(raft_.get(), options_.install_snapshot_timeout_ms);
-  raft_set_snapshot_threshold(raft_.get(), options_.snapshot_threshold);
-  raft_set_snapshot_trailing(raft_.get(), options_.snapshot_trailing);
+  threshold_now_ = options_.snapshot_threshold;
+  trailing_now_ = options_.snapshot_trailing;
+  raft_set_snapshot_threshold(raft_.get(), threshold_now_);
+  raft_set_snapshot_trailing(raft_.get(), trailing_now_);
   raft_set_pre_vote(raft_.get(), options_.pre_vote);
 
   raft_configuration conf;

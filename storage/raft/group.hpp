@@ -62,6 +62,10 @@ struct group_options {
   unsigned install_snapshot_timeout_ms = 5000;
   unsigned snapshot_threshold = 1024;  // entries applied between two snapshots
   unsigned snapshot_trailing = 128;    // entries kept behind a snapshot for lagging followers
+  // > 0: a bound on the bytes of entries libraft 0.15 keeps in memory (it counts only entries):
+  // while snapshot_threshold + snapshot_trailing entries of the recent average size would hold
+  // more, both are scaled down (to at least min_snapshot_threshold entries), see tune_snapshots.
+  size_t snapshot_log_bytes = 0;
   bool pre_vote = true;
   bool hold_results = true;        // io guards, see io.hpp; off only to show the bugs they fix
   bool drop_stale_results = true;
@@ -133,6 +137,9 @@ class group {
   // nullopt when this replica does not lead or `id` is not in the configuration.
   std::optional<uint64_t> behind(uint64_t id) const;
   uint64_t applied_index() const;
+  // Entries applied between two snapshots now (snapshot_threshold, or less under
+  // snapshot_log_bytes).
+  unsigned snapshot_threshold() const { return threshold_now_; }
   uint64_t id() const { return options_.id; }
   const io& raw_io() const { return io_; }
   struct raft* raw() { return raft_.get(); }
@@ -141,6 +148,8 @@ class group {
   friend struct group_callbacks;
   void after_event();
   void close_now();
+  void note_applied(size_t entry_bytes);  // tune_snapshots every tune_every applies
+  void tune_snapshots();
 
   group_options options_;
   state_machine sm_;
@@ -153,6 +162,9 @@ class group {
   uint64_t serving_term_ = 0;   // term whose barrier applied while leader
   uint64_t repaired_configurations_ = 0;
   uint64_t barrier_term_ = 0;   // term a leadership barrier was submitted in
+  double entry_bytes_avg_ = 0;  // moving average of applied entries' sizes (snapshot_log_bytes)
+  unsigned applies_since_tune_ = 0;
+  unsigned threshold_now_ = 0, trailing_now_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

@@ -57,6 +57,14 @@ TEST_CASE("node: bad port") {
                  "must be a TCP port");
 }
 
+TEST_CASE("node: raft_snapshot_log_bytes out of range") {
+  temp_dir d;
+  for (auto bad : {"1000", "-5", "100000000000"})
+    expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
+                                                        std::string("raft_snapshot_log_bytes: ") + bad + "\n")),
+                   "raft_snapshot_log_bytes must be 0 (no bound) or in 1048576..68719476736, got " + std::string(bad));
+}
+
 TEST_CASE("node: unwritable data_dir") {
   temp_dir d;
   write(d.path() / "file", "x");

@@ -333,8 +333,9 @@ class simulator {
     o.id = n.id;
     if (!n.joined)
       for (int k = 0; k < cfg_.replicas; ++k) o.members.push_back({uint64_t(k + 1), std::string("n").append(std::to_string(k + 1))});
-    o.snapshot_threshold = 24;  // small, so that lagging replicas need snapshots
-    o.snapshot_trailing = 6;
+    o.snapshot_threshold = cfg_.snapshot_threshold;
+    o.snapshot_trailing = cfg_.snapshot_trailing;
+    o.snapshot_log_bytes = cfg_.snapshot_log_bytes;
     o.hold_results = (cfg_.io_guards & 1) != 0;
     o.drop_stale_results = (cfg_.io_guards & 2) != 0;
     o.cap_results = (cfg_.io_guards & 4) != 0;

@@ -38,6 +38,10 @@ struct config {
   // (RocksDB: a synced write syncs every earlier one), a crash brings the replica back with that
   // state, and a leader sends its state as of now (past the snapshot's index) for a reference.
   bool reference_snapshots = false;
+  // Entries between two snapshots and kept behind one (small, so lagging replicas need
+  // snapshots), and the group's byte bound on its in-memory log (0: none).
+  unsigned snapshot_threshold = 24, snapshot_trailing = 6;
+  size_t snapshot_log_bytes = 0;
 };
 
 struct result {

@@ -174,6 +174,25 @@ TEST_CASE("five replicas keep every invariant with snapshots stored as reference
   CHECK(r.snapshots > 0);
 }
 
+// The byte bound on libraft's in-memory log (group_options::snapshot_log_bytes): with an entry
+// threshold no run reaches, wiped replicas catch up from the log and no snapshot is sent; with a
+// bound of a few entries' bytes, snapshots come every few entries, wiped replicas need them, and
+// every invariant still holds.
+TEST_CASE("a byte bound on the in-memory log makes snapshots come sooner than the entry threshold") {
+  chronicle::sim::config c;
+  c.wipes = true;
+  c.reference_snapshots = true;
+  c.snapshot_threshold = 100000;
+  c.snapshot_trailing = 50000;
+  auto none = run_range(c, 40);
+  CHECK_MESSAGE(none.failures == 0, none.first_violation);
+  CHECK(none.snapshots == 0);
+  c.snapshot_log_bytes = 256;
+  auto bounded = run_range(c, 40);
+  CHECK_MESSAGE(bounded.failures == 0, bounded.first_violation);
+  CHECK(bounded.snapshots > 0);
+}
+
 // Seeds the 5-replica soak found where a follower truncates an uncommitted configuration whose
 // committed predecessor a snapshot compacted: libraft 0.15 asserts (a crash of the node) unless
 // io's rollback_configuration guard puts the committed one back first.
