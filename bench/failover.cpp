@@ -230,7 +230,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   double caught = -1;
   // The acknowledged starts of each second of the catch-up (stderr): where the time goes. A
   // thread of its own samples them (a cluster status can take longer than a second).
-  std::atomic<bool> sampling{true};
+  std::atomic<bool> sampling{true}, mark{false};
   std::string timeline;
   std::thread sampler([&] {
     uint64_t last_ok = during.ok;
@@ -239,6 +239,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
       std::this_thread::sleep_until(next);
       next += 1s;
       uint64_t ok = during.ok;
+      if (mark.exchange(false)) timeline += " |";
       timeline += " " + std::to_string(ok - last_ok);
       last_ok = ok;
     }
@@ -250,10 +251,18 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
     }
     std::this_thread::sleep_for(100ms);
   }
+  uint64_t during_ok = during.ok - at_restart;
+  // The --load-s seconds after it (what the catch-up leaves behind: leadership going back to
+  // node3, its recovery), still sampled: "|" in the timeline marks where the catch-up ended.
+  mark = true;
+  auto after_t0 = clock_type::now();
+  uint64_t at_caught = during.ok;
+  if (caught > 0) std::this_thread::sleep_for(std::chrono::seconds(opts.load_s));
+  double after_rate =
+    (during.ok - at_caught) / std::chrono::duration<double>(clock_type::now() - after_t0).count();
   sampling = false;
   sampler.join();
-  std::cerr << "starts per second during the catch-up:" << timeline << std::endl;
-  uint64_t during_ok = during.ok - at_restart;
+  std::cerr << "starts per second during the catch-up and after:" << timeline << std::endl;
   during.finish();
   double during_rate = caught > 0 ? during_ok / caught : 0;
   // Streamed snapshots also say how long each pull took ("... (stream S: N chunks in T ms)"):
@@ -284,7 +293,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
             << ",\"node3_data_dir_bytes\":" << data
             << ",\"data_dir_mb_per_s\":" << (caught > 0 ? data / 1e6 / caught : 0)
             << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
-            << ",\"starts_per_s_during\":" << during_rate
+            << ",\"starts_per_s_during\":" << during_rate << ",\"starts_per_s_after\":" << after_rate
             << ",\"ratio\":" << (before > 0 ? during_rate / before : 0) << ",\"clients\":" << opts.clients
             << ",\"snapshot_entries\":" << opts.snapshot_entries
             << ",\"snapshot_chunk_bytes\":" << opts.snapshot_chunk_bytes << "}" << std::endl;
