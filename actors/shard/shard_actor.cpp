@@ -49,11 +49,11 @@ struct shard_state {
   forwards forwarded;  // requests passed to the leader's node (forwarding.hpp)
   bool sweep_armed = false;  // a retention sweep is scheduled
   // Executions to wake with recover_atom (recovery) or redispatch_atom (tasks dispatched again),
-  // at most reactivate_window at a time (reactivate_some), in order (keys as in `executions`,
-  // each with its message). One that a request wakes first gets its message before the request
-  // (execution_for). `reactivations` counts the waves: answers of a wave that step_down dropped
-  // are ignored.
-  std::deque<std::string> to_reactivate;
+  // at most reactivate_window at a time (reactivate_some), in order; reactivate_with holds each
+  // one's message by its key in `executions`. One that a request wakes first gets its message
+  // before the request (execution_for). `reactivations` counts the waves: answers of a wave that
+  // step_down dropped are ignored.
+  std::deque<std::pair<std::string, std::string>> to_reactivate;  // (namespace, workflow ID)
   std::unordered_map<std::string, caf::atom_value> reactivate_with;
   size_t reactivating = 0;
   uint64_t reactivations = 0;
@@ -196,14 +196,12 @@ constexpr size_t reactivate_window = 64;
 void reactivate_some(self_ptr self) {
   auto& st = self->state;
   while (st.reactivating < reactivate_window && !st.to_reactivate.empty()) {
-    auto key = std::move(st.to_reactivate.front());
+    auto [ns, wid] = std::move(st.to_reactivate.front());
     st.to_reactivate.pop_front();
-    auto with = st.reactivate_with.find(key);
+    auto with = st.reactivate_with.find(exec_key(ns, wid));
     if (with == st.reactivate_with.end()) continue;  // a request woke it first (execution_for)
     auto atom = with->second;
     st.reactivate_with.erase(with);
-    auto zero = key.find('\0');
-    auto ns = key.substr(0, zero), wid = key.substr(zero + 1);
     ++st.reactivating;
     auto done = [self, wave = st.reactivations] {
       auto& s = self->state;
@@ -221,10 +219,9 @@ void reactivate_some(self_ptr self) {
 void reactivate(self_ptr self, const std::set<std::pair<std::string, std::string>>& which,
                 caf::atom_value atom) {
   auto& st = self->state;
-  for (auto& [ns, wid] : which) {
-    auto key = exec_key(ns, wid);
-    if (st.reactivate_with.emplace(key, atom).second) st.to_reactivate.push_back(std::move(key));
-  }
+  for (auto& [ns, wid] : which)
+    if (st.reactivate_with.emplace(exec_key(ns, wid), atom).second)
+      st.to_reactivate.emplace_back(ns, wid);
   reactivate_some(self);
 }
 
