@@ -354,6 +354,50 @@ public:
                     const std::function<bool(uint8_t table_tag, std::string_view key,
                                              std::string_view value)>& fn) const;
 
+  // --- snapshot stages as table files (storage/snapshot_stage.cpp) ---
+  // A snapshot pulled in chunks is written as RocksDB table files (SST) under
+  // <path>/snapshot-stage/<shard>/<stream>/, one file per data table (more past 256 MB), and
+  // ingested into the data tables when restored: its data is written once on the receiver, with
+  // no log, memtable or compaction of a staged copy (docs/replication.md "Snapshots in chunks").
+  class stage_writer {
+   public:
+    ~stage_writer();
+    stage_writer(const stage_writer&) = delete;
+    stage_writer& operator=(const stage_writer&) = delete;
+    // Adds an entry of data table `table_tag`. Within a table, keys come in ascending order
+    // (a leader's stream reads them so); a table may not come back once another has begun.
+    status add(uint8_t table_tag, std::string_view key, std::string_view value);
+    // Closes the files (each synced) and writes the complete marker holding `applied_index`
+    // (synced, with the directories): the stage is durable when this returns.
+    status finish(uint64_t applied_index);
+    [[nodiscard]] uint64_t stream() const { return stream_; }
+
+   private:
+    friend class store;
+    struct file;
+    stage_writer(const store& db, uint32_t shard, uint64_t stream, std::string dir);
+    status close_file();
+    const store& db_;
+    uint32_t shard_;
+    uint64_t stream_;
+    std::string dir_;
+    std::unique_ptr<file> file_;
+    int files_ = 0;
+    int last_table_ = -1;
+  };
+  // Starts the stage of `stream` (a previous try's files of it are removed first).
+  std::unique_ptr<stage_writer> begin_stage(uint32_t shard, uint64_t stream, status* st) const;
+  // The applied index the stage's complete marker holds (nullopt: no stage, or incomplete).
+  std::optional<uint64_t> stage_files_complete(uint32_t shard, uint64_t stream) const;
+  // Replaces the shard's data with the complete stage's files: the shard's keys are deleted
+  // (unless it has none) and the files ingested into every data table at once. The stage stays
+  // (the files are linked, not moved): a crash before the caller records the applied index can
+  // run this again. Fails, changing nothing, when the stage is not complete.
+  status ingest_stage(uint32_t shard, uint64_t stream);
+  // Removes the stage files of `stream` / of every stream of the shard but `keep` (0: all).
+  status remove_stage_files(uint32_t shard, uint64_t stream) const;
+  status remove_stage_files_except(uint32_t shard, uint64_t keep) const;
+
   // --- shard handoff (storage/handoff.cpp) ---
   // The membership under which this node last took ownership of a shard (empty: never).
   std::string shard_owner_mark(uint32_t shard, status* st) const;

@@ -238,34 +238,55 @@ std::optional<shard_state_machine::stream_token> shard_state_machine::parse_toke
 status shard_state_machine::stage_chunk(const stream_token& token, const pb::HandoffChunk& chunk,
                                         bool first, uint64_t keep) {
   constexpr uint32_t tables = sizeof(storage::keys::data_tables) / sizeof(storage::keys::data_tables[0]);
+  const std::string what = "shard " + std::to_string(shard_) + " snapshot chunk: ";
   const auto prefix = storage::keys::shard_prefix(shard_);
-  storage::write_batch batch;
-  if (first) batch.delete_stages_except(shard_, keep);  // this stream's earlier try too
+  if (first) {  // this stream's earlier try goes too (begin_stage)
+    stage_.reset();
+    if (auto st = drop_stages_except(keep); !st.ok()) return st;
+    status st;
+    stage_ = db_.begin_stage(shard_, token.stream, &st);
+    if (!stage_) return st;
+  } else if (!stage_ || stage_->stream() != token.stream) {
+    return status::error(what + "the stage of stream " + std::to_string(token.stream) +
+                         " is gone (another pull began, or the node restarted); pull it again");
+  }
+  auto failed = [&](const status& st) {
+    stage_.reset();
+    return status::error(what + st.message());
+  };
   for (auto& e : chunk.entries()) {
     if (e.table() >= tables || e.key().compare(0, prefix.size(), prefix) != 0)
-      return status::error("shard " + std::to_string(shard_) +
-                           " snapshot chunk: an entry of another shard or an unknown table");
-    batch.put_stage(shard_, token.stream, static_cast<uint8_t>(storage::keys::data_tables[e.table()]),
-                    e.key(), e.value());
+      return failed(status::error("an entry of another shard or an unknown table"));
+    auto st = stage_->add(static_cast<uint8_t>(storage::keys::data_tables[e.table()]), e.key(),
+                          e.value());
+    if (!st.ok()) return failed(st);
   }
-  if (chunk.done()) batch.put_stage_complete(shard_, token.stream, token.applied_index);
-  return db_.write_unsynced(batch);
+  if (!chunk.done()) return {};
+  auto st = stage_->finish(token.applied_index);
+  stage_.reset();
+  if (!st.ok()) return status::error(what + st.message());
+  return {};
 }
 
 status shard_state_machine::drop_stage(uint64_t stream) {
-  storage::write_batch batch;
+  if (stage_ && stage_->stream() == stream) stage_.reset();
+  if (auto st = db_.remove_stage_files(shard_, stream); !st.ok()) return st;
+  storage::write_batch batch;  // a stage of an older version (in the raft table)
   batch.delete_stage(shard_, stream);
   return db_.write_unsynced(batch);
 }
 
 status shard_state_machine::drop_stages_except(uint64_t keep) {
+  if (stage_ && stage_->stream() != keep) stage_.reset();
+  if (auto st = db_.remove_stage_files_except(shard_, keep); !st.ok()) return st;
   storage::write_batch batch;
   batch.delete_stages_except(shard_, keep);
   return db_.write_unsynced(batch);
 }
 
 bool shard_state_machine::stage_complete(const stream_token& token) {
-  std::optional<uint64_t> complete;
+  if (db_.stage_files_complete(shard_, token.stream) == token.applied_index) return true;
+  std::optional<uint64_t> complete;  // a stage of an older version (in the raft table)
   auto st = db_.scan_stage(shard_, token.stream, &complete, nullptr);
   return st.ok() && complete == token.applied_index;
 }
@@ -273,13 +294,36 @@ bool shard_state_machine::stage_complete(const stream_token& token) {
 status shard_state_machine::restore_stage(const stream_token& token) {
   const std::string what = "shard " + std::to_string(shard_) + " snapshot stream " +
                            std::to_string(token.stream) + ": ";
-  if (!stage_complete(token))
+  if (db_.stage_files_complete(shard_, token.stream) == token.applied_index) {
+    // The files go into the data tables, then the applied index is recorded (synced: the stage
+    // is removed after it; a crash before it ingests the stage again).
+    auto st = db_.ingest_stage(shard_, token.stream);
+    if (!st.ok()) return status::error(what + st.message());
+    storage::write_batch batch;
+    batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(token.applied_index));
+    st = db_.write_synced(batch);
+    if (!st.ok()) return status::error(what + st.message());
+    applied_ = token.applied_index;
+    if (st = db_.remove_stage_files(shard_, token.stream); !st.ok())
+      return status::error(what + st.message());
+    return {};
+  }
+  return restore_raft_stage(token);
+}
+
+// A stage written by an older version, in the raft table (a node that crashed while moving it
+// and was then upgraded): moved into the data tables in bounded writes.
+status shard_state_machine::restore_raft_stage(const stream_token& token) {
+  const std::string what = "shard " + std::to_string(shard_) + " snapshot stream " +
+                           std::to_string(token.stream) + ": ";
+  std::optional<uint64_t> complete;
+  if (auto st = db_.scan_stage(shard_, token.stream, &complete, nullptr);
+      !st.ok() || complete != token.applied_index)
     return status::error(what + "its staged data is missing or incomplete");
   storage::write_batch batch;
   batch.delete_shard_data(shard_);
   size_t bytes = 0;
   status failed;
-  std::optional<uint64_t> complete;
   auto st = db_.scan_stage(shard_, token.stream, &complete,
                            [&](uint8_t t, std::string_view k, std::string_view v) {
                              batch.put_data(t, std::string(k), std::string(v));

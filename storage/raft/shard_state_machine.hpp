@@ -38,14 +38,15 @@
 //   open_stream holds a RocksDB snapshot of the store and returns a token (17 bytes: the applied
 //   index j the view is at, a random stream ID) that goes to the follower in libraft's
 //   InstallSnapshot in place of the data. The follower pulls the data with read_stream (from
-//   any replica holding the stream) and stages each chunk with stage_chunk, an unsynced write to
-//   the raft table under the stream's ID; the last chunk marks the stream complete. Only then is
-//   the InstallSnapshot handed to libraft, which stores the token (synced: the staged chunks,
-//   written before it to the same RocksDB log, are durable with it) and restores it: restore
-//   moves the staged data into the data tables in bounded writes, then writes the applied index
-//   and drops the stage in one last write. A crash in between leaves the applied index below j
-//   and the stage in place: libraft restores the stored token at the next start and the move
-//   runs again from the start. A view unused for stream_idle_ms is released (expire_streams).
+//   any replica holding the stream) and stages each chunk with stage_chunk: its entries go into
+//   RocksDB table files of the stream's stage (store::stage_writer, one file per data table); the
+//   last chunk closes them and writes the complete marker, synced. Only then is the
+//   InstallSnapshot handed to libraft, which stores the token (synced) and restores it: restore
+//   deletes the shard's keys, ingests the files into the data tables (linked, so the stage stays),
+//   then writes the applied index (synced) and removes the stage. A crash in between leaves the
+//   applied index below j and the stage in place: libraft restores the stored token at the next
+//   start and the ingestion runs again from the start. A view unused for stream_idle_ms is
+//   released (expire_streams).
 // - digest(): FNV-1a 64 over every (table, key, value) of the shard's data in order, read at
 //   one snapshot with the applied index: replicas at the same applied index have equal digests.
 #pragma once
@@ -123,6 +124,8 @@ class shard_state_machine {
   uint32_t shard_;
   uint64_t applied_;
   storage::status restore_stage(const stream_token& token);
+  storage::status restore_raft_stage(const stream_token& token);
+  std::unique_ptr<storage::store::stage_writer> stage_;  // the stream being staged (stage_chunk)
 
   storage::write_batch pending_;  // staged entries' writes (stage), written by flush
   size_t staged_ = 0;             // entries staged since the last flush
