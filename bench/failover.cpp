@@ -21,6 +21,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <filesystem>
 #include <atomic>
@@ -232,6 +233,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   // thread of its own samples them (a cluster status can take longer than a second).
   std::atomic<bool> sampling{true}, mark{false};
   std::string timeline;
+  std::vector<uint64_t> per_second;  // the same counts (read after the sampler's join)
   std::thread sampler([&] {
     uint64_t last_ok = during.ok;
     auto next = clock_type::now() + 1s;
@@ -241,6 +243,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
       uint64_t ok = during.ok;
       if (mark.exchange(false)) timeline += " |";
       timeline += " " + std::to_string(ok - last_ok);
+      per_second.push_back(ok - last_ok);
       last_ok = ok;
     }
   });
@@ -265,6 +268,15 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   std::cerr << "starts per second during the catch-up and after:" << timeline << std::endl;
   during.finish();
   double during_rate = caught > 0 ? during_ok / caught : 0;
+  // A window of fixed length from the restart (--load-s seconds, or the whole catch-up when it
+  // is longer): a short catch-up's window is mostly its first second (node3 joining), so the
+  // ratio over the catch-up alone favours a slow catch-up; this one does not.
+  size_t window = std::max<size_t>(static_cast<size_t>(opts.load_s),
+                                   static_cast<size_t>(std::ceil(std::max(caught, 0.0))));
+  window = std::min(window, per_second.size());
+  uint64_t window_ok = 0;
+  for (size_t i = 0; i < window; ++i) window_ok += per_second[i];
+  double window_rate = window > 0 ? static_cast<double>(window_ok) / static_cast<double>(window) : 0;
   // Streamed snapshots also say how long each pull took ("... (stream S: N chunks in T ms)"):
   // their bytes over the sum of those times is one stream's pull rate.
   uint64_t snapshots = 0, snapshot_bytes = 0, streamed_bytes = 0, stream_ms = 0, chunks = 0;
@@ -294,7 +306,10 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
             << ",\"data_dir_mb_per_s\":" << (caught > 0 ? data / 1e6 / caught : 0)
             << ",\"starts_per_s_before\":" << before << ",\"starts_per_s_node3_down\":" << degraded
             << ",\"starts_per_s_during\":" << during_rate << ",\"starts_per_s_after\":" << after_rate
-            << ",\"ratio\":" << (before > 0 ? during_rate / before : 0) << ",\"clients\":" << opts.clients
+            << ",\"ratio\":" << (before > 0 ? during_rate / before : 0)
+            << ",\"window_s\":" << window << ",\"starts_per_s_window\":" << window_rate
+            << ",\"window_ratio\":" << (before > 0 ? window_rate / before : 0)
+            << ",\"clients\":" << opts.clients
             << ",\"snapshot_entries\":" << opts.snapshot_entries
             << ",\"snapshot_chunk_bytes\":" << opts.snapshot_chunk_bytes << "}" << std::endl;
   return caught > 0 ? 0 : 1;

@@ -37,6 +37,14 @@ size_t env_size(const char* name, size_t fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) : fallback;
 }
+// A group's first snapshot comes after this many applied entries (group_options::
+// first_snapshot_entries): from then on a replica that joins empty gets a snapshot of the data
+// rather than the whole log. CHRONICLE_RAFT_FIRST_SNAPSHOT overrides it for A/B benchmarks (0:
+// the first at raft_snapshot_entries, as the others).
+unsigned first_snapshot_entries() {
+  static const auto n = static_cast<unsigned>(env_size("CHRONICLE_RAFT_FIRST_SNAPSHOT", 1024));
+  return n;
+}
 // Transitions queued together are proposed as one raft entry of at most this many bytes (one
 // append, one message per follower, one apply per replica for all of them; 0: one entry per
 // transition). CHRONICLE_RAFT_JOIN_BYTES overrides it for A/B benchmarks.
@@ -382,6 +390,7 @@ bool shard_replica::start() {
   opts.snapshot_threshold = p.env->config.raft_snapshot_entries;
   opts.snapshot_trailing = p.env->config.raft_snapshot_entries / 2;
   opts.snapshot_log_bytes = p.env->config.raft_snapshot_log_bytes;
+  opts.first_snapshot_entries = first_snapshot_entries();
   opts.max_append_bytes = max_append_bytes();
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
@@ -426,6 +435,9 @@ bool shard_replica::start() {
     spdlog::info("shard {}: sending a snapshot at index {} (stream {})", parts->shard,
                  token->applied_index, token->stream);
     return out;
+  };
+  sm.sent_index = [](std::string_view bytes) {
+    return raft::shard_state_machine::snapshot_applied_index(bytes).value_or(0);
   };
   sm.restore = [parts](std::string_view bytes) {
     if (raft::shard_state_machine::is_reference(bytes)) {  // our own, at start: a check only

@@ -148,6 +148,7 @@ group::group(group_options options, log_store& store, transport& net, clock& tim
   fsm_.snapshot = group_callbacks::snapshot;
   fsm_.restore = group_callbacks::restore;
   io_.expand_snapshot = sm_.snapshot_to_send;
+  io_.sent_snapshot_index = sm_.sent_index;
 }
 
 group::~group() {
@@ -173,6 +174,10 @@ constexpr unsigned tune_every = 64;
 constexpr unsigned min_snapshot_threshold = 16;
 
 void group::note_applied(size_t entry_bytes) {
+  if (first_snapshot_pending_ && raft_->log.snapshot.last_index > 0) {
+    first_snapshot_pending_ = false;  // taken (or loaded at the start): the usual thresholds
+    tune_snapshots();
+  }
   if (options_.snapshot_log_bytes == 0) return;
   entry_bytes_avg_ = entry_bytes_avg_ == 0 ? static_cast<double>(entry_bytes)
                                            : entry_bytes_avg_ * 0.99 + entry_bytes * 0.01;
@@ -184,11 +189,14 @@ void group::note_applied(size_t entry_bytes) {
 
 void group::tune_snapshots() {
   double entries = options_.snapshot_threshold + options_.snapshot_trailing;
-  double fit = static_cast<double>(options_.snapshot_log_bytes) / std::max(entry_bytes_avg_, 1.0);
+  double fit = options_.snapshot_log_bytes == 0
+                 ? entries
+                 : static_cast<double>(options_.snapshot_log_bytes) / std::max(entry_bytes_avg_, 1.0);
   double f = std::min(1.0, fit / entries);
   auto threshold = std::max(min_snapshot_threshold,
                             static_cast<unsigned>(options_.snapshot_threshold * f));
   auto trailing = std::min(threshold, static_cast<unsigned>(options_.snapshot_trailing * f));
+  if (first_snapshot_pending_) threshold = std::min(threshold, options_.first_snapshot_entries);
   if (threshold_now_ != 0 && threshold * 8 > threshold_now_ * 7 && threshold * 8 < threshold_now_ * 9)
     return;
   threshold_now_ = threshold;
@@ -209,6 +217,9 @@ status group::start() {
   raft_set_install_snapshot_timeout(raft_.get(), options_.install_snapshot_timeout_ms);
   threshold_now_ = options_.snapshot_threshold;
   trailing_now_ = options_.snapshot_trailing;
+  first_snapshot_pending_ = options_.first_snapshot_entries > 0 &&
+                            options_.first_snapshot_entries < options_.snapshot_threshold;
+  if (first_snapshot_pending_) threshold_now_ = options_.first_snapshot_entries;
   raft_set_snapshot_threshold(raft_.get(), threshold_now_);
   raft_set_snapshot_trailing(raft_.get(), trailing_now_);
   raft_set_pre_vote(raft_.get(), options_.pre_vote);

@@ -66,6 +66,12 @@ struct group_options {
   // while snapshot_threshold + snapshot_trailing entries of the recent average size would hold
   // more, both are scaled down (to at least min_snapshot_threshold entries), see tune_snapshots.
   size_t snapshot_log_bytes = 0;
+  // > 0: while the group has no snapshot yet, its first comes after this many applied entries
+  // (when below snapshot_threshold). libraft sends a replica that joins empty (a new member, a
+  // wiped node) a snapshot only when the leader has one; otherwise the whole log since the
+  // group began, entry by entry. With a snapshot (a reference to the data: cheap) it gets the
+  // data in chunks, then the log after it (docs/replication.md "Snapshots as table files").
+  unsigned first_snapshot_entries = 0;
   bool pre_vote = true;
   bool hold_results = true;        // io guards, see io.hpp; off only to show the bugs they fix
   bool drop_stale_results = true;
@@ -85,6 +91,10 @@ struct state_machine {
   // state as of a later applied index than the snapshot's (restore must then skip the entries
   // up to that index when libraft applies them again); nullopt: not now.
   std::function<std::optional<std::string>(std::string_view stored)> snapshot_to_send;
+  // The applied index of the state snapshot_to_send's bytes hold (0: unknown). Set: the snapshot
+  // is sent under that index when safe (io::sent_snapshot_index), so the replica installing it
+  // is sent only the entries after it.
+  std::function<uint64_t(std::string_view sent)> sent_index;
   std::function<void(std::string_view bytes)> restore;
   // True: not now (libraft takes its next snapshot, and compacts its log, at a later apply).
   std::function<bool()> postpone_snapshot;
@@ -165,6 +175,7 @@ class group {
   double entry_bytes_avg_ = 0;  // moving average of applied entries' sizes (snapshot_log_bytes)
   unsigned applies_since_tune_ = 0;
   unsigned threshold_now_ = 0, trailing_now_ = 0;
+  bool first_snapshot_pending_ = false;  // first_snapshot_entries applies until one is taken
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

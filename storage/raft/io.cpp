@@ -19,6 +19,10 @@ std::string concat(const raft_buffer* bufs, unsigned n) {
   return out;
 }
 
+// libraft 0.15's progress state of a follower it is sending a snapshot to (src/progress.h,
+// PROGRESS__SNAPSHOT: not in the public header).
+constexpr unsigned short snapshot_progress_state = 2;
+
 // Builds a raft_malloc'd snapshot as raft_io.load / snapshot_get hand it over.
 raft_snapshot* to_raft(const stored_snapshot& s) {
   auto* out = static_cast<raft_snapshot*>(raft_calloc(1, sizeof(raft_snapshot)));
@@ -168,6 +172,8 @@ struct io_callbacks {
         s->clamp_next_[m->server_id] = m->append_entries.prev_log_index + k + 1;
       }
     }
+    if (m->type == RAFT_IO_INSTALL_SNAPSHOT && s->raft_ != nullptr)
+      s->reindexed_to_[m->server_id] = m->install_snapshot.last_index;
     raft_message prevote;
     if (m->type == RAFT_IO_REQUEST_VOTE_RESULT && s->options_.prevote_term && s->raft_ != nullptr &&
         m->request_vote_result.pre_vote == raft_tribool_true &&
@@ -287,6 +293,7 @@ struct io_callbacks {
       if (data) stored->data = std::move(*data);
       else stored.reset();  // not now: libraft aborts this send and tries again later
     }
+    if (stored && s->sent_snapshot_index) s->reindex_snapshot(*stored);
     raft_snapshot* snap = stored ? to_raft(*stored) : nullptr;
     uint64_t id = s->add_pending([req, cb, snap](int status) {
       if (status != 0 && snap != nullptr) {
@@ -367,6 +374,20 @@ void io::receive(uint64_t from, std::string_view bytes) {
         }
       }
   }
+  if (d.msg.type == RAFT_IO_APPEND_ENTRIES_RESULT && raft_ != nullptr &&
+      raft_->state == RAFT_LEADER && d.msg.append_entries_result.rejected != 0) {
+    // A refused snapshot that was sent at its data's index (reindex_snapshot): raft aborts a
+    // snapshot only on a refusal of the index it knows it sent, and would otherwise wait for
+    // its install timeout.
+    auto sent = reindexed_to_.find(from);
+    auto& conf = raft_->configuration;
+    for (unsigned i = 0; sent != reindexed_to_.end() && i < conf.n; ++i) {
+      auto& p = raft_->leader_state.progress[i];
+      if (conf.servers[i].id == from && p.state == snapshot_progress_state &&
+          d.msg.append_entries_result.rejected == sent->second && p.snapshot_index != sent->second)
+        d.msg.append_entries_result.rejected = p.snapshot_index;
+    }
+  }
   if (d.msg.type == RAFT_IO_APPEND_ENTRIES && options_.rollback_configuration &&
       raft_ != nullptr && !before_append_entries(d.msg.append_entries)) {
     d.release();
@@ -381,6 +402,21 @@ void io::receive(uint64_t from, std::string_view bytes) {
   recv_cb_(&raw_, &d.msg);  // raft owns the entries / snapshot data from here
   result_bound_.reset();
   done_event();
+}
+
+void io::reindex_snapshot(stored_snapshot& s) {
+  if (raft_ == nullptr || raft_->state != RAFT_LEADER) return;
+  uint64_t j = sent_snapshot_index(s.data);
+  if (j <= s.index || j > raft_->commit_index || committed_conf_index_ == 0 ||
+      committed_conf_index_ > j || committed_conf_index_ != raft_->configuration_index)
+    return;
+  uint64_t term = term_at(j);
+  if (term == 0) return;
+  s.index = j;
+  s.term = term;
+  s.configuration = committed_conf_;
+  s.configuration_index = committed_conf_index_;
+  ++stats_.reindexed_snapshots;
 }
 
 uint64_t io::term_at(uint64_t index) const {

@@ -79,6 +79,7 @@ struct io_stats {
   uint64_t not_rolled_back = 0; // AppendEntries dropped: a rollback with no committed copy known
   uint64_t snapshot_configurations = 0;  // snapshots given the committed configuration
   uint64_t split_appends = 0;   // AppendEntries cut to max_append_bytes
+  uint64_t reindexed_snapshots = 0;  // snapshots sent at their data's index (sent_snapshot_index)
 };
 
 class io {
@@ -106,6 +107,13 @@ class io {
   // state_machine::snapshot_to_send. Empty: the stored bytes; nullopt from it: the snapshot
   // cannot be sent now (libraft tries again later).
   std::function<std::optional<std::string>(std::string_view stored)> expand_snapshot;
+  // The index of the state expand_snapshot's bytes hold (0: unknown). When it is past the stored
+  // snapshot's, committed, in raft's log, and the committed configuration is known at or below
+  // it, the snapshot is sent under that index, its term and that configuration: the replica
+  // that installs it then needs the entries after it, not every entry after the stored
+  // snapshot (whose data it already has). A refusal of it is passed to raft as a refusal of the
+  // snapshot raft sent (raft only knows that one's index).
+  std::function<uint64_t(std::string_view sent)> sent_snapshot_index;
   const io_stats& stats() const { return stats_; }
 
  private:
@@ -126,6 +134,8 @@ class io {
   unsigned entries_to_send(const raft_append_entries& a);
   // Moves leaders' next index for followers back to what was really sent (clamp_next_).
   void apply_clamps();
+  // sent_snapshot_index: moves `s` to the index of the data it carries when that is safe.
+  void reindex_snapshot(stored_snapshot& s);
   void note_change_entries(uint64_t first_index, const raft_entry* entries, size_t n);
 
   io_options options_;
@@ -145,6 +155,7 @@ class io {
   std::map<uint64_t, std::string> addresses_;
   // Terms of raft's in-memory log: snapshot (index, term), then entries from mirror_start_.
   uint64_t snap_index_ = 0, snap_term_ = 0, mirror_start_ = 1;
+  std::map<uint64_t, uint64_t> reindexed_to_;  // follower -> index of the last snapshot sent it
   std::deque<uint64_t> mirror_;
   // RAFT_CHANGE entries' payloads by index (the newest few), and the committed configuration
   // (this file's encoding) with its index.

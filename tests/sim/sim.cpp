@@ -199,6 +199,7 @@ class simulator {
         res_.rolled_back += n->inc->g->raw_io().stats().rolled_back;
         res_.not_rolled_back += n->inc->g->raw_io().stats().not_rolled_back;
         res_.split_appends += n->inc->g->raw_io().stats().split_appends;
+        res_.reindexed_snapshots += n->inc->g->raw_io().stats().reindexed_snapshots;
       }
       n->up = false;
       n->inc.reset();
@@ -209,6 +210,7 @@ class simulator {
     res_.rolled_back += rolled_back_;
     res_.not_rolled_back += not_rolled_back_;
     res_.split_appends += split_;
+    res_.reindexed_snapshots += reindexed_;
     return res_;
   }
 
@@ -336,6 +338,7 @@ class simulator {
     o.snapshot_threshold = cfg_.snapshot_threshold;
     o.snapshot_trailing = cfg_.snapshot_trailing;
     o.snapshot_log_bytes = cfg_.snapshot_log_bytes;
+    o.first_snapshot_entries = cfg_.first_snapshot_entries;
     o.hold_results = (cfg_.io_guards & 1) != 0;
     o.drop_stale_results = (cfg_.io_guards & 2) != 0;
     o.cap_results = (cfg_.io_guards & 4) != 0;
@@ -370,6 +373,11 @@ class simulator {
       sm.snapshot_to_send = [inc](std::string_view) -> std::optional<std::string> {
         return encode_fsm(inc->fsm);
       };
+      if (cfg_.reindex_snapshots)
+        sm.sent_index = [](std::string_view bytes) -> uint64_t {
+          fsm_state f;
+          return decode_fsm(bytes, f) ? f.last : 0;
+        };
     } else {
       sm.take_snapshot = [inc] { return encode_fsm(inc->fsm); };
     }
@@ -432,6 +440,7 @@ class simulator {
     rolled_back_ += n.inc->g->raw_io().stats().rolled_back;
     not_rolled_back_ += n.inc->g->raw_io().stats().not_rolled_back;
     split_ += n.inc->g->raw_io().stats().split_appends;
+    reindexed_ += n.inc->g->raw_io().stats().reindexed_snapshots;
     n.inc.reset();
   }
 
@@ -755,7 +764,7 @@ class simulator {
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
   uint64_t held_ = 0, stale_ = 0, capped_ = 0, rolled_back_ = 0, not_rolled_back_ = 0,
-           split_ = 0;
+           split_ = 0, reindexed_ = 0;
   uint64_t watch_commit_ = 0, watch_since_ = 0;
   int watch_node_ = -1;
   result res_;

@@ -42,6 +42,9 @@ struct config {
   // snapshots), and the group's byte bound on its in-memory log (0: none).
   unsigned snapshot_threshold = 24, snapshot_trailing = 6;
   size_t snapshot_log_bytes = 0;
+  unsigned first_snapshot_entries = 0;  // group_options::first_snapshot_entries
+  // reference_snapshots: snapshots are sent under their data's index (state_machine::sent_index)
+  bool reindex_snapshots = true;
 };
 
 struct result {
@@ -54,6 +57,7 @@ struct result {
   uint64_t held_results = 0, stale_results = 0, capped_results = 0;
   uint64_t rolled_back = 0, not_rolled_back = 0;  // rollback_configuration guard
   uint64_t split_appends = 0;  // AppendEntries cut to max_append_bytes
+  uint64_t reindexed_snapshots = 0;  // snapshots sent at their data's index (io)
   uint64_t sim_ms = 0;
 };
 

@@ -41,7 +41,7 @@ extern "C" void on_fatal_signal(int sig) {
 struct range_report {
   uint64_t seeds = 0, failures = 0, acked = 0, crashes = 0, elections = 0, snapshots = 0,
            held = 0, stale = 0, capped = 0, wipes = 0, membership_changes = 0, rolled_back = 0,
-           not_rolled_back = 0, split = 0;
+           not_rolled_back = 0, split = 0, reindexed = 0;
   std::string first_violation;
   double seconds = 0;
 };
@@ -73,6 +73,7 @@ range_report run_range(chronicle::sim::config base, uint64_t default_seeds) {
     r.rolled_back += res.rolled_back;
     r.not_rolled_back += res.not_rolled_back;
     r.split += res.split_appends;
+    r.reindexed += res.reindexed_snapshots;
     if (!res.ok) {
       ++r.failures;
       if (r.first_violation.empty()) r.first_violation = res.violation;
@@ -86,7 +87,7 @@ range_report run_range(chronicle::sim::config base, uint64_t default_seeds) {
                "(%.1f ms/seed), %llu failed; %llu acked, %llu crashes, %llu elections, "
                "%llu snapshot restores, guards fired %llu+%llu+%llu times, %llu wipes, "
                "%llu membership changes, %llu configurations rolled back (%llu could not be), "
-               "%llu AppendEntries cut\n",
+               "%llu AppendEntries cut, %llu snapshots sent at their data's index\n",
                base.replicas, int(base.io_guards), int(base.break_durability),
                (unsigned long long)r.seeds, (unsigned long long)first, r.seconds,
                1000.0 * r.seconds / double(r.seeds), (unsigned long long)r.failures,
@@ -95,7 +96,7 @@ range_report run_range(chronicle::sim::config base, uint64_t default_seeds) {
                (unsigned long long)r.held, (unsigned long long)r.stale, (unsigned long long)r.capped,
                (unsigned long long)r.wipes, (unsigned long long)r.membership_changes,
                (unsigned long long)r.rolled_back, (unsigned long long)r.not_rolled_back,
-               (unsigned long long)r.split);
+               (unsigned long long)r.split, (unsigned long long)r.reindexed);
   return r;
 }
 
@@ -153,7 +154,8 @@ TEST_CASE("five replicas keep every invariant with AppendEntries cut to a few en
 
 // Snapshots stored as references to the data (as nodes take them): the data is durable on its
 // own, a leader sends its state as of now (past the snapshot's index) and receivers skip the
-// entries up to it when applied again.
+// entries up to it when applied again. The snapshot goes under its data's index (io's
+// sent_snapshot_index), so the receiver is sent the entries after that one.
 TEST_CASE("three replicas keep every invariant with snapshots stored as references to the data") {
   chronicle::sim::config c;
   c.wipes = true;
@@ -161,6 +163,7 @@ TEST_CASE("three replicas keep every invariant with snapshots stored as referenc
   auto r = run_range(c, 500);
   CHECK_MESSAGE(r.failures == 0, r.first_violation);
   CHECK(r.snapshots > 0);
+  CHECK(r.reindexed > 0);
 }
 
 TEST_CASE("five replicas keep every invariant with snapshots stored as references to the data") {
@@ -172,6 +175,12 @@ TEST_CASE("five replicas keep every invariant with snapshots stored as reference
   auto r = run_range(c, 200);
   CHECK_MESSAGE(r.failures == 0, r.first_violation);
   CHECK(r.snapshots > 0);
+  CHECK(r.reindexed > 0);
+  // The same under the stored snapshot's index (as before sent_index).
+  c.reindex_snapshots = false;
+  auto stored = run_range(c, 100);
+  CHECK_MESSAGE(stored.failures == 0, stored.first_violation);
+  CHECK(stored.reindexed == 0);
 }
 
 // The byte bound on libraft's in-memory log (group_options::snapshot_log_bytes): with an entry
@@ -191,6 +200,23 @@ TEST_CASE("a byte bound on the in-memory log makes snapshots come sooner than th
   auto bounded = run_range(c, 40);
   CHECK_MESSAGE(bounded.failures == 0, bounded.first_violation);
   CHECK(bounded.snapshots > 0);
+}
+
+// A group's first snapshot early (group_options::first_snapshot_entries): with an entry
+// threshold no run reaches, wiped replicas that rejoin empty then get a snapshot (libraft sends
+// one to a replica starting from index 1 only when the leader has one), and every invariant holds
+// with the threshold going back to the configured one after it.
+TEST_CASE("a first snapshot taken early gives replicas that rejoin empty a snapshot instead of the whole log") {
+  chronicle::sim::config c;
+  c.wipes = true;
+  c.reference_snapshots = true;
+  c.snapshot_threshold = 100000;
+  c.snapshot_trailing = 50000;
+  c.first_snapshot_entries = 8;
+  auto early = run_range(c, 40);
+  CHECK_MESSAGE(early.failures == 0, early.first_violation);
+  CHECK(early.snapshots > 0);
+  CHECK(early.wipes > 0);
 }
 
 // Seeds the 5-replica soak found where a follower truncates an uncommitted configuration whose
