@@ -703,6 +703,11 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       if (auto err = self->state.load()) return;
       self->state.redispatch(self, true);
     },
+    [=](redispatch_atom, const std::string& member) {  // the tasks of queues that moved
+      touch(self);
+      if (auto err = self->state.load()) return;
+      self->state.redispatch(self, true, member);
+    },
     [=](tick_atom, int64_t due) { on_tick(self, due); },
     [=](stand_down_atom, const std::string& why) { self->state.stand_down(self, why); },
     [=](committed_atom, uint64_t seq, uint8_t outcome, const std::string& what) {

@@ -1,5 +1,7 @@
 #include "actors/execution/execution_state.hpp"
 
+#include "actors/routing/routing.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -473,16 +475,22 @@ pb::TransferRecord execution_state::transfer(pb::TransferKind kind, int64_t sche
   return r;
 }
 
-void execution_state::redispatch(caf::event_based_actor* self, bool workflow_task) {
+void execution_state::redispatch(caf::event_based_actor* self, bool workflow_task,
+                                 const std::string& member) {
   if (!run) return;
   for (auto& rec : run->outbound()) send_outbound(self, rec);
   if (!is_running(*run)) return;
+  auto moved = [&](const std::string& queue) {
+    return member.empty() || task_queue_on(*args.env, args.ns, queue, member);
+  };
   auto& wt = run->workflow_task();
-  if (workflow_task && run->has_workflow_task() && wt.started_event_id() == 0)
+  if (workflow_task && run->has_workflow_task() && wt.started_event_id() == 0 &&
+      moved(run->task_queue()))
     dispatch(self, transfer(pb::TRANSFER_KIND_WORKFLOW_TASK, wt.scheduled_event_id(),
                             run->task_queue()));
   for (auto& [id, pa] : run->pending_activities())
-    dispatch(self, transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
+    if (moved(pa.task_queue()))
+      dispatch(self, transfer(pb::TRANSFER_KIND_ACTIVITY_TASK, id, pa.task_queue()));
 }
 
 void execution_state::answer_waiters() {

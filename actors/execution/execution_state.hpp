@@ -172,7 +172,10 @@ struct execution_state {
   caf::error cache_history();
   // Sends the current run's pending tasks to matching again (after a restart): its activities,
   // and its scheduled workflow task when `workflow_task`.
-  void redispatch(caf::event_based_actor* self, bool workflow_task);
+  // Dispatches the pending tasks again (the workflow task too when `workflow_task`), and sends
+  // the outbound records again. With `member` set only the tasks of queues that live on it or
+  // did until it went down (routing.hpp task_queue_on).
+  void redispatch(caf::event_based_actor* self, bool workflow_task, const std::string& member = {});
   pb::TransferRecord transfer(pb::TransferKind kind, int64_t scheduled_id,
                               const std::string& queue) const;
   void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);

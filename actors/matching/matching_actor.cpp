@@ -219,7 +219,7 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
       }
       if (!on)
         for (auto& shard : env->shards)
-          if (shard) self->send(shard, redispatch_atom::value);
+          if (shard) self->send(shard, redispatch_atom::value, std::string{});  // all
     },
     [=](tq_describe_atom, const std::string& bytes) {
       describe_task_queue(self, env, local_queues(self, bytes), bytes);

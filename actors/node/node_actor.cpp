@@ -240,20 +240,20 @@ void retry_later(self_ptr self, const member_config& m, const std::string& why) 
   self->delayed_send(self, std::chrono::milliseconds(backoff), retry_atom::value, m.name);
 }
 
-// Tells every local shard to dispatch its pending tasks again: a peer that (re)joined may own
-// task queues whose tasks were lost with it.
-void redispatch_all(self_ptr self) {
+// Tells every local shard to dispatch its pending tasks again: those of the task queues that
+// live on `member` or did until it went down (routing.hpp task_queue_on), or all (empty).
+void redispatch_all(self_ptr self, const std::string& member = {}) {
   for (auto& shard : self->state.env->shards)
-    if (shard) self->send(shard, redispatch_atom::value);
+    if (shard) self->send(shard, redispatch_atom::value, member);
 }
 
-// A peer came up, or (replicated clusters, where task queues move to the next live member) went
-// down: matching places its workers' registrations again, the shards dispatch their pending
-// tasks again.
-void placement_changed(self_ptr self) {
+// Peer `member` came up (it may own task queues whose tasks were lost with it), or (replicated
+// clusters, where task queues move to the next live member) went down: matching places its
+// workers' registrations again, the shards dispatch the pending tasks of the queues that moved.
+void placement_changed(self_ptr self, const std::string& member) {
   if (self->state.env->replicated())
     self->send(self->state.env->matching, redispatch_atom::value);
-  redispatch_all(self);
+  redispatch_all(self, member);
 }
 
 void say_hello(self_ptr self, const member_config& m, caf::actor node);
@@ -302,7 +302,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
         self->send(st.env->handoff, hello_atom::value, m.name, node);
         self->send(st.env->admin, ns_push_atom::value, m.name);  // its namespaces may be older
-        placement_changed(self);
+        placement_changed(self, m.name);
       },
       [=](caf::error& err) {
         self->state.connecting[m.name] = false;
@@ -387,7 +387,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (peer && peer->address() == msg.source) {
         self->state.backoff_ms[m.name] = 0;
         retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
-        if (self->state.env->replicated()) placement_changed(self);
+        if (self->state.env->replicated()) placement_changed(self, m.name);
       }
     }
   });

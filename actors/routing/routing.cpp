@@ -67,6 +67,16 @@ placement place_task_queue(const node_env& env, const std::string& ns, const std
   return last;
 }
 
+bool task_queue_on(const node_env& env, const std::string& ns, const std::string& queue,
+                   const std::string& member) {
+  if (!env.replicated()) return env.ring->task_queue_owner(ns, queue) == member;
+  for (auto& owner : env.ring->task_queue_owners(ns, queue)) {
+    if (owner == member) return true;
+    if (owner == env.config.name || env.peers->peer(owner)) return false;
+  }
+  return false;
+}
+
 caf::expected<const message_kind*> shard_message(caf::atom_value kind) {
   auto* entry = find_message(kind);
   if (!entry || !entry->to_shard())

@@ -298,6 +298,30 @@ TEST_CASE("replicated shards: a task queue moves to the next live node when its 
   check_done(c1, "tq-back");
 }
 
+// When a node dies, only the tasks of the queues that lived on it are dispatched again (to the
+// queue's next live owner); those of other queues stay where they are. The runs are on shards
+// node1 leads, so no failover recovery dispatches them: only the queue's move can.
+TEST_CASE("replicated shards: tasks waiting in a queue whose owner dies are dispatched again to its next owner - other queues keep theirs") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c1 = cl.connect(0);
+  auto leaders = cl.wait_leaders(c1);
+  auto moved = cl.queue_on("node2");
+  auto kept = cl.queue_on("node3");
+  auto a = ids_led_by(leaders, "node1", 3, "moved-");
+  auto b = ids_led_by(leaders, "node1", 3, "kept-");
+  REQUIRE(a.size() == 3);
+  REQUIRE(b.size() == 3);
+  for (auto& id : a) REQUIRE_MESSAGE(start(c1, id, moved), id);
+  for (auto& id : b) REQUIRE_MESSAGE(start(c1, id, kept), id);
+  std::this_thread::sleep_for(500ms);  // their workflow tasks wait in node2's and node3's queues
+  cl.nodes[1].kill9();
+  cl.start_worker(0, moved);
+  cl.start_worker(0, kept);
+  for (auto& id : a) check_done(c1, id);
+  for (auto& id : b) check_done(c1, id);
+}
+
 // A request passed on to the leader's node is answered by that node; when the node dies with it
 // (kill -9 while a result long poll waits there), the node that passed it on answers at once:
 // `unavailable`, outcome unknown (actors/routing/forwarding.hpp), instead of leaving the client
