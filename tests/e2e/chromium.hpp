@@ -28,12 +28,15 @@ inline std::string find_chromium() {
 }
 
 // Loads `url`, lets its scripts run and fetch, and returns the rendered DOM (with chromium's own
-// log lines mixed in: callers look for markup only the scripts produce).
+// log lines mixed in: callers look for markup only the scripts produce). `budget_ms`: how long
+// the page's timers run (chromium's virtual time; fetches are waited for).
 inline std::string render(const std::string& chromium, const std::filesystem::path& profile,
-                          const std::string& url, const std::string& screenshot = {}) {
+                          const std::string& url, const std::string& screenshot = {},
+                          int budget_ms = 5000) {
   std::vector<std::string> args{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                 "--user-data-dir=" + profile.string(),
-                                "--virtual-time-budget=5000", "--window-size=1280,1400"};
+                                "--virtual-time-budget=" + std::to_string(budget_ms),
+                                "--window-size=1280,1400"};
   args.push_back(screenshot.empty() ? "--dump-dom" : "--screenshot=" + screenshot);
   args.push_back(url);
   std::string out;

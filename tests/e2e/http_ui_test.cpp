@@ -172,4 +172,9 @@ TEST_CASE("http: web UI cluster page shows each replica of the shards with role 
   render(chromium, cl.dir.path() / "chromium-profile",
          "http://127.0.0.1:" + std::to_string(http) + "/#/cluster",
          (std::filesystem::path(CHRONICLE_BUILD_DIR) / "http-ui-cluster-replicated.png").string());
+  // The page reads itself again every 5 s: after 12 s of its timers, its third read is shown.
+  auto later = render(chromium, cl.dir.path() / "chromium-profile",
+                      "http://127.0.0.1:" + std::to_string(http) + "/#/cluster", {}, 12000);
+  CHECK_MESSAGE(contains(later, R"(id="cluster-read" data-reads="3")"), later);
+  CHECK_MESSAGE(contains(later, R"(id="replication")"), later);
 }

@@ -405,6 +405,21 @@ function stopLive() {
   liveStream = null;
 }
 
+// A page that reads itself again on a timer (mine.timer) until the route changes (stopLive).
+function livePage() {
+  const mine = { closed: false, timer: null,
+                 close() { this.closed = true; clearTimeout(this.timer); } };
+  liveStream = mine;
+  return mine;
+}
+
+// True while a form of the page is being filled in: a page reading itself again would draw it
+// anew and lose what was typed.
+function formBusy(selector) {
+  return [...document.querySelectorAll(selector)].some(form => form.contains(document.activeElement) ||
+    [...form.querySelectorAll('input')].some(i => i.value !== ''));
+}
+
 async function workflowPage(ns, wid) {
   const base = nsBase(ns) + '/' + encodeURIComponent(wid);
   let d, hist, result = null;
@@ -492,7 +507,11 @@ async function workflowPage(ns, wid) {
 
 // ---- cluster ------------------------------------------------------------------------------------
 
-async function clusterPage() {
+// Read again every 5 s while it is open (not while a namespace form is being filled in); the
+// digests are asked each time, which a node bounds (a replica computes its digest again at most
+// every 10x what the last one took: docs/replication.md).
+async function clusterPage(reads = 1) {
+  const mine = livePage();
   let c;
   try {
     c = await api('/api/v1/cluster');
@@ -522,7 +541,8 @@ async function clusterPage() {
   for (const n of c.nodes) for (const s of n.shards || []) shards.push(s);
   shards.sort((a, b) => a.shard - b.shard);
   show(h('h1', {}, 'Cluster'),
-    h('p', { class: 'muted' }, c.num_shards + ' shards; answered by ' + c.answered_by),
+    h('p', { class: 'muted', id: 'cluster-read', 'data-reads': reads },
+      c.num_shards + ' shards; answered by ' + c.answered_by + '; read again every 5 s'),
     h('h2', {}, 'Members'),
     table(['Node', 'Address', 'State', 'Uptime', 'Shards', 'Open', 'Closed', 'Note'], members, 'No members.'),
     h('h2', {}, 'Namespaces'),
@@ -535,6 +555,12 @@ async function clusterPage() {
         h('strong', {}, '#' + s.shard), ' ', s.node, h('br'),
         s.available ? s.open + ' open, ' + s.closed + ' closed' : 'unavailable'))),
     replicationSection(shards));
+  const again = () => {
+    if (mine.closed) return;
+    if (formBusy('#namespace-forms form')) mine.timer = setTimeout(again, 5000);
+    else clusterPage(reads + 1);
+  };
+  mine.timer = setTimeout(again, 5000);
 }
 
 // One tile per shard: its owner, or for a replicated shard the replica serving it (its other
@@ -647,9 +673,7 @@ async function taskQueuePage(ns, queue) {
   const path = '/api/v1/namespaces/' + encodeURIComponent(ns) + '/task-queues/' +
     encodeURIComponent(queue);
   // Closed when the page is left (stopLive): a read still on its way then shows nothing.
-  const mine = { closed: false, timer: null,
-                 close() { this.closed = true; clearTimeout(this.timer); } };
-  liveStream = mine;
+  const mine = livePage();
   let d;
   try {
     d = await api(path);
@@ -709,10 +733,7 @@ async function taskQueuePage(ns, queue) {
   // Not read again while the limits form is being filled in (it would be drawn anew).
   const again = () => {
     if (mine.closed) return;
-    const form = document.getElementById('task-queue-config');
-    const busy = form && (form.contains(document.activeElement) ||
-      [...form.querySelectorAll('input')].some(i => i.value !== ''));
-    if (busy) mine.timer = setTimeout(again, 2000);
+    if (formBusy('#task-queue-config')) mine.timer = setTimeout(again, 2000);
     else taskQueuePage(ns, queue);
   };
   mine.timer = setTimeout(again, 2000);
@@ -815,9 +836,7 @@ function actionRows(ns, actions) {
 // One schedule: its spec and policies, next runs, running and recent actions; read again every
 // 2 s while the page is open.
 async function schedulePage(ns, id) {
-  const mine = { closed: false, timer: null,
-                 close() { this.closed = true; clearTimeout(this.timer); } };
-  liveStream = mine;
+  const mine = livePage();
   let d;
   try {
     d = await api(scheduleBase(ns) + '/' + encodeURIComponent(id));
@@ -948,9 +967,7 @@ async function batchesPage(params) {
 // One batch job: its progress and failures, a Stop button while it is open; read again every
 // second while the page is open.
 async function batchPage(ns, id) {
-  const mine = { closed: false, timer: null,
-                 close() { this.closed = true; clearTimeout(this.timer); } };
-  liveStream = mine;
+  const mine = livePage();
   let d;
   try {
     d = await api(batchBase(ns) + '/' + encodeURIComponent(id));
