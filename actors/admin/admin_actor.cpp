@@ -1,6 +1,9 @@
 #include "actors/admin/admin_actor.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "actors/node/namespaces.hpp"
@@ -149,8 +152,43 @@ caf::result<caf::message> history(caf::event_based_actor* self, const env_ptr& e
   return caf::delegated<caf::message>{};
 }
 
+// The run counts of this node's shards, each counted again no sooner than count_cost_factor
+// times what its last count took: a count reads all of the shard's current-run records, and a
+// status is asked in loops (the web UI's cluster page every 5 s, monitoring scripts), so a large
+// shard's counts take at most ~1/10 of the admin actor's time (and may be that much older).
+struct run_counts {
+  static constexpr int64_t count_cost_factor = 10;
+  struct one {
+    uint64_t open = 0, closed = 0;
+    int64_t at_us = 0, cost_us = 0;
+    bool have = false;
+  };
+  std::map<uint32_t, one> shards;
+
+  storage::status count(const node_env& env, uint32_t shard, uint64_t* open, uint64_t* closed) {
+    auto us = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+    };
+    auto& c = shards[shard];
+    auto now = us();
+    if (c.have && now - c.at_us < count_cost_factor * c.cost_us) {
+      *open = c.open;
+      *closed = c.closed;
+      return {};
+    }
+    auto st = env.store->count_runs(shard, open, closed);
+    if (!st.ok()) return st;
+    auto done = us();
+    c = one{*open, *closed, done, done - now, true};
+    return {};
+  }
+};
+using counts_ptr = std::shared_ptr<run_counts>;
+
 // This node's own status; with per-shard counts when `with_shards`.
-pb::NodeStatus local_status(const node_env& env, bool with_shards) {
+pb::NodeStatus local_status(const node_env& env, run_counts& counts, bool with_shards) {
   pb::NodeStatus ns;
   ns.set_node(env.config.name);
   ns.set_address(env.config.host + ":" + std::to_string(env.config.port));
@@ -162,7 +200,7 @@ pb::NodeStatus local_status(const node_env& env, bool with_shards) {
     uint64_t open = 0, closed = 0;
     // A replicated shard's runs are counted by its leader only (every replica holds them).
     if (env.answers_for(shard)) {
-      auto st = env.store->count_runs(shard, &open, &closed);
+      auto st = counts.count(env, shard, &open, &closed);
       if (!st.ok()) ns.set_error(st.message());
     }
     ns.set_workflows_open(ns.workflows_open() + open);
@@ -181,10 +219,10 @@ pb::NodeStatus local_status(const node_env& env, bool with_shards) {
 
 // This node's status (local_status) with, for replicated shards, each local replica's view
 // (leader, term, indexes, the digest when asked) asked of its shard actor, which owns the group.
-void with_local_status(caf::event_based_actor* self, const env_ptr& env,
+void with_local_status(caf::event_based_actor* self, const env_ptr& env, const counts_ptr& counts,
                        const pb::ClusterStatusRequest& req,
                        std::function<void(pb::NodeStatus)> done) {
-  auto ns = std::make_shared<pb::NodeStatus>(local_status(*env, req.with_shards()));
+  auto ns = std::make_shared<pb::NodeStatus>(local_status(*env, *counts, req.with_shards()));
   bool with_digests = req.with_digests();
   auto pending = std::make_shared<int>(ns->shards_size());
   if (!env->replicated() || *pending == 0) return done(std::move(*ns));
@@ -225,7 +263,8 @@ pb::NodeStatus down_status(const node_env& env, const member_config& m, bool wit
 }
 
 // Gathers every member's status: its own answer when up, else what this node knows.
-void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std::string& bytes) {
+void cluster_status(caf::event_based_actor* self, const env_ptr& env, const counts_ptr& counts,
+                    const std::string& bytes) {
   auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
   auto rp = self->make_response_promise();
   if (!req) {
@@ -251,7 +290,7 @@ void cluster_status(caf::event_based_actor* self, const env_ptr& env, const std:
     else *g->resp.add_nodes() = down_status(*env, m, req->with_shards());
   }
   g->pending = asks.size() + 1;  // the peers asked and this node
-  with_local_status(self, env, *req, [g, finish](pb::NodeStatus ns) mutable {
+  with_local_status(self, env, counts, *req, [g, finish](pb::NodeStatus ns) mutable {
     *g->resp.add_nodes() = std::move(ns);
     if (--g->pending == 0) finish();
   });
@@ -704,6 +743,7 @@ caf::result<caf::message> route(caf::event_based_actor* self, const env_ptr& env
 
 caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
   harden(self, "admin");
+  auto counts = std::make_shared<run_counts>();
   // List workers (detached: each has its own thread), as many as cores up to 4, stopped with the
   // admin actor.
   std::vector<caf::actor> workers;
@@ -724,7 +764,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
       return route<pb::GetHistoryRequest>(self, env, *fwd, history_atom::value, bytes,
                                           "GetHistoryRequest");
     },
-    [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, bytes); },
+    [=](cluster_atom, const std::string& bytes) { cluster_status(self, env, counts, bytes); },
     [=](list_atom, const std::string& bytes) { list_cluster(self, env, workers, bytes); },
     [=](count_atom, const std::string& bytes) { count_cluster(self, env, workers, bytes); },
     [=](fwd_atom, caf::atom_value kind, const std::string& bytes) -> caf::result<caf::message> {
@@ -752,7 +792,7 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         auto req = decode<pb::ClusterStatusRequest>(bytes, "ClusterStatusRequest");
         if (!req) return req.error();
         auto rp = self->make_response_promise();
-        with_local_status(self, env, *req,
+        with_local_status(self, env, counts, *req,
                           [rp](pb::NodeStatus ns) mutable { rp.deliver(encode(ns)); });
         return caf::delegated<caf::message>{};
       }
