@@ -187,12 +187,18 @@ TEST_CASE("five replicas keep every invariant with snapshots stored as reference
 // threshold no run reaches, wiped replicas catch up from the log and no snapshot is sent; with a
 // bound of a few entries' bytes, snapshots come every few entries, wiped replicas need them, and
 // every invariant still holds.
-TEST_CASE("a byte bound on the in-memory log makes snapshots come sooner than the entry threshold") {
+// Wiped replicas, reference snapshots, and an entry threshold no run reaches.
+static chronicle::sim::config no_snapshot_by_entries() {
   chronicle::sim::config c;
   c.wipes = true;
   c.reference_snapshots = true;
   c.snapshot_threshold = 100000;
   c.snapshot_trailing = 50000;
+  return c;
+}
+
+TEST_CASE("a byte bound on the in-memory log makes snapshots come sooner than the entry threshold") {
+  auto c = no_snapshot_by_entries();
   auto none = run_range(c, 40);
   CHECK_MESSAGE(none.failures == 0, none.first_violation);
   CHECK(none.snapshots == 0);
@@ -207,11 +213,7 @@ TEST_CASE("a byte bound on the in-memory log makes snapshots come sooner than th
 // one to a replica starting from index 1 only when the leader has one), and every invariant holds
 // with the threshold going back to the configured one after it.
 TEST_CASE("a first snapshot taken early gives replicas that rejoin empty a snapshot instead of the whole log") {
-  chronicle::sim::config c;
-  c.wipes = true;
-  c.reference_snapshots = true;
-  c.snapshot_threshold = 100000;
-  c.snapshot_trailing = 50000;
+  auto c = no_snapshot_by_entries();
   c.first_snapshot_entries = 8;
   auto early = run_range(c, 40);
   CHECK_MESSAGE(early.failures == 0, early.first_violation);

@@ -437,18 +437,25 @@ void pull_stream(shard_state_machine& from, shard_state_machine& to,
 // The stage is ingested (its files linked into the data tables) before the applied index is
 // written: a crash in between leaves the stage, and the restore at the next start ingests it again
 // over what the first one put there.
-TEST_CASE("shard state machine: a crash between ingesting a stage and recording its index ingests it again") {
+// A leader (database "a", shard 5 filled) with a snapshot stream open; database "b" beside it.
+struct open_stream_fixture {
   temp_dir dir;
-  auto a = open_at(dir.sub("a"));
-  auto b = open_at(dir.sub("b"));
-  auto ma = machine(*a, 5);
-  fill(*ma, 5);
+  std::unique_ptr<storage::store> a = open_at(dir.sub("a"));
+  std::unique_ptr<storage::store> b = open_at(dir.sub("b"));
+  std::unique_ptr<shard_state_machine> ma = machine(*a, 5);
+  std::string token;
+  std::optional<shard_state_machine::stream_token> t;
+  open_stream_fixture() {
+    fill(*ma, 5);
+    REQUIRE(ma->open_stream(0, &token).ok());
+    t = shard_state_machine::parse_token(token);
+    REQUIRE(t);
+  }
+};
+
+TEST_CASE_FIXTURE(open_stream_fixture, "shard state machine: a crash between ingesting a stage and recording its index ingests it again") {
   auto mb = machine(*b, 5);
   REQUIRE(mb->apply(1, entry(5, "stale", 1)).ok());
-  std::string token;
-  REQUIRE(ma->open_stream(0, &token).ok());
-  auto t = shard_state_machine::parse_token(token);
-  REQUIRE(t);
   pull_stream(*ma, *mb, *t, 700);
   REQUIRE(mb->stage_complete(*t));
   // The first half of restore, then the "crash".
@@ -483,16 +490,7 @@ TEST_CASE("shard state machine: a crash between ingesting a stage and recording 
 
 // A node that crashed while moving a stage of the previous version (entries in the raft table)
 // and was then upgraded restores it from there.
-TEST_CASE("shard state machine: a stage in the raft table from an older version still restores") {
-  temp_dir dir;
-  auto a = open_at(dir.sub("a"));
-  auto b = open_at(dir.sub("b"));
-  auto ma = machine(*a, 5);
-  fill(*ma, 5);
-  std::string token;
-  REQUIRE(ma->open_stream(0, &token).ok());
-  auto t = shard_state_machine::parse_token(token);
-  REQUIRE(t);
+TEST_CASE_FIXTURE(open_stream_fixture, "shard state machine: a stage in the raft table from an older version still restores") {
   storage::write_batch staged;
   uint64_t applied = 0;
   REQUIRE(a->read_shard(5, &applied, [&](uint8_t table, std::string_view k, std::string_view v) {
