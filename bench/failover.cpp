@@ -52,6 +52,7 @@ struct options {
   int settle_ms = 1000;  // after the cluster looks settled, before the next kill
   int request_timeout_ms = 10000;  // the client library's default
   bool catch_up = false;
+  bool planned = false;  // SIGTERM (the node hands its leaderships over, then exits), not kill -9
   int fill = 20000;
   int load_s = 10;
   int clients = 16;
@@ -338,6 +339,8 @@ int main(int argc, char** argv) {
                  "the answer is unavailable); a timed-out start is sent again at once")
     ->check(CLI::Range(100, 60000))->capture_default_str();
   app.add_flag("--catch-up", opts.catch_up, "measure a wiped replica catching up instead");
+  app.add_flag("--planned", opts.planned,
+               "SIGTERM the leader instead of kill -9: a planned leadership transfer");
   app.add_option("--fill", opts.fill, "--catch-up: starts before the measurement")
     ->check(CLI::Range(0, 100000000))->capture_default_str();
   app.add_option("--load-s", opts.load_s)->check(CLI::Range(1, 3600))->capture_default_str();
@@ -419,7 +422,11 @@ int main(int argc, char** argv) {
       std::cerr << "failover: cannot connect to node" << via + 1 << "\n";
       return 1;
     }
-    cl.nodes[victim].kill9();
+    // Planned: SIGTERM, which makes the node hand its leaderships over before it exits (the
+    // stopper waits for the exit while the starts are tried).
+    std::thread stopper;
+    if (opts.planned) stopper = std::thread([&cl, victim] { cl.nodes[victim].terminate(); });
+    else cl.nodes[victim].kill9();
     auto killed = clock_type::now();
     bool ok = false;
     int attempts = 0;
@@ -451,6 +458,7 @@ int main(int argc, char** argv) {
                 << ",\"first_error\":\"" << first_error << "\"";
     if (!ok) std::cout << ",\"error\":\"" << last_error << "\"";
     std::cout << "}" << std::endl;
+    if (stopper.joinable()) stopper.join();
     if (ok) ms.push_back(took);
     else ++failed;
     if (!cl.start(victim)) {
@@ -458,7 +466,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cout << "{\"trials\":" << opts.trials << ",\"failed\":" << failed << ",\"num_shards\":"
+  std::cout << "{\"trials\":" << opts.trials << ",\"planned\":" << (opts.planned ? "true" : "false")
+            << ",\"failed\":" << failed << ",\"num_shards\":"
             << opts.num_shards << ",\"durability\":\"" << opts.durability
             << "\",\"p50_ms\":" << percentile(ms, 50) << ",\"p90_ms\":" << percentile(ms, 90)
             << ",\"p99_ms\":" << percentile(ms, 99) << ",\"max_ms\":" << percentile(ms, 100)
