@@ -8,7 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -119,16 +122,28 @@ int process::terminate() {
 std::string process::output() const { return read_file(log_); }
 
 uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  // The kernel may hand the same ephemeral port out twice in a row once the probe socket is
+  // closed (seen: a node's port and its http_port equal, the node refusing its config), so the
+  // ports this process was given lately are not given again.
+  static std::mutex mu;
+  static std::deque<uint16_t> given;
+  std::lock_guard<std::mutex> lock(mu);
+  for (;;) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    uint16_t port = ntohs(addr.sin_port);
+    if (std::find(given.begin(), given.end(), port) != given.end()) continue;
+    given.push_back(port);
+    if (given.size() > 256) given.pop_front();
+    return port;
+  }
 }
 
 temp_dir::temp_dir() {
