@@ -256,13 +256,14 @@ TEST_CASE("visibility: a wide ID prefix is answered by the newest-first index at
   CHECK(got.run_ids == model(runs, f));
   CHECK(got.run_ids.size() == 11);
   CHECK(got.indexes == std::set<std::string>{"id"});
-  // A range over the threshold (500 runs are some 30 KB on disk or in the memtable) keeps the
-  // newest-first candidate in step; one under it is read alone.
+  // A range estimated under the threshold is read alone. (Only the two ends are checked: RocksDB
+  // samples a memtable to estimate a range, and for these 500 runs gave anything from 13 KB to
+  // 210 KB, and 0 about one run in 40, so a threshold between them decides at random; the list
+  // is right either way.)
   s->set_id_range_alone_bytes(1000);
   f.workflow_id_prefix = "fill-";
   got = list_all(*s, f, 10);
   CHECK(got.run_ids == model(runs, f));
-  CHECK(got.indexes == std::set<std::string>{"all"});
   s->set_id_range_alone_bytes(uint64_t{1} << 20);
   got = list_all(*s, f, 10);
   CHECK(got.run_ids == model(runs, f));
