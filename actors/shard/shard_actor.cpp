@@ -58,6 +58,9 @@ struct shard_state {
   size_t reactivating = 0;
   uint64_t reactivations = 0;
   int64_t leading_since_ms = 0;  // replicated: when this replica started serving (0: not)
+  // Replicated, while leading in place of the preferred leader: since when the preferred one has
+  // been up and a voter (0: it is not), so that leadership goes back only once it settled.
+  int64_t preferred_ready_since_ms = 0;
   caf::actor scheduler;  // the shard's schedules while it serves (actors/schedule/)
   caf::actor batch_runner;  // the shard's batch jobs while it serves (actors/batch/)
 
@@ -470,10 +473,18 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       release_held(self);
       // Back to the preferred leader once it is up again (leaders stay spread over the nodes),
       // after leading for a while here (no flapping right after a failover).
+      // The preferred replica must also have been up and a voter for that long: one that was
+      // just promoted after catching up (a wiped node) is still applying what it received and
+      // taking its other groups' snapshots; taking over at once would add its recovery of every
+      // pending task (recover) to the catch-up.
       auto now = now_ms();
+      bool preferred_ready = st.ready && st.replica->should_rebalance();
+      if (!preferred_ready) st.preferred_ready_since_ms = 0;
+      else if (st.preferred_ready_since_ms == 0) st.preferred_ready_since_ms = now;
       if (!st.ready) st.leading_since_ms = 0;
       else if (st.leading_since_ms == 0) st.leading_since_ms = now;
-      else if (now - st.leading_since_ms >= rebalance_after_ms && st.replica->should_rebalance()) {
+      else if (now - st.leading_since_ms >= rebalance_after_ms && preferred_ready
+               && now - st.preferred_ready_since_ms >= rebalance_after_ms) {
         st.leading_since_ms = now;  // one attempt per period
         st.replica->transfer_leadership(st.env->placement.at(st.id).preferred_leader,
                                         [](bool) {});
