@@ -441,12 +441,11 @@ caf::result<std::string> on_workflow_task_completed(self_ptr self, const std::st
     audience::internal);
 }
 
-// Dispatches the pending tasks again: those of queues that live on `member` or did until it
-// went down, or every one (empty member).
-void redispatch_moved(caf::stateful_actor<execution_state>* self, const std::string& member) {
+// Dispatches the pending tasks in `scope` again (routing.hpp).
+void redispatch_moved(caf::stateful_actor<execution_state>* self, const redispatch_scope& scope) {
   touch(self);
   if (auto err = self->state.load()) return;
-  self->state.redispatch(self, true, member);
+  self->state.redispatch(self, true, scope);
 }
 
 }  // namespace
@@ -707,7 +706,7 @@ caf::behavior execution_actor(caf::stateful_actor<execution_state>* self, execut
       st.redispatch(self, true);
     },
     [=](redispatch_atom) { redispatch_moved(self, {}); },  // every task (a shard's wake)
-    [=](redispatch_atom, const std::string& member) { redispatch_moved(self, member); },
+    [=](redispatch_atom, const redispatch_scope& scope) { redispatch_moved(self, scope); },
     [=](tick_atom, int64_t due) { on_tick(self, due); },
     [=](stand_down_atom, const std::string& why) { self->state.stand_down(self, why); },
     [=](committed_atom, uint64_t seq, uint8_t outcome, const std::string& what) {

@@ -476,13 +476,12 @@ pb::TransferRecord execution_state::transfer(pb::TransferKind kind, int64_t sche
 }
 
 void execution_state::redispatch(caf::event_based_actor* self, bool workflow_task,
-                                 const std::string& member) {
+                                 const redispatch_scope& scope) {
   if (!run) return;
-  for (auto& rec : run->outbound()) send_outbound(self, rec);
+  if (scope.covers_messages())
+    for (auto& rec : run->outbound()) send_outbound(self, rec);
   if (!is_running(*run)) return;
-  auto moved = [&](const std::string& queue) {
-    return member.empty() || task_queue_on(*args.env, args.ns, queue, member);
-  };
+  auto moved = [&](const std::string& queue) { return scope.covers(*args.env, args.ns, queue); };
   auto& wt = run->workflow_task();
   if (workflow_task && run->has_workflow_task() && wt.started_event_id() == 0 &&
       moved(run->task_queue()))

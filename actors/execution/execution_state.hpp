@@ -31,6 +31,7 @@
 #include "actors/execution/commit_pipeline.hpp"
 #include "actors/execution/execution_actor.hpp"
 #include "actors/execution/history_cache.hpp"
+#include "actors/routing/routing.hpp"
 #include "shards/decide.hpp"
 
 namespace chronicle {
@@ -170,12 +171,10 @@ struct execution_state {
   // Fills history_wire from the store unless cached (an error while a write is in flight: the
   // store is then behind; commit fills the cache before its first write).
   caf::error cache_history();
-  // Sends the current run's pending tasks to matching again (after a restart): its activities,
-  // and its scheduled workflow task when `workflow_task`.
-  // Dispatches the pending tasks again (the workflow task too when `workflow_task`), and sends
-  // the outbound records again. With `member` set only the tasks of queues that live on it or
-  // did until it went down (routing.hpp task_queue_on).
-  void redispatch(caf::event_based_actor* self, bool workflow_task, const std::string& member = {});
+  // Dispatches the pending tasks in `scope` again (the workflow task too when `workflow_task`),
+  // and sends the outbound records again unless the scope is one task queue (routing.hpp).
+  void redispatch(caf::event_based_actor* self, bool workflow_task,
+                  const redispatch_scope& scope = {});
   pb::TransferRecord transfer(pb::TransferKind kind, int64_t scheduled_id,
                               const std::string& queue) const;
   void dispatch(caf::event_based_actor* self, const pb::TransferRecord& rec);

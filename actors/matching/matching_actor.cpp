@@ -202,7 +202,7 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
     },
     [=](overload_atom, const std::string& ns, const std::string& queue, bool on) {
       // From a local task queue: record it here and tell every peer; once it has drained, every
-      // shard dispatches its pending tasks again (the dropped ones are among them).
+      // shard dispatches that queue's pending tasks again (the dropped ones are among them).
       env->overloaded->set(ns, queue, on);
       pb::OverloadNote msg;
       msg.set_namespace_(ns);
@@ -213,13 +213,12 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         if (m.name == env->config.name) continue;
         if (auto peer = env->peers->peer(m.name)) {
           self->send(*peer, fwd_atom::value, caf::atom_value{overload_atom::value}, note);
-          if (!on) self->send(*peer, fwd_atom::value, caf::atom_value{redispatch_atom::value},
-                              std::string{});
+          if (!on) self->send(*peer, fwd_atom::value, caf::atom_value{redispatch_atom::value}, note);
         }
       }
       if (!on)
         for (auto& shard : env->shards)
-          if (shard) self->send(shard, redispatch_atom::value, std::string{});  // all
+          if (shard) self->send(shard, redispatch_atom::value, redispatch_scope::of_queue(ns, queue));
     },
     [=](tq_describe_atom, const std::string& bytes) {
       describe_task_queue(self, env, local_queues(self, bytes), bytes);

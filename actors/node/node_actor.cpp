@@ -10,6 +10,7 @@
 #include "actors/node/client_keys.hpp"
 #include "actors/routing/catalog.hpp"
 #include "actors/routing/frontend_actor.hpp"
+#include "actors/routing/routing.hpp"
 #include "actors/node/handoff_actor.hpp"
 #include "actors/node/peer_tls.hpp"
 #include "protocol/runtime.hpp"
@@ -240,11 +241,10 @@ void retry_later(self_ptr self, const member_config& m, const std::string& why) 
   self->delayed_send(self, std::chrono::milliseconds(backoff), retry_atom::value, m.name);
 }
 
-// Tells every local shard to dispatch its pending tasks again: those of the task queues that
-// live on `member` or did until it went down (routing.hpp task_queue_on), or all (empty).
-void redispatch_all(self_ptr self, const std::string& member = {}) {
+// Tells every local shard to dispatch the pending tasks in `scope` again (routing.hpp).
+void redispatch_all(self_ptr self, const redispatch_scope& scope) {
   for (auto& shard : self->state.env->shards)
-    if (shard) self->send(shard, redispatch_atom::value, member);
+    if (shard) self->send(shard, redispatch_atom::value, scope);
 }
 
 // Peer `member` came up (it may own task queues whose tasks were lost with it), or (replicated
@@ -253,7 +253,7 @@ void redispatch_all(self_ptr self, const std::string& member = {}) {
 void placement_changed(self_ptr self, const std::string& member) {
   if (self->state.env->replicated())
     self->send(self->state.env->matching, redispatch_atom::value);
-  redispatch_all(self, member);
+  redispatch_all(self, redispatch_scope::of_member(member));
 }
 
 void say_hello(self_ptr self, const member_config& m, caf::actor node);
@@ -499,8 +499,14 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
                                            note->overloaded());
         return caf::message{};
       }
-      if (kind == redispatch_atom::value) {  // one-way: a task queue drained its backlog
-        redispatch_all(self);
+      if (kind == redispatch_atom::value) {
+        // One-way: a task queue drained its backlog (its note names it; empty from an older
+        // version: every task).
+        auto scope = redispatch_scope{};
+        if (!bytes.empty())
+          if (auto note = decode<pb::OverloadNote>(bytes, "OverloadNote"))
+            scope = redispatch_scope::of_queue(note->namespace_(), note->task_queue());
+        redispatch_all(self, scope);
         return caf::message{};
       }
       if (kind == gone_atom::value || kind == dispatch_atom::value) {

@@ -77,6 +77,18 @@ bool task_queue_on(const node_env& env, const std::string& ns, const std::string
   return false;
 }
 
+bool redispatch_scope::covers(const node_env& env, const std::string& task_ns,
+                              const std::string& task_queue) const {
+  if (!queue.empty()) return task_ns == ns && task_queue == queue;
+  return member.empty() || task_queue_on(env, task_ns, task_queue, member);
+}
+
+std::string redispatch_scope::describe() const {
+  if (!queue.empty()) return "task queue " + ns + "/" + queue;
+  if (!member.empty()) return "the task queues of " + member;
+  return "every task";
+}
+
 caf::expected<const message_kind*> shard_message(caf::atom_value kind) {
   auto* entry = find_message(kind);
   if (!entry || !entry->to_shard())

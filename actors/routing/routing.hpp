@@ -30,6 +30,27 @@ placement place_task_queue(const node_env& env, const std::string& ns, const std
 bool task_queue_on(const node_env& env, const std::string& ns, const std::string& queue,
                    const std::string& member);
 
+// Which pending tasks a shard dispatches again (redispatch_atom): every one (all empty); those of
+// the task queues that live on `member` or did until it went down (task_queue_on), plus the
+// run's messages to other runs; or those of one task queue (`ns`/`queue`: it dropped tasks while
+// overloaded and has drained its backlog).
+struct redispatch_scope {
+  std::string member;
+  std::string ns, queue;
+
+  static redispatch_scope of_member(std::string member) { return {std::move(member), {}, {}}; }
+  static redispatch_scope of_queue(std::string ns, std::string queue) {
+    return {{}, std::move(ns), std::move(queue)};
+  }
+  [[nodiscard]] bool all() const { return member.empty() && queue.empty(); }
+  // Whether a task of `queue` is in scope.
+  [[nodiscard]] bool covers(const node_env& env, const std::string& task_ns,
+                            const std::string& task_queue) const;
+  // Whether messages to other runs (transfers without a task queue) are.
+  [[nodiscard]] bool covers_messages() const { return queue.empty(); }
+  [[nodiscard]] std::string describe() const;
+};
+
 // Namespace and workflow ID a message is addressed to.
 struct route_key {
   std::string ns;
@@ -68,3 +89,5 @@ void tell_shard(const node_env& env, caf::atom_value kind, std::string bytes);
 caf::expected<const message_kind*> shard_message(caf::atom_value kind);
 
 }  // namespace chronicle
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chronicle::redispatch_scope)  // local messages only

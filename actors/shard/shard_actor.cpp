@@ -267,23 +267,27 @@ void sweep_retention(self_ptr self) {
   st.sweep_armed = true;
 }
 
-// Asks every execution with pending tasks to dispatch them again (they are deduplicated by the
-// task queues): with `member` set, only those with a task in a queue that lives on `member` or
-// did until it went down (task_queue_on; the others' queues did not move), and other transfers
-// (messages to other runs) too.
-void redispatch(self_ptr self, const std::string& member) {
+// Asks every execution with pending tasks in `scope` (routing.hpp: all, the queues that moved
+// with a member, one queue that drained) to dispatch them again (they are deduplicated by the
+// task queues); the others' tasks are where they were.
+void redispatch(self_ptr self, const redispatch_scope& scope) {
   auto& st = self->state;
   std::set<std::pair<std::string, std::string>> pending;
-  std::map<std::pair<std::string, std::string>, bool> moved;  // (namespace, queue) -> on member
+  std::map<std::pair<std::string, std::string>, bool> covered;  // (namespace, queue) -> in scope
   size_t skipped = 0;
   auto s = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
-    if (!member.empty() && !r.task_queue().empty()) {
-      auto [it, fresh] = moved.try_emplace({r.namespace_(), r.task_queue()}, false);
-      if (fresh) it->second = task_queue_on(*st.env, r.namespace_(), r.task_queue(), member);
-      if (!it->second) {
-        ++skipped;
-        return;
-      }
+    bool in = true;
+    if (scope.all()) {
+    } else if (r.task_queue().empty()) {
+      in = scope.covers_messages();
+    } else {
+      auto [it, fresh] = covered.try_emplace({r.namespace_(), r.task_queue()}, false);
+      if (fresh) it->second = scope.covers(*st.env, r.namespace_(), r.task_queue());
+      in = it->second;
+    }
+    if (!in) {
+      ++skipped;
+      return;
     }
     pending.emplace(r.namespace_(), r.workflow_id());
   });
@@ -291,13 +295,13 @@ void redispatch(self_ptr self, const std::string& member) {
     spdlog::error("shard {}: redispatch failed: {}", st.id, s.message());
     return;
   }
-  if (!member.empty() && skipped > 0)
-    spdlog::debug("shard {}: {} changed: {} runs dispatch again, {} tasks of unmoved queues not",
-                  st.id, member, pending.size(), skipped);
+  if (skipped > 0)
+    spdlog::debug("shard {}: dispatching {} again: {} runs, {} other transfers not", st.id,
+                  scope.describe(), pending.size(), skipped);
   // Live executions too: a task whose transition is applied but not yet durable is not in the
   // transfers table yet, and its first dispatch may have been dropped (its queue's owner was down).
   for (auto& [key, e] : st.executions)
-    if (e.actor) self->send(e.actor, redispatch_atom::value, member);
+    if (e.actor) self->send(e.actor, redispatch_atom::value, scope);
   for (auto it = pending.begin(); it != pending.end();)
     it = st.executions.count(exec_key(it->first, it->second)) ? pending.erase(it) : std::next(it);
   reactivate(self, pending, redispatch_atom::value);
@@ -505,8 +509,8 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       self->state.replica->transfer_leadership(member, [rp](bool ok) mutable { rp.deliver(ok); });
       return rp;
     },
-    [=](redispatch_atom, const std::string& member) {
-      if (self->state.ready) redispatch(self, member);
+    [=](redispatch_atom, const redispatch_scope& scope) {
+      if (self->state.ready) redispatch(self, scope);
     },
     [=](sweep_atom) {
       self->state.sweep_armed = false;
