@@ -16,6 +16,7 @@
 // every shard's group has node3 back as a voter, the bytes it took in (snapshots installed, its
 // data dir) per second, and the throughput during the catch-up against the one before.
 // --snapshot-entries N sets raft_snapshot_entries (small: the catch-up is from snapshots).
+// --node3-dir DIR puts node3's data dir under DIR (a tmpfs: node3 does not share the leaders' disk).
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -58,11 +59,19 @@ struct options {
   int clients = 16;
   int snapshot_entries = 0;  // 0: the node's default
   int snapshot_chunk_bytes = 0;  // 0: the node's default
+  int snapshot_pulls = -1;  // raft_snapshot_pulls (-1: the node's default)
+  // --node3-dir: node3's data dir goes there (e.g. a tmpfs: node3's writes then do not share the
+  // leaders' disk, as on 3 machines; a measurement of how much of a catch-up's cost is that).
+  std::string node3_dir;
 };
 
 struct cluster {
   options opts;
   temp_dir dir;
+  std::filesystem::path data_dir(size_t i) const {
+    if (i == 2 && !opts.node3_dir.empty()) return std::filesystem::path(opts.node3_dir) / names[i];
+    return dir.path() / names[i];
+  }
   std::vector<std::string> names{"node1", "node2", "node3"};
   std::vector<uint16_t> ports{free_port(), free_port(), free_port()};
   std::vector<process> nodes{3};
@@ -72,12 +81,13 @@ struct cluster {
     auto path = (dir.path() / (names[i] + ".yaml")).string();
     std::ofstream out(path);
     out << "node:\n  name: " << names[i] << "\n  host: 127.0.0.1\n  port: " << ports[i] << "\n"
-        << "data_dir: " << (dir.path() / names[i]).string() << "\n"
+        << "data_dir: " << data_dir(i).string() << "\n"
         << "num_shards: " << opts.num_shards << "\nreplication_factor: 3\n"
         << "durability: " << opts.durability << "\nlog_level: info\n";
     if (opts.snapshot_entries > 0) out << "raft_snapshot_entries: " << opts.snapshot_entries << "\n";
     if (opts.snapshot_chunk_bytes > 0)
       out << "raft_snapshot_chunk_bytes: " << opts.snapshot_chunk_bytes << "\n";
+    if (opts.snapshot_pulls >= 0) out << "raft_snapshot_pulls: " << opts.snapshot_pulls << "\n";
     out << "members:\n";
     for (size_t j = 0; j < names.size(); ++j)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
@@ -210,7 +220,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   // node3 dies (kill -9); once every shard is served by node1 and node2 again, the throughput
   // with one replica down is measured, then node3 comes back with an empty data dir.
   cl.nodes[2].kill9();
-  std::filesystem::remove_all(cl.dir.path() / "node3");
+  std::filesystem::remove_all(cl.data_dir(2));
   auto served = [&] {
     auto st = c->cluster_status(true);
     std::set<uint32_t> led;
@@ -297,7 +307,7 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
         }
       }
   }
-  auto data = dir_bytes(cl.dir.path() / "node3");
+  auto data = dir_bytes(cl.data_dir(2));
   std::cout << "{\"catch_up_s\":" << caught << ",\"fill\":" << opts.fill
             << ",\"snapshots_installed\":" << snapshots << ",\"snapshot_bytes\":" << snapshot_bytes
             << ",\"snapshot_mb_per_s\":" << (caught > 0 ? snapshot_bytes / 1e6 / caught : 0)
@@ -347,8 +357,13 @@ int main(int argc, char** argv) {
   app.add_option("--clients", opts.clients)->check(CLI::Range(1, 512))->capture_default_str();
   app.add_option("--snapshot-chunk-bytes", opts.snapshot_chunk_bytes,
                  "raft_snapshot_chunk_bytes (0: default)")->check(CLI::Range(0, 67108864));
+  app.add_option("--snapshot-pulls", opts.snapshot_pulls,
+                 "raft_snapshot_pulls (0: no limit; default: the node's)")->check(CLI::Range(0, 1024));
   app.add_option("--snapshot-entries", opts.snapshot_entries, "raft_snapshot_entries (0: default)")
     ->check(CLI::Range(0, 100000000))->capture_default_str();
+  app.add_option("--node3-dir", opts.node3_dir,
+                 "--catch-up: node3's data dir under this directory (e.g. /dev/shm: its writes "
+                 "do not share the leaders' disk)");
   CLI11_PARSE(app, argc, argv);
 
   caf::actor_system_config cfg;
@@ -372,6 +387,10 @@ int main(int argc, char** argv) {
         if (e.path().extension() == ".log")
           std::filesystem::copy_file(e.path(), std::filesystem::path(keep) / e.path().filename(),
                                      std::filesystem::copy_options::overwrite_existing);
+    }
+    if (!opts.node3_dir.empty()) {  // outside the cluster's temp dir: removed here
+      cl.nodes[2].kill9();
+      std::filesystem::remove_all(cl.data_dir(2));
     }
     return rc;
   }

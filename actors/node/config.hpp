@@ -38,6 +38,10 @@ struct node_config {
   // A replica catching up from a snapshot pulls it from the leader in chunks of about this many
   // bytes, one at a time (docs/replication.md "Snapshots in chunks").
   uint32_t raft_snapshot_chunk_bytes = 1u << 20;
+  // At most this many snapshots are pulled at once by a node's replicas (the others wait their
+  // turn): a node that rejoins empty does not take the CPU and disk of N shards' installs at once
+  // (docs/replication.md "One snapshot pull at a time"). 0: no limit.
+  uint32_t raft_snapshot_pulls = 1;
   // A bound on the bytes of a shard's log each replica keeps in memory (libraft 0.15 keeps the
   // log since the last snapshot, and half a threshold behind it, in memory and counts only
   // entries): with large entries snapshots come after fewer than raft_snapshot_entries.

@@ -45,6 +45,8 @@ struct node_env {
   // Per shard, replication_factor > 1: this node's replica is not a voter of its group (a
   // joined replica before its promotion), so routing asks the other replicas.
   std::unique_ptr<std::atomic<bool>[]> shard_outside;
+  // Snapshot streams this node's replicas pull right now (config.raft_snapshot_pulls).
+  mutable std::atomic<uint32_t> snapshot_pulls{0};
 
   [[nodiscard]] bool replicated() const { return config.replication_factor > 1; }
   // Raft IDs (docs/replication.md "Raft identities"). A founding member's replicas use its

@@ -147,9 +147,29 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   bool have_digest = false;
   int64_t digest_at_us = 0, digest_cost_us = 0;
 
+  // One of the node's snapshot pulls (config.raft_snapshot_pulls), given back with the pull.
+  struct pull_slot {
+    std::atomic<uint32_t>* pulls;
+    explicit pull_slot(std::atomic<uint32_t>* n) : pulls(n) {}
+    pull_slot(const pull_slot&) = delete;
+    pull_slot& operator=(const pull_slot&) = delete;
+    ~pull_slot() { --*pulls; }
+  };
+  std::unique_ptr<pull_slot> take_pull_slot() {
+    auto limit = env->config.raft_snapshot_pulls;
+    auto& n = env->snapshot_pulls;
+    auto cur = n.load();
+    do {
+      if (limit != 0 && cur >= limit) return nullptr;
+    } while (!n.compare_exchange_weak(cur, cur + 1));
+    return std::make_unique<pull_slot>(&n);
+  }
+
   // A snapshot this replica pulls from a leader's stream, chunk by chunk, before libraft sees
-  // the InstallSnapshot that named it (docs/replication.md "Snapshots in chunks").
+  // the InstallSnapshot that named it (docs/replication.md "Snapshots in chunks"). It waits for
+  // a slot of the node's first (`slot` null): the InstallSnapshot is held meanwhile.
   struct pull_state {
+    std::unique_ptr<pull_slot> slot;
     uint64_t from = 0;                           // the replica serving the stream
     raft::shard_state_machine::stream_token token;
     std::string message;                         // the InstallSnapshot, delivered when complete
@@ -175,18 +195,37 @@ struct shard_replica::parts final : raft::transport, raft::clock {
       pull->message = bytes;  // the newest of the leader's retries goes to libraft
       return true;
     }
-    if (pull && now - pull->progress_ms < 5000) return true;  // another stream is moving
-    if (pull) spdlog::warn("shard {}: snapshot stream {} stalled, pulling stream {} instead", shard,
-                           pull->token.stream, token->stream);
+    if (pull && pull->slot && now - pull->progress_ms < 5000) return true;  // another is moving
+    if (pull && pull->slot)
+      spdlog::warn("shard {}: snapshot stream {} stalled, pulling stream {} instead", shard,
+                   pull->token.stream, token->stream);
+    // A stalled pull's slot goes to the new one; a waiting pull had none.
+    auto slot = pull && pull->slot ? std::move(pull->slot) : take_pull_slot();
     pull = pull_state{};
     pull->from = from;
     pull->token = *token;
     pull->message = bytes;
-    pull->started_ms = pull->progress_ms = now;
-    spdlog::info("shard {}: pulling a snapshot at index {} from {} in chunks (stream {})", shard,
-                 token->applied_index, env->member_by_id(from), token->stream);
-    request_chunk();
+    pull->slot = std::move(slot);
+    if (pull->slot) start_pull();
+    else
+      spdlog::info("shard {}: a snapshot at index {} waits its turn ({} pulls at once on this "
+                   "node: raft_snapshot_pulls)", shard, token->applied_index,
+                   env->config.raft_snapshot_pulls);
     return true;
+  }
+  void start_pull() {
+    pull->started_ms = pull->progress_ms = chronicle::now_ms();
+    spdlog::info("shard {}: pulling a snapshot at index {} from {} in chunks (stream {})", shard,
+                 pull->token.applied_index, env->member_by_id(pull->from), pull->token.stream);
+    request_chunk();
+  }
+  // Every tick: a waiting pull starts once the node has a slot free.
+  void pull_when_free() {
+    if (!pull || pull->slot) return;
+    if (auto slot = take_pull_slot()) {
+      pull->slot = std::move(slot);
+      start_pull();
+    }
   }
   void abandon_pull(const std::string& why) {
     spdlog::warn("shard {}: snapshot stream {} from {} abandoned after {} chunks: {} (the leader "
@@ -501,18 +540,25 @@ void shard_replica::receive(uint64_t from, const std::string& bytes) {
   if (p_->hold_since != 0 && p_->group) reconcile();  // the standby's answer may complete it
 }
 
-caf::expected<std::string> shard_replica::serve_chunk(const std::string& bytes) {
+caf::expected<shard_replica::chunk_read> shard_replica::chunk_reader(const std::string& bytes) {
   auto req = decode<pb::SnapshotChunkRequest>(bytes, "SnapshotChunkRequest");
   if (!req) return req.error();
   if (!p_->machine) return make_error(errc::unavailable, "this replica is not running");
-  pb::HandoffChunk chunk;
+  storage::status st;
+  auto view = p_->machine->stream_view(req->stream(), &st);
+  if (!view) return make_error(errc::unavailable, st.message());
   auto max = std::clamp<size_t>(req->max_bytes(), 1024, size_t{64} << 20);
-  auto st = p_->machine->read_stream(req->stream(), req->table(), req->after_key(), max, &chunk);
-  if (!st.ok()) return make_error(errc::unavailable, st.message());
-  uint64_t sent = 0;
-  for (auto& e : chunk.entries()) sent += e.key().size() + e.value().size();
-  p_->env->metrics->on_snapshot_sent(sent);
-  return encode(chunk);
+  // The store and the metrics live as long as the node; the view as long as this read.
+  return chunk_read([store = p_->env->store, metrics = p_->env->metrics, view = std::move(view),
+                     shard = p_->shard, req = std::move(*req), max]() -> caf::expected<std::string> {
+    pb::HandoffChunk chunk;
+    auto st = store->read_chunk(*view, shard, req.table(), req.after_key(), max, &chunk);
+    if (!st.ok()) return make_error(errc::unavailable, st.message());
+    uint64_t sent = 0;
+    for (auto& e : chunk.entries()) sent += e.key().size() + e.value().size();
+    metrics->on_snapshot_sent(sent);
+    return encode(chunk);
+  });
 }
 
 void shard_replica::run_posted() {
@@ -528,6 +574,7 @@ void shard_replica::run_posted() {
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
+  p_->pull_when_free();
   p_->settle();
   if (++p_->ticks % 10 == 0) {
     watchdog();

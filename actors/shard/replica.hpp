@@ -49,8 +49,11 @@ public:
   void run_posted();                                       // raft_run_atom
   void tick();                                             // raft_tick_atom
   void propose_queued();                                   // propose_atom
-  // snapchunk_atom from a peer's replica: a chunk of a snapshot stream this replica holds.
-  caf::expected<std::string> serve_chunk(const std::string& request);
+  // snapchunk_atom from a peer's replica: the read of a chunk of a snapshot stream this replica
+  // holds, to run off the shard actor's thread (it reads up to a chunk's bytes of RocksDB: ~10 ms
+  // for 1 MB, during which the shard's commits would wait).
+  using chunk_read = std::function<caf::expected<std::string>()>;
+  caf::expected<chunk_read> chunk_reader(const std::string& request);
 
   [[nodiscard]] bool serving() const;
   // The member leading the shard (empty: none known).

@@ -461,11 +461,21 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     [=](raft_atom, uint32_t, uint64_t from, const std::string& bytes) {
       if (self->state.replica) self->state.replica->receive(from, bytes);
     },
-    [=](snapchunk_atom, uint32_t, uint64_t, const std::string& bytes) -> caf::result<std::string> {
+    [=](snapchunk_atom atom, uint32_t shard, uint64_t from, std::string& bytes)
+      -> caf::result<std::string> {
       if (!self->state.replica) return make_error(errc::unavailable, "this shard is not replicated");
-      auto chunk = self->state.replica->serve_chunk(bytes);
-      if (!chunk) return chunk.error();
-      return std::move(*chunk);
+      auto read = self->state.replica->chunk_reader(bytes);
+      if (!read) return read.error();
+      // The read runs on a thread of its own, which answers the puller (delegate): the shard's
+      // commits and Raft messages do not wait behind it.
+      auto reader = self->spawn<caf::detached>([read = std::move(*read)](caf::event_based_actor* me) {
+        return caf::behavior{[=](snapchunk_atom, uint32_t, uint64_t, const std::string&) {
+          me->quit();
+          return read();
+        }};
+      });
+      self->delegate(reader, atom, shard, from, std::move(bytes));
+      return caf::delegated<std::string>{};
     },
     [=](raft_run_atom) {
       if (self->state.replica) self->state.replica->run_posted();

@@ -202,16 +202,26 @@ status shard_state_machine::open_stream(uint64_t at_least, std::string* token) {
   return {};
 }
 
+std::shared_ptr<const storage::store::read_view> shard_state_machine::stream_view(uint64_t stream,
+                                                                                status* st) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) {
+    *st = status::error("shard " + std::to_string(shard_) + " holds no snapshot stream " +
+                        std::to_string(stream) + " (released after " +
+                        std::to_string(stream_idle_ms / 1000) + " s idle, or the node restarted)");
+    return nullptr;
+  }
+  it->second.used_ms = steady_ms();
+  return it->second.view;
+}
+
 status shard_state_machine::read_stream(uint64_t stream, uint32_t table_index,
                                         const std::string& after_key, size_t max_bytes,
                                         pb::HandoffChunk* out) {
-  auto it = streams_.find(stream);
-  if (it == streams_.end())
-    return status::error("shard " + std::to_string(shard_) + " holds no snapshot stream " +
-                         std::to_string(stream) + " (released after " +
-                         std::to_string(stream_idle_ms / 1000) + " s idle, or the node restarted)");
-  it->second.used_ms = steady_ms();
-  return db_.read_chunk(*it->second.view, shard_, table_index, after_key, max_bytes, out);
+  status st;
+  auto view = stream_view(stream, &st);
+  if (!view) return st;
+  return db_.read_chunk(*view, shard_, table_index, after_key, max_bytes, out);
 }
 
 bool shard_state_machine::stream_active(int64_t within_ms) const {

@@ -90,6 +90,11 @@ class shard_state_machine {
   storage::status open_stream(uint64_t at_least, std::string* token);
   storage::status read_stream(uint64_t stream, uint32_t table_index, const std::string& after_key,
                               size_t max_bytes, pb::HandoffChunk* out);
+  // The view of `stream`, marked used (null and `*st` set when it is not held): its chunks can
+  // be read with the store's read_chunk on another thread (a RocksDB snapshot is thread-safe
+  // and the view lives while it is referenced), so that a read does not hold up the replica.
+  std::shared_ptr<const storage::store::read_view> stream_view(uint64_t stream,
+                                                               storage::status* st);
   void expire_streams();
   [[nodiscard]] size_t streams() const { return streams_.size(); }
   // A stream was read (or opened) less than within_ms ago: a replica is pulling it.

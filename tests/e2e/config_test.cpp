@@ -65,6 +65,14 @@ TEST_CASE("node: raft_snapshot_log_bytes out of range") {
                    "raft_snapshot_log_bytes must be 0 (no bound) or in 1048576..68719476736, got " + std::string(bad));
 }
 
+TEST_CASE("node: raft_snapshot_pulls out of range") {
+  temp_dir d;
+  for (auto bad : {"-1", "1025"})
+    expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
+                                                        std::string("raft_snapshot_pulls: ") + bad + "\n")),
+                   "raft_snapshot_pulls must be 0 (no limit) or in 1..1024, got " + std::string(bad));
+}
+
 TEST_CASE("node: unwritable data_dir") {
   temp_dir d;
   write(d.path() / "file", "x");

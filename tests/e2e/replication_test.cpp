@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -429,8 +430,9 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
 // Snapshots every 16 entries: the leaders' logs no longer reach back to the start, so a wiped
 // node catches up from snapshots — the shard's data read by the leader when it is sent (the
 // snapshot a replica stores is only a reference to its data tables, docs/replication.md
-// "Snapshots"), pulled in chunks of 2 KiB ("Snapshots in chunks") — and ends with the same
-// digest as the others.
+// "Snapshots"), pulled in chunks of 2 KiB ("Snapshots in chunks") one shard at a time
+// (raft_snapshot_pulls 1, the default: the other shards' snapshots wait their turn) — and ends
+// with the same digest as the others.
 TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data - digests equal") {
   replicated_cluster cl;
   cl.extra_config = "raft_snapshot_entries: 16\nraft_snapshot_chunk_bytes: 2048\n";
@@ -456,6 +458,22 @@ TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data
   CHECK(cl.nodes[2].output().find("pulling a snapshot") != std::string::npos);
   CHECK(cl.nodes[2].output().find("abandoned") == std::string::npos);
   CHECK((cl.nodes[0].output() + cl.nodes[1].output()).find("sending a snapshot") != std::string::npos);
+  // One pull at a time: each "pulling" line is followed by its own "installing" line before the
+  // next pull starts, and the shards that asked meanwhile waited.
+  {
+    std::istringstream log(cl.nodes[2].output());
+    std::string line;
+    int pulling = 0, pulls = 0;
+    while (std::getline(log, line)) {
+      if (line.find("pulling a snapshot") != std::string::npos) {
+        ++pulls;
+        CHECK_MESSAGE(++pulling == 1, line);
+      }
+      if (line.find("installing a snapshot") != std::string::npos) --pulling;
+    }
+    CHECK(pulls >= 2);
+    CHECK(cl.nodes[2].output().find("waits its turn") != std::string::npos);
+  }
   cl.wait_equal_digests(c1, 3);
 
   // node3 holds the data: with node1 gone, node2 and node3 serve every run.
