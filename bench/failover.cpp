@@ -7,7 +7,10 @@
 // (p50/p90/p99/max ms) to stdout. Not a test: figures for docs/replication.md.
 //
 //   chronicle-failover [--trials 25] [--num-shards 6] [--durability fsync] [--seed 1]
+//                      [--planned] [--load-clients N]
 //
+// --planned: SIGTERM instead of kill -9 (the node hands its leaderships over first).
+// --load-clients N: N clients start workflows through every node during the trials.
 // CHRONICLE_BENCH_NODE_BIN=path runs that node binary instead of this build's (A/B of versions).
 // --catch-up instead measures a replica catching up: the cluster is filled with --fill starts,
 // the start throughput of --clients concurrent clients is measured for --load-s seconds, then
@@ -60,6 +63,7 @@ struct options {
   int snapshot_entries = 0;  // 0: the node's default
   int snapshot_chunk_bytes = 0;  // 0: the node's default
   int snapshot_pulls = -1;  // raft_snapshot_pulls (-1: the node's default)
+  int load_clients = 0;  // failover trials: clients starting workflows throughout (under load)
   // --node3-dir: node3's data dir goes there (e.g. a tmpfs: node3's writes then do not share the
   // leaders' disk, as on 3 machines; a measurement of how much of a catch-up's cost is that).
   std::string node3_dir;
@@ -88,6 +92,8 @@ struct cluster {
     if (opts.snapshot_chunk_bytes > 0)
       out << "raft_snapshot_chunk_bytes: " << opts.snapshot_chunk_bytes << "\n";
     if (opts.snapshot_pulls >= 0) out << "raft_snapshot_pulls: " << opts.snapshot_pulls << "\n";
+    // No worker takes the tasks: under --load-clients the queue's backlog must not refuse starts.
+    if (opts.load_clients > 0) out << "max_task_queue_backlog: 10000000\n";
     out << "members:\n";
     for (size_t j = 0; j < names.size(); ++j)
       out << "  - name: " << names[j] << "\n    address: 127.0.0.1:" << ports[j] << "\n";
@@ -145,17 +151,24 @@ pb::StartWorkflowRequest start_request(const std::string& wid) {
 }
 
 // Concurrent clients starting new workflows (each its own connection, to node1 or node2) until
-// stopped; counts the acknowledged starts.
+// stopped; counts the acknowledged starts. `any_node`: each client knows all three addresses
+// (first node1, node2 or node3 in turn) and moves to the next when its node goes away (the
+// failover trials' background load).
 struct start_load {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> ok{0}, failed{0};
   std::atomic<int> next{0};
   std::vector<std::thread> threads;
 
-  void run(caf::actor_system& sys, const cluster& cl, int clients, const std::string& prefix) {
+  void run(caf::actor_system& sys, const cluster& cl, int clients, const std::string& prefix,
+           bool any_node = false) {
     for (int t = 0; t < clients; ++t)
-      threads.emplace_back([this, &sys, &cl, t, prefix] {
-        auto c = client::connect(sys, "127.0.0.1", cl.ports[t % 2], 2s);
+      threads.emplace_back([this, &sys, &cl, t, prefix, any_node] {
+        std::vector<std::string> addresses;
+        for (size_t i = 0; i < 3; ++i)
+          addresses.push_back("127.0.0.1:" + std::to_string(cl.ports[(t + i) % 3]));
+        auto c = any_node ? client::connect(sys, addresses, 2s)
+                          : client::connect(sys, "127.0.0.1", cl.ports[t % 2], 2s);
         if (!c) return;
         c->set_request_timeout(10s);
         while (!stop) {
@@ -170,6 +183,7 @@ struct start_load {
     for (auto& t : threads) t.join();
     threads.clear();
   }
+  ~start_load() { finish(); }
 };
 
 uint64_t dir_bytes(const std::filesystem::path& dir) {
@@ -357,6 +371,9 @@ int main(int argc, char** argv) {
   app.add_option("--clients", opts.clients)->check(CLI::Range(1, 512))->capture_default_str();
   app.add_option("--snapshot-chunk-bytes", opts.snapshot_chunk_bytes,
                  "raft_snapshot_chunk_bytes (0: default)")->check(CLI::Range(0, 67108864));
+  app.add_option("--load-clients", opts.load_clients,
+                 "failover trials: clients starting workflows on every node throughout")
+    ->check(CLI::Range(0, 512))->capture_default_str();
   app.add_option("--snapshot-pulls", opts.snapshot_pulls,
                  "raft_snapshot_pulls (0: no limit; default: the node's)")->check(CLI::Range(0, 1024));
   app.add_option("--snapshot-entries", opts.snapshot_entries, "raft_snapshot_entries (0: default)")
@@ -424,8 +441,12 @@ int main(int argc, char** argv) {
   std::mt19937 rng{opts.seed};
   std::vector<double> ms;
   int failed = 0, id = 0;
+  start_load background;  // --load-clients: the trials run under this load
+  if (opts.load_clients > 0) background.run(sys, cl, opts.load_clients, "background-", true);
+  auto trials_t0 = clock_type::now();
   for (int t = 0; t < opts.trials; ++t) {
-    auto v = settle(0, true, 60s);
+    // Under load the replicas' applied indexes never meet, so neither do their digests.
+    auto v = settle(0, opts.load_clients == 0, 60s);
     if (v.leaders.size() != opts.num_shards) return 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(opts.settle_ms));
     v = settle(0, false, 20s);
@@ -485,7 +506,12 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  double background_rate =
+    background.ok / std::chrono::duration<double>(clock_type::now() - trials_t0).count();
+  background.finish();
   std::cout << "{\"trials\":" << opts.trials << ",\"planned\":" << (opts.planned ? "true" : "false")
+            << ",\"load_clients\":" << opts.load_clients << ",\"background_starts_per_s\":"
+            << background_rate
             << ",\"failed\":" << failed << ",\"num_shards\":"
             << opts.num_shards << ",\"durability\":\"" << opts.durability
             << "\",\"p50_ms\":" << percentile(ms, 50) << ",\"p90_ms\":" << percentile(ms, 90)
