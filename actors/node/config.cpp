@@ -92,7 +92,7 @@ member_config parse_address(const std::string& name, const std::string& address)
 }
 
 node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
-  check_keys(root, {"node", "data_dir", "num_shards", "replication_factor", "raft_snapshot_entries", "raft_snapshot_chunk_bytes", "raft_snapshot_pulls", "raft_snapshot_log_bytes", "members", "durability", "log_level",
+  check_keys(root, {"node", "data_dir", "num_shards", "replication_factor", "raft_snapshot_entries", "raft_snapshot_chunk_bytes", "raft_snapshot_pulls", "raft_snapshot_bytes_per_s", "raft_snapshot_log_bytes", "members", "durability", "log_level",
                     "passivate_after_ms", "scheduler_threads", "max_payload_bytes", "cluster_secret", "max_task_queue_backlog", "tls", "max_history_events", "workflow_task_timeout_ms",
                     "retention_ms", "retention_sweep_ms", "namespaces", "http_port", "http_host",
                     "http_max_body_bytes", "http_tls", "api_keys"},
@@ -140,6 +140,13 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
     if (n < 0 || n > 1024)
       throw config_error("raft_snapshot_pulls must be 0 (no limit) or in 1..1024, got " + std::to_string(n));
     c.raft_snapshot_pulls = static_cast<uint32_t>(n);
+  }
+  if (root["raft_snapshot_bytes_per_s"]) {
+    auto n = get<int64_t>(root, "raft_snapshot_bytes_per_s");
+    if (n != 0 && (n < 65536 || n > (int64_t{1} << 40)))
+      throw config_error("raft_snapshot_bytes_per_s must be 0 (no limit) or in 65536..1099511627776, got "
+                         + std::to_string(n));
+    c.raft_snapshot_bytes_per_s = static_cast<uint64_t>(n);
   }
   if (root["raft_snapshot_log_bytes"]) {
     auto n = get<int64_t>(root, "raft_snapshot_log_bytes");

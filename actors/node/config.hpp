@@ -42,6 +42,9 @@ struct node_config {
   // turn): a node that rejoins empty does not take the CPU and disk of N shards' installs at once
   // (docs/replication.md "One snapshot pull at a time"). 0: no limit.
   uint32_t raft_snapshot_pulls = 1;
+  // The bytes per second a node's snapshot pulls take in together at most (the next chunk is
+  // asked for once the last one's bytes fit this rate). 0: no limit.
+  uint64_t raft_snapshot_bytes_per_s = 0;
   // A bound on the bytes of a shard's log each replica keeps in memory (libraft 0.15 keeps the
   // log since the last snapshot, and half a threshold behind it, in memory and counts only
   // entries): with large entries snapshots come after fewer than raft_snapshot_entries.

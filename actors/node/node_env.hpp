@@ -47,6 +47,8 @@ struct node_env {
   std::unique_ptr<std::atomic<bool>[]> shard_outside;
   // Snapshot streams this node's replicas pull right now (config.raft_snapshot_pulls).
   mutable std::atomic<uint32_t> snapshot_pulls{0};
+  // config.raft_snapshot_bytes_per_s: when (steady µs) the pulls' next chunk may be asked for.
+  mutable std::atomic<int64_t> snapshot_pace_us{0};
 
   [[nodiscard]] bool replicated() const { return config.replication_factor > 1; }
   // Raft IDs (docs/replication.md "Raft identities"). A founding member's replicas use its

@@ -176,6 +176,8 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     uint32_t table = 0;                          // where the next chunk starts
     std::string after_key;
     bool first = true;
+    bool paced = false;  // the next chunk request waits for raft_snapshot_bytes_per_s
+    int64_t requested_us = 0;  // when the chunk in flight was asked for
     uint64_t bytes = 0, chunks = 0;
     int64_t started_ms = 0, progress_ms = 0;
   };
@@ -227,6 +229,31 @@ struct shard_replica::parts final : raft::transport, raft::clock {
       start_pull();
     }
   }
+  static int64_t steady_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+  }
+  // raft_snapshot_bytes_per_s: the chunk of `bytes` asked for at pull->requested_us takes its
+  // time of the node's rate (from then, or from the end of the time already taken by this or
+  // another pull); how long (µs) the next request must wait (0: at once).
+  int64_t pace(size_t bytes) {
+    auto rate = env->config.raft_snapshot_bytes_per_s;
+    if (rate == 0) return 0;
+    auto cost = static_cast<int64_t>(static_cast<double>(bytes) * 1e6 / static_cast<double>(rate));
+    auto& next = env->snapshot_pace_us;
+    auto cur = next.load();
+    int64_t due = 0;
+    do due = std::max(cur, pull->requested_us) + cost;
+    while (!next.compare_exchange_weak(cur, due));
+    return std::max<int64_t>(0, due - steady_us());
+  }
+  // The paced chunk request is due (snapchunk_atom from the shard actor to itself).
+  void paced_chunk_due(uint64_t generation) {
+    if (!pull || !pull->paced || pull_generation != generation) return;
+    pull->paced = false;
+    request_chunk();
+  }
   void abandon_pull(const std::string& why) {
     spdlog::warn("shard {}: snapshot stream {} from {} abandoned after {} chunks: {} (the leader "
                  "sends another)", shard, pull->token.stream, env->member_by_id(pull->from),
@@ -245,6 +272,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     req.set_after_key(pull->after_key);
     req.set_max_bytes(env->config.raft_snapshot_chunk_bytes);
     auto generation = ++pull_generation;  // a later pull (even of the same stream) ignores it
+    pull->requested_us = steady_us();
     self->request(*peer, std::chrono::seconds(30), snapchunk_atom::value, shard, my_id, encode(req))
       .then(
         [this, generation](const std::string& bytes) {
@@ -270,8 +298,15 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     if (!chunk->done()) {  // the next chunk is read and sent while this one is written
       pull->table = chunk->next_table();
       pull->after_key = chunk->next_after_key();
-      request_chunk();
-      if (!pull) return;  // abandoned (the leader's node is gone)
+      if (auto wait_us = pace(bytes.size()); wait_us > 0) {
+        // raft_snapshot_bytes_per_s: asked for once this chunk's bytes fit the rate.
+        pull->paced = true;
+        self->delayed_send(self, std::chrono::microseconds(wait_us), snapchunk_atom::value,
+                           pull_generation);
+      } else {
+        request_chunk();
+        if (!pull) return;  // abandoned (the leader's node is gone)
+      }
     }
     auto st = machine->stage_chunk(pull->token, *chunk, first, keep);
     if (!st.ok()) return abandon_pull(st.message());
@@ -559,6 +594,11 @@ caf::expected<shard_replica::chunk_read> shard_replica::chunk_reader(const std::
     metrics->on_snapshot_sent(sent);
     return encode(chunk);
   });
+}
+
+void shard_replica::paced_chunk_due(uint64_t generation) {
+  p_->paced_chunk_due(generation);
+  p_->settle();
 }
 
 void shard_replica::run_posted() {

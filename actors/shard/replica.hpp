@@ -54,6 +54,9 @@ public:
   // for 1 MB, during which the shard's commits would wait).
   using chunk_read = std::function<caf::expected<std::string>()>;
   caf::expected<chunk_read> chunk_reader(const std::string& request);
+  // snapchunk_atom from the shard actor to itself: a chunk request paced by
+  // raft_snapshot_bytes_per_s is due (`generation`: of the pull's chunk before it).
+  void paced_chunk_due(uint64_t generation);
 
   [[nodiscard]] bool serving() const;
   // The member leading the shard (empty: none known).

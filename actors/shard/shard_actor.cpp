@@ -477,6 +477,9 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       self->delegate(reader, atom, shard, from, std::move(bytes));
       return caf::delegated<std::string>{};
     },
+    [=](snapchunk_atom, uint64_t generation) {
+      if (self->state.replica) self->state.replica->paced_chunk_due(generation);
+    },
     [=](raft_run_atom) {
       if (self->state.replica) self->state.replica->run_posted();
     },

@@ -73,6 +73,14 @@ TEST_CASE("node: raft_snapshot_pulls out of range") {
                    "raft_snapshot_pulls must be 0 (no limit) or in 1..1024, got " + std::string(bad));
 }
 
+TEST_CASE("node: raft_snapshot_bytes_per_s out of range") {
+  temp_dir d;
+  for (auto bad : {"-1", "1000", "2000000000000"})
+    expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
+                                                        std::string("raft_snapshot_bytes_per_s: ") + bad + "\n")),
+                   "raft_snapshot_bytes_per_s must be 0 (no limit) or in 65536..1099511627776, got " + std::string(bad));
+}
+
 TEST_CASE("node: unwritable data_dir") {
   temp_dir d;
   write(d.path() / "file", "x");

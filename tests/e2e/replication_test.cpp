@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -431,11 +432,13 @@ TEST_CASE("replicated shards: a wiped node rejoins as a new member - acknowledge
 // node catches up from snapshots — the shard's data read by the leader when it is sent (the
 // snapshot a replica stores is only a reference to its data tables, docs/replication.md
 // "Snapshots"), pulled in chunks of 2 KiB ("Snapshots in chunks") one shard at a time
-// (raft_snapshot_pulls 1, the default: the other shards' snapshots wait their turn) — and ends
-// with the same digest as the others.
+// (raft_snapshot_pulls 1, the default: the other shards' snapshots wait their turn) at no more
+// than 256 KiB/s (raft_snapshot_bytes_per_s) — and ends with the same digest as the others.
 TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data - digests equal") {
   replicated_cluster cl;
-  cl.extra_config = "raft_snapshot_entries: 16\nraft_snapshot_chunk_bytes: 2048\n";
+  constexpr double rate = 262144;
+  cl.extra_config = "raft_snapshot_entries: 16\nraft_snapshot_chunk_bytes: 2048\n"
+                    "raft_snapshot_bytes_per_s: 262144\n";
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c1 = cl.connect(0);
   cl.wait_leaders(c1);
@@ -473,6 +476,22 @@ TEST_CASE("replicated shards: a wiped node catches up from snapshots of the data
     }
     CHECK(pulls >= 2);
     CHECK(cl.nodes[2].output().find("waits its turn") != std::string::npos);
+  }
+  // Paced: each pull took at least its bytes after the first chunk at the rate (pulls are one at
+  // a time, so the node's budget is the pull's).
+  {
+    std::regex installing("installing a snapshot of ([0-9]+) bytes .*: ([0-9]+) chunks in ([0-9]+) ms");
+    auto log = cl.nodes[2].output();
+    uint64_t total = 0;
+    for (std::sregex_iterator it(log.begin(), log.end(), installing), end; it != end; ++it) {
+      double bytes = std::stod((*it)[1].str()), chunks = std::stod((*it)[2].str());
+      double ms = std::stod((*it)[3].str());
+      total += static_cast<uint64_t>(bytes);
+      double floor_ms = (bytes - bytes / chunks) / rate * 1000;  // the first chunk goes at once
+      CHECK_MESSAGE(ms >= 0.9 * floor_ms, bytes << " bytes in " << ms << " ms");
+    }
+    MESSAGE("snapshot bytes pulled by node3: " << total);
+    CHECK(total > 64 * 1024);  // enough for the pacing to show
   }
   cl.wait_equal_digests(c1, 3);
 
