@@ -39,6 +39,19 @@ T get(const YAML::Node& node, const std::string& key) {
   }
 }
 
+// Integer `key`, when present, into `out`: in lo..hi, or 0 too when `zero_means` says what 0 is.
+template <class T>
+void read_int(const YAML::Node& node, const std::string& key, int64_t lo, int64_t hi, T* out,
+              const char* zero_means = nullptr) {
+  if (!node[key]) return;
+  auto n = get<int64_t>(node, key);
+  if ((n < lo || n > hi) && !(zero_means && n == 0))
+    throw config_error(key + " must be " + (zero_means ? std::string("0 (") + zero_means + ") or " : "")
+                       + "in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got "
+                       + std::to_string(n));
+  *out = static_cast<T>(n);
+}
+
 // namespaces.<ns>.search_attributes: a map of attribute name to type.
 search::schema search_attributes(const YAML::Node& node, const std::string& ns) {
   const std::string where = "namespace '" + ns + "': search_attributes";
@@ -112,49 +125,15 @@ node_config parse(const YAML::Node& root, const std::filesystem::path& base) {
   if (dir.empty()) throw config_error("'data_dir' is empty");
   c.data_dir = (dir.is_relative() ? base / dir : dir).lexically_normal().string();
 
-  if (root["num_shards"]) {
-    auto n = get<int64_t>(root, "num_shards");
-    if (n < 1 || n > 65536) throw config_error("num_shards must be in 1..65536, got " + std::to_string(n));
-    c.num_shards = static_cast<uint32_t>(n);
-  }
-  if (root["replication_factor"]) {
-    auto rf = get<int64_t>(root, "replication_factor");
-    if (rf < 1 || rf > 7)
-      throw config_error("replication_factor must be in 1..7, got " + std::to_string(rf));
-    c.replication_factor = static_cast<uint32_t>(rf);
-  }
-  if (root["raft_snapshot_entries"]) {
-    auto n = get<int64_t>(root, "raft_snapshot_entries");
-    if (n < 16 || n > 100'000'000)
-      throw config_error("raft_snapshot_entries must be in 16..100000000, got " + std::to_string(n));
-    c.raft_snapshot_entries = static_cast<uint32_t>(n);
-  }
-  if (root["raft_snapshot_chunk_bytes"]) {
-    auto n = get<int64_t>(root, "raft_snapshot_chunk_bytes");
-    if (n < 1024 || n > (int64_t{64} << 20))
-      throw config_error("raft_snapshot_chunk_bytes must be in 1024..67108864, got " + std::to_string(n));
-    c.raft_snapshot_chunk_bytes = static_cast<uint32_t>(n);
-  }
-  if (root["raft_snapshot_pulls"]) {
-    auto n = get<int64_t>(root, "raft_snapshot_pulls");
-    if (n < 0 || n > 1024)
-      throw config_error("raft_snapshot_pulls must be 0 (no limit) or in 1..1024, got " + std::to_string(n));
-    c.raft_snapshot_pulls = static_cast<uint32_t>(n);
-  }
-  if (root["raft_snapshot_bytes_per_s"]) {
-    auto n = get<int64_t>(root, "raft_snapshot_bytes_per_s");
-    if (n != 0 && (n < 65536 || n > (int64_t{1} << 40)))
-      throw config_error("raft_snapshot_bytes_per_s must be 0 (no limit) or in 65536..1099511627776, got "
-                         + std::to_string(n));
-    c.raft_snapshot_bytes_per_s = static_cast<uint64_t>(n);
-  }
-  if (root["raft_snapshot_log_bytes"]) {
-    auto n = get<int64_t>(root, "raft_snapshot_log_bytes");
-    if (n != 0 && (n < (int64_t{1} << 20) || n > (int64_t{64} << 30)))
-      throw config_error("raft_snapshot_log_bytes must be 0 (no bound) or in 1048576..68719476736, got "
-                         + std::to_string(n));
-    c.raft_snapshot_log_bytes = static_cast<uint64_t>(n);
-  }
+  read_int(root, "num_shards", 1, 65536, &c.num_shards);
+  read_int(root, "replication_factor", 1, 7, &c.replication_factor);
+  read_int(root, "raft_snapshot_entries", 16, 100'000'000, &c.raft_snapshot_entries);
+  read_int(root, "raft_snapshot_chunk_bytes", 1024, int64_t{64} << 20, &c.raft_snapshot_chunk_bytes);
+  read_int(root, "raft_snapshot_pulls", 1, 1024, &c.raft_snapshot_pulls, "no limit");
+  read_int(root, "raft_snapshot_bytes_per_s", 65536, int64_t{1} << 40, &c.raft_snapshot_bytes_per_s,
+           "no limit");
+  read_int(root, "raft_snapshot_log_bytes", int64_t{1} << 20, int64_t{64} << 30,
+           &c.raft_snapshot_log_bytes, "no bound");
   if (root["durability"]) {
     auto d = get<std::string>(root, "durability");
     if (d == "fsync") c.durability = storage::durability::fsync;
