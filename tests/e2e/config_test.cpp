@@ -57,28 +57,28 @@ TEST_CASE("node: bad port") {
                  "must be a TCP port");
 }
 
-TEST_CASE("node: raft_snapshot_log_bytes out of range") {
+// Each bad value of integer `key` is refused with "<key> must be <range>, got <value>".
+void expect_out_of_range(const std::string& key, std::initializer_list<const char*> bads,
+                         const std::string& range) {
   temp_dir d;
-  for (auto bad : {"1000", "-5", "100000000000"})
+  for (std::string bad : bads)
     expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
-                                                        std::string("raft_snapshot_log_bytes: ") + bad + "\n")),
-                   "raft_snapshot_log_bytes must be 0 (no bound) or in 1048576..68719476736, got " + std::string(bad));
+                                                        key + ": " + bad + "\n")),
+                   key + " must be " + range + ", got " + bad);
+}
+
+TEST_CASE("node: raft_snapshot_log_bytes out of range") {
+  expect_out_of_range("raft_snapshot_log_bytes", {"1000", "-5", "100000000000"},
+                      "0 (no bound) or in 1048576..68719476736");
 }
 
 TEST_CASE("node: raft_snapshot_pulls out of range") {
-  temp_dir d;
-  for (auto bad : {"-1", "1025"})
-    expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
-                                                        std::string("raft_snapshot_pulls: ") + bad + "\n")),
-                   "raft_snapshot_pulls must be 0 (no limit) or in 1..1024, got " + std::string(bad));
+  expect_out_of_range("raft_snapshot_pulls", {"-1", "1025"}, "0 (no limit) or in 1..1024");
 }
 
 TEST_CASE("node: raft_snapshot_bytes_per_s out of range") {
-  temp_dir d;
-  for (auto bad : {"-1", "1000", "2000000000000"})
-    expect_refused(write(d.path() / "c.yaml", node_yaml(free_port(), (d.path() / "data").string(),
-                                                        std::string("raft_snapshot_bytes_per_s: ") + bad + "\n")),
-                   "raft_snapshot_bytes_per_s must be 0 (no limit) or in 65536..1099511627776, got " + std::string(bad));
+  expect_out_of_range("raft_snapshot_bytes_per_s", {"-1", "1000", "2000000000000"},
+                      "0 (no limit) or in 65536..1099511627776");
 }
 
 TEST_CASE("node: unwritable data_dir") {
