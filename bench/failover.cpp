@@ -340,6 +340,18 @@ int catch_up(cluster& cl, caf::actor_system& sys, const options& opts) {
   return caught > 0 ? 0 : 1;
 }
 
+// HH:MM:SS.mmm (UTC) of `t`, as the nodes' logs print it: to find a trial in them.
+std::string wall_time(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -395,9 +407,8 @@ int main(int argc, char** argv) {
       std::cerr << "failover: node" << i + 1 << " did not start\n";
       return 1;
     }
-  if (opts.catch_up) {
-    int rc = catch_up(cl, sys, opts);
-    // CHRONICLE_BENCH_KEEP_LOGS=dir: the nodes' logs are copied there (the cluster's dir goes).
+  // CHRONICLE_BENCH_KEEP_LOGS=dir: the nodes' logs are copied there (the cluster's dir goes).
+  auto keep_logs = [&] {
     if (const char* keep = std::getenv("CHRONICLE_BENCH_KEEP_LOGS"); keep != nullptr && *keep) {
       std::filesystem::create_directories(keep);
       for (auto& e : std::filesystem::directory_iterator(cl.dir.path()))
@@ -405,6 +416,10 @@ int main(int argc, char** argv) {
           std::filesystem::copy_file(e.path(), std::filesystem::path(keep) / e.path().filename(),
                                      std::filesystem::copy_options::overwrite_existing);
     }
+  };
+  if (opts.catch_up) {
+    int rc = catch_up(cl, sys, opts);
+    keep_logs();
     if (!opts.node3_dir.empty()) {  // outside the cluster's temp dir: removed here
       cl.nodes[2].kill9();
       std::filesystem::remove_all(cl.data_dir(2));
@@ -468,6 +483,7 @@ int main(int argc, char** argv) {
     if (opts.planned) stopper = std::thread([&cl, victim] { cl.nodes[victim].terminate(); });
     else cl.nodes[victim].kill9();
     auto killed = clock_type::now();
+    auto killed_wall = std::chrono::system_clock::now();
     bool ok = false;
     int attempts = 0;
     std::string last_error, first_error;
@@ -490,7 +506,8 @@ int main(int argc, char** argv) {
     }
     double took = std::chrono::duration<double, std::milli>(clock_type::now() - killed).count();
     std::cout << "{\"trial\":" << t + 1 << ",\"shard\":" << shard << ",\"killed\":\""
-              << cl.names[victim] << "\",\"via\":\"" << cl.names[via] << "\",\"ms\":"
+              << cl.names[victim] << "\",\"at\":\"" << wall_time(killed_wall) << "\",\"via\":\""
+              << cl.names[via] << "\",\"ms\":"
               << static_cast<int64_t>(took) << ",\"attempts\":" << attempts << ",\"ok\":"
               << (ok ? "true" : "false");
     if (!first_error.empty())  // what the attempts before the acknowledged one got, and when
@@ -509,6 +526,7 @@ int main(int argc, char** argv) {
   double background_rate =
     background.ok / std::chrono::duration<double>(clock_type::now() - trials_t0).count();
   background.finish();
+  keep_logs();
   std::cout << "{\"trials\":" << opts.trials << ",\"planned\":" << (opts.planned ? "true" : "false")
             << ",\"load_clients\":" << opts.load_clients << ",\"background_starts_per_s\":"
             << background_rate

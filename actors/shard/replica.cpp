@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <random>
+#include <tuple>
 
 #include "shards/ring.hpp"
 #include "storage/raft/codec.hpp"
@@ -32,6 +33,13 @@ size_t max_append_bytes() {
 }
 
 constexpr unsigned heartbeat_ms = 100;
+// A follower whose leader's node went down campaigns after leader_gone_first_ms when it is first
+// in line, each next voter leader_gone_delay_ms later (shard_replica::leader_gone): the first
+// waits a moment so that the others also hear of the drop and forget the leader (a replica that
+// still knows a leader refuses every pre-vote); a later one campaigns only if the first has not
+// won by then (its appends reset the timer).
+constexpr unsigned leader_gone_first_ms = 100;
+constexpr unsigned leader_gone_delay_ms = 500;
 
 size_t env_size(const char* name, size_t fallback) {
   const char* v = std::getenv(name);
@@ -340,6 +348,10 @@ struct shard_replica::parts final : raft::transport, raft::clock {
 
   // raft::transport
   void send(uint64_t to, std::string bytes) override {
+    if (env->raft_outbox) {  // joins messages to one peer (raft_outbox.hpp)
+      self->send(env->raft_outbox, raft_atom::value, shard, my_id, to, std::move(bytes));
+      return;
+    }
     if (!env->raft_peer_ok(to)) return;  // node_actor.cpp: check_incarnation, record_raft_id
     if (auto peer = env->peers->peer(env->member_by_id(to)))
       self->send(*peer, raft_atom::value, shard, my_id, std::move(bytes));
@@ -794,6 +806,40 @@ void shard_replica::watchdog() {
   }
   p.on_leadership(false);
   if (!start()) p.self->quit(make_error(errc::internal, "replica did not restart"));
+}
+
+void shard_replica::leader_gone(const std::string& member) {
+  auto& p = *p_;
+  if (!p.group || member.empty()) return;
+  // By name: a founding member's Raft ID may be known only by its position (announced as 0).
+  const auto gone = p.group->leader_id();
+  if (gone == 0 || p.env->member_by_id(gone) != member) return;
+  // This replica's turn among the voters that may lead now: the preferred leader, then ring
+  // order, then voters the placement does not name (joined members), by Raft ID; voters whose
+  // node is down take no turn.
+  const auto& place = p.env->placement.at(p.shard);
+  auto rank = [&](const std::string& name) -> size_t {
+    if (name == place.preferred_leader) return 0;
+    auto it = std::find(place.replicas.begin(), place.replicas.end(), name);
+    return it == place.replicas.end() ? place.replicas.size() + 1
+                                      : static_cast<size_t>(it - place.replicas.begin()) + 1;
+  };
+  std::vector<std::tuple<size_t, uint64_t>> turns;  // (rank, Raft ID)
+  for (auto& m : p.group->configuration()) {
+    if (m.role != raft::role::voter || m.id == gone) continue;
+    auto name = p.env->member_by_id(m.id);
+    if (m.id != p.my_id && (name.empty() || !p.env->peers->peer(name))) continue;
+    turns.emplace_back(rank(name), m.id);
+  }
+  std::sort(turns.begin(), turns.end());
+  auto mine = std::find_if(turns.begin(), turns.end(),
+                           [&](auto& t) { return std::get<1>(t) == p.my_id; });
+  if (mine == turns.end()) return;  // not a voter: it never campaigns
+  const auto turn = static_cast<unsigned>(mine - turns.begin());
+  const unsigned in_ms = leader_gone_first_ms + turn * leader_gone_delay_ms;
+  if (p.group->leader_gone(gone, in_ms))
+    spdlog::info("shard {}: leader {} is gone (connection lost): campaigning in {} ms (turn {} of "
+                 "{})", p.shard, member, in_ms, turn + 1, turns.size());
 }
 
 bool shard_replica::is_voter(uint64_t id) const {

@@ -68,6 +68,11 @@ public:
   // Hands leadership to `member` (empty: the most up-to-date other replica); done(true) once
   // another replica leads, done(false) when this one does not lead or the transfer failed.
   void transfer_leadership(const std::string& member, std::function<void(bool)> done);
+  // Peer `member` went down (its connection dropped): when this replica follows it as leader, it
+  // forgets it and campaigns soon instead of after the election timeout; the live voters take
+  // turns (the preferred leader first, then ring order; leader_gone_delay_ms apart) so that two
+  // followers do not split the vote (raft::group::leader_gone).
+  void leader_gone(const std::string& member);
   // Leading while the preferred leader (place_shards) is another replica that is up: true when
   // the shard should hand leadership back to it (rebalancing after a failover).
   [[nodiscard]] bool should_rebalance() const;

@@ -525,6 +525,10 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
     [=](redispatch_atom, const redispatch_scope& scope) {
       if (self->state.ready) redispatch(self, scope);
     },
+    [=](leader_gone_atom, const std::string& member) {
+      // The node actor: peer `member`'s connection dropped (replica.hpp leader_gone).
+      if (self->state.replica) self->state.replica->leader_gone(member);
+    },
     [=](sweep_atom) {
       self->state.sweep_armed = false;
       if (self->state.ready) sweep_retention(self);

@@ -408,6 +408,29 @@ uint64_t group::leader_id() const {
   return id;
 }
 
+bool group::leader_gone(uint64_t leader_id, unsigned campaign_in_ms) {
+  if (!started_ || closed_ || leader_id == 0) return false;
+  auto* r = raft_.get();
+  if (r->state != RAFT_FOLLOWER || r->follower_state.current_leader.id != leader_id) return false;
+  // As libraft itself forgets a leader (convert.c): id and address.
+  r->follower_state.current_leader.id = 0;
+  if (r->follower_state.current_leader.address != nullptr) {
+    raft_free(r->follower_state.current_leader.address);
+    r->follower_state.current_leader.address = nullptr;
+  }
+  // The election timer (electionTimerExpired: now - start >= randomized timeout) made to expire
+  // campaign_in_ms from now, unless it expires sooner anyway. libraft draws the timeout again
+  // whenever it resets the timer (an append from a leader, a vote, becoming candidate).
+  const raft_time now = r->io->time(r->io);
+  const raft_time expires = r->election_timer_start + r->follower_state.randomized_election_timeout;
+  if (now + campaign_in_ms < expires) {
+    r->election_timer_start = now;
+    r->follower_state.randomized_election_timeout = campaign_in_ms;
+  }
+  after_event();  // on_leadership(0): routing stops sending to the gone leader
+  return true;
+}
+
 void group::after_event() {
   if (closed_ || !started_) return;
   io_.note_configuration();
@@ -423,12 +446,26 @@ void group::after_event() {
     ++repaired_configurations_;
   }
   if (raft_->state == RAFT_LEADER && barrier_term_ != term) {
+    // A transfer this replica started as leader of an earlier term and libraft has not closed
+    // yet (it does so an election timeout after the start, or once the transferee leads) would
+    // make libraft 0.15 refuse the barrier (raft_barrier: RAFT_NOTLEADER while r->transfer is
+    // set), and this leader would never serve. Closed here as libraft closes it
+    // (membershipLeadershipTransferClose): its callback sees that this replica leads (failed).
+    if (auto* stale = raft_->transfer; stale != nullptr) {
+      raft_->transfer = nullptr;
+      if (stale->cb != nullptr) stale->cb(stale);
+      if (closed_) return;
+    }
     // A new leader serves only once a barrier of its own term is applied: then every entry
     // committed by earlier leaders is applied here, and its term has a durable entry.
     barrier_term_ = term;
     std::weak_ptr<int> alive = alive_;
     barrier([this, alive, term](status s, uint64_t) {
-      if (alive.expired() || s != status::ok) return;
+      if (alive.expired()) return;
+      // Refused (e.g. a transfer this leader started meanwhile): asked again at the next event
+      // while it still leads this term, rather than never serving in it.
+      if (s != status::ok && barrier_term_ == term) barrier_term_ = 0;
+      if (s != status::ok) return;
       if (raft_->state == RAFT_LEADER && raft_->current_term == term) {
         serving_term_ = term;
         after_event();

@@ -134,6 +134,14 @@ class group {
   // catching the server up).
   [[nodiscard]] bool changing() const;
 
+  // The leader `leader_id` is known to be gone (its node's connection dropped, e.g. a kill -9):
+  // a follower that knows it as leader forgets it, so it grants another replica's (pre-)vote,
+  // and starts an election after `campaign_in_ms` (when that is sooner than its election timer)
+  // instead of waiting out the election timeout (1-2 s). Always safe: Raft's safety does not
+  // depend on when elections start; a leader that is in fact alive keeps the followers that
+  // still hear it (they refuse the pre-vote) and reaches this one again with its next append.
+  // False when this replica is not a follower of `leader_id`.
+  bool leader_gone(uint64_t leader_id, unsigned campaign_in_ms);
   // An encoded message from replica `from`, delivered by the transport's owner.
   void receive(uint64_t from, std::string_view bytes);
 

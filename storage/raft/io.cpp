@@ -356,6 +356,8 @@ void io::receive(uint64_t from, std::string_view bytes) {
   if (d.msg.type == RAFT_IO_APPEND_ENTRIES_RESULT && options_.hold_results && raft_ != nullptr &&
       raft_->state == RAFT_LEADER && term_at(raft_->last_stored) != raft_->current_term) {
     ++stats_.held_results;
+    held_[from] = {raft_->current_term, std::string(bytes)};  // release_held, once durable
+    d.release();
     return;
   }
   if (d.msg.type == RAFT_IO_APPEND_ENTRIES_RESULT && options_.repair_progress && raft_ != nullptr &&
@@ -572,7 +574,21 @@ void io::apply_clamps() {
 
 void io::done_event() {
   apply_clamps();
+  release_held();
   if (after_event) after_event();
+}
+
+void io::release_held() {
+  if (held_.empty() || raft_ == nullptr) return;
+  if (raft_->state != RAFT_LEADER) {
+    held_.clear();
+    return;
+  }
+  if (term_at(raft_->last_stored) != raft_->current_term) return;
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& [from, result] : held)
+    if (result.first == raft_->current_term && !closed_) receive(from, result.second);
 }
 
 }  // namespace chronicle::raft

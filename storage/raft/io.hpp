@@ -11,7 +11,11 @@
 //   callback; nothing reaches raft after that.
 // - Two guards against libraft 0.15 safety bugs (docs/replication.md, "Findings"), on by default:
 //   hold_results: a leader ignores AppendEntries results until an entry of its own term is
-//     durable in its log, so it never commits an older term's entry by counting replicas.
+//     durable in its log, so it never commits an older term's entry by counting replicas. The
+//     last such result of each follower is kept and handled once that entry is durable (a
+//     follower's log only grows within one leader's term, so what it said still holds): a new
+//     leader's first heartbeat answers would otherwise be lost, and each follower would wait a
+//     heartbeat interval (probe mode) for the next, 100-200 ms of every failover.
 //   drop_stale_results: an AppendEntries/InstallSnapshot result produced when a write that was
 //     started in an older term completes is not sent (its "last stored" would speak for entries
 //     of a leader the new one does not know).
@@ -161,6 +165,9 @@ class io {
   // (this file's encoding) with its index.
   std::map<uint64_t, std::string> change_entries_;
   std::map<uint64_t, uint64_t> clamp_next_;  // follower -> next index after a cut AppendEntries
+  // hold_results: follower -> its last AppendEntries result held, and the term it was held in.
+  std::map<uint64_t, std::pair<uint64_t, std::string>> held_;
+  void release_held();
   std::string committed_conf_;
   uint64_t committed_conf_index_ = 0;
   io_stats stats_;

@@ -202,7 +202,7 @@ std::pair<size_t, std::vector<std::string>> led_away_from_node1(
 
 }  // namespace
 
-TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged workflows complete - digests equal") {
+TEST_CASE("replicated shards: a killed leader's shards fail over - its followers campaign at once - acknowledged workflows complete - digests equal") {
   replicated_cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto leaders = [&] {
@@ -236,6 +236,13 @@ TEST_CASE("replicated shards: a killed leader's shards fail over - acknowledged 
   auto failover = std::chrono::duration_cast<std::chrono::milliseconds>(
     std::chrono::steady_clock::now() - killed_at);
   MESSAGE("first acknowledged start after kill -9 of the leader: " << failover.count() << " ms");
+  // The other replicas heard the victim's connection drop and campaigned at once (in turns)
+  // instead of waiting out the election timeout (shard_replica::leader_gone).
+  const std::string gone = "shard 0: leader " + victim + " is gone (connection lost): campaigning in";
+  size_t heard = 0;
+  for (size_t i = 0; i < 3; ++i)
+    if (i != victim_index && cl.nodes[i].output().find(gone) != std::string::npos) ++heard;
+  CHECK_MESSAGE(heard == 2, "replicas that campaigned when " << victim << " dropped: " << heard);
   auto second = start_acknowledged(c1, after[1], queue);
   REQUIRE_MESSAGE(second, error_text(second));
   for (auto& id : before) check_done(c1, id);

@@ -436,12 +436,29 @@ class simulator {
     }
     held_ += n.inc->g->raw_io().stats().held_results;
     stale_ += n.inc->g->raw_io().stats().stale_results;
+    if (cfg_.leader_gone)
+      for (int k = 0; k < cfg_.replicas; ++k)
+        if (k != i) tell_leader_gone(k, n.id, rnd(0, 50));
     capped_ += n.inc->g->raw_io().stats().capped_results;
     rolled_back_ += n.inc->g->raw_io().stats().rolled_back;
     not_rolled_back_ += n.inc->g->raw_io().stats().not_rolled_back;
     split_ += n.inc->g->raw_io().stats().split_appends;
     reindexed_ += n.inc->g->raw_io().stats().reindexed_snapshots;
     n.inc.reset();
+  }
+
+  // Replica k hears, after `after_ms`, that the replica with Raft ID `gone` is gone.
+  void tell_leader_gone(int k, uint64_t gone, int after_ms) {
+    uint64_t epoch = nodes_[k]->disk_epoch;
+    schedule(after_ms, [this, k, gone, epoch] {
+      node& m = *nodes_[k];
+      if (!m.up || m.disk_epoch != epoch || !m.inc || !m.inc->g) return;
+      unsigned in_ms = static_cast<unsigned>(rnd(0, 600));
+      if (m.inc->g->leader_gone(gone, in_ms)) {
+        ++res_.leaders_forgotten;
+        trace("n%d forgets leader %llu, campaigns in %u ms", k + 1, (unsigned long long)gone, in_ms);
+      }
+    });
   }
 
   int down_count() const {
@@ -481,6 +498,11 @@ class simulator {
         for (int a = 0; a < n; ++a)
           for (int b = 0; b < n; ++b) blocked_[a][b] = side[a] != side[b];
         trace("partition (symmetric)");
+        if (cfg_.leader_gone)  // as if the connections dropped: a hint about a live leader
+          for (int a = 0; a < n; ++a)
+            for (int b = 0; b < n; ++b)
+              if (blocked_[a][b] && nodes_[b]->up && chance(0.5))
+                tell_leader_gone(a, nodes_[b]->id, rnd(0, 50));
       } else {  // one-way links
         int links = rnd(1, n);
         for (int k = 0; k < links; ++k) {
@@ -656,6 +678,7 @@ class simulator {
           fail("n%d acknowledged '%s' at %llu but the committed entry there is '%s'", i + 1,
                entry.c_str(), (unsigned long long)index,
                c == committed_.end() ? "(none)" : c->second.c_str());
+        ack_term_.emplace(index, nodes_[i]->inc->g->term());
         auto [it, fresh] = acked_.emplace(index, entry);
         if (!fresh && it->second != entry)
           fail("index %llu acknowledged twice: '%s' and '%s'", (unsigned long long)index,
@@ -685,6 +708,12 @@ class simulator {
       uint64_t snap = n.store->visible_snapshot_index();
       for (const auto& [index, e] : acked_) {
         if (index <= snap) continue;  // covered by the snapshot; checked when it serves
+        // Raft's leader completeness: an entry acknowledged in term A is in the log of every
+        // leader of a later term. A leader of an earlier term can still win after it (vote
+        // answers delayed in the network), lacking the entry; it cannot commit anything, since
+        // a majority moved past its term, and it serves only once its barrier commits (checked
+        // in on_leadership, by time).
+        if (term <= ack_term_[index]) continue;
         auto entry = n.store->visible_entry(index);
         if (!entry || entry->data != e) {
           fail("leader n%d of term %llu lacks acknowledged '%s' at %llu in its log", i + 1,
@@ -762,6 +791,7 @@ class simulator {
   bool healed_ = false, acked_after_heal_ = false;
   std::map<uint64_t, std::string> committed_;  // index -> entry, from every apply anywhere
   std::map<uint64_t, std::string> acked_;      // index -> entry reported ok to a client
+  std::map<uint64_t, uint64_t> ack_term_;      // index -> term of the leader that acknowledged it
   std::map<uint64_t, uint64_t> leaders_;       // term -> leader id
   uint64_t held_ = 0, stale_ = 0, capped_ = 0, rolled_back_ = 0, not_rolled_back_ = 0,
            split_ = 0, reindexed_ = 0;

@@ -45,6 +45,11 @@ struct config {
   unsigned first_snapshot_entries = 0;  // group_options::first_snapshot_entries
   // reference_snapshots: snapshots are sent under their data's index (state_machine::sent_index)
   bool reindex_snapshots = true;
+  // Followers hear that their leader is gone (raft::group::leader_gone, as a node's replicas do
+  // when the leader's connection drops): the live replicas after every crash, with a delay and
+  // a campaign delay drawn at random, and the replicas cut off from another by a partition
+  // (a leader that is in fact alive: the hint is wrong there).
+  bool leader_gone = false;
 };
 
 struct result {
@@ -58,6 +63,7 @@ struct result {
   uint64_t rolled_back = 0, not_rolled_back = 0;  // rollback_configuration guard
   uint64_t split_appends = 0;  // AppendEntries cut to max_append_bytes
   uint64_t reindexed_snapshots = 0;  // snapshots sent at their data's index (io)
+  uint64_t leaders_forgotten = 0;    // leader_gone calls that made a follower forget its leader
   uint64_t sim_ms = 0;
 };
 

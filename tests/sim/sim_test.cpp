@@ -110,6 +110,36 @@ TEST_CASE("three replicas keep every invariant under crashes and partitions") {
   CHECK(r.acked > 0);
 }
 
+// A node's replicas forget a leader whose connection dropped and campaign within a moment
+// (raft::group::leader_gone, actors/shard/replica.cpp): told after crashes, and wrongly about
+// live leaders cut off by partitions, every invariant still holds and groups converge.
+TEST_CASE("three replicas keep every invariant when followers hear that their leader is gone") {
+  chronicle::sim::config c;
+  c.replicas = 3;
+  c.leader_gone = true;
+  uint64_t forgotten = 0;
+  auto one = env_u64("CHRONICLE_SIM_SEED", 0);
+  auto first = one != 0 ? one : env_u64("CHRONICLE_SIM_FIRST", 1);
+  auto count = one != 0 ? 1 : env_u64("CHRONICLE_SIM_SEEDS", 500);
+  for (uint64_t s = first; s < first + count; ++s) {
+    c.seed = s;
+    c.verbose = one != 0;
+    auto res = chronicle::sim::run(c);
+    REQUIRE_MESSAGE(res.ok, "seed " << s << ": " << res.violation);
+    forgotten += res.leaders_forgotten;
+  }
+  CHECK(forgotten > 0);
+}
+
+TEST_CASE("five replicas keep every invariant when followers hear that their leader is gone") {
+  chronicle::sim::config c;
+  c.replicas = 5;
+  c.leader_gone = true;
+  c.wipes = true;
+  auto r = run_range(c, 200);
+  CHECK_MESSAGE(r.failures == 0, r.first_violation);
+}
+
 TEST_CASE("three replicas keep every invariant when wiped replicas rejoin as new members") {
   chronicle::sim::config c;
   c.replicas = 3;
@@ -230,7 +260,7 @@ TEST_CASE("five replicas roll back an uncommitted configuration after a snapshot
   c.replicas = 5;
   c.wipes = true;
   uint64_t rolled_back = 0;
-  for (uint64_t seed : {1281, 2071, 3658, 4543}) {
+  for (uint64_t seed : {255, 697, 1909, 2164}) {
     c.seed = seed;
     auto res = chronicle::sim::run(c);
     CHECK_MESSAGE(res.ok, "seed " << seed << ": " << res.violation);
