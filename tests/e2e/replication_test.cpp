@@ -238,7 +238,7 @@ TEST_CASE("replicated shards: a killed leader's shards fail over - its followers
   MESSAGE("first acknowledged start after kill -9 of the leader: " << failover.count() << " ms");
   // The other replicas heard the victim's connection drop and campaigned at once (in turns)
   // instead of waiting out the election timeout (shard_replica::leader_gone).
-  const std::string gone = "shard 0: leader " + victim + " is gone (connection lost): campaigning in";
+  const std::string gone = "shard 0: leader " + victim + " is gone (its connection dropped): campaigning in";
   size_t heard = 0;
   for (size_t i = 0; i < 3; ++i)
     if (i != victim_index && cl.nodes[i].output().find(gone) != std::string::npos) ++heard;
