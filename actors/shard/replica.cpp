@@ -834,8 +834,8 @@ void shard_replica::leader_gone(const std::string& member) {
   const auto turn = static_cast<unsigned>(mine - turns.begin());
   const unsigned in_ms = leader_gone_first_ms + turn * leader_gone_delay_ms;
   if (p.group->leader_gone(gone, in_ms))
-    spdlog::info("shard {}: leader {} is gone (its connection dropped): campaigning in {} ms (turn {} of "
-                 "{})", p.shard, member, in_ms, turn + 1, turns.size());
+    spdlog::info("shard {}: leader {} is gone (its connection dropped): campaigning in {} ms "
+                 "(turn {} of {})", p.shard, member, in_ms, turn + 1, turns.size());
 }
 
 bool shard_replica::is_voter(uint64_t id) const {
