@@ -89,6 +89,7 @@ using wt_start_atom = caf::atom_constant<caf::atom("wtstart")>;
 using wt_lost_atom = caf::atom_constant<caf::atom("wtlost")>;
 using act_lost_atom = caf::atom_constant<caf::atom("actlost")>;  // ActivityTaskLost
 using held_atom = caf::atom_constant<caf::atom("held")>;         // HeldTasks, queue -> worker
+using tq_holds_atom = caf::atom_constant<caf::atom("tqholds")>;  // QueueHoldsRequest
 using wt_history_atom = caf::atom_constant<caf::atom("wthistory")>;  // GetWorkflowTaskHistory
 using history_wait_atom = caf::atom_constant<caf::atom("histwait")>;  // GetHistoryRequest long poll
 using timer_atom = caf::atom_constant<caf::atom("timer")>;

@@ -132,6 +132,27 @@ void replace_registrations(caf::stateful_actor<matching_state>* self, const env_
   }
 }
 
+// A request for a queue's workflow task queue actor (a query, a new leader's QueueHoldsRequest):
+// delegated to it here, or to the node that owns the queue (`here`: a peer sent it, this node
+// owns it).
+template <class Request>
+caf::result<caf::message> to_workflow_queue(caf::stateful_actor<matching_state>* self,
+                                            const env_ptr& env, caf::atom_value atom,
+                                            std::string bytes, const char* type,
+                                            bool here = false) {
+  auto req = decode<Request>(bytes, type);
+  if (!req) return req.error();
+  auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
+  if (here || where.local) {
+    self->delegate(queue_for(self, env, req->namespace_(), req->task_queue(), task_kind::workflow),
+                   atom, std::move(bytes));
+  } else {
+    if (where.error) return where.error;
+    self->delegate(where.peer, fwd_atom::value, atom, std::move(bytes));
+  }
+  return caf::delegated<caf::message>{};
+}
+
 caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr env) {
   harden(self, "matching");
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -232,17 +253,11 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         self->send(it->second, tq_config_atom::value);
     },
     [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
-      auto task = decode<pb::QueryTask>(bytes, "QueryTask");
-      if (!task) return task.error();
-      auto where = place_task_queue(*env, task->namespace_(), task->task_queue());
-      if (where.error) return where.error;
-      if (where.local)
-        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
-                                 task_kind::workflow),
-                       atom, std::move(bytes));
-      else
-        self->delegate(where.peer, fwd_atom::value, caf::atom_value{atom}, std::move(bytes));
-      return caf::delegated<caf::message>{};
+      return to_workflow_queue<pb::QueryTask>(self, env, atom, std::move(bytes), "QueryTask");
+    },
+    [=](tq_holds_atom atom, std::string& bytes) -> caf::result<caf::message> {
+      return to_workflow_queue<pb::QueueHoldsRequest>(self, env, atom, std::move(bytes),
+                                                      "QueueHoldsRequest");
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (kind == register_atom::value) {
@@ -253,14 +268,12 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         if (!res) return res.error();
         return caf::make_message(std::move(*res));
       }
-      if (kind == qtask_atom::value) {  // this node owns the task queue
-        auto task = decode<pb::QueryTask>(bytes, "QueryTask");
-        if (!task) return task.error();
-        self->delegate(queue_for(self, env, task->namespace_(), task->task_queue(),
-                                 task_kind::workflow),
-                       qtask_atom::value, std::move(bytes));
-        return caf::delegated<caf::message>{};
-      }
+      if (kind == qtask_atom::value)  // this node owns the task queue
+        return to_workflow_queue<pb::QueryTask>(self, env, kind, std::move(bytes), "QueryTask",
+                                                true);
+      if (kind == tq_holds_atom::value)
+        return to_workflow_queue<pb::QueueHoldsRequest>(self, env, kind, std::move(bytes),
+                                                        "QueueHoldsRequest", true);
       if (kind == tq_describe_atom::value) {  // a peer asks for this node's part
         describe_task_queue_here(self, env, local_queues(self, bytes), bytes);
         return caf::delegated<caf::message>{};

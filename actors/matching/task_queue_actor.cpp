@@ -757,6 +757,16 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
       pump(self);
     },
     [=](tq_describe_atom) { return encode(describe(self)); },
+    [=](tq_holds_atom, const std::string& bytes) -> caf::result<std::string> {
+      // A shard's new leader: which of these workflow tasks this queue holds (see
+      // QueueHoldsRequest); it wakes only the runs of the others.
+      auto req = decode<pb::QueueHoldsRequest>(bytes, "QueueHoldsRequest");
+      if (!req) return req.error();
+      pb::QueueHoldsResponse resp;
+      for (int i = 0; i < req->tokens_size(); ++i)
+        if (self->state.known.count(task_key(req->tokens(i), false))) resp.add_held(i);
+      return encode(resp);
+    },
     [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {
       // A query goes to any registered worker (round-robin, outside the slots: it is read-only);
       // the worker answers the client directly.

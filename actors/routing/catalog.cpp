@@ -98,6 +98,7 @@ const std::vector<message_kind> catalog = {
   {history_wait_atom::value,   "GetHistoryRequest",              r::workflow,  s::frontend,  by::internal, q::none,       false, nullptr,                       peek_workflow},
   {dispatch_atom::value,       "DispatchRequest",                r::task_queue, s::matching, by::internal},
   {qtask_atom::value,          "QueryTask",                      r::task_queue, s::matching, by::internal},
+  {tq_holds_atom::value,       "QueueHoldsRequest",              r::task_queue, s::matching, by::internal},
   {overload_atom::value,       "OverloadNote",                   r::node,      s::node,      by::internal},
   {ns_sync_atom::value,        "NamespaceSync",                  r::node,      s::admin,     by::internal},
   {gone_atom::value,           "WorkerGone",                     r::node,      s::matching,  by::internal},

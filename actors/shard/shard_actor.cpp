@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "actors/execution/execution_actor.hpp"
@@ -228,6 +230,73 @@ void reactivate(self_ptr self, const std::set<std::pair<std::string, std::string
   reactivate_some(self);
 }
 
+using run_set = std::set<std::pair<std::string, std::string>>;  // (namespace, workflow ID)
+
+// At most this many tokens in one QueueHoldsRequest.
+constexpr size_t holds_chunk = 2048;
+
+// A replicated shard's new leader: the runs whose only pending transfer is a workflow task are
+// woken only when their task queue does not hold that task already (it was dispatched by an
+// earlier leader and is queued, handed out, or kept for a reconnecting worker). Waking every run
+// with a pending task made a hand-over under load wait behind thousands of loads. Activities are
+// not asked about: the queue keys them by attempt, which only the run's state knows. A queue that
+// cannot be asked (its owner down, no answer in time) has every run of the question woken.
+void recover_unless_held(self_ptr self, std::map<std::pair<std::string, std::string>,
+                                                 std::vector<pb::TransferRecord>> by_queue) {
+  auto& st = self->state;
+  struct tally {
+    size_t asked = 0, held = 0, answers = 0, questions = 0;
+  };
+  auto t = std::make_shared<tally>();
+  for (auto& [q, recs] : by_queue)
+    t->questions += (recs.size() + holds_chunk - 1) / holds_chunk;
+  for (auto& [q, recs] : by_queue) {
+    for (size_t from = 0; from < recs.size(); from += holds_chunk) {
+      auto to = std::min(recs.size(), from + holds_chunk);
+      pb::QueueHoldsRequest req;
+      req.set_namespace_(q.first);
+      req.set_task_queue(q.second);
+      auto runs = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+      for (size_t i = from; i < to; ++i) {
+        auto* tok = req.add_tokens();
+        tok->set_namespace_(recs[i].namespace_());
+        tok->set_workflow_id(recs[i].workflow_id());
+        tok->set_run_id(recs[i].run_id());
+        tok->set_scheduled_event_id(recs[i].scheduled_event_id());
+        runs->emplace_back(recs[i].namespace_(), recs[i].workflow_id());
+      }
+      t->asked += runs->size();
+      auto answered = [self, t, runs, wave = st.reactivations](const std::vector<bool>& held) {
+        auto& s = self->state;
+        if (wave != s.reactivations) return;  // stepped down meanwhile
+        run_set wake;
+        for (size_t i = 0; i < runs->size(); ++i) {
+          if (i < held.size() && held[i]) ++t->held;
+          else wake.insert((*runs)[i]);
+        }
+        reactivate(self, wake, recover_atom::value);
+        if (++t->answers == t->questions)
+          spdlog::info("shard {}: {} of {} runs with a pending workflow task are held by their "
+                       "task queues (not woken)", s.id, t->held, t->asked);
+      };
+      self->request(st.env->matching, std::chrono::seconds(2), tq_holds_atom::value, encode(req))
+        .then(
+          [answered, n = runs->size()](const std::string& bytes) {
+            std::vector<bool> held(n, false);
+            if (auto resp = decode<pb::QueueHoldsResponse>(bytes, "QueueHoldsResponse"))
+              for (auto i : resp->held())
+                if (i < n) held[i] = true;
+            answered(held);
+          },
+          [answered, self, q = q](caf::error& err) {
+            spdlog::info("shard {}: task queue {}/{} could not say which tasks it holds ({}): "
+                         "waking their runs", self->state.id, q.first, q.second, error_text(err));
+            answered({});
+          });
+    }
+  }
+}
+
 // Rebuilds the timer queue and re-activates executions with pending tasks.
 void recover(self_ptr self) {
   auto& st = self->state;
@@ -236,19 +305,44 @@ void recover(self_ptr self) {
     st.queue_timer(r);
     ++timers;
   });
-  std::set<std::pair<std::string, std::string>> pending;
+  // Replicated: each run's transfers while they are one workflow task (a candidate for
+  // recover_unless_held); a run with any other transfer is woken.
+  std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> lone_tasks;
+  run_set pending;
+  // (CHRONICLE_RECOVERY_ASK_QUEUES=0: every run is woken, for A/B benchmarks.)
+  static const bool ask_queues = [] {
+    const char* v = std::getenv("CHRONICLE_RECOVERY_ASK_QUEUES");
+    return v == nullptr || std::string_view(v) != "0";
+  }();
   auto s2 = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
-    pending.emplace(r.namespace_(), r.workflow_id());
+    std::pair<std::string, std::string> run{r.namespace_(), r.workflow_id()};
+    if (!st.replica || !ask_queues || pending.count(run)) {
+      pending.insert(std::move(run));
+      return;
+    }
+    auto it = lone_tasks.find(run);
+    if (it == lone_tasks.end() && r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK) {
+      lone_tasks[run].push_back(r);
+      return;
+    }
+    if (it != lone_tasks.end()) lone_tasks.erase(it);
+    pending.insert(std::move(run));
   });
   if (!s1.ok() || !s2.ok()) {
     spdlog::error("shard {}: recovery failed: {}", st.id, s1.ok() ? s2.message() : s1.message());
     return;
   }
   reactivate(self, pending, recover_atom::value);
-  if (timers || !pending.empty())
+  if (timers || !pending.empty() || !lone_tasks.empty())
     spdlog::info("shard {}: recovered {} timers, {} executions with pending tasks", st.id, timers,
-                 pending.size());
+                 pending.size() + lone_tasks.size());
   schedule_wakeup(self);
+  if (lone_tasks.empty()) return;
+  std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> by_queue;
+  for (auto& [run, recs] : lone_tasks)
+    by_queue[{recs.front().namespace_(), recs.front().task_queue()}].push_back(
+      std::move(recs.front()));
+  recover_unless_held(self, std::move(by_queue));
 }
 
 // Retention: asks the execution of every closed run whose retention ended to delete it (at most

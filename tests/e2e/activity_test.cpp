@@ -136,6 +136,12 @@ TEST_CASE("activity: asynchronous completion across kill -9 of the node") {
     auto c = d.connect();
     d.start(c, "async-crash", "Async");
     token = d.token(1);
+    // The task reaches the worker write-behind (docs/semantics.md "Commit protocol"): kill only
+    // once ActivityTaskScheduled is on disk (describe reads it), else the kill can take the
+    // schedule back and the recovered run has no pending activity until the worker replays
+    // ("activity is not pending", seen once in CI). What must survive is a durable schedule.
+    d.wait_until(c, "async-crash", [](auto& x) { return x.pending_activities_size() == 1; },
+                 "the activity's schedule is durable");
   }
   d.node.kill9();
   d.start_node();

@@ -347,6 +347,59 @@ TEST_CASE("replicated shards: tasks waiting in a queue whose owner dies are disp
   for (auto& id : b) check_done(c1, id);
 }
 
+// A new leader wakes only the runs whose pending workflow task their task queue does not hold
+// already (actors/shard/shard_actor.cpp, recover_unless_held): after a planned hand-over the
+// queue (on another node) still holds every one, so no run is woken, and a worker that comes
+// later completes them all.
+TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no run whose workflow task its queue holds - every run completes") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c3 = cl.connect(2);
+  auto leaders = cl.wait_leading(c3, "node1");
+  auto queue = cl.queue_on("node3");
+  auto ids = ids_led_by(leaders, "node1", 8, "held-");
+  REQUIRE(ids.size() == 8);
+  std::map<uint32_t, size_t> runs;  // shard -> runs started on it
+  for (auto& id : ids) {
+    REQUIRE_MESSAGE(start(c3, id, queue), id);
+    ++runs[shard_of("default", id, test_shards)];
+  }
+  std::this_thread::sleep_for(500ms);  // their workflow tasks wait in node3's queue (no worker)
+  CHECK(cl.nodes[0].terminate() == 0);  // hands its leaderships over, then exits
+  cl.wait_leaders(c3);
+  // Each new leader logs what its queue held: "shard N: H of A runs with a pending workflow task
+  // are held by their task queues (not woken)".
+  const std::regex held_line{R"(shard (\d+): (\d+) of (\d+) runs with a pending workflow task are held)"};
+  std::map<uint32_t, std::pair<size_t, size_t>> told;  // shard -> (held, asked), summed
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (true) {
+    told.clear();
+    for (size_t i = 1; i < 3; ++i) {
+      auto out = cl.nodes[i].output();
+      for (std::sregex_iterator it{out.begin(), out.end(), held_line}, end; it != end; ++it) {
+        auto& t = told[static_cast<uint32_t>(std::stoul((*it)[1]))];
+        t.first += std::stoul((*it)[2]);
+        t.second += std::stoul((*it)[3]);
+      }
+    }
+    bool all = true;
+    for (auto& [shard, n] : runs) all = all && told.count(shard);
+    if (all || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  for (auto& [shard, n] : runs) {
+    REQUIRE_MESSAGE(told.count(shard), "no new leader of shard " << shard << " asked its queue");
+    MESSAGE("shard " << shard << ": " << n << " runs started, " << told[shard].first << " of "
+                     << told[shard].second << " held by the queue after the hand-over");
+    CHECK_MESSAGE(told[shard].second >= n, "shard " << shard << ": asked " << told[shard].second);
+    CHECK_MESSAGE(told[shard].first == told[shard].second,
+                  "shard " << shard << ": " << told[shard].first << " of " << told[shard].second
+                           << " held");
+  }
+  cl.start_worker(1, queue);
+  for (auto& id : ids) check_done(c3, id);
+}
+
 // A request passed on to the leader's node is answered by that node; when the node dies with it
 // (kill -9 while a result long poll waits there), the node that passed it on answers at once:
 // `unavailable`, outcome unknown (actors/routing/forwarding.hpp), instead of leaving the client
