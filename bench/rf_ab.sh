@@ -94,16 +94,20 @@ for c in $concurrency; do
     echo
   done
 done
-# Transitions per raft entry (queued transitions are proposed as one entry), from /metrics.
+# Transitions per raft entry (queued transitions are proposed as one entry), and Raft messages
+# per CAF message (the raft outbox joins the messages to one peer), from /metrics.
 if command -v curl > /dev/null; then
   for c in "${clusters[@]}"; do
     [[ ${rf_of[$c]} == 1 ]] && continue
-    e=0; t=0
+    e=0; t=0; rm=0; rs=0
     for i in 1 2 3; do
       m="$(curl -s "http://127.0.0.1:$((base[$c] + 3 + i))/metrics" || true)"
       e=$((e + $(awk '/^chronicle_raft_entries_proposed_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
       t=$((t + $(awk '/^chronicle_raft_transitions_proposed_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
+      rm=$((rm + $(awk '/^chronicle_raft_messages_sent_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
+      rs=$((rs + $(awk '/^chronicle_raft_sends_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
     done
     awk -v c="$c" -v e="$e" -v t="$t" 'BEGIN {printf "RF=%s raft entries %d, transitions %d (%.2f per entry)\n", c, e, t, e ? t / e : 0}'
+    awk -v c="$c" -v m="$rm" -v s="$rs" 'BEGIN {printf "RF=%s raft messages %d in %d sends (%.2f per send)\n", c, m, s, s ? m / s : 0}'
   done
 fi

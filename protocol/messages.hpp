@@ -110,6 +110,9 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // retenti
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
 // --- replication (actors/shard/replica.hpp) ---
 using raft_atom = caf::atom_constant<caf::atom("raft")>;          // (shard, from, bytes) between nodes
+// Several shards' Raft messages to one peer in one message (actors/shard/raft_outbox.hpp): bytes.
+using raft_batch_atom = caf::atom_constant<caf::atom("raftbatch")>;
+using raft_flush_atom = caf::atom_constant<caf::atom("raftflush")>;  // raft outbox-internal
 // node actor -> its shards: (member) a peer's connection dropped; a replica following it campaigns
 using leader_gone_atom = caf::atom_constant<caf::atom("leadergone")>;
 using raft_run_atom = caf::atom_constant<caf::atom("raftrun")>;   // shard-internal: posted work

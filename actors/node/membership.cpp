@@ -52,6 +52,11 @@ void membership::set_raft_id(const std::string& name, uint64_t id) {
   peers_[name].raft_id = id;
 }
 
+void membership::set_raft_batches(const std::string& name, bool takes) {
+  std::lock_guard lock(mtx_);
+  peers_[name].raft_batches = takes;
+}
+
 void membership::set_founders(std::vector<std::string> names) {
   std::lock_guard lock(mtx_);
   founders_ = std::move(names);

@@ -25,6 +25,8 @@ struct peer_info {
   std::string fenced;
   // The Raft ID the peer's replicas use, as it announced it in its handshake (0: not yet).
   uint64_t raft_id = 0;
+  // The peer takes several shards' Raft messages in one (raft_batch_atom), as its handshake said.
+  bool raft_batches = false;
 };
 
 class membership {
@@ -42,6 +44,7 @@ public:
   // the node actor), the member that announced `id` ("" none), and this node's own (0: not
   // decided yet, so its replicas wait).
   void set_raft_id(const std::string& name, uint64_t id);
+  void set_raft_batches(const std::string& name, bool takes);
   std::string raft_member(uint64_t id) const;
   uint64_t raft_id(const std::string& name) const;
   void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }

@@ -203,6 +203,11 @@ std::string registry::render(const std::string& node) const {
   total("chronicle_raft_transitions_proposed_total",
         "Transitions in those entries (queued transitions go as one entry).",
         transitions_proposed_);
+  total("chronicle_raft_messages_sent_total",
+        "Raft messages this node's replicas sent to peers.", raft_messages_);
+  total("chronicle_raft_sends_total",
+        "CAF messages that carried them (the raft outbox joins the messages to one peer that "
+        "wait together).", raft_sends_);
   render_header(out, "chronicle_http_requests_total", "counter",
                 "HTTP requests answered by the gateway, by status class.");
   for (size_t c = 1; c < http_.size(); ++c)

@@ -111,6 +111,11 @@ public:
     entries_proposed_.inc();
     transitions_proposed_.inc(static_cast<uint64_t>(transitions));
   }
+  // The raft outbox sent `messages` Raft messages to a peer in one CAF message (1: alone).
+  void on_raft_messages_sent(size_t messages) {
+    raft_sends_.inc();
+    raft_messages_.inc(static_cast<uint64_t>(messages));
+  }
   // A started workflow task was sent to a worker: with its run's whole history, with only the
   // events since the worker's previous task of the run (sticky cache), or whole again because
   // the worker lacked the earlier events.
@@ -143,6 +148,8 @@ private:
   counter snapshot_bytes_sent_;
   counter entries_proposed_;
   counter transitions_proposed_;
+  counter raft_sends_;
+  counter raft_messages_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

@@ -16,6 +16,7 @@
 #include "protocol/runtime.hpp"
 #include "actors/matching/matching_actor.hpp"
 #include "actors/shard/shard_actor.hpp"
+#include "actors/shard/raft_outbox.hpp"
 
 namespace chronicle {
 
@@ -57,6 +58,7 @@ pb::HelloRequest make_hello(const node_env& env) {
   pb::HelloRequest hello;
   hello.set_incarnation(env.store->incarnation());
   hello.set_raft_id(env.peers->own_raft_id());
+  hello.set_raft_batches(true);
   hello.set_node(c.name);
   hello.set_num_shards(c.num_shards);
   hello.set_replication_factor(c.replication_factor);
@@ -284,6 +286,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse")) {
           check_incarnation(*st.env, m.name, resp->incarnation());
           record_raft_id(*st.env, m.name, resp->raft_id(), resp->incarnation());
+          st.env->peers->set_raft_batches(m.name, resp->raft_batches());
           bool refused = !resp->replication_refused().empty();
           decide_identity(self, refused, {resp->founders().begin(), resp->founders().end()});
           if (refused && st.env->peers->own_raft_id() == st.env->member_id(st.env->config.name)) {
@@ -448,6 +451,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
       check_incarnation(env, peer->node(), peer->incarnation());
       record_raft_id(env, peer->node(), peer->raft_id(), peer->incarnation());
+      env.peers->set_raft_batches(peer->node(), peer->raft_batches());
       // (A process calling itself this node is not a peer: a single-member cluster has none.)
       if (auto sender = self->current_sender(); sender && peer->node() != env.config.name)
         self->state.greeted.insert(sender->node());
@@ -456,6 +460,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       resp.set_incarnation(env.store->incarnation());
       resp.set_replication_refused(env.peers->info(peer->node()).fenced);
       resp.set_raft_id(env.peers->own_raft_id());
+      resp.set_raft_batches(true);
       for (auto& f : env.peers->founders()) resp.add_founders(f);
       return encode(resp);
     },
@@ -478,6 +483,25 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (!env.raft_peer_ok(from)) return;  // check_incarnation, record_raft_id
       if (shard < env.shards.size() && env.shards[shard])
         self->send(env.shards[shard], atom, shard, from, std::move(bytes));
+    },
+    [=](raft_batch_atom, const std::string& bytes) {
+      // Several of a peer's replicas' messages (its raft outbox, actors/shard/raft_outbox.hpp).
+      if (authorize_peer(self)) return;
+      auto& env = *self->state.env;
+      std::string why;
+      auto messages = unpack_raft_batch(bytes, &why);
+      if (!messages) {
+        auto sender = self->current_sender();
+        spdlog::warn("dropped a batch of Raft messages from {}: {}",
+                     sender ? caf::to_string(sender->node()) : std::string("an anonymous sender"),
+                     why);
+        return;
+      }
+      for (auto& m : *messages) {
+        if (!env.raft_peer_ok(m.from)) continue;
+        if (m.shard < env.shards.size() && env.shards[m.shard])
+          self->send(env.shards[m.shard], raft_atom::value, m.shard, m.from, std::move(m.bytes));
+      }
     },
     [=](snapchunk_atom atom, uint32_t shard, uint64_t from, std::string& bytes)
       -> caf::result<std::string> {
@@ -592,6 +616,10 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->placement = place_shards(*env->ring, env->config.num_shards, env->config.replication_factor);
   env->shard_leader = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
   env->shard_outside = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
+  // CHRONICLE_RAFT_OUTBOX=0: every replica sends its own messages (A/B benchmarks).
+  const char* outbox = std::getenv("CHRONICLE_RAFT_OUTBOX");
+  if (env->replicated() && !(outbox && std::string_view(outbox) == "0"))
+    env->raft_outbox = spawn_raft_outbox(sys, ro);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
     if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);
   // Only now, with every handle in place, may messages flow. Replicated shards start their

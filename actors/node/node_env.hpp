@@ -28,6 +28,8 @@ struct node_env {
   caf::actor admin;
   caf::actor matching;
   caf::actor handoff;
+  // Replicated clusters: the replicas' Raft messages to peers go through it (raft_outbox.hpp).
+  caf::actor raft_outbox;
   std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   std::shared_ptr<overload_registry> overloaded = std::make_shared<overload_registry>();

@@ -348,6 +348,10 @@ struct shard_replica::parts final : raft::transport, raft::clock {
 
   // raft::transport
   void send(uint64_t to, std::string bytes) override {
+    if (env->raft_outbox) {  // joins messages to one peer (raft_outbox.hpp)
+      self->send(env->raft_outbox, raft_atom::value, shard, my_id, to, std::move(bytes));
+      return;
+    }
     if (!env->raft_peer_ok(to)) return;  // node_actor.cpp: check_incarnation, record_raft_id
     if (auto peer = env->peers->peer(env->member_by_id(to)))
       self->send(*peer, raft_atom::value, shard, my_id, std::move(bytes));
