@@ -201,13 +201,27 @@ void load_identity(const node_env& env) {
 // or when this node is not among the founders the peer recorded (a node added to a running
 // cluster); otherwise the cluster is being founded, with the peer's founders (or, when it has
 // none yet, today's member list). Announced to the peers already greeted.
-void decide_identity(self_ptr self, bool refused, const std::vector<std::string>& theirs) {
+// Tells peer `name` this node's Raft ID (a hello; its answer records the peer's).
+void announce_raft_id(self_ptr self, const std::string& name, const caf::actor& node) {
+  self->request(node, std::chrono::seconds(5), hello_atom::value,
+                encode(make_hello(*self->state.env)))
+    .then(
+      [=](const std::string& bytes) {
+        if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse"))
+          record_raft_id(*self->state.env, name, resp->raft_id(), resp->incarnation());
+      },
+      [](caf::error&) {});  // the next handshake announces it
+}
+
+// Returns true when it decided the identity now.
+bool decide_identity(self_ptr self, bool refused, const std::vector<std::string>& theirs) {
   auto& env = *self->state.env;
-  if (!env.replicated() || env.peers->own_raft_id() != 0) return;
+  if (!env.replicated() || env.peers->own_raft_id() != 0) return false;
   bool outsider = !theirs.empty()
                   && std::find(theirs.begin(), theirs.end(), env.config.name) == theirs.end();
   auto identity = refused || outsider ? identity_joined : identity_founding;
-  if (!record_identity(env, identity, theirs.empty() ? env.ring->members() : theirs)) return;
+  if (!record_identity(env, identity, theirs.empty() ? env.ring->members() : theirs))
+    return false;
   auto id = env.peers->own_raft_id();
   if (identity == identity_joined)
     spdlog::warn("this node's data dir is new to a running cluster ({}): its replicas join the "
@@ -217,16 +231,9 @@ void decide_identity(self_ptr self, bool refused, const std::vector<std::string>
     spdlog::info("this node is a founding member of the shards' Raft groups (Raft ID {})", id);
   for (auto& m : env.config.members) {
     if (m.name == env.config.name) continue;
-    auto node = env.peers->peer(m.name);
-    if (!node) continue;
-    self->request(*node, std::chrono::seconds(5), hello_atom::value, encode(make_hello(env)))
-      .then(
-        [=](const std::string& bytes) {
-          if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse"))
-            record_raft_id(*self->state.env, m.name, resp->raft_id(), resp->incarnation());
-        },
-        [](caf::error&) {});  // the next handshake announces it
+    if (auto node = env.peers->peer(m.name)) announce_raft_id(self, m.name, *node);
   }
+  return true;
 }
 
 void retry_later(self_ptr self, const member_config& m, const std::string& why) {
@@ -283,12 +290,14 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
     .then(
       [=](const std::string& bytes) {
         auto& st = self->state;
+        bool decided = false;  // this answer decided this node's identity
         if (auto resp = decode<pb::HelloResponse>(bytes, "HelloResponse")) {
           check_incarnation(*st.env, m.name, resp->incarnation());
           record_raft_id(*st.env, m.name, resp->raft_id(), resp->incarnation());
           st.env->peers->set_raft_batches(m.name, resp->raft_batches());
           bool refused = !resp->replication_refused().empty();
-          decide_identity(self, refused, {resp->founders().begin(), resp->founders().end()});
+          decided = decide_identity(self, refused,
+                                    {resp->founders().begin(), resp->founders().end()});
           if (refused && st.env->peers->own_raft_id() == st.env->member_id(st.env->config.name)) {
             // A founding member whose data dir the peer does not know (restored from an old
             // copy?): its replicas stay out; routing asks the other replicas.
@@ -302,6 +311,10 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
         st.refusal.erase(m.name);
         self->monitor(node);
         st.env->peers->set_up(m.name, node, now_ms());
+        // decide_identity announced the new Raft ID to the peers already up, which this one was
+        // not yet: it may have greeted this node before, while it had no ID, and would never
+        // learn it (then it never hands a shard's leadership back to this node).
+        if (decided) announce_raft_id(self, m.name, node);
         spdlog::info("peer {} ({}:{}) is up", m.name, m.host, m.port);
         self->send(st.env->handoff, hello_atom::value, m.name, node);
         self->send(st.env->admin, ns_push_atom::value, m.name);  // its namespaces may be older
