@@ -305,9 +305,9 @@ void recover(self_ptr self) {
     st.queue_timer(r);
     ++timers;
   });
-  // Replicated: each run's transfers while they are one workflow task (a candidate for
+  // Replicated: the runs whose one transfer is a workflow task, with it (candidates for
   // recover_unless_held); a run with any other transfer is woken.
-  std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> lone_tasks;
+  std::map<std::pair<std::string, std::string>, pb::TransferRecord> lone_tasks;
   run_set pending;
   // (CHRONICLE_RECOVERY_ASK_QUEUES=0: every run is woken, for A/B benchmarks.)
   static const bool ask_queues = [] {
@@ -322,7 +322,7 @@ void recover(self_ptr self) {
     }
     auto it = lone_tasks.find(run);
     if (it == lone_tasks.end() && r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK) {
-      lone_tasks[run].push_back(r);
+      lone_tasks.emplace(std::move(run), r);
       return;
     }
     if (it != lone_tasks.end()) lone_tasks.erase(it);
@@ -339,9 +339,8 @@ void recover(self_ptr self) {
   schedule_wakeup(self);
   if (lone_tasks.empty()) return;
   std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> by_queue;
-  for (auto& [run, recs] : lone_tasks)
-    by_queue[{recs.front().namespace_(), recs.front().task_queue()}].push_back(
-      std::move(recs.front()));
+  for (auto& [run, rec] : lone_tasks)
+    by_queue[{rec.namespace_(), rec.task_queue()}].push_back(std::move(rec));
   recover_unless_held(self, std::move(by_queue));
 }
 
