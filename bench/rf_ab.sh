@@ -98,6 +98,14 @@ done
 # per CAF message (the raft outbox joins the messages to one peer), from /metrics.
 if command -v curl > /dev/null; then
   for c in "${clusters[@]}"; do
+    total=$(grep "^$c " "$results" | grep -o '"completed":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}')
+    w=0; y=0
+    for i in 1 2 3; do
+      m="$(curl -s "http://127.0.0.1:$((base[$c] + 3 + i))/metrics" || true)"
+      w=$((w + $(awk '/^chronicle_rocksdb_writes_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
+      y=$((y + $(awk '/^chronicle_rocksdb_synced_writes_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
+    done
+    awk -v c="$c" -v w="$w" -v y="$y" -v n="$total" 'BEGIN {printf "RF=%s cluster RocksDB writes %d, synced %d (%.2f synced per workflow)\n", c, w, y, n ? y / n : 0}'
     [[ ${rf_of[$c]} == 1 ]] && continue
     e=0; t=0; rm=0; rs=0
     for i in 1 2 3; do

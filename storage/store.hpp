@@ -233,9 +233,11 @@ public:
   // batches fail unwritten.
   void write_async(write_batch batch, std::function<void(const status&)> done,
                    committer_chain chain);
-  // Called after every RocksDB write with its duration and the number of batches it carried
-  // (metrics). Set it once, before the first write; it must be short and thread-safe.
-  using write_observer = std::function<void(std::chrono::nanoseconds took, size_t batches)>;
+  // Called after every RocksDB write with its duration, the number of batches it carried and
+  // whether it was synced (metrics). Set it once, before the first write; it must be short and
+  // thread-safe.
+  using write_observer =
+    std::function<void(std::chrono::nanoseconds took, size_t batches, bool synced)>;
   void set_write_observer(write_observer fn) { observer_ = std::move(fn); }
 
   // Returns the full history of a run in event ID order (empty when unknown).

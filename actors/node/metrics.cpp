@@ -110,8 +110,9 @@ void registry::on_task_dispatched(const std::string& ns, const std::string& queu
   (workflow ? dispatch_workflow_seconds_ : dispatch_activity_seconds_).observe(waited.count());
 }
 
-void registry::on_storage_write(std::chrono::nanoseconds took, size_t batches) {
+void registry::on_storage_write(std::chrono::nanoseconds took, size_t batches, bool synced) {
   storage_writes_.inc();
+  if (synced) storage_syncs_.inc();
   storage_batches_.inc(batches);
   storage_write_seconds_.observe(std::chrono::duration<double>(took).count());
 }
@@ -144,7 +145,10 @@ std::string registry::render(const std::string& node) const {
         "Durable workflow state transitions (one RocksDB batch each).", transitions_);
   count("chronicle_history_events_total", "History events appended.", events_);
   count("chronicle_rocksdb_writes_total",
-        "RocksDB writes (each a group of transitions sharing one sync).", storage_writes_);
+        "RocksDB writes (each a group of transitions sharing one sync, or an unsynced apply "
+        "of replicated entries).", storage_writes_);
+  count("chronicle_rocksdb_synced_writes_total",
+        "RocksDB writes synced to disk (one fsync each under durability fsync).", storage_syncs_);
   count("chronicle_rocksdb_write_batches_total", "Transition batches written to RocksDB.",
         storage_batches_);
   render_header(out, "chronicle_rocksdb_write_seconds", "histogram",

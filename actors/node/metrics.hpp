@@ -81,8 +81,8 @@ public:
   // A task left the backlog for a worker after waiting since `queued_at`.
   void on_task_dispatched(const std::string& ns, const std::string& queue, bool workflow,
                           size_t backlog, std::chrono::steady_clock::time_point queued_at);
-  // One RocksDB write (a group of `batches` transitions) took `took`.
-  void on_storage_write(std::chrono::nanoseconds took, size_t batches);
+  // One RocksDB write (a group of `batches` transitions; synced or not) took `took`.
+  void on_storage_write(std::chrono::nanoseconds took, size_t batches, bool synced);
   // The HTTP gateway answered a request with `status`.
   void on_http_request(unsigned status);
   // HTTP event streams (server-sent events) opened (+1) or ended (-1).
@@ -133,6 +133,7 @@ private:
   counter transitions_;
   counter events_;
   counter storage_writes_;
+  counter storage_syncs_;
   counter storage_batches_;
   histogram storage_write_seconds_;
   histogram dispatch_workflow_seconds_;

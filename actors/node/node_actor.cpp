@@ -13,6 +13,7 @@
 #include "actors/routing/routing.hpp"
 #include "actors/node/handoff_actor.hpp"
 #include "actors/node/peer_tls.hpp"
+#include "protocol/ab_switch.hpp"
 #include "protocol/runtime.hpp"
 #include "actors/matching/matching_actor.hpp"
 #include "actors/shard/shard_actor.hpp"
@@ -406,10 +407,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
         if (self->state.env->replicated()) {
           // Replicas that follow it campaign now rather than after the election timeout
           // (CHRONICLE_RAFT_LEADER_GONE=0: they wait it out, for A/B benchmarks).
-          static const bool campaign = [] {
-            const char* v = std::getenv("CHRONICLE_RAFT_LEADER_GONE");
-            return !(v && std::string_view(v) == "0");
-          }();
+          static const bool campaign = ab::on("CHRONICLE_RAFT_LEADER_GONE");
           for (auto& shard : self->state.env->shards)
             if (shard && campaign) self->send(shard, leader_gone_atom::value, m.name);
           placement_changed(self, m.name);
@@ -630,8 +628,7 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->shard_leader = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
   env->shard_outside = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
   // CHRONICLE_RAFT_OUTBOX=0: every replica sends its own messages (A/B benchmarks).
-  const char* outbox = std::getenv("CHRONICLE_RAFT_OUTBOX");
-  if (env->replicated() && !(outbox && std::string_view(outbox) == "0"))
+  if (env->replicated() && ab::on("CHRONICLE_RAFT_OUTBOX"))
     env->raft_outbox = spawn_raft_outbox(sys, ro);
   for (uint32_t i = 0; i < env->config.num_shards; ++i)
     if (env->owns_shard(i)) env->shards[i] = spawn_shard(sys, ro, i);

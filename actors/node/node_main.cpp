@@ -149,9 +149,10 @@ int main(int argc, char** argv) {
   env->config.namespaces = namespaces;
   env->store = store;
   env->keys = std::make_shared<key_registry>(config->api_keys);
-  store->set_write_observer([m = env->metrics](std::chrono::nanoseconds took, size_t batches) {
-    m->on_storage_write(took, batches);
-  });
+  store->set_write_observer(
+    [m = env->metrics](std::chrono::nanoseconds took, size_t batches, bool synced) {
+      m->on_storage_write(took, batches, synced);
+    });
   auto node = start_node(sys, env);
   auto port = publish_actor(sys, node, config->port, config->host);
   if (!port) {

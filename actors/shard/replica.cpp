@@ -7,6 +7,7 @@
 #include <random>
 #include <tuple>
 
+#include "protocol/ab_switch.hpp"
 #include "shards/ring.hpp"
 #include "storage/raft/codec.hpp"
 #include "storage/raft/group.hpp"
@@ -24,11 +25,7 @@ constexpr unsigned election_timeout_ms = 1000;
 // The most a follower is sent in one AppendEntries (libraft 0.15 would send the whole tail).
 // CHRONICLE_RAFT_MAX_APPEND_BYTES overrides it for A/B benchmarks (0: the whole tail).
 size_t max_append_bytes() {
-  static const size_t bytes = [] {
-    const char* v = std::getenv("CHRONICLE_RAFT_MAX_APPEND_BYTES");
-    return v != nullptr && *v != '\0' ? static_cast<size_t>(std::strtoull(v, nullptr, 10))
-                                       : size_t{1} << 20;
-  }();
+  static const size_t bytes = ab::size("CHRONICLE_RAFT_MAX_APPEND_BYTES", size_t{1} << 20);
   return bytes;
 }
 
@@ -41,23 +38,19 @@ constexpr unsigned heartbeat_ms = 100;
 constexpr unsigned leader_gone_first_ms = 100;
 constexpr unsigned leader_gone_delay_ms = 500;
 
-size_t env_size(const char* name, size_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) : fallback;
-}
 // A group's first snapshot comes after this many applied entries (group_options::
 // first_snapshot_entries): from then on a replica that joins empty gets a snapshot of the data
 // rather than the whole log. CHRONICLE_RAFT_FIRST_SNAPSHOT overrides it for A/B benchmarks (0:
 // the first at raft_snapshot_entries, as the others).
 unsigned first_snapshot_entries() {
-  static const auto n = static_cast<unsigned>(env_size("CHRONICLE_RAFT_FIRST_SNAPSHOT", 1024));
+  static const auto n = static_cast<unsigned>(ab::size("CHRONICLE_RAFT_FIRST_SNAPSHOT", 1024));
   return n;
 }
 // Transitions queued together are proposed as one raft entry of at most this many bytes (one
 // append, one message per follower, one apply per replica for all of them; 0: one entry per
 // transition). CHRONICLE_RAFT_JOIN_BYTES overrides it for A/B benchmarks.
 size_t join_bytes() {
-  static const size_t bytes = env_size("CHRONICLE_RAFT_JOIN_BYTES", size_t{256} << 10);
+  static const size_t bytes = ab::size("CHRONICLE_RAFT_JOIN_BYTES", size_t{256} << 10);
   return bytes;
 }
 // The entries applied while handling one message are written together, up to this many per
@@ -66,14 +59,14 @@ size_t join_bytes() {
 // with one write per entry, same minutes). CHRONICLE_RAFT_APPLY_BATCH overrides it for A/B
 // benchmarks (1: one write per entry, as before).
 size_t max_staged() {
-  static const size_t n = std::max<size_t>(1, env_size("CHRONICLE_RAFT_APPLY_BATCH", 32));
+  static const size_t n = std::max<size_t>(1, ab::size("CHRONICLE_RAFT_APPLY_BATCH", 32));
   return n;
 }
 // Snapshots go as a token for a stream the replica pulls in chunks (docs/replication.md
 // "Snapshots in chunks"); CHRONICLE_RAFT_SNAPSHOT_STREAM=0 sends the data in the InstallSnapshot
 // itself, as before, for A/B benchmarks.
 bool stream_snapshots() {
-  static const bool on = env_size("CHRONICLE_RAFT_SNAPSHOT_STREAM", 1) != 0;
+  static const bool on = ab::size("CHRONICLE_RAFT_SNAPSHOT_STREAM", 1) != 0;
   return on;
 }
 // Behind by at most this many entries, a standby waiting for promotion makes the leader hold
@@ -88,7 +81,7 @@ constexpr int64_t digest_cost_factor = 10;
 // transitions submitted meanwhile wait in the queue and go as one entry when one commits, as
 // the committer groups fsyncs. CHRONICLE_RAFT_IN_FLIGHT sets it for A/B benchmarks.
 size_t max_in_flight() {
-  static const size_t n = env_size("CHRONICLE_RAFT_IN_FLIGHT", 0);
+  static const size_t n = ab::size("CHRONICLE_RAFT_IN_FLIGHT", 0);
   return n;
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "protocol/ab_switch.hpp"
 #include "actors/execution/execution_actor.hpp"
 #include "actors/execution/execution_state.hpp"
 #include "actors/routing/routing.hpp"
@@ -310,10 +311,7 @@ void recover(self_ptr self) {
   std::map<std::pair<std::string, std::string>, pb::TransferRecord> lone_tasks;
   run_set pending;
   // (CHRONICLE_RECOVERY_ASK_QUEUES=0: every run is woken, for A/B benchmarks.)
-  static const bool ask_queues = [] {
-    const char* v = std::getenv("CHRONICLE_RECOVERY_ASK_QUEUES");
-    return v == nullptr || std::string_view(v) != "0";
-  }();
+  static const bool ask_queues = ab::on("CHRONICLE_RECOVERY_ASK_QUEUES");
   auto s2 = st.env->store->scan_transfers(st.id, [&](const pb::TransferRecord& r) {
     std::pair<std::string, std::string> run{r.namespace_(), r.workflow_id()};
     if (!st.replica || !ask_queues || pending.count(run)) {
