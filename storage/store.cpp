@@ -23,7 +23,6 @@
 #include <optional>
 #include <string_view>
 
-#include "protocol/ab_switch.hpp"
 #include "storage/committer.hpp"
 #include "storage/keys.hpp"
 #include <rocksdb/merge_operator.h>
@@ -159,21 +158,6 @@ rocksdb::ColumnFamilyOptions cf_options(const shared_memory& mem, std::optional<
   }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
-}
-
-// The raft table's log entries (a transition's write batch each, ~1-5 KB) are written once,
-// read only to catch a replica up, and deleted in order by the next snapshots' truncations. In
-// the table's files they were flushed, compressed and then compacted again and again until a
-// range deletion covered them (20-25 % of the flush and compaction work of an RF=3 node,
-// docs/performance.md). Values of 256 bytes and more now go to blob files: flushes write them
-// once, uncompressed; compactions move only keys and blob references; a blob file goes when no
-// key refers to it, and garbage collection moves the few live values out of the oldest files
-// (a shard whose log is rarely truncated would otherwise keep whole files alive).
-// CHRONICLE_RAFT_BLOBS=0 keeps them in the table's files (A/B benchmarks).
-void separate_log_values(rocksdb::ColumnFamilyOptions& o) {
-  o.enable_blob_files = true;
-  o.min_blob_size = 256;
-  o.enable_blob_garbage_collection = true;
 }
 
 rocksdb::DBOptions db_options(const shared_memory& mem) {
@@ -359,7 +343,6 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
     descriptors.emplace_back(keys::table_name(t), cf_options(mem, t, t == table::executions,
                                                              t == table::visibility ? 16384 : 4096));
     if (t == table::visibility) descriptors.back().options.merge_operator = counter_merge_operator();
-    if (t == table::raft && ab::on("CHRONICLE_RAFT_BLOBS")) separate_log_values(descriptors.back().options);
   }
   for (const auto& name : existing) {
     bool known = false;
