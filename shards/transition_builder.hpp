@@ -50,6 +50,10 @@ public:
     r.set_scheduled_event_id(scheduled_id);
     r.set_kind(kind);
     r.set_task_queue(queue);
+    if (kind == pb::TRANSFER_KIND_ACTIVITY_TASK) {
+      auto it = t_.state.pending_activities().find(scheduled_id);
+      if (it != t_.state.pending_activities().end()) r.set_attempt(it->second.attempt());
+    }
     return r;
   }
 

@@ -132,19 +132,25 @@ void replace_registrations(caf::stateful_actor<matching_state>* self, const env_
   }
 }
 
-// A request for a queue's workflow task queue actor (a query, a new leader's QueueHoldsRequest):
+// The task queue actor a request is for: a query goes to the workflow tasks' queue, a new
+// leader's QueueHoldsRequest to the kind it asks about.
+task_kind kind_of(const pb::QueryTask&) { return task_kind::workflow; }
+task_kind kind_of(const pb::QueueHoldsRequest& r) {
+  return r.activity() ? task_kind::activity : task_kind::workflow;
+}
+
+// A request for one of a queue's task queue actors (a query, a new leader's QueueHoldsRequest):
 // delegated to it here, or to the node that owns the queue (`here`: a peer sent it, this node
 // owns it).
 template <class Request>
-caf::result<caf::message> to_workflow_queue(caf::stateful_actor<matching_state>* self,
-                                            const env_ptr& env, caf::atom_value atom,
-                                            std::string bytes, const char* type,
-                                            bool here = false) {
+caf::result<caf::message> to_task_queue(caf::stateful_actor<matching_state>* self,
+                                        const env_ptr& env, caf::atom_value atom,
+                                        std::string bytes, const char* type, bool here = false) {
   auto req = decode<Request>(bytes, type);
   if (!req) return req.error();
   auto where = place_task_queue(*env, req->namespace_(), req->task_queue());
   if (here || where.local) {
-    self->delegate(queue_for(self, env, req->namespace_(), req->task_queue(), task_kind::workflow),
+    self->delegate(queue_for(self, env, req->namespace_(), req->task_queue(), kind_of(*req)),
                    atom, std::move(bytes));
   } else {
     if (where.error) return where.error;
@@ -253,11 +259,11 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         self->send(it->second, tq_config_atom::value);
     },
     [=](qtask_atom atom, std::string& bytes) -> caf::result<caf::message> {
-      return to_workflow_queue<pb::QueryTask>(self, env, atom, std::move(bytes), "QueryTask");
+      return to_task_queue<pb::QueryTask>(self, env, atom, std::move(bytes), "QueryTask");
     },
     [=](tq_holds_atom atom, std::string& bytes) -> caf::result<caf::message> {
-      return to_workflow_queue<pb::QueueHoldsRequest>(self, env, atom, std::move(bytes),
-                                                      "QueueHoldsRequest");
+      return to_task_queue<pb::QueueHoldsRequest>(self, env, atom, std::move(bytes),
+                                                  "QueueHoldsRequest");
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (kind == register_atom::value) {
@@ -269,11 +275,11 @@ caf::behavior matching_actor(caf::stateful_actor<matching_state>* self, env_ptr 
         return caf::make_message(std::move(*res));
       }
       if (kind == qtask_atom::value)  // this node owns the task queue
-        return to_workflow_queue<pb::QueryTask>(self, env, kind, std::move(bytes), "QueryTask",
-                                                true);
+        return to_task_queue<pb::QueryTask>(self, env, kind, std::move(bytes), "QueryTask",
+                                            true);
       if (kind == tq_holds_atom::value)
-        return to_workflow_queue<pb::QueueHoldsRequest>(self, env, kind, std::move(bytes),
-                                                        "QueueHoldsRequest", true);
+        return to_task_queue<pb::QueueHoldsRequest>(self, env, kind, std::move(bytes),
+                                                    "QueueHoldsRequest", true);
       if (kind == tq_describe_atom::value) {  // a peer asks for this node's part
         describe_task_queue_here(self, env, local_queues(self, bytes), bytes);
         return caf::delegated<caf::message>{};

@@ -758,13 +758,14 @@ caf::behavior task_queue_actor(caf::stateful_actor<task_queue_state>* self, env_
     },
     [=](tq_describe_atom) { return encode(describe(self)); },
     [=](tq_holds_atom, const std::string& bytes) -> caf::result<std::string> {
-      // A shard's new leader: which of these workflow tasks this queue holds (see
-      // QueueHoldsRequest); it wakes only the runs of the others.
+      // A shard's new leader: which of these tasks this queue holds (see QueueHoldsRequest); it
+      // wakes only the runs of the others.
       auto req = decode<pb::QueueHoldsRequest>(bytes, "QueueHoldsRequest");
       if (!req) return req.error();
       pb::QueueHoldsResponse resp;
+      const bool activity = self->state.kind == task_kind::activity;
       for (int i = 0; i < req->tokens_size(); ++i)
-        if (self->state.known.count(task_key(req->tokens(i), false))) resp.add_held(i);
+        if (self->state.known.count(task_key(req->tokens(i), activity))) resp.add_held(i);
       return encode(resp);
     },
     [=](qtask_atom, std::string& bytes) -> caf::result<caf::message> {

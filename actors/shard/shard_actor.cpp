@@ -236,62 +236,103 @@ using run_set = std::set<std::pair<std::string, std::string>>;  // (namespace, w
 // At most this many tokens in one QueueHoldsRequest.
 constexpr size_t holds_chunk = 2048;
 
-// A replicated shard's new leader: the runs whose only pending transfer is a workflow task are
-// woken only when their task queue does not hold that task already (it was dispatched by an
-// earlier leader and is queued, handed out, or kept for a reconnecting worker). Waking every run
-// with a pending task made a hand-over under load wait behind thousands of loads. Activities are
-// not asked about: the queue keys them by attempt, which only the run's state knows. A queue that
-// cannot be asked (its owner down, no answer in time) has every run of the question woken.
-void recover_unless_held(self_ptr self, std::map<std::pair<std::string, std::string>,
-                                                 std::vector<pb::TransferRecord>> by_queue) {
+// Whether a new leader may ask a task queue about this transfer instead of waking its run: a
+// workflow task, or an activity task that names its attempt (the activity queue keys tasks by
+// attempt; records written before TransferRecord.attempt name none).
+bool askable(const pb::TransferRecord& r) {
+  return r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK
+         || (r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK && r.attempt() > 0);
+}
+
+// A replicated shard's new leader: the runs whose pending transfers are all tasks (workflow
+// tasks, activity tasks) are woken only when a task queue does not hold one of their tasks
+// already (it was dispatched by an earlier leader and is queued, handed out, or kept for a
+// reconnecting worker). Waking every run with a pending task made a hand-over under load wait
+// behind thousands of loads. A queue that cannot be asked (its owner down, no answer in time)
+// has every run of the question woken.
+void recover_unless_held(self_ptr self,
+                         std::map<std::pair<std::string, std::string>,
+                                  std::vector<pb::TransferRecord>> candidates) {
   auto& st = self->state;
+  // Per run: the tasks not yet answered for; a run is woken at its first task not held.
+  struct run_tally {
+    std::pair<std::string, std::string> run;
+    size_t open = 0;
+    bool woken = false;
+  };
   struct tally {
-    size_t asked = 0, held = 0, answers = 0, questions = 0;
+    std::vector<run_tally> runs;
+    size_t tasks = 0, held = 0, answers = 0, questions = 0;
   };
   auto t = std::make_shared<tally>();
-  for (auto& [q, recs] : by_queue)
-    t->questions += (recs.size() + holds_chunk - 1) / holds_chunk;
-  for (auto& [q, recs] : by_queue) {
-    for (size_t from = 0; from < recs.size(); from += holds_chunk) {
-      auto to = std::min(recs.size(), from + holds_chunk);
+  // (namespace, task queue, activity?) -> (run index, its task)
+  std::map<std::tuple<std::string, std::string, bool>,
+           std::vector<std::pair<size_t, const pb::TransferRecord*>>>
+    by_queue;
+  for (auto& [run, recs] : candidates) {
+    size_t i = t->runs.size();
+    t->runs.push_back({run, recs.size(), false});
+    for (auto& r : recs)
+      by_queue[{r.namespace_(), r.task_queue(), r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK}]
+        .emplace_back(i, &r);
+    t->tasks += recs.size();
+  }
+  for (auto& [q, tasks] : by_queue)
+    t->questions += (tasks.size() + holds_chunk - 1) / holds_chunk;
+  for (auto& [q, tasks] : by_queue) {
+    auto& [ns, queue, activity] = q;
+    for (size_t from = 0; from < tasks.size(); from += holds_chunk) {
+      auto to = std::min(tasks.size(), from + holds_chunk);
       pb::QueueHoldsRequest req;
-      req.set_namespace_(q.first);
-      req.set_task_queue(q.second);
-      auto runs = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+      req.set_namespace_(ns);
+      req.set_task_queue(queue);
+      req.set_activity(activity);
+      auto owners = std::make_shared<std::vector<size_t>>();
       for (size_t i = from; i < to; ++i) {
+        const auto& rec = *tasks[i].second;
         auto* tok = req.add_tokens();
-        tok->set_namespace_(recs[i].namespace_());
-        tok->set_workflow_id(recs[i].workflow_id());
-        tok->set_run_id(recs[i].run_id());
-        tok->set_scheduled_event_id(recs[i].scheduled_event_id());
-        runs->emplace_back(recs[i].namespace_(), recs[i].workflow_id());
+        tok->set_namespace_(rec.namespace_());
+        tok->set_workflow_id(rec.workflow_id());
+        tok->set_run_id(rec.run_id());
+        tok->set_scheduled_event_id(rec.scheduled_event_id());
+        if (activity) tok->set_attempt(rec.attempt());
+        owners->push_back(tasks[i].first);
       }
-      t->asked += runs->size();
-      auto answered = [self, t, runs, wave = st.reactivations](const std::vector<bool>& held) {
+      auto answered = [self, t, owners, wave = st.reactivations](const std::vector<bool>& held) {
         auto& s = self->state;
         if (wave != s.reactivations) return;  // stepped down meanwhile
         run_set wake;
-        for (size_t i = 0; i < runs->size(); ++i) {
-          if (i < held.size() && held[i]) ++t->held;
-          else wake.insert((*runs)[i]);
+        for (size_t i = 0; i < owners->size(); ++i) {
+          auto& r = t->runs[(*owners)[i]];
+          --r.open;
+          if (i < held.size() && held[i]) {
+            ++t->held;
+          } else if (!r.woken) {
+            r.woken = true;
+            wake.insert(r.run);
+          }
         }
         reactivate(self, wake, recover_atom::value);
-        if (++t->answers == t->questions)
-          spdlog::info("shard {}: {} of {} runs with a pending workflow task are held by their "
-                       "task queues (not woken)", s.id, t->held, t->asked);
+        if (++t->answers == t->questions) {
+          size_t woken = 0;
+          for (auto& r : t->runs) woken += r.woken ? 1 : 0;
+          spdlog::info("shard {}: {} of {} pending tasks are held by their task queues; {} of {} "
+                       "runs whose pending transfers are all tasks not woken",
+                       s.id, t->held, t->tasks, t->runs.size() - woken, t->runs.size());
+        }
       };
       self->request(st.env->matching, std::chrono::seconds(2), tq_holds_atom::value, encode(req))
         .then(
-          [answered, n = runs->size()](const std::string& bytes) {
+          [answered, n = owners->size()](const std::string& bytes) {
             std::vector<bool> held(n, false);
             if (auto resp = decode<pb::QueueHoldsResponse>(bytes, "QueueHoldsResponse"))
               for (auto i : resp->held())
                 if (i < n) held[i] = true;
             answered(held);
           },
-          [answered, self, q = q](caf::error& err) {
+          [answered, self, ns = ns, queue = queue](caf::error& err) {
             spdlog::info("shard {}: task queue {}/{} could not say which tasks it holds ({}): "
-                         "waking their runs", self->state.id, q.first, q.second, error_text(err));
+                         "waking their runs", self->state.id, ns, queue, error_text(err));
             answered({});
           });
     }
@@ -306,9 +347,9 @@ void recover(self_ptr self) {
     st.queue_timer(r);
     ++timers;
   });
-  // Replicated: the runs whose one transfer is a workflow task, with it (candidates for
-  // recover_unless_held); a run with any other transfer is woken.
-  std::map<std::pair<std::string, std::string>, pb::TransferRecord> lone_tasks;
+  // Replicated: the runs whose pending transfers are all tasks a queue can be asked about, with
+  // them (candidates for recover_unless_held); a run with any other transfer is woken.
+  std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> candidates;
   run_set pending;
   // (CHRONICLE_RECOVERY_ASK_QUEUES=0: every run is woken, for A/B benchmarks.)
   static const bool ask_queues = ab::on("CHRONICLE_RECOVERY_ASK_QUEUES");
@@ -318,12 +359,11 @@ void recover(self_ptr self) {
       pending.insert(std::move(run));
       return;
     }
-    auto it = lone_tasks.find(run);
-    if (it == lone_tasks.end() && r.kind() == pb::TRANSFER_KIND_WORKFLOW_TASK) {
-      lone_tasks.emplace(std::move(run), r);
+    if (askable(r)) {
+      candidates[run].push_back(r);
       return;
     }
-    if (it != lone_tasks.end()) lone_tasks.erase(it);
+    candidates.erase(run);
     pending.insert(std::move(run));
   });
   if (!s1.ok() || !s2.ok()) {
@@ -331,15 +371,11 @@ void recover(self_ptr self) {
     return;
   }
   reactivate(self, pending, recover_atom::value);
-  if (timers || !pending.empty() || !lone_tasks.empty())
+  if (timers || !pending.empty() || !candidates.empty())
     spdlog::info("shard {}: recovered {} timers, {} executions with pending tasks", st.id, timers,
-                 pending.size() + lone_tasks.size());
+                 pending.size() + candidates.size());
   schedule_wakeup(self);
-  if (lone_tasks.empty()) return;
-  std::map<std::pair<std::string, std::string>, std::vector<pb::TransferRecord>> by_queue;
-  for (auto& [run, rec] : lone_tasks)
-    by_queue[{rec.namespace_(), rec.task_queue()}].push_back(std::move(rec));
-  recover_unless_held(self, std::move(by_queue));
+  if (!candidates.empty()) recover_unless_held(self, std::move(candidates));
 }
 
 // Retention: asks the execution of every closed run whose retention ended to delete it (at most

@@ -63,9 +63,10 @@ struct node_cluster {
                     nodes[i].output());
   }
 
-  void start_worker(size_t node, const std::string& queue) {
-    workers.emplace_back(GREETING_WORKER_BIN,
-                         std::vector<std::string>{"--address", address(node), "--task-queue", queue},
+  void start_worker(size_t node, const std::string& queue, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--address", address(node), "--task-queue", queue};
+    args.insert(args.end(), extra.begin(), extra.end());
+    workers.emplace_back(GREETING_WORKER_BIN, std::move(args),
                          (dir.path() / ("worker" + std::to_string(workers.size()) + ".log")).string());
     REQUIRE(workers.back().wait_for_output("serving task queue", std::chrono::seconds(20)));
   }

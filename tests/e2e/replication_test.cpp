@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -371,34 +372,14 @@ TEST_CASE("replicated shards: after a fresh start every shard is led by its pref
   CHECK_MESSAGE(wrong.empty(), "not led by their preferred leader after 30 s:" << wrong);
 }
 
-// A new leader wakes only the runs whose pending workflow task their task queue does not hold
-// already (actors/shard/shard_actor.cpp, recover_unless_held): after a planned hand-over the
-// queue (on another node) still holds every one, so no run is woken, and a worker that comes
-// later completes them all.
-TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no run whose workflow task its queue holds - every run completes") {
-  replicated_cluster cl;
-  for (size_t i = 0; i < 3; ++i) cl.start(i);
-  auto c3 = cl.connect(2);
-  auto leaders = cl.wait_leading(c3, "node1");
-  auto queue = cl.queue_on("node3");
-  auto ids = ids_led_by(leaders, "node1", 8, "held-");
-  REQUIRE(ids.size() == 8);
-  std::map<uint32_t, size_t> runs;  // shard -> runs started on it
-  for (auto& id : ids) REQUIRE_MESSAGE(start(c3, id, queue), id);
-  // Only the shards node1 still leads are handed over below (right after the start, leadership
-  // may move on to a shard's preferred replica); one that moved after the starts has its new
-  // leader ask the queue too.
-  auto still = cl.wait_leaders(c3);
-  for (auto& id : ids)
-    if (auto shard = shard_of("default", id, test_shards); still[shard] == "node1") ++runs[shard];
-  REQUIRE_FALSE(runs.empty());
-  std::this_thread::sleep_for(500ms);  // their workflow tasks wait in node3's queue (no worker)
-  CHECK(cl.nodes[0].terminate() == 0);  // hands its leaderships over, then exits
-  cl.wait_leaders(c3);
-  // Each new leader logs what its queue held: "shard N: H of A runs with a pending workflow task
-  // are held by their task queues (not woken)".
-  const std::regex held_line{R"(shard (\d+): (\d+) of (\d+) runs with a pending workflow task are held)"};
-  std::map<uint32_t, std::pair<size_t, size_t>> told;  // shard -> (held, asked), summed
+// What the new leaders of `runs`' shards (shard -> runs started on it) among nodes 2 and 3 said
+// of their question to the task queues ("shard N: H of T pending tasks are held by their task
+// queues; ..."): shard -> (tasks held, tasks asked about), summed over their lines. Waits up to
+// 10 s for every shard's line.
+std::map<uint32_t, std::pair<size_t, size_t>> held_by_queues(replicated_cluster& cl,
+                                                            const std::map<uint32_t, size_t>& runs) {
+  const std::regex held_line{R"(shard (\d+): (\d+) of (\d+) pending tasks are held)"};
+  std::map<uint32_t, std::pair<size_t, size_t>> told;
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (true) {
     told.clear();
@@ -412,19 +393,85 @@ TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no 
     }
     bool all = true;
     for (auto& [shard, n] : runs) all = all && told.count(shard);
-    if (all || std::chrono::steady_clock::now() > deadline) break;
+    if (all || std::chrono::steady_clock::now() > deadline) return told;
     std::this_thread::sleep_for(100ms);
   }
+}
+
+// Starts `ids` through `c` on `queue`, waits until `ready` holds for each (as describe shows
+// it), hands node1's leaderships over (SIGTERM) and checks that the new leader of every shard
+// node1 still led asked the task queues about at least its runs' tasks and that the queues held
+// every one (so no run was woken).
+void hand_over_with_held_tasks(replicated_cluster& cl, client& c, const std::vector<std::string>& ids,
+                               const std::string& queue,
+                               const std::function<bool(const pb::DescribeWorkflowResponse&)>& ready) {
+  std::map<uint32_t, size_t> runs;  // shard -> runs started on it
+  for (auto& id : ids) REQUIRE_MESSAGE(start(c, id, queue), id);
+  for (auto& id : ids) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    bool ok = false;
+    while (!ok && std::chrono::steady_clock::now() < deadline) {
+      auto d = c.describe("", id);
+      ok = d && ready(*d);
+      if (!ok) std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE_MESSAGE(ok, id << " never reached the state to hand over in");
+  }
+  std::this_thread::sleep_for(500ms);  // tasks are dispatched once durable: they reach the queue
+  // Only the shards node1 still leads are handed over below (right after the start, leadership
+  // may move on to a shard's preferred replica); one that moved after the starts has its new
+  // leader ask the queue too.
+  auto still = cl.wait_leaders(c);
+  for (auto& id : ids)
+    if (auto shard = shard_of("default", id, test_shards); still[shard] == "node1") ++runs[shard];
+  REQUIRE_FALSE(runs.empty());
+  CHECK(cl.nodes[0].terminate() == 0);  // hands its leaderships over, then exits
+  cl.wait_leaders(c);
+  auto told = held_by_queues(cl, runs);
   for (auto& [shard, n] : runs) {
     REQUIRE_MESSAGE(told.count(shard), "no new leader of shard " << shard << " asked its queue");
     MESSAGE("shard " << shard << ": " << n << " runs started, " << told[shard].first << " of "
-                     << told[shard].second << " held by the queue after the hand-over");
+                     << told[shard].second << " tasks held by the queues after the hand-over");
     CHECK_MESSAGE(told[shard].second >= n, "shard " << shard << ": asked " << told[shard].second);
     CHECK_MESSAGE(told[shard].first == told[shard].second,
                   "shard " << shard << ": " << told[shard].first << " of " << told[shard].second
                            << " held");
   }
+}
+
+// A new leader wakes only the runs whose pending workflow task their task queue does not hold
+// already (actors/shard/shard_actor.cpp, recover_unless_held): after a planned hand-over the
+// queue (on another node) still holds every one, so no run is woken, and a worker that comes
+// later completes them all.
+TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no run whose workflow task its queue holds - every run completes") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c3 = cl.connect(2);
+  auto leaders = cl.wait_leading(c3, "node1");
+  auto queue = cl.queue_on("node3");
+  auto ids = ids_led_by(leaders, "node1", 8, "held-");
+  REQUIRE(ids.size() == 8);
+  // Their workflow tasks wait in node3's queue (no worker yet).
+  hand_over_with_held_tasks(cl, c3, ids, queue, [](auto&) { return true; });
   cl.start_worker(1, queue);
+  for (auto& id : ids) check_done(c3, id);
+}
+
+// The same for activity tasks (the queue knows them by attempt, which their transfer records
+// carry): every run's activity is running on a worker (handed out by the activity queue) when
+// node1 hands its shards over; no run is woken, and the results reach the new leaders.
+TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no run whose running activity its queue holds - every run completes") {
+  replicated_cluster cl;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c3 = cl.connect(2);
+  auto leaders = cl.wait_leading(c3, "node1");
+  auto queue = cl.queue_on("node3");
+  auto ids = ids_led_by(leaders, "node1", 8, "held-act-");
+  REQUIRE(ids.size() == 8);
+  cl.start_worker(1, queue, {"--activity-delay-ms", "3000"});
+  hand_over_with_held_tasks(cl, c3, ids, queue, [](const pb::DescribeWorkflowResponse& d) {
+    return d.pending_activities_size() == 1 && d.pending_activities(0).state() == "started";
+  });
   for (auto& id : ids) check_done(c3, id);
 }
 
