@@ -48,8 +48,10 @@ struct node_config {
   // A bound on the bytes of a shard's log each replica keeps in memory (libraft 0.15 keeps the
   // log since the last snapshot, and half a threshold behind it, in memory and counts only
   // entries): with large entries snapshots come after fewer than raft_snapshot_entries.
-  // 0: no byte bound.
-  uint64_t raft_snapshot_log_bytes = uint64_t{32} << 20;
+  // 0: no byte bound. 8 MiB: 16 shards' logs stay under ~130 MB per node (32 MiB let an RF=3
+  // node grow to ~500 MB over 60 000 workflows), and at 1 KB entries about 2 500 stay behind
+  // a snapshot for a lagging replica (docs/replication.md "Memory").
+  uint64_t raft_snapshot_log_bytes = uint64_t{8} << 20;
   std::vector<member_config> members;  // defaults to this node alone
   storage::durability durability = storage::durability::fsync;
   std::string log_level = "info";
