@@ -255,6 +255,9 @@ TEST_CASE("http: metrics count started and completed workflows") {
   // (group commit), so only the batches are counted exactly enough to bound.
   CHECK(metric(after, "chronicle_rocksdb_write_batches_total" + node + " ") >= 8);
   CHECK(metric(after, "chronicle_rocksdb_write_seconds_count" + node + " ") >= 1);
+  // A single-copy node with the default durability (fsync) syncs every write it makes.
+  CHECK(metric(after, "chronicle_rocksdb_synced_writes_total" + node + " ")
+        == metric(after, "chronicle_rocksdb_writes_total" + node + " "));
   CHECK(metric(after, "chronicle_task_dispatch_latency_seconds_count{node=\"node1\",kind=\"activity\"} ")
         == 2);
   // Greeting's three workflow tasks: the first with the whole history, the next two with only
