@@ -439,6 +439,17 @@ void hand_over_with_held_tasks(replicated_cluster& cl, client& c, const std::vec
   }
 }
 
+// Eight workflow IDs on shards node1 leads (as node3's client `c3` sees them) and a task queue
+// node3 owns: the runs whose shards node1 hands over with their tasks held on another node.
+std::pair<std::vector<std::string>, std::string> node1_runs_node3_queue(replicated_cluster& cl,
+                                                                        client& c3,
+                                                                        const std::string& prefix) {
+  auto leaders = cl.wait_leading(c3, "node1");
+  auto ids = ids_led_by(leaders, "node1", 8, prefix);
+  REQUIRE(ids.size() == 8);
+  return {ids, cl.queue_on("node3")};
+}
+
 // A new leader wakes only the runs whose pending workflow task their task queue does not hold
 // already (actors/shard/shard_actor.cpp, recover_unless_held): after a planned hand-over the
 // queue (on another node) still holds every one, so no run is woken, and a worker that comes
@@ -447,10 +458,7 @@ TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no 
   replicated_cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c3 = cl.connect(2);
-  auto leaders = cl.wait_leading(c3, "node1");
-  auto queue = cl.queue_on("node3");
-  auto ids = ids_led_by(leaders, "node1", 8, "held-");
-  REQUIRE(ids.size() == 8);
+  auto [ids, queue] = node1_runs_node3_queue(cl, c3, "held-");
   // Their workflow tasks wait in node3's queue (no worker yet).
   hand_over_with_held_tasks(cl, c3, ids, queue, [](auto&) { return true; });
   cl.start_worker(1, queue);
@@ -464,10 +472,7 @@ TEST_CASE("replicated shards: after a planned hand-over the new leaders wake no 
   replicated_cluster cl;
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c3 = cl.connect(2);
-  auto leaders = cl.wait_leading(c3, "node1");
-  auto queue = cl.queue_on("node3");
-  auto ids = ids_led_by(leaders, "node1", 8, "held-act-");
-  REQUIRE(ids.size() == 8);
+  auto [ids, queue] = node1_runs_node3_queue(cl, c3, "held-act-");
   cl.start_worker(1, queue, {"--activity-delay-ms", "3000"});
   hand_over_with_held_tasks(cl, c3, ids, queue, [](const pb::DescribeWorkflowResponse& d) {
     return d.pending_activities_size() == 1 && d.pending_activities(0).state() == "started";
