@@ -254,10 +254,9 @@ void recover_unless_held(self_ptr self,
                          std::map<std::pair<std::string, std::string>,
                                   std::vector<pb::TransferRecord>> candidates) {
   auto& st = self->state;
-  // Per run: the tasks not yet answered for; a run is woken at its first task not held.
+  // Per run: woken yet (at the first of its tasks a queue does not hold).
   struct run_tally {
     std::pair<std::string, std::string> run;
-    size_t open = 0;
     bool woken = false;
   };
   struct tally {
@@ -271,7 +270,7 @@ void recover_unless_held(self_ptr self,
     by_queue;
   for (auto& [run, recs] : candidates) {
     size_t i = t->runs.size();
-    t->runs.push_back({run, recs.size(), false});
+    t->runs.push_back({run, false});
     for (auto& r : recs)
       by_queue[{r.namespace_(), r.task_queue(), r.kind() == pb::TRANSFER_KIND_ACTIVITY_TASK}]
         .emplace_back(i, &r);
@@ -304,7 +303,6 @@ void recover_unless_held(self_ptr self,
         run_set wake;
         for (size_t i = 0; i < owners->size(); ++i) {
           auto& r = t->runs[(*owners)[i]];
-          --r.open;
           if (i < held.size() && held[i]) {
             ++t->held;
           } else if (!r.woken) {
