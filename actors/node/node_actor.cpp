@@ -197,11 +197,6 @@ void load_identity(const node_env& env) {
   record_identity(env, identity, std::move(founders));
 }
 
-// A data dir with no identity yet, answered by a peer. It joins the groups as a new member when
-// the peer knew this node with another data dir (it refuses its replication: wiped or replaced)
-// or when this node is not among the founders the peer recorded (a node added to a running
-// cluster); otherwise the cluster is being founded, with the peer's founders (or, when it has
-// none yet, today's member list). Announced to the peers already greeted.
 // Tells peer `name` this node's Raft ID (a hello; its answer records the peer's).
 void announce_raft_id(self_ptr self, const std::string& name, const caf::actor& node) {
   self->request(node, std::chrono::seconds(5), hello_atom::value,
@@ -214,6 +209,11 @@ void announce_raft_id(self_ptr self, const std::string& name, const caf::actor& 
       [](caf::error&) {});  // the next handshake announces it
 }
 
+// A data dir with no identity yet, answered by a peer. It joins the groups as a new member when
+// the peer knew this node with another data dir (it refuses its replication: wiped or replaced)
+// or when this node is not among the founders the peer recorded (a node added to a running
+// cluster); otherwise the cluster is being founded, with the peer's founders (or, when it has
+// none yet, today's member list). Announced to the peers already greeted.
 // Returns true when it decided the identity now.
 bool decide_identity(self_ptr self, bool refused, const std::vector<std::string>& theirs) {
   auto& env = *self->state.env;
@@ -235,6 +235,15 @@ bool decide_identity(self_ptr self, bool refused, const std::vector<std::string>
     if (auto node = env.peers->peer(m.name)) announce_raft_id(self, m.name, *node);
   }
   return true;
+}
+
+// A peer replica's Raft message to this node's replica of `shard`, unless its sender's Raft ID is
+// refused (check_incarnation, record_raft_id).
+void deliver_raft(self_ptr self, uint32_t shard, uint64_t from, std::string bytes) {
+  auto& env = *self->state.env;
+  if (!env.raft_peer_ok(from)) return;
+  if (shard < env.shards.size() && env.shards[shard])
+    self->send(env.shards[shard], raft_atom::value, shard, from, std::move(bytes));
 }
 
 void retry_later(self_ptr self, const member_config& m, const std::string& why) {
@@ -487,18 +496,14 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       if (!done) return done.error();
       return std::move(*done);
     },
-    [=](raft_atom atom, uint32_t shard, uint64_t from, std::string& bytes) {
+    [=](raft_atom, uint32_t shard, uint64_t from, std::string& bytes) {
       // A replica of a peer to this node's replica of `shard` (actors/shard/replica.hpp).
       if (authorize_peer(self)) return;
-      auto& env = *self->state.env;
-      if (!env.raft_peer_ok(from)) return;  // check_incarnation, record_raft_id
-      if (shard < env.shards.size() && env.shards[shard])
-        self->send(env.shards[shard], atom, shard, from, std::move(bytes));
+      deliver_raft(self, shard, from, std::move(bytes));
     },
     [=](raft_batch_atom, const std::string& bytes) {
       // Several of a peer's replicas' messages (its raft outbox, actors/shard/raft_outbox.hpp).
       if (authorize_peer(self)) return;
-      auto& env = *self->state.env;
       std::string why;
       auto messages = unpack_raft_batch(bytes, &why);
       if (!messages) {
@@ -508,11 +513,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
                      why);
         return;
       }
-      for (auto& m : *messages) {
-        if (!env.raft_peer_ok(m.from)) continue;
-        if (m.shard < env.shards.size() && env.shards[m.shard])
-          self->send(env.shards[m.shard], raft_atom::value, m.shard, m.from, std::move(m.bytes));
-      }
+      for (auto& m : *messages) deliver_raft(self, m.shard, m.from, std::move(m.bytes));
     },
     [=](snapchunk_atom atom, uint32_t shard, uint64_t from, std::string& bytes)
       -> caf::result<std::string> {

@@ -15,10 +15,15 @@ constexpr uint8_t batch_version = 1;
 constexpr size_t header_bytes = 5;     // version, count
 constexpr size_t envelope_bytes = 16;  // shard, from, length
 
-uint64_t read_be(std::string_view& in, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
-  in.remove_prefix(n);
+// The big-endian integer at the front of `in` (which holds at least its bytes), taken off it.
+uint32_t take_u32(std::string_view& in) {
+  auto v = *storage::keys::decode_u32(in.substr(0, 4));
+  in.remove_prefix(4);
+  return v;
+}
+uint64_t take_u64(std::string_view& in) {
+  auto v = *storage::keys::decode_u64(in.substr(0, 8));
+  in.remove_prefix(8);
   return v;
 }
 
@@ -79,7 +84,7 @@ std::optional<std::vector<raft_envelope>> unpack_raft_batch(std::string_view in,
   if (auto v = static_cast<uint8_t>(in[0]); v != batch_version)
     return fail("version " + std::to_string(v) + " (this node reads version 1)");
   in.remove_prefix(1);
-  const auto count = read_be(in, 4);
+  const uint64_t count = take_u32(in);
   // Every message takes at least its envelope: a count the bytes cannot hold is refused before
   // anything is reserved for it.
   if (count > in.size() / envelope_bytes) return fail("count " + std::to_string(count) +
@@ -89,9 +94,9 @@ std::optional<std::vector<raft_envelope>> unpack_raft_batch(std::string_view in,
   for (uint64_t i = 0; i < count; ++i) {
     if (in.size() < envelope_bytes) return fail("message " + std::to_string(i) + " cut short");
     raft_envelope m;
-    m.shard = static_cast<uint32_t>(read_be(in, 4));
-    m.from = read_be(in, 8);
-    const auto length = read_be(in, 4);
+    m.shard = take_u32(in);
+    m.from = take_u64(in);
+    const auto length = take_u32(in);
     if (length > in.size()) return fail("message " + std::to_string(i) + " cut short");
     m.bytes.assign(in.substr(0, length));
     in.remove_prefix(length);

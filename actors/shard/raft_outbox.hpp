@@ -4,7 +4,7 @@
 // it. With 16 shards, each leader's appends and each follower's answers are small messages to
 // the same two peers; one CAF message each cost the sender's and the receiver's BASP and
 // multiplexer threads about as much CPU as the replicas' Raft work itself (docs/replication.md
-// "Raft messages in batches").
+// "A node's Raft messages to a peer sent together: the raft outbox").
 //
 // Order: messages to one peer leave in the order the outbox got them (one shard's messages in
 // the order the shard sent them). A peer whose handshake did not say it takes batches
