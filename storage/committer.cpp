@@ -28,7 +28,10 @@ struct committer::shared {
   write_fn write;
   std::mutex mtx;
   std::condition_variable cv;
+  std::condition_variable done_cv;  // drain(): `done` moved on
   std::deque<item> queue;
+  uint64_t submitted = 0;  // batches submitted, and those whose callback returned
+  uint64_t done = 0;
   bool stopping = false;
   bool closed = false;  // the store is gone: fail what remains
   std::thread thread;
@@ -46,7 +49,7 @@ struct committer::shared {
         if (closed) {
           lock.unlock();
           for (auto& it : group) it.done(status::error("store closed"));
-          group.clear();
+          finish(group);
           continue;
         }
       }
@@ -71,8 +74,19 @@ struct committer::shared {
         if (skipped[i].empty() && !st.ok()) it.fail_chain();
         it.done(skipped[i].empty() ? st : status::error(skipped[i]));
       }
-      group.clear();  // releases the callbacks (and what they hold) on this thread
+      finish(group);
     }
+  }
+
+  // Releases the group's callbacks (and what they hold) on this thread, then counts it done.
+  void finish(std::vector<item>& group) {
+    auto n = group.size();
+    group.clear();
+    {
+      std::lock_guard<std::mutex> lock(mtx);
+      done += n;
+    }
+    done_cv.notify_all();
   }
 };
 
@@ -103,8 +117,15 @@ void committer::submit(write_batch batch, done_fn done, chain ch) {
   {
     std::lock_guard<std::mutex> lock(shared_->mtx);
     shared_->queue.push_back(item{std::move(batch), std::move(done), std::move(ch)});
+    ++shared_->submitted;
   }
   shared_->cv.notify_one();
+}
+
+void committer::drain() {
+  std::unique_lock<std::mutex> lock(shared_->mtx);
+  auto target = shared_->submitted;
+  shared_->done_cv.wait(lock, [&] { return shared_->done >= target; });
 }
 
 }  // namespace chronicle::storage

@@ -8,6 +8,9 @@
 //   thread: it must be short and thread-safe (e.g. enqueue a message to an actor).
 // - A batch whose serialization failed is reported alone and never written; the others of the
 //   group are unaffected. A failed RocksDB write fails the whole group (nothing of it was applied).
+// - drain() waits until every batch submitted before it was written and its callback returned.
+//   A process calls it once its actors have stopped and before the actor system goes (callbacks
+//   enqueue messages: after the system is destroyed that is a call into a dead object).
 // - The destructor writes everything still queued, then stops the thread. Destroying the
 //   committer from inside one of its callbacks is allowed: queued batches then fail with
 //   "store closed".
@@ -40,6 +43,10 @@ public:
   using chain = std::shared_ptr<std::atomic<bool>>;  // true: a batch of the chain failed
 
   void submit(write_batch batch, done_fn done, chain ch = nullptr);
+
+  // Blocks until the batches submitted so far are done (callbacks returned). Never call it
+  // from a callback (the committer thread would wait for itself).
+  void drain();
 
 private:
   struct shared;

@@ -424,6 +424,8 @@ void store::write_async(write_batch batch, std::function<void(const status&)> do
   committer_->submit(std::move(batch), std::move(done), std::move(chain));
 }
 
+void store::drain_async_writes() { committer_->drain(); }
+
 status store::read_history(const run_key& run, std::vector<pb::HistoryEvent>* out) const {
   out->clear();
   status parse_error;

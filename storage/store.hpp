@@ -233,6 +233,9 @@ public:
   // batches fail unwritten.
   void write_async(write_batch batch, std::function<void(const status&)> done,
                    committer_chain chain);
+  // Waits until every write_async so far is done and its callback returned (committer::drain):
+  // at a process's end, after its actors stopped, before its actor system goes.
+  void drain_async_writes();
   // Called after every RocksDB write with its duration, the number of batches it carried and
   // whether it was synced (metrics). Set it once, before the first write; it must be short and
   // thread-safe.

@@ -196,5 +196,10 @@ int main(int argc, char** argv) {
   for (auto& s : env->shards)
     if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   env.reset();
+  // The committer's callbacks send to actors: the writes queued by the actors that just stopped
+  // must be done before the actor system is destroyed (a callback after that aborted a node
+  // with "pure virtual method called" once in CI).
+  sys.await_all_actors_done();
+  store->drain_async_writes();
   return 0;
 }

@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
-#include <mutex>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -105,7 +107,9 @@ int process::wait_exit(std::chrono::milliseconds timeout) {
   while (std::chrono::steady_clock::now() < deadline) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      report_death(WTERMSIG(status));
+      return 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -120,6 +124,17 @@ int process::terminate() {
 }
 
 std::string process::output() const { return read_file(log_); }
+
+// A process that died of a signal nobody sent it (an abort, a crash) leaves its last log lines
+// on stderr, where ctest keeps them: CI keeps no test directories for a post-mortem.
+void process::report_death(int sig) const {
+  auto text = read_file(log_);
+  size_t from = text.size();
+  for (int lines = 0; lines < 40 && from > 0; ++lines) from = text.rfind('\n', from - 1);
+  if (from == std::string::npos) from = 0;
+  std::cerr << "process died of signal " << sig << " (" << strsignal(sig) << "); the end of "
+            << log_ << ":\n" << text.substr(from) << std::endl;
+}
 
 uint16_t free_port() {
   // The kernel may hand the same ephemeral port out twice in a row once the probe socket is

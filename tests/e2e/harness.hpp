@@ -30,6 +30,8 @@ public:
   pid_t pid() const { return pid_; }
 
 private:
+  void report_death(int sig) const;
+
   pid_t pid_ = -1;
   std::string log_;
 };

@@ -1,11 +1,14 @@
-// The committer's chains against a real RocksDB store: once a batch of a chain failed, the chain's
-// later batches fail without being written; other chains go on.
+// The committer against a real RocksDB store: once a batch of a chain failed, the chain's later
+// batches fail without being written, other chains go on; drain() returns once every batch
+// submitted before it is done and its callback returned.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <latch>
 #include <memory>
+#include <thread>
 
 #include "storage/committer.hpp"
 #include "storage/store.hpp"
@@ -85,6 +88,37 @@ TEST_CASE("committer: once a batch failed - the later batches of its chain fail 
   CHECK(f.get().ok());
   CHECK(history_size(*s, "wx") == 2);  // events 3 and 4 are not there: no gap after 2 either
   CHECK(history_size(*s, "wy") == 2);
+}
+
+// A node drains its committer after its actors stopped and before its actor system goes
+// (actors/node/node_main.cpp): callbacks still to run after that would call into the dead system.
+TEST_CASE("committer: drain returns only once every batch submitted before it is written and its callback returned") {
+  temp_dir dir;
+  status st;
+  auto s = store::open(dir.sub("db"), 8, durability::fsync, &st);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  std::latch release(1);
+  std::atomic<int> calls{0};
+  committer c([&](std::vector<write_batch*>& batches) {
+    if (calls++ == 0) release.wait();  // holds the first group so the next ones queue up
+    return s->write_group(batches);
+  });
+  std::atomic<int> returned{0};
+  auto slow = [&](const status&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ++returned;
+  };
+  c.submit(history_batch("w0", 1), slow);
+  for (auto wid : {"w1", "w2", "w3", "w4", "w5"}) c.submit(history_batch(wid, 1), slow);
+  auto drained = std::async(std::launch::async, [&] {
+    c.drain();
+    return returned.load();
+  });
+  CHECK(drained.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+  release.count_down();
+  CHECK(drained.get() == 6);
+  c.drain();  // nothing submitted since: returns at once
+  CHECK(history_size(*s, "w5") == 1);
 }
 
 }  // namespace chronicle::storage
