@@ -121,6 +121,8 @@ using propose_atom = caf::atom_constant<caf::atom("propose")>;    // shard-inter
 using transfer_atom = caf::atom_constant<caf::atom("transfer")>;  // leadership away / to a member
 // (shard, from, SnapshotChunkRequest) -> HandoffChunk: a chunk of a leader's snapshot stream
 using snapchunk_atom = caf::atom_constant<caf::atom("snapchunk")>;
+// (shard) -> ShardMembersResponse: a replica's view of its group (actors/node/copy_cleanup.hpp)
+using members_atom = caf::atom_constant<caf::atom("members")>;
 // shard -> its executions when the replica stops leading (urgent): answer every waiter, quit.
 using stand_down_atom = caf::atom_constant<caf::atom("standdown")>;
 

@@ -88,6 +88,12 @@ std::string encode_u32(uint32_t v) {
   return s;
 }
 
+std::string encode_u64(uint64_t v) {
+  std::string s;
+  put_u64(&s, v);
+  return s;
+}
+
 std::optional<uint32_t> decode_u32(std::string_view bytes) {
   if (bytes.size() != 4) return std::nullopt;
   uint32_t v = 0;

@@ -100,6 +100,7 @@ inline constexpr uint32_t schema_version = 4;
 void put_u32(std::string* dst, uint32_t v);
 void put_u64(std::string* dst, uint64_t v);
 std::string encode_u32(uint32_t v);
+std::string encode_u64(uint64_t v);
 // Returns nullopt unless `bytes` is exactly 4 bytes.
 std::optional<uint32_t> decode_u32(std::string_view bytes);
 // Appends the escaped, terminated form of `s` (see the header comment).

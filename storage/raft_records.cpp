@@ -107,6 +107,37 @@ bool store::has_raft_state(uint32_t shard, status* st) const {
   return s.ok() && found;
 }
 
+bool store::holds_shard_copy(uint32_t shard, status* st) const {
+  const auto term = keys::raft_key(shard, raft_record::term);
+  const auto vote = keys::raft_key(shard, raft_record::vote);
+  const auto prefix = keys::shard_prefix(shard);
+  bool found = false;
+  auto s = impl_->scan(table::raft, prefix, [&](std::string_view key, std::string_view) {
+    found = key != term && key != vote;
+    return !found;
+  });
+  for (auto t : keys::data_tables) {
+    if (!s.ok() || found) break;
+    s = impl_->scan(t, prefix, [&](std::string_view, std::string_view) {
+      found = true;
+      return false;
+    });
+  }
+  if (st != nullptr) *st = s;
+  return s.ok() && (found || has_stage_files(shard));
+}
+
+status store::drop_shard_copy(uint32_t shard) {
+  write_batch b;
+  b.delete_shard_data(shard);
+  b.delete_raft_entries(shard, 0);
+  for (auto r : {raft_record::snapshot_meta, raft_record::snapshot_data, raft_record::applied_index})
+    b.delete_raft(shard, r);
+  b.delete_stages_except(shard, 0);
+  if (auto s = write_synced(b); !s.ok()) return s;
+  return remove_stage_files_except(shard, 0);
+}
+
 struct store::read_view {
   explicit read_view(rocksdb::DB* db) : snap(db) {}
   mutable rocksdb::ManagedSnapshot snap;  // snapshot() is not const in RocksDB 7.8

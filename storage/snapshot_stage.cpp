@@ -226,6 +226,12 @@ status store::remove_stage_files(uint32_t shard, uint64_t stream) const {
   return remove_tree(stage_dir(impl_->path, shard, stream));
 }
 
+bool store::has_stage_files(uint32_t shard) const {
+  std::error_code ec;
+  auto dir = shard_stage_dir(impl_->path, shard);
+  return fs::exists(dir, ec) && !fs::is_empty(dir, ec);
+}
+
 status store::remove_stage_files_except(uint32_t shard, uint64_t keep) const {
   const auto dir = shard_stage_dir(impl_->path, shard);
   std::error_code ec;

@@ -334,6 +334,14 @@ public:
                            const std::function<bool(uint64_t index, std::string_view value)>& fn) const;
   // True when the raft column family holds any key of the shard.
   bool has_raft_state(uint32_t shard, status* st) const;
+  // True when the store holds a copy of the shard beyond its raft term and vote: data, raft log
+  // entries, snapshot or applied index, staged snapshots.
+  bool holds_shard_copy(uint32_t shard, status* st) const;
+  // Deletes the shard's copy (what holds_shard_copy looks for) in one synced write, then its
+  // stage files; keeps the raft term and vote: a replica added to the group again later must not
+  // vote twice in a term, and has_raft_state stays true (a founder never bootstraps the shard's
+  // group a second time). For a node whose replica the group no longer counts (copy_cleanup.hpp).
+  status drop_shard_copy(uint32_t shard);
   // Reads, at one RocksDB snapshot, the shard's applied index (0 when absent) and then every key
   // of the shard in every data table (keys::data_tables order, key order in each), calling fn
   // with the table's tag. Stops early when fn returns false.
@@ -402,6 +410,8 @@ public:
   // Removes the stage files of `stream` / of every stream of the shard but `keep` (0: all).
   status remove_stage_files(uint32_t shard, uint64_t stream) const;
   status remove_stage_files_except(uint32_t shard, uint64_t keep) const;
+  // True when the shard has any stage files (of any stream).
+  bool has_stage_files(uint32_t shard) const;
 
   // --- shard handoff (storage/handoff.cpp) ---
   // The membership under which this node last took ownership of a shard (empty: never).

@@ -11,6 +11,7 @@
 #include "actors/routing/catalog.hpp"
 #include "actors/routing/frontend_actor.hpp"
 #include "actors/routing/routing.hpp"
+#include "actors/node/copy_cleanup.hpp"
 #include "actors/node/handoff_actor.hpp"
 #include "actors/node/peer_tls.hpp"
 #include "protocol/ab_switch.hpp"
@@ -527,6 +528,16 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       self->delegate(env.shards[shard], atom, shard, from, std::move(bytes));
       return caf::delegated<std::string>{};
     },
+    [=](members_atom atom, uint32_t shard) -> caf::result<std::string> {
+      // A peer that holds a copy of `shard` it no longer replicates asks this node's replica
+      // whether the group still counts it (actors/node/copy_cleanup.hpp).
+      if (auto err = authorize_peer(self)) return err;
+      auto& env = *self->state.env;
+      if (shard >= env.shards.size() || !env.shards[shard])
+        return make_error(errc::unavailable, "no replica of shard " + std::to_string(shard) + " here");
+      self->delegate(env.shards[shard], atom, shard);
+      return caf::delegated<std::string>{};
+    },
     [=](register_atom atom, std::string& bytes, const caf::actor& worker) {
       // A peer's matching registers a worker connected there with a task queue owned here now.
       if (authorize_peer(self)) return;
@@ -644,6 +655,7 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
     pending = start_ready_shards(*env);
   }
   env->handoff = spawn_handoff(sys, ro, std::move(pending));
+  env->copy_cleanup = spawn_copy_cleanup(sys, ro, left_copies(*env));
   return sys.spawn(node_actor, ro);
 }
 

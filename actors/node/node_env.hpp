@@ -30,6 +30,9 @@ struct node_env {
   caf::actor handoff;
   // Replicated clusters: the replicas' Raft messages to peers go through it (raft_outbox.hpp).
   caf::actor raft_outbox;
+  // Replicated clusters: deletes copies of shards this node no longer replicates (invalid when
+  // there are none, or once it deleted them all; copy_cleanup.hpp).
+  caf::actor copy_cleanup;
   std::vector<caf::actor> shards;  // index = shard ID; invalid for shards owned by other nodes
   std::shared_ptr<membership> peers = std::make_shared<membership>();
   std::shared_ptr<overload_registry> overloaded = std::make_shared<overload_registry>();

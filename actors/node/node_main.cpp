@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   // Every actor the node spawned must stop: the actor system's destructor waits for them (an
   // actor left running keeps the process alive, its connections up, after its node stopped).
-  for (auto& a : {env->frontend, env->admin, env->matching, env->handoff, env->raft_outbox})
+  for (auto& a : {env->frontend, env->admin, env->matching, env->handoff, env->raft_outbox,
+                  env->copy_cleanup})
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   for (auto& s : env->shards)
     if (s) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);

@@ -696,6 +696,15 @@ std::string shard_replica::leader() const {
   return p_->group ? p_->env->member_by_id(p_->group->leader_id()) : std::string{};
 }
 
+void shard_replica::members(pb::ShardMembersResponse* out) const {
+  auto& p = *p_;
+  if (!p.group) return;
+  out->set_serving(p.group->serving());
+  out->set_term(p.group->term());
+  out->set_changing(p.group->changing());
+  for (auto& m : p.group->configuration()) out->add_members(m.id);
+}
+
 void shard_replica::describe(pb::ShardReplication* out, bool with_digest) const {
   auto& p = *p_;
   auto& place = p.env->placement.at(p.shard);

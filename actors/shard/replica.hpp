@@ -65,6 +65,9 @@ public:
   // with_digest a digest of the data: at the applied index, or an earlier one while computing it
   // again would take more than a tenth of the shard's thread, see digest_cost_factor).
   void describe(pb::ShardReplication* out, bool with_digest) const;
+  // The group's configuration as this replica knows it, for a node deciding whether it may
+  // delete its copy of the shard (members_atom, actors/node/copy_cleanup.hpp).
+  void members(pb::ShardMembersResponse* out) const;
   // Hands leadership to `member` (empty: the most up-to-date other replica); done(true) once
   // another replica leads, done(false) when this one does not lead or the transfer failed.
   void transfer_leadership(const std::string& member, std::function<void(bool)> done);

@@ -602,6 +602,12 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       self->delegate(reader, atom, shard, from, std::move(bytes));
       return caf::delegated<std::string>{};
     },
+    [=](members_atom, uint32_t) -> caf::result<std::string> {
+      if (!self->state.replica) return make_error(errc::unavailable, "this shard is not replicated");
+      pb::ShardMembersResponse resp;
+      self->state.replica->members(&resp);
+      return encode(resp);
+    },
     [=](snapchunk_atom, uint64_t generation) {
       if (self->state.replica) self->state.replica->paced_chunk_due(generation);
     },

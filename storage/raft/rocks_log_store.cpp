@@ -8,13 +8,8 @@ namespace chronicle::raft {
 
 namespace {
 
+using storage::keys::encode_u64;
 using storage::raft_record;
-
-std::string u64_bytes(uint64_t v) {
-  std::string s;
-  storage::keys::put_u64(&s, v);
-  return s;
-}
 
 uint64_t read_u64(std::string_view b) {
   uint64_t v = 0;
@@ -24,7 +19,7 @@ uint64_t read_u64(std::string_view b) {
 
 // Snapshot meta: index | term | configuration_index (u64 each) | configuration.
 std::string encode_meta(const stored_snapshot& s) {
-  std::string out = u64_bytes(s.index) + u64_bytes(s.term) + u64_bytes(s.configuration_index);
+  std::string out = encode_u64(s.index) + encode_u64(s.term) + encode_u64(s.configuration_index);
   out.append(s.configuration);
   return out;
 }
@@ -46,7 +41,7 @@ rocks_log_store::rocks_log_store(storage::store& db, uint32_t shard, post_fn pos
 rocks_log_store::~rocks_log_store() { alive_.reset(); }
 
 std::string rocks_log_store::encode_entry(const stored_entry& e) {
-  std::string out = u64_bytes(e.term);
+  std::string out = encode_u64(e.term);
   out.push_back(static_cast<char>(e.type >> 8));
   out.push_back(static_cast<char>(e.type & 0xFF));
   out.append(e.data);
@@ -121,7 +116,7 @@ bool rocks_log_store::bootstrap(const stored_entry& first) {
   storage::status s;
   if (submitted_ || db_.has_raft_state(shard_, &s) || !s.ok()) return false;
   storage::write_batch b;
-  b.put_raft(shard_, raft_record::term, u64_bytes(1));
+  b.put_raft(shard_, raft_record::term, encode_u64(1));
   b.delete_raft(shard_, raft_record::vote);
   b.put_raft_entry(shard_, 1, encode_entry(first));
   s = db_.write_synced(b);
@@ -137,7 +132,7 @@ bool rocks_log_store::bootstrap(const stored_entry& first) {
 
 bool rocks_log_store::set_term(uint64_t term) {
   storage::write_batch b;
-  b.put_raft(shard_, raft_record::term, u64_bytes(term));
+  b.put_raft(shard_, raft_record::term, encode_u64(term));
   b.delete_raft(shard_, raft_record::vote);
   auto s = db_.write_synced(b);
   submitted_ = true;
@@ -147,7 +142,7 @@ bool rocks_log_store::set_term(uint64_t term) {
 
 bool rocks_log_store::set_vote(uint64_t server_id) {
   storage::write_batch b;
-  b.put_raft(shard_, raft_record::vote, u64_bytes(server_id));
+  b.put_raft(shard_, raft_record::vote, encode_u64(server_id));
   auto s = db_.write_synced(b);
   submitted_ = true;
   if (!s.ok()) fail(s.message());

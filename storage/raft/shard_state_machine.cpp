@@ -9,6 +9,7 @@ namespace chronicle::raft {
 
 namespace {
 
+using storage::keys::encode_u64;
 using storage::status;
 
 // Snapshot bytes, version 1 (the data, as sent): version (u8 = 1) | applied index (u64,
@@ -35,12 +36,6 @@ int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::steady_clock::now().time_since_epoch())
     .count();
-}
-
-std::string u64_bytes(uint64_t v) {
-  std::string s;
-  storage::keys::put_u64(&s, v);
-  return s;
 }
 
 struct fnv1a64 {
@@ -101,7 +96,7 @@ status shard_state_machine::flush() {
   pending_ = storage::write_batch();
   const size_t n = staged_;
   staged_ = 0;
-  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(applied_));
+  batch.put_raft(shard_, storage::raft_record::applied_index, encode_u64(applied_));
   auto st = db_.write_unsynced(batch);
   if (!st.ok())
     return status::error("shard " + std::to_string(shard_) + " entries up to " +
@@ -124,7 +119,7 @@ status shard_state_machine::take_snapshot(std::string* out) {
   std::string bytes;
   bytes.reserve(snapshot_header + body.size());
   bytes.push_back(static_cast<char>(snapshot_version));
-  bytes.append(u64_bytes(applied));
+  bytes.append(encode_u64(applied));
   bytes.append(body);
   *out = std::move(bytes);
   return {};
@@ -135,7 +130,7 @@ status shard_state_machine::take_reference(std::string* out) {
   if (auto f = flush(); !f.ok()) return f;
   std::string bytes;
   bytes.push_back(static_cast<char>(reference_version));
-  bytes.append(u64_bytes(applied_));
+  bytes.append(encode_u64(applied_));
   *out = std::move(bytes);
   return {};
 }
@@ -169,7 +164,7 @@ status shard_state_machine::restore(std::string_view bytes) {
   storage::write_batch batch;
   batch.delete_shard_data(shard_);
   batch.append(std::move(*puts));
-  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(*applied));
+  batch.put_raft(shard_, storage::raft_record::applied_index, encode_u64(*applied));
   st = db_.write_unsynced(batch);
   if (!st.ok()) return status::error(what + st.message());
   applied_ = *applied;
@@ -196,8 +191,8 @@ status shard_state_machine::open_stream(uint64_t at_least, std::string* token) {
   s.used_ms = now;
   std::string bytes;
   bytes.push_back(static_cast<char>(token_version));
-  bytes.append(u64_bytes(s.applied_index));
-  bytes.append(u64_bytes(id));
+  bytes.append(encode_u64(s.applied_index));
+  bytes.append(encode_u64(id));
   *token = std::move(bytes);
   return {};
 }
@@ -310,7 +305,7 @@ status shard_state_machine::restore_stage(const stream_token& token) {
     auto st = db_.ingest_stage(shard_, token.stream);
     if (!st.ok()) return status::error(what + st.message());
     storage::write_batch batch;
-    batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(token.applied_index));
+    batch.put_raft(shard_, storage::raft_record::applied_index, encode_u64(token.applied_index));
     st = db_.write_synced(batch);
     if (!st.ok()) return status::error(what + st.message());
     applied_ = token.applied_index;
@@ -347,7 +342,7 @@ status shard_state_machine::restore_raft_stage(const stream_token& token) {
   if (st.ok()) st = failed;
   if (!st.ok()) return status::error(what + st.message());
   // Last: the applied index with the stage's deletion (a crash before this write moves it again).
-  batch.put_raft(shard_, storage::raft_record::applied_index, u64_bytes(token.applied_index));
+  batch.put_raft(shard_, storage::raft_record::applied_index, encode_u64(token.applied_index));
   batch.delete_stage(shard_, token.stream);
   st = db_.write_unsynced(batch);
   if (!st.ok()) return status::error(what + st.message());

@@ -3,7 +3,8 @@
 // procedure of docs/operations.md (every node restarted with the new member list, one at a time),
 // while a client keeps starting workflows: the shards' groups follow the new ring (new replicas
 // added, caught up and promoted, the replica that left removed), nothing acknowledged is lost,
-// and the replicas end with equal digests.
+// the replicas end with equal digests, and a node deletes its copy of a shard its group removed
+// it from.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "harness.hpp"
 #include "node_cluster.hpp"
 #include "shards/ring.hpp"
+#include "storage/store.hpp"
 #include "test_system.hpp"
 #include "worker/client.hpp"
 
@@ -68,7 +70,7 @@ void wait_groups(client& c, const std::vector<std::string>& members, std::chrono
 
 }  // namespace
 
-TEST_CASE("replicated shards: a fourth node joins and a founder leaves under load - nothing acknowledged is lost") {
+TEST_CASE("replicated shards: a fourth node joins and a founder leaves under load - nothing acknowledged is lost - copies the groups dropped are deleted") {
   node_cluster cl(shards, 3);
   cl.names.push_back("node4");
   cl.ports.push_back(free_port());
@@ -135,6 +137,19 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   c.set_request_timeout(3s);
   wait_groups(c, {"node1", "node2", "node3", "node4"}, 60s);
   load_goes_on("after node4 joined");
+  // Each founder deletes its copy of the shards the 4-node ring no longer places on it, once
+  // their groups removed it (actors/node/copy_cleanup.hpp); node1's data dir is checked below.
+  auto four = placement_of({"node1", "node2", "node3", "node4"});
+  size_t left = 0;
+  for (size_t i = 0; i < 3; ++i)
+    for (auto& [shard, replicas] : four)
+      if (!replicas.count(cl.names[i])) {
+        ++left;
+        auto line = "shard " + std::to_string(shard) + ": its group (leader ";
+        CHECK_MESSAGE(cl.nodes[i].wait_for_output(line, 20s),
+                      cl.names[i] << " kept its copy of shard " << shard);
+      }
+  CHECK(left > 0);
 
   // Remove node1 (a founder): the others restarted with a list without it, then it stops.
   cl.listed = {1, 2, 3};
@@ -161,4 +176,16 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
     CHECK_MESSAGE(d, id << ": " << error_text(d));
   }
   wait_equal_digests(c, shards, 3);
+
+  // node1 (stopped) holds the shards the 4-node ring placed on it and no copy of the others;
+  // the raft term of every shard it ever replicated stays.
+  storage::status st;
+  auto store = storage::store::open((cl.dir.path() / "node1").string(), shards,
+                                    storage::durability::fsync, &st);
+  REQUIRE_MESSAGE(store, st.message());
+  for (auto& [shard, replicas] : four) {
+    CHECK_MESSAGE(store->holds_shard_copy(shard, &st) == (replicas.count("node1") > 0),
+                  "node1, shard " << shard);
+    CHECK(store->has_raft_state(shard, &st));
+  }
 }

@@ -488,6 +488,49 @@ TEST_CASE_FIXTURE(open_stream_fixture, "shard state machine: a crash between ing
   CHECK(digest_of(*mb).digest == digest_of(*ma).digest);
 }
 
+// A node the group no longer counts deletes its copy of the shard (actors/node/copy_cleanup.hpp):
+// data, log entries, snapshot, applied index and staged snapshots go, the term and vote stay
+// (has_raft_state: a founder never bootstraps the group again), other shards are untouched.
+TEST_CASE_FIXTURE(open_stream_fixture, "shard state machine: dropping a copy deletes data - log - snapshot and stages - keeps term and vote - other shards untouched") {
+  auto mb = machine(*b, 5);
+  REQUIRE(mb->apply(1, entry(5, "old", 1)).ok());
+  pull_stream(*ma, *mb, *t, 700);  // a complete stage, not restored
+  auto m6 = machine(*b, 6);
+  fill(*m6, 6);
+  auto other = digest_of(*m6);
+  storage::write_batch raft;
+  raft.put_raft(5, storage::raft_record::term, storage::keys::encode_u64(7));
+  raft.put_raft(5, storage::raft_record::vote, storage::keys::encode_u64(2));
+  raft.put_raft(5, storage::raft_record::snapshot_meta, "meta");
+  for (uint64_t i = 1; i <= 3; ++i) raft.put_raft_entry(5, i, "entry");
+  raft.put_raft(7, storage::raft_record::term, storage::keys::encode_u64(3));  // term only
+  REQUIRE(b->write_synced(raft).ok());
+  storage::status st;
+  CHECK(b->holds_shard_copy(5, &st));
+  CHECK(b->has_stage_files(5));
+  CHECK_FALSE(b->holds_shard_copy(7, &st));  // a term (or vote) alone is no copy
+  CHECK(st.ok());
+  mb.reset();
+
+  st = b->drop_shard_copy(5);
+  REQUIRE_MESSAGE(st.ok(), st.message());
+  CHECK_FALSE(b->holds_shard_copy(5, &st));
+  CHECK_FALSE(b->has_stage_files(5));
+  CHECK(b->has_raft_state(5, &st));
+  CHECK(b->get_raft(5, storage::raft_record::term, &st) == storage::keys::encode_u64(7));
+  CHECK(b->get_raft(5, storage::raft_record::vote, &st) == storage::keys::encode_u64(2));
+  CHECK_FALSE(b->get_raft(5, storage::raft_record::snapshot_meta, &st));
+  size_t entries = 0;
+  REQUIRE(b->scan_raft_entries(5, [&](uint64_t, std::string_view) { return ++entries > 0; }).ok());
+  CHECK(entries == 0);
+  mb = machine(*b, 5);
+  CHECK(mb->applied_index() == 0);
+  CHECK(digest_of(*mb).keys == 0);
+  CHECK(next_event(*b, 5, "old") == 0);
+  CHECK(digest_of(*m6).digest == other.digest);
+  CHECK(digest_of(*m6).keys == other.keys);
+}
+
 // A node that crashed while moving a stage of the previous version (entries in the raft table)
 // and was then upgraded restores it from there.
 TEST_CASE_FIXTURE(open_stream_fixture, "shard state machine: a stage in the raft table from an older version still restores") {
