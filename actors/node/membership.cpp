@@ -1,5 +1,7 @@
 #include "actors/node/membership.hpp"
 
+#include "actors/node/handshake.hpp"
+
 namespace chronicle {
 
 void membership::set_up(const std::string& name, caf::actor node, int64_t now) {
@@ -55,6 +57,27 @@ void membership::set_raft_id(const std::string& name, uint64_t id) {
 void membership::set_raft_batches(const std::string& name, bool takes) {
   std::lock_guard lock(mtx_);
   peers_[name].raft_batches = takes;
+}
+
+void membership::set_members(const std::string& name, std::vector<std::string> members) {
+  std::lock_guard lock(mtx_);
+  peers_[name].members = std::move(members);
+}
+
+std::string membership::other_member_list(const std::vector<std::string>& mine) const {
+  std::lock_guard lock(mtx_);
+  for (auto& [name, p] : peers_)
+    if (p.up && p.members != mine) return name;
+  return {};
+}
+
+bool membership::listed_by_all_up(const std::string& name) const {
+  std::lock_guard lock(mtx_);
+  for (auto& [peer, p] : peers_) {
+    if (!p.up) continue;
+    if (!lists_member(p.members, name)) return false;
+  }
+  return true;
 }
 
 void membership::set_founders(std::vector<std::string> names) {

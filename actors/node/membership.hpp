@@ -27,6 +27,10 @@ struct peer_info {
   uint64_t raft_id = 0;
   // The peer takes several shards' Raft messages in one (raft_batch_atom), as its handshake said.
   bool raft_batches = false;
+  // The member list the peer runs with ("name=host:port", sorted), as its handshake said. With
+  // replication it may differ from this node's during a rolling restart (docs/replication.md
+  // "Nodes with different member lists").
+  std::vector<std::string> members;
 };
 
 class membership {
@@ -45,6 +49,13 @@ public:
   // decided yet, so its replicas wait).
   void set_raft_id(const std::string& name, uint64_t id);
   void set_raft_batches(const std::string& name, bool takes);
+  void set_members(const std::string& name, std::vector<std::string> members);
+  // The first peer that is up and runs with a member list other than `mine` ("" none): while
+  // there is one, a replicated shard's leader makes no membership change that follows the ring
+  // and hands no leadership over to spread load (each list's ring says something else).
+  [[nodiscard]] std::string other_member_list(const std::vector<std::string>& mine) const;
+  // Whether every peer that is up lists `name` as a member (the entries start with "name=").
+  [[nodiscard]] bool listed_by_all_up(const std::string& name) const;
   std::string raft_member(uint64_t id) const;
   uint64_t raft_id(const std::string& name) const;
   void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }

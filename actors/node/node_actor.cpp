@@ -13,6 +13,7 @@
 #include "actors/routing/routing.hpp"
 #include "actors/node/copy_cleanup.hpp"
 #include "actors/node/handoff_actor.hpp"
+#include "actors/node/handshake.hpp"
 #include "actors/node/peer_tls.hpp"
 #include "protocol/ab_switch.hpp"
 #include "protocol/runtime.hpp"
@@ -54,7 +55,7 @@ caf::error authorize_peer(caf::stateful_actor<struct node_state>* self);
 constexpr int64_t min_backoff_ms = 100;
 constexpr int64_t max_backoff_ms = 2000;
 
-// The handshake: both sides must have the same num_shards and member list.
+// The handshake (handshake.hpp compares what both sides say).
 pb::HelloRequest make_hello(const node_env& env) {
   auto& c = env.config;
   pb::HelloRequest hello;
@@ -64,37 +65,22 @@ pb::HelloRequest make_hello(const node_env& env) {
   hello.set_node(c.name);
   hello.set_num_shards(c.num_shards);
   hello.set_replication_factor(c.replication_factor);
-  std::vector<std::string> members;
-  for (auto& m : c.members) members.push_back(m.name + "=" + m.host + ":" + std::to_string(m.port));
-  std::sort(members.begin(), members.end());
-  for (auto& m : members) hello.add_members(m);
+  for (auto& m : env.member_list) hello.add_members(m);
   return hello;
 }
 
-// Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
-std::string compare(const pb::HelloRequest& mine, const pb::HelloRequest& peer) {
-  if (peer.num_shards() != mine.num_shards())
-    return "num_shards differs: " + peer.node() + " has " + std::to_string(peer.num_shards())
-           + ", " + mine.node() + " has " + std::to_string(mine.num_shards());
-  auto rf = [](const pb::HelloRequest& h) { return std::max<uint32_t>(h.replication_factor(), 1); };
-  if (rf(peer) != rf(mine))
-    return "replication_factor differs: " + peer.node() + " has " + std::to_string(rf(peer))
-           + ", " + mine.node() + " has " + std::to_string(rf(mine));
-  auto list = [](const pb::HelloRequest& h) {
-    std::string out;
-    for (auto& m : h.members()) out += (out.empty() ? "" : ",") + m;
-    return out;
-  };
-  if (list(peer) != list(mine))
-    return "member lists differ: " + peer.node() + " has [" + list(peer) + "], " + mine.node()
-           + " has [" + list(mine) + "]";
-  bool listed = false;
-  for (auto& m : mine.members()) listed |= m.rfind(peer.node() + "=", 0) == 0;
-  if (!listed) return "node '" + peer.node() + "' is not a member";
-  return {};
-}
-
 void connect_peer(self_ptr self, const member_config& m);
+
+// Records the member list a peer's handshake named; says so once when it differs from this
+// node's (a rolling restart with a new list is under way).
+void note_member_list(const node_env& env, const std::string& peer, std::vector<std::string> list) {
+  bool differs = list != env.member_list;
+  if (differs && env.peers->info(peer).members != list)
+    spdlog::warn("peer {} runs with another member list ({} members, this node {}): shards' "
+                 "membership changes wait until every node that is up runs the same list",
+                 peer, list.size(), env.member_list.size());
+  env.peers->set_members(peer, std::move(list));
+}
 
 // A peer's data dir, as its handshake names it (incarnation, storage/store.hpp), against the one
 // this node first saw it with. Another one means the peer was wiped (or replaced) and restarted:
@@ -306,6 +292,7 @@ void say_hello(self_ptr self, const member_config& m, caf::actor node) {
           check_incarnation(*st.env, m.name, resp->incarnation());
           record_raft_id(*st.env, m.name, resp->raft_id(), resp->incarnation());
           st.env->peers->set_raft_batches(m.name, resp->raft_batches());
+          note_member_list(*st.env, m.name, {resp->members().begin(), resp->members().end()});
           bool refused = !resp->replication_refused().empty();
           decided = decide_identity(self, refused,
                                     {resp->founders().begin(), resp->founders().end()});
@@ -459,7 +446,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       auto& env = *self->state.env;
       auto peer = decode<pb::HelloRequest>(bytes, "HelloRequest");
       if (!peer) return peer.error();
-      auto diff = compare(make_hello(env), *peer);
+      auto diff = compare_hello(make_hello(env), *peer);
       if (!diff.empty()) {
         spdlog::error("refusing handshake from {}: {}", peer->node(), diff);
         if (member(env.config, peer->node())) {
@@ -473,6 +460,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       check_incarnation(env, peer->node(), peer->incarnation());
       record_raft_id(env, peer->node(), peer->raft_id(), peer->incarnation());
       env.peers->set_raft_batches(peer->node(), peer->raft_batches());
+      note_member_list(env, peer->node(), {peer->members().begin(), peer->members().end()});
       // (A process calling itself this node is not a peer: a single-member cluster has none.)
       if (auto sender = self->current_sender(); sender && peer->node() != env.config.name)
         self->state.greeted.insert(sender->node());
@@ -482,6 +470,7 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
       resp.set_replication_refused(env.peers->info(peer->node()).fenced);
       resp.set_raft_id(env.peers->own_raft_id());
       resp.set_raft_batches(true);
+      for (auto& m : env.member_list) resp.add_members(m);
       for (auto& f : env.peers->founders()) resp.add_founders(f);
       return encode(resp);
     },
@@ -629,6 +618,9 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   std::vector<std::string> names;
   for (auto& m : env->config.members) names.push_back(m.name);
   env->ring = std::make_unique<hash_ring>(names);
+  for (auto& m : env->config.members)
+    env->member_list.push_back(m.name + "=" + m.host + ":" + std::to_string(m.port));
+  std::sort(env->member_list.begin(), env->member_list.end());
   env_ptr ro = env;
   // Handles are filled in before any message flows: the actors read them only when handling.
   env->frontend = sys.spawn(frontend_actor, ro);

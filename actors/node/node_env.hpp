@@ -44,6 +44,8 @@ struct node_env {
   std::unique_ptr<std::atomic<bool>[]> shard_ready;
   // Per shard: its replicas and preferred leader (shards/ring.hpp place_shards).
   std::vector<shard_placement> placement;
+  // config.members as "name=host:port", sorted: what the handshake compares with a peer's.
+  std::vector<std::string> member_list;
   // Per shard, replication_factor > 1: the Raft ID of the leader this node knows (0: none),
   // set by the local replica (actors/shard/replica.hpp); read by routing.
   std::unique_ptr<std::atomic<uint64_t>[]> shard_leader;
@@ -81,6 +83,11 @@ struct node_env {
   // serves (the leader, shard_ready), so that each run is listed and counted once. During an
   // election no node answers for the shard until its new leader is ready.
   [[nodiscard]] bool answers_for(uint32_t shard) const;
+  // Replicated clusters, during a rolling restart with a new member list: the first peer that is
+  // up and runs another list ("" none). Meanwhile each list's ring places the shards elsewhere,
+  // so leaders make no membership change that follows the ring and do not hand leadership over
+  // to spread load (docs/replication.md "Nodes with different member lists").
+  [[nodiscard]] std::string other_member_list() const { return peers->other_member_list(member_list); }
 };
 
 using env_ptr = std::shared_ptr<const node_env>;

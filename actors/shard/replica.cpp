@@ -103,6 +103,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   unsigned ticks = 0;
   bool serving = false;
   bool changing = false;  // a membership change this replica started is in flight
+  bool lists_agreed = true;  // no peer up runs another member list (reconcile logs changes)
   size_t in_flight = 0;    // entries proposed, their outcome not known yet (max_in_flight)
   // A standby a few entries behind is promoted only at a moment its log matches the leader's
   // (group::promote); under steady load that moment may never come at a tick. So the leader
@@ -774,7 +775,8 @@ bool shard_replica::should_rebalance() const {
   if (!p_->serving) return false;
   auto& preferred = p_->env->placement.at(p_->shard).preferred_leader;
   return preferred != p_->env->config.name && p_->env->peers->peer(preferred).has_value()
-         && is_voter(p_->env->current_raft_id(preferred));
+         && is_voter(p_->env->current_raft_id(preferred))
+         && p_->env->other_member_list().empty();  // each list's ring prefers another leader
 }
 
 void shard_replica::post(std::function<void()> fn) { p_->post(std::move(fn)); }
@@ -884,6 +886,17 @@ void shard_replica::reconcile() {
       return p.group->remove_member(m.id, finish("removed the old replica of", m.id));
     }
   }
+  // A peer up with another member list (a rolling restart): its ring places the shard
+  // elsewhere, and a leader there would undo what this one does. Meanwhile only members every
+  // list names are added or promoted (a wiped one rejoining), and nobody is removed for leaving
+  // the ring; the rest waits until the lists agree.
+  auto other = p.env->other_member_list();
+  if (other.empty() != p.lists_agreed) {
+    p.lists_agreed = other.empty();
+    if (!p.lists_agreed)
+      spdlog::info("shard {}: membership changes that follow the ring wait: {} runs another "
+                   "member list", p.shard, other);
+  }
   auto& replicas = p.env->placement.at(p.shard).replicas;
   bool complete = true;  // every replica of today's ring is a voter
   for (auto& name : replicas) {
@@ -892,6 +905,7 @@ void shard_replica::reconcile() {
     auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
     if (id == 0 || it == conf.end() || it->role != raft::role::voter) complete = false;
     if (!p.env->peers->peer(name) || id == 0 || !p.env->raft_peer_ok(id)) continue;
+    if (!other.empty() && !p.env->peers->listed_by_all_up(name)) continue;
     if (it == conf.end()) {
       spdlog::info("shard {}: adding {} as a new member (Raft ID {})", p.shard, name, id);
       return p.group->add_member(id, name, finish("added", id));
@@ -915,7 +929,7 @@ void shard_replica::reconcile() {
   }
   // Members changed: a replica the ring no longer places here leaves once every new one votes
   // (the group never has fewer voters of today's replicas than before).
-  if (!complete) return;
+  if (!complete || !other.empty()) return;
   for (auto& m : conf) {
     if (m.id == p.my_id || std::find(replicas.begin(), replicas.end(), m.address) != replicas.end())
       continue;

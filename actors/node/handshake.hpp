@@ -1,0 +1,29 @@
+// The node-to-node handshake's comparison: whether a peer describes the same cluster as this node
+// (num_shards, replication_factor, member lists). Pure, so that its rules are unit-tested.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "protocol/codec.hpp"
+
+namespace chronicle {
+
+// Whether a member list ("name=host:port" entries) names `name`.
+template <class List>
+bool lists_member(const List& list, std::string_view name) {
+  for (const auto& m : list)
+    if (m.size() > name.size() && m[name.size()] == '=' && m.compare(0, name.size(), name) == 0)
+      return true;
+  return false;
+}
+
+// Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
+// Replicated clusters accept a peer whose member list differs as long as each lists the other: a
+// rolling restart with a new list then never cuts the cluster in two (a shard's group needs its
+// majority to talk; docs/replication.md "Nodes with different member lists"). With single copies
+// a shard's owner is whatever the ring says, so two lists could mean two owners: the lists must
+// be equal.
+std::string compare_hello(const pb::HelloRequest& mine, const pb::HelloRequest& peer);
+
+}  // namespace chronicle

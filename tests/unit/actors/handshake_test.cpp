@@ -1,0 +1,82 @@
+// The node-to-node handshake's rules (actors/node/handshake.hpp) and the membership view of the
+// peers' member lists (actors/node/membership.hpp): during a rolling restart with a new member
+// list, replicated nodes that list each other talk; single-copy nodes, and a node a list leaves
+// out, are refused.
+#include <doctest/doctest.h>
+
+#include "actors/node/handshake.hpp"
+#include "actors/node/membership.hpp"
+
+using namespace chronicle;
+
+namespace {
+
+pb::HelloRequest hello(const std::string& node, std::vector<std::string> names, uint32_t rf = 3,
+                       uint32_t shards = 16) {
+  pb::HelloRequest h;
+  h.set_node(node);
+  h.set_num_shards(shards);
+  h.set_replication_factor(rf);
+  std::sort(names.begin(), names.end());
+  for (auto& n : names) h.add_members(n + "=127.0.0.1:" + std::to_string(7000 + n.back() - '0'));
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("handshake: the same cluster is accepted - num_shards or replication_factor that differ are refused") {
+  auto one = hello("node1", {"node1", "node2", "node3"});
+  CHECK(compare_hello(one, hello("node2", {"node1", "node2", "node3"})).empty());
+  CHECK(compare_hello(one, hello("node2", {"node1", "node2", "node3"}, 3, 8)).find("num_shards differs")
+        != std::string::npos);
+  CHECK(compare_hello(one, hello("node2", {"node1", "node2", "node3"}, 1))
+          .find("replication_factor differs") != std::string::npos);
+  CHECK(compare_hello(one, hello("node9", {"node1", "node2", "node3", "node9"}, 3))
+          .find("not a member") != std::string::npos);
+}
+
+TEST_CASE("handshake: replicated nodes with different member lists talk when each lists the other - single copies need equal lists") {
+  auto old_list = std::vector<std::string>{"node1", "node2", "node3"};
+  auto added = std::vector<std::string>{"node1", "node2", "node3", "node4"};
+  auto removed = std::vector<std::string>{"node2", "node3", "node4"};
+  // Adding node4: node1 already restarted with the new list, node2 not yet.
+  CHECK(compare_hello(hello("node2", old_list), hello("node1", added)).empty());
+  CHECK(compare_hello(hello("node1", added), hello("node2", old_list)).empty());
+  // node4 is not in node2's list yet: refused both ways.
+  CHECK(compare_hello(hello("node2", old_list), hello("node4", added)).find("not a member")
+        != std::string::npos);
+  CHECK(compare_hello(hello("node4", added), hello("node2", old_list)).find("member lists differ")
+        != std::string::npos);
+  // Removing node1: node2 runs the list without it; node1 is refused both ways, node3 (old list
+  // with node1 and node4) talks to node2.
+  CHECK_FALSE(compare_hello(hello("node2", removed), hello("node1", added)).empty());
+  CHECK_FALSE(compare_hello(hello("node1", added), hello("node2", removed)).empty());
+  CHECK(compare_hello(hello("node2", removed), hello("node3", added)).empty());
+  // Single copies: any difference is refused (two lists could mean two owners of a shard).
+  CHECK(compare_hello(hello("node2", old_list, 1), hello("node1", added, 1)).find("member lists differ")
+        != std::string::npos);
+}
+
+TEST_CASE("membership: the first peer up with another member list - and whether every peer up lists a member") {
+  membership peers;
+  std::vector<std::string> mine{"node1=127.0.0.1:7001", "node2=127.0.0.1:7002",
+                                "node3=127.0.0.1:7003", "node4=127.0.0.1:7004"};
+  std::vector<std::string> old_list{"node1=127.0.0.1:7001", "node2=127.0.0.1:7002",
+                                    "node3=127.0.0.1:7003"};
+  peers.set_up("node2", caf::actor{}, 1);
+  peers.set_members("node2", mine);
+  CHECK(peers.other_member_list(mine).empty());
+  peers.set_up("node3", caf::actor{}, 1);
+  peers.set_members("node3", old_list);
+  CHECK(peers.other_member_list(mine) == "node3");
+  CHECK(peers.listed_by_all_up("node1"));
+  CHECK_FALSE(peers.listed_by_all_up("node4"));
+  CHECK_FALSE(peers.listed_by_all_up("node"));  // a prefix of a name is not the name
+  // A peer that is down does not count; once back with the new list, the lists agree.
+  peers.set_down("node3", "restarting", 2);
+  CHECK(peers.other_member_list(mine).empty());
+  CHECK(peers.listed_by_all_up("node4"));
+  peers.set_members("node3", mine);
+  peers.set_up("node3", caf::actor{}, 3);
+  CHECK(peers.other_member_list(mine).empty());
+}
