@@ -23,6 +23,7 @@
 #include <optional>
 #include <string_view>
 
+#include "protocol/ab_switch.hpp"
 #include "storage/committer.hpp"
 #include "storage/keys.hpp"
 #include <rocksdb/merge_operator.h>
@@ -343,6 +344,8 @@ std::unique_ptr<store> store::open(const std::string& path, uint32_t num_shards,
     descriptors.emplace_back(keys::table_name(t), cf_options(mem, t, t == table::executions,
                                                              t == table::visibility ? 16384 : 4096));
     if (t == table::visibility) descriptors.back().options.merge_operator = counter_merge_operator();
+    if (t == table::raft && !ab::on("CHRONICLE_RAFT_COMPRESSION"))
+      descriptors.back().options.compression = rocksdb::kNoCompression;
   }
   for (const auto& name : existing) {
     bool known = false;

@@ -61,13 +61,22 @@ void membership::set_raft_batches(const std::string& name, bool takes) {
 
 void membership::set_members(const std::string& name, std::vector<std::string> members) {
   std::lock_guard lock(mtx_);
-  peers_[name].members = std::move(members);
+  lists_[name] = std::move(members);
+}
+
+std::vector<std::string> membership::members_of(const std::string& name) const {
+  std::lock_guard lock(mtx_);
+  auto it = lists_.find(name);
+  return it == lists_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string membership::other_member_list(const std::vector<std::string>& mine) const {
   std::lock_guard lock(mtx_);
-  for (auto& [name, p] : peers_)
-    if (p.up && p.members != mine) return name;
+  for (auto& [name, p] : peers_) {
+    if (!p.up) continue;
+    auto it = lists_.find(name);
+    if (it == lists_.end() || it->second != mine) return name;
+  }
   return {};
 }
 
@@ -75,7 +84,8 @@ bool membership::listed_by_all_up(const std::string& name) const {
   std::lock_guard lock(mtx_);
   for (auto& [peer, p] : peers_) {
     if (!p.up) continue;
-    if (!lists_member(p.members, name)) return false;
+    auto it = lists_.find(peer);
+    if (it == lists_.end() || !lists_member(it->second, name)) return false;
   }
   return true;
 }

@@ -27,10 +27,6 @@ struct peer_info {
   uint64_t raft_id = 0;
   // The peer takes several shards' Raft messages in one (raft_batch_atom), as its handshake said.
   bool raft_batches = false;
-  // The member list the peer runs with ("name=host:port", sorted), as its handshake said. With
-  // replication it may differ from this node's during a rolling restart (docs/replication.md
-  // "Nodes with different member lists").
-  std::vector<std::string> members;
 };
 
 class membership {
@@ -49,7 +45,11 @@ public:
   // decided yet, so its replicas wait).
   void set_raft_id(const std::string& name, uint64_t id);
   void set_raft_batches(const std::string& name, bool takes);
+  // The member list a peer runs with ("name=host:port", sorted), as its handshake said. With
+  // replication it may differ from this node's during a rolling restart (docs/replication.md
+  // "Nodes with different member lists"). Kept beside peer_info, which routing copies often.
   void set_members(const std::string& name, std::vector<std::string> members);
+  [[nodiscard]] std::vector<std::string> members_of(const std::string& name) const;
   // The first peer that is up and runs with a member list other than `mine` ("" none): while
   // there is one, a replicated shard's leader makes no membership change that follows the ring
   // and hands no leadership over to spread load (each list's ring says something else).
@@ -78,6 +78,7 @@ private:
   std::atomic<bool> refused_{false};
   std::atomic<uint64_t> own_raft_id_{0};
   std::vector<std::string> founders_;  // under mtx_
+  std::map<std::string, std::vector<std::string>> lists_;  // under mtx_: set_members
 };
 
 }  // namespace chronicle

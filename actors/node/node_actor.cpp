@@ -75,7 +75,7 @@ void connect_peer(self_ptr self, const member_config& m);
 // node's (a rolling restart with a new list is under way).
 void note_member_list(const node_env& env, const std::string& peer, std::vector<std::string> list) {
   bool differs = list != env.member_list;
-  if (differs && env.peers->info(peer).members != list)
+  if (differs && env.peers->members_of(peer) != list)
     spdlog::warn("peer {} runs with another member list ({} members, this node {}): shards' "
                  "membership changes wait until every node that is up runs the same list",
                  peer, list.size(), env.member_list.size());
