@@ -17,12 +17,13 @@ std::string compare_hello(const pb::HelloRequest& mine, const pb::HelloRequest& 
     for (auto& m : h.members()) out += (out.empty() ? "" : ",") + m;
     return out;
   };
-  if (!lists_member(mine.members(), peer.node()))
-    return "node '" + peer.node() + "' is not a member";
-  if (list(peer) != list(mine) && (rf(mine) == 1 || !lists_member(peer.members(), mine.node())))
-    return "member lists differ: " + peer.node() + " has [" + list(peer) + "], " + mine.node()
-           + " has [" + list(mine) + "]";
-  return {};
+  bool i_list_it = lists_member(mine.members(), peer.node());
+  if (list(peer) == list(mine))
+    return i_list_it ? std::string{} : "node '" + peer.node() + "' is not a member";
+  if (rf(mine) > 1 && (i_list_it || lists_member(peer.members(), mine.node()))) return {};
+  if (!i_list_it) return "node '" + peer.node() + "' is not a member";
+  return "member lists differ: " + peer.node() + " has [" + list(peer) + "], " + mine.node()
+         + " has [" + list(mine) + "]";
 }
 
 }  // namespace chronicle

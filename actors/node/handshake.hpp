@@ -19,11 +19,12 @@ bool lists_member(const List& list, std::string_view name) {
 }
 
 // Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
-// Replicated clusters accept a peer whose member list differs as long as each lists the other: a
-// rolling restart with a new list then never cuts the cluster in two (a shard's group needs its
-// majority to talk; docs/replication.md "Nodes with different member lists"). With single copies
-// a shard's owner is whatever the ring says, so two lists could mean two owners: the lists must
-// be equal.
+// Replicated clusters accept a peer whose member list differs as long as one of the two lists
+// the other: a rolling restart with a new list then never cuts the cluster in two (a shard's
+// group needs its majority to talk; docs/replication.md "Nodes with different member lists").
+// A peer only the other side lists is a guest (a node being added or removed). With single
+// copies a shard's owner is whatever the ring says, so two lists could mean two owners: the
+// lists must be equal.
 std::string compare_hello(const pb::HelloRequest& mine, const pb::HelloRequest& peer);
 
 }  // namespace chronicle

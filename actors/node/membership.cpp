@@ -73,21 +73,33 @@ std::vector<std::string> membership::members_of(const std::string& name) const {
 std::string membership::other_member_list(const std::vector<std::string>& mine) const {
   std::lock_guard lock(mtx_);
   for (auto& [name, p] : peers_) {
-    if (!p.up) continue;
+    if (!p.up || !lists_member(mine, name)) continue;
     auto it = lists_.find(name);
     if (it == lists_.end() || it->second != mine) return name;
   }
   return {};
 }
 
-bool membership::listed_by_all_up(const std::string& name) const {
+bool membership::listed_by_all_up(const std::string& name,
+                                  const std::vector<std::string>& mine) const {
   std::lock_guard lock(mtx_);
   for (auto& [peer, p] : peers_) {
-    if (!p.up) continue;
+    if (!p.up || !lists_member(mine, peer)) continue;
     auto it = lists_.find(peer);
     if (it == lists_.end() || !lists_member(it->second, name)) return false;
   }
   return true;
+}
+
+std::string membership::leaves_out(const std::string& self,
+                                   const std::vector<std::string>& mine) const {
+  std::lock_guard lock(mtx_);
+  for (auto& [name, p] : peers_) {
+    if (!p.up || !lists_member(mine, name)) continue;
+    auto it = lists_.find(name);
+    if (it != lists_.end() && !lists_member(it->second, self)) return name;
+  }
+  return {};
 }
 
 void membership::set_founders(std::vector<std::string> names) {

@@ -50,12 +50,18 @@ public:
   // "Nodes with different member lists"). Kept beside peer_info, which routing copies often.
   void set_members(const std::string& name, std::vector<std::string> members);
   [[nodiscard]] std::vector<std::string> members_of(const std::string& name) const;
-  // The first peer that is up and runs with a member list other than `mine` ("" none): while
-  // there is one, a replicated shard's leader makes no membership change that follows the ring
-  // and hands no leadership over to spread load (each list's ring says something else).
+  // Of the peers that are up and that `mine` (this node's list) names: the first that runs with
+  // another member list ("" none). While there is one, a replicated shard's leader makes no
+  // membership change that follows the ring and hands no leadership over to spread load (each
+  // list's ring says something else). Guests (peers `mine` leaves out) do not count.
   [[nodiscard]] std::string other_member_list(const std::vector<std::string>& mine) const;
-  // Whether every peer that is up lists `name` as a member (the entries start with "name=").
-  [[nodiscard]] bool listed_by_all_up(const std::string& name) const;
+  // Whether every peer that is up and that `mine` names lists `name` as a member.
+  [[nodiscard]] bool listed_by_all_up(const std::string& name,
+                                      const std::vector<std::string>& mine) const;
+  // The first peer up and named by `mine` whose list leaves out `self` ("" none): this node is
+  // being removed, so its replicas hand their leadership to one that stays.
+  [[nodiscard]] std::string leaves_out(const std::string& self,
+                                       const std::vector<std::string>& mine) const;
   std::string raft_member(uint64_t id) const;
   uint64_t raft_id(const std::string& name) const;
   void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }

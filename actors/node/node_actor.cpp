@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "actors/admin/admin_actor.hpp"
@@ -34,6 +36,10 @@ struct node_state {
   std::set<caf::node_id> refused;             // logged once each
   client_keys keys;                           // API keys presented by remote processes
   std::set<caf::node_id> greeted;             // remote processes whose handshake we accepted
+  // Replicated clusters: peers this node's member list leaves out but whose list names this node
+  // (a node being removed, or one being added, during a rolling restart): connected while up,
+  // forgotten when their connection drops (they connect again themselves).
+  std::map<std::string, member_config> guests;
 };
 
 using self_ptr = caf::stateful_actor<node_state>*;
@@ -70,6 +76,26 @@ pb::HelloRequest make_hello(const node_env& env) {
 }
 
 void connect_peer(self_ptr self, const member_config& m);
+
+// The entry for `name` in a member list ("name=host:port"), as a member_config; nullopt when the
+// list does not name it or its address does not parse.
+std::optional<member_config> listed_address(const google::protobuf::RepeatedPtrField<std::string>& list,
+                                            const std::string& name) {
+  for (auto& entry : list) {
+    if (entry.rfind(name + "=", 0) != 0) continue;
+    auto addr = entry.substr(name.size() + 1);
+    auto colon = addr.rfind(':');
+    if (colon == std::string::npos || colon == 0) return std::nullopt;
+    try {
+      auto port = std::stoul(addr.substr(colon + 1));
+      if (port == 0 || port > 65535) return std::nullopt;
+      return member_config{name, addr.substr(0, colon), static_cast<uint16_t>(port)};
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
 
 // Records the member list a peer's handshake named; says so once when it differs from this
 // node's (a rolling restart with a new list is under way).
@@ -396,11 +422,16 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
   // Anything else that arrives (garbage, unknown kinds) is refused with an error, never a crash.
   harden(self, "node");
   self->set_down_handler([=](caf::down_msg& msg) {
-    for (auto& m : self->state.env->config.members) {
-      auto peer = self->state.env->peers->peer(m.name);
+    auto& st = self->state;
+    std::vector<member_config> peers = st.env->config.members;
+    for (auto& [name, g] : st.guests) peers.push_back(g);
+    for (auto& m : peers) {
+      auto peer = st.env->peers->peer(m.name);
       if (peer && peer->address() == msg.source) {
-        self->state.backoff_ms[m.name] = 0;
-        retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
+        st.backoff_ms[m.name] = 0;
+        bool guest = st.guests.erase(m.name) > 0;  // it connects again itself
+        if (guest) st.env->peers->set_down(m.name, "connection lost", now_ms());
+        else retry_later(self, m, "connection lost (" + error_text(msg.reason) + ")");
         if (self->state.env->replicated()) {
           // Replicas that follow it campaign now rather than after the election timeout
           // (CHRONICLE_RAFT_LEADER_GONE=0: they wait it out, for A/B benchmarks).
@@ -455,8 +486,18 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
         }
         return make_error(errc::invalid_argument, "cluster config mismatch: " + diff);
       }
-      // The peer is (back) up: connect to it now instead of waiting for the backoff.
-      if (auto* m = member(env.config, peer->node())) connect_peer(self, *m);
+      // The peer is (back) up: connect to it now instead of waiting for the backoff. A guest (a
+      // replicated peer whose list names this node while this node's does not) at the address
+      // its own list gives.
+      if (auto* m = member(env.config, peer->node())) {
+        connect_peer(self, *m);
+      } else if (auto g = listed_address(peer->members(), peer->node())) {
+        if (!self->state.guests.count(g->name))
+          spdlog::info("peer {} is not in this node's member list but its list names this node: "
+                       "connected as a guest while it runs (a rolling restart)", g->name);
+        self->state.guests[g->name] = *g;
+        connect_peer(self, *g);
+      }
       check_incarnation(env, peer->node(), peer->incarnation());
       record_raft_id(env, peer->node(), peer->raft_id(), peer->incarnation());
       env.peers->set_raft_batches(peer->node(), peer->raft_batches());
@@ -534,6 +575,8 @@ caf::behavior node_actor(caf::stateful_actor<node_state>* self, env_ptr env) {
     },
     [=](retry_atom, const std::string& name) {
       if (auto* m = member(self->state.env->config, name)) connect_peer(self, *m);
+      else if (auto g = self->state.guests.find(name); g != self->state.guests.end())
+        connect_peer(self, g->second);
     },
     [=](fwd_atom, caf::atom_value kind, std::string& bytes) -> caf::result<caf::message> {
       if (auto err = authorize_peer(self)) return err;

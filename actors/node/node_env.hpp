@@ -88,6 +88,10 @@ struct node_env {
   // so leaders make no membership change that follows the ring and do not hand leadership over
   // to spread load (docs/replication.md "Nodes with different member lists").
   [[nodiscard]] std::string other_member_list() const { return peers->other_member_list(member_list); }
+  // A member up whose list leaves this node out ("" none): this node is being removed.
+  [[nodiscard]] std::string leaves_this_node_out() const {
+    return peers->leaves_out(config.name, member_list);
+  }
 };
 
 using env_ptr = std::shared_ptr<const node_env>;

@@ -905,7 +905,7 @@ void shard_replica::reconcile() {
     auto it = std::find_if(conf.begin(), conf.end(), [id](auto& m) { return m.id == id; });
     if (id == 0 || it == conf.end() || it->role != raft::role::voter) complete = false;
     if (!p.env->peers->peer(name) || id == 0 || !p.env->raft_peer_ok(id)) continue;
-    if (!other.empty() && !p.env->peers->listed_by_all_up(name)) continue;
+    if (!other.empty() && !p.env->peers->listed_by_all_up(name, p.env->member_list)) continue;
     if (it == conf.end()) {
       spdlog::info("shard {}: adding {} as a new member (Raft ID {})", p.shard, name, id);
       return p.group->add_member(id, name, finish("added", id));

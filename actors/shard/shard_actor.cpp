@@ -64,6 +64,9 @@ struct shard_state {
   // Replicated, while leading in place of the preferred leader: since when the preferred one has
   // been up and a voter (0: it is not), so that leadership goes back only once it settled.
   int64_t preferred_ready_since_ms = 0;
+  // Replicated: the last time this leader handed its leadership away because a peer's member
+  // list leaves this node out (it is being removed; at most one attempt per second).
+  int64_t leave_tried_ms = 0;
   caf::actor scheduler;  // the shard's schedules while it serves (actors/schedule/)
   caf::actor batch_runner;  // the shard's batch jobs while it serves (actors/batch/)
 
@@ -629,6 +632,16 @@ caf::behavior shard_actor(caf::stateful_actor<shard_state>* self, env_ptr env, u
       bool preferred_ready = st.ready && st.replica->should_rebalance();
       if (!preferred_ready) st.preferred_ready_since_ms = 0;
       else if (st.preferred_ready_since_ms == 0) st.preferred_ready_since_ms = now;
+      // A node being removed (a peer up runs a list without it) hands every shard it leads to a
+      // replica that stays, so that the groups' leaders, on the new list, move the replicas.
+      if (st.ready && now - st.leave_tried_ms >= 1000) {
+        if (auto by = st.env->leaves_this_node_out(); !by.empty()) {
+          st.leave_tried_ms = now;
+          spdlog::info("shard {}: {} runs a member list without this node: handing the "
+                       "leadership over", st.id, by);
+          st.replica->transfer_leadership({}, [](bool) {});
+        }
+      }
       if (!st.ready) st.leading_since_ms = 0;
       else if (st.leading_since_ms == 0) st.leading_since_ms = now;
       else if (now - st.leading_since_ms >= rebalance_after_ms && preferred_ready

@@ -165,21 +165,63 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
   CHECK(left > 0);
 
   // Remove node1 (a founder): the others restarted with a list without it, then it stops.
-  // While node3 and node4 still run the list with node1, no group removes it (each list's ring
-  // places the shards elsewhere: changes that follow the ring wait until the lists agree).
+  // node1, whose list still names them, is the guest of the nodes on the new list: with node2 on
+  // the new list and a node that shares a shard with node1 and node2 down, that shard still has
+  // its majority. While node3 and node4 still run the list with node1, no group removes it (each
+  // list's ring places the shards elsewhere: changes that follow the ring wait until the lists
+  // agree); once they all run the new list, the groups move off node1 while it still runs.
   cl.listed = {1, 2, 3};
-  for (size_t i = 1; i < 4; ++i) {
-    if (i == 3) {
-      auto logs = cl.nodes[1].output() + cl.nodes[2].output() + cl.nodes[3].output();
-      CHECK_MESSAGE(logs.find("removed the replica that left") == std::string::npos,
-                    "a group removed node1 before every node ran the list without it");
+  std::vector<size_t> seen;  // what each node logged before: the 4-node ring's changes
+  for (size_t i = 0; i < 4; ++i) seen.push_back(cl.nodes[i].output().size());
+  restart(1);
+  seen[1] = 0;
+  size_t held = 0;
+  uint32_t shared = 0;  // a shard whose replicas are node1, node2 and `held`
+  for (auto& [shard, replicas] : four)
+    if (replicas.count("node1") && replicas.count("node2"))
+      for (size_t i : {2, 3})
+        if (replicas.count(cl.names[i])) held = i, shared = shard;
+  REQUIRE_MESSAGE(held != 0, "no shard of the 4-node ring has node1, node2 and another replica");
+  REQUIRE(cl.nodes[1].wait_for_output("connected as a guest", 20s));
+  cl.nodes[held].terminate();
+  load_goes_on(("with " + cl.names[held] + " down, node2 on the list without node1 and node1 "
+                "still running").c_str());
+  {
+    // That shard needs node1 and node2 to talk: a start on it is acknowledged.
+    std::string id;
+    for (int i = 0; id.empty(); ++i)
+      if (shard_of("default", "shared-" + std::to_string(i), shards) == shared)
+        id = "shared-" + std::to_string(i);
+    auto c2 = cl.connect(1);
+    c2.set_request_timeout(3s);
+    caf::expected<pb::StartWorkflowResponse> r = caf::error{};
+    for (auto deadline = std::chrono::steady_clock::now() + 20s;
+         std::chrono::steady_clock::now() < deadline;) {
+      r = start_greeting(c2, id, "nobody-serves-this", "req-" + id);
+      if (r) break;
+      std::this_thread::sleep_for(200ms);
     }
-    restart(i);
+    CHECK_MESSAGE(r, "shard " << shared << " (node1, node2, " << cl.names[held]
+                              << ") did not serve with " << cl.names[held] << " down: "
+                              << error_text(r));
+    if (r) {
+      std::lock_guard<std::mutex> lock(mtx);
+      acknowledged.push_back(id);
+    }
   }
-  cl.nodes[0].terminate();
+  for (size_t i = 0; i < 4; ++i) {
+    auto log = cl.nodes[i].output().substr(std::min(seen[i], cl.nodes[i].output().size()));
+    CHECK_MESSAGE(log.find("removed the replica that left, node1") == std::string::npos,
+                  cl.names[i] << " removed node1 from a group before every node ran the list "
+                                 "without it");
+  }
+  cl.start(held);
+  restart(held == 2 ? 3 : 2);
   c = cl.connect(1);
   c.set_request_timeout(3s);
   wait_groups(c, {"node2", "node3", "node4"}, 60s);
+  CHECK_MESSAGE(cl.nodes[0].running(), "node1 stopped before the groups moved off it");
+  cl.nodes[0].terminate();
   load_goes_on("after node1 left");
 
   stop = true;

@@ -31,33 +31,35 @@ TEST_CASE("handshake: the same cluster is accepted - num_shards or replication_f
         != std::string::npos);
   CHECK(compare_hello(one, hello("node2", {"node1", "node2", "node3"}, 1))
           .find("replication_factor differs") != std::string::npos);
-  CHECK(compare_hello(one, hello("node9", {"node1", "node2", "node3", "node9"}, 3))
+  CHECK(compare_hello(hello("node1", {"node1", "node2", "node3"}, 1),
+                      hello("node9", {"node1", "node2", "node3", "node9"}, 1))
           .find("not a member") != std::string::npos);
+  // Replicated: a node neither list names with the other is refused.
+  CHECK(compare_hello(one, hello("node9", {"node8", "node9"})).find("not a member")
+        != std::string::npos);
 }
 
-TEST_CASE("handshake: replicated nodes with different member lists talk when each lists the other - single copies need equal lists") {
+TEST_CASE("handshake: replicated nodes with different member lists talk when one lists the other - single copies need equal lists") {
   auto old_list = std::vector<std::string>{"node1", "node2", "node3"};
   auto added = std::vector<std::string>{"node1", "node2", "node3", "node4"};
   auto removed = std::vector<std::string>{"node2", "node3", "node4"};
   // Adding node4: node1 already restarted with the new list, node2 not yet.
   CHECK(compare_hello(hello("node2", old_list), hello("node1", added)).empty());
   CHECK(compare_hello(hello("node1", added), hello("node2", old_list)).empty());
-  // node4 is not in node2's list yet: refused both ways.
-  CHECK(compare_hello(hello("node2", old_list), hello("node4", added)).find("not a member")
-        != std::string::npos);
-  CHECK(compare_hello(hello("node4", added), hello("node2", old_list)).find("member lists differ")
-        != std::string::npos);
-  // Removing node1: node2 runs the list without it; node1 is refused both ways, node3 (old list
-  // with node1 and node4) talks to node2.
-  CHECK_FALSE(compare_hello(hello("node2", removed), hello("node1", added)).empty());
-  CHECK_FALSE(compare_hello(hello("node1", added), hello("node2", removed)).empty());
+  // node4 is not in node2's list yet, but node4's list names node2: a guest of node2.
+  CHECK(compare_hello(hello("node2", old_list), hello("node4", added)).empty());
+  CHECK(compare_hello(hello("node4", added), hello("node2", old_list)).empty());
+  // Removing node1: node2 runs the list without it; node1 (whose list names node2) is node2's
+  // guest until it stops; node3 (old list with node1 and node4) talks to node2.
+  CHECK(compare_hello(hello("node2", removed), hello("node1", added)).empty());
+  CHECK(compare_hello(hello("node1", added), hello("node2", removed)).empty());
   CHECK(compare_hello(hello("node2", removed), hello("node3", added)).empty());
   // Single copies: any difference is refused (two lists could mean two owners of a shard).
   CHECK(compare_hello(hello("node2", old_list, 1), hello("node1", added, 1)).find("member lists differ")
         != std::string::npos);
 }
 
-TEST_CASE("membership: the first peer up with another member list - and whether every peer up lists a member") {
+TEST_CASE("membership: the first peer up with another member list - whether every peer up lists a member - guests do not count") {
   membership peers;
   std::vector<std::string> mine{"node1=127.0.0.1:7001", "node2=127.0.0.1:7002",
                                 "node3=127.0.0.1:7003", "node4=127.0.0.1:7004"};
@@ -69,14 +71,23 @@ TEST_CASE("membership: the first peer up with another member list - and whether 
   peers.set_up("node3", caf::actor{}, 1);
   peers.set_members("node3", old_list);
   CHECK(peers.other_member_list(mine) == "node3");
-  CHECK(peers.listed_by_all_up("node1"));
-  CHECK_FALSE(peers.listed_by_all_up("node4"));
-  CHECK_FALSE(peers.listed_by_all_up("node"));  // a prefix of a name is not the name
+  CHECK(peers.listed_by_all_up("node1", mine));
+  CHECK_FALSE(peers.listed_by_all_up("node4", mine));
+  CHECK_FALSE(peers.listed_by_all_up("node", mine));  // a prefix of a name is not the name
+  CHECK(peers.leaves_out("node4", mine) == "node3");
+  CHECK(peers.leaves_out("node1", mine).empty());
   // A peer that is down does not count; once back with the new list, the lists agree.
   peers.set_down("node3", "restarting", 2);
   CHECK(peers.other_member_list(mine).empty());
-  CHECK(peers.listed_by_all_up("node4"));
+  CHECK(peers.listed_by_all_up("node4", mine));
+  CHECK(peers.leaves_out("node4", mine).empty());
   peers.set_members("node3", mine);
   peers.set_up("node3", caf::actor{}, 3);
   CHECK(peers.other_member_list(mine).empty());
+  // A guest (a node this list leaves out, e.g. one being removed) runs another list: ignored.
+  peers.set_up("node5", caf::actor{}, 4);
+  peers.set_members("node5", {"node1=127.0.0.1:7001", "node5=127.0.0.1:7005"});
+  CHECK(peers.other_member_list(mine).empty());
+  CHECK(peers.listed_by_all_up("node4", mine));
+  CHECK(peers.leaves_out("node2", mine).empty());
 }
