@@ -371,15 +371,32 @@ std::string cluster_text(const pb::ClusterStatusResponse& c) {
   std::snprintf(line, sizeof(line), "%-10s %-22s %-5s %-9s %6s %8s %8s  %s\n", "NODE", "ADDRESS",
                 "STATE", "UPTIME", "SHARDS", "OPEN", "CLOSED", "NOTE");
   os << line;
+  // The answering node's member list: an up node with another one is mid rolling restart.
+  const pb::NodeStatus* answering = nullptr;
+  for (auto& n : c.nodes())
+    if (n.node() == c.answered_by()) answering = &n;
+  auto same_list = [](const pb::NodeStatus& a, const pb::NodeStatus& b) {
+    return std::equal(a.members().begin(), a.members().end(), b.members().begin(),
+                      b.members().end());
+  };
+  bool lists_differ = false;
   for (auto& n : c.nodes()) {
+    auto note = n.error();
+    if (n.up() && answering && n.members_size() > 0 && !same_list(n, *answering)) {
+      lists_differ = true;
+      note = "another member list (" + std::to_string(n.members_size()) + " members)";
+    }
     std::snprintf(line, sizeof(line), "%-10s %-22s %-5s %-9s %6u %8s %8s  %s\n", n.node().c_str(),
                   n.address().c_str(), n.up() ? "up" : "down",
                   n.up() ? duration_text(n.uptime_ms()).c_str() : "-", n.shards_owned(),
                   n.up() ? std::to_string(n.workflows_open()).c_str() : "-",
-                  n.up() ? std::to_string(n.workflows_closed()).c_str() : "-", n.error().c_str());
+                  n.up() ? std::to_string(n.workflows_closed()).c_str() : "-", note.c_str());
     os << line;
   }
   os << "(" << c.num_shards() << " shards, answered by " << c.answered_by() << ")\n";
+  if (lists_differ)
+    os << "Member lists differ (a rolling restart with a new list): shards' membership changes "
+          "wait until every node up runs the same list.\n";
   return os.str();
 }
 

@@ -194,6 +194,7 @@ pb::NodeStatus local_status(const node_env& env, run_counts& counts, bool with_s
   ns.set_address(env.config.host + ":" + std::to_string(env.config.port));
   ns.set_up(true);
   ns.set_uptime_ms(now_ms() - env.started_at_ms);
+  for (auto& m : env.member_list) ns.add_members(m);
   for (uint32_t shard = 0; shard < env.config.num_shards; ++shard) {
     if (!env.owns_shard(shard)) continue;
     ns.set_shards_owned(ns.shards_owned() + 1);

@@ -140,6 +140,14 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
     REQUIRE_MESSAGE(cl.nodes[0].wait_for_output(up, 20s), cl.nodes[0].output());
   }
   CHECK(cl.nodes[0].wait_for_output("runs with another member list", 5s));
+  {
+    // `chronicle cluster status` asked of node2 marks node1's list (4 members) as another one.
+    std::string out;
+    CHECK(run(CHRONICLE_CLI_BIN, {"--address", "127.0.0.1:" + std::to_string(cl.ports[1]),
+                                  "cluster", "status"}, &out) == 0);
+    CHECK_MESSAGE(out.find("another member list (4 members)") != std::string::npos, out);
+    CHECK_MESSAGE(out.find("Member lists differ") != std::string::npos, out);
+  }
   cl.nodes[2].terminate();
   load_goes_on("with node3 down, node1 on the new member list and node2 on the old one");
   cl.start(2);
