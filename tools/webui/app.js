@@ -519,12 +519,17 @@ async function clusterPage(reads = 1) {
     showError('Cluster', err);
     return;
   }
+  // An up node whose member list differs from the answering node's: a rolling restart.
+  const listOf = n => (n.members || []).join(',');
+  const own = listOf(c.nodes.find(n => n.node === c.answered_by) || {});
+  const note = n => n.up && (n.members || []).length && listOf(n) !== own
+    ? 'another member list (' + n.members.length + ' members)' : n.error;
   const members = c.nodes.map(n => h('tr', {},
     h('td', {}, n.node), h('td', { class: 'mono' }, n.address),
     h('td', {}, h('span', { class: 'status ' + (n.up ? 'Completed' : 'Failed') }, n.up ? 'up' : 'down')),
     h('td', {}, n.up ? Math.round(Number(n.uptime_ms) / 1000) + ' s' : '-'),
     h('td', {}, n.shards_owned), h('td', {}, n.up ? n.workflows_open : '-'),
-    h('td', {}, n.up ? n.workflows_closed : '-'), h('td', { class: 'muted' }, n.error)));
+    h('td', {}, n.up ? n.workflows_closed : '-'), h('td', { class: 'muted' }, note(n))));
   let namespaces = [];
   try {
     namespaces = (await api('/api/v1/namespaces')).namespaces;
