@@ -26,4 +26,21 @@ std::string compare_hello(const pb::HelloRequest& mine, const pb::HelloRequest& 
          + " has [" + list(mine) + "]";
 }
 
+std::optional<member_config> listed_address(
+  const google::protobuf::RepeatedPtrField<std::string>& list, const std::string& name) {
+  for (auto& entry : list) {
+    if (!entry_of(entry, name)) continue;
+    auto addr = entry.substr(name.size() + 1);
+    auto colon = addr.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == addr.size()) return std::nullopt;
+    auto digits = addr.substr(colon + 1);
+    if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    auto port = std::stoul(digits);
+    if (port == 0 || port > 65535) return std::nullopt;
+    return member_config{name, addr.substr(0, colon), static_cast<uint16_t>(port)};
+  }
+  return std::nullopt;
+}
+
 }  // namespace chronicle

@@ -2,21 +2,33 @@
 // (num_shards, replication_factor, member lists). Pure, so that its rules are unit-tested.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "actors/node/config.hpp"
 #include "protocol/codec.hpp"
 
 namespace chronicle {
+
+// Whether a member list entry ("name=host:port") is `name`'s.
+inline bool entry_of(std::string_view entry, std::string_view name) {
+  return entry.size() > name.size() && entry[name.size()] == '='
+         && entry.substr(0, name.size()) == name;
+}
 
 // Whether a member list ("name=host:port" entries) names `name`.
 template <class List>
 bool lists_member(const List& list, std::string_view name) {
   for (const auto& m : list)
-    if (m.size() > name.size() && m[name.size()] == '=' && m.compare(0, name.size(), name) == 0)
-      return true;
+    if (entry_of(m, name)) return true;
   return false;
 }
+
+// `name`'s entry in a peer's member list as a member_config (where a guest is reached); nullopt
+// when the list does not name it or its address does not parse (host:port, port 1-65535).
+std::optional<member_config> listed_address(
+  const google::protobuf::RepeatedPtrField<std::string>& list, const std::string& name);
 
 // Returns an empty string when `peer` describes the same cluster as `mine`, else the difference.
 // Replicated clusters accept a peer whose member list differs as long as one of the two lists

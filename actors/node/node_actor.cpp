@@ -77,26 +77,6 @@ pb::HelloRequest make_hello(const node_env& env) {
 
 void connect_peer(self_ptr self, const member_config& m);
 
-// The entry for `name` in a member list ("name=host:port"), as a member_config; nullopt when the
-// list does not name it or its address does not parse.
-std::optional<member_config> listed_address(const google::protobuf::RepeatedPtrField<std::string>& list,
-                                            const std::string& name) {
-  for (auto& entry : list) {
-    if (entry.rfind(name + "=", 0) != 0) continue;
-    auto addr = entry.substr(name.size() + 1);
-    auto colon = addr.rfind(':');
-    if (colon == std::string::npos || colon == 0) return std::nullopt;
-    try {
-      auto port = std::stoul(addr.substr(colon + 1));
-      if (port == 0 || port > 65535) return std::nullopt;
-      return member_config{name, addr.substr(0, colon), static_cast<uint16_t>(port)};
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
-
 // Records the member list a peer's handshake named; says so once when it differs from this
 // node's (a rolling restart with a new list is under way).
 void note_member_list(const node_env& env, const std::string& peer, std::vector<std::string> list) {

@@ -91,3 +91,20 @@ TEST_CASE("membership: the first peer up with another member list - whether ever
   CHECK(peers.listed_by_all_up("node4", mine));
   CHECK(peers.leaves_out("node2", mine).empty());
 }
+
+TEST_CASE("handshake: a guest's address comes from its own list entry - garbage gives none") {
+  auto list = [](std::vector<std::string> entries) {
+    pb::HelloRequest h;
+    for (auto& e : entries) h.add_members(e);
+    return h.members();
+  };
+  auto a = listed_address(list({"node1=127.0.0.1:7001", "node10=10.0.0.1:7010"}), "node1");
+  REQUIRE(a);
+  CHECK(a->name == "node1");
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 7001);
+  CHECK(listed_address(list({"node10=10.0.0.1:7010"}), "node1") == std::nullopt);
+  for (auto bad : {"node1=127.0.0.1", "node1=:7001", "node1=host:", "node1=host:0",
+                   "node1=host:65536", "node1=host:70a1", "node1=host:-5", "node1=host:123456"})
+    CHECK_MESSAGE(listed_address(list({bad}), "node1") == std::nullopt, bad);
+}
