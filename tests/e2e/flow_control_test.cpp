@@ -313,8 +313,12 @@ TEST_CASE("flow control: higher priority runs go first - priority shown by descr
   CHECK_MESSAGE(contains(page, R"(<td class="priorities">1: 3, 5: 3</td>)"), page);
 
   // One workflow slot and one activity slot: every priority-1 run closes before any priority-5 run.
+  // Each activity takes 150 ms, so the order is decided by the queue's priorities and not by which of
+  // two runs' messages happens to arrive a millisecond first: the last priority-1 run's activity ends
+  // 150 ms before the first priority-5 run's activity does.
   process w(GREETING_WORKER_BIN, {"--address", d.address(), "--task-queue", "greetings",
-                                  "--workflow-slots", "1", "--activity-slots", "1"},
+                                  "--workflow-slots", "1", "--activity-slots", "1",
+                                  "--activity-delay-ms", "150"},
             (d.dir.path() / "worker.log").string());
   REQUIRE(w.wait_for_output("serving task queue", 20s));
   int64_t last_high = 0, first_low = std::numeric_limits<int64_t>::max();
