@@ -69,7 +69,7 @@ void merge(pb::DescribeTaskQueueResponse& into, const pb::DescribeTaskQueueRespo
 // of its owners that is up (as place_task_queue does); empty when none is.
 std::string owner_now(const node_env& env, const std::string& ns, const std::string& queue) {
   std::vector<std::string> owners;
-  if (env.replicated()) owners = env.ring->task_queue_owners(ns, queue);
+  if (env.replicated()) owners = task_queue_owners(env, ns, queue);
   else owners.push_back(env.ring->task_queue_owner(ns, queue));
   for (auto& owner : owners)
     if (owner == env.config.name || env.peers->peer(owner)) return owner;

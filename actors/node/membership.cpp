@@ -2,6 +2,8 @@
 
 #include "actors/node/handshake.hpp"
 
+#include <algorithm>
+
 namespace chronicle {
 
 void membership::set_up(const std::string& name, caf::actor node, int64_t now) {
@@ -11,6 +13,7 @@ void membership::set_up(const std::string& name, caf::actor node, int64_t now) {
   if (!p.up) p.since_ms = now;
   p.up = true;
   p.error.clear();
+  update_queue_ring();
 }
 
 void membership::set_down(const std::string& name, std::string error, int64_t now) {
@@ -20,6 +23,7 @@ void membership::set_down(const std::string& name, std::string error, int64_t no
   p.node = nullptr;
   p.up = false;
   p.error = std::move(error);
+  update_queue_ring();
 }
 
 std::optional<caf::actor> membership::peer(const std::string& name, std::string* why) const {
@@ -62,6 +66,56 @@ void membership::set_raft_batches(const std::string& name, bool takes) {
 void membership::set_members(const std::string& name, std::vector<std::string> members) {
   std::lock_guard lock(mtx_);
   lists_[name] = std::move(members);
+  update_queue_ring();
+}
+
+namespace {
+
+// The names of a member list's entries ("name=host:port").
+void add_names(const std::vector<std::string>& list, std::vector<std::string>* names) {
+  for (auto& entry : list) names->push_back(entry.substr(0, entry.find('=')));
+}
+
+void sort_unique(std::vector<std::string>* names) {
+  std::sort(names->begin(), names->end());
+  names->erase(std::unique(names->begin(), names->end()), names->end());
+}
+
+}  // namespace
+
+void membership::set_own_list(std::vector<std::string> mine) {
+  std::lock_guard lock(mtx_);
+  own_names_.clear();
+  add_names(mine, &own_names_);
+  sort_unique(&own_names_);
+  queue_ring_names_ = own_names_;
+  update_queue_ring();
+}
+
+void membership::update_queue_ring() {
+  if (own_names_.empty()) return;  // set_own_list not called (single-node tests)
+  auto names = own_names_;
+  for (auto& [name, p] : peers_)
+    if (p.up)
+      if (auto it = lists_.find(name); it != lists_.end()) add_names(it->second, &names);
+  sort_unique(&names);
+  if (names == queue_ring_names_) return;
+  queue_ring_names_ = names;
+  queue_ring_changed_ = true;
+  queue_ring_ = names == own_names_ ? nullptr : std::make_shared<const hash_ring>(names);
+}
+
+std::shared_ptr<const hash_ring> membership::queue_ring() const {
+  std::lock_guard lock(mtx_);
+  return queue_ring_;
+}
+
+bool membership::take_queue_ring_change(size_t* members) {
+  std::lock_guard lock(mtx_);
+  if (!queue_ring_changed_) return false;
+  queue_ring_changed_ = false;
+  *members = queue_ring_ ? queue_ring_names_.size() : 0;
+  return true;
 }
 
 std::vector<std::string> membership::members_of(const std::string& name) const {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "shards/ring.hpp"
+
 namespace chronicle {
 
 struct peer_info {
@@ -62,6 +64,18 @@ public:
   // being removed, so its replicas hand their leadership to one that stays.
   [[nodiscard]] std::string leaves_out(const std::string& self,
                                        const std::vector<std::string>& mine) const;
+  // Replicated clusters: the ring task queues are placed on (routing.hpp task_queue_owners).
+  // nullptr while every peer that is up runs this node's list (env.ring places them then). While
+  // one runs another list (a rolling restart, docs/replication.md "Nodes with different member
+  // lists"), the ring of every member named by this node's list or by the list of a peer that is
+  // up: nodes on either list then place each queue on the same member, so a worker registered
+  // through one serves the tasks the leaders on the other dispatch.
+  void set_own_list(std::vector<std::string> mine);
+  [[nodiscard]] std::shared_ptr<const hash_ring> queue_ring() const;
+  // Whether the queue ring changed since the last call (its queues may have moved between two
+  // other members, so every pending task is dispatched again); *members: its member count (0:
+  // this node's ring again).
+  bool take_queue_ring_change(size_t* members);
   std::string raft_member(uint64_t id) const;
   uint64_t raft_id(const std::string& name) const;
   void set_own_raft_id(uint64_t id) { own_raft_id_.store(id); }
@@ -85,6 +99,12 @@ private:
   std::atomic<uint64_t> own_raft_id_{0};
   std::vector<std::string> founders_;  // under mtx_
   std::map<std::string, std::vector<std::string>> lists_;  // under mtx_: set_members
+  // Under mtx_: queue_ring and what it is built from.
+  void update_queue_ring();
+  std::vector<std::string> own_names_;
+  std::vector<std::string> queue_ring_names_;
+  std::shared_ptr<const hash_ring> queue_ring_;
+  bool queue_ring_changed_ = false;
 };
 
 }  // namespace chronicle

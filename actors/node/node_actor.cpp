@@ -262,9 +262,24 @@ void redispatch_all(self_ptr self, const redispatch_scope& scope) {
 // Peer `member` came up (it may own task queues whose tasks were lost with it), or (replicated
 // clusters, where task queues move to the next live member) went down: matching places its
 // workers' registrations again, the shards dispatch the pending tasks of the queues that moved.
+// When the ring task queues are placed on changed (membership::queue_ring: a peer on another
+// member list came or went), queues may have moved between two other members: every pending
+// task is dispatched again.
 void placement_changed(self_ptr self, const std::string& member) {
-  if (self->state.env->replicated())
-    self->send(self->state.env->matching, redispatch_atom::value);
+  auto& env = *self->state.env;
+  if (env.replicated())
+    self->send(env.matching, redispatch_atom::value);
+  size_t members = 0;
+  if (env.replicated() && env.peers->take_queue_ring_change(&members)) {
+    if (members > 0)
+      spdlog::info("member lists differ: task queues are placed on the ring of all {} members "
+                   "the lists name, the same on every node", members);
+    else
+      spdlog::info("every peer that is up runs this node's member list: task queues are "
+                   "placed on its ring again");
+    redispatch_all(self, redispatch_scope{});
+    return;
+  }
   redispatch_all(self, redispatch_scope::of_member(member));
 }
 
@@ -644,6 +659,7 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   for (auto& m : env->config.members)
     env->member_list.push_back(m.name + "=" + m.host + ":" + std::to_string(m.port));
   std::sort(env->member_list.begin(), env->member_list.end());
+  env->peers->set_own_list(env->member_list);
   env_ptr ro = env;
   // Handles are filled in before any message flows: the actors read them only when handling.
   env->frontend = sys.spawn(frontend_actor, ro);

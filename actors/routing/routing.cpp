@@ -53,6 +53,12 @@ placement place_shard(const node_env& env, uint32_t shard) {
   return last;
 }
 
+std::vector<std::string> task_queue_owners(const node_env& env, const std::string& ns,
+                                           const std::string& queue) {
+  if (auto ring = env.peers->queue_ring()) return ring->task_queue_owners(ns, queue);
+  return env.ring->task_queue_owners(ns, queue);
+}
+
 placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue) {
   auto what = "task queue '" + queue + "'";
   if (!env.replicated()) return place_on(env, env.ring->task_queue_owner(ns, queue), what);
@@ -60,7 +66,7 @@ placement place_task_queue(const node_env& env, const std::string& ns, const std
   // transfer records), so it lives on the first member clockwise that is up; when that changes,
   // matching registers its workers again and the shards dispatch their pending tasks again.
   placement last;
-  for (auto& owner : env.ring->task_queue_owners(ns, queue)) {
+  for (auto& owner : task_queue_owners(env, ns, queue)) {
     last = place_on(env, owner, what);
     if (!last.error) return last;
   }
@@ -70,7 +76,7 @@ placement place_task_queue(const node_env& env, const std::string& ns, const std
 bool task_queue_on(const node_env& env, const std::string& ns, const std::string& queue,
                    const std::string& member) {
   if (!env.replicated()) return env.ring->task_queue_owner(ns, queue) == member;
-  for (auto& owner : env.ring->task_queue_owners(ns, queue)) {
+  for (auto& owner : task_queue_owners(env, ns, queue)) {
     if (owner == member) return true;
     if (owner == env.config.name || env.peers->peer(owner)) return false;
   }

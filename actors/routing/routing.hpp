@@ -24,6 +24,11 @@ struct placement {
 
 placement place_shard(const node_env& env, uint32_t shard);
 placement place_task_queue(const node_env& env, const std::string& ns, const std::string& queue);
+// Replicated clusters: every member in the order a task queue's ownership falls to them (the
+// first that is up holds it), on the ring membership::queue_ring says (this node's, or while
+// member lists differ the ring of every listed member).
+std::vector<std::string> task_queue_owners(const node_env& env, const std::string& ns,
+                                           const std::string& queue);
 // Whether the task queue lives on `member`, or did until `member` went down: the first of its
 // owners that is up, counting `member` as up, is `member`. When `member` comes up or goes down,
 // only these queues move, so only their tasks need dispatching again (redispatch_atom).

@@ -261,3 +261,73 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
     CHECK(store->has_raft_state(shard, &st));
   }
 }
+
+TEST_CASE("replicated shards: while member lists differ every node places a task queue on the same member - a worker on a node of the new list serves the tasks that leaders on the old list dispatch") {
+  node_cluster cl(shards, 3);
+  cl.names.push_back("node4");
+  cl.ports.push_back(free_port());
+  cl.nodes.emplace_back();
+  cl.listed = {0, 1, 2};
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c = cl.connect(1);
+  c.set_request_timeout(3s);
+  wait_groups(c, {"node1", "node2", "node3"}, 20s);
+  // A queue the 4-member ring places on node4 (which the 3-member ring cannot).
+  hash_ring four({"node1", "node2", "node3", "node4"});
+  std::string queue;
+  for (int i = 0; queue.empty(); ++i)
+    if (four.task_queue_owner("default", "mixed-" + std::to_string(i)) == "node4")
+      queue = "mixed-" + std::to_string(i);
+
+  // node1 restarted with the 4-member list and node4 started with it; node2 and node3 keep the
+  // old list (node4 is their guest). Their leaders place the queue on the ring of all 4 names,
+  // as node1 does: on node4, where the worker connected to node1 is registered. With each
+  // node's own ring, node2's and node3's leaders would dispatch to a queue no worker polls.
+  cl.listed = {0, 1, 2, 3};
+  cl.nodes[0].terminate();
+  cl.start(0);
+  cl.start(3);
+  for (size_t i : {1, 2}) {
+    CHECK(cl.nodes[i].wait_for_output("connected as a guest", 20s));
+    CHECK_MESSAGE(cl.nodes[i].wait_for_output("task queues are placed on the ring of all 4 members",
+                                              20s),
+                  cl.nodes[i].output());
+  }
+  for (size_t i : {1, 2, 3}) {
+    auto up = "peer " + cl.names[i] + " (127.0.0.1:" + std::to_string(cl.ports[i]) + ") is up";
+    REQUIRE_MESSAGE(cl.nodes[0].wait_for_output(up, 20s), cl.nodes[0].output());
+  }
+  cl.start_worker(0, queue);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    auto id = "mixed-run-" + std::to_string(i);
+    caf::expected<pb::StartWorkflowResponse> r = caf::error{};
+    for (auto deadline = std::chrono::steady_clock::now() + 20s;
+         !r && std::chrono::steady_clock::now() < deadline;) {
+      r = start_greeting(c, id, queue, "req-" + id);
+      if (!r) std::this_thread::sleep_for(200ms);
+    }
+    REQUIRE_MESSAGE(r, id << ": " << error_text(r));
+    ids.push_back(id);
+  }
+  // Which node leads each run's shard (the old list's nodes lead them all after node1's restart,
+  // unless an election since gave node1 one).
+  auto leaders = [&] {
+    std::map<uint32_t, std::string> out;
+    if (auto st = c.cluster_status(true))
+      for (auto& n : st->nodes())
+        for (auto& s : n.shards())
+          if (s.replication().role() == "leader") out[s.shard()] = n.node();
+    return out;
+  }();
+  size_t by_old_list = 0;
+  for (auto& id : ids) {
+    auto leader = leaders[shard_of("default", id, shards)];
+    if (leader == "node2" || leader == "node3") ++by_old_list;
+    auto r = c.result("", id, "", 20s);
+    CHECK_MESSAGE(r, id << " (shard led by " << leader << "): " << error_text(r));
+    if (r)
+      CHECK_MESSAGE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, r->DebugString());
+  }
+  CHECK_MESSAGE(by_old_list > 0, "no run's shard was led by a node on the old list");
+}

@@ -108,3 +108,42 @@ TEST_CASE("handshake: a guest's address comes from its own list entry - garbage 
                    "node1=host:65536", "node1=host:70a1", "node1=host:-5", "node1=host:123456"})
     CHECK_MESSAGE(listed_address(list({bad}), "node1") == std::nullopt, bad);
 }
+
+TEST_CASE("membership: while a peer up runs another member list task queues go on the ring of every name either list gives - the same on both sides - back to this node's ring when the lists agree") {
+  std::vector<std::string> old_list{"node1=127.0.0.1:7001", "node2=127.0.0.1:7002",
+                                    "node3=127.0.0.1:7003"};
+  std::vector<std::string> new_list{"node1=127.0.0.1:7001", "node2=127.0.0.1:7002",
+                                    "node3=127.0.0.1:7003", "node4=127.0.0.1:7004"};
+  membership on_old, on_new;  // node2 (old list) and node1 (new list)
+  on_old.set_own_list(old_list);
+  on_new.set_own_list(new_list);
+  size_t members = 0;
+  CHECK(on_old.queue_ring() == nullptr);
+  CHECK_FALSE(on_old.take_queue_ring_change(&members));
+  // node2 hears node1's new list and node4 (its guest); node1 hears node2's old list.
+  on_old.set_members("node1", new_list);
+  on_old.set_up("node1", caf::actor{}, 1);
+  on_old.set_members("node4", new_list);
+  on_old.set_up("node4", caf::actor{}, 1);
+  on_new.set_members("node2", old_list);
+  on_new.set_up("node2", caf::actor{}, 1);
+  REQUIRE(on_old.queue_ring() != nullptr);
+  CHECK(on_old.take_queue_ring_change(&members));
+  CHECK(members == 4);
+  CHECK_FALSE(on_old.take_queue_ring_change(&members));  // reported once
+  // node1's own ring already names all four: it keeps it, and both place every queue alike.
+  CHECK(on_new.queue_ring() == nullptr);
+  hash_ring node1_ring({"node1", "node2", "node3", "node4"});
+  for (auto q : {"a", "greetings", "orders", "x-1", "x-2"})
+    CHECK(on_old.queue_ring()->task_queue_owners("default", q)
+          == node1_ring.task_queue_owners("default", q));
+  // node1 goes down: node2's list and node4's (still up) name the same four.
+  on_old.set_down("node1", "restarting", 2);
+  CHECK(on_old.queue_ring() != nullptr);
+  CHECK_FALSE(on_old.take_queue_ring_change(&members));
+  // node4 gone too: only this node's list is left, its ring again, and that is a change.
+  on_old.set_down("node4", "connection lost", 3);
+  CHECK(on_old.queue_ring() == nullptr);
+  CHECK(on_old.take_queue_ring_change(&members));
+  CHECK(members == 0);
+}
