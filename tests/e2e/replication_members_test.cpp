@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "chromium.hpp"
 #include "harness.hpp"
 #include "node_cluster.hpp"
 #include "shards/ring.hpp"
@@ -268,6 +269,8 @@ TEST_CASE("replicated shards: while member lists differ every node places a task
   cl.ports.push_back(free_port());
   cl.nodes.emplace_back();
   cl.listed = {0, 1, 2};
+  auto http = free_port();
+  cl.node_config[1] = "http_port: " + std::to_string(http) + "\n";
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto c = cl.connect(1);
   c.set_request_timeout(3s);
@@ -330,4 +333,12 @@ TEST_CASE("replicated shards: while member lists differ every node places a task
       CHECK_MESSAGE(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED, r->DebugString());
   }
   CHECK_MESSAGE(by_old_list > 0, "no run's shard was led by a node on the old list");
+
+  // The web UI's cluster page, asked of node2, marks node1's list as another one.
+  auto chromium = find_chromium();
+  REQUIRE_MESSAGE(!chromium.empty(), "chromium is not installed: this test needs it");
+  auto page = render(chromium, cl.dir.path() / "chromium-profile",
+                     "http://127.0.0.1:" + std::to_string(http) + "/#/cluster");
+  CHECK_MESSAGE(contains(page, "<td>node1</td>"), page);
+  CHECK_MESSAGE(contains(page, "another member list (4 members)"), page);
 }
