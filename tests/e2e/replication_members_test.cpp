@@ -70,14 +70,19 @@ void wait_groups(client& c, const std::vector<std::string>& members, std::chrono
   FAIL("the groups did not follow the new member list");
 }
 
-}  // namespace
-
-TEST_CASE("replicated shards: a fourth node joins and a founder leaves under load - nodes on the old and the new member list serve together - nothing acknowledged is lost - copies the groups dropped are deleted") {
-  node_cluster cl(shards, 3);
+// Gives `cl` a fourth node, node4, that the configs do not list yet (cl.listed = the first 3).
+void add_fourth_unlisted(node_cluster& cl) {
   cl.names.push_back("node4");
   cl.ports.push_back(free_port());
   cl.nodes.emplace_back();
   cl.listed = {0, 1, 2};
+}
+
+}  // namespace
+
+TEST_CASE("replicated shards: a fourth node joins and a founder leaves under load - nodes on the old and the new member list serve together - nothing acknowledged is lost - copies the groups dropped are deleted") {
+  node_cluster cl(shards, 3);
+  add_fourth_unlisted(cl);
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto restart = [&](size_t i) {
     if (cl.nodes[i].running()) cl.nodes[i].terminate();  // SIGTERM: hands leaderships over
@@ -265,10 +270,7 @@ TEST_CASE("replicated shards: a fourth node joins and a founder leaves under loa
 
 TEST_CASE("replicated shards: while member lists differ every node places a task queue on the same member - a worker on a node of the new list serves the tasks that leaders on the old list dispatch") {
   node_cluster cl(shards, 3);
-  cl.names.push_back("node4");
-  cl.ports.push_back(free_port());
-  cl.nodes.emplace_back();
-  cl.listed = {0, 1, 2};
+  add_fourth_unlisted(cl);
   auto http = free_port();
   cl.node_config[1] = "http_port: " + std::to_string(http) + "\n";
   for (size_t i = 0; i < 3; ++i) cl.start(i);
