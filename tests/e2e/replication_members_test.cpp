@@ -344,3 +344,51 @@ TEST_CASE("replicated shards: while member lists differ every node places a task
   CHECK_MESSAGE(contains(page, "<td>node1</td>"), page);
   CHECK_MESSAGE(contains(page, "another member list (4 members)"), page);
 }
+
+TEST_CASE("replicated shards: a new node under another name takes the place of a member killed for good - the groups add it and drop the dead one - nothing acknowledged is lost") {
+  node_cluster cl(shards, 3);
+  add_fourth_unlisted(cl);
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  auto c = cl.connect(0);
+  c.set_request_timeout(3s);
+  wait_groups(c, {"node1", "node2", "node3"}, 20s);
+  std::vector<std::string> ids;
+  // Asks again while the answer is `unavailable` (an election; a survivor restarting while
+  // node3 is dead leaves one replica of three up): the request ID makes it idempotent.
+  auto start = [&](client& via, const std::string& id) {
+    caf::expected<pb::StartWorkflowResponse> r = caf::error{};
+    for (auto deadline = std::chrono::steady_clock::now() + 30s;
+         !r && std::chrono::steady_clock::now() < deadline;) {
+      r = start_greeting(via, id, "nobody-serves-this", "req-" + id);
+      if (!r) std::this_thread::sleep_for(200ms);
+    }
+    CHECK_MESSAGE(r, id << ": " << error_text(r));
+    if (r) ids.push_back(id);
+  };
+  for (int i = 0; i < 8; ++i) start(c, "before-" + std::to_string(i));
+
+  // node3's machine is lost: kill -9, never started again. node4 replaces it: node1 and node2
+  // are restarted with the list node1, node2, node4 (each restart leaves one of three replicas
+  // up for a moment: starts wait), then node4 is started.
+  cl.nodes[2].kill9();
+  for (int i = 0; i < 4; ++i) start(c, "dead-" + std::to_string(i));
+  cl.listed = {0, 1, 3};
+  for (size_t i : {0, 1}) {
+    cl.nodes[i].terminate();
+    cl.start(i);
+  }
+  cl.start(3);
+  REQUIRE(cl.nodes[3].wait_for_output("not one of its founders", 20s));
+  c = cl.connect(0);
+  c.set_request_timeout(3s);
+  wait_groups(c, {"node1", "node2", "node4"}, 60s);
+  for (int i = 0; i < 4; ++i) start(c, "after-" + std::to_string(i));
+  CHECK(ids.size() == 16);
+  for (auto& id : ids) {
+    auto d = describe_when_served(c, id, 20s);
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
+  }
+  wait_equal_digests(c, shards, 3);
+  auto logs = cl.nodes[0].output() + cl.nodes[1].output() + cl.nodes[3].output();
+  CHECK_MESSAGE(logs.find("removed the replica that left, node3") != std::string::npos, logs);
+}
