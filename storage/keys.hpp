@@ -91,6 +91,9 @@ inline constexpr std::string_view meta_raft_identity = "raft_identity";
 // "raft_founders" -> "node1,node2,node3": the members when the groups were founded (sorted); a
 // founding Raft ID is a position in this list.
 inline constexpr std::string_view meta_raft_founders = "raft_founders";
+// "copies" -> u64: 1 when the data dir holds a single-copy node's data (replication_factor 1),
+// 2 when a replicated node's (store::check_replication): a data dir never serves the other kind.
+inline constexpr std::string_view meta_copies = "copies";
 // "namespace/<name>" -> NamespaceInfo: the namespaces this node knows (actors/node/namespaces.hpp;
 // every node keeps every one).
 inline constexpr std::string_view meta_namespace = "namespace/";

@@ -617,6 +617,42 @@ status store::set_raft_founders(const std::string& names) {
                          "the founding members");
 }
 
+status store::check_replication(bool replicated) {
+  status st;
+  const uint64_t want = replicated ? 2 : 1;
+  uint64_t have = impl_->meta_u64(std::string(keys::meta_copies), &st);
+  if (!st.ok()) return st;
+  const bool recorded = have != 0;
+  if (!recorded) {  // not recorded yet: what the data dir holds
+    bool raft = !raft_founders(&st).empty();
+    bool data = false;
+    for (uint32_t shard = 0; st.ok() && shard < num_shards_ && !raft; ++shard) {
+      raft = has_raft_state(shard, &st);
+      if (!raft && !data && st.ok()) data = holds_shard_copy(shard, &st);
+    }
+    if (!st.ok()) return st;
+    have = raft ? 2 : data ? 1 : want;
+  }
+  if (have != want) {
+    auto path = impl_->path;
+    if (have == 1)
+      return status::error(
+        "data_dir " + path + " holds the data of a node without replication (replication_factor "
+        "1): it cannot serve a replicated cluster, whose shards' groups would be founded without "
+        "that data (runs would vanish after a failover). A cluster cannot change "
+        "replication_factor in place: keep replication_factor 1 for this data, or start the "
+        "replicated cluster on new, empty data dirs");
+    return status::error(
+      "data_dir " + path + " holds the data of a replicated node (Raft state of its shards): it "
+      "cannot serve a node with replication_factor 1. A cluster cannot change "
+      "replication_factor in place: set the replication_factor this data was written with, or "
+      "use a new, empty data dir");
+  }
+  if (recorded) return {};
+  return impl_->set_meta_u64(std::string(keys::meta_copies), have,
+                             "which kind of node the data dir serves");
+}
+
 status store::set_raft_identity(uint64_t identity) {
   return impl_->set_meta_u64(std::string(keys::meta_raft_identity), identity,
                         "this node's raft identity");

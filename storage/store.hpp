@@ -310,6 +310,14 @@ public:
   // (synced) / reads them all.
   status put_namespace(const std::string& name, const std::string& bytes);
   status load_namespaces(std::vector<std::string>* out) const;
+  // Whether this data dir may serve a node with replication (`replicated`: replication_factor
+  // > 1) or without: an error saying why not, else records which kind it serves (synced). A data
+  // dir serves one kind for good. A single-copy node's shards live in one data dir each, with no
+  // Raft state: a replicated node would found each shard's group without them, so a failover
+  // could make acknowledged runs vanish (and let their IDs be started again). A data dir from
+  // before this record is judged by what it holds: Raft state or founders recorded, replicated;
+  // a shard's data without them, single copy; nothing, either (a new data dir).
+  status check_replication(bool replicated);
   // The founding members, comma-separated and sorted ("" none recorded) / records them (synced).
   std::string raft_founders(status* st) const;
   status set_raft_founders(const std::string& names);

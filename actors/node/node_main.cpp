@@ -126,6 +126,10 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-node: " << st.message() << "\n";
     return 1;
   }
+  if (auto kind = store->check_replication(config->replication_factor > 1); !kind.ok()) {
+    std::cerr << "chronicle-node: " << kind.message() << "\n";
+    return 1;
+  }
 
   auto namespaces = load_namespaces(*config, *store, &error);
   if (!namespaces) {

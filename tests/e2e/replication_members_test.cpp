@@ -392,3 +392,34 @@ TEST_CASE("replicated shards: a new node under another name takes the place of a
   auto logs = cl.nodes[0].output() + cl.nodes[1].output() + cl.nodes[3].output();
   CHECK_MESSAGE(logs.find("removed the replica that left, node3") != std::string::npos, logs);
 }
+
+TEST_CASE("replicated shards: nodes whose data dirs hold single-copy data refuse to start with replication - with replication_factor 1 again every run is there") {
+  node_cluster cl(shards, 1);
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  auto c = cl.connect(0);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 9; ++i) {
+    ids.push_back("single-" + std::to_string(i));
+    REQUIRE_MESSAGE(start_greeting(c, ids.back(), "nobody-serves-this"), ids.back());
+  }
+  for (size_t i = 0; i < 3; ++i) cl.nodes[i].terminate();
+  // With replication each shard's group would be founded without the data its single owner
+  // holds: after a failover its runs would be "not found". Every node refuses instead.
+  cl.replication_factor = 3;
+  for (size_t i = 0; i < 3; ++i) {
+    auto log = (cl.dir.path() / (cl.names[i] + "-rf3.log")).string();
+    process p(CHRONICLE_NODE_BIN, {"--config", cl.config(i)}, log);
+    CHECK(p.wait_exit(20s) == 1);
+    CHECK_MESSAGE(p.output().find("holds the data of a node without replication") != std::string::npos,
+                  p.output());
+  }
+  cl.replication_factor = 1;
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  c = cl.connect(0);
+  for (auto& id : ids) {
+    auto d = c.describe("default", id);
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
+  }
+}

@@ -97,6 +97,49 @@ TEST_CASE("reopen with a different num_shards fails with a clear message") {
   CHECK(st.message() == "data_dir " + path + " was created with num_shards=16, config says 8");
 }
 
+TEST_CASE("a data dir serves one kind of node for good - single copy or replicated - one from before the record is judged by what it holds") {
+  temp_dir dir;
+  status st;
+  {  // A new data dir takes the kind of its first node; the other kind is refused later.
+    auto s = store::open(dir.sub("new"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    CHECK(s->check_replication(true).ok());
+    CHECK(s->check_replication(true).ok());
+    auto no = s->check_replication(false);
+    CHECK_MESSAGE(contains(no.message(), "holds the data of a replicated node"), no.message());
+  }
+  {  // The record survives a reopen.
+    auto s = store::open(dir.sub("new"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    CHECK_FALSE(s->check_replication(false).ok());
+  }
+  {  // A single-copy node's data written before the record existed: only single copy again.
+    auto s = store::open(dir.sub("old-single"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    write_batch b;
+    pb::CurrentRun cur;
+    cur.set_run_id("r");
+    b.put_current(5, "default", "w", cur);
+    REQUIRE(s->write(b).ok());
+    auto no = s->check_replication(true);
+    CHECK_MESSAGE(contains(no.message(), "holds the data of a node without replication"),
+                  no.message());
+    CHECK_MESSAGE(contains(no.message(), "cannot change replication_factor in place"),
+                  no.message());
+    CHECK(s->check_replication(false).ok());
+    CHECK_FALSE(s->check_replication(true).ok());
+  }
+  {  // A replicated node's data from before the record: its Raft state says so.
+    auto s = store::open(dir.sub("old-replicated"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    write_batch b;
+    b.put_raft(2, raft_record::term, std::string(8, '\0'));
+    REQUIRE(s->write(b).ok());
+    CHECK_FALSE(s->check_replication(false).ok());
+    CHECK(s->check_replication(true).ok());
+  }
+}
+
 TEST_CASE("a directory that cannot be created fails as not writable") {
   temp_dir dir;
   const auto file = dir.sub("plain-file");
