@@ -716,6 +716,28 @@ caf::error not_serving(const node_env& env, const std::string& bytes) {
                                            "or moved); ask again");
 }
 
+// Replicated shards: a question forwarded here by a node that holds no replica of the shard
+// (it knows no leader and asked the first replica up) while this replica does not lead: the
+// node of the leader this replica knows, to pass it on to once (nullopt: none, or the sender is
+// a replica itself, which forwards by its own hint: a question never goes round in a circle).
+std::optional<caf::actor> leader_for_non_replica(const node_env& env, const std::string& bytes,
+                                                 const caf::strong_actor_ptr& sender) {
+  std::string ns, wid;
+  if (!env.replicated() || !sender || !peek_route(bytes, &ns, &wid)) return std::nullopt;
+  if (ns.empty()) ns = default_namespace;
+  auto shard = shard_of(ns, wid, env.config.num_shards);
+  auto leader = env.member_by_id(env.shard_leader[shard].load());
+  if (leader.empty() || leader == env.config.name) return std::nullopt;
+  auto& replicas = env.placement.at(shard).replicas;
+  for (auto& m : env.config.members) {
+    auto peer = env.peers->peer(m.name);
+    if (!peer || peer->node() != sender->node()) continue;
+    if (std::find(replicas.begin(), replicas.end(), m.name) != replicas.end()) return std::nullopt;
+    return env.peers->peer(leader);
+  }
+  return std::nullopt;
+}
+
 // Serves a workflow question here when this node owns its shard, else forwards it to the owner
 // (watched: a long poll at an owner that dies is answered `unavailable` at once, not at the
 // client's timeout).
@@ -774,7 +796,11 @@ caf::behavior admin_actor(caf::event_based_actor* self, env_ptr env) {
         return std::move(r.value);
       };
       if (kind == describe_atom::value || kind == history_atom::value || kind == query_atom::value)
-        if (auto err = not_serving(*env, bytes)) return err;
+        if (auto err = not_serving(*env, bytes)) {
+          if (auto leader = leader_for_non_replica(*env, bytes, self->current_sender()))
+            return fwd->forward(self, *leader, kind, bytes);
+          return err;
+        }
       if (kind == describe_atom::value) return reply(describe(*env, bytes));
       if (kind == history_atom::value) return history(self, env, bytes);
       if (kind == query_atom::value) return query_local(self, env, bytes);
