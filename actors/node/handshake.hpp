@@ -11,6 +11,11 @@
 
 namespace chronicle {
 
+// The name a member list entry ("name=host:port") gives.
+inline std::string_view entry_name(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
+
 // Whether a member list entry ("name=host:port") is `name`'s.
 inline bool entry_of(std::string_view entry, std::string_view name) {
   return entry.size() > name.size() && entry[name.size()] == '='

@@ -73,7 +73,7 @@ namespace {
 
 // The names of a member list's entries ("name=host:port").
 void add_names(const std::vector<std::string>& list, std::vector<std::string>* names) {
-  for (auto& entry : list) names->push_back(entry.substr(0, entry.find('=')));
+  for (auto& entry : list) names->emplace_back(entry_name(entry));
 }
 
 void sort_unique(std::vector<std::string>* names) {
