@@ -163,8 +163,8 @@ std::string status_visibility_key(uint32_t shard, const pb::WorkflowExecutionInf
 std::string type_visibility_prefix(uint32_t shard, std::string_view ns, std::string_view type);
 std::string type_visibility_key(uint32_t shard, const pb::WorkflowExecutionInfo& info);
 // Whether a visibility key is a per-status or per-type-and-status entry: such a key is put at most
-// once while it exists (its status is part of it, so a closing run writes a new one), which lets
-// the Running entry go with a SingleDelete. Writers outside the transitions (the schema upgrade,
+// once while it exists (its status is part of it, so a closing run writes a new one; an upsert
+// SingleDeletes it before putting it again), which lets the Running entry go with a SingleDelete. Writers outside the transitions (the schema upgrade,
 // a shard handoff's import) skip such a key when it exists.
 bool put_once_visibility_key(std::string_view key);
 // The per-type-and-status index: prefix for one type and status, and the key of `info`.

@@ -232,6 +232,13 @@ void write_batch::put_visibility(uint32_t shard, const pb::WorkflowExecutionInfo
     // range of both indexes for every short run, which lists with status Running then skip.
     impl_->single_del(table::visibility, keys::status_visibility_key(shard, old));
     impl_->single_del(table::visibility, keys::type_status_visibility_key(shard, old));
+  } else if (previous == pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED && before != nullptr) {
+    // A rewrite under the same status (an upsert): the per-status entries are put again under
+    // the same keys. Each Put of such a key must meet exactly one SingleDelete, so the one put
+    // before goes first; otherwise the close's SingleDelete would meet only the newer Put and the
+    // older one, in an earlier file, would list the closed run as Running again.
+    impl_->single_del(table::visibility, keys::status_visibility_key(shard, info));
+    impl_->single_del(table::visibility, keys::type_status_visibility_key(shard, info));
   }
   // The run counters: a new record counts once under its status, a status change moves it.
   // A rewrite under the same status (an upsert: `before` given) changes none.

@@ -416,6 +416,45 @@ TEST_CASE("visibility: short runs leave no tombstones in the Running ranges of t
   CHECK(count_keys(path) == std::map<char, int>{{'v', 500}, {'s', 500}, {'t', 500}, {'y', 500}, {'i', 500}});
 }
 
+TEST_CASE("visibility: a run that upserted while running is gone from the Running ranges after it closes") {
+  // Started before a flush, upserted and closed after it (a run that lives longer than a
+  // memtable): a Running entry put twice and then SingleDeleted would come back at the next
+  // flush, where the SingleDelete meets only the newer Put.
+  temp_dir dir;
+  const auto path = dir.sub("db");
+  std::vector<pb::WorkflowExecutionInfo> runs;
+  for (int i = 0; i < 50; ++i) runs.push_back(run(named("w", i), named("r", i), 1000 + i, "T", running));
+  put_all(*open_store(path), runs);
+  visibility_deletions(path);  // flushes the memtable: the Running entries are in a file
+  {
+    auto s = open_store(path);
+    for (auto& r : runs) {
+      auto before = r;
+      r.set_task_queue("q2");
+      write_batch upsert;
+      upsert.put_visibility(shard, r, pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
+      REQUIRE(s->write(upsert).ok());
+      r.set_status(completed);
+      r.set_close_time_ms(3000);
+      write_batch close;
+      close.put_visibility(shard, r, running);
+      REQUIRE(s->write(close).ok());
+    }
+  }
+  visibility_deletions(path);  // the upserts' Puts and the closes' SingleDeletes go to a file
+  {
+    auto s = open_store(path);
+    visibility_filter f;
+    f.status = running;
+    CHECK(list_ids(*s, f).empty());
+    f.workflow_type = "T";
+    CHECK(list_ids(*s, f).empty());
+    f.status = completed;
+    CHECK(list_ids(*s, f).size() == 50);
+  }
+  CHECK(count_keys(path) == std::map<char, int>{{'v', 50}, {'s', 50}, {'t', 50}, {'y', 50}, {'i', 50}});
+}
+
 TEST_CASE("visibility: a handoff chunk imported twice - the closed run's Running entry stays gone") {
   temp_dir dir;
   auto from = open_store(dir.sub("from"));
