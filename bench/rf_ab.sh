@@ -107,9 +107,11 @@ if command -v curl > /dev/null; then
     done
     awk -v c="$c" -v w="$w" -v y="$y" -v n="$total" 'BEGIN {printf "RF=%s cluster RocksDB writes %d, synced %d (%.2f synced per workflow)\n", c, w, y, n ? y / n : 0}'
     [[ ${rf_of[$c]} == 1 ]] && continue
-    e=0; t=0; rm=0; rs=0
+    e=0; t=0; rm=0; rs=0; ao=0; aw=0
     for i in 1 2 3; do
       m="$(curl -s "http://127.0.0.1:$((base[$c] + 3 + i))/metrics" || true)"
+      ao=$((ao + $(awk '/^chronicle_raft_apply_ops_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
+      aw=$((aw + $(awk '/^chronicle_raft_apply_ops_written_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
       e=$((e + $(awk '/^chronicle_raft_entries_proposed_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
       t=$((t + $(awk '/^chronicle_raft_transitions_proposed_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
       rm=$((rm + $(awk '/^chronicle_raft_messages_sent_total/ {s += $2} END {printf "%d", s}' <<< "$m")))
@@ -117,5 +119,6 @@ if command -v curl > /dev/null; then
     done
     awk -v c="$c" -v e="$e" -v t="$t" 'BEGIN {printf "RF=%s raft entries %d, transitions %d (%.2f per entry)\n", c, e, t, e ? t / e : 0}'
     awk -v c="$c" -v m="$rm" -v s="$rs" 'BEGIN {printf "RF=%s raft messages %d in %d sends (%.2f per send)\n", c, m, s, s ? m / s : 0}'
+    awk -v c="$c" -v o="$ao" -v w="$aw" -v n="$total" 'BEGIN {printf "RF=%s applies: %d operations in the entries, %d written (%.2f; %.1f written per workflow, all replicas)\n", c, o, w, o ? w / o : 0, n ? w / n : 0}'
   done
 fi

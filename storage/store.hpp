@@ -140,6 +140,7 @@ public:
 
 private:
   friend class store;
+  friend class batch_coalescer;
   struct impl;
   // The per-attribute index entries of put_visibility.
   void put_attribute_entries(uint32_t shard, const pb::WorkflowExecutionInfo& info,

@@ -207,6 +207,12 @@ std::string registry::render(const std::string& node) const {
   total("chronicle_raft_transitions_proposed_total",
         "Transitions in those entries (queued transitions go as one entry).",
         transitions_proposed_);
+  total("chronicle_raft_apply_ops_total",
+        "Operations (puts, deletes, merges) in the raft entries this node's replicas applied.",
+        apply_ops_);
+  total("chronicle_raft_apply_ops_written_total",
+        "What the applies wrote of them: a follower applies in windows and writes a record "
+        "rewritten or removed within one window once or not at all.", apply_ops_written_);
   total("chronicle_raft_messages_sent_total",
         "Raft messages this node's replicas sent to peers.", raft_messages_);
   total("chronicle_raft_sends_total",

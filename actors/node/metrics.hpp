@@ -111,6 +111,12 @@ public:
     entries_proposed_.inc();
     transitions_proposed_.inc(static_cast<uint64_t>(transitions));
   }
+  // A replica on this node wrote applied entries holding `ops` operations as `written` ones
+  // (storage::batch_coalescer: a follower's window writes a record rewritten in it once).
+  void on_entries_applied(uint64_t ops, uint64_t written) {
+    apply_ops_.inc(ops);
+    apply_ops_written_.inc(written);
+  }
   // The raft outbox sent `messages` Raft messages to a peer in one CAF message (1: alone).
   void on_raft_messages_sent(size_t messages) {
     raft_sends_.inc();
@@ -151,6 +157,8 @@ private:
   counter transitions_proposed_;
   counter raft_sends_;
   counter raft_messages_;
+  counter apply_ops_;
+  counter apply_ops_written_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

@@ -62,6 +62,17 @@ size_t max_staged() {
   static const size_t n = std::max<size_t>(1, ab::size("CHRONICLE_RAFT_APPLY_BATCH", 32));
   return n;
 }
+// A follower applies committed entries in windows (docs/replication.md "Followers apply in
+// windows"): what it staged is written once the window is this old (ms) or holds this many
+// operations, not at the end of every message as a leader does; within a window the records a
+// short run writes and then overwrites or removes again are written once or not at all
+// (storage::batch_coalescer). CHRONICLE_RAFT_FOLLOWER_WINDOW_MS=0 writes at every message, as
+// leaders do, for A/B benchmarks.
+int64_t follower_window_ms() {
+  static const auto ms = static_cast<int64_t>(ab::size("CHRONICLE_RAFT_FOLLOWER_WINDOW_MS", 200));
+  return ms;
+}
+constexpr size_t follower_window_ops = 4096;
 // Snapshots go as a token for a stream the replica pulls in chunks (docs/replication.md
 // "Snapshots in chunks"); CHRONICLE_RAFT_SNAPSHOT_STREAM=0 sends the data in the InstallSnapshot
 // itself, as before, for A/B benchmarks.
@@ -323,16 +334,37 @@ struct shard_replica::parts final : raft::transport, raft::clock {
   }
 
   // End of every message the replica handles: the entries applied meanwhile go to the store as
-  // one write (shard_state_machine::stage/flush), then their proposers are answered.
+  // one write (shard_state_machine::stage/flush), then their proposers are answered. A follower
+  // writes them once its window is due (follower_window_ms).
   void settle() {
-    flush_staged();
+    if (!acks.empty() || !following() || window_due()) flush_staged();
     auto run = std::move(acks);
     acks.clear();
     for (auto& ack : run) ack();
   }
+  // The machine's applied operations and what was written of them, reported so far.
+  uint64_t reported_ops = 0, reported_written = 0;
+  void report_applied() {
+    if (!machine || machine->ops_staged() == reported_ops) return;
+    env->metrics->on_entries_applied(machine->ops_staged() - reported_ops,
+                                     machine->ops_written() - reported_written);
+    reported_ops = machine->ops_staged();
+    reported_written = machine->ops_written();
+  }
+  // A replica that applies in windows: it neither leads nor stages answers to give.
+  bool following() const {
+    return follower_window_ms() > 0 && group && !group->is_leader();
+  }
+  int64_t staged_since_ms = 0;  // when the first entry of the current window was staged
+  bool window_due() const {
+    return machine && machine->staged() > 0
+           && (machine->staged_ops() >= follower_window_ops
+               || chronicle::now_ms() - staged_since_ms >= follower_window_ms());
+  }
   void flush_staged() {
     if (!machine || !machine->staged()) return;
     auto s = machine->flush();
+    report_applied();
     if (s.ok()) return;
     // Never apply a later entry over a missing one: this replica stops (the others go on).
     spdlog::critical("shard {}: writing applied entries failed: {}; the replica stops", shard,
@@ -435,6 +467,7 @@ shard_replica::shard_replica(caf::event_based_actor* self, env_ptr env, uint32_t
 }
 
 shard_replica::~shard_replica() {
+  if (p_) p_->flush_staged();  // a follower's window too (else applied again at the next start)
   if (p_) p_->settle();
   if (p_) p_->group.reset();  // pending proposals fail with shutdown before the parts go
 }
@@ -448,6 +481,7 @@ bool shard_replica::start() {
     *p.env->store, p.shard, [parts](std::function<void()> fn) { parts->post(std::move(fn)); });
   storage::status st;
   p.machine = raft::shard_state_machine::open(*p.env->store, p.shard, &st);
+  p.reported_ops = p.reported_written = 0;
   if (!p.machine) {
     spdlog::error("shard {}: cannot open its replica: {}", p.shard, st.message());
     return false;
@@ -475,7 +509,12 @@ bool shard_replica::start() {
   raft::state_machine sm;
   sm.apply = [parts](uint64_t index, std::string_view entry) {
     auto s = parts->machine->stage(index, entry);  // written by settle(), one write per message
-    if (s.ok() && parts->machine->staged() >= max_staged()) s = parts->machine->flush();
+    if (s.ok() && parts->machine->staged() == 1) parts->staged_since_ms = chronicle::now_ms();
+    if (s.ok() && (parts->following() ? parts->window_due()
+                                      : parts->machine->staged() >= max_staged())) {
+      s = parts->machine->flush();
+      parts->report_applied();
+    }
     if (!s.ok()) {
       // Never apply a later entry over a missing one: this replica stops (the others go on).
       spdlog::critical("shard {}: applying entry {} failed: {}; the replica stops", parts->shard,
@@ -799,7 +838,8 @@ void shard_replica::watchdog() {
   spdlog::warn("shard {}: commit index stuck at {} for 10 s with {} entries waiting: restarting "
                "this replica's group", p.shard, commit, p.group->last_index() - commit);
   p.watch_since = now;
-  p.settle();       // what was applied is written and answered first
+  p.flush_staged();  // what was applied is written and answered first
+  p.settle();
   p.group.reset();  // pending proposals fail: shutdown (outcome unknown)
   p.retired_stores.push_back(std::move(p.log_store));
   p.retired_machines.push_back(std::move(p.machine));

@@ -83,7 +83,7 @@ status shard_state_machine::stage(uint64_t index, std::string_view entry) {
     if (!b)
       return status::error("shard " + std::to_string(shard_) + " entry " + std::to_string(index) +
                            ": " + st.message());
-    pending_.append(std::move(*b));
+    pending_.add(std::move(*b));
   }
   applied_ = index;
   ++staged_;
@@ -92,8 +92,9 @@ status shard_state_machine::stage(uint64_t index, std::string_view entry) {
 
 status shard_state_machine::flush() {
   if (staged_ == 0) return {};
-  storage::write_batch batch = std::move(pending_);
-  pending_ = storage::write_batch();
+  ops_staged_ += pending_.ops_added();
+  storage::write_batch batch = pending_.take();
+  ops_written_ += batch.size();
   const size_t n = staged_;
   staged_ = 0;
   batch.put_raft(shard_, storage::raft_record::applied_index, encode_u64(applied_));

@@ -14,10 +14,14 @@
 // - stage(index, entry) + flush(): apply in two steps, for many entries in one write: stage
 //   checks the entry and adds it to a pending batch (the applied index moves at once), flush
 //   writes every staged entry and the applied index in one unsynced write (the same write apply
-//   makes for one). Whoever stages must flush before anything relies on the data: the replica
-//   flushes at the end of each message it handles and before acknowledging a staged write.
-//   take_reference, take_snapshot, restore and digest flush first. A failed flush is fatal, as a
-//   failed apply.
+//   makes for one). The pending batch is a batch_coalescer: of a record written several times
+//   in the staged entries only the net effect is written. Whoever stages must flush before
+//   anything relies on the data: a leading replica flushes at the end of each message it handles
+//   and before acknowledging a staged write, a follower once its window of staged entries is
+//   full or old enough, and before it leads (actors/shard/replica.cpp). take_reference,
+//   take_snapshot, restore, digest and open_stream flush first. A failed flush is fatal, as a
+//   failed apply. Entries staged and not flushed when the process dies are applied again from
+//   the log at the next start (the applied index written is that of the last flush).
 // - take_reference: what this replica stores as its snapshot when libraft takes one: only the
 //   applied index (9 bytes), no copy of the data. It stands for the data tables themselves,
 //   which are at or past that index and durable once the reference is stored: the log store
@@ -57,6 +61,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/batch_coalescer.hpp"
 #include "storage/store.hpp"
 
 namespace chronicle::raft {
@@ -78,6 +83,11 @@ class shard_state_machine {
   storage::status stage(uint64_t index, std::string_view entry);
   storage::status flush();
   [[nodiscard]] size_t staged() const { return staged_; }  // entries staged, not yet flushed
+  [[nodiscard]] size_t staged_ops() const { return pending_.ops_added(); }  // of staged entries
+  // Operations of the entries flushed so far, and what the flushes wrote of them
+  // (batch_coalescer: a window's overwritten and removed records are not written).
+  [[nodiscard]] uint64_t ops_staged() const { return ops_staged_; }
+  [[nodiscard]] uint64_t ops_written() const { return ops_written_; }
   [[nodiscard]] uint64_t applied_index() const { return applied_; }
   storage::status take_reference(std::string* out);
   storage::status take_snapshot(std::string* out);
@@ -132,7 +142,8 @@ class shard_state_machine {
   storage::status restore_raft_stage(const stream_token& token);
   std::unique_ptr<storage::store::stage_writer> stage_;  // the stream being staged (stage_chunk)
 
-  storage::write_batch pending_;  // staged entries' writes (stage), written by flush
+  storage::batch_coalescer pending_;  // staged entries' writes (stage), written by flush
+  uint64_t ops_staged_ = 0, ops_written_ = 0;  // operations of entries flushed / as written
   size_t staged_ = 0;             // entries staged since the last flush
   struct held_stream {
     std::shared_ptr<const storage::store::read_view> view;
