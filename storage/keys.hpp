@@ -94,6 +94,10 @@ inline constexpr std::string_view meta_raft_founders = "raft_founders";
 // "copies" -> u64: 1 when the data dir holds a single-copy node's data (replication_factor 1),
 // 2 when a replicated node's (store::check_replication): a data dir never serves the other kind.
 inline constexpr std::string_view meta_copies = "copies";
+// "converted" -> u64 1: the data dir held a single-copy node's data and was converted to serve a
+// replicated one (chronicle-node --convert-to-replicated): each shard's group is seeded by the
+// member that held its single copy, alone, and the others join it (never a full bootstrap).
+inline constexpr std::string_view meta_converted = "converted";
 // "namespace/<name>" -> NamespaceInfo: the namespaces this node knows (actors/node/namespaces.hpp;
 // every node keeps every one).
 inline constexpr std::string_view meta_namespace = "namespace/";

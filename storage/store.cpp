@@ -624,12 +624,42 @@ status store::set_raft_founders(const std::string& names) {
                          "the founding members");
 }
 
-status store::check_replication(bool replicated) {
+bool store::converted(status* st) const {
+  return impl_->meta_u64(std::string(keys::meta_converted), st) == 1;
+}
+
+status store::check_replication(bool replicated, bool convert, bool* converting) {
   status st;
+  if (converting != nullptr) *converting = false;
+  if (convert && !replicated)
+    return status::error("--convert-to-replicated needs replication_factor 3 (or more) in the "
+                         "config: it converts a single-copy data dir to serve a replicated node");
   const uint64_t want = replicated ? 2 : 1;
   uint64_t have = impl_->meta_u64(std::string(keys::meta_copies), &st);
   if (!st.ok()) return st;
   const bool recorded = have != 0;
+  if (convert) {
+    const bool done = converted(&st);
+    if (!st.ok()) return st;
+    if (done) return {};  // converted before (the flag is only needed once)
+    bool raft = !raft_founders(&st).empty();
+    for (uint32_t shard = 0; st.ok() && shard < num_shards_ && !raft; ++shard)
+      raft = has_raft_state(shard, &st);
+    if (!st.ok()) return st;
+    if (raft || (recorded && have == 2))
+      return status::error(
+        "data_dir " + impl_->path + " already serves a replicated node: --convert-to-replicated is "
+        "only for the data dirs of a cluster that ran with replication_factor 1 (start this node "
+        "without it)");
+    // Recorded first: a crash before the kind is recorded leaves a dir that converts again.
+    if (auto w = impl_->set_meta_u64(std::string(keys::meta_converted), 1,
+                                     "that the data dir was converted to replication");
+        !w.ok())
+      return w;
+    if (converting != nullptr) *converting = true;
+    return impl_->set_meta_u64(std::string(keys::meta_copies), 2,
+                               "which kind of node the data dir serves");
+  }
   if (!recorded) {  // not recorded yet: what the data dir holds
     bool raft = !raft_founders(&st).empty();
     bool data = false;
@@ -645,10 +675,10 @@ status store::check_replication(bool replicated) {
     if (have == 1)
       return status::error(
         "data_dir " + path + " holds the data of a node without replication (replication_factor "
-        "1): it cannot serve a replicated cluster, whose shards' groups would be founded without "
-        "that data (runs would vanish after a failover). A cluster cannot change "
-        "replication_factor in place: keep replication_factor 1 for this data, or start the "
-        "replicated cluster on new, empty data dirs");
+        "1): it cannot serve a replicated cluster as it is, whose shards' groups would be founded "
+        "without that data (runs would vanish after a failover). Convert it: stop every node, "
+        "then start each once with --convert-to-replicated (docs/operations.md); or keep "
+        "replication_factor 1 for this data");
     return status::error(
       "data_dir " + path + " holds the data of a replicated node (Raft state of its shards): it "
       "cannot serve a node with replication_factor 1. A cluster cannot change "

@@ -318,7 +318,13 @@ public:
   // could make acknowledged runs vanish (and let their IDs be started again). A data dir from
   // before this record is judged by what it holds: Raft state or founders recorded, replicated;
   // a shard's data without them, single copy; nothing, either (a new data dir).
-  status check_replication(bool replicated);
+  // `convert` (replicated only): a single-copy node's data dir, or a new one, is converted to
+  // serve a replicated node instead of being refused (records `converted`, then the kind; a dir
+  // already converted passes; a replicated one that was not converted is refused: its groups were
+  // founded the usual way). *converting (when given) is set when this call converted it.
+  status check_replication(bool replicated, bool convert = false, bool* converting = nullptr);
+  // Whether the data dir was converted from single copy (meta_converted).
+  bool converted(status* st) const;
   // The founding members, comma-separated and sorted ("" none recorded) / records them (synced).
   std::string raft_founders(status* st) const;
   status set_raft_founders(const std::string& names);

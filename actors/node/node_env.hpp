@@ -40,6 +40,9 @@ struct node_env {
   // The API keys in force (config api_keys, replaced on SIGHUP); empty table: no keys needed.
   std::shared_ptr<key_registry> keys = std::make_shared<key_registry>();
   int64_t started_at_ms = 0;
+  // The data dir was converted from single copy (store::converted): each shard's group is seeded
+  // by the member that held its single copy, alone, and never bootstrapped with every replica.
+  bool converted = false;
   // Per shard: its actor has recovered and serves requests (set by the shard actor).
   std::unique_ptr<std::atomic<bool>[]> shard_ready;
   // Per shard: its replicas and preferred leader (shards/ring.hpp place_shards).

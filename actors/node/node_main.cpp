@@ -14,6 +14,7 @@
 #include "actors/node/namespaces.hpp"
 #include "actors/node/node_actor.hpp"
 #include "protocol/runtime.hpp"
+#include "shards/ring.hpp"
 
 using namespace chronicle;
 
@@ -93,6 +94,26 @@ std::shared_ptr<namespace_registry> load_namespaces(const node_config& config,
   return registry;
 }
 
+// --convert-to-replicated: every shard whose data this data dir holds must be one the ring of
+// the member list places here with replication_factor 1 (that member seeds the shard's group,
+// replica.cpp seed_converted). Empty when so, else what is wrong.
+std::string check_single_copies(const node_config& config, const storage::store& store) {
+  std::vector<std::string> names;
+  for (auto& m : config.members) names.push_back(m.name);
+  auto single = place_shards(hash_ring(names), config.num_shards, 1);
+  for (uint32_t shard = 0; shard < config.num_shards; ++shard) {
+    storage::status st;
+    bool here = store.holds_shard_copy(shard, &st);
+    if (!st.ok()) return st.message();
+    auto& owner = single.at(shard).preferred_leader;
+    if (here && owner != config.name)
+      return "data_dir " + config.data_dir + " holds data of shard " + std::to_string(shard) +
+             ", which the member list places on " + owner + " with replication_factor 1: "
+             "convert with the member list the cluster ran with (no data dir was changed)";
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,6 +121,11 @@ int main(int argc, char** argv) {
   std::string config_path;
   app.add_option("-c,--config", config_path, "YAML config file (see deploy/single-node.yaml)")
     ->required();
+  bool convert = false;
+  app.add_flag("--convert-to-replicated", convert,
+               "convert this data dir, written with replication_factor 1, to serve a replicated "
+               "cluster (every node of the cluster, once, with the same member list; "
+               "docs/operations.md)");
   CLI11_PARSE(app, argc, argv);
 
   // Block the stop signals in every thread; main waits for them with sigwait. Before anything
@@ -126,8 +152,25 @@ int main(int argc, char** argv) {
     std::cerr << "chronicle-node: " << st.message() << "\n";
     return 1;
   }
-  if (auto kind = store->check_replication(config->replication_factor > 1); !kind.ok()) {
+  if (convert) {  // before anything is recorded: the data must be where the ring put it
+    if (auto where = check_single_copies(*config, *store); !where.empty()) {
+      std::cerr << "chronicle-node: " << where << "\n";
+      return 1;
+    }
+  }
+  bool converting = false;
+  if (auto kind = store->check_replication(config->replication_factor > 1, convert, &converting);
+      !kind.ok()) {
     std::cerr << "chronicle-node: " << kind.message() << "\n";
+    return 1;
+  }
+  if (converting)
+    spdlog::warn("data_dir {} converted to replication: this node seeds the groups of the shards "
+                 "whose single copy it holds; the other members join them and catch up",
+                 config->data_dir);
+  bool converted = store->converted(&st);
+  if (!st.ok()) {
+    std::cerr << "chronicle-node: " << st.message() << "\n";
     return 1;
   }
 
@@ -152,6 +195,7 @@ int main(int argc, char** argv) {
   env->config = *config;
   env->config.namespaces = namespaces;
   env->store = store;
+  env->converted = converted;
   env->keys = std::make_shared<key_registry>(config->api_keys);
   store->set_write_observer(
     [m = env->metrics](std::chrono::nanoseconds took, size_t batches, bool synced) {

@@ -480,6 +480,7 @@ bool shard_replica::start() {
   p.log_store = std::make_unique<raft::rocks_log_store>(
     *p.env->store, p.shard, [parts](std::function<void()> fn) { parts->post(std::move(fn)); });
   storage::status st;
+  if (p.env->converted && !node_env::is_joined_id(p.my_id) && !seed_converted()) return false;
   p.machine = raft::shard_state_machine::open(*p.env->store, p.shard, &st);
   p.reported_ops = p.reported_written = 0;
   if (!p.machine) {
@@ -492,7 +493,7 @@ bool shard_replica::start() {
   // same first entry on each; a no-op when the store has state). Any other replica — a joined
   // node, or a founder that became a replica of this shard when members changed — starts empty
   // and waits for the leader to add it (reconcile).
-  if (!node_env::is_joined_id(p.my_id)) {
+  if (!node_env::is_joined_id(p.my_id) && !p.env->converted) {
     hash_ring founders(p.env->peers->founders());
     auto first = place_shards(founders, p.env->config.num_shards, p.env->config.replication_factor);
     auto& replicas = first.at(p.shard).replicas;
@@ -611,6 +612,38 @@ bool shard_replica::start() {
     return false;
   }
   p.env->shard_outside[p.shard].store(!is_voter(p.my_id));
+  return true;
+}
+
+// A converted single-copy cluster (chronicle-node --convert-to-replicated, docs/replication.md
+// "Converting a single-copy cluster"): the shard's data is in the data dir of the member that
+// held its single copy (the owner the founders' ring places with replication_factor 1). That
+// member seeds the group alone: a snapshot at index 1 that stands for the data already there
+// (a reference), itself the only voter. Every other replica starts empty and waits to be added;
+// the seed's leader adds, catches up (a snapshot of the data: its log starts after index 1) and
+// promotes them (reconcile), as for a new member. The snapshot is at term 2 so that no log
+// bootstrapped the usual way (index 1 at term 1) ever matches it. Returns false when the seed
+// could not be written.
+bool shard_replica::seed_converted() {
+  auto& p = *p_;
+  hash_ring founders(p.env->peers->founders());
+  auto owner = place_shards(founders, p.env->config.num_shards, 1).at(p.shard).preferred_leader;
+  if (owner != p.env->config.name) return true;
+  storage::status st;
+  if (p.env->store->has_raft_state(p.shard, &st) || !st.ok()) return st.ok();
+  raft::stored_snapshot seed;
+  seed.index = 1;
+  seed.term = 2;
+  seed.configuration = raft::encode_single_voter(p.my_id, p.env->config.name);
+  seed.configuration_index = 1;
+  seed.data = raft::shard_state_machine::reference(1);
+  if (seed.configuration.empty() || !p.log_store->seed(seed)) {
+    spdlog::error("shard {}: cannot seed its group from this node's single copy: {}", p.shard,
+                  p.log_store->error());
+    return false;
+  }
+  spdlog::info("shard {}: converted from a single copy: this node seeds its group with its data "
+               "(the other replicas join and catch up from a snapshot)", p.shard);
   return true;
 }
 

@@ -88,6 +88,7 @@ private:
   void reconcile();                                // leader: membership toward the replicas
   void release_hold();                             // proposals held for a promotion go
   void watchdog();                                 // leader: restarts a wedged group
+  bool seed_converted();                           // start(): a converted shard's seed
 
   struct parts;
   std::unique_ptr<parts> p_;

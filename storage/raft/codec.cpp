@@ -287,6 +287,15 @@ std::string encode_configuration(const raft_configuration& c) {
   return w.take();
 }
 
+std::string encode_single_voter(uint64_t id, const std::string& address) {
+  raft_configuration c;
+  raft_configuration_init(&c);
+  std::string out;
+  if (raft_configuration_add(&c, id, address.c_str(), RAFT_VOTER) == 0) out = encode_configuration(c);
+  raft_configuration_close(&c);
+  return out;
+}
+
 bool decode_configuration(std::string_view bytes, raft_configuration& c) {
   reader r(bytes);
   return read_configuration(r, c) && r.done();

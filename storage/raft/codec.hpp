@@ -28,6 +28,8 @@ bool decode_message(std::string_view bytes, decoded_message& out);
 std::optional<std::string> install_snapshot_data(std::string_view bytes);
 
 std::string encode_configuration(const raft_configuration& c);
+// The encoded configuration of one voter (a converted shard's seed, rocks_log_store::seed).
+std::string encode_single_voter(uint64_t id, const std::string& address);
 // Fills an initialised configuration. Returns false on malformed input.
 bool decode_configuration(std::string_view bytes, raft_configuration& c);
 // Decodes libraft's own encoding of a configuration (a RAFT_CHANGE entry's payload: format byte

@@ -130,6 +130,26 @@ bool rocks_log_store::bootstrap(const stored_entry& first) {
   return true;
 }
 
+bool rocks_log_store::seed(const stored_snapshot& snapshot) {
+  storage::status s;
+  if (submitted_ || db_.has_raft_state(shard_, &s) || !s.ok()) return false;
+  storage::write_batch b;
+  b.put_raft(shard_, raft_record::term, encode_u64(snapshot.term));
+  b.delete_raft(shard_, raft_record::vote);
+  b.put_raft(shard_, raft_record::snapshot_meta, encode_meta(snapshot));
+  b.put_raft(shard_, raft_record::snapshot_data, snapshot.data);
+  b.put_raft(shard_, raft_record::applied_index, encode_u64(snapshot.index));
+  s = db_.write_synced(b);
+  if (!s.ok()) {
+    fail(s.message());
+    return false;
+  }
+  submitted_ = true;
+  start_ = snapshot.index + 1;
+  last_ = snapshot.index;
+  return true;
+}
+
 bool rocks_log_store::set_term(uint64_t term) {
   storage::write_batch b;
   b.put_raft(shard_, raft_record::term, encode_u64(term));

@@ -52,6 +52,11 @@ class rocks_log_store final : public log_store {
   void truncate(uint64_t index) override;
   void put_snapshot(stored_snapshot snapshot, unsigned trailing, done_fn done) override;
   std::optional<stored_snapshot> get_snapshot() override;
+  // Seeds an empty store with `snapshot` as its only state (term snapshot.term, no vote, no
+  // entries) and the shard's applied index at snapshot.index, in one synced write: a converted
+  // single-copy shard, whose data is already in the data tables (shard_state_machine::reference
+  // bytes in snapshot.data). Returns false, changing nothing, when any state exists already.
+  bool seed(const stored_snapshot& snapshot);
 
   // The first error of a write or read (empty while none); a failed write fails the later ones.
   [[nodiscard]] const std::string& error() const { return error_; }

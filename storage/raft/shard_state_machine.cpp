@@ -129,11 +129,15 @@ status shard_state_machine::take_snapshot(std::string* out) {
 status shard_state_machine::take_reference(std::string* out) {
   // The reference stands for data written before it is stored (synced): staged entries first.
   if (auto f = flush(); !f.ok()) return f;
+  *out = reference(applied_);
+  return {};
+}
+
+std::string shard_state_machine::reference(uint64_t applied_index) {
   std::string bytes;
   bytes.push_back(static_cast<char>(reference_version));
-  bytes.append(encode_u64(applied_));
-  *out = std::move(bytes);
-  return {};
+  bytes.append(encode_u64(applied_index));
+  return bytes;
 }
 
 std::optional<uint64_t> shard_state_machine::snapshot_applied_index(std::string_view bytes) {

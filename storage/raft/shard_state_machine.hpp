@@ -128,6 +128,8 @@ class shard_state_machine {
 
   // The applied index a snapshot's bytes carry (nullopt when the header is malformed).
   static std::optional<uint64_t> snapshot_applied_index(std::string_view bytes);
+  // take_reference's bytes for the data at `applied_index` (a converted shard's seed).
+  static std::string reference(uint64_t applied_index);
   // True for take_reference's bytes (they carry no data).
   static bool is_reference(std::string_view bytes);
 

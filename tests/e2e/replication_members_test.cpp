@@ -441,3 +441,68 @@ TEST_CASE("replicated shards: nodes whose data dirs hold single-copy data refuse
     CHECK_MESSAGE(d, id << ": " << error_text(d));
   }
 }
+
+TEST_CASE("replicated shards: a single-copy cluster converted with --convert-to-replicated - every run is there on every replica - it survives kill -9 of a member") {
+  node_cluster cl(shards, 1);
+  for (size_t i = 0; i < 3; ++i) cl.start(i);
+  cl.wait_all_up(0);
+  cl.start_worker(0, "greet");
+  auto c = cl.connect(0);
+  std::vector<std::string> done, waiting;
+  for (int i = 0; i < 12; ++i) {
+    done.push_back("conv-done-" + std::to_string(i));
+    REQUIRE_MESSAGE(start_greeting(c, done.back(), "greet"), done.back());
+  }
+  for (int i = 0; i < 6; ++i) {  // no worker serves this queue yet: their tasks wait
+    waiting.push_back("conv-wait-" + std::to_string(i));
+    REQUIRE_MESSAGE(start_greeting(c, waiting.back(), "later"), waiting.back());
+  }
+  for (auto& id : done) {
+    auto r = c.result("", id, "", 20s);
+    REQUIRE_MESSAGE(r, id << ": " << error_text(r));
+  }
+  cl.workers.clear();
+  for (size_t i = 0; i < 3; ++i) cl.nodes[i].terminate();
+
+  // Every node once with the flag: the member that held a shard's single copy seeds its group,
+  // the others join it and catch up from a snapshot of the data.
+  cl.replication_factor = 3;
+  for (size_t i = 0; i < 3; ++i) {
+    cl.nodes[i] = process(CHRONICLE_NODE_BIN, {"--config", cl.config(i), "--convert-to-replicated"},
+                          (cl.dir.path() / (cl.names[i] + "-convert.log")).string());
+    REQUIRE_MESSAGE(cl.nodes[i].wait_for_output("listening on", 20s), cl.nodes[i].output());
+  }
+  cl.wait_all_up(0);
+  c = cl.connect(0);
+  wait_groups(c, cl.names, 60s);
+  wait_equal_digests(c, shards, 3, 60s);
+  for (auto& id : done) {
+    auto d = describe_when_served(c, id);
+    REQUIRE_MESSAGE(d, id << ": " << error_text(d));
+    CHECK(d->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  }
+  // The waiting runs' tasks were dispatched again by their new leaders: a worker now serves them.
+  cl.start_worker(1, "later");
+  for (auto& id : waiting) {
+    auto r = c.result("", id, "", 30s);
+    CHECK_MESSAGE(r, id << ": " << error_text(r));
+    if (r) CHECK(r->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  }
+
+  // The data has three copies now: with node1 killed, node2 describes every run (node1 led some).
+  cl.nodes[0].kill9();
+  auto c2 = cl.connect(1);
+  for (auto& id : done) {
+    auto d = describe_when_served(c2, id);
+    CHECK_MESSAGE(d, id << ": " << error_text(d));
+  }
+  // node1 comes back without the flag (the conversion is recorded) and catches up.
+  cl.start(0);
+  cl.wait_all_up(1);
+  wait_equal_digests(c2, shards, 3, 60s);
+  for (auto& id : waiting) {
+    auto d = describe_when_served(c2, id);
+    REQUIRE_MESSAGE(d, id << ": " << error_text(d));
+    CHECK(d->status() == pb::WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  }
+}

@@ -124,8 +124,7 @@ TEST_CASE("a data dir serves one kind of node for good - single copy or replicat
     auto no = s->check_replication(true);
     CHECK_MESSAGE(contains(no.message(), "holds the data of a node without replication"),
                   no.message());
-    CHECK_MESSAGE(contains(no.message(), "cannot change replication_factor in place"),
-                  no.message());
+    CHECK_MESSAGE(contains(no.message(), "--convert-to-replicated"), no.message());
     CHECK(s->check_replication(false).ok());
     CHECK_FALSE(s->check_replication(true).ok());
   }
@@ -137,6 +136,59 @@ TEST_CASE("a data dir serves one kind of node for good - single copy or replicat
     REQUIRE(s->write(b).ok());
     CHECK_FALSE(s->check_replication(false).ok());
     CHECK(s->check_replication(true).ok());
+  }
+}
+
+TEST_CASE("a single-copy data dir converted to replication - once - a replicated one is not converted") {
+  temp_dir dir;
+  status st;
+  auto single = [&](const std::string& name) {
+    auto s = store::open(dir.sub(name), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    write_batch b;
+    pb::CurrentRun cur;
+    cur.set_run_id("r");
+    b.put_current(5, "default", "w", cur);
+    REQUIRE(s->write(b).ok());
+    REQUIRE(s->check_replication(false).ok());
+    return s;
+  };
+  {
+    auto s = single("single");
+    CHECK_FALSE(s->converted(&st));
+    auto no = s->check_replication(false, true);
+    CHECK_MESSAGE(contains(no.message(), "needs replication_factor 3"), no.message());
+    bool converting = false;
+    REQUIRE(s->check_replication(true, true, &converting).ok());
+    CHECK(converting);
+    CHECK(s->converted(&st));
+    CHECK(s->check_replication(true).ok());  // later starts need no flag
+    CHECK(s->check_replication(true, true, &converting).ok());  // nor mind it
+    CHECK_FALSE(converting);
+    CHECK_FALSE(s->check_replication(false).ok());
+  }
+  {  // Recorded for good.
+    auto s = store::open(dir.sub("single"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    CHECK(s->converted(&st));
+    CHECK(s->check_replication(true).ok());
+  }
+  {  // A new data dir in a conversion (a member that held no data): converted too.
+    auto s = store::open(dir.sub("empty"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    REQUIRE(s->check_replication(true, true).ok());
+    CHECK(s->converted(&st));
+  }
+  {  // A replicated node's data dir, founded the usual way, is never converted.
+    auto s = store::open(dir.sub("replicated"), 8, durability::fsync, &st);
+    REQUIRE(s != nullptr);
+    REQUIRE(s->check_replication(true).ok());
+    write_batch b;
+    b.put_raft(2, raft_record::term, std::string(8, '\0'));
+    REQUIRE(s->write(b).ok());
+    auto no = s->check_replication(true, true);
+    CHECK_MESSAGE(contains(no.message(), "already serves a replicated node"), no.message());
+    CHECK_FALSE(s->converted(&st));
   }
 }
 
