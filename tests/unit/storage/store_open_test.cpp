@@ -97,6 +97,19 @@ TEST_CASE("reopen with a different num_shards fails with a clear message") {
   CHECK(st.message() == "data_dir " + path + " was created with num_shards=16, config says 8");
 }
 
+// A data dir at `path` holding one run's record of shard 5, as a single-copy node writes it.
+std::unique_ptr<store> with_single_copy_data(const std::string& path) {
+  status st;
+  auto s = store::open(path, 8, durability::fsync, &st);
+  REQUIRE(s != nullptr);
+  write_batch b;
+  pb::CurrentRun cur;
+  cur.set_run_id("r");
+  b.put_current(5, "default", "w", cur);
+  REQUIRE(s->write(b).ok());
+  return s;
+}
+
 TEST_CASE("a data dir serves one kind of node for good - single copy or replicated - one from before the record is judged by what it holds") {
   temp_dir dir;
   status st;
@@ -114,13 +127,7 @@ TEST_CASE("a data dir serves one kind of node for good - single copy or replicat
     CHECK_FALSE(s->check_replication(false).ok());
   }
   {  // A single-copy node's data written before the record existed: only single copy again.
-    auto s = store::open(dir.sub("old-single"), 8, durability::fsync, &st);
-    REQUIRE(s != nullptr);
-    write_batch b;
-    pb::CurrentRun cur;
-    cur.set_run_id("r");
-    b.put_current(5, "default", "w", cur);
-    REQUIRE(s->write(b).ok());
+    auto s = with_single_copy_data(dir.sub("old-single"));
     auto no = s->check_replication(true);
     CHECK_MESSAGE(contains(no.message(), "holds the data of a node without replication"),
                   no.message());
@@ -142,19 +149,9 @@ TEST_CASE("a data dir serves one kind of node for good - single copy or replicat
 TEST_CASE("a single-copy data dir converted to replication - once - a replicated one is not converted") {
   temp_dir dir;
   status st;
-  auto single = [&](const std::string& name) {
-    auto s = store::open(dir.sub(name), 8, durability::fsync, &st);
-    REQUIRE(s != nullptr);
-    write_batch b;
-    pb::CurrentRun cur;
-    cur.set_run_id("r");
-    b.put_current(5, "default", "w", cur);
-    REQUIRE(s->write(b).ok());
-    REQUIRE(s->check_replication(false).ok());
-    return s;
-  };
   {
-    auto s = single("single");
+    auto s = with_single_copy_data(dir.sub("single"));
+    REQUIRE(s->check_replication(false).ok());
     CHECK_FALSE(s->converted(&st));
     auto no = s->check_replication(false, true);
     CHECK_MESSAGE(contains(no.message(), "needs replication_factor 3"), no.message());

@@ -386,6 +386,26 @@ uint64_t visibility_deletions(const std::string& path) {
   return deletions;
 }
 
+// Closes run `r` (Completed at 3000) in a batch of its own, as a closing transition does.
+void close_run(store& s, pb::WorkflowExecutionInfo& r) {
+  r.set_status(completed);
+  r.set_close_time_ms(3000);
+  write_batch close;
+  close.put_visibility(shard, r, running);
+  REQUIRE(s.write(close).ok());
+}
+
+// No run of type T is listed as Running, `n` as Completed.
+void check_all_closed(store& s, size_t n) {
+  visibility_filter f;
+  f.status = running;
+  CHECK(list_ids(s, f).empty());
+  f.workflow_type = "T";
+  CHECK(list_ids(s, f).empty());
+  f.status = completed;
+  CHECK(list_ids(s, f).size() == n);
+}
+
 TEST_CASE("visibility: short runs leave no tombstones in the Running ranges of the status indexes") {
   temp_dir dir;
   const auto path = dir.sub("db");
@@ -396,19 +416,9 @@ TEST_CASE("visibility: short runs leave no tombstones in the Running ranges of t
       write_batch start;
       start.put_visibility(shard, r);
       REQUIRE(s->write(start).ok());
-      r.set_status(completed);
-      r.set_close_time_ms(3000);
-      write_batch close;
-      close.put_visibility(shard, r, running);
-      REQUIRE(s->write(close).ok());
+      close_run(*s, r);
     }
-    visibility_filter f;
-    f.status = running;
-    CHECK(list_ids(*s, f).empty());
-    f.workflow_type = "T";
-    CHECK(list_ids(*s, f).empty());
-    f.status = completed;
-    CHECK(list_ids(*s, f).size() == 500);
+    check_all_closed(*s, 500);
   }
   // The Running entries' SingleDeletes met their Puts in the flush: nothing is left of either
   // (a Delete would leave 1,000 markers for every later list with status Running to skip).
@@ -434,24 +444,11 @@ TEST_CASE("visibility: a run that upserted while running is gone from the Runnin
       write_batch upsert;
       upsert.put_visibility(shard, r, pb::WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, &before);
       REQUIRE(s->write(upsert).ok());
-      r.set_status(completed);
-      r.set_close_time_ms(3000);
-      write_batch close;
-      close.put_visibility(shard, r, running);
-      REQUIRE(s->write(close).ok());
+      close_run(*s, r);
     }
   }
   visibility_deletions(path);  // the upserts' Puts and the closes' SingleDeletes go to a file
-  {
-    auto s = open_store(path);
-    visibility_filter f;
-    f.status = running;
-    CHECK(list_ids(*s, f).empty());
-    f.workflow_type = "T";
-    CHECK(list_ids(*s, f).empty());
-    f.status = completed;
-    CHECK(list_ids(*s, f).size() == 50);
-  }
+  check_all_closed(*open_store(path), 50);
   CHECK(count_keys(path) == std::map<char, int>{{'v', 50}, {'s', 50}, {'t', 50}, {'y', 50}, {'i', 50}});
 }
 
