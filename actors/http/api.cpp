@@ -134,6 +134,18 @@ reply metrics_endpoint(const node_env& env) {
   gauge("chronicle_peers_up", "Other members this node is connected to.", peers_up);
   gauge("chronicle_uptime_seconds", "Seconds since the node started.",
         static_cast<double>(now_ms() - env.started_at_ms) / 1000.0);
+  if (env.replicated() && env.shard_lag && env.shard_leader) {
+    const char* name = "chronicle_raft_replication_lag_entries";
+    metrics::render_header(out, name, "gauge",
+                           "Per shard led by this node: the most log entries a replica of its "
+                           "group lacks (the leader's last index minus that replica's match "
+                           "index, as of the last Raft tick).");
+    const auto own = env.peers->own_raft_id();
+    for (uint32_t shard = 0; shard < env.config.num_shards; ++shard)
+      if (own != 0 && env.shard_leader[shard].load() == own)
+        metrics::render_sample(out, name, node + ",shard=\"" + std::to_string(shard) + "\"",
+                               static_cast<double>(env.shard_lag[shard].load()));
+  }
   return reply{200, "text/plain; version=0.0.4; charset=utf-8", std::move(out)};
 }
 

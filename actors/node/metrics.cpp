@@ -207,6 +207,10 @@ std::string registry::render(const std::string& node) const {
   total("chronicle_raft_transitions_proposed_total",
         "Transitions in those entries (queued transitions go as one entry).",
         transitions_proposed_);
+  total("chronicle_raft_elections_total",
+        "Elections this node's replicas started: times one became a candidate (pre-vote rounds "
+        "included; won: chronicle_leader_changes_total counts leading starts and ends).",
+        elections_);
   total("chronicle_raft_apply_ops_total",
         "Operations (puts, deletes, merges) in the raft entries this node's replicas applied.",
         apply_ops_);

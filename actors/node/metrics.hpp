@@ -111,6 +111,8 @@ public:
     entries_proposed_.inc();
     transitions_proposed_.inc(static_cast<uint64_t>(transitions));
   }
+  // Replicas on this node became candidates `n` more times (raft::group::campaigns).
+  void on_campaigns(uint64_t n) { elections_.inc(n); }
   // A replica on this node wrote applied entries holding `ops` operations as `written` ones
   // (storage::batch_coalescer: a follower's window writes a record rewritten in it once).
   void on_entries_applied(uint64_t ops, uint64_t written) {
@@ -159,6 +161,7 @@ private:
   counter raft_messages_;
   counter apply_ops_;
   counter apply_ops_written_;
+  counter elections_;
   gauge shards_led_;
   std::array<counter, 3> workflow_tasks_;  // index: task_history
 

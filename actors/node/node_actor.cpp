@@ -670,6 +670,7 @@ caf::actor start_node(caf::actor_system& sys, std::shared_ptr<node_env> env) {
   env->placement = place_shards(*env->ring, env->config.num_shards, env->config.replication_factor);
   env->shard_leader = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
   env->shard_outside = std::make_unique<std::atomic<bool>[]>(env->config.num_shards);
+  env->shard_lag = std::make_unique<std::atomic<uint64_t>[]>(env->config.num_shards);
   // CHRONICLE_RAFT_OUTBOX=0: every replica sends its own messages (A/B benchmarks).
   if (env->replicated() && ab::on("CHRONICLE_RAFT_OUTBOX"))
     env->raft_outbox = spawn_raft_outbox(sys, ro);

@@ -55,6 +55,9 @@ struct node_env {
   // Per shard, replication_factor > 1: this node's replica is not a voter of its group (a
   // joined replica before its promotion), so routing asks the other replicas.
   std::unique_ptr<std::atomic<bool>[]> shard_outside;
+  // Per shard, replication_factor > 1, while this node's replica leads it: the most entries a
+  // member of its group lacks (set every Raft tick; /metrics chronicle_raft_replication_lag_entries).
+  std::unique_ptr<std::atomic<uint64_t>[]> shard_lag;
   // Snapshot streams this node's replicas pull right now (config.raft_snapshot_pulls).
   mutable std::atomic<uint32_t> snapshot_pulls{0};
   // config.raft_snapshot_bytes_per_s: when (steady µs) the pulls' next chunk may be asked for.

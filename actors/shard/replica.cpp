@@ -342,6 +342,7 @@ struct shard_replica::parts final : raft::transport, raft::clock {
     acks.clear();
     for (auto& ack : run) ack();
   }
+  uint64_t reported_campaigns = 0;  // group::campaigns() reported to /metrics so far
   // The machine's applied operations and what was written of them, reported so far.
   uint64_t reported_ops = 0, reported_written = 0;
   void report_applied() {
@@ -482,7 +483,7 @@ bool shard_replica::start() {
   storage::status st;
   if (p.env->converted && !node_env::is_joined_id(p.my_id) && !seed_converted()) return false;
   p.machine = raft::shard_state_machine::open(*p.env->store, p.shard, &st);
-  p.reported_ops = p.reported_written = 0;
+  p.reported_ops = p.reported_written = p.reported_campaigns = 0;
   if (!p.machine) {
     spdlog::error("shard {}: cannot open its replica: {}", p.shard, st.message());
     return false;
@@ -692,6 +693,13 @@ void shard_replica::run_posted() {
 void shard_replica::tick() {
   if (!p_->tick_fn) return;
   p_->tick_fn();
+  if (p_->group) {  // /metrics: elections started, and how far behind the followers are
+    auto campaigns = p_->group->campaigns();
+    if (campaigns > p_->reported_campaigns)
+      p_->env->metrics->on_campaigns(campaigns - p_->reported_campaigns);
+    p_->reported_campaigns = campaigns;
+    p_->env->shard_lag[p_->shard].store(p_->group->most_behind());
+  }
   p_->pull_when_free();
   p_->settle();
   if (++p_->ticks % 10 == 0) {

@@ -397,6 +397,18 @@ std::optional<uint64_t> group::behind(uint64_t id) const {
     }
   return std::nullopt;
 }
+uint64_t group::most_behind() const {
+  if (!started_ || closed_ || raft_->state != RAFT_LEADER) return 0;
+  auto& conf = raft_->configuration;
+  const auto last = raft_last_index(raft_.get());
+  uint64_t most = 0;
+  for (unsigned i = 0; i < conf.n; ++i) {
+    if (conf.servers[i].id == options_.id) continue;
+    auto match = raft_->leader_state.progress[i].match_index;
+    most = std::max<uint64_t>(most, match >= last ? 0 : last - match);
+  }
+  return most;
+}
 uint64_t group::last_index() const { return started_ ? raft_last_index(raft_.get()) : 0; }
 uint64_t group::applied_index() const { return started_ ? raft_->last_applied : 0; }
 
@@ -434,6 +446,9 @@ bool group::leader_gone(uint64_t leader_id, unsigned campaign_in_ms) {
 void group::after_event() {
   if (closed_ || !started_) return;
   io_.note_configuration();
+  const bool candidate = raft_->state == RAFT_CANDIDATE;
+  if (candidate && !was_candidate_) ++campaigns_;
+  was_candidate_ = candidate;
   uint64_t term = raft_->current_term;
   // libraft 0.15 can keep a configuration marked uncommitted after its entry committed (applied
   // while this replica was a follower, or covered by an installed snapshot); as leader it then

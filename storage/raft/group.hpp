@@ -154,6 +154,10 @@ class group {
   // Leader only: how many entries of its log member `id` lacks (last index - its match index);
   // nullopt when this replica does not lead or `id` is not in the configuration.
   std::optional<uint64_t> behind(uint64_t id) const;
+  // Leader only: the most entries any other member of the configuration lacks (0 otherwise).
+  uint64_t most_behind() const;
+  // Elections this replica started: times it became a candidate (pre-vote rounds included).
+  uint64_t campaigns() const { return campaigns_; }
   uint64_t applied_index() const;
   // Entries applied between two snapshots now (snapshot_threshold, or less under
   // snapshot_log_bytes).
@@ -179,6 +183,8 @@ class group {
   uint64_t seen_leader_ = 0, seen_term_ = 0;
   uint64_t serving_term_ = 0;   // term whose barrier applied while leader
   uint64_t repaired_configurations_ = 0;
+  uint64_t campaigns_ = 0;
+  bool was_candidate_ = false;
   uint64_t barrier_term_ = 0;   // term a leadership barrier was submitted in
   double entry_bytes_avg_ = 0;  // moving average of applied entries' sizes (snapshot_log_bytes)
   unsigned applies_since_tune_ = 0;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "http_client.hpp"
 #include "node_cluster.hpp"
 #include "shards/ring.hpp"
 #include "test_system.hpp"
@@ -203,8 +204,29 @@ std::pair<size_t, std::vector<std::string>> led_away_from_node1(
 
 }  // namespace
 
+// The sum of a metric's samples in node `port`'s /metrics (-1: the metric is not there), and
+// how many samples it has.
+std::pair<double, size_t> metric_sum(uint16_t port, const std::string& name) {
+  auto res = http_get(port, "/metrics");
+  double sum = -1;
+  size_t samples = 0;
+  std::istringstream in(res.body);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    if (line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
+    ++samples;
+  }
+  return {sum, samples};
+}
+
 TEST_CASE("replicated shards: a killed leader's shards fail over - its followers campaign at once - acknowledged workflows complete - digests equal") {
   replicated_cluster cl;
+  std::vector<uint16_t> http;
+  for (size_t i = 0; i < 3; ++i) {
+    http.push_back(free_port());
+    cl.node_config[i] = "http_port: " + std::to_string(http.back()) + "\n";
+  }
   for (size_t i = 0; i < 3; ++i) cl.start(i);
   auto leaders = [&] {
     auto c = cl.connect(0);
@@ -253,11 +275,36 @@ TEST_CASE("replicated shards: a killed leader's shards fail over - its followers
   cl.wait_equal_digests(c1, 2);
   check_listed_once(c1, "before-", before.size());
   check_listed_once(c1, "after-", after.size());
+  // /metrics of the survivors: the elections they started, the shards they took over, and the
+  // victim's lag behind the leaders of the shards written since (the group still counts it).
+  double elections = 0, changes = 0, lag = 0;
+  size_t lag_samples = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    if (i == victim_index) continue;
+    elections += metric_sum(http[i], "chronicle_raft_elections_total").first;
+    changes += metric_sum(http[i], "chronicle_leader_changes_total").first;
+    auto [l, n] = metric_sum(http[i], "chronicle_raft_replication_lag_entries");
+    lag += l;
+    lag_samples += n;
+  }
+  CHECK(elections >= 1);
+  CHECK(changes >= 1);
+  CHECK(lag_samples == test_shards);  // one per shard, by the node that leads it
+  CHECK(lag > 0);
 
   // The victim comes back, catches up, and every replica holds the same data.
   cl.start(victim_index);
   cl.wait_equal_digests(c1, 3);
   check_listed_once(c1, "before-", before.size());
+  // Caught up: no replica lacks an entry (as of the leaders' last ticks).
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    lag = 0;
+    for (size_t i = 0; i < 3; ++i) lag += std::max(0.0, metric_sum(http[i], "chronicle_raft_replication_lag_entries").first);
+    if (lag == 0) break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(lag == 0);
 }
 
 TEST_CASE("replicated shards: losing 2 of 3 replicas makes a shard unavailable with a clear error") {
