@@ -624,6 +624,13 @@ status store::set_raft_founders(const std::string& names) {
                          "the founding members");
 }
 
+bool store::holds_raft_state(status* st) const {
+  if (!raft_founders(st).empty() || !st->ok()) return st->ok();
+  for (uint32_t shard = 0; shard < num_shards_; ++shard)
+    if (has_raft_state(shard, st) || !st->ok()) return st->ok();
+  return false;
+}
+
 bool store::converted(status* st) const {
   return impl_->meta_u64(std::string(keys::meta_converted), st) == 1;
 }
@@ -642,9 +649,7 @@ status store::check_replication(bool replicated, bool convert, bool* converting)
     const bool done = converted(&st);
     if (!st.ok()) return st;
     if (done) return {};  // converted before (the flag is only needed once)
-    bool raft = !raft_founders(&st).empty();
-    for (uint32_t shard = 0; st.ok() && shard < num_shards_ && !raft; ++shard)
-      raft = has_raft_state(shard, &st);
+    bool raft = holds_raft_state(&st);
     if (!st.ok()) return st;
     if (raft || (recorded && have == 2))
       return status::error(
@@ -661,12 +666,10 @@ status store::check_replication(bool replicated, bool convert, bool* converting)
                                "which kind of node the data dir serves");
   }
   if (!recorded) {  // not recorded yet: what the data dir holds
-    bool raft = !raft_founders(&st).empty();
+    bool raft = holds_raft_state(&st);
     bool data = false;
-    for (uint32_t shard = 0; st.ok() && shard < num_shards_ && !raft; ++shard) {
-      raft = has_raft_state(shard, &st);
-      if (!raft && !data && st.ok()) data = holds_shard_copy(shard, &st);
-    }
+    for (uint32_t shard = 0; st.ok() && shard < num_shards_ && !raft && !data; ++shard)
+      data = holds_shard_copy(shard, &st);
     if (!st.ok()) return st;
     have = raft ? 2 : data ? 1 : want;
   }

@@ -323,6 +323,9 @@ public:
   // already converted passes; a replicated one that was not converted is refused: its groups were
   // founded the usual way). *converting (when given) is set when this call converted it.
   status check_replication(bool replicated, bool convert = false, bool* converting = nullptr);
+  // Whether the data dir holds a replicated node's state: founders recorded or any shard's Raft
+  // state (false with *st set when it cannot be read).
+  bool holds_raft_state(status* st) const;
   // Whether the data dir was converted from single copy (meta_converted).
   bool converted(status* st) const;
   // The founding members, comma-separated and sorted ("" none recorded) / records them (synced).

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,30 @@ inline http_response http_get(uint16_t port, const std::string& target) {
 inline http_response http_post(uint16_t port, const std::string& target,
                                const std::string& body = {}) {
   return http_call(port, boost::beast::http::verb::post, target, body);
+}
+
+// The samples of a metric in Prometheus text: the lines that start with `prefix` (a name alone,
+// or a name with its labels and the space before the value). Returns their sum (-1: no such
+// line) and their number.
+inline std::pair<double, size_t> metric_samples(const std::string& text, const std::string& prefix) {
+  double sum = -1;
+  size_t samples = 0;
+  for (size_t at = 0; at < text.size();) {
+    auto end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (line.substr(0, prefix.size()) != prefix || line.size() <= prefix.size()) continue;
+    if (prefix.back() != ' ' && line[prefix.size()] != '{' && line[prefix.size()] != ' ') continue;
+    sum = (sum < 0 ? 0 : sum) + std::stod(std::string(line.substr(line.rfind(' ') + 1)));
+    ++samples;
+  }
+  return {sum, samples};
+}
+
+// The value of the metric line that starts with `prefix` (e.g. `name{node="node1"} `), or -1.
+inline double metric(const std::string& text, const std::string& prefix) {
+  return metric_samples(text, prefix).first;
 }
 
 // The JSON body of a start on task queue "greetings".

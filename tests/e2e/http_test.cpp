@@ -49,20 +49,6 @@ struct node_with_http {
   }
 };
 
-
-// The value of the metric line that starts with `prefix` (e.g. `name{node="node1"}`), or -1.
-double metric(const std::string& text, const std::string& prefix) {
-  size_t at = 0;
-  while ((at = text.find(prefix, at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') {
-      auto end = text.find('\n', at);
-      return std::stod(text.substr(at + prefix.size(), end - at - prefix.size()));
-    }
-    at += prefix.size();
-  }
-  return -1;
-}
-
 }  // namespace
 
 TEST_CASE("http: start then result - describe - list - history over the JSON API") {

@@ -204,20 +204,9 @@ std::pair<size_t, std::vector<std::string>> led_away_from_node1(
 
 }  // namespace
 
-// The sum of a metric's samples in node `port`'s /metrics (-1: the metric is not there), and
-// how many samples it has.
+// The sum of a metric's samples in node `port`'s /metrics (-1: not there), and their number.
 std::pair<double, size_t> metric_sum(uint16_t port, const std::string& name) {
-  auto res = http_get(port, "/metrics");
-  double sum = -1;
-  size_t samples = 0;
-  std::istringstream in(res.body);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
-    if (line[name.size()] != '{' && line[name.size()] != ' ') continue;
-    sum = (sum < 0 ? 0 : sum) + std::stod(line.substr(line.rfind(' ') + 1));
-    ++samples;
-  }
-  return {sum, samples};
+  return metric_samples(http_get(port, "/metrics").body, name);
 }
 
 TEST_CASE("replicated shards: a killed leader's shards fail over - its followers campaign at once - acknowledged workflows complete - digests equal") {
